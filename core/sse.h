@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An incremental Server-Sent Events parser with no I/O, so tests can feed a
+ * stream split at every byte.  It follows the SDK's reading (protocol.md
+ * 5.4): lines end in CRLF, LF or CR; a leading BOM is dropped; `:` lines are
+ * comments; only `event` and `data` fields count (`id` and `retry` are
+ * ignored); one space after the colon is stripped; data lines are joined with
+ * "\n"; a blank line dispatches.  Messages without an `event:` line are
+ * dropped, as the SDK drops them.  Pending bytes are capped.
+ */
+#ifndef ER_SSE_H
+#define ER_SSE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Called for each complete message.  `event` and `data` are NUL-terminated
+ * and borrowed for the call.  Return 0 to go on, negative to stop feeding
+ * (sse_parser_feed returns it). */
+typedef int (*sse_message_cb)(void *userdata, const char *event, const char *data, size_t data_len);
+
+struct sse_parser {
+	struct buf line;    /* the current, incomplete line */
+	struct buf event;   /* the `event` field of the message being built */
+	struct buf data;    /* joined `data` lines */
+	int has_data;
+	int has_event;
+	int saw_cr;         /* the previous chunk ended in CR: skip one LF */
+	int at_start;       /* BOM check pending */
+	sse_message_cb cb;
+	void *userdata;
+};
+
+/* `max_message` caps a line and a message's data (bytes). */
+void sse_parser_init(struct sse_parser *p, size_t max_message, sse_message_cb cb, void *userdata);
+void sse_parser_release(struct sse_parser *p);
+/* Forget any partial message (after a reconnect). */
+void sse_parser_reset(struct sse_parser *p);
+/* 0, -EMSGSIZE when a line or message passes the cap, or the callback's
+ * negative return. */
+int sse_parser_feed(struct sse_parser *p, const char *chunk, size_t n);
+
+#endif

@@ -1,0 +1,10 @@
+# cmocka unit tests, one binary per core module, run by automake's default
+# driver (exit 0 pass, 77 skip, 99 error).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_buf
+tests_unit_test_buf_SOURCES = tests/unit/test_buf.c
+tests_unit_test_buf_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_buf_LDADD = $(UNIT_LINK_LIBS)
+
+TESTS += tests/unit/test_buf
+endif
