@@ -1,0 +1,119 @@
+// Fault knobs: injected error statuses, added latency, SSE drops, forced
+// heartbeat 412s, server-side stop requests and a lease-TTL override.
+// Route names are those of the router (e.g. "work.heartbeat", "events.send");
+// a knob's `route` may be a name, a prefix ending in ".*", or "*".
+import { ApiError, badRequest, sleep } from './http.mjs';
+
+const matches = (pattern, route) =>
+  pattern === '*' || pattern === route || (pattern.endsWith('.*') && route.startsWith(pattern.slice(0, -1)));
+
+function positiveInt(v, name, dflt) {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || v < 0) throw badRequest(`${name}: must be a non-negative integer`);
+  return v;
+}
+
+export class Faults {
+  constructor(report) {
+    this.report = report;
+    this.clear();
+  }
+
+  clear() {
+    this.errors = []; // {route, status, count, retry_after?, retry_after_ms?, should_retry?}
+    this.latency = []; // {route, ms, count|null}
+    this.sseDrops = []; // {after_events, count, mode: "end"|"destroy", session_id?}
+    this.heartbeat412 = []; // {work_id?, session_id?, count}
+    this.stopRequests = []; // {work_id?, session_id?} armed until the item is active
+    this.leaseTtlSec = null;
+  }
+
+  /** Merges a knob document (see README.md) into the current knobs. */
+  add(doc) {
+    if (doc === null || typeof doc !== 'object') throw badRequest('faults: expected a JSON object');
+    for (const e of doc.errors ?? []) {
+      if (typeof e.route !== 'string') throw badRequest('errors[].route: required');
+      if (!Number.isInteger(e.status) || e.status < 400 || e.status > 599) {
+        throw badRequest('errors[].status: must be 400-599');
+      }
+      this.errors.push({ ...e, count: positiveInt(e.count, 'errors[].count', 1) });
+    }
+    for (const l of doc.latency ?? []) {
+      if (typeof l.route !== 'string' || !Number.isInteger(l.ms)) throw badRequest('latency[]: route and ms required');
+      this.latency.push({ route: l.route, ms: l.ms, count: l.count ?? null });
+    }
+    if (doc.sse_drop) {
+      const d = doc.sse_drop;
+      this.sseDrops.push({
+        after_events: positiveInt(d.after_events, 'sse_drop.after_events', 1),
+        count: positiveInt(d.count, 'sse_drop.count', 1),
+        mode: d.mode === 'destroy' ? 'destroy' : 'end',
+        session_id: d.session_id,
+      });
+    }
+    if (doc.heartbeat_412) {
+      const h = doc.heartbeat_412;
+      this.heartbeat412.push({ work_id: h.work_id, session_id: h.session_id, count: positiveInt(h.count, 'heartbeat_412.count', 1) });
+    }
+    if (doc.lease_ttl_sec !== undefined) {
+      this.leaseTtlSec = doc.lease_ttl_sec === null ? null : positiveInt(doc.lease_ttl_sec, 'lease_ttl_sec');
+    }
+  }
+
+  /** Applied before a route's handler: may sleep, may throw an injected error. */
+  async before(route, sessionId) {
+    const lat = this.latency.find((l) => matches(l.route, route) && l.count !== 0);
+    if (lat) {
+      if (lat.count !== null) lat.count--;
+      this.report.fault('latency', route, { ms: lat.ms });
+      await sleep(lat.ms);
+    }
+    const e = this.errors.find((x) => matches(x.route, route) && x.count > 0 && (!x.session_id || x.session_id === sessionId));
+    if (!e) return;
+    e.count--;
+    this.report.fault('error', route, { status: e.status });
+    const headers = {};
+    if (e.retry_after !== undefined) headers['retry-after'] = String(e.retry_after);
+    if (e.retry_after_ms !== undefined) headers['retry-after-ms'] = String(e.retry_after_ms);
+    if (e.should_retry !== undefined) headers['x-should-retry'] = String(e.should_retry);
+    throw new ApiError(e.status, `injected fault (${e.status}) on ${route}`, { headers });
+  }
+
+  /** True if this heartbeat must be answered with 412 (consumes one). */
+  take412(item) {
+    const h = this.heartbeat412.find(
+      (x) => x.count > 0 && (!x.work_id || x.work_id === item.id) && (!x.session_id || x.session_id === item.data.id),
+    );
+    if (!h) return false;
+    h.count--;
+    this.report.fault('heartbeat_412', 'work.heartbeat', { work_id: item.id });
+    return true;
+  }
+
+  /** The drop rule for a new stream of `sessionId`, or null (consumes one). */
+  takeSseDrop(sessionId) {
+    const d = this.sseDrops.find((x) => x.count > 0 && (!x.session_id || x.session_id === sessionId));
+    if (!d) return null;
+    d.count--;
+    return { after: d.after_events, mode: d.mode };
+  }
+
+  toJSON() {
+    return {
+      errors: this.errors,
+      latency: this.latency,
+      sse_drops: this.sseDrops,
+      heartbeat_412: this.heartbeat412,
+      stop_requests: this.stopRequests,
+      lease_ttl_sec: this.leaseTtlSec,
+    };
+  }
+}
+
+/** Parses the `--fail ROUTE:STATUS[:COUNT[:RETRY_AFTER]]` flag. */
+export function parseFailFlag(s) {
+  const [route, status, count, retryAfter] = s.split(':');
+  const e = { route, status: Number(status), count: count ? Number(count) : 1 };
+  if (retryAfter) e.retry_after = Number(retryAfter);
+  return e;
+}

@@ -1,0 +1,63 @@
+// What the control plane observed, for tests to assert on: requests per
+// route / status / worker, protocol mistakes a client made, faults fired.
+import { nowIso } from './http.mjs';
+
+const LOG_LIMIT = 5000;
+
+export class Report {
+  constructor() {
+    this.byRoute = {};
+    this.byRouteStatus = {};
+    this.byWorker = {};
+    this.log = [];
+    this.mistakes = [];
+    this.mistakeCounts = {};
+    this.faultsFired = [];
+  }
+
+  /** One finished request. `worker` is the poll's worker id or the worker a token was handed to. */
+  request({ route, method, path, status, worker, retryCount, startedMs, credential }) {
+    this.byRoute[route] = (this.byRoute[route] ?? 0) + 1;
+    const rs = `${route} ${status}`;
+    this.byRouteStatus[rs] = (this.byRouteStatus[rs] ?? 0) + 1;
+    if (worker) {
+      const w = (this.byWorker[worker] ??= {});
+      w[route] = (w[route] ?? 0) + 1;
+    }
+    this.log.push({
+      at: nowIso(startedMs),
+      ms: Date.now() - startedMs,
+      route,
+      method,
+      path,
+      status,
+      worker: worker ?? null,
+      credential,
+      retry_count: retryCount,
+    });
+    if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
+  }
+
+  mistake(kind, route, detail) {
+    this.mistakes.push({ at: nowIso(), kind, route, detail });
+    this.mistakeCounts[kind] = (this.mistakeCounts[kind] ?? 0) + 1;
+  }
+
+  fault(kind, route, detail) {
+    this.faultsFired.push({ at: nowIso(), kind, route, detail });
+  }
+
+  toJSON() {
+    return {
+      requests: {
+        by_route: this.byRoute,
+        by_route_status: this.byRouteStatus,
+        by_worker: this.byWorker,
+        log: this.log,
+      },
+      mistakes: this.mistakes,
+      mistake_counts: this.mistakeCounts,
+      faults_fired: this.faultsFired,
+    };
+  }
+}
