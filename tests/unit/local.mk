@@ -7,4 +7,10 @@ tests_unit_test_buf_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_buf_LDADD = $(UNIT_LINK_LIBS)
 
 TESTS += tests/unit/test_buf
+
+check_PROGRAMS += tests/unit/test_json
+tests_unit_test_json_SOURCES = tests/unit/test_json.c
+tests_unit_test_json_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_json_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_json
 endif
