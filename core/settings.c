@@ -1,10 +1,82 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "settings.h"
+
+#define KEY_FILE_MAX 65536
+
+#define OFF(m) offsetof(struct settings, m)
+#define ORCH   SETTINGS_VERB_ORCHESTRATOR
+#define BOTH   (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS)
+
+/*
+ * Every setting: flag, environment variable, config key.  The plugin
+ * search path has no variable of its own here: the loader reads
+ * ER_PLUGIN_PATH after the directories given by flag or file.
+ */
+const struct settings_def settings_table[] = {
+	{ "organization-id", "ER_ORGANIZATION_ID", "organization_id", SETTINGS_STRING,
+	  OFF(organization_id), 0, 0, ORCH, "ID", "organization the environment belongs to" },
+	{ "environment-id", "ER_ENVIRONMENT_ID", "environment_id", SETTINGS_STRING,
+	  OFF(environment_id), 0, 0, ORCH, "ID", "environment to serve (required)" },
+	{ "service-key-file", "ER_SERVICE_KEY_FILE", "service_key_file", SETTINGS_PATH,
+	  OFF(service_key_file), 0, 0, ORCH, "FILE",
+	  "file holding the environment's service key, mode 0600 (required)" },
+	{ "api-url", "ER_API_URL", "api_url", SETTINGS_URL, OFF(api_url), 0, 0, ORCH, "URL",
+	  "control plane (default https://api.anthropic.com)" },
+	{ "worker-id", "ER_WORKER_ID", "worker_id", SETTINGS_STRING, OFF(worker_id), 0, 0, ORCH,
+	  "ID", "this worker's id (default <hostname>-<random uuid>)" },
+	{ "sandbox-backend", "ER_SANDBOX_BACKEND", "sandbox_backend", SETTINGS_SANDBOX,
+	  OFF(sandbox_backend), 0, 0, ORCH, "NAME",
+	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default none)" },
+	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, ORCH,
+	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
+	{ "plugin-dir", NULL, "plugin_dir", SETTINGS_DIR_LIST, OFF(plugin_dirs), 0, 0, BOTH,
+	  "DIR", "search plugins here first (repeatable; then $ER_PLUGIN_PATH, then "
+		 "the installed directory)" },
+	{ "plugin-option", NULL, NULL, SETTINGS_OPTION, OFF(options), 0, 0, ORCH, "NAME.KEY=VALUE",
+	  "plugin option, e.g. bubblewrap.network=none (repeatable; in the file: NAME.KEY = VALUE)" },
+	{ "config", "ER_CONFIG", NULL, SETTINGS_CONFIG, OFF(config_file), 0, 0, BOTH, "FILE",
+	  "read settings from FILE (key = value lines)" },
+	{ "capacity", "ER_CAPACITY", "capacity", SETTINGS_INT, OFF(capacity), 1, 1024, ORCH, "N",
+	  "concurrent sessions (default 1)" },
+	{ "workdir", "ER_WORKDIR", "workdir", SETTINGS_PATH, OFF(workdir), 0, 0, ORCH, "DIR",
+	  "run every session's tools in exactly this directory" },
+	{ "base-dir", "ER_BASE_DIR", "base_dir", SETTINGS_PATH, OFF(base_dir), 0, 0, ORCH, "DIR",
+	  "else one directory per session under DIR (default: see README)" },
+	{ "keep-session-dirs", "ER_KEEP_SESSION_DIRS", "keep_session_dirs", SETTINGS_BOOL,
+	  OFF(keep_session_dirs), 0, 1, ORCH, NULL, "keep session directories after the session" },
+	{ "max-idle-sec", "ER_MAX_IDLE_SEC", "max_idle_sec", SETTINGS_INT, OFF(max_idle_sec), 0,
+	  86400, ORCH, "N", "release a session N seconds after its turn ends (default 60, 0: never)" },
+	{ "block-ms", "ER_BLOCK_MS", "block_ms", SETTINGS_INT, OFF(block_ms), 1, 999, ORCH, "MS",
+	  "long-poll hold, 1-999 (default 999)" },
+	{ "tool-timeout-sec", "ER_TOOL_TIMEOUT_SEC", "tool_timeout_sec", SETTINGS_INT,
+	  OFF(tool_timeout_sec), 1, 86400, ORCH, "N", "time limit of one tool call (default 120)" },
+	{ "drain-wait-sec", "ER_DRAIN_WAIT_SEC", "drain_wait_sec", SETTINGS_INT,
+	  OFF(drain_wait_sec), 0, 3600, ORCH, "N",
+	  "on SIGTERM, wait this long for sessions to end (default 30)" },
+	{ "log-level", "ER_LOG_LEVEL", "log_level", SETTINGS_LOG_LEVEL, OFF(log_level), 0, 0,
+	  ORCH, "LEVEL", "error|warning|notice|info|debug (default info)" },
+	{ "log-format", "ER_LOG_FORMAT", "log_format", SETTINGS_LOG_FORMAT, OFF(log_format), 0,
+	  0, ORCH, "FORMAT", "logfmt|json (default logfmt)" },
+	{ "log-file", "ER_LOG_FILE", "log_file", SETTINGS_PATH, OFF(log_file), 0, 0, ORCH, "FILE",
+	  "append log lines to FILE, reopened on SIGHUP (default stderr)" },
+	{ NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const char *const known_sandboxes[] = { "none", "bubblewrap", "firejail", NULL };
+static const char *const known_executors[] = { "toolset", "claude-code", "command", NULL };
 
 void
 settings_init(struct settings *s)
@@ -31,9 +103,549 @@ settings_release(struct settings *s)
 	free(s->executor);
 	for (int i = 0; i < s->n_plugin_dirs; i++)
 		free(s->plugin_dirs[i]);
+	for (size_t i = 0; i < s->n_options; i++) {
+		free(s->options[i].key);
+		free(s->options[i].value);
+	}
+	free(s->options);
 	free(s->workdir);
 	free(s->base_dir);
 	free(s->log_file);
 	free(s->config_file);
 	memset(s, 0, sizeof(*s));
+}
+
+/* Compare config keys treating '-' and '_' alike. */
+static int
+key_equal(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char ca = *a == '-' ? '_' : *a;
+		char cb = *b == '-' ? '_' : *b;
+
+		if (ca != cb)
+			return 0;
+	}
+	return *a == *b;
+}
+
+const struct settings_def *
+settings_def_by_flag(const char *flag)
+{
+	for (const struct settings_def *d = settings_table; d->flag; d++)
+		if (strcmp(d->flag, flag) == 0)
+			return d;
+	return NULL;
+}
+
+const struct settings_def *
+settings_def_by_key(const char *key)
+{
+	for (const struct settings_def *d = settings_table; d->flag; d++)
+		if (d->key && key_equal(d->key, key))
+			return d;
+	return NULL;
+}
+
+const char *
+settings_getenv(const char *name)
+{
+	const char *v;
+
+#ifdef HAVE_SECURE_GETENV
+	v = secure_getenv(name);
+#else
+	v = getenv(name);
+#endif
+	return v && *v ? v : NULL;
+}
+
+static int
+is_plugin_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(islower(c) || isdigit(c) || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+settings_is_option_key(const char *key)
+{
+	const char *dot = strchr(key, '.');
+	size_t n;
+
+	if (!dot || dot == key || dot[1] == '\0' || strlen(key) > 128)
+		return 0;
+	n = (size_t)(dot - key);
+	for (size_t i = 0; key[i]; i++) {
+		unsigned char c = (unsigned char)key[i];
+
+		if (i == n)
+			continue;
+		if (!(islower(c) || isdigit(c) || c == '_' || c == '-' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+settings_canonical_sandbox(const char *value)
+{
+	if (strcmp(value, "srt") == 0 || strcmp(value, "bwrap") == 0)
+		return "bubblewrap";
+	return value;
+}
+
+static int
+in_list(const char *const *list, const char *name)
+{
+	for (; *list; list++)
+		if (strcmp(*list, name) == 0)
+			return 1;
+	return 0;
+}
+
+int
+settings_is_known_sandbox(const char *name)
+{
+	return in_list(known_sandboxes, settings_canonical_sandbox(name));
+}
+
+int
+settings_is_known_executor(const char *name)
+{
+	return in_list(known_executors, name);
+}
+
+static int
+set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+static int
+parse_int(const char *value, int min, int max, int *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < min || v > max)
+		return -EINVAL;
+	*ret = (int)v;
+	return 0;
+}
+
+static int
+parse_bool(const char *value, int *ret)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on", NULL };
+	static const char *const no[] = { "0", "no", "false", "off", NULL };
+
+	for (int i = 0; yes[i]; i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*ret = 1;
+			return 0;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*ret = 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int
+settings_set_option(struct settings *s, const char *key, const char *value)
+{
+	struct settings_option *v;
+	char *k;
+	char *val;
+
+	for (size_t i = 0; i < s->n_options; i++)
+		if (strcmp(s->options[i].key, key) == 0)
+			return set_string(&s->options[i].value, value);
+	k = strdup(key);
+	val = strdup(value);
+	v = realloc(s->options, (s->n_options + 1) * sizeof(*v));
+	if (!k || !val || !v) {
+		free(k);
+		free(val);
+		if (v)
+			s->options = v;
+		return -ENOMEM;
+	}
+	v[s->n_options].key = k;
+	v[s->n_options].value = val;
+	s->options = v;
+	s->n_options++;
+	return 0;
+}
+
+const char *
+settings_get_option(const struct settings *s, const char *key)
+{
+	for (size_t i = 0; i < s->n_options; i++)
+		if (strcmp(s->options[i].key, key) == 0)
+			return s->options[i].value;
+	return NULL;
+}
+
+int
+settings_apply(struct settings *s, const struct settings_def *d, const char *value, char *err,
+	       size_t errlen)
+{
+	char *base = (char *)s;
+	char **str = (char **)(void *)(base + d->offset);
+	int *num = (int *)(void *)(base + d->offset);
+	const char *eq;
+	int v;
+
+	switch (d->type) {
+	case SETTINGS_STRING:
+		if (!*value || strlen(value) > 256) {
+			snprintf(err, errlen, "invalid value '%s': expected a non-empty id", value);
+			return -EINVAL;
+		}
+		return set_string(str, value);
+	case SETTINGS_URL:
+		if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) {
+			snprintf(err, errlen,
+				 "invalid value '%s': expected a URL starting with https://", value);
+			return -EINVAL;
+		}
+		return set_string(str, value);
+	case SETTINGS_PATH:
+	case SETTINGS_CONFIG:
+		if (!*value || strlen(value) >= PATH_MAX) {
+			snprintf(err, errlen, "invalid value '%s': expected a file or directory path",
+				 value);
+			return -EINVAL;
+		}
+		return set_string(str, value);
+	case SETTINGS_INT:
+		if (parse_int(value, d->min, d->max, &v) < 0) {
+			snprintf(err, errlen, "invalid value '%s': expected an integer from %d to %d",
+				 value, d->min, d->max);
+			return -EINVAL;
+		}
+		*num = v;
+		return 0;
+	case SETTINGS_BOOL:
+		if (parse_bool(value, &v) < 0) {
+			snprintf(err, errlen, "invalid value '%s': expected yes or no", value);
+			return -EINVAL;
+		}
+		*num = v;
+		return 0;
+	case SETTINGS_LOG_LEVEL:
+		v = log_level_from_string(value);
+		if (v < 0) {
+			snprintf(err, errlen,
+				 "invalid value '%s': expected error, warning, notice, info or debug",
+				 value);
+			return -EINVAL;
+		}
+		*num = v;
+		return 0;
+	case SETTINGS_LOG_FORMAT:
+		if (strcmp(value, "logfmt") == 0) {
+			s->log_format = LOG_FORMAT_LOGFMT;
+		} else if (strcmp(value, "json") == 0) {
+			s->log_format = LOG_FORMAT_JSON;
+		} else {
+			snprintf(err, errlen, "invalid value '%s': expected logfmt or json", value);
+			return -EINVAL;
+		}
+		return 0;
+	case SETTINGS_SANDBOX:
+		if (!strchr(value, '/') && !is_plugin_name(value)) {
+			snprintf(err, errlen,
+				 "unknown sandbox backend '%s': use none, bubblewrap (or its aliases "
+				 "srt, bwrap), firejail, or the path of a plugin",
+				 value);
+			return -EINVAL;
+		}
+		return set_string(str, settings_canonical_sandbox(value));
+	case SETTINGS_EXECUTOR:
+		if (!strchr(value, '/') && !is_plugin_name(value)) {
+			snprintf(err, errlen,
+				 "unknown executor '%s': use toolset, claude-code, command, or the "
+				 "path of a plugin",
+				 value);
+			return -EINVAL;
+		}
+		return set_string(str, value);
+	case SETTINGS_DIR_LIST:
+		if (!*value) {
+			snprintf(err, errlen, "invalid value '': expected a directory");
+			return -EINVAL;
+		}
+		if (s->n_plugin_dirs >= SETTINGS_MAX_PLUGIN_DIRS) {
+			snprintf(err, errlen, "too many plugin directories: at most %d",
+				 SETTINGS_MAX_PLUGIN_DIRS);
+			return -E2BIG;
+		}
+		s->plugin_dirs[s->n_plugin_dirs] = strdup(value);
+		if (!s->plugin_dirs[s->n_plugin_dirs])
+			return -ENOMEM;
+		s->n_plugin_dirs++;
+		return 0;
+	case SETTINGS_OPTION: {
+		char key[160];
+
+		eq = strchr(value, '=');
+		if (!eq || (size_t)(eq - value) >= sizeof(key)) {
+			snprintf(err, errlen, "invalid value '%s': expected NAME.KEY=VALUE", value);
+			return -EINVAL;
+		}
+		memcpy(key, value, (size_t)(eq - value));
+		key[eq - value] = '\0';
+		if (!settings_is_option_key(key)) {
+			snprintf(err, errlen,
+				 "invalid plugin option key '%s': expected NAME.KEY, e.g. "
+				 "bubblewrap.network",
+				 key);
+			return -EINVAL;
+		}
+		return settings_set_option(s, key, eq + 1);
+	}
+	}
+	snprintf(err, errlen, "internal error: unknown setting type");
+	return -EINVAL;
+}
+
+static int
+fill_worker_id(struct settings *s)
+{
+	unsigned char rnd[16];
+	char host[256];
+	char id[256 + 40];
+	int fd;
+	ssize_t n = -1;
+
+	if (gethostname(host, sizeof(host)) < 0 || !host[0])
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, rnd, sizeof(rnd));
+		close(fd);
+	}
+	if (n != (ssize_t)sizeof(rnd))
+		return -EIO;
+	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);  /* UUID version 4 */
+	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
+	snprintf(id, sizeof(id),
+		 "%s-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", host,
+		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7], rnd[8], rnd[9],
+		 rnd[10], rnd[11], rnd[12], rnd[13], rnd[14], rnd[15]);
+	return set_string(&s->worker_id, id);
+}
+
+/* root: /var/lib/environment-runner/sessions; others: under $XDG_STATE_HOME
+ * when set, else $TMPDIR (or /tmp)/environment-runner-<uid>. */
+static int
+fill_base_dir(struct settings *s)
+{
+	char path[PATH_MAX];
+	const char *x;
+
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "/var/lib/environment-runner/sessions");
+	} else if ((x = settings_getenv("XDG_STATE_HOME")) && x[0] == '/') {
+		snprintf(path, sizeof(path), "%s/environment-runner/sessions", x);
+	} else {
+		x = settings_getenv("TMPDIR");
+		if (!x || x[0] != '/')
+			x = "/tmp";
+		snprintf(path, sizeof(path), "%s/environment-runner-%lu", x,
+			 (unsigned long)geteuid());
+	}
+	return set_string(&s->base_dir, path);
+}
+
+int
+settings_check_key_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen,
+			 "cannot read service key file '%s': %s; fix: pass --service-key-file with "
+			 "the file that holds the environment's key",
+			 path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "service key file '%s' is not a regular file; fix: pass the "
+			 "file that holds the key", path);
+		return EX_CONFIG;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen,
+			 "service key file '%s' is accessible by group or others (mode %04o); fix: "
+			 "chmod 600 '%s'",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+int
+settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
+{
+	int r;
+
+	if (!s->api_url && set_string(&s->api_url, "https://api.anthropic.com") < 0)
+		goto oom;
+	if (!s->sandbox_backend && set_string(&s->sandbox_backend, "none") < 0)
+		goto oom;
+	if (!s->executor && set_string(&s->executor, "toolset") < 0)
+		goto oom;
+	if (!(verb & SETTINGS_VERB_ORCHESTRATOR))
+		return 0;
+	if (!s->worker_id && fill_worker_id(s) < 0) {
+		snprintf(err, errlen, "cannot read /dev/urandom for a worker id; fix: pass --worker-id");
+		return EX_UNAVAILABLE;
+	}
+	if (!s->base_dir && fill_base_dir(s) < 0)
+		goto oom;
+	if (!s->environment_id) {
+		snprintf(err, errlen, "no environment id; fix: pass --environment-id ID "
+			 "(or set ER_ENVIRONMENT_ID, or environment_id in the config file)");
+		return EX_USAGE;
+	}
+	if (!s->service_key_file) {
+		snprintf(err, errlen, "no service key file; fix: pass --service-key-file FILE "
+			 "(or set ER_SERVICE_KEY_FILE, or service_key_file in the config file)");
+		return EX_USAGE;
+	}
+	r = settings_check_key_file(s->service_key_file, err, errlen);
+	if (r)
+		return r;
+	if (s->workdir && s->workdir[0] != '/') {
+		snprintf(err, errlen, "workdir '%s' is not absolute; fix: pass an absolute path",
+			 s->workdir);
+		return EX_USAGE;
+	}
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory");
+	return EX_OSERR;
+}
+
+int
+settings_read_service_key(const struct settings *s, char **ret_key, char *err, size_t errlen)
+{
+	const char *path = s->service_key_file;
+	char *data = NULL;
+	struct stat st;
+	size_t len = 0;
+	size_t start;
+	int fd;
+	int r;
+
+	if (!path) {
+		snprintf(err, errlen, "no service key file; fix: pass --service-key-file FILE");
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot open service key file '%s': %s; fix: check the path "
+			 "given to --service-key-file", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "cannot stat service key file '%s': %s", path, strerror(-r));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		snprintf(err, errlen,
+			 "service key file '%s' is not a private regular file (mode %04o); fix: "
+			 "chmod 600 '%s'",
+			 path, (unsigned)(st.st_mode & 07777), path);
+		r = -EPERM;
+		goto out;
+	}
+	data = calloc(1, KEY_FILE_MAX + 1);
+	if (!data) {
+		r = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = read(fd, data + len, KEY_FILE_MAX - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			snprintf(err, errlen, "cannot read service key file '%s': %s", path,
+				 strerror(-r));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == KEY_FILE_MAX) {
+			r = -EINVAL;
+			snprintf(err, errlen, "service key file '%s' is larger than %d bytes; fix: "
+				 "the file must hold only the key", path, KEY_FILE_MAX);
+			goto out;
+		}
+	}
+	while (len > 0 && isspace((unsigned char)data[len - 1]))
+		data[--len] = '\0';
+	for (start = 0; start < len && isspace((unsigned char)data[start]); start++)
+		;
+	if (start == len) {
+		r = -EINVAL;
+		snprintf(err, errlen, "service key file '%s' is empty; fix: write the environment's "
+			 "key into it", path);
+		goto out;
+	}
+	for (size_t i = start; i < len; i++) {
+		unsigned char c = (unsigned char)data[i];
+
+		if (c < 0x21 || c == 0x7f) {
+			r = -EINVAL;
+			snprintf(err, errlen, "service key file '%s' holds more than one line or "
+				 "word; fix: the file must hold only the key", path);
+			goto out;
+		}
+	}
+	memmove(data, data + start, len - start + 1);
+	r = log_add_secret(data);
+	if (r < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	*ret_key = data;
+	data = NULL;
+	r = 0;
+out:
+	if (data) {
+		memset(data, 0, KEY_FILE_MAX);
+		free(data);
+	}
+	close(fd);
+	return r;
 }

@@ -2,16 +2,35 @@
 /*
  * The runner's settings.  Every one can come from a flag, an environment
  * variable or the config file, in that order of precedence, over the
- * default (see cmdline.c for the table that ties the four together).
+ * default.  settings_table[] (settings.c) is the one place that ties each
+ * setting to its flag, its variable and its config key; cmdline.c parses
+ * argv against it, config.c reads the file, and `--help` is printed from it.
+ *
+ * Ownership: every string member is owned by the struct and freed by
+ * settings_release().
  */
 #ifndef ER_SETTINGS_H
 #define ER_SETTINGS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "log.h"
 
 #define SETTINGS_MAX_PLUGIN_DIRS 16
+
+/* Exit codes are sysexits(3): EX_USAGE for a bad flag or value on the
+ * command line, EX_NOINPUT for a missing input file, EX_CONFIG for bad
+ * configuration (file, variable, key mode, plugin), EX_UNAVAILABLE for a
+ * required plugin that is missing or unusable, EX_SOFTWARE for internal
+ * errors. */
+#include <sysexits.h>
+
+/* A plugin option: "name.key" = value, e.g. "bubblewrap.network" = "none". */
+struct settings_option {
+	char *key;
+	char *value;
+};
 
 struct settings {
 	/* Identity and credentials. */
@@ -19,13 +38,17 @@ struct settings {
 	char *environment_id;
 	char *service_key_file;     /* holds the environment key; never logged */
 	char *api_url;              /* default https://api.anthropic.com */
-	char *worker_id;            /* default $HOSTNAME-<uuid> */
+	char *worker_id;            /* default <hostname>-<random uuid> */
 
 	/* Plugins. */
-	char *sandbox_backend;      /* none|bubblewrap|srt|bwrap|firejail or a path */
-	char *executor;             /* toolset|claude-code|command or a path */
+	char *sandbox_backend;      /* none|bubblewrap|firejail (srt, bwrap: bubblewrap), a
+				     * third-party name, or a path; default none */
+	char *executor;             /* toolset|claude-code|command, a name or a path;
+				     * default toolset */
 	char *plugin_dirs[SETTINGS_MAX_PLUGIN_DIRS];
 	int n_plugin_dirs;
+	struct settings_option *options;  /* plugin options, in order of first setting */
+	size_t n_options;
 
 	/* Sessions. */
 	int capacity;               /* concurrent sessions, default 1 */
@@ -45,7 +68,101 @@ struct settings {
 	char *config_file;          /* where the file settings came from, if any */
 };
 
+/* Which subcommands a setting applies to (settings_def.verbs). */
+enum settings_verb {
+	SETTINGS_VERB_ORCHESTRATOR = 1 << 0,
+	SETTINGS_VERB_PLUGINS = 1 << 1,
+};
+
+enum settings_type {
+	SETTINGS_STRING,
+	SETTINGS_URL,       /* http:// or https:// */
+	SETTINGS_PATH,
+	SETTINGS_INT,
+	SETTINGS_BOOL,      /* a bare flag means yes */
+	SETTINGS_LOG_LEVEL,
+	SETTINGS_LOG_FORMAT,
+	SETTINGS_SANDBOX,   /* a plugin name or path, with aliases */
+	SETTINGS_EXECUTOR,
+	SETTINGS_DIR_LIST,  /* repeatable; each use appends */
+	SETTINGS_OPTION,    /* repeatable "name.key=value" */
+	SETTINGS_CONFIG,    /* the config file itself: flag and variable only */
+};
+
+/* One row of the table. */
+struct settings_def {
+	const char *flag;      /* without "--" */
+	const char *env;       /* NULL: no variable */
+	const char *key;       /* config key; NULL: not in the file */
+	enum settings_type type;
+	size_t offset;         /* of the member in struct settings */
+	int min;               /* SETTINGS_INT */
+	int max;
+	unsigned verbs;        /* enum settings_verb */
+	const char *metavar;   /* for --help, NULL for a bare flag */
+	const char *help;      /* one line, names the default */
+};
+
+/* Terminated by a row whose `flag` is NULL. */
+extern const struct settings_def settings_table[];
+
 void settings_init(struct settings *s);
 void settings_release(struct settings *s);
+
+/* Find a row by flag name (no dashes), by variable or by config key
+ * ('-' and '_' are equivalent in keys).  NULL when unknown. */
+const struct settings_def *settings_def_by_flag(const char *flag);
+const struct settings_def *settings_def_by_key(const char *key);
+
+/*
+ * Validate `value` for `def` and store it.  On failure fills `err` with
+ * "invalid value 'V': expected ..." (the caller prefixes where the value came
+ * from) and returns -EINVAL (or -ENOMEM, -E2BIG for too many dirs).
+ */
+int settings_apply(struct settings *s, const struct settings_def *def, const char *value,
+		   char *err, size_t errlen);
+
+/* Plugin options ("name.key", any key with a dot).  set replaces an earlier
+ * value; get returns a borrowed string or NULL. */
+int settings_set_option(struct settings *s, const char *key, const char *value);
+const char *settings_get_option(const struct settings *s, const char *key);
+/* Is `key` a syntactically valid plugin option key ("name.key")? */
+int settings_is_option_key(const char *key);
+
+/* Canonical plugin name for a sandbox or executor value: aliases resolved
+ * ("srt", "bwrap" -> "bubblewrap"), paths and other names returned as is. */
+const char *settings_canonical_sandbox(const char *value);
+/* Is this one of the names the runner ships?  (For error messages: an
+ * unknown name is a usage error, a known one that is missing is not.) */
+int settings_is_known_sandbox(const char *name);
+int settings_is_known_executor(const char *name);
+
+/*
+ * Fill in computed defaults (worker id, base dir) and check what the verb
+ * needs (orchestrator: environment id and a safe service key file).
+ * Returns 0 or a sysexits code with one line in `err`.
+ */
+int settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen);
+
+/*
+ * Check the service key file: it exists, is a regular file, and is not
+ * readable or writable by group or others.  Returns 0, EX_NOINPUT
+ * (missing, unreadable) or EX_CONFIG (unsafe mode, not a file).
+ */
+int settings_check_key_file(const char *path, char *err, size_t errlen);
+
+/*
+ * Read the service key: the file's content with surrounding whitespace
+ * trimmed, after re-checking the file as above.  The key is registered with
+ * log_add_secret().  On success *ret_key is a new string the caller frees
+ * (wipe it first); returns 0, or -ENOENT/-EACCES (unreadable: EX_NOINPUT),
+ * -EPERM (unsafe mode: EX_CONFIG), -EINVAL (empty or not one line:
+ * EX_CONFIG), -ENOMEM; `err` names the file and the fix.
+ */
+int settings_read_service_key(const struct settings *s, char **ret_key, char *err, size_t errlen);
+
+/* getenv() that ignores the environment of setuid programs where libc can
+ * tell (secure_getenv); empty values read as unset. */
+const char *settings_getenv(const char *name);
 
 #endif
