@@ -335,6 +335,10 @@ struct er_plugin {
 #define ER_PLUGIN_SYMBOL er_plugin_v1
 #define ER_PLUGIN_SYMBOL_NAME "er_plugin_v1"
 
+/* Declared here so that the definition below has external (and, in C++,
+ * C) linkage: a namespace-scope const has internal linkage in C++. */
+extern const struct er_plugin ER_PLUGIN_SYMBOL;
+
 /*
  * Define the exported descriptor:
  *

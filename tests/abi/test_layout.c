@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ABI layout test.  Compile-time: every public member's offset and size on
+ * LP64 targets, so inserting, reordering or retyping a member breaks the
+ * build.  Run time (every target): the layout of the current header equals
+ * the frozen ABI 1.0 header's (layout-v1.0.c) for every 1.0 member.
+ *
+ * Appending a member in a later minor changes only a SIZE line below (the
+ * struct grows); an OFFSET line must never change.  er_error and er_option
+ * have no struct_size (caller buffer, array element) and can never grow.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <environment-runner/plugin.h>
+
+#include "layout-members.h"
+
+#define MEMBER_SIZE(s, m) sizeof(((struct s *)0)->m)
+
+#if UINTPTR_MAX == UINT64_MAX && defined(__LP64__)
+#define LAYOUT(s, m, off, size)                                                          \
+	_Static_assert(offsetof(struct s, m) == (off), "offset of " #s "." #m " changed"); \
+	_Static_assert(MEMBER_SIZE(s, m) == (size), "size of " #s "." #m " changed")
+#define SIZE(s, size) _Static_assert(sizeof(struct s) == (size), "size of " #s " changed")
+
+LAYOUT(er_error, code, 0, 4);
+LAYOUT(er_error, msg, 4, 256);
+LAYOUT(er_option, name, 0, 8);
+LAYOUT(er_option, arg, 8, 8);
+LAYOUT(er_option, help, 16, 8);
+LAYOUT(er_command, struct_size, 0, 4);
+LAYOUT(er_command, argv, 8, 8);
+LAYOUT(er_command, envp, 16, 8);
+LAYOUT(er_command, cwd, 24, 8);
+LAYOUT(er_command, workdir, 32, 8);
+LAYOUT(er_command, session_id, 40, 8);
+LAYOUT(er_spawn_request, struct_size, 0, 4);
+LAYOUT(er_spawn_request, cmd, 8, 48);
+LAYOUT(er_spawn_request, pipe_stdin, 56, 4);
+LAYOUT(er_spawn_request, pipe_stdout, 60, 4);
+LAYOUT(er_spawn_request, pipe_stderr, 64, 4);
+LAYOUT(er_spawn_request, pass_fds, 72, 8);
+LAYOUT(er_spawn_request, n_pass_fds, 80, 4);
+LAYOUT(er_spawn_request, stdin_fd, 84, 4);
+LAYOUT(er_spawn_request, stdout_fd, 88, 4);
+LAYOUT(er_spawn_request, stderr_fd, 92, 4);
+LAYOUT(er_spawn_request, pid, 96, 4);
+LAYOUT(er_tool_call, struct_size, 0, 4);
+LAYOUT(er_tool_call, id, 8, 8);
+LAYOUT(er_tool_call, name, 16, 8);
+LAYOUT(er_tool_call, input_json, 24, 8);
+LAYOUT(er_tool_call, input_len, 32, 8);
+LAYOUT(er_session_info, struct_size, 0, 4);
+LAYOUT(er_session_info, session_id, 8, 8);
+LAYOUT(er_session_info, work_id, 16, 8);
+LAYOUT(er_session_info, environment_id, 24, 8);
+LAYOUT(er_session_info, workdir, 32, 8);
+LAYOUT(er_session_info, session_json, 40, 8);
+LAYOUT(er_session_info, session_json_len, 48, 8);
+LAYOUT(er_session_info, work_json, 56, 8);
+LAYOUT(er_session_info, work_json_len, 64, 8);
+LAYOUT(er_host, struct_size, 0, 4);
+LAYOUT(er_host, abi_major, 4, 2);
+LAYOUT(er_host, abi_minor, 6, 2);
+LAYOUT(er_host, log, 8, 8);
+LAYOUT(er_host, vlog, 16, 8);
+LAYOUT(er_host, err_set, 24, 8);
+LAYOUT(er_host, config_get, 32, 8);
+LAYOUT(er_host, getenv, 40, 8);
+LAYOUT(er_host, now_ms, 48, 8);
+LAYOUT(er_host, cmd_push_arg, 56, 8);
+LAYOUT(er_host, cmd_set_env, 64, 8);
+LAYOUT(er_host, cmd_set_cwd, 72, 8);
+LAYOUT(er_host, watch_fd, 80, 8);
+LAYOUT(er_host, unwatch_fd, 88, 8);
+LAYOUT(er_host, add_timer, 96, 8);
+LAYOUT(er_host, cancel_timer, 104, 8);
+LAYOUT(er_host, spawn, 112, 8);
+LAYOUT(er_host, process_kill, 120, 8);
+LAYOUT(er_host, process_release, 128, 8);
+LAYOUT(er_host, tool_result, 136, 8);
+LAYOUT(er_host, send_event, 144, 8);
+LAYOUT(er_host, session_done, 152, 8);
+LAYOUT(er_sandbox_ops, struct_size, 0, 4);
+LAYOUT(er_sandbox_ops, probe, 8, 8);
+LAYOUT(er_sandbox_ops, wrap, 16, 8);
+LAYOUT(er_executor_ops, struct_size, 0, 4);
+LAYOUT(er_executor_ops, flags, 4, 4);
+LAYOUT(er_executor_ops, session_start, 8, 8);
+LAYOUT(er_executor_ops, tool_call, 16, 8);
+LAYOUT(er_executor_ops, tool_cancel, 24, 8);
+LAYOUT(er_executor_ops, session_event, 32, 8);
+LAYOUT(er_executor_ops, session_stop, 40, 8);
+LAYOUT(er_executor_ops, session_free, 48, 8);
+LAYOUT(er_plugin, magic, 0, 4);
+LAYOUT(er_plugin, abi_major, 4, 2);
+LAYOUT(er_plugin, abi_minor, 6, 2);
+LAYOUT(er_plugin, struct_size, 8, 4);
+LAYOUT(er_plugin, kind, 12, 4);
+LAYOUT(er_plugin, name, 16, 8);
+LAYOUT(er_plugin, version, 24, 8);
+LAYOUT(er_plugin, description, 32, 8);
+LAYOUT(er_plugin, min_host_minor, 40, 4);
+LAYOUT(er_plugin, flags, 44, 4);
+LAYOUT(er_plugin, options, 48, 8);
+LAYOUT(er_plugin, create, 56, 8);
+LAYOUT(er_plugin, destroy, 64, 8);
+LAYOUT(er_plugin, ops, 72, 8);
+SIZE(er_error, 260);
+SIZE(er_option, 24);
+SIZE(er_command, 48);
+SIZE(er_spawn_request, 104);
+SIZE(er_tool_call, 40);
+SIZE(er_session_info, 72);
+SIZE(er_host, 160);
+SIZE(er_sandbox_ops, 24);
+SIZE(er_executor_ops, 56);
+SIZE(er_plugin, 80);
+#endif
+
+/* The ABI's constants are part of it too. */
+_Static_assert(ER_ABI_MAJOR == 1, "ER_ABI_MAJOR");
+_Static_assert(ER_PLUGIN_MAGIC == 0x4c505245, "ER_PLUGIN_MAGIC");
+_Static_assert(ER_KIND_SANDBOX == 1 && ER_KIND_EXECUTOR == 2, "ER_KIND_*");
+_Static_assert(ER_DECLINED == 1, "ER_DECLINED");
+_Static_assert(ER_LOG_ERR == 3 && ER_LOG_WARNING == 4 && ER_LOG_NOTICE == 5 &&
+		       ER_LOG_INFO == 6 && ER_LOG_DEBUG == 7,
+	       "ER_LOG_*");
+_Static_assert(ER_FD_READ == 1 && ER_FD_WRITE == 2 && ER_FD_HUP == 4 && ER_FD_ERROR == 8,
+	       "ER_FD_*");
+_Static_assert(ER_STOP_IDLE == 1 && ER_STOP_REQUESTED == 2 && ER_STOP_LEASE_LOST == 3 &&
+		       ER_STOP_SHUTDOWN == 4 && ER_STOP_TIMEOUT == 5,
+	       "ER_STOP_*");
+_Static_assert(ER_EXECUTOR_TOOL_CALLS == 1 && ER_EXECUTOR_EVENTS == 2 &&
+		       ER_EXECUTOR_NO_STREAM == 4,
+	       "ER_EXECUTOR_*");
+
+/* From layout-v1.0.c, built against tests/abi/plugin-v1.0.h. */
+struct layout_entry {
+	const char *name;
+	size_t offset;
+	size_t size;
+};
+extern const struct layout_entry layout_v1_0[];
+extern const size_t layout_v1_0_count;
+
+#define ENTRY(s, m) { #s "." #m, offsetof(struct s, m), MEMBER_SIZE(s, m) },
+static const struct layout_entry current[] = { LAYOUT_MEMBERS_V1_0(ENTRY) };
+
+int
+main(void)
+{
+	size_t n = sizeof(current) / sizeof(current[0]);
+	int failed = 0;
+
+	if (n != layout_v1_0_count) {
+		printf("not ok: %zu members now, %zu in ABI 1.0\n", n, layout_v1_0_count);
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(current[i].name, layout_v1_0[i].name) != 0 ||
+		    current[i].offset != layout_v1_0[i].offset ||
+		    current[i].size != layout_v1_0[i].size) {
+			printf("not ok: %s at %zu (%zu bytes), ABI 1.0 had it at %zu (%zu bytes)\n",
+			       current[i].name, current[i].offset, current[i].size,
+			       layout_v1_0[i].offset, layout_v1_0[i].size);
+			failed = 1;
+		}
+	}
+	if (!failed)
+		printf("ok: %zu members keep their ABI 1.0 offsets and sizes\n", n);
+	return failed;
+}
