@@ -6,7 +6,12 @@
  * comments; only `event` and `data` fields count (`id` and `retry` are
  * ignored); one space after the colon is stripped; data lines are joined with
  * "\n"; a blank line dispatches.  Messages without an `event:` line are
- * dropped, as the SDK drops them.  Pending bytes are capped.
+ * dropped, as the SDK drops them (and so is an empty `event:` without
+ * data).  `event: ping` and empty data are passed on: what they mean is the
+ * caller's business.  A line without a colon is a field name with an empty
+ * value.  Field names are case-sensitive.  A UTF-8 BOM is dropped at the
+ * start of the stream only.  Pending bytes are capped.  No I/O, no logging,
+ * no global state.
  */
 #ifndef ER_SSE_H
 #define ER_SSE_H
@@ -16,8 +21,9 @@
 #include "buf.h"
 
 /* Called for each complete message.  `event` and `data` are NUL-terminated
- * and borrowed for the call.  Return 0 to go on, negative to stop feeding
- * (sse_parser_feed returns it). */
+ * and borrowed for the call (`data` may be "", and may hold NUL bytes, hence
+ * data_len).  Return 0 to go on, negative to stop feeding (sse_parser_feed
+ * returns it). */
 typedef int (*sse_message_cb)(void *userdata, const char *event, const char *data, size_t data_len);
 
 struct sse_parser {
@@ -32,13 +38,18 @@ struct sse_parser {
 	void *userdata;
 };
 
-/* `max_message` caps a line and a message's data (bytes). */
+/* `max_message` caps a line and a message's joined data (bytes; exactly
+ * max_message is allowed), however the stream is split into chunks. */
 void sse_parser_init(struct sse_parser *p, size_t max_message, sse_message_cb cb, void *userdata);
 void sse_parser_release(struct sse_parser *p);
-/* Forget any partial message (after a reconnect). */
+/* Forget any partial line and message (after a reconnect); the next byte
+ * is a stream start again (BOM check). */
 void sse_parser_reset(struct sse_parser *p);
-/* 0, -EMSGSIZE when a line or message passes the cap, or the callback's
- * negative return. */
+/* Parse the next `n` bytes of the stream (not NUL-terminated); chunks may
+ * split lines, CRLF pairs and UTF-8 sequences anywhere.  0, -EMSGSIZE when
+ * a line or message passes the cap, -ENOMEM, or the callback's negative
+ * return.  After a negative return the rest of the chunk is unparsed: call
+ * sse_parser_reset() before feeding more. */
 int sse_parser_feed(struct sse_parser *p, const char *chunk, size_t n);
 
 #endif

@@ -13,4 +13,10 @@ tests_unit_test_json_SOURCES = tests/unit/test_json.c
 tests_unit_test_json_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_json_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_json
+
+check_PROGRAMS += tests/unit/test_sse
+tests_unit_test_sse_SOURCES = tests/unit/test_sse.c
+tests_unit_test_sse_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_sse_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_sse
 endif
