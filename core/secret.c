@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "json.h"
+#include "secret.h"
+#include "utf8.h"
+
+/* Scrub a secret before freeing it; volatile so it is not optimised out. */
+static void
+wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}
+
+/* UTF-8 decoding as Node's Buffer.toString('utf8'): every ill-formed
+ * sequence becomes U+FFFD. */
+static int
+utf8_replace_invalid(const char *s, size_t n, struct buf *out)
+{
+	static const char repl[] = "\xEF\xBF\xBD";
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	int r;
+
+	while (i < n) {
+		int32_t cp;
+		size_t k = utf8_decode(u + i, n - i, &cp);
+
+		if (cp < 0)
+			r = buf_append(out, repl, 3);
+		else
+			r = buf_append(out, s + i, k);
+		if (r < 0)
+			return r;
+		i += k;
+	}
+	return 0;
+}
+
+int
+work_secret_sessions_token(const char *secret, char **ret_token)
+{
+	struct buf text = BUF_INIT(JSON_MAX_INPUT);
+	struct json_doc *doc = NULL;
+	const char *token;
+	char *raw = NULL;
+	char *copy;
+	size_t rawlen = 0;
+	int r;
+
+	if (!secret || !ret_token)
+		return -EINVAL;
+	r = base64_decode(secret, strlen(secret), &raw, &rawlen);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EINVAL;
+	r = utf8_replace_invalid(raw, rawlen, &text);
+	wipe(raw, rawlen);
+	free(raw);
+	if (r < 0) {
+		r = r == -ENOMEM ? r : -EINVAL;
+		goto out;
+	}
+	r = json_parse(text.data ? text.data : "", text.len, &doc, NULL, 0);
+	if (r < 0) {
+		r = r == -ENOMEM ? r : -EINVAL;
+		goto out;
+	}
+	token = json_get_str(doc, 0, "sessions_token");
+	if (json_kind(doc, 0) != JSON_OBJECT || !token || !*token) {
+		r = -EINVAL;
+		goto out;
+	}
+	copy = strdup(token);
+	if (!copy) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret_token = copy;
+	r = 0;
+out:
+	json_free(doc);
+	if (text.data)
+		wipe(text.data, text.len);
+	buf_release(&text);
+	return r;
+}
