@@ -1,7 +1,8 @@
 // Fault knobs: injected error statuses, added latency, SSE drops, forced
 // heartbeat 412s, server-side stop requests and a lease-TTL override.
 // Route names are those of the router (e.g. "work.heartbeat", "events.send");
-// a knob's `route` may be a name, a prefix ending in ".*", or "*".
+// a knob's `route` may be a name, a prefix ending in ".*", or "*"; an
+// optional `credential` (api, env, token) limits it to callers of that class.
 import { ApiError, badRequest, sleep } from './http.mjs';
 
 const matches = (pattern, route) =>
@@ -40,7 +41,7 @@ export class Faults {
     }
     for (const l of doc.latency ?? []) {
       if (typeof l.route !== 'string' || !Number.isInteger(l.ms)) throw badRequest('latency[]: route and ms required');
-      this.latency.push({ route: l.route, ms: l.ms, count: l.count ?? null });
+      this.latency.push({ route: l.route, ms: l.ms, count: l.count ?? null, credential: l.credential });
     }
     if (doc.sse_drop) {
       const d = doc.sse_drop;
@@ -61,14 +62,15 @@ export class Faults {
   }
 
   /** Applied before a route's handler: may sleep, may throw an injected error. */
-  async before(route, sessionId) {
-    const lat = this.latency.find((l) => matches(l.route, route) && l.count !== 0);
+  async before(route, sessionId, credential) {
+    const applies = (k) => matches(k.route, route) && (!k.credential || k.credential === credential);
+    const lat = this.latency.find((l) => applies(l) && l.count !== 0);
     if (lat) {
       if (lat.count !== null) lat.count--;
       this.report.fault('latency', route, { ms: lat.ms });
       await sleep(lat.ms);
     }
-    const e = this.errors.find((x) => matches(x.route, route) && x.count > 0 && (!x.session_id || x.session_id === sessionId));
+    const e = this.errors.find((x) => applies(x) && x.count > 0 && (!x.session_id || x.session_id === sessionId));
     if (!e) return;
     e.count--;
     this.report.fault('error', route, { status: e.status });

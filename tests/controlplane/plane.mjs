@@ -130,7 +130,7 @@ export class ControlPlane {
       params: match?.params ?? {},
       query: url.searchParams,
       cred: this.creds.identify(req),
-      worker: null,
+      worker: req.headers['anthropic-worker-id'] || null,
       body: () => (bodyPromise ??= readJson(req)),
     };
     if (ctx.cred.kind === 'token') ctx.worker = ctx.cred.worker;
@@ -155,7 +155,7 @@ export class ControlPlane {
           this.report.mistake('missing_beta_header', ctx.route, { path: url.pathname });
           if (this.opts.strictBeta) throw new ApiError(400, `anthropic-beta: ${BETA} is required`);
         }
-        await this.faults.before(ctx.route, ctx.params.id);
+        await this.faults.before(ctx.route, ctx.params.id, ctx.cred.kind);
       }
       const out = await match.handler(ctx);
       if (out !== undefined) sendJson(res, 200, out);

@@ -6,7 +6,11 @@ EXTRA_DIST += tests/lib/tap.sh tests/integration/cli.sh
 # The local control plane (tests/controlplane) and the official SDK against it
 # (tests/sdk; skipped until `npm install --prefix tests/sdk` has run).
 SDK_TESTS = \
-	tests/integration/sdk-cookbook.sh
+	tests/integration/sdk-cookbook.sh \
+	tests/integration/sdk-api.sh \
+	tests/integration/sdk-auth.sh \
+	tests/integration/sdk-worker-tools.sh \
+	tests/integration/sdk-worker-faults.sh
 TESTS += $(SDK_TESTS)
 EXTRA_DIST += $(SDK_TESTS) \
 	tests/controlplane/README.md tests/controlplane/server.mjs tests/controlplane/plane.mjs \
@@ -14,4 +18,5 @@ EXTRA_DIST += $(SDK_TESTS) \
 	tests/controlplane/sessions.mjs tests/controlplane/environments.mjs tests/controlplane/agent.mjs \
 	tests/controlplane/faults.mjs tests/controlplane/report.mjs tests/controlplane/admin.mjs \
 	tests/sdk/package.json tests/sdk/.npmrc tests/sdk/run-check.sh tests/sdk/lib.mjs \
-	tests/sdk/sdk-worker.mjs tests/sdk/cookbook.mjs
+	tests/sdk/sdk-worker.mjs tests/sdk/cookbook.mjs tests/sdk/api.mjs tests/sdk/auth.mjs \
+	tests/sdk/worker-tools.mjs tests/sdk/worker-faults.mjs
