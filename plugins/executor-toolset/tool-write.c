@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * write: create or replace a file atomically (node.ts betaWriteTool,
+ * fs-util.ts atomicWriteFile).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs-errors.h"
+#include "toolset.h"
+
+/* ".tmp-<pid>-<uuid v4>", as the SDK names its temporary files. */
+static void
+temp_name(char *name, size_t size)
+{
+	unsigned char u[16];
+	size_t i;
+
+	if (getentropy(u, sizeof(u)) < 0) {
+		/* Uniqueness matters, not secrecy: O_EXCL catches a clash. */
+		uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)name;
+
+		for (i = 0; i < sizeof(u); i++) {
+			t = t * 6364136223846793005ULL + 1442695040888963407ULL;
+			u[i] = (unsigned char)(t >> 56);
+		}
+	}
+	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
+	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
+	snprintf(name, size,
+		 ".tmp-%ld-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 (long)getpid(), u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
+		 u[11], u[12], u[13], u[14], u[15]);
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+ts_atomic_write(const struct confine_root *root, const char *real, const char *data, size_t len,
+		int mkdirs)
+{
+	const char *base;
+	char tmp[96];
+	struct stat st;
+	int have_mode;
+	int dfd;
+	int fd;
+	int r;
+
+	dfd = confine_open_parent(root, real, mkdirs ? CONFINE_MKDIR : 0, &base);
+	if (dfd < 0)
+		return dfd;
+	if (strcmp(base, ".") == 0) {
+		/* The workdir itself. */
+		close(dfd);
+		return -EISDIR;
+	}
+	have_mode = fstatat(dfd, base, &st, 0) == 0;
+	temp_name(tmp, sizeof(tmp));
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	r = 0;
+	if (have_mode && fchmod(fd, st.st_mode & 0777) < 0)
+		r = -errno;
+	if (r == 0)
+		r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0 && errno != EINTR)
+		r = -errno;
+	if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dfd, tmp, 0);
+	close(dfd);
+	return r;
+}
+
+int
+tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out)
+{
+	struct buf content = BUF_INIT(TS_OUT_MAX);
+	const char *file_path;
+	char *real = NULL;
+	int fp_tok;
+	int c_tok;
+	int r;
+
+	fp_tok = ts_member(doc, input, "file_path");
+	if (!ts_truthy(doc, fp_tok))
+		return buf_puts(out, "write: file_path is required") ?: TS_TOOL_ERROR;
+	file_path = json_str(doc, fp_tok);
+	if (!file_path)
+		return buf_puts(out, "write: file_path must be a string") ?: TS_TOOL_ERROR;
+	r = confine_path(&ctx->root, file_path, &real, out);
+	if (r != 0)
+		return r < 0 ? r : TS_TOOL_ERROR;
+
+	/* `content ?? ''`: absent or null writes an empty file. */
+	c_tok = ts_member(doc, input, "content");
+	r = buf_puts(&content, "");
+	if (r == 0 && c_tok >= 0 && json_kind(doc, c_tok) != JSON_NULL) {
+		if (json_kind(doc, c_tok) != JSON_STRING) {
+			r = buf_puts(out, "write: content must be a string") ?: TS_TOOL_ERROR;
+			goto done;
+		}
+		r = buf_puts(&content, json_str(doc, c_tok));
+	}
+	if (r < 0)
+		goto done;
+	r = ts_atomic_write(&ctx->root, real, content.data, content.len, 1);
+	if (r == -ENOMEM)
+		goto done;
+	if (r < 0) {
+		int e = -r;
+
+		r = buf_puts(out, "write: ");
+		if (r == 0)
+			r = fs_error_append(out, e, file_path);
+		if (r == 0)
+			r = TS_TOOL_ERROR;
+		goto done;
+	}
+	r = buf_printf(out, "wrote %zu bytes to %s", content.len, file_path);
+done:
+	buf_release(&content);
+	free(real);
+	return r;
+}

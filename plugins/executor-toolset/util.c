@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "toolset.h"
+
+int
+ts_ctx_init(struct ts_ctx *ctx, const char *workdir)
+{
+	int r;
+
+	ctx->workdir = NULL;
+	ctx->max_file_bytes = TS_MAX_FILE_BYTES;
+	r = confine_root_init(&ctx->root, workdir);
+	if (r < 0)
+		return r;
+	r = path_resolve("/", workdir, &ctx->workdir);
+	if (r < 0) {
+		confine_root_release(&ctx->root);
+		return r;
+	}
+	return 0;
+}
+
+void
+ts_ctx_release(struct ts_ctx *ctx)
+{
+	confine_root_release(&ctx->root);
+	free(ctx->workdir);
+	ctx->workdir = NULL;
+}
+
+int
+ts_member(const struct json_doc *doc, int obj, const char *key)
+{
+	if (obj < 0 || json_kind(doc, obj) != JSON_OBJECT)
+		return -1;
+	return json_get(doc, obj, key);
+}
+
+int
+ts_truthy(const struct json_doc *doc, int tok)
+{
+	const char *s;
+	double d;
+
+	switch (json_kind(doc, tok)) {
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+	case JSON_TRUE:
+		return 1;
+	case JSON_STRING:
+		s = json_str(doc, tok);
+		return s && s[0] != '\0';
+	case JSON_NUMBER:
+		return json_double(doc, tok, &d) == 0 && d != 0 && !isnan(d);
+	default:
+		return 0;
+	}
+}
+
+int
+ts_js_string(const struct json_doc *doc, int tok, struct buf *out)
+{
+	const char *raw;
+	size_t len;
+	int64_t v;
+
+	switch (json_kind(doc, tok)) {
+	case JSON_STRING:
+		return buf_puts(out, json_str(doc, tok));
+	case JSON_TRUE:
+		return buf_puts(out, "true");
+	case JSON_FALSE:
+		return buf_puts(out, "false");
+	case JSON_NULL:
+		return buf_puts(out, "null");
+	case JSON_INVALID:
+		return buf_puts(out, "undefined");
+	case JSON_NUMBER:
+		if (json_int64(doc, tok, &v) == 0)
+			return buf_printf(out, "%lld", (long long)v);
+		raw = json_raw(doc, tok, &len);
+		return buf_append(out, raw, len);
+	case JSON_OBJECT:
+		return buf_puts(out, "[object Object]");
+	default:
+		/* Arrays: String([..]) joins elements; good enough as raw. */
+		raw = json_raw(doc, tok, &len);
+		return buf_append(out, raw, len);
+	}
+}
+
+static const char replacement[] = "\xef\xbf\xbd";
+
+int
+ts_utf8_append(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	size_t run = 0;  /* start of the pending run of valid bytes */
+	int r;
+
+	while (i < n) {
+		unsigned char c = p[i];
+		unsigned need;
+		unsigned char lo = 0x80;
+		unsigned char hi = 0xbf;
+		size_t j;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else {
+			need = 0;
+		}
+		for (j = 1; need && j <= need; j++) {
+			if (i + j >= n || p[i + j] < lo || p[i + j] > hi)
+				break;
+			lo = 0x80;
+			hi = 0xbf;
+		}
+		if (need && j > need) {
+			i += j;
+			continue;
+		}
+		/* Invalid: flush the valid run, replace the maximal subpart
+		 * (the lead byte and the continuation bytes accepted so far). */
+		r = buf_append(out, s + run, i - run);
+		if (r == 0)
+			r = buf_append(out, replacement, 3);
+		if (r < 0)
+			return r;
+		i += need ? j : 1;
+		run = i;
+	}
+	return buf_append(out, s + run, i - run);
+}
