@@ -19,4 +19,10 @@ tests_unit_test_sse_SOURCES = tests/unit/test_sse.c
 tests_unit_test_sse_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_sse_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_sse
+
+check_PROGRAMS += tests/unit/test_base64
+tests_unit_test_base64_SOURCES = tests/unit/test_base64.c
+tests_unit_test_base64_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_base64_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_base64
 endif
