@@ -134,7 +134,7 @@ apply_environment(struct settings *s, unsigned mask, char *err, size_t errlen)
 			continue;
 		r = settings_apply(s, d, v, msg, sizeof(msg));
 		if (r < 0) {
-			snprintf(err, errlen, "%s: %s; fix: correct or unset %s", d->env, msg, d->env);
+			snprintf(err, errlen, "%s: %s (or unset %s)", d->env, msg, d->env);
 			return EX_CONFIG;
 		}
 	}

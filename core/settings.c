@@ -319,28 +319,28 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 	switch (d->type) {
 	case SETTINGS_STRING:
 		if (!*value || strlen(value) > 256) {
-			snprintf(err, errlen, "invalid value '%s': expected a non-empty id", value);
+			snprintf(err, errlen, "invalid value '%s'; fix: give a non-empty id of at most 256 bytes", value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
 	case SETTINGS_URL:
 		if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) {
 			snprintf(err, errlen,
-				 "invalid value '%s': expected a URL starting with https://", value);
+				 "invalid value '%s'; fix: give a URL starting with https:// (or http://)", value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
 	case SETTINGS_PATH:
 	case SETTINGS_CONFIG:
 		if (!*value || strlen(value) >= PATH_MAX) {
-			snprintf(err, errlen, "invalid value '%s': expected a file or directory path",
+			snprintf(err, errlen, "invalid value '%s'; fix: give a file or directory path",
 				 value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
 	case SETTINGS_INT:
 		if (parse_int(value, d->min, d->max, &v) < 0) {
-			snprintf(err, errlen, "invalid value '%s': expected an integer from %d to %d",
+			snprintf(err, errlen, "invalid value '%s'; fix: give an integer from %d to %d",
 				 value, d->min, d->max);
 			return -EINVAL;
 		}
@@ -348,7 +348,7 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		return 0;
 	case SETTINGS_BOOL:
 		if (parse_bool(value, &v) < 0) {
-			snprintf(err, errlen, "invalid value '%s': expected yes or no", value);
+			snprintf(err, errlen, "invalid value '%s'; fix: give yes or no", value);
 			return -EINVAL;
 		}
 		*num = v;
@@ -357,7 +357,7 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		v = log_level_from_string(value);
 		if (v < 0) {
 			snprintf(err, errlen,
-				 "invalid value '%s': expected error, warning, notice, info or debug",
+				 "invalid value '%s'; fix: give error, warning, notice, info or debug",
 				 value);
 			return -EINVAL;
 		}
@@ -369,15 +369,15 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		} else if (strcmp(value, "json") == 0) {
 			s->log_format = LOG_FORMAT_JSON;
 		} else {
-			snprintf(err, errlen, "invalid value '%s': expected logfmt or json", value);
+			snprintf(err, errlen, "invalid value '%s'; fix: give logfmt or json", value);
 			return -EINVAL;
 		}
 		return 0;
 	case SETTINGS_SANDBOX:
 		if (!strchr(value, '/') && !is_plugin_name(value)) {
 			snprintf(err, errlen,
-				 "unknown sandbox backend '%s': use none, bubblewrap (or its aliases "
-				 "srt, bwrap), firejail, or the path of a plugin",
+				 "unknown sandbox backend '%s'; fix: use none, bubblewrap (or its "
+				 "aliases srt, bwrap), firejail, or the path of a plugin",
 				 value);
 			return -EINVAL;
 		}
@@ -385,19 +385,19 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 	case SETTINGS_EXECUTOR:
 		if (!strchr(value, '/') && !is_plugin_name(value)) {
 			snprintf(err, errlen,
-				 "unknown executor '%s': use toolset, claude-code, command, or the "
-				 "path of a plugin",
+				 "unknown executor '%s'; fix: use toolset, claude-code, command, or "
+				 "the path of a plugin",
 				 value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
 	case SETTINGS_DIR_LIST:
 		if (!*value) {
-			snprintf(err, errlen, "invalid value '': expected a directory");
+			snprintf(err, errlen, "empty directory; fix: give a directory");
 			return -EINVAL;
 		}
 		if (s->n_plugin_dirs >= SETTINGS_MAX_PLUGIN_DIRS) {
-			snprintf(err, errlen, "too many plugin directories: at most %d",
+			snprintf(err, errlen, "too many plugin directories; fix: give at most %d",
 				 SETTINGS_MAX_PLUGIN_DIRS);
 			return -E2BIG;
 		}
@@ -411,14 +411,14 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 
 		eq = strchr(value, '=');
 		if (!eq || (size_t)(eq - value) >= sizeof(key)) {
-			snprintf(err, errlen, "invalid value '%s': expected NAME.KEY=VALUE", value);
+			snprintf(err, errlen, "invalid value '%s'; fix: give NAME.KEY=VALUE", value);
 			return -EINVAL;
 		}
 		memcpy(key, value, (size_t)(eq - value));
 		key[eq - value] = '\0';
 		if (!settings_is_option_key(key)) {
 			snprintf(err, errlen,
-				 "invalid plugin option key '%s': expected NAME.KEY, e.g. "
+				 "invalid plugin option key '%s'; fix: give NAME.KEY, e.g. "
 				 "bubblewrap.network",
 				 key);
 			return -EINVAL;

@@ -26,3 +26,23 @@ tests_unit_test_base64_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_base64_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_base64
 endif
+
+# Logging, config file, command line and settings, plugin loader.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_log tests/unit/test_conffile tests/unit/test_cmdline \
+	tests/unit/test_loader
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_log_LDADD = $(UNIT_LINK_LIBS)
+tests_unit_test_conffile_SOURCES = tests/unit/test_conffile.c
+tests_unit_test_conffile_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_conffile_LDADD = $(UNIT_LINK_LIBS)
+tests_unit_test_cmdline_SOURCES = tests/unit/test_cmdline.c
+tests_unit_test_cmdline_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_cmdline_LDADD = $(UNIT_LINK_LIBS)
+tests_unit_test_loader_SOURCES = tests/unit/test_loader.c
+tests_unit_test_loader_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_loader_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_log tests/unit/test_conffile tests/unit/test_cmdline \
+	tests/unit/test_loader
+endif
