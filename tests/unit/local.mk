@@ -25,6 +25,12 @@ tests_unit_test_base64_SOURCES = tests/unit/test_base64.c
 tests_unit_test_base64_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_base64_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_base64
+
+check_PROGRAMS += tests/unit/test_jsonw
+tests_unit_test_jsonw_SOURCES = tests/unit/test_jsonw.c
+tests_unit_test_jsonw_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_jsonw_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_jsonw
 endif
 
 # Logging, config file, command line and settings, plugin loader.
