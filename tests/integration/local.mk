@@ -10,13 +10,15 @@ SDK_TESTS = \
 	tests/integration/sdk-api.sh \
 	tests/integration/sdk-auth.sh \
 	tests/integration/sdk-worker-tools.sh \
-	tests/integration/sdk-worker-faults.sh
+	tests/integration/sdk-worker-faults.sh \
+	tests/integration/sdk-demo.sh \
+	tests/integration/controlplane-selftest.sh
 TESTS += $(SDK_TESTS)
-EXTRA_DIST += $(SDK_TESTS) \
+EXTRA_DIST += $(SDK_TESTS) scripts/demo.mjs tests/controlplane/selftest.mjs \
 	tests/controlplane/README.md tests/controlplane/server.mjs tests/controlplane/plane.mjs \
 	tests/controlplane/http.mjs tests/controlplane/auth.mjs tests/controlplane/work.mjs \
 	tests/controlplane/sessions.mjs tests/controlplane/environments.mjs tests/controlplane/agent.mjs \
 	tests/controlplane/faults.mjs tests/controlplane/report.mjs tests/controlplane/admin.mjs \
 	tests/sdk/package.json tests/sdk/.npmrc tests/sdk/run-check.sh tests/sdk/lib.mjs \
 	tests/sdk/sdk-worker.mjs tests/sdk/cookbook.mjs tests/sdk/api.mjs tests/sdk/auth.mjs \
-	tests/sdk/worker-tools.mjs tests/sdk/worker-faults.mjs
+	tests/sdk/worker-tools.mjs tests/sdk/worker-faults.mjs tests/sdk/demo-check.mjs
