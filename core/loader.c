@@ -204,10 +204,10 @@ check_descriptor(const char *path, void *dl, uint32_t kind, const struct er_plug
 		return -EPROTO;
 	}
 	if (d->kind != kind) {
-		snprintf(err, errlen, "plugin '%s': wrong kind '%s' (%u) in a file named for a "
-			 "%s plugin; fix: rename the file to '%s-%.64s.so'", path,
+		snprintf(err, errlen, "plugin '%s': wrong kind '%s' (%u) where a %s plugin was "
+			 "expected; fix: select a %s plugin (files named '%s-NAME.so')", path,
 			 loader_kind_to_string(d->kind), (unsigned)d->kind, loader_kind_to_string(kind),
-			 loader_kind_to_string(d->kind), d->name ? d->name : "NAME");
+			 loader_kind_to_string(kind), loader_kind_to_string(kind));
 		return -ENOEXEC;
 	}
 	want = expected_name(path, kind, namebuf, sizeof(namebuf));

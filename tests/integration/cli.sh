@@ -1,5 +1,140 @@
 #!/bin/sh
+# The command line through the real binary: --version, --help everywhere,
+# each bad input with its exit code and one message naming it and the fix,
+# precedence flag > environment > file, and log formats.
 . "$ER_TOP_SRCDIR/tests/lib/tap.sh"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/er-cli.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+fix=$ER_FIXTURE_DIR
+key=$tmp/key
+secret=sk-test-cli-0123456789abcdef
+printf '%s\n' "$secret" >"$key"
+chmod 600 "$key"
+good_sb=$fix/sandbox-good.so
+
 out=$("$ER_RUNNER" --version)
 case "$out" in "environment-runner "*) ok "--version names the program" ;; *) not_ok "--version: $out" ;; esac
+
+for args in "--help" "help" "orchestrator --help" "plugins --help" "orchestrator -h" \
+	"help orchestrator"; do
+	# shellcheck disable=SC2086 # split on purpose
+	out=$("$ER_RUNNER" $args 2>&1)
+	rc=$?
+	case "$rc:$out" in
+	0:Usage:*) ok "$args prints usage, exit 0" ;;
+	*) not_ok "$args prints usage, exit 0 (got $rc)" ;;
+	esac
+done
+out=$("$ER_RUNNER" orchestrator --help)
+for flag in --organization-id --environment-id --service-key-file --sandbox-backend --executor \
+	--plugin-dir --config --api-url --log-level --log-format --log-file --worker-id \
+	--capacity --workdir --base-dir --keep-session-dirs --max-idle-sec --block-ms \
+	--tool-timeout-sec --drain-wait-sec ER_ENVIRONMENT_ID ER_SANDBOX_BACKEND; do
+	case "$out" in *"$flag"*) : ;; *) not_ok "orchestrator --help lacks $flag" ;; esac
+done
+ok "orchestrator --help documents every flag"
+
+# expect CODE NEEDLE ARGS...: exit CODE, exactly one stderr line, containing
+# NEEDLE and "fix".  $xenv, when set, is one NAME=VALUE for the runner.
+xenv=
+expect() {
+	code=$1 needle=$2
+	shift 2
+	env ${xenv:+"$xenv"} "$ER_RUNNER" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	lines=$(wc -l <"$tmp/err")
+	if [ "$rc" -eq "$code" ] && [ "$lines" -eq 1 ] && grep -qF -- "$needle" "$tmp/err" &&
+		grep -q "fix" "$tmp/err"; then
+		ok "exit $code: $needle"
+	else
+		not_ok "exit $code: $needle (got $rc, $lines lines)"
+		sed 's/^/# /' "$tmp/err"
+	fi
+	cat "$tmp/out" "$tmp/err" >>"$tmp/all-output"
+}
+orch() {
+	c=$1 n=$2
+	shift 2
+	expect "$c" "$n" orchestrator --environment-id env_1 --service-key-file "$key" \
+		--sandbox-backend "$good_sb" "$@"
+}
+
+expect 64 "missing command"
+expect 64 "unknown command 'serve'" serve
+expect 64 "unknown flag '--bogus' for 'orchestrator'" orchestrator --bogus
+expect 64 "unknown flag '--capacity' for 'plugins'" plugins --capacity 2
+expect 64 "unexpected argument 'extra'" orchestrator extra
+expect 64 "missing value for '--environment-id'" orchestrator --environment-id
+expect 64 "missing value for '--capacity'" orchestrator --capacity --block-ms 5
+expect 64 "no environment id" orchestrator --service-key-file "$key"
+expect 64 "no service key file" orchestrator --environment-id env_1
+orch 64 "--capacity: invalid value 'many'" --capacity many
+orch 64 "--block-ms: invalid value '1000'; fix: give an integer from 1 to 999" --block-ms=1000
+orch 64 "--log-format: invalid value 'xml'" --log-format xml
+orch 64 "--log-level: invalid value 'loud'" --log-level=loud
+orch 64 "--api-url: invalid value 'api.example'" --api-url api.example
+orch 64 "unknown sandbox backend 'docker'" --sandbox-backend docker
+orch 64 "unknown executor 'shell'" --executor shell
+expect 66 "cannot read service key file '$tmp/nokey'" orchestrator --environment-id e \
+	--service-key-file "$tmp/nokey"
+cp "$key" "$tmp/openkey"
+chmod 644 "$tmp/openkey"
+expect 78 "service key file '$tmp/openkey' is accessible by group or others (mode 0644); fix: chmod 600" \
+	orchestrator --environment-id e --service-key-file "$tmp/openkey"
+printf 'capacity = 2\nthis is not a setting\n' >"$tmp/bad.conf"
+orch 78 "$tmp/bad.conf:2: expected 'key = value'" --config "$tmp/bad.conf"
+printf 'capasity = 2\n' >"$tmp/typo.conf"
+orch 78 "$tmp/typo.conf:1: unknown key 'capasity'" --config="$tmp/typo.conf"
+orch 66 "cannot open config file '$tmp/none.conf'" --config "$tmp/none.conf"
+xenv=ER_CAPACITY=zero
+orch 78 "ER_CAPACITY: invalid value 'zero'"
+xenv=ER_CONFIG=$tmp/bad.conf
+orch 78 "$tmp/bad.conf:2:"
+xenv=
+
+# Precedence, observed through which plugin gets loaded: a good sandbox
+# from one source lets the run reach the (unknown) executor; a bad name from
+# a source that should lose must not matter.
+printf 'sandbox_backend = from-file\nexecutor = exec-from-file\n' >"$tmp/p.conf"
+expect 64 "unknown executor 'exec-from-file'" orchestrator --environment-id e \
+	--service-key-file "$key" --config "$tmp/p.conf" --sandbox-backend "$good_sb"
+xenv=ER_SANDBOX_BACKEND=$good_sb
+expect 64 "unknown executor 'exec-from-file'" orchestrator --environment-id e \
+	--service-key-file "$key" --config "$tmp/p.conf"
+xenv=ER_SANDBOX_BACKEND=from-env
+expect 64 "unknown sandbox backend 'from-env'" orchestrator --environment-id e \
+	--service-key-file "$key" --config "$tmp/p.conf"
+expect 64 "unknown executor 'exec-from-flag'" orchestrator --environment-id e \
+	--service-key-file "$key" --config "$tmp/p.conf" --sandbox-backend "$good_sb" \
+	--executor=exec-from-flag
+xenv=
+
+# Log formats: the plugin error above is a log line.
+"$ER_RUNNER" orchestrator --environment-id e --service-key-file "$key" --sandbox-backend docker \
+	--log-format json 2>"$tmp/json.err"
+line=$(head -n 1 "$tmp/json.err")
+case "$line" in
+'{"time":"'*'Z","level":"error","component":"loader","msg":"unknown sandbox backend '*'"}')
+	ok "--log-format=json writes JSON lines" ;;
+*) not_ok "--log-format=json: $line" ;;
+esac
+if command -v python3 >/dev/null 2>&1; then
+	check "the JSON line parses" python3 -c 'import json,sys; json.loads(sys.stdin.readline())' \
+		<"$tmp/json.err"
+else
+	skip "python3 not installed"
+fi
+"$ER_RUNNER" orchestrator --environment-id e --service-key-file "$key" --sandbox-backend docker \
+	--log-file "$tmp/runner.log" 2>"$tmp/file.err"
+line=$(head -n 1 "$tmp/runner.log")
+case "$line" in
+'time='*'Z level=error component=loader msg="unknown sandbox backend '*) ok "--log-file gets logfmt lines" ;;
+*) not_ok "--log-file: $line" ;;
+esac
+check "nothing on stderr with --log-file" test ! -s "$tmp/file.err"
+cat "$tmp/json.err" "$tmp/runner.log" >>"$tmp/all-output"
+
+if grep -q "$secret" "$tmp/all-output"; then not_ok "no output shows the service key"
+else ok "no output shows the service key"; fi
 done_testing
