@@ -14,8 +14,16 @@ plugins_executor_toolset_libtoolset_la_SOURCES = \
 	plugins/executor-toolset/tool-write.c \
 	plugins/executor-toolset/tool-edit.c \
 	plugins/executor-toolset/glob-match.c plugins/executor-toolset/glob-match.h \
-	plugins/executor-toolset/tool-glob.c
+	plugins/executor-toolset/tool-glob.c \
+	plugins/executor-toolset/tool-grep.c \
+	plugins/executor-toolset/tool-bash.c
 plugins_executor_toolset_libtoolset_la_CPPFLAGS = $(TOOLSET_CPPFLAGS)
+
+pkglib_LTLIBRARIES += plugins/executor-toolset.la
+plugins_executor_toolset_la_SOURCES = plugins/executor-toolset/toolset.c
+plugins_executor_toolset_la_CPPFLAGS = $(TOOLSET_CPPFLAGS)
+plugins_executor_toolset_la_LDFLAGS = $(PLUGIN_LINK_FLAGS)
+plugins_executor_toolset_la_LIBADD = plugins/executor-toolset/libtoolset.la libercommon.la -lm
 EXTRA_DIST += plugins/executor-toolset/local.mk
 
 if HAVE_CMOCKA
@@ -25,4 +33,14 @@ tests_unit_test_toolset_CPPFLAGS = $(TOOLSET_CPPFLAGS)
 tests_unit_test_toolset_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_toolset_LDADD = plugins/executor-toolset/libtoolset.la $(UNIT_LINK_LIBS) -lm
 TESTS += tests/unit/test_toolset
+endif
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_toolset_async
+tests_unit_test_toolset_async_SOURCES = tests/unit/test_toolset_async.c \
+	plugins/executor-toolset/toolset.c tests/lib/mock-host.c tests/lib/mock-host.h
+tests_unit_test_toolset_async_CPPFLAGS = $(TOOLSET_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_unit_test_toolset_async_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_toolset_async_LDADD = plugins/executor-toolset/libtoolset.la $(UNIT_LINK_LIBS) -lm
+TESTS += tests/unit/test_toolset_async
 endif

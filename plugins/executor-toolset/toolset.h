@@ -56,6 +56,56 @@ int ts_js_string(const struct json_doc *doc, int tok, struct buf *out);
  * maximal invalid subpart becomes U+FFFD). */
 int ts_utf8_append(struct buf *out, const char *s, size_t n);
 
+/* ---- the plugin's per-session state (toolset.c) -------------------------- */
+
+struct er_host;
+struct er_session;
+struct ts_bash;
+struct ts_rg;
+
+struct ts_plugin {
+	const struct er_host *host;
+	void *host_ctx;
+};
+
+struct ts_session {
+	struct ts_plugin *pl;
+	struct er_session *handle;
+	struct ts_ctx ctx;
+	struct ts_bash *bash;  /* the persistent shell; NULL until first needed */
+	struct ts_rg *rg;      /* the running rg search, if any */
+};
+
+/* Post a result through the host (it turns "" into "(no output)"). */
+void ts_result(struct ts_session *s, const char *call_id, int is_error, const char *text,
+	       size_t len);
+
+/* Asynchronous tools: 0 when the call was answered or is running (the
+ * result follows from a callback), or -errno when it could not start. */
+int tool_bash(struct ts_session *s, const char *call_id, const struct json_doc *doc, int input);
+/* Abandon the running bash call, if it is `call_id` (NULL: any): the
+ * shell is killed and the next call starts a fresh one.  No result. */
+void bash_cancel(struct ts_session *s, const char *call_id);
+/* Kill the shell and free it; accepts a session without one. */
+void bash_free(struct ts_session *s);
+
+int tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc, int input);
+void grep_cancel(struct ts_session *s, const char *call_id);
+
+/* Output helpers shared by bash and grep: a streaming UTF-8 decoder that
+ * carries an incomplete sequence over to the next chunk, as Node's
+ * StringDecoder does. */
+struct utf8_stream {
+	unsigned char pend[4];
+	size_t npend;
+};
+int utf8_stream_feed(struct utf8_stream *u, struct buf *out, const char *p, size_t n, int eof);
+/* Length of `s` in UTF-16 code units (JavaScript's string length). */
+size_t utf16_length(const char *s, size_t n);
+/* Byte offset of the longest prefix of `s` holding at most `units` UTF-16
+ * code units. */
+size_t utf16_prefix(const char *s, size_t n, size_t units);
+
 /* The synchronous tools. */
 int tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);
 int tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);

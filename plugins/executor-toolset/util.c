@@ -155,3 +155,88 @@ ts_utf8_append(struct buf *out, const char *s, size_t n)
 	}
 	return buf_append(out, s + run, i - run);
 }
+
+/* Bytes of an incomplete but so far valid sequence at the end of s[0..n). */
+static size_t
+incomplete_tail(const unsigned char *s, size_t n)
+{
+	size_t k;
+
+	for (k = 1; k <= 3 && k <= n; k++) {
+		unsigned char c = s[n - k];
+		size_t need;
+
+		if (c < 0x80)
+			return 0;
+		if (c >= 0xc0) {
+			need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+			return need > k ? k : 0;
+		}
+	}
+	return 0;
+}
+
+int
+utf8_stream_feed(struct utf8_stream *u, struct buf *out, const char *p, size_t n, int eof)
+{
+	const char *s = p;
+	char *joined = NULL;
+	size_t keep;
+	int r;
+
+	/* Decoding pending + chunk from the start of a sequence gives what
+	 * decoding the whole stream at once would. */
+	if (u->npend > 0) {
+		joined = malloc(u->npend + n + 1);
+		if (!joined)
+			return -ENOMEM;
+		memcpy(joined, u->pend, u->npend);
+		if (n)
+			memcpy(joined + u->npend, p, n);
+		s = joined;
+		n += u->npend;
+		u->npend = 0;
+	}
+	keep = eof ? 0 : incomplete_tail((const unsigned char *)s, n);
+	r = ts_utf8_append(out, s, n - keep);
+	if (r == 0) {
+		memcpy(u->pend, s + n - keep, keep);
+		u->npend = keep;
+	}
+	free(joined);
+	return r;
+}
+
+size_t
+utf16_length(const char *s, size_t n)
+{
+	size_t units = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c & 0xc0) != 0x80)
+			units += c >= 0xf0 ? 2 : 1;
+	}
+	return units;
+}
+
+size_t
+utf16_prefix(const char *s, size_t n, size_t units)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		size_t w;
+
+		if ((c & 0xc0) == 0x80)
+			continue;
+		w = c >= 0xf0 ? 2 : 1;
+		if (w > units)
+			return i;
+		units -= w;
+	}
+	return n;
+}

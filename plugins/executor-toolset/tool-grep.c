@@ -1,0 +1,772 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * grep: search file contents (node.ts betaGrepTool).
+ *
+ * With an executable `rg` on PATH whose real path lies outside the workdir,
+ * the search is `rg --no-config -n --no-heading -e <pattern> -- <path>`,
+ * started through the host (and so the sandbox), its output capped at
+ * 100 * 1024 characters.  Without one, a built-in walker searches in
+ * process.  The SDK's walker uses JavaScript regular expressions; this one
+ * translates the pattern to a POSIX extended expression (regcomp): \d \w \s
+ * and their negations, lazy quantifiers (which do not change whether a line
+ * matches) and (?:...) groups are translated, lookarounds and
+ * backreferences are refused as invalid.  Lines are tested one by one, so
+ * the difference is confined to the pattern language.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <environment-runner/plugin.h>
+
+#include "toolset.h"
+
+#define GREP_OUTPUT_LIMIT   (100u * 1024u)  /* UTF-16 units */
+#define GREP_MAX_LINE       2000            /* UTF-16 units */
+#define GREP_TIMEOUT_MS     60000
+#define GREP_STDERR_MAX     (64u * 1024u)
+#define GREP_READ_CHUNK     65536
+
+/* ---- rg ----------------------------------------------------------------- */
+
+struct ts_rg {
+	struct ts_session *s;
+	struct er_process *proc;
+	char *call_id;
+	int fds[3];
+	struct er_watch *watch[3];
+	struct utf8_stream dec;
+	struct buf out;
+	size_t out_units;
+	struct buf err;
+	int truncated;
+	int exited;
+	int status;
+};
+
+static void
+rg_close_stream(struct ts_rg *g, int i)
+{
+	if (g->watch[i]) {
+		g->s->pl->host->unwatch_fd(g->watch[i]);
+		g->watch[i] = NULL;
+	}
+	if (g->fds[i] >= 0) {
+		close(g->fds[i]);
+		g->fds[i] = -1;
+	}
+}
+
+static void
+rg_free(struct ts_rg *g)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		rg_close_stream(g, i);
+	if (g->proc) {
+		g->s->pl->host->process_kill(g->proc, SIGKILL);
+		g->s->pl->host->process_release(g->proc);
+	}
+	buf_release(&g->out);
+	buf_release(&g->err);
+	free(g->call_id);
+	free(g);
+}
+
+/* "close": the process was reaped and both outputs reached EOF. */
+static void
+rg_check_done(struct ts_rg *g)
+{
+	struct ts_session *s = g->s;
+	struct buf msg = BUF_INIT(TS_OUT_MAX);
+	int code;
+
+	if (!g->exited || g->fds[1] >= 0 || g->fds[2] >= 0)
+		return;
+	s->rg = NULL;
+	code = WIFEXITED(g->status) ? WEXITSTATUS(g->status) : -1;
+	if (g->truncated) {
+		if (buf_append(&msg, g->out.data ? g->out.data : "", g->out.len) == 0 &&
+		    buf_printf(&msg, "\n[output truncated at %u bytes]", GREP_OUTPUT_LIMIT) == 0)
+			ts_result(s, g->call_id, 0, msg.data, msg.len);
+	} else if (code == 0) {
+		ts_result(s, g->call_id, 0, g->out.data, g->out.len);
+	} else if (code == 1) {
+		ts_result(s, g->call_id, 0, "no matches", 10);
+	} else {
+		int r = buf_puts(&msg, "grep: rg failed: ");
+
+		if (r == 0 && g->err.len > 0)
+			r = buf_append(&msg, g->err.data, g->err.len);
+		else if (r == 0 && code >= 0)
+			r = buf_printf(&msg, "exit %d", code);
+		else if (r == 0)
+			r = buf_puts(&msg, "exit null");
+		if (r == 0)
+			ts_result(s, g->call_id, 1, msg.data, msg.len);
+	}
+	buf_release(&msg);
+	rg_free(g);
+}
+
+static void
+rg_on_output(void *userdata, int fd, uint32_t revents)
+{
+	struct ts_rg *g = userdata;
+	struct buf chunk = BUF_INIT(4 * GREP_READ_CHUNK + 8);
+	char raw[GREP_READ_CHUNK];
+	int i = fd == g->fds[1] ? 1 : 2;
+	int eof = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, raw, sizeof(raw));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			eof = 1;
+			break;
+		}
+		if (i == 2) {
+			if (g->err.len < GREP_STDERR_MAX)
+				(void)buf_append(&g->err, raw,
+						 (size_t)n < GREP_STDERR_MAX - g->err.len ?
+						 (size_t)n : GREP_STDERR_MAX - g->err.len);
+			continue;
+		}
+		if (g->truncated)
+			continue;
+		buf_reset(&chunk);
+		if (utf8_stream_feed(&g->dec, &chunk, raw, (size_t)n, 0) < 0)
+			continue;
+		g->out_units += utf16_length(chunk.data, chunk.len);
+		if (g->out_units > GREP_OUTPUT_LIMIT) {
+			size_t have = utf16_length(g->out.data ? g->out.data : "", g->out.len);
+			size_t take = utf16_prefix(chunk.data, chunk.len, GREP_OUTPUT_LIMIT - have);
+
+			(void)buf_append(&g->out, chunk.data, take);
+			g->truncated = 1;
+			if (g->proc)
+				g->s->pl->host->process_kill(g->proc, SIGKILL);
+			continue;
+		}
+		if (buf_append(&g->out, chunk.data, chunk.len) < 0) {
+			g->truncated = 1;
+			if (g->proc)
+				g->s->pl->host->process_kill(g->proc, SIGKILL);
+		}
+	}
+	buf_release(&chunk);
+	if (eof) {
+		if (i == 1 && !g->truncated) {
+			struct buf rest = BUF_INIT(16);
+
+			if (utf8_stream_feed(&g->dec, &rest, "", 0, 1) == 0 && rest.len)
+				(void)buf_append(&g->out, rest.data, rest.len);
+			buf_release(&rest);
+		}
+		rg_close_stream(g, i);
+		rg_check_done(g);
+	}
+}
+
+static void
+rg_on_exit(void *userdata, struct er_process *proc, int status)
+{
+	struct ts_rg *g = userdata;
+
+	g->proc = NULL;
+	g->exited = 1;
+	g->status = status;
+	rg_check_done(g);
+}
+
+/* fs-util.ts findExecutable('rg', [workdir]): the first executable regular
+ * file called rg in an absolute, normalised PATH entry whose real path is
+ * not inside the workdir (compared without regard to case).  Caller frees. */
+static char *
+find_rg(const struct ts_session *s)
+{
+	const char *path = s->pl->host->getenv(s->pl->host_ctx, "PATH");
+	const char *p = path;
+
+	if (!path)
+		return NULL;
+	while (*p) {
+		size_t n = strcspn(p, ":");
+		char *dir = strndup(p, n);
+		char *norm = NULL;
+
+		p += n;
+		if (*p == ':')
+			p++;
+		if (!dir)
+			return NULL;
+		if (dir[0] == '/' && path_resolve("/", dir, &norm) == 0 && strcmp(norm, dir) == 0) {
+			char cand[4096];
+			struct stat st;
+
+			snprintf(cand, sizeof(cand), "%s/rg", strcmp(dir, "/") == 0 ? "" : dir);
+			if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+				char *real = realpath(cand, NULL);
+
+				if (real) {
+					char *lr = strdup(real);
+					char *lw = strdup(s->ctx.root.path);
+					int inside = 1;
+
+					if (lr && lw) {
+						for (char *c = lr; *c; c++)
+							*c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+						for (char *c = lw; *c; c++)
+							*c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+						inside = confine_is_within(lw, lr);
+					}
+					free(lr);
+					free(lw);
+					if (!inside) {
+						free(norm);
+						free(dir);
+						return real;
+					}
+					free(real);
+				}
+			}
+		}
+		free(norm);
+		free(dir);
+	}
+	return NULL;
+}
+
+static int
+rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *pattern,
+	 const char *search_path)
+{
+	const struct er_host *host = s->pl->host;
+	const char *argv[] = { rg, "--no-config", "-n", "--no-heading", "-e", pattern, "--",
+			       search_path, NULL };
+	static const char *const envp[] = { NULL };
+	struct er_spawn_request req;
+	struct er_error err;
+	struct ts_rg *g;
+	int r;
+	int i;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->s = s;
+	for (i = 0; i < 3; i++)
+		g->fds[i] = -1;
+	buf_init(&g->out, 4 * GREP_OUTPUT_LIMIT + 16);
+	buf_init(&g->err, GREP_STDERR_MAX + 16);
+	g->call_id = strdup(call_id);
+	if (!g->call_id) {
+		free(g);
+		return -ENOMEM;
+	}
+	memset(&req, 0, sizeof(req));
+	memset(&err, 0, sizeof(err));
+	req.struct_size = sizeof(req);
+	req.cmd.struct_size = sizeof(req.cmd);
+	req.cmd.argv = argv;
+	req.cmd.envp = envp;
+	req.cmd.cwd = s->ctx.workdir;
+	req.cmd.workdir = s->ctx.workdir;
+	req.pipe_stdout = 1;
+	req.pipe_stderr = 1;
+	r = host->spawn(s->handle, &req, rg_on_exit, g, &g->proc, &err);
+	if (r < 0) {
+		struct buf msg = BUF_INIT(1024);
+
+		if (buf_printf(&msg, "grep: rg failed: %s", err.msg[0] ? err.msg : strerror(-r)) == 0)
+			ts_result(s, call_id, 1, msg.data, msg.len);
+		buf_release(&msg);
+		free(g->call_id);
+		buf_release(&g->out);
+		buf_release(&g->err);
+		free(g);
+		return 0;
+	}
+	g->fds[1] = req.stdout_fd;
+	g->fds[2] = req.stderr_fd;
+	for (i = 1; i <= 2; i++) {
+		r = host->watch_fd(s->pl->host_ctx, g->fds[i], ER_FD_READ, rg_on_output, g,
+				   &g->watch[i]);
+		if (r < 0) {
+			rg_free(g);
+			return r;
+		}
+	}
+	s->rg = g;
+	return 0;
+}
+
+void
+grep_cancel(struct ts_session *s, const char *call_id)
+{
+	struct ts_rg *g = s->rg;
+
+	if (!g || (call_id && strcmp(call_id, g->call_id) != 0))
+		return;
+	s->rg = NULL;
+	rg_free(g);
+}
+
+int
+tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc, int input)
+{
+	struct buf out = BUF_INIT(TS_OUT_MAX);
+	const char *pattern;
+	const char *search_path;
+	char *real = NULL;
+	char *rg = NULL;
+	int p_tok;
+	int path_tok;
+	int r;
+
+	if (s->rg) {
+		static const char busy[] = "grep: another search is still running";
+
+		ts_result(s, call_id, 1, busy, sizeof(busy) - 1);
+		return 0;
+	}
+	p_tok = ts_member(doc, input, "pattern");
+	r = buf_puts(&out, "");
+	if (r < 0)
+		return r;
+	if (!ts_truthy(doc, p_tok)) {
+		r = buf_puts(&out, "grep: pattern is required") ?: TS_TOOL_ERROR;
+		goto answer;
+	}
+	pattern = json_str(doc, p_tok);
+	if (!pattern) {
+		r = buf_puts(&out, "grep: pattern must be a string") ?: TS_TOOL_ERROR;
+		goto answer;
+	}
+	search_path = s->ctx.workdir;
+	path_tok = ts_member(doc, input, "path");
+	if (ts_truthy(doc, path_tok)) {
+		const char *p = json_str(doc, path_tok);
+
+		if (!p) {
+			r = buf_puts(&out, "grep: path must be a string") ?: TS_TOOL_ERROR;
+			goto answer;
+		}
+		r = confine_path(&s->ctx.root, p, &real, &out);
+		if (r != 0) {
+			if (r > 0)
+				r = TS_TOOL_ERROR;
+			goto answer;
+		}
+		search_path = real;
+	}
+	rg = find_rg(s);
+	if (rg) {
+		r = rg_start(s, call_id, rg, pattern, search_path);
+		free(rg);
+		free(real);
+		buf_release(&out);
+		return r;
+	}
+	r = tool_grep_walk(&s->ctx, pattern, search_path, &out);
+answer:
+	if (r >= 0)
+		ts_result(s, call_id, r == TS_TOOL_ERROR, out.data, out.len);
+	free(real);
+	buf_release(&out);
+	return r < 0 ? r : 0;
+}
+
+/* ---- the built-in walker ------------------------------------------------ */
+
+/* Translate a JavaScript pattern to POSIX ERE.  0, or -EINVAL with a
+ * reason in `why`. */
+static int
+js_to_ere(const char *js, struct buf *ere, const char **why)
+{
+	const char *p = js;
+	int in_class = 0;
+	int r = 0;
+
+	while (*p && r == 0) {
+		char c = *p;
+
+		if (c == '\\') {
+			char e = p[1];
+
+			p += 2;
+			switch (e) {
+			case '\0':
+				*why = "\\ at end of pattern";
+				return -EINVAL;
+			case 'd':
+				r = buf_puts(ere, in_class ? "0-9" : "[0-9]");
+				break;
+			case 'D':
+				r = buf_puts(ere, in_class ? "" : "[^0-9]");
+				break;
+			case 'w':
+				r = buf_puts(ere, in_class ? "A-Za-z0-9_" : "[A-Za-z0-9_]");
+				break;
+			case 'W':
+				r = buf_puts(ere, in_class ? "" : "[^A-Za-z0-9_]");
+				break;
+			case 's':
+				r = buf_puts(ere, in_class ? "[:space:]" : "[[:space:]]");
+				break;
+			case 'S':
+				r = buf_puts(ere, in_class ? "" : "[^[:space:]]");
+				break;
+			case 'b':
+				r = buf_puts(ere, in_class ? "\b" : "\\b");
+				break;
+			case 'B':
+				r = buf_puts(ere, "\\B");
+				break;
+			case 't':
+				r = buf_putc(ere, '\t');
+				break;
+			case 'f':
+				r = buf_putc(ere, '\f');
+				break;
+			case 'v':
+				r = buf_putc(ere, '\v');
+				break;
+			case 'n':
+			case 'r':
+			case '0':
+				/* A line never holds these (NUL ends the file):
+				 * a newline is as unmatchable. */
+				r = buf_putc(ere, '\n');
+				break;
+			default:
+				if (e >= '1' && e <= '9') {
+					*why = "backreferences are not supported";
+					return -EINVAL;
+				}
+				if (in_class) {
+					r = buf_putc(ere, e);
+				} else if (strchr(".[]{}()\\*+?^$|", e)) {
+					r = buf_putc(ere, '\\');
+					if (r == 0)
+						r = buf_putc(ere, e);
+				} else {
+					r = buf_putc(ere, e);
+				}
+				break;
+			}
+			continue;
+		}
+		if (in_class) {
+			if (c == ']')
+				in_class = 0;
+			r = buf_putc(ere, c);
+			p++;
+			continue;
+		}
+		if (c == '[') {
+			in_class = 1;
+			r = buf_putc(ere, c);
+			p++;
+			if (*p == '^')
+				r = buf_putc(ere, *p++);
+			if (*p == ']')
+				r = buf_putc(ere, *p++);
+			continue;
+		}
+		if (c == '(' && p[1] == '?') {
+			if (p[2] == ':') {
+				r = buf_putc(ere, '(');
+				p += 3;
+				continue;
+			}
+			*why = "lookaround and named groups are not supported";
+			return -EINVAL;
+		}
+		if ((c == '*' || c == '+' || c == '?' || c == '}') && p[1] == '?') {
+			/* Lazy: same lines match. */
+			r = buf_putc(ere, c);
+			p += 2;
+			continue;
+		}
+		r = buf_putc(ere, c);
+		p++;
+	}
+	if (r == 0 && in_class) {
+		*why = "Unterminated character class";
+		return -EINVAL;
+	}
+	return r;
+}
+
+struct walker {
+	regex_t re;
+	struct buf *out;
+	long budget;
+	unsigned remaining;
+	int lines;          /* hits pushed */
+	int full;           /* output budget exhausted */
+	int timed_out;
+	struct timespec deadline;
+	unsigned long steps;
+};
+
+static int
+walker_expired(struct walker *w)
+{
+	struct timespec now;
+
+	if (w->timed_out)
+		return 1;
+	if ((++w->steps & 255) != 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec > w->deadline.tv_sec ||
+	    (now.tv_sec == w->deadline.tv_sec && now.tv_nsec >= w->deadline.tv_nsec))
+		w->timed_out = 1;
+	return w->timed_out;
+}
+
+/* Push "<file>:<n>:<line>": 0, or 1 when the budget ran out. */
+static int
+push_hit(struct walker *w, const char *file, unsigned long n, const char *line, size_t len)
+{
+	char num[32];
+	long units;
+
+	snprintf(num, sizeof(num), ":%lu:", n);
+	units = (long)(utf16_length(file, strlen(file)) + strlen(num) + utf16_length(line, len) + 1);
+	w->budget -= units;
+	if (w->budget < 0) {
+		if (w->lines++)
+			(void)buf_putc(w->out, '\n');
+		(void)buf_printf(w->out, "[output truncated at %u bytes]", GREP_OUTPUT_LIMIT);
+		w->full = 1;
+		return 1;
+	}
+	if (w->lines++)
+		(void)buf_putc(w->out, '\n');
+	(void)buf_puts(w->out, file);
+	(void)buf_puts(w->out, num);
+	(void)buf_append(w->out, line, len);
+	return 0;
+}
+
+static void
+test_line(struct walker *w, const char *file, unsigned long n, struct buf *line)
+{
+	if (w->full)
+		return;
+	if (utf16_length(line->data ? line->data : "", line->len) > GREP_MAX_LINE)
+		return;
+	if (regexec(&w->re, line->data ? line->data : "", 0, NULL, 0) == 0)
+		push_hit(w, file, n, line->data ? line->data : "", line->len);
+}
+
+/* readline's line splitting: \n, \r\n and a lone \r all end a line. */
+static void
+grep_file(struct walker *w, const char *file)
+{
+	struct buf line = BUF_INIT(4 * GREP_MAX_LINE + 16);
+	struct buf dec = BUF_INIT(4 * GREP_READ_CHUNK + 16);
+	struct utf8_stream u = { { 0 }, 0 };
+	char *raw = malloc(GREP_READ_CHUNK);
+	unsigned long n = 0;
+	int too_long = 0;
+	int cr = 0;
+	int fd;
+
+	if (!raw)
+		return;
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		free(raw);
+		return;
+	}
+	(void)buf_puts(&line, "");
+	for (;;) {
+		ssize_t got = read(fd, raw, GREP_READ_CHUNK);
+		size_t i;
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || w->full || walker_expired(w))
+			break;
+		/* A chunk holding NUL ends the file (binary). */
+		if (memchr(raw, '\0', (size_t)got))
+			break;
+		buf_reset(&dec);
+		if (utf8_stream_feed(&u, &dec, raw, (size_t)got, 0) < 0)
+			break;
+		for (i = 0; i < dec.len && !w->full; i++) {
+			char c = dec.data[i];
+
+			if (c == '\n' && cr) {
+				cr = 0;
+				continue;
+			}
+			cr = 0;
+			if (c == '\n' || c == '\r') {
+				n++;
+				if (!too_long)
+					test_line(w, file, n, &line);
+				buf_reset(&line);
+				too_long = 0;
+				cr = c == '\r';
+				continue;
+			}
+			if (!too_long && buf_putc(&line, c) < 0)
+				too_long = 1;
+		}
+	}
+	if (!w->full && (line.len > 0 || too_long)) {
+		n++;
+		if (!too_long)
+			test_line(w, file, n, &line);
+	}
+	close(fd);
+	free(raw);
+	buf_release(&line);
+	buf_release(&dec);
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* 0 to go on, 1 to stop the whole walk. */
+static int
+walk_dir(struct walker *w, const char *dir, int depth)
+{
+	char **names = NULL;
+	size_t n = 0;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+	size_t i;
+	int stop = 0;
+
+	if (depth > TS_WALK_MAX_DEPTH)
+		return 0;
+	if (walker_expired(w))
+		return 1;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	/* Node's readdir lists names in strcmp order (libuv sorts them). */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			char **nn = realloc(names, ncap * sizeof(*nn));
+
+			if (!nn)
+				break;
+			names = nn;
+			cap = ncap;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			break;
+		n++;
+		if (n > TS_WALK_MAX_ENTRIES)
+			break;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (i = 0; i < n && !stop; i++) {
+		char path[8192];
+		struct stat st;
+
+		if (strcmp(names[i], ".git") == 0 || strcmp(names[i], "node_modules") == 0)
+			continue;
+		if (w->remaining == 0 || walker_expired(w)) {
+			stop = 1;
+			break;
+		}
+		w->remaining--;
+		snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, names[i]);
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			stop = walk_dir(w, path, depth + 1);
+		} else if (S_ISREG(st.st_mode)) {
+			grep_file(w, path);
+			stop = w->full;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return stop;
+}
+
+int
+tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path, struct buf *out)
+{
+	struct buf ere = BUF_INIT(64 * 1024);
+	struct walker w;
+	const char *why = NULL;
+	struct stat st;
+	int r;
+
+	memset(&w, 0, sizeof(w));
+	r = js_to_ere(pattern, &ere, &why);
+	if (r == 0)
+		r = regcomp(&w.re, ere.data ? ere.data : "", REG_EXTENDED | REG_NOSUB) ? -EINVAL : 0;
+	if (r == -EINVAL) {
+		char msg[256];
+
+		if (!why) {
+			regerror(REG_BADPAT, NULL, msg, sizeof(msg));
+			why = msg;
+		}
+		r = buf_printf(out, "grep: invalid regex: Invalid regular expression: /%s/: %s",
+			       pattern, why) ?: TS_TOOL_ERROR;
+		buf_release(&ere);
+		return r;
+	}
+	buf_release(&ere);
+	if (r < 0)
+		return r;
+	w.out = out;
+	w.budget = GREP_OUTPUT_LIMIT;
+	w.remaining = TS_WALK_MAX_ENTRIES;
+	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
+	w.deadline.tv_sec += GREP_TIMEOUT_MS / 1000;
+	if (stat(search_path, &st) == 0 && S_ISREG(st.st_mode))
+		grep_file(&w, search_path);
+	else
+		walk_dir(&w, search_path, 0);
+	regfree(&w.re);
+	if (w.timed_out && !w.full) {
+		if (w.lines == 0) {
+			buf_reset(out);
+			return buf_printf(out, "grep: timed out after %ds", GREP_TIMEOUT_MS / 1000) ?:
+				TS_TOOL_ERROR;
+		}
+		(void)buf_printf(out, "\n[the search was cut short after %d ms]", GREP_TIMEOUT_MS);
+	}
+	if (w.lines == 0)
+		return buf_puts(out, "no matches");
+	return TS_OK;
+}

@@ -1,0 +1,259 @@
+/* SPDX-License-Identifier: MIT */
+/* The toolset plugin through its ABI, with a stand-in host: routing, the
+ * persistent bash shell and grep (rg and the built-in walker). */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <environment-runner/plugin.h>
+
+#include "mock-host.h"
+
+extern const struct er_plugin er_plugin_v1;
+
+static char tmpdir[PATH_MAX];
+static char workdir[PATH_MAX];
+static const struct er_executor_ops *ops;
+static void *state;
+static void *sess;
+static int call_seq;
+
+static int
+setup(void **unused)
+{
+	struct er_session_info info;
+	struct er_error err;
+	char cmd[PATH_MAX * 3];
+	char *real;
+
+	snprintf(tmpdir, sizeof(tmpdir), "%s/toolset-async-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(tmpdir));
+	real = realpath(tmpdir, NULL);
+	snprintf(workdir, sizeof(workdir), "%s/work", real);
+	free(real);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s/sub' && cd '%s' && printf 'alpha\\nbeta\\ngamma beta\\n' > a.txt && "
+		 "printf 'nothing\\n' > sub/b.txt", workdir, workdir);
+	assert_int_equal(system(cmd), 0);
+
+	ops = er_plugin_v1.ops;
+	assert_int_equal(er_plugin_v1.kind, ER_KIND_EXECUTOR);
+	assert_string_equal(er_plugin_v1.name, "toolset");
+	assert_int_equal(ops->flags & ER_EXECUTOR_TOOL_CALLS, ER_EXECUTOR_TOOL_CALLS);
+	assert_int_equal(er_plugin_v1.create(&mock_host, NULL, &state, &err), 0);
+	memset(&info, 0, sizeof(info));
+	info.struct_size = sizeof(info);
+	info.session_id = "sesn_test";
+	info.workdir = workdir;
+	assert_int_equal(ops->session_start(state, mock_session(), &info, &sess, &err), 0);
+	setenv("ANTHROPIC_API_KEY", "sk-must-not-leak", 1);
+	return 0;
+}
+
+static int
+teardown(void **unused)
+{
+	char cmd[PATH_MAX * 2];
+
+	ops->session_stop(state, sess, ER_STOP_SHUTDOWN);
+	ops->session_free(state, sess);
+	er_plugin_v1.destroy(state);
+	mock_run_for(50);
+	assert_int_equal(mock_live_processes(), 0);
+	mock_reset_results();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+/* Send a call and wait for its result; returns its index. */
+static struct mock_result *
+call(const char *name, const char *input)
+{
+	struct er_tool_call c;
+	char id[32];
+	int before = mock_nresults;
+	int r;
+
+	snprintf(id, sizeof(id), "toolu_%d", ++call_seq);
+	c.struct_size = sizeof(c);
+	c.id = id;
+	c.name = name;
+	c.input_json = input;
+	c.input_len = strlen(input);
+	r = ops->tool_call(state, sess, &c);
+	assert_int_equal(r, 0);
+	assert_int_equal(mock_run_until(before + 1, 10000), before + 1);
+	assert_string_equal(mock_results[before].call_id, id);
+	return &mock_results[before];
+}
+
+#define assert_call(name, input, want_err, want_text)              \
+	do {                                                       \
+		struct mock_result *res_ = call((name), (input));  \
+		assert_string_equal(res_->text, (want_text));      \
+		assert_int_equal(res_->is_error, (want_err));      \
+	} while (0)
+
+static void
+test_routing(void **unused)
+{
+	struct er_tool_call c = { sizeof(c), "toolu_x", "web_search", "{}", 2 };
+
+	assert_int_equal(ops->tool_call(state, sess, &c), ER_DECLINED);
+	assert_call("read", "{\"file_path\":\"a.txt\",\"view_range\":[2,2]}", 0, "beta");
+	assert_call("write", "{\"file_path\":\"w.txt\",\"content\":\"x\"}", 0, "wrote 1 bytes to w.txt");
+	assert_call("read", "[1,2]", 1, "read: file_path is required");
+}
+
+static void
+test_bash_basics(void **unused)
+{
+	char want[PATH_MAX * 2];
+
+	assert_call("bash", "{\"command\":\"echo hello\"}", 0, "hello");
+	assert_call("bash", "{\"command\":\"cd sub && export FOO=bar\"}", 0, "");
+	snprintf(want, sizeof(want), "%s/sub bar", workdir);
+	assert_call("bash", "{\"command\":\"echo $PWD $FOO\"}", 0, want);
+	assert_call("bash", "{\"command\":\"false\"}", 1, "exit 1");
+	assert_call("bash", "{\"command\":\"echo oops >&2; exit_code=3; (exit 3)\"}", 1, "oops");
+	assert_call("bash", "{\"command\":\"printf '\\\\033[31mred\\\\033[0m\\\\n\\\\n\\\\n'\"}", 0,
+		    "red");
+	assert_call("bash", "{\"command\":\"cat; echo done\"}", 0, "done");
+	assert_call("bash", "{\"command\":\"echo \\\"$TERM|$PS1|$PS2|${ANTHROPIC_API_KEY-unset}\\\"\"}",
+		    0, "dumb|||unset");
+	assert_call("bash", "{}", 1, "bash: command is required");
+	assert_call("bash", "{\"command\":\"\"}", 1, "bash: command is required");
+	assert_call("bash", "{\"restart\":true}", 0, "bash session restarted");
+	snprintf(want, sizeof(want), "%s", workdir);
+	assert_call("bash", "{\"command\":\"pwd\",\"restart\":true}", 0, want);
+	/* A sentinel-looking string in the output does not end the call. */
+	assert_call("bash", "{\"command\":\"echo __ANT_CMD_fake_DONE__0\"}", 0,
+		    "__ANT_CMD_fake_DONE__0");
+}
+
+static void
+test_bash_timeout(void **unused)
+{
+	char want[PATH_MAX * 2];
+
+	assert_call("bash", "{\"command\":\"cd sub\"}", 0, "");
+	assert_call("bash", "{\"command\":\"sleep 5\",\"timeout_ms\":200}", 1,
+		    "bash: bash command timed out after 200ms");
+	/* A fresh shell: back in the workdir. */
+	snprintf(want, sizeof(want), "%s", workdir);
+	assert_call("bash", "{\"command\":\"pwd\",\"timeout_ms\":0}", 0, want);
+}
+
+static void
+test_bash_died(void **unused)
+{
+	assert_call("bash", "{\"command\":\"exit 3\"}", 1, "bash: bash session terminated");
+	assert_call("bash", "{\"command\":\"echo again\"}", 0, "again");
+}
+
+static void
+test_bash_truncation(void **unused)
+{
+	struct mock_result *r = call("bash", "{\"command\":\"head -c 200000 /dev/zero | tr '\\\\0' a\"}");
+	size_t i;
+
+	assert_int_equal(r->is_error, 0);
+	/* The kept tail also holds "\n<sentinel>0\n" (56 characters). */
+	assert_int_equal(r->len, strlen("[output truncated]\n") + 100 * 1024 - 56);
+	assert_memory_equal(r->text, "[output truncated]\naaa", 22);
+	for (i = strlen("[output truncated]\n"); i < r->len; i++)
+		assert_int_equal(r->text[i], 'a');
+}
+
+static void
+test_bash_cancel(void **unused)
+{
+	struct er_tool_call c = { sizeof(c), "toolu_cancel", "bash", "{\"command\":\"sleep 30\"}", 22 };
+	struct er_tool_call c2 = { sizeof(c2), "toolu_stray", "bash", "{\"command\":\"echo hi\"}", 21 };
+	int before = mock_nresults;
+
+	assert_int_equal(ops->tool_call(state, sess, &c), 0);
+	mock_run_for(100);
+	/* A stray second call while one runs is refused, not queued. */
+	assert_int_equal(ops->tool_call(state, sess, &c2), 0);
+	assert_int_equal(mock_nresults, before + 1);
+	assert_string_equal(mock_results[before].text, "bash: another bash command is still running");
+	ops->tool_cancel(state, sess, "toolu_cancel");
+	mock_run_for(100);
+	assert_int_equal(mock_nresults, before + 1);
+	assert_int_equal(mock_live_processes(), 0);
+	assert_call("bash", "{\"command\":\"echo after\"}", 0, "after");
+}
+
+static void
+test_grep_rg(void **unused)
+{
+	char want[PATH_MAX * 4];
+
+	if (system("command -v rg >/dev/null 2>&1") != 0)
+		skip();
+	snprintf(want, sizeof(want), "%s/a.txt:2:beta\n%s/a.txt:3:gamma beta\n", workdir, workdir);
+	assert_call("grep", "{\"pattern\":\"beta\"}", 0, want);
+	assert_call("grep", "{\"pattern\":\"zzz\"}", 0, "no matches");
+	assert_call("grep", "{\"pattern\":\"beta\",\"path\":\"a.txt\"}", 0, "2:beta\n3:gamma beta\n");
+	assert_call("grep", "{\"pattern\":\"x\",\"path\":\"/etc\"}", 1,
+		    "path \"/etc\" is outside the session's working directory");
+	assert_call("grep", "{}", 1, "grep: pattern is required");
+	{
+		struct mock_result *r = call("grep", "{\"pattern\":\"(\"}");
+
+		assert_int_equal(r->is_error, 1);
+		assert_non_null(strstr(r->text, "grep: rg failed: "));
+	}
+}
+
+static void
+test_grep_walker(void **unused)
+{
+	char want[PATH_MAX * 4];
+	const char *path = getenv("PATH");
+	char *saved = path ? strdup(path) : NULL;
+
+	setenv("PATH", "/nonexistent", 1);
+	snprintf(want, sizeof(want), "%s/a.txt:2:beta\n%s/a.txt:3:gamma beta", workdir, workdir);
+	assert_call("grep", "{\"pattern\":\"b[e]ta\"}", 0, want);
+	snprintf(want, sizeof(want), "%s/a.txt:3:gamma beta", workdir);
+	assert_call("grep", "{\"pattern\":\"\\\\w+\\\\s+be.*?a$\"}", 0, want);
+	assert_call("grep", "{\"pattern\":\"zzz\"}", 0, "no matches");
+	assert_call("grep", "{\"pattern\":\"(?=x)\"}", 1,
+		    "grep: invalid regex: Invalid regular expression: /(?=x)/: lookaround and named "
+		    "groups are not supported");
+	if (saved)
+		setenv("PATH", saved, 1);
+	free(saved);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_bash_basics),
+		cmocka_unit_test(test_bash_timeout),
+		cmocka_unit_test(test_bash_died),
+		cmocka_unit_test(test_bash_truncation),
+		cmocka_unit_test(test_bash_cancel),
+		cmocka_unit_test(test_grep_rg),
+		cmocka_unit_test(test_grep_walker),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
+}
