@@ -1,0 +1,112 @@
+#!/bin/bash
+# Run every test, as on a fresh Debian machine:
+#   install missing packages, lint, autogen, then two out-of-tree builds in
+#   build/ (the default one and --disable-linux-extras), each with
+#   `make check`.  Prints the test-suite.log of a failing build and ends with
+#   one line "N passed, N failed" summed over both builds.
+#
+# Counting: each TAP test point of a script test counts once; each cmocka
+# test case counts once (from the binary's summary); any other test program
+# counts once.  Skipped tests are reported on their own line.
+#
+# Options (environment): JOBS (default: number of CPUs), SKIP_DEPS=1 to skip
+# the package step, CONFIGURE_FLAGS for extra configure flags.
+set -u
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=${JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)}
+status=0
+
+if [ "${SKIP_DEPS:-0}" != 1 ]; then
+	scripts/install-deps.sh || { echo "check: installing dependencies failed" >&2; exit 1; }
+fi
+scripts/lint.sh || status=1
+./autogen.sh >/dev/null 2>&1 || { echo "check: ./autogen.sh failed" >&2; ./autogen.sh; exit 1; }
+
+passed=0
+failed=0
+skipped=0
+
+# Add one build's results to the totals.
+count_results() {
+	local dir=$1 trs log base p f s r
+	while IFS= read -r trs; do
+		base=${trs%.trs}
+		log=$base.log
+		if grep -q '^\[==========\] Running' "$log" 2>/dev/null; then
+			# A cmocka binary: its own summary, if it got that far.
+			p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\..*/\1/p' "$log" | tail -n 1)
+			f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:.*/\1/p' "$log" |
+				tail -n 1)
+			s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test(s), listed below:.*/\1/p' "$log" |
+				tail -n 1)
+			r=$(sed -n 's/^:test-result: //p' "$trs" | head -n 1)
+			p=${p:-0} f=${f:-0} s=${s:-0}
+			# A crash or a bad exit status with no failure in the summary.
+			if [ "$f" -eq 0 ] && [ "$r" != PASS ] && [ "$r" != SKIP ]; then
+				f=1
+			fi
+			passed=$((passed + p))
+			failed=$((failed + f))
+			skipped=$((skipped + s))
+			continue
+		fi
+		# TAP scripts (one line per test point) and plain programs (one line).
+		while IFS= read -r r; do
+			case "$r" in
+			PASS | XFAIL) passed=$((passed + 1)) ;;
+			SKIP) skipped=$((skipped + 1)) ;;
+			*) failed=$((failed + 1)) ;;
+			esac
+		done < <(sed -n 's/^:test-result: \([A-Z]*\).*/\1/p' "$trs")
+	done < <(find "$dir" -name '*.trs' | sort)
+}
+
+# build NAME CONFIGURE-FLAGS...
+build() {
+	local name=$1 dir=$top/build/$1
+	shift
+	echo "=== build/$name: configure $*"
+	mkdir -p "$dir"
+	find "$dir" -name '*.trs' -delete 2>/dev/null
+	if ! (cd "$dir" && "$top/configure" --enable-werror "$@" ${CONFIGURE_FLAGS:-} \
+		>configure.out 2>&1); then
+		tail -n 30 "$dir/configure.out"
+		echo "check: build/$name: configure failed" >&2
+		failed=$((failed + 1))
+		status=1
+		return
+	fi
+	if ! make -C "$dir" -j"$jobs" >"$dir/make.out" 2>&1; then
+		grep -E 'error|warning' "$dir/make.out" | head -n 40
+		echo "check: build/$name: make failed" >&2
+		failed=$((failed + 1))
+		status=1
+		return
+	fi
+	echo "=== build/$name: make check"
+	if ! make -C "$dir" -j"$jobs" check >"$dir/check.out" 2>&1; then
+		status=1
+		grep -E '^(FAIL|ERROR|XPASS):' "$dir/check.out"
+		if [ -f "$dir/test-suite.log" ]; then
+			echo "=== build/$name/test-suite.log"
+			cat "$dir/test-suite.log"
+		else
+			tail -n 40 "$dir/check.out"
+			failed=$((failed + 1))
+		fi
+	fi
+	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$dir/check.out" |
+		sed "s|^|build/$name: |"
+	count_results "$dir"
+}
+
+build main
+build portable --disable-linux-extras
+
+if [ "$failed" -gt 0 ]; then
+	status=1
+fi
+echo "$skipped skipped"
+echo "$passed passed, $failed failed"
+exit "$status"
