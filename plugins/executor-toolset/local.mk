@@ -44,3 +44,12 @@ tests_unit_test_toolset_async_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_toolset_async_LDADD = plugins/executor-toolset/libtoolset.la $(UNIT_LINK_LIBS) -lm
 TESTS += tests/unit/test_toolset_async
 endif
+
+# The differential test against the SDK's toolset (tests/sdk/toolset-diff.mjs).
+check_PROGRAMS += tests/toolset-driver
+tests_toolset_driver_SOURCES = tests/toolset-driver.c \
+	plugins/executor-toolset/toolset.c tests/lib/mock-host.c tests/lib/mock-host.h
+tests_toolset_driver_CPPFLAGS = $(TOOLSET_CPPFLAGS) -I$(top_srcdir)/tests/lib
+tests_toolset_driver_LDADD = plugins/executor-toolset/libtoolset.la libercommon.la -lm
+TESTS += tests/integration/toolset-diff.sh
+EXTRA_DIST += tests/integration/toolset-diff.sh tests/sdk/toolset-diff.mjs

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+// Differential test: the SDK's own agent toolset (betaAgentToolset20260401)
+// against the toolset plugin, run through tests/toolset-driver, on the same
+// calls in two identical copies of a fixture tree.  Results must be equal
+// byte for byte once each tree's root is replaced by "<ROOT>".  Prints TAP.
+//
+// usage: node toolset-diff.mjs DRIVER [NODE_MODULES]
+//   DRIVER        the built tests/toolset-driver
+//   NODE_MODULES  where @anthropic-ai/sdk is installed (default: next to this
+//                 script)
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const driver = process.argv[2];
+const nodeModules = process.argv[3] ?? path.join(here, 'node_modules');
+const sdkEntry = path.join(nodeModules, '@anthropic-ai/sdk/tools/agent-toolset/node.mjs');
+const { betaAgentToolset20260401 } = await import(pathToFileURL(sdkEntry).href);
+
+// ---- fixture ---------------------------------------------------------------
+
+const base = fs.mkdtempSync(path.join(fs.realpathSync(os.tmpdir()), 'toolset-diff-'));
+const outside = path.join(base, 'outside');
+
+function buildTree(root) {
+  const mk = (rel, content, mtime) => {
+    const p = path.join(root, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, content);
+    fs.utimesSync(p, mtime, mtime);
+  };
+  let t = 1_600_000_000;
+  mk('a.txt', 'one\ntwo\nthree\n', t++);
+  mk('crlf.txt', 'x\r\ny\r\n', t++);
+  mk('noeol.txt', 'first\nlast', t++);
+  mk('utf8.txt', 'caf\u00e9 \u{1f600}\n', t++);
+  fs.writeFileSync(path.join(root, 'bad.bin'), Buffer.from([0x61, 0xff, 0x62, 0xe2, 0x82, 0x0a]));
+  fs.utimesSync(path.join(root, 'bad.bin'), t, t++);
+  mk('src/main.c', 'int main(void) { return 0; }\n', t++);
+  mk('src/util.c', '/* util */\nstatic int x;\nstatic int y;\n', t++);
+  mk('src/util.h', '#define UTIL 1\n', t++);
+  mk('src/deep/er/leaf.c', 'leaf\n', t++);
+  mk('docs/readme.md', '# Title\nbody text\n', t++);
+  mk('docs/.hidden.md', 'hidden\n', t++);
+  mk('.env', 'SECRET=1\n', t++);
+  mk('.config/settings.json', '{}\n', t++);
+  mk('node_modules/pkg/index.js', 'module.exports = 1;\n', t++);
+  mk('.git/HEAD', 'ref: refs/heads/main\n', t++);
+  mk('edit/e1.txt', 'alpha beta alpha\n', t++);
+  mk('edit/e2.txt', 'foo bar\n', t++);
+  mk('edit/e3.txt', 'aaaa\n', t++);
+  mk('edit/e4.txt', 'x $& y\n', t++);
+  mk('existing.txt', 'old\n', t++);
+  fs.chmodSync(path.join(root, 'existing.txt'), 0o754);
+  // 300 000 bytes: over the 256 KiB cap.
+  const big = [];
+  for (let i = 0; i < 3000; i++) big.push(String.fromCharCode(97 + (i % 26)).repeat(99));
+  mk('big.txt', big.join('\n') + '\n', t++);
+  mk('oneline.txt', 'z'.repeat(300_000), t++);
+  fs.symlinkSync('src', path.join(root, 'srclink'));
+  fs.symlinkSync('../outside', path.join(root, 'outlink'));
+  fs.symlinkSync('../outside/nothing', path.join(root, 'dangling-out'));
+  fs.symlinkSync('loop2', path.join(root, 'loop1'));
+  fs.symlinkSync('loop1', path.join(root, 'loop2'));
+}
+
+fs.mkdirSync(outside);
+fs.writeFileSync(path.join(outside, 'secret.txt'), 'outside secret\n');
+const sdkRoot = path.join(base, 'sdk', 'root');
+const cRoot = path.join(base, 'c', 'root');
+buildTree(sdkRoot);
+buildTree(cRoot);
+
+// ---- corpus ----------------------------------------------------------------
+
+const corpus = [
+  // read
+  ['read', { file_path: 'a.txt' }],
+  ['read', { file_path: 'a.txt', view_range: [2, 3] }],
+  ['read', { file_path: 'a.txt', view_range: [2, 0] }],
+  ['read', { file_path: 'a.txt', view_range: [-1, 1] }],
+  ['read', { file_path: 'a.txt', view_range: [9, 10] }],
+  ['read', { file_path: 'a.txt', view_range: [3, 2] }],
+  ['read', { file_path: 'a.txt', view_range: [] }],
+  ['read', { file_path: 'a.txt', view_range: [1, 2, 3] }],
+  ['read', { file_path: 'noeol.txt', view_range: [2, 2] }],
+  ['read', { file_path: 'crlf.txt' }],
+  ['read', { file_path: 'utf8.txt' }],
+  ['read', { file_path: 'bad.bin' }],
+  ['read', { file_path: 'srclink/main.c' }],
+  ['read', { file_path: `${'<ROOT>'}/a.txt` }],
+  ['read', { file_path: 'src/../a.txt' }],
+  ['read', { file_path: 'big.txt' }],
+  ['read', { file_path: 'big.txt', view_range: [2, 3] }],
+  ['read', { file_path: 'big.txt', view_range: [2999, 0] }],
+  ['read', { file_path: 'big.txt', view_range: [1, 0] }],
+  ['read', { file_path: 'oneline.txt', view_range: [1, 1] }],
+  ['read', { file_path: 'oneline.txt', view_range: [2, 1] }],
+  ['read', { file_path: 'src' }],
+  ['read', { file_path: '.' }],
+  ['read', { file_path: 'missing.txt' }],
+  ['read', { file_path: 'a.txt/x' }],
+  ['read', { file_path: '' }],
+  ['read', {}],
+  ['read', { file_path: '../outside/secret.txt' }],
+  ['read', { file_path: '/etc/passwd' }],
+  ['read', { file_path: 'outlink/secret.txt' }],
+  ['read', { file_path: 'dangling-out' }],
+  ['read', { file_path: 'loop1' }],
+  ['read', { file_path: 'loop1/x' }],
+  ['read', { file_path: 'we"ird\npath' }],
+  // write
+  ['write', { file_path: 'new.txt', content: 'h\u00e9llo\n' }],
+  ['read', { file_path: 'new.txt' }],
+  ['write', { file_path: 'existing.txt', content: 'new content' }],
+  ['bash', { command: 'stat -c %a existing.txt new.txt' }],
+  ['write', { file_path: 'n1/n2/n3.txt', content: '' }],
+  ['bash', { command: 'stat -c %a n1 n1/n2 n1/n2/n3.txt' }],
+  ['write', { file_path: 'nocontent.txt' }],
+  ['write', { file_path: 'srclink/via.txt', content: 'v' }],
+  ['write', { content: 'x' }],
+  ['write', { file_path: '../evil.txt', content: 'x' }],
+  ['write', { file_path: 'dangling-out', content: 'x' }],
+  ['write', { file_path: 'a.txt/x', content: 'x' }],
+  ['write', { file_path: 'a.txt/x/y', content: 'x' }],
+  ['write', { file_path: 'src', content: 'x' }],
+  ['write', { file_path: '.', content: 'x' }],
+  ['bash', { command: 'ls -a . src | grep -c "^.tmp-" || true' }],
+  // edit
+  ['edit', { file_path: 'edit/e2.txt', old_string: 'bar', new_string: '$&baz' }],
+  ['read', { file_path: 'edit/e2.txt' }],
+  ['edit', { file_path: 'edit/e1.txt', old_string: 'alpha', new_string: 'x' }],
+  ['edit', { file_path: 'edit/e1.txt', old_string: 'alpha', new_string: 'A', replace_all: true }],
+  ['read', { file_path: 'edit/e1.txt' }],
+  ['edit', { file_path: 'edit/e3.txt', old_string: 'aa', new_string: 'b', replace_all: true }],
+  ['read', { file_path: 'edit/e3.txt' }],
+  ['edit', { file_path: 'edit/e4.txt', old_string: '$&', new_string: '$1' }],
+  ['edit', { file_path: 'edit/e1.txt', old_string: 'zeta', new_string: 'x' }],
+  ['edit', { file_path: 'edit/e1.txt', old_string: '', new_string: 'x' }],
+  ['edit', { old_string: 'a', new_string: 'x' }],
+  ['edit', { file_path: 'src', old_string: 'a', new_string: 'x' }],
+  ['edit', { file_path: 'nope.txt', old_string: 'a', new_string: 'x' }],
+  ['edit', { file_path: 'big.txt', old_string: 'a', new_string: 'x' }],
+  ['edit', { file_path: '/etc/passwd', old_string: 'a', new_string: 'x' }],
+  ['edit', { file_path: 'bad.bin', old_string: 'b', new_string: 'B' }],
+  ['bash', { command: 'od -An -tx1 bad.bin' }],
+  // glob
+  ['glob', { pattern: '**/*.c' }],
+  ['glob', { pattern: '*.c', path: 'src' }],
+  ['glob', { pattern: 'src/**' }],
+  ['glob', { pattern: '**/*.{c,h}' }],
+  ['glob', { pattern: '{src,docs}/*' }],
+  ['glob', { pattern: '*' }],
+  ['glob', { pattern: '.*' }],
+  ['glob', { pattern: '**/.hidden.md' }],
+  ['glob', { pattern: '.config/*' }],
+  ['glob', { pattern: 'srclink/*.c' }],
+  ['glob', { pattern: '**/srclink/*.c' }],
+  ['glob', { pattern: 'outlink/*' }],
+  ['glob', { pattern: '**/index.js' }],
+  ['glob', { pattern: 's?c/u*.[ch]' }],
+  ['glob', { pattern: 'src/[!m]*.c' }],
+  ['glob', { pattern: './src/main.c' }],
+  ['glob', { pattern: 'src//main.c' }],
+  ['glob', { pattern: 'src\\main.c' }],
+  ['glob', { pattern: 'src/' }],
+  ['glob', { pattern: '*.nothing' }],
+  ['glob', { pattern: '**', path: 'src/deep' }],
+  ['glob', { pattern: '' }],
+  ['glob', {}],
+  ['glob', { pattern: '/etc/*' }],
+  ['glob', { pattern: '../*' }],
+  ['glob', { pattern: 'src/{a,..}/x' }],
+  ['glob', { pattern: '*', path: '../outside' }],
+  ['glob', { pattern: '*', path: 'a.txt' }],
+  ['glob', { pattern: '*', path: 'missing' }],
+  // grep (rg)
+  ['grep', { pattern: 'static' }],
+  ['grep', { pattern: 'static', path: 'src/util.c' }],
+  ['grep', { pattern: 'int \\w+', path: 'src' }],
+  ['grep', { pattern: 'zzz_nothing' }],
+  ['grep', { pattern: '(' }],
+  ['grep', { pattern: '' }],
+  ['grep', { pattern: 'x', path: '/etc' }],
+  // bash
+  ['bash', { command: 'echo hello' }],
+  ['bash', { command: 'cd src && export V=1' }],
+  ['bash', { command: 'echo "$V" && basename "$PWD"' }],
+  ['bash', { command: 'false' }],
+  ['bash', { command: 'echo out; echo err >&2; exit 2' }],
+  ['bash', { command: "printf '\\033[1;31mred\\033[0m\\n\\n\\n'" }],
+  ['bash', { command: 'cat; echo after-cat' }],
+  ['bash', { command: 'echo "[$TERM][$PS1][$PS2]"' }],
+  ['bash', { command: 'head -c 150000 /dev/zero | tr "\\0" b' }],
+  ['bash', {}],
+  ['bash', { restart: true }],
+  ['bash', { command: 'basename "$PWD"' }],
+  ['bash', { command: 'sleep 3', timeout_ms: 300 }],
+  ['bash', { command: 'exit 4' }],
+  ['bash', { command: 'echo fresh' }],
+];
+
+// Without rg both sides use their built-in walkers, whose pattern languages
+// differ (JavaScript against POSIX ERE): compare grep only through rg.
+const hasRg = (process.env.PATH ?? '').split(':').some((d) => {
+  try {
+    fs.accessSync(path.join(d, 'rg'), fs.constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+});
+if (!hasRg) corpus.splice(0, corpus.length, ...corpus.filter(([name]) => name !== 'grep'));
+
+// ---- run both ----------------------------------------------------------------
+
+const fill = (root, v) => JSON.parse(JSON.stringify(v).replaceAll('<ROOT>', root));
+
+async function runSdk() {
+  process.chdir(sdkRoot);
+  const tools = betaAgentToolset20260401({ workdir: sdkRoot });
+  const out = [];
+  for (const [name, input] of corpus) {
+    const tool = tools.find((t) => t.name === name);
+    try {
+      const r = await tool.run(fill(sdkRoot, input));
+      out.push({ is_error: false, text: typeof r === 'string' ? r : JSON.stringify(r) });
+    } catch (e) {
+      const text =
+        e && typeof e.content === 'string' ? e.content : `Error: ${e instanceof Error ? e.message : e}`;
+      out.push({ is_error: true, text });
+    }
+  }
+  for (const t of tools) t.close?.();
+  return out;
+}
+
+function runDriver() {
+  const lines = corpus.map(([name, input]) => JSON.stringify({ name, input: fill(cRoot, input) }));
+  const r = spawnSync(driver, [cRoot], {
+    input: lines.join('\n') + '\n',
+    cwd: cRoot,
+    maxBuffer: 64 << 20,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`driver failed (${r.status}): ${r.stderr}`);
+  return r.stdout.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+}
+
+const sdk = await runSdk();
+const c = runDriver();
+const norm = (s, root) => s.replaceAll(root, '<ROOT>');
+const show = (s) => JSON.stringify(s.length > 300 ? s.slice(0, 300) + `...(${s.length})` : s);
+
+console.log(`1..${corpus.length}`);
+let failed = 0;
+corpus.forEach(([name, input], i) => {
+  const a = sdk[i];
+  const b = c[i] ?? { is_error: null, text: '(missing)' };
+  const at = norm(a.text, sdkRoot);
+  const bt = norm(b.text, cRoot);
+  const desc = `${name} ${JSON.stringify(input).slice(0, 80)}`;
+  if (a.is_error === b.is_error && at === bt) {
+    console.log(`ok ${i + 1} - ${desc}`);
+  } else {
+    failed++;
+    console.log(`not ok ${i + 1} - ${desc}`);
+    console.log(`#   sdk:    is_error=${a.is_error} ${show(at)}`);
+    console.log(`#   plugin: is_error=${b.is_error} ${show(bt)}`);
+  }
+});
+fs.rmSync(base, { recursive: true, force: true });
+process.exitCode = failed ? 1 : 0;
