@@ -8,7 +8,7 @@ import { ApiError, badRequest, sleep } from './http.mjs';
 const matches = (pattern, route) =>
   pattern === '*' || pattern === route || (pattern.endsWith('.*') && route.startsWith(pattern.slice(0, -1)));
 
-function positiveInt(v, name, dflt) {
+function nonNegativeInt(v, name, dflt) {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || v < 0) throw badRequest(`${name}: must be a non-negative integer`);
   return v;
@@ -37,7 +37,7 @@ export class Faults {
       if (!Number.isInteger(e.status) || e.status < 400 || e.status > 599) {
         throw badRequest('errors[].status: must be 400-599');
       }
-      this.errors.push({ ...e, count: positiveInt(e.count, 'errors[].count', 1) });
+      this.errors.push({ ...e, count: nonNegativeInt(e.count, 'errors[].count', 1) });
     }
     for (const l of doc.latency ?? []) {
       if (typeof l.route !== 'string' || !Number.isInteger(l.ms)) throw badRequest('latency[]: route and ms required');
@@ -46,18 +46,18 @@ export class Faults {
     if (doc.sse_drop) {
       const d = doc.sse_drop;
       this.sseDrops.push({
-        after_events: positiveInt(d.after_events, 'sse_drop.after_events', 1),
-        count: positiveInt(d.count, 'sse_drop.count', 1),
+        after_events: nonNegativeInt(d.after_events, 'sse_drop.after_events', 1),
+        count: nonNegativeInt(d.count, 'sse_drop.count', 1),
         mode: d.mode === 'destroy' ? 'destroy' : 'end',
         session_id: d.session_id,
       });
     }
     if (doc.heartbeat_412) {
       const h = doc.heartbeat_412;
-      this.heartbeat412.push({ work_id: h.work_id, session_id: h.session_id, count: positiveInt(h.count, 'heartbeat_412.count', 1) });
+      this.heartbeat412.push({ work_id: h.work_id, session_id: h.session_id, count: nonNegativeInt(h.count, 'heartbeat_412.count', 1) });
     }
     if (doc.lease_ttl_sec !== undefined) {
-      this.leaseTtlSec = doc.lease_ttl_sec === null ? null : positiveInt(doc.lease_ttl_sec, 'lease_ttl_sec');
+      this.leaseTtlSec = doc.lease_ttl_sec === null ? null : nonNegativeInt(doc.lease_ttl_sec, 'lease_ttl_sec');
     }
   }
 

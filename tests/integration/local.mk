@@ -22,6 +22,6 @@ EXTRA_DIST += $(SDK_TESTS) scripts/demo.mjs tests/controlplane/selftest.mjs \
 	tests/controlplane/http.mjs tests/controlplane/auth.mjs tests/controlplane/work.mjs \
 	tests/controlplane/sessions.mjs tests/controlplane/environments.mjs tests/controlplane/agent.mjs \
 	tests/controlplane/faults.mjs tests/controlplane/report.mjs tests/controlplane/admin.mjs \
-	tests/sdk/package.json tests/sdk/.npmrc tests/sdk/run-check.sh tests/sdk/lib.mjs \
+	tests/sdk/README.md tests/sdk/package.json tests/sdk/.npmrc tests/sdk/run-check.sh tests/sdk/lib.mjs \
 	tests/sdk/sdk-worker.mjs tests/sdk/cookbook.mjs tests/sdk/api.mjs tests/sdk/auth.mjs \
 	tests/sdk/worker-tools.mjs tests/sdk/worker-faults.mjs tests/sdk/demo-check.mjs

@@ -1,6 +1,6 @@
 // The three credential classes are kept apart: each wrong credential is
 // refused with the error envelope and reported as a mistake.
-import { apiClient, cp, done, environment, ok, tokenClient } from './lib.mjs';
+import { API_KEY, CP_URL, apiClient, cp, done, environment, ok, tokenClient } from './lib.mjs';
 
 const client = apiClient();
 const { env, key } = await environment(client, 'auth');
@@ -40,9 +40,9 @@ for (const [desc, p, want] of cases) {
   ok(r.status === want && r.body?.type === 'error' && r.body.error?.type === (want === 401 ? 'authentication_error' : 'permission_error') && r.body.request_id,
     `refused: ${desc} (${want})`, r);
 }
-const noAuth = await fetch(`${process.env.CP_URL}/v1/environments`, { headers: { 'anthropic-beta': 'managed-agents-2026-04-01' } });
+const noAuth = await fetch(`${CP_URL}/v1/environments`, { headers: { 'anthropic-beta': 'managed-agents-2026-04-01' } });
 ok(noAuth.status === 401, 'no credential: 401');
-const xApiKey = await fetch(`${process.env.CP_URL}/v1/environments`, { headers: { 'x-api-key': 'sk-ant-api03-local-test-key', 'anthropic-beta': 'managed-agents-2026-04-01' } });
+const xApiKey = await fetch(`${CP_URL}/v1/environments`, { headers: { 'x-api-key': API_KEY, 'anthropic-beta': 'managed-agents-2026-04-01' } });
 ok(xApiKey.status === 200, 'x-api-key is accepted for the API key');
 
 // The right credentials work, including A6: ack with the sessions token.

@@ -8,10 +8,9 @@ import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
 
 export const CP_URL = process.env.CP_URL;
-export const TMP = process.env.CP_TMP;
+const TMP = process.env.CP_TMP;
 export const API_KEY = process.env.CP_API_KEY ?? 'sk-ant-api03-local-test-key';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-export { sleep };
 
 let n = 0;
 let failed = 0;
