@@ -50,16 +50,18 @@ cmdline_usage(FILE *f, enum cmdline_verb verb)
 	unsigned mask = verb_mask(verb);
 
 	if (!mask) {
-		fprintf(f, "Usage: environment-runner COMMAND [FLAGS]\n"
-			   "       environment-runner --help | --version\n\n"
-			   "A self-hosted environment runner: it claims sessions of an environment\n"
-			   "from the control plane and runs their tools on this machine, in a\n"
-			   "sandbox chosen by plugin.\n\nCommands:\n");
+		fprintf(f,
+			"Usage: environment-runner COMMAND [FLAGS]\n"
+			"       environment-runner --help | --version\n\n"
+			"A self-hosted environment runner: it claims sessions of an environment\n"
+			"from the control plane and runs their tools on this machine, in a\n"
+			"sandbox chosen by plugin.\n\nCommands:\n");
 		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 			fprintf(f, "  %-14s %s\n", verbs[i].name, verbs[i].summary);
-		fprintf(f, "\nRun 'environment-runner COMMAND --help' for the flags of a command.\n"
-			   "Every flag can also be set by an environment variable or a config file\n"
-			   "key; precedence: flag > environment > file > default.\n");
+		fprintf(f,
+			"\nRun 'environment-runner COMMAND --help' for the flags of a command.\n"
+			"Every flag can also be set by an environment variable or a config file\n"
+			"key; precedence: flag > environment > file > default.\n");
 		return;
 	}
 	fprintf(f, "Usage: environment-runner %s [FLAGS]\n\n", verb_name(verb));
@@ -93,8 +95,8 @@ is_flag(const char *arg)
 }
 
 static int
-apply_file_pair(void *userdata, const char *key, const char *value, const char *where,
-		char *err, size_t errlen)
+apply_file_pair(void *userdata, const char *key, const char *value, const char *where, char *err,
+		size_t errlen)
 {
 	struct settings *s = userdata;
 	const struct settings_def *d = settings_def_by_key(key);
@@ -108,8 +110,10 @@ apply_file_pair(void *userdata, const char *key, const char *value, const char *
 				snprintf(err, errlen, "out of memory");
 			return r;
 		}
-		snprintf(err, errlen, "unknown key '%s'; fix: use a key listed in "
-			 "sample-config/runner.conf, or NAME.KEY for a plugin option", key);
+		snprintf(err, errlen,
+			 "unknown key '%s'; fix: use a key listed in "
+			 "sample-config/runner.conf, or NAME.KEY for a plugin option",
+			 key);
 		return -EINVAL;
 	}
 	r = settings_apply(s, d, value, msg, sizeof(msg));
@@ -182,7 +186,8 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 	int r;
 
 	if (argc < 2) {
-		snprintf(err, errlen, "missing command; fix: run 'environment-runner orchestrator "
+		snprintf(err, errlen,
+			 "missing command; fix: run 'environment-runner orchestrator "
 			 "--environment-id ID --service-key-file FILE', or see "
 			 "'environment-runner --help'");
 		return EX_USAGE;
@@ -210,11 +215,15 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 	}
 	if (!mask) {
 		if (name[0] == '-')
-			snprintf(err, errlen, "'%s' before the command; fix: name the command first, "
-				 "e.g. 'environment-runner orchestrator %s'", name, name);
+			snprintf(err, errlen,
+				 "'%s' before the command; fix: name the command first, "
+				 "e.g. 'environment-runner orchestrator %s'",
+				 name, name);
 		else
-			snprintf(err, errlen, "unknown command '%s'; fix: use 'orchestrator' or "
-				 "'plugins' (see 'environment-runner --help')", name);
+			snprintf(err, errlen,
+				 "unknown command '%s'; fix: use 'orchestrator' or "
+				 "'plugins' (see 'environment-runner --help')",
+				 name);
 		return EX_USAGE;
 	}
 
@@ -237,8 +246,10 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 			goto out;
 		}
 		if (!is_flag(arg)) {
-			snprintf(err, errlen, "unexpected argument '%s'; fix: flags start with '--' "
-				 "(see 'environment-runner %s --help')", arg, name);
+			snprintf(err, errlen,
+				 "unexpected argument '%s'; fix: flags start with '--' "
+				 "(see 'environment-runner %s --help')",
+				 arg, name);
 			r = EX_USAGE;
 			goto out;
 		}
@@ -251,9 +262,10 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 			d = settings_def_by_flag(flag);
 		}
 		if (!d || !(d->verbs & mask)) {
-			snprintf(err, errlen, "unknown flag '--%.*s' for '%s'; fix: see "
-				 "'environment-runner %s --help'", (int)(len > 60 ? 60 : len),
-				 arg + 2, name, name);
+			snprintf(err, errlen,
+				 "unknown flag '--%.*s' for '%s'; fix: see "
+				 "'environment-runner %s --help'",
+				 (int)(len > 60 ? 60 : len), arg + 2, name, name);
 			r = EX_USAGE;
 			goto out;
 		}

@@ -20,7 +20,7 @@
 #include "settings.h"
 
 enum cmdline_verb {
-	CMDLINE_HELP = 0,       /* print cmdline_usage(help_for) and exit 0 */
+	CMDLINE_HELP = 0, /* print cmdline_usage(help_for) and exit 0 */
 	CMDLINE_VERSION,
 	CMDLINE_ORCHESTRATOR,
 	CMDLINE_PLUGINS,
@@ -28,7 +28,7 @@ enum cmdline_verb {
 
 struct cmdline {
 	enum cmdline_verb verb;
-	enum cmdline_verb help_for;  /* with CMDLINE_HELP: CMDLINE_HELP for the global text */
+	enum cmdline_verb help_for; /* with CMDLINE_HELP: CMDLINE_HELP for the global text */
 };
 
 /*

@@ -48,8 +48,10 @@ parse_line(char *line, char **ret_key, char **ret_value, char *err, size_t errle
 	}
 	eq = strchr(p, '=');
 	if (!eq) {
-		snprintf(err, errlen, "expected 'key = value', found '%.60s'; fix: add '= value' "
-			 "or comment the line out with '#'", p);
+		snprintf(err, errlen,
+			 "expected 'key = value', found '%.60s'; fix: add '= value' "
+			 "or comment the line out with '#'",
+			 p);
 		return -EINVAL;
 	}
 	*eq = '\0';
@@ -61,15 +63,17 @@ parse_line(char *line, char **ret_key, char **ret_value, char *err, size_t errle
 	}
 	for (char *k = key; *k; k++) {
 		if (!is_key_char((unsigned char)*k)) {
-			snprintf(err, errlen, "invalid key '%.60s'; fix: keys use only letters, "
-				 "digits, '_', '-' and '.'", key);
+			snprintf(err, errlen,
+				 "invalid key '%.60s'; fix: keys use only letters, "
+				 "digits, '_', '-' and '.'",
+				 key);
 			return -EINVAL;
 		}
 	}
 	for (char *v = value; *v; v++) {
 		if ((unsigned char)*v < 0x20 && *v != '\t') {
-			snprintf(err, errlen, "control character in the value of '%s'; fix: remove it",
-				 key);
+			snprintf(err, errlen,
+				 "control character in the value of '%s'; fix: remove it", key);
 			return -EINVAL;
 		}
 	}
@@ -78,15 +82,19 @@ parse_line(char *line, char **ret_key, char **ret_value, char *err, size_t errle
 		char *rest;
 
 		if (!close) {
-			snprintf(err, errlen, "unterminated quote in the value of '%s'; fix: close "
-				 "it with '\"'", key);
+			snprintf(err, errlen,
+				 "unterminated quote in the value of '%s'; fix: close "
+				 "it with '\"'",
+				 key);
 			return -EINVAL;
 		}
 		*close = '\0';
 		rest = trim(close + 1);
 		if (*rest && *rest != '#') {
-			snprintf(err, errlen, "text after the quoted value of '%s'; fix: put it "
-				 "inside the quotes or after '#'", key);
+			snprintf(err, errlen,
+				 "text after the quoted value of '%s'; fix: put it "
+				 "inside the quotes or after '#'",
+				 key);
 			return -EINVAL;
 		}
 		value++;
@@ -106,8 +114,8 @@ parse_line(char *line, char **ret_key, char **ret_value, char *err, size_t errle
 }
 
 int
-conffile_parse_buffer(const char *text, size_t len, const char *name, conffile_cb cb, void *userdata,
-		    char *err, size_t errlen)
+conffile_parse_buffer(const char *text, size_t len, const char *name, conffile_cb cb,
+		      void *userdata, char *err, size_t errlen)
 {
 	char line[CONFFILE_MAX_LINE + 1];
 	char where[512];
@@ -130,8 +138,8 @@ conffile_parse_buffer(const char *text, size_t len, const char *name, conffile_c
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%u", name, lineno);
 		if (n > CONFFILE_MAX_LINE) {
-			snprintf(err, errlen, "%s: line longer than %d bytes; fix: shorten it", where,
-				 CONFFILE_MAX_LINE);
+			snprintf(err, errlen, "%s: line longer than %d bytes; fix: shorten it",
+				 where, CONFFILE_MAX_LINE);
 			return -EINVAL;
 		}
 		if (memchr(text + pos, '\0', n)) {
@@ -164,8 +172,10 @@ conffile_parse_file(const char *path, conffile_cb cb, void *userdata, char *err,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot open config file '%s': %s; fix: check the path given "
-			 "to --config or ER_CONFIG", path, strerror(-r));
+		snprintf(err, errlen,
+			 "cannot open config file '%s': %s; fix: check the path given "
+			 "to --config or ER_CONFIG",
+			 path, strerror(-r));
 		return r;
 	}
 	for (;;) {
@@ -175,15 +185,18 @@ conffile_parse_file(const char *path, conffile_cb cb, void *userdata, char *err,
 			continue;
 		if (n < 0) {
 			r = -errno;
-			snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
+			snprintf(err, errlen, "cannot read config file '%s': %s", path,
+				 strerror(-r));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		r = buf_append(&b, chunk, (size_t)n);
 		if (r < 0) {
-			snprintf(err, errlen, "config file '%s' is larger than %u bytes; fix: shorten "
-				 "it", path, CONFFILE_MAX_FILE);
+			snprintf(err, errlen,
+				 "config file '%s' is larger than %u bytes; fix: shorten "
+				 "it",
+				 path, CONFFILE_MAX_FILE);
 			r = r == -ENOSPC ? -EFBIG : r;
 			goto out;
 		}

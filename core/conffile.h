@@ -27,7 +27,7 @@
  * go on, or -errno with a message in `err` (without the location: the parser
  * prefixes `where`). */
 typedef int (*conffile_cb)(void *userdata, const char *key, const char *value, const char *where,
-			 char *err, size_t errlen);
+			   char *err, size_t errlen);
 
 /*
  * Parse the file at `path`.  Returns 0; -errno from open/read (err says
@@ -38,6 +38,6 @@ int conffile_parse_file(const char *path, conffile_cb cb, void *userdata, char *
 
 /* The same over a buffer; `name` stands for the file in messages. */
 int conffile_parse_buffer(const char *text, size_t len, const char *name, conffile_cb cb,
-			void *userdata, char *err, size_t errlen);
+			  void *userdata, char *err, size_t errlen);
 
 #endif

@@ -23,8 +23,8 @@
 
 /* sizeof(struct er_plugin) and of the ops structs in ABI 1.0: anything
  * smaller cannot be a 1.x plugin.  Later minors only grow them. */
-#define PLUGIN_V1_0_SIZE   (offsetof(struct er_plugin, ops) + sizeof(const void *))
-#define SANDBOX_V1_0_SIZE  (offsetof(struct er_sandbox_ops, wrap) + sizeof(void (*)(void)))
+#define PLUGIN_V1_0_SIZE (offsetof(struct er_plugin, ops) + sizeof(const void *))
+#define SANDBOX_V1_0_SIZE (offsetof(struct er_sandbox_ops, wrap) + sizeof(void (*)(void)))
 #define EXECUTOR_V1_0_SIZE (offsetof(struct er_executor_ops, session_free) + sizeof(void (*)(void)))
 
 const char *
@@ -63,7 +63,8 @@ is_valid_name(const char *s)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > NAME_MAX_LEN || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+	if (n == 0 || n > NAME_MAX_LEN ||
+	    !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -137,14 +138,17 @@ check_file(const char *path, char *err, size_t errlen)
 	}
 	if (geteuid() == 0) {
 		if (st.st_uid != 0 && st.st_uid != geteuid()) {
-			snprintf(err, errlen, "plugin '%s': unsafe owner uid %lu (the runner runs as "
-				 "root); fix: chown root '%s'", path, (unsigned long)st.st_uid, path);
+			snprintf(err, errlen,
+				 "plugin '%s': unsafe owner uid %lu (the runner runs as "
+				 "root); fix: chown root '%s'",
+				 path, (unsigned long)st.st_uid, path);
 			return -EPERM;
 		}
 		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-			snprintf(err, errlen, "plugin '%s': unsafe mode %04o, writable by group or "
-				 "others (the runner runs as root); fix: chmod go-w '%s'", path,
-				 (unsigned)(st.st_mode & 07777), path);
+			snprintf(err, errlen,
+				 "plugin '%s': unsafe mode %04o, writable by group or "
+				 "others (the runner runs as root); fix: chmod go-w '%s'",
+				 path, (unsigned)(st.st_mode & 07777), path);
 			return -EPERM;
 		}
 	}
@@ -169,63 +173,80 @@ check_descriptor(const char *path, void *dl, uint32_t kind, const struct er_plug
 
 			snprintf(sym, sizeof(sym), "er_plugin_v%d", major);
 			if (dlsym(dl, sym)) {
-				snprintf(err, errlen, "plugin '%s': built for plugin ABI %d, this "
+				snprintf(err, errlen,
+					 "plugin '%s': built for plugin ABI %d, this "
 					 "runner speaks ABI %d; fix: use a build of the plugin for "
-					 "ABI %d", path, major, ER_ABI_MAJOR, ER_ABI_MAJOR);
+					 "ABI %d",
+					 path, major, ER_ABI_MAJOR, ER_ABI_MAJOR);
 				return -EPROTO;
 			}
 		}
-		snprintf(err, errlen, "plugin '%s': no symbol '%s', not an environment-runner "
-			 "plugin; fix: define it with ER_PLUGIN_DEFINE()", path, ER_PLUGIN_SYMBOL_NAME);
+		snprintf(err, errlen,
+			 "plugin '%s': no symbol '%s', not an environment-runner "
+			 "plugin; fix: define it with ER_PLUGIN_DEFINE()",
+			 path, ER_PLUGIN_SYMBOL_NAME);
 		return -ENOEXEC;
 	}
 	if (d->magic != ER_PLUGIN_MAGIC) {
-		snprintf(err, errlen, "plugin '%s': wrong magic 0x%08x in '%s' (expected 0x%08x); "
-			 "fix: define the descriptor with ER_PLUGIN_DEFINE()", path, (unsigned)d->magic,
-			 ER_PLUGIN_SYMBOL_NAME, (unsigned)ER_PLUGIN_MAGIC);
+		snprintf(err, errlen,
+			 "plugin '%s': wrong magic 0x%08x in '%s' (expected 0x%08x); "
+			 "fix: define the descriptor with ER_PLUGIN_DEFINE()",
+			 path, (unsigned)d->magic, ER_PLUGIN_SYMBOL_NAME,
+			 (unsigned)ER_PLUGIN_MAGIC);
 		return -ENOEXEC;
 	}
 	if (d->abi_major != ER_ABI_MAJOR) {
-		snprintf(err, errlen, "plugin '%s': built for plugin ABI %u, this runner speaks "
-			 "ABI %d; fix: rebuild the plugin against this runner's plugin.h", path,
-			 (unsigned)d->abi_major, ER_ABI_MAJOR);
+		snprintf(err, errlen,
+			 "plugin '%s': built for plugin ABI %u, this runner speaks "
+			 "ABI %d; fix: rebuild the plugin against this runner's plugin.h",
+			 path, (unsigned)d->abi_major, ER_ABI_MAJOR);
 		return -EPROTO;
 	}
 	if (d->struct_size < PLUGIN_V1_0_SIZE) {
-		snprintf(err, errlen, "plugin '%s': descriptor struct_size %u is smaller than ABI "
-			 "1.0's %zu; fix: define it with ER_PLUGIN_DEFINE()", path,
-			 (unsigned)d->struct_size, (size_t)PLUGIN_V1_0_SIZE);
+		snprintf(err, errlen,
+			 "plugin '%s': descriptor struct_size %u is smaller than ABI "
+			 "1.0's %zu; fix: define it with ER_PLUGIN_DEFINE()",
+			 path, (unsigned)d->struct_size, (size_t)PLUGIN_V1_0_SIZE);
 		return -ENOEXEC;
 	}
 	if (d->min_host_minor > ER_ABI_MINOR) {
-		snprintf(err, errlen, "plugin '%s': needs a runner with plugin ABI %d.%u or later, "
+		snprintf(err, errlen,
+			 "plugin '%s': needs a runner with plugin ABI %d.%u or later, "
 			 "this runner has %d.%d; fix: upgrade the runner or use an older plugin",
-			 path, ER_ABI_MAJOR, (unsigned)d->min_host_minor, ER_ABI_MAJOR, ER_ABI_MINOR);
+			 path, ER_ABI_MAJOR, (unsigned)d->min_host_minor, ER_ABI_MAJOR,
+			 ER_ABI_MINOR);
 		return -EPROTO;
 	}
 	if (d->kind != kind) {
-		snprintf(err, errlen, "plugin '%s': wrong kind '%s' (%u) where a %s plugin was "
-			 "expected; fix: select a %s plugin (files named '%s-NAME.so')", path,
-			 loader_kind_to_string(d->kind), (unsigned)d->kind, loader_kind_to_string(kind),
-			 loader_kind_to_string(kind), loader_kind_to_string(kind));
+		snprintf(err, errlen,
+			 "plugin '%s': wrong kind '%s' (%u) where a %s plugin was "
+			 "expected; fix: select a %s plugin (files named '%s-NAME.so')",
+			 path, loader_kind_to_string(d->kind), (unsigned)d->kind,
+			 loader_kind_to_string(kind), loader_kind_to_string(kind),
+			 loader_kind_to_string(kind));
 		return -ENOEXEC;
 	}
 	want = expected_name(path, kind, namebuf, sizeof(namebuf));
 	if (!want) {
-		snprintf(err, errlen, "plugin '%s': file name does not follow '%s-NAME.so'; fix: "
-			 "rename the file", path, loader_kind_to_string(kind));
+		snprintf(err, errlen,
+			 "plugin '%s': file name does not follow '%s-NAME.so'; fix: "
+			 "rename the file",
+			 path, loader_kind_to_string(kind));
 		return -ENOEXEC;
 	}
 	if (!d->name || !is_valid_name(d->name) || strcmp(d->name, want) != 0) {
-		snprintf(err, errlen, "plugin '%s': name '%.64s' does not match the file name "
-			 "(expected '%s'); fix: rename the file to '%s-%.64s.so'", path,
-			 d->name ? d->name : "(null)", want, loader_kind_to_string(kind),
+		snprintf(err, errlen,
+			 "plugin '%s': name '%.64s' does not match the file name "
+			 "(expected '%s'); fix: rename the file to '%s-%.64s.so'",
+			 path, d->name ? d->name : "(null)", want, loader_kind_to_string(kind),
 			 d->name ? d->name : "NAME");
 		return -ENOEXEC;
 	}
 	if (!d->create || !d->ops) {
-		snprintf(err, errlen, "plugin '%s': descriptor without %s; fix: pass it to "
-			 "ER_PLUGIN_DEFINE()", path, !d->create ? "create" : "ops");
+		snprintf(err, errlen,
+			 "plugin '%s': descriptor without %s; fix: pass it to "
+			 "ER_PLUGIN_DEFINE()",
+			 path, !d->create ? "create" : "ops");
 		return -ENOEXEC;
 	}
 	*ret_desc = d;
@@ -247,9 +268,10 @@ copy_ops(struct plugin *p, const struct er_plugin *d, char *err, size_t errlen)
 		min_size = EXECUTOR_V1_0_SIZE;
 	}
 	if (size < min_size) {
-		snprintf(err, errlen, "plugin '%s': %s ops struct_size %u is smaller than ABI 1.0's "
-			 "%zu; fix: set struct_size to sizeof(the ops struct)", p->path,
-			 loader_kind_to_string(p->kind), (unsigned)size, min_size);
+		snprintf(err, errlen,
+			 "plugin '%s': %s ops struct_size %u is smaller than ABI 1.0's "
+			 "%zu; fix: set struct_size to sizeof(the ops struct)",
+			 p->path, loader_kind_to_string(p->kind), (unsigned)size, min_size);
 		return -ENOEXEC;
 	}
 	memset(&p->ops, 0, sizeof(p->ops));
@@ -290,9 +312,10 @@ loader_open_path(const char *path, uint32_t kind, struct plugin **ret_plugin, ch
 	if (!p->dl) {
 		const char *e = dlerror();
 
-		snprintf(err, errlen, "plugin '%s': cannot load: %s; fix: rebuild it against this "
-			 "runner's plugin.h (check 'ldd' for missing libraries)", path,
-			 e ? e : "unknown error");
+		snprintf(err, errlen,
+			 "plugin '%s': cannot load: %s; fix: rebuild it against this "
+			 "runner's plugin.h (check 'ldd' for missing libraries)",
+			 path, e ? e : "unknown error");
 		r = -ENOEXEC;
 		goto fail;
 	}
@@ -312,9 +335,9 @@ fail:
 }
 
 struct find_ctx {
-	const char *file;     /* "sandbox-none.so" */
-	char *found;          /* first existing path */
-	char tried[1024];     /* for the not-found message */
+	const char *file; /* "sandbox-none.so" */
+	char *found;	  /* first existing path */
+	char tried[1024]; /* for the not-found message */
 	size_t tried_len;
 	int oom;
 };
@@ -391,7 +414,8 @@ loader_find_and_open(const struct settings *s, uint32_t kind, const char *name,
 	if (strchr(name, '/'))
 		return loader_open_path(name, kind, ret_plugin, err, errlen);
 	if (!is_valid_name(name)) {
-		snprintf(err, errlen, "invalid %s plugin name '%.80s'; fix: names match "
+		snprintf(err, errlen,
+			 "invalid %s plugin name '%.80s'; fix: names match "
 			 "[a-z0-9][a-z0-9_-]*, or give a path containing '/'",
 			 loader_kind_to_string(kind), name);
 		return -EINVAL;
@@ -405,8 +429,10 @@ loader_find_and_open(const struct settings *s, uint32_t kind, const char *name,
 		return -ENOMEM;
 	}
 	if (!c.found) {
-		snprintf(err, errlen, "%s plugin '%s' not found: no '%s' in %s; fix: install it, or "
-			 "pass --plugin-dir DIR", loader_kind_to_string(kind), name, file, c.tried);
+		snprintf(err, errlen,
+			 "%s plugin '%s' not found: no '%s' in %s; fix: install it, or "
+			 "pass --plugin-dir DIR",
+			 loader_kind_to_string(kind), name, file, c.tried);
 		return -ENOENT;
 	}
 	r = loader_open_path(c.found, kind, ret_plugin, err, errlen);
@@ -485,8 +511,8 @@ plugin_close(struct plugin *p)
 struct scan_ctx {
 	loader_scan_cb cb;
 	void *userdata;
-	char **seen;     /* "file\0dir" pairs as two strings */
-	char **seen_dir;
+	char **seen;     /* file names already listed... */
+	char **seen_dir; /* ...and the directory each came from */
 	size_t n_seen;
 	int oom;
 };
@@ -515,7 +541,8 @@ scan_dir(void *userdata, const char *dir)
 
 		if (len < 4 || strcmp(de->d_name + len - 3, ".so") != 0)
 			continue;
-		if (strncmp(de->d_name, "sandbox-", 8) != 0 && strncmp(de->d_name, "executor-", 9) != 0)
+		if (strncmp(de->d_name, "sandbox-", 8) != 0 &&
+		    strncmp(de->d_name, "executor-", 9) != 0)
 			continue;
 		v = realloc(names, (n + 1) * sizeof(*v));
 		if (!v || !(v[n] = strdup(de->d_name))) {

@@ -30,19 +30,19 @@
 #define LOADER_ERR_MAX 512
 
 struct plugin {
-	char *path;                 /* the file loaded */
-	uint32_t kind;              /* ER_KIND_* */
-	struct er_plugin desc;      /* the descriptor, host-sized, zero-filled past the
+	char *path;	       /* the file loaded */
+	uint32_t kind;	       /* ER_KIND_* */
+	struct er_plugin desc; /* the descriptor, host-sized, zero-filled past the
 				     * plugin's struct_size */
-	uint32_t desc_size;         /* the plugin's sizeof(struct er_plugin) */
+	uint32_t desc_size;    /* the plugin's sizeof(struct er_plugin) */
 	union {
 		struct er_sandbox_ops sandbox;
 		struct er_executor_ops executor;
-	} ops;                      /* host-sized copy; NULL members: use the default */
-	uint32_t ops_size;          /* the plugin's sizeof of its ops struct */
-	void *state;                /* from create(), NULL before */
+	} ops;		   /* host-sized copy; NULL members: use the default */
+	uint32_t ops_size; /* the plugin's sizeof of its ops struct */
+	void *state;	   /* from create(), NULL before */
 	int created;
-	void *dl;                   /* dlopen handle */
+	void *dl; /* dlopen handle */
 };
 
 /* "sandbox", "executor" or "unknown". */

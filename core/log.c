@@ -29,12 +29,12 @@
 #include "buf.h"
 #include "log.h"
 
-#define LOG_LINE_MAX   (64u * 1024)
+#define LOG_LINE_MAX (64u * 1024)
 #define LOG_SECRET_MIN 8
-#define LOG_REDACTED   "[redacted]"
+#define LOG_REDACTED "[redacted]"
 
 static struct {
-	int fd;               /* -1: stderr */
+	int fd; /* -1: stderr */
 	char *path;
 	enum log_format format;
 	int max_level;
@@ -43,9 +43,8 @@ static struct {
 } log_state = { -1, NULL, LOG_FORMAT_LOGFMT, LOG_LEVEL_INFO, NULL, 0 };
 
 static const char *const level_names[] = {
-	[LOG_LEVEL_ERR] = "error",     [LOG_LEVEL_WARNING] = "warning",
-	[LOG_LEVEL_NOTICE] = "notice", [LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
+	[LOG_LEVEL_ERR] = "error", [LOG_LEVEL_WARNING] = "warning", [LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug",
 };
 
 /* Wipe a secret before freeing it (explicit_bzero where libc has it). */
@@ -115,7 +114,7 @@ log_reopen(void)
 		return 0;
 	r = open_log_file(log_state.path, &fd);
 	if (r < 0)
-		return r;  /* keep writing to the old file */
+		return r; /* keep writing to the old file */
 	if (log_state.fd >= 0)
 		close(log_state.fd);
 	log_state.fd = fd;
@@ -322,7 +321,7 @@ put_escaped(struct buf *b, const char *s, size_t len)
 		}
 		n = utf8_seq_len((const unsigned char *)s + i, len - i);
 		if (n == 0) {
-			buf_puts(b, "\xef\xbf\xbd");  /* U+FFFD */
+			buf_puts(b, "\xef\xbf\xbd"); /* U+FFFD */
 			i++;
 			continue;
 		}
@@ -389,7 +388,7 @@ write_all(int fd, const char *p, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return;  /* nowhere left to report it */
+			return; /* nowhere left to report it */
 		}
 		p += w;
 		n -= (size_t)w;
@@ -408,7 +407,7 @@ log_emitv(int level, const char *component, const struct log_ctx *ctx, const cha
 
 	if (level > log_state.max_level)
 		return;
-	errno = saved_errno;  /* for %m */
+	errno = saved_errno; /* for %m */
 	r = buf_vprintf(&msg, fmt, ap);
 	if (r == -ENOSPC) {
 		buf_reset(&msg);
@@ -436,7 +435,7 @@ log_emitv(int level, const char *component, const struct log_ctx *ctx, const cha
 	if (format == LOG_FORMAT_JSON)
 		buf_putc(&line, '}');
 	if (buf_putc(&line, '\n') < 0)
-		goto out;  /* partial lines are never written */
+		goto out; /* partial lines are never written */
 	mask_secrets(&line);
 	write_all(log_state.fd >= 0 ? log_state.fd : STDERR_FILENO, line.data, line.len);
 out:

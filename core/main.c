@@ -97,8 +97,10 @@ run_orchestrator(struct settings *s)
 
 	r = log_open(s->log_file, s->log_format, s->log_level);
 	if (r < 0) {
-		fprintf(stderr, "environment-runner: cannot open log file '%s': %s; fix: pass "
-			"--log-file with a writable path\n", s->log_file, strerror(-r));
+		fprintf(stderr,
+			"environment-runner: cannot open log file '%s': %s; fix: pass "
+			"--log-file with a writable path\n",
+			s->log_file, strerror(-r));
 		return EX_CANTCREAT;
 	}
 	r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, &sandbox);

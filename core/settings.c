@@ -16,9 +16,19 @@
 
 #define KEY_FILE_MAX 65536
 
+/* Zero memory that held a key; volatile so the stores are not elided. */
+static void
+wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--)
+		*v++ = 0;
+}
+
 #define OFF(m) offsetof(struct settings, m)
-#define ORCH   SETTINGS_VERB_ORCHESTRATOR
-#define BOTH   (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS)
+#define ORCH SETTINGS_VERB_ORCHESTRATOR
+#define BOTH (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS)
 
 /*
  * Every setting: flag, environment variable, config key.  The plugin
@@ -42,11 +52,12 @@ const struct settings_def settings_table[] = {
 	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default none)" },
 	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, ORCH,
 	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
-	{ "plugin-dir", NULL, "plugin_dir", SETTINGS_DIR_LIST, OFF(plugin_dirs), 0, 0, BOTH,
-	  "DIR", "search plugins here first (repeatable; then $ER_PLUGIN_PATH, then "
-		 "the installed directory)" },
+	{ "plugin-dir", NULL, "plugin_dir", SETTINGS_DIR_LIST, OFF(plugin_dirs), 0, 0, BOTH, "DIR",
+	  "search plugins here first (repeatable; then $ER_PLUGIN_PATH, then "
+	  "the installed directory)" },
 	{ "plugin-option", NULL, NULL, SETTINGS_OPTION, OFF(options), 0, 0, ORCH, "NAME.KEY=VALUE",
-	  "plugin option, e.g. bubblewrap.network=none (repeatable; in the file: NAME.KEY = VALUE)" },
+	  "plugin option, e.g. bubblewrap.network=none (repeatable; in the file: NAME.KEY = "
+	  "VALUE)" },
 	{ "config", "ER_CONFIG", NULL, SETTINGS_CONFIG, OFF(config_file), 0, 0, BOTH, "FILE",
 	  "read settings from FILE (key = value lines)" },
 	{ "capacity", "ER_CAPACITY", "capacity", SETTINGS_INT, OFF(capacity), 1, 1024, ORCH, "N",
@@ -58,7 +69,8 @@ const struct settings_def settings_table[] = {
 	{ "keep-session-dirs", "ER_KEEP_SESSION_DIRS", "keep_session_dirs", SETTINGS_BOOL,
 	  OFF(keep_session_dirs), 0, 1, ORCH, NULL, "keep session directories after the session" },
 	{ "max-idle-sec", "ER_MAX_IDLE_SEC", "max_idle_sec", SETTINGS_INT, OFF(max_idle_sec), 0,
-	  86400, ORCH, "N", "release a session N seconds after its turn ends (default 60, 0: never)" },
+	  86400, ORCH, "N",
+	  "release a session N seconds after its turn ends (default 60, 0: never)" },
 	{ "block-ms", "ER_BLOCK_MS", "block_ms", SETTINGS_INT, OFF(block_ms), 1, 999, ORCH, "MS",
 	  "long-poll hold, 1-999 (default 999)" },
 	{ "tool-timeout-sec", "ER_TOOL_TIMEOUT_SEC", "tool_timeout_sec", SETTINGS_INT,
@@ -66,10 +78,10 @@ const struct settings_def settings_table[] = {
 	{ "drain-wait-sec", "ER_DRAIN_WAIT_SEC", "drain_wait_sec", SETTINGS_INT,
 	  OFF(drain_wait_sec), 0, 3600, ORCH, "N",
 	  "on SIGTERM, wait this long for sessions to end (default 30)" },
-	{ "log-level", "ER_LOG_LEVEL", "log_level", SETTINGS_LOG_LEVEL, OFF(log_level), 0, 0,
-	  ORCH, "LEVEL", "error|warning|notice|info|debug (default info)" },
-	{ "log-format", "ER_LOG_FORMAT", "log_format", SETTINGS_LOG_FORMAT, OFF(log_format), 0,
-	  0, ORCH, "FORMAT", "logfmt|json (default logfmt)" },
+	{ "log-level", "ER_LOG_LEVEL", "log_level", SETTINGS_LOG_LEVEL, OFF(log_level), 0, 0, ORCH,
+	  "LEVEL", "error|warning|notice|info|debug (default info)" },
+	{ "log-format", "ER_LOG_FORMAT", "log_format", SETTINGS_LOG_FORMAT, OFF(log_format), 0, 0,
+	  ORCH, "FORMAT", "logfmt|json (default logfmt)" },
 	{ "log-file", "ER_LOG_FILE", "log_file", SETTINGS_PATH, OFF(log_file), 0, 0, ORCH, "FILE",
 	  "append log lines to FILE, reopened on SIGHUP (default stderr)" },
 	{ NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL },
@@ -319,29 +331,35 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 	switch (d->type) {
 	case SETTINGS_STRING:
 		if (!*value || strlen(value) > 256) {
-			snprintf(err, errlen, "invalid value '%s'; fix: give a non-empty id of at most 256 bytes", value);
+			snprintf(
+				err, errlen,
+				"invalid value '%s'; fix: give a non-empty id of at most 256 bytes",
+				value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
 	case SETTINGS_URL:
 		if (strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) {
 			snprintf(err, errlen,
-				 "invalid value '%s'; fix: give a URL starting with https:// (or http://)", value);
+				 "invalid value '%s'; fix: give a URL starting with https:// (or "
+				 "http://)",
+				 value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
 	case SETTINGS_PATH:
 	case SETTINGS_CONFIG:
 		if (!*value || strlen(value) >= PATH_MAX) {
-			snprintf(err, errlen, "invalid value '%s'; fix: give a file or directory path",
-				 value);
+			snprintf(err, errlen,
+				 "invalid value '%s'; fix: give a file or directory path", value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
 	case SETTINGS_INT:
 		if (parse_int(value, d->min, d->max, &v) < 0) {
-			snprintf(err, errlen, "invalid value '%s'; fix: give an integer from %d to %d",
-				 value, d->min, d->max);
+			snprintf(err, errlen,
+				 "invalid value '%s'; fix: give an integer from %d to %d", value,
+				 d->min, d->max);
 			return -EINVAL;
 		}
 		*num = v;
@@ -357,7 +375,8 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		v = log_level_from_string(value);
 		if (v < 0) {
 			snprintf(err, errlen,
-				 "invalid value '%s'; fix: give error, warning, notice, info or debug",
+				 "invalid value '%s'; fix: give error, warning, notice, info or "
+				 "debug",
 				 value);
 			return -EINVAL;
 		}
@@ -369,7 +388,8 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		} else if (strcmp(value, "json") == 0) {
 			s->log_format = LOG_FORMAT_JSON;
 		} else {
-			snprintf(err, errlen, "invalid value '%s'; fix: give logfmt or json", value);
+			snprintf(err, errlen, "invalid value '%s'; fix: give logfmt or json",
+				 value);
 			return -EINVAL;
 		}
 		return 0;
@@ -384,10 +404,11 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		return set_string(str, settings_canonical_sandbox(value));
 	case SETTINGS_EXECUTOR:
 		if (!strchr(value, '/') && !is_plugin_name(value)) {
-			snprintf(err, errlen,
-				 "unknown executor '%s'; fix: use toolset, claude-code, command, or "
-				 "the path of a plugin",
-				 value);
+			snprintf(
+				err, errlen,
+				"unknown executor '%s'; fix: use toolset, claude-code, command, or "
+				"the path of a plugin",
+				value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
@@ -411,7 +432,8 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 
 		eq = strchr(value, '=');
 		if (!eq || (size_t)(eq - value) >= sizeof(key)) {
-			snprintf(err, errlen, "invalid value '%s'; fix: give NAME.KEY=VALUE", value);
+			snprintf(err, errlen, "invalid value '%s'; fix: give NAME.KEY=VALUE",
+				 value);
 			return -EINVAL;
 		}
 		memcpy(key, value, (size_t)(eq - value));
@@ -449,7 +471,7 @@ fill_worker_id(struct settings *s)
 	}
 	if (n != (ssize_t)sizeof(rnd))
 		return -EIO;
-	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);  /* UUID version 4 */
+	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40); /* UUID version 4 */
 	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
 	snprintf(id, sizeof(id),
 		 "%s-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", host,
@@ -493,8 +515,10 @@ settings_check_key_file(const char *path, char *err, size_t errlen)
 		return EX_NOINPUT;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "service key file '%s' is not a regular file; fix: pass the "
-			 "file that holds the key", path);
+		snprintf(err, errlen,
+			 "service key file '%s' is not a regular file; fix: pass the "
+			 "file that holds the key",
+			 path);
 		return EX_CONFIG;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
@@ -521,18 +545,21 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 	if (!(verb & SETTINGS_VERB_ORCHESTRATOR))
 		return 0;
 	if (!s->worker_id && fill_worker_id(s) < 0) {
-		snprintf(err, errlen, "cannot read /dev/urandom for a worker id; fix: pass --worker-id");
+		snprintf(err, errlen,
+			 "cannot read /dev/urandom for a worker id; fix: pass --worker-id");
 		return EX_UNAVAILABLE;
 	}
 	if (!s->base_dir && fill_base_dir(s) < 0)
 		goto oom;
 	if (!s->environment_id) {
-		snprintf(err, errlen, "no environment id; fix: pass --environment-id ID "
+		snprintf(err, errlen,
+			 "no environment id; fix: pass --environment-id ID "
 			 "(or set ER_ENVIRONMENT_ID, or environment_id in the config file)");
 		return EX_USAGE;
 	}
 	if (!s->service_key_file) {
-		snprintf(err, errlen, "no service key file; fix: pass --service-key-file FILE "
+		snprintf(err, errlen,
+			 "no service key file; fix: pass --service-key-file FILE "
 			 "(or set ER_SERVICE_KEY_FILE, or service_key_file in the config file)");
 		return EX_USAGE;
 	}
@@ -555,6 +582,7 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 {
 	const char *path = s->service_key_file;
 	char *data = NULL;
+	char *key;
 	struct stat st;
 	size_t len = 0;
 	size_t start;
@@ -568,8 +596,10 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot open service key file '%s': %s; fix: check the path "
-			 "given to --service-key-file", path, strerror(-r));
+		snprintf(err, errlen,
+			 "cannot open service key file '%s': %s; fix: check the path "
+			 "given to --service-key-file",
+			 path, strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -607,8 +637,10 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 		len += (size_t)n;
 		if (len == KEY_FILE_MAX) {
 			r = -EINVAL;
-			snprintf(err, errlen, "service key file '%s' is larger than %d bytes; fix: "
-				 "the file must hold only the key", path, KEY_FILE_MAX);
+			snprintf(err, errlen,
+				 "service key file '%s' is larger than %d bytes; fix: "
+				 "the file must hold only the key",
+				 path, KEY_FILE_MAX);
 			goto out;
 		}
 	}
@@ -618,8 +650,10 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 		;
 	if (start == len) {
 		r = -EINVAL;
-		snprintf(err, errlen, "service key file '%s' is empty; fix: write the environment's "
-			 "key into it", path);
+		snprintf(err, errlen,
+			 "service key file '%s' is empty; fix: write the environment's "
+			 "key into it",
+			 path);
 		goto out;
 	}
 	for (size_t i = start; i < len; i++) {
@@ -627,23 +661,31 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 
 		if (c < 0x21 || c == 0x7f) {
 			r = -EINVAL;
-			snprintf(err, errlen, "service key file '%s' holds more than one line or "
-				 "word; fix: the file must hold only the key", path);
+			snprintf(err, errlen,
+				 "service key file '%s' holds more than one line or "
+				 "word; fix: the file must hold only the key",
+				 path);
 			goto out;
 		}
 	}
-	memmove(data, data + start, len - start + 1);
-	r = log_add_secret(data);
-	if (r < 0) {
+	key = strndup(data + start, len - start);
+	if (!key) {
+		r = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	*ret_key = data;
-	data = NULL;
+	r = log_add_secret(key);
+	if (r < 0) {
+		wipe(key, strlen(key));
+		free(key);
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	*ret_key = key;
 	r = 0;
 out:
 	if (data) {
-		memset(data, 0, KEY_FILE_MAX);
+		wipe(data, KEY_FILE_MAX);
 		free(data);
 	}
 	close(fd);

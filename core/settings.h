@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sysexits.h>
 
 #include "log.h"
 
@@ -24,7 +25,6 @@
  * configuration (file, variable, key mode, plugin), EX_UNAVAILABLE for a
  * required plugin that is missing or unusable, EX_SOFTWARE for internal
  * errors. */
-#include <sysexits.h>
 
 /* A plugin option: "name.key" = value, e.g. "bubblewrap.network" = "none". */
 struct settings_option {
@@ -36,36 +36,36 @@ struct settings {
 	/* Identity and credentials. */
 	char *organization_id;
 	char *environment_id;
-	char *service_key_file;     /* holds the environment key; never logged */
-	char *api_url;              /* default https://api.anthropic.com */
-	char *worker_id;            /* default <hostname>-<random uuid> */
+	char *service_key_file; /* holds the environment key; never logged */
+	char *api_url;		/* default https://api.anthropic.com */
+	char *worker_id;	/* default <hostname>-<random uuid> */
 
 	/* Plugins. */
-	char *sandbox_backend;      /* none|bubblewrap|firejail (srt, bwrap: bubblewrap), a
+	char *sandbox_backend; /* none|bubblewrap|firejail (srt, bwrap: bubblewrap), a
 				     * third-party name, or a path; default none */
-	char *executor;             /* toolset|claude-code|command, a name or a path;
+	char *executor;	       /* toolset|claude-code|command, a name or a path;
 				     * default toolset */
 	char *plugin_dirs[SETTINGS_MAX_PLUGIN_DIRS];
 	int n_plugin_dirs;
-	struct settings_option *options;  /* plugin options, in order of first setting */
+	struct settings_option *options; /* plugin options, in order of first setting */
 	size_t n_options;
 
 	/* Sessions. */
-	int capacity;               /* concurrent sessions, default 1 */
-	char *workdir;              /* every session's tools work in exactly this dir */
-	char *base_dir;             /* else one dir per session under here */
+	int capacity;	/* concurrent sessions, default 1 */
+	char *workdir;	/* every session's tools work in exactly this dir */
+	char *base_dir; /* else one dir per session under here */
 	int keep_session_dirs;
-	int max_idle_sec;           /* release after the turn ends; default 60, 0 disables */
-	int block_ms;               /* poll hold, 1-999, default 999 */
-	int tool_timeout_sec;       /* per tool call, default 120 */
-	int drain_wait_sec;         /* on SIGTERM, default 30 */
+	int max_idle_sec;     /* release after the turn ends; default 60, 0 disables */
+	int block_ms;	      /* poll hold, 1-999, default 999 */
+	int tool_timeout_sec; /* per tool call, default 120 */
+	int drain_wait_sec;   /* on SIGTERM, default 30 */
 
 	/* Logging. */
-	int log_level;              /* LOG_LEVEL_* */
+	int log_level; /* LOG_LEVEL_* */
 	enum log_format log_format;
-	char *log_file;             /* NULL: stderr */
+	char *log_file; /* NULL: stderr */
 
-	char *config_file;          /* where the file settings came from, if any */
+	char *config_file; /* where the file settings came from, if any */
 };
 
 /* Which subcommands a setting applies to (settings_def.verbs). */
@@ -76,31 +76,31 @@ enum settings_verb {
 
 enum settings_type {
 	SETTINGS_STRING,
-	SETTINGS_URL,       /* http:// or https:// */
+	SETTINGS_URL, /* http:// or https:// */
 	SETTINGS_PATH,
 	SETTINGS_INT,
-	SETTINGS_BOOL,      /* a bare flag means yes */
+	SETTINGS_BOOL, /* a bare flag means yes */
 	SETTINGS_LOG_LEVEL,
 	SETTINGS_LOG_FORMAT,
-	SETTINGS_SANDBOX,   /* a plugin name or path, with aliases */
+	SETTINGS_SANDBOX, /* a plugin name or path, with aliases */
 	SETTINGS_EXECUTOR,
-	SETTINGS_DIR_LIST,  /* repeatable; each use appends */
-	SETTINGS_OPTION,    /* repeatable "name.key=value" */
-	SETTINGS_CONFIG,    /* the config file itself: flag and variable only */
+	SETTINGS_DIR_LIST, /* repeatable; each use appends */
+	SETTINGS_OPTION,   /* repeatable "name.key=value" */
+	SETTINGS_CONFIG,   /* the config file itself: flag and variable only */
 };
 
 /* One row of the table. */
 struct settings_def {
-	const char *flag;      /* without "--" */
-	const char *env;       /* NULL: no variable */
-	const char *key;       /* config key; NULL: not in the file */
+	const char *flag; /* without "--" */
+	const char *env;  /* NULL: no variable */
+	const char *key;  /* config key; NULL: not in the file */
 	enum settings_type type;
-	size_t offset;         /* of the member in struct settings */
-	int min;               /* SETTINGS_INT */
+	size_t offset; /* of the member in struct settings */
+	int min;       /* SETTINGS_INT */
 	int max;
-	unsigned verbs;        /* enum settings_verb */
-	const char *metavar;   /* for --help, NULL for a bare flag */
-	const char *help;      /* one line, names the default */
+	unsigned verbs;	     /* enum settings_verb */
+	const char *metavar; /* for --help, NULL for a bare flag */
+	const char *help;    /* one line, names the default */
 };
 
 /* Terminated by a row whose `flag` is NULL. */
@@ -119,8 +119,8 @@ const struct settings_def *settings_def_by_key(const char *key);
  * "invalid value 'V': expected ..." (the caller prefixes where the value came
  * from) and returns -EINVAL (or -ENOMEM, -E2BIG for too many dirs).
  */
-int settings_apply(struct settings *s, const struct settings_def *def, const char *value,
-		   char *err, size_t errlen);
+int settings_apply(struct settings *s, const struct settings_def *def, const char *value, char *err,
+		   size_t errlen);
 
 /* Plugin options ("name.key", any key with a dot).  set replaces an earlier
  * value; get returns a borrowed string or NULL. */

@@ -23,7 +23,7 @@
  * (pkg-config --variable=plugindir environment-runner-plugin).
  */
 #ifdef HAVE_CONFIG_H
-#include "config.h"  /* in-tree only: PACKAGE_VERSION */
+#include "config.h" /* in-tree only: PACKAGE_VERSION */
 #endif
 
 #include <errno.h>
@@ -39,15 +39,14 @@
  * command that needs more asks for it in its own envp.
  */
 static const char *const inherited_env[] = {
-	"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TZ", "TERM", "TMPDIR",
-	"LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_COLLATE", "LC_MESSAGES",
-	"LC_MONETARY", "LC_NUMERIC", "LC_TIME",
-	NULL,
+	"PATH",	      "HOME",	     "USER",	    "LOGNAME",	  "SHELL",   "TZ",
+	"TERM",	      "TMPDIR",	     "LANG",	    "LANGUAGE",	  "LC_ALL",  "LC_CTYPE",
+	"LC_COLLATE", "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME", NULL,
 };
 
 /* Per-plugin state: what create() received, kept for wrap(). */
 struct none_state {
-	const struct er_host *host;  /* borrowed; valid until destroy */
+	const struct er_host *host; /* borrowed; valid until destroy */
 	void *host_ctx;
 };
 

@@ -24,8 +24,7 @@ old_destroy(void *state)
 }
 
 static int
-old_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
-	 struct er_error *err)
+old_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out, struct er_error *err)
 {
 	const struct er_host *host = state;
 

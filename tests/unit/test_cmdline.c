@@ -115,7 +115,8 @@ static void
 assert_error(int r, int code, const char *needle)
 {
 	if (r != code || !strstr(err, needle) || !strstr(err, "fix:"))
-		fail_msg("expected exit %d with '%s' and a fix, got %d: '%s'", code, needle, r, err);
+		fail_msg("expected exit %d with '%s' and a fix, got %d: '%s'", code, needle, r,
+			 err);
 }
 
 static void
@@ -189,9 +190,8 @@ test_aliases(void **state)
 	assert_string_equal(s.sandbox_backend, "bubblewrap");
 	settings_release(&s);
 	settings_init(&s);
-	assert_int_equal(parse_orch("--sandbox-backend", "firejail", "--keep-session-dirs=no",
-				    NULL),
-			 0);
+	assert_int_equal(
+		parse_orch("--sandbox-backend", "firejail", "--keep-session-dirs=no", NULL), 0);
 	assert_string_equal(s.sandbox_backend, "firejail");
 	assert_int_equal(s.keep_session_dirs, 0);
 	assert_true(settings_is_known_sandbox("srt"));
@@ -259,7 +259,7 @@ test_file_keys_options_and_dirs(void **state)
 		   0644);
 	setenv("ER_CONFIG", conf_path, 1);
 	assert_int_equal(parse_orch(NULL), 0);
-	assert_string_equal(s.environment_id, "env_1");  /* the flag wins */
+	assert_string_equal(s.environment_id, "env_1"); /* the flag wins */
 	assert_int_equal(s.n_plugin_dirs, 2);
 	assert_string_equal(s.plugin_dirs[1], "/two");
 	assert_string_equal(settings_get_option(&s, "bubblewrap.network"), "none");
@@ -295,7 +295,8 @@ test_usage_errors(void **state)
 	assert_error(parse_orch("--capacity", NULL), EX_USAGE, "missing value for '--capacity'");
 	assert_error(parse_orch("--capacity", "--block-ms=3", NULL), EX_USAGE,
 		     "missing value for '--capacity'");
-	assert_error(parse_orch("--capacity=abc", NULL), EX_USAGE, "--capacity: invalid value 'abc'");
+	assert_error(parse_orch("--capacity=abc", NULL), EX_USAGE,
+		     "--capacity: invalid value 'abc'");
 	assert_error(parse_orch("--capacity=0", NULL), EX_USAGE, "from 1 to 1024");
 	assert_error(parse_orch("--block-ms=1000", NULL), EX_USAGE, "from 1 to 999");
 	assert_error(parse_orch("--log-level=loud", NULL), EX_USAGE, "invalid value 'loud'");

@@ -16,7 +16,7 @@
 struct pairs {
 	char text[2048];
 	size_t len;
-	const char *refuse;  /* key the callback refuses */
+	const char *refuse; /* key the callback refuses */
 };
 
 static int
@@ -112,9 +112,9 @@ test_file_errors(void **state)
 	char err[256] = "";
 	char line[CONFFILE_MAX_LINE + 10];
 
-	assert_int_equal(conffile_parse_file("/nonexistent/runner.conf", collect, &p, err,
-					     sizeof(err)),
-			 -ENOENT);
+	assert_int_equal(
+		conffile_parse_file("/nonexistent/runner.conf", collect, &p, err, sizeof(err)),
+		-ENOENT);
 	assert_non_null(strstr(err, "'/nonexistent/runner.conf'"));
 	memset(line, 'x', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';

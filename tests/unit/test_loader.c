@@ -24,8 +24,8 @@
 #include "loader.h"
 #include "settings.h"
 
-static const char *fixture_dir;  /* tests/fixtures/.libs */
-static char abi_dir[1024];       /* tests/abi/.libs */
+static const char *fixture_dir; /* tests/fixtures/.libs */
+static char abi_dir[1024];	/* tests/abi/.libs */
 static char tmp[] = "/tmp/er-test-loader-XXXXXX";
 static char err[LOADER_ERR_MAX];
 
@@ -203,20 +203,16 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[256];
+	static const char *const files[] = { "sandbox-good.so", "sandbox-dir.so", NULL };
 
-	snprintf(cmd, sizeof(cmd), "%s", tmp);
-	/* Files created by the tests. */
-	for (const char *const *f = (const char *const[]){ "sandbox-good.so", "sandbox-dir.so",
-							 NULL };
-	     *f; f++) {
+	for (const char *const *f = files; *f; f++) {
 		char path[512];
 
 		snprintf(path, sizeof(path), "%s/%s", tmp, *f);
 		unlink(path);
 		rmdir(path);
 	}
-	rmdir(cmd);
+	rmdir(tmp);
 	return 0;
 }
 
@@ -235,7 +231,7 @@ test_good_loads_and_creates(void **state)
 	assert_int_equal(p->desc.abi_major, ER_ABI_MAJOR);
 	assert_int_equal(p->kind, ER_KIND_SANDBOX);
 	assert_non_null(p->ops.sandbox.wrap);
-	assert_null(p->ops.sandbox.probe);  /* NULL: the default */
+	assert_null(p->ops.sandbox.probe); /* NULL: the default */
 	assert_int_equal(p->ops_size, sizeof(struct er_sandbox_ops));
 	assert_int_equal(plugin_create(p, &mock_host, NULL, err, sizeof(err)), 0);
 	assert_non_null(p->state);
@@ -375,7 +371,8 @@ test_search_order(void **state)
 	/* Found through $ER_PLUGIN_PATH (second entry). */
 	snprintf(envpath, sizeof(envpath), "/nonexistent:%s", fixture_dir);
 	setenv("ER_PLUGIN_PATH", envpath, 1);
-	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "good", &p, err, sizeof(err)), 0);
+	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "good", &p, err, sizeof(err)),
+			 0);
 	fixture_path(from, sizeof(from), "sandbox-good.so");
 	assert_string_equal(p->path, from);
 	plugin_close(p);
@@ -384,7 +381,8 @@ test_search_order(void **state)
 	snprintf(path, sizeof(path), "%s/sandbox-good.so", tmp);
 	copy_file(from, path, 0644);
 	s.plugin_dirs[s.n_plugin_dirs++] = strdup(tmp);
-	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "good", &p, err, sizeof(err)), 0);
+	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "good", &p, err, sizeof(err)),
+			 0);
 	assert_string_equal(p->path, path);
 	plugin_close(p);
 	unlink(path);
@@ -428,8 +426,8 @@ test_no_dlclose(void **state)
 	plugin_close(p);
 	h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
 	assert_non_null(h);
-	dlclose(h);  /* the NOLOAD reference */
-	dlclose(h);  /* the loader's */
+	dlclose(h); /* the NOLOAD reference */
+	dlclose(h); /* the loader's */
 	unsetenv("ER_NO_DLCLOSE");
 }
 
@@ -486,7 +484,8 @@ test_sandbox_none_wrap(void **state)
 		return;
 	}
 	settings_init(&s);
-	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "none", &p, err, sizeof(err)), 0);
+	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "none", &p, err, sizeof(err)),
+			 0);
 	assert_string_equal(p->desc.name, "none");
 	assert_non_null(p->desc.description);
 	assert_int_equal(plugin_create(p, &mock_host, NULL, err, sizeof(err)), 0);
@@ -501,7 +500,7 @@ test_sandbox_none_wrap(void **state)
 	assert_string_equal(env_of(&b, "PATH"), "/usr/bin:/bin");
 	assert_string_equal(env_of(&b, "HOME"), "/home/runner");
 	assert_string_equal(env_of(&b, "X"), "1");
-	assert_string_equal(env_of(&b, "LANG"), "fr_FR.UTF-8");  /* the command's own wins */
+	assert_string_equal(env_of(&b, "LANG"), "fr_FR.UTF-8"); /* the command's own wins */
 	assert_null(env_of(&b, "ANTHROPIC_API_KEY"));
 	assert_int_equal(b.envc, 4);
 

@@ -86,7 +86,9 @@ test_logfmt_quoting(void **state)
 	log_emit(LOG_LEVEL_DEBUG, "x", NULL, "%s", "");
 	log_emit(LOG_LEVEL_DEBUG, "x", NULL, "a=b");
 	log_emit(LOG_LEVEL_DEBUG, "x", NULL, "say \"hi\" \\ there");
-	log_emit(LOG_LEVEL_DEBUG, "x", NULL, "two\nlines\tand\x01""bell");
+	log_emit(LOG_LEVEL_DEBUG, "x", NULL,
+		 "two\nlines\tand\x01"
+		 "bell");
 	log_emit(LOG_LEVEL_DEBUG, "x", NULL, "bad \xff utf8 caf\xc3\xa9");
 	log_emit(LOG_LEVEL_DEBUG, "x", NULL, "trailing newline dropped\n");
 	out = slurp(log_path);
@@ -158,7 +160,7 @@ test_secrets_masked(void **state)
 
 	assert_int_equal(log_open(log_path, LOG_FORMAT_LOGFMT, LOG_LEVEL_INFO), 0);
 	assert_int_equal(log_add_secret("sk-secret-0123456789"), 0);
-	assert_int_equal(log_add_secret("short"), 0);  /* ignored: would mask words */
+	assert_int_equal(log_add_secret("short"), 0); /* ignored: would mask words */
 	assert_int_equal(log_add_secret("with\"quote\"inside"), 0);
 	log_info("x", "key is sk-secret-0123456789, twice sk-secret-0123456789!");
 	log_emit(LOG_LEVEL_INFO, "x", &ctx, "in the id");
