@@ -30,19 +30,26 @@
 #define LOADER_ERR_MAX 512
 
 struct plugin {
-	char *path;	       /* the file loaded */
-	uint32_t kind;	       /* ER_KIND_* */
-	struct er_plugin desc; /* the descriptor, host-sized, zero-filled past the
-				     * plugin's struct_size */
-	uint32_t desc_size;    /* the plugin's sizeof(struct er_plugin) */
+	/* The file loaded. */
+	char *path;
+	/* ER_KIND_*. */
+	uint32_t kind;
+	/* The descriptor, host-sized, zero-filled past the plugin's
+	 * struct_size (desc_size). */
+	struct er_plugin desc;
+	uint32_t desc_size;
+	/* The kind's ops, host-sized, zero-filled past the plugin's
+	 * struct_size (ops_size): a NULL member means "use the default". */
 	union {
 		struct er_sandbox_ops sandbox;
 		struct er_executor_ops executor;
-	} ops;		   /* host-sized copy; NULL members: use the default */
-	uint32_t ops_size; /* the plugin's sizeof of its ops struct */
-	void *state;	   /* from create(), NULL before */
+	} ops;
+	uint32_t ops_size;
+	/* From create(); NULL and 0 before. */
+	void *state;
 	int created;
-	void *dl; /* dlopen handle */
+	/* The dlopen() handle. */
+	void *dl;
 };
 
 /* "sandbox", "executor" or "unknown". */
