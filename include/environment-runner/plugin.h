@@ -240,7 +240,8 @@ struct er_host {
 	/* Processes, for executors.  The runner passes the command through the
 	 * selected sandbox, starts it in a process group of its own, and kills
 	 * whatever of it is left when the session ends.  `on_exit` runs once,
-	 * after the process is reaped, unless process_release() came first. */
+	 * after the process is reaped, unless process_release() came first;
+	 * the handle is invalid once on_exit returns. */
 	int (*spawn)(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_exit,
 		     void *userdata, struct er_process **ret_proc, struct er_error *err);
 	/* Signal the process's whole group (and, where the platform can tell,

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A session's event stream, as the SDK's SessionToolRunner reads it
+ * (protocol.md 6.3): open the SSE stream, then reconcile the whole history,
+ * so no answered tool call runs again and none is missed; route each new
+ * agent.tool_use through the permission gate (deny, ask and
+ * user.tool_confirmation); run calls one at a time and post each result,
+ * retrying within the lease's TTL; reconnect with backoff; release the
+ * session when its turn has ended and the idle window passed, and at once on
+ * session.status_terminated or session.deleted.
+ *
+ * Unlike the SDK, the stream keeps being read while a tool runs, so an
+ * interrupt, an archive or a deletion cancels the running call at once
+ * instead of after it finishes.
+ */
+#ifndef ER_EVENT_STREAM_H
+#define ER_EVENT_STREAM_H
+
+#include <stddef.h>
+
+#include "api.h"
+#include "log.h"
+#include "loop.h"
+
+enum stream_end {
+	STREAM_END_TERMINATED,  /* session.status_terminated */
+	STREAM_END_DELETED,     /* session.deleted */
+	STREAM_END_IDLE,        /* the turn ended and the idle window passed */
+	STREAM_END_FATAL,       /* the stream was refused (4xx) */
+};
+
+struct stream_callbacks {
+	/* Run a call; answer with stream_tool_result().  Return 0 when started,
+	 * 1 (ER_DECLINED) for a tool that is not ours, negative on failure. */
+	int (*tool_call)(void *userdata, const char *id, const char *name, const char *input,
+			 size_t input_len);
+	/* Abandon the running call (no result expected any more). */
+	void (*tool_cancel)(void *userdata, const char *id);
+	/* Every event that is not a routed call, when wanted (may be NULL). */
+	void (*event)(void *userdata, const char *type, const char *json, size_t len);
+	void (*ended)(void *userdata, enum stream_end why);
+};
+
+struct stream_options {
+	const char *session_id;
+	const char *token;          /* the item's credential; never logged */
+	long max_idle_ms;           /* <= 0 disables the idle release */
+	long tool_timeout_ms;       /* per call; the SDK's is 120 s */
+	long send_window_ms;        /* how long to retry a result; follows the lease TTL */
+	const struct log_ctx *ctx;
+};
+
+struct stream;
+
+struct stream *stream_start(struct loop *loop, struct api *api, const struct stream_options *o,
+			    const struct stream_callbacks *cb, void *userdata);
+/* Stop reading and sending.  Accepts NULL. */
+void stream_free(struct stream *st);
+
+/* The answer to the running call. */
+void stream_tool_result(struct stream *st, const char *id, int is_error, const char *text,
+			size_t len);
+/* Post any event object (for executors that publish agent events). */
+int stream_send_event(struct stream *st, const char *json, size_t len);
+void stream_set_send_window(struct stream *st, long ms);
+/* Stop starting calls (draining); a running call may finish. */
+void stream_hold(struct stream *st);
+/* A call is running, or a result or event is still being sent. */
+int stream_busy(const struct stream *st);
+/* Cancel the running call and stop starting new ones. */
+void stream_cancel_running(struct stream *st, const char *why);
+
+#endif

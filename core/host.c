@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The services table handed to plugins (struct er_host).  Every entry
+ * checks its arguments, since a third party calls it; none of them blocks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "runtime.h"
+#include "session.h"
+#include "strv.h"
+
+struct er_cmd_builder {
+	struct strv argv;
+	struct strv env;
+	char *cwd;
+};
+
+/* A process handle given to an executor. */
+struct host_process {
+	struct proc *proc;
+	er_exit_cb on_exit;
+	void *userdata;
+	int in_exit;  /* a release from inside on_exit is a no-op */
+};
+
+static void
+host_vlog(void *host_ctx, int level, const char *fmt, va_list ap)
+{
+	struct host_plugin *hp = host_ctx;
+
+	if (level < LOG_LEVEL_ERR)
+		level = LOG_LEVEL_ERR;
+	if (level > LOG_LEVEL_DEBUG)
+		level = LOG_LEVEL_DEBUG;
+	log_emitv(level, hp ? hp->name : "plugin", NULL, fmt, ap);
+}
+
+static void
+host_log(void *host_ctx, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	host_vlog(host_ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+static int
+host_err_set(struct er_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		err->code = code;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+static const char *
+host_config_get(void *host_ctx, const char *key)
+{
+	struct host_plugin *hp = host_ctx;
+
+	if (!hp || !key)
+		return NULL;
+	return settings_get_option(hp->rt->settings, key);
+}
+
+/* Variables that may hold a credential never reach a plugin. */
+static int
+is_secret_name(const char *name)
+{
+	static const char *const words[] = { "KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL" };
+
+	if (strncasecmp(name, "ANTHROPIC_", 10) == 0 || strncmp(name, "ER_", 3) == 0)
+		return 1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcasestr(name, words[i]))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *
+host_getenv(void *host_ctx, const char *name)
+{
+	if (!name || is_secret_name(name))
+		return NULL;
+	return settings_getenv(name);
+}
+
+static uint64_t
+host_now_ms(void *host_ctx)
+{
+	return loop_now_ms();
+}
+
+static int
+host_cmd_push_arg(struct er_cmd_builder *b, const char *arg)
+{
+	if (!b || !arg)
+		return -EINVAL;
+	return strv_push(&b->argv, arg);
+}
+
+static int
+host_cmd_set_env(struct er_cmd_builder *b, const char *name, const char *value)
+{
+	if (!b || !name || !*name || strchr(name, '=') || !value)
+		return -EINVAL;
+	return strv_setenv(&b->env, name, value);
+}
+
+static int
+host_cmd_set_cwd(struct er_cmd_builder *b, const char *dir)
+{
+	char *copy;
+
+	if (!b || !dir)
+		return -EINVAL;
+	copy = strdup(dir);
+	if (!copy)
+		return -ENOMEM;
+	free(b->cwd);
+	b->cwd = copy;
+	return 0;
+}
+
+static int
+host_watch_fd(void *host_ctx, int fd, uint32_t events, er_fd_cb cb, void *userdata,
+	      struct er_watch **ret_watch)
+{
+	struct host_plugin *hp = host_ctx;
+	struct loop_watch *w;
+	int r;
+
+	if (!hp || !cb)
+		return -EINVAL;
+	/* ER_FD_* and LOOP_* share their values. */
+	r = loop_watch_fd(hp->rt->loop, fd, events & (ER_FD_READ | ER_FD_WRITE), (loop_fd_cb)cb,
+			  userdata, &w);
+	if (r == 0 && ret_watch)
+		*ret_watch = (struct er_watch *)w;
+	return r;
+}
+
+static void
+host_unwatch_fd(struct er_watch *watch)
+{
+	loop_unwatch((struct loop_watch *)watch);
+}
+
+static int
+host_add_timer(void *host_ctx, uint64_t delay_ms, er_timer_cb cb, void *userdata,
+	       struct er_timer **ret_timer)
+{
+	struct host_plugin *hp = host_ctx;
+	struct loop_timer *t;
+	int r;
+
+	if (!hp || !cb)
+		return -EINVAL;
+	r = loop_add_timer(hp->rt->loop, delay_ms, cb, userdata, &t);
+	if (r == 0 && ret_timer)
+		*ret_timer = (struct er_timer *)t;
+	return r;
+}
+
+static void
+host_cancel_timer(struct er_timer *timer)
+{
+	loop_cancel_timer((struct loop_timer *)timer);
+}
+
+static void
+process_exited(void *userdata, struct proc *proc, int status)
+{
+	struct host_process *hp = userdata;
+
+	/* The handle dies with the callback. */
+	hp->in_exit = 1;
+	if (hp->on_exit)
+		hp->on_exit(hp->userdata, (struct er_process *)hp, status);
+	free(hp);
+}
+
+static void
+builder_release(struct er_cmd_builder *b)
+{
+	strv_release(&b->argv);
+	strv_release(&b->env);
+	free(b->cwd);
+}
+
+static int
+host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_exit,
+	   void *userdata, struct er_process **ret_proc, struct er_error *err)
+{
+	struct session *s = (struct session *)session;
+	struct runtime *rt;
+	const struct er_sandbox_ops *sb;
+	struct er_cmd_builder b = { STRV_INIT, STRV_INIT, NULL };
+	struct spawn_spec spec;
+	struct host_process *hp;
+	struct proc *proc;
+	int fds[3];
+	char msg[256];
+	int r;
+
+	if (!s || !req || !req->cmd.argv || !req->cmd.argv[0])
+		return host_err_set(err, -EINVAL, "spawn: no command");
+	rt = session_runtime(s);
+	sb = &rt->sandbox->ops.sandbox;
+	if (!session_procs(s))
+		return host_err_set(err, -ESRCH, "spawn: the session is not running");
+	r = sb->wrap(rt->sandbox->state, &req->cmd, &b, err);
+	if (r < 0) {
+		builder_release(&b);
+		if (!err || !err->msg[0])
+			host_err_set(err, r, "sandbox '%s' cannot wrap the command", rt->sandbox->desc.name);
+		return r;
+	}
+	if (b.argv.n == 0) {
+		builder_release(&b);
+		return host_err_set(err, -EINVAL, "sandbox '%s' produced no command",
+				    rt->sandbox->desc.name);
+	}
+	r = strv_setenv(&b.env, SPAWN_TRACKING_VAR, proc_group_tracking_id(session_procs(s)));
+	hp = calloc(1, sizeof(*hp));
+	if (r < 0 || !hp) {
+		free(hp);
+		builder_release(&b);
+		return host_err_set(err, -ENOMEM, "spawn: out of memory");
+	}
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = strv_array(&b.argv);
+	spec.envp = strv_array(&b.env);
+	spec.cwd = b.cwd ? b.cwd : req->cmd.cwd;
+	spec.pipe_stdin = !!req->pipe_stdin;
+	spec.pipe_stdout = !!req->pipe_stdout;
+	spec.pipe_stderr = !!req->pipe_stderr;
+	spec.pass_fds = (const int *)req->pass_fds;
+	spec.n_pass_fds = (int)req->n_pass_fds;
+	hp->on_exit = on_exit;
+	hp->userdata = userdata;
+	r = proc_spawn(session_procs(s), &spec, process_exited, hp, fds, &proc, msg, sizeof(msg));
+	builder_release(&b);
+	if (r < 0) {
+		free(hp);
+		return host_err_set(err, r, "%s", msg);
+	}
+	hp->proc = proc;
+	req->stdin_fd = fds[0];
+	req->stdout_fd = fds[1];
+	req->stderr_fd = fds[2];
+	req->pid = (int32_t)proc_pid(proc);
+	if (ret_proc)
+		*ret_proc = (struct er_process *)hp;
+	return 0;
+}
+
+static int
+host_process_kill(struct er_process *proc, int sig)
+{
+	struct host_process *hp = (struct host_process *)proc;
+
+	if (!hp)
+		return -EINVAL;
+	return proc_kill(hp->proc, sig);
+}
+
+static void
+host_process_release(struct er_process *proc)
+{
+	struct host_process *hp = (struct host_process *)proc;
+
+	if (!hp || hp->in_exit)
+		return;
+	proc_release(hp->proc);
+	free(hp);
+}
+
+static int
+host_tool_result(struct er_session *session, const char *call_id, int32_t is_error,
+		 const char *text, size_t len)
+{
+	if (!session || !call_id || (!text && len))
+		return -EINVAL;
+	return session_tool_result((struct session *)session, call_id, is_error, text ? text : "", len);
+}
+
+static int
+host_send_event(struct er_session *session, const char *json, size_t len)
+{
+	if (!session || !json)
+		return -EINVAL;
+	return session_send_event((struct session *)session, json, len);
+}
+
+static void
+host_session_done(struct er_session *session, int32_t failed)
+{
+	if (session)
+		session_executor_done((struct session *)session, failed);
+}
+
+const struct er_host host_services = {
+	.struct_size = sizeof(struct er_host),
+	.abi_major = ER_ABI_MAJOR,
+	.abi_minor = ER_ABI_MINOR,
+	.log = host_log,
+	.vlog = host_vlog,
+	.err_set = host_err_set,
+	.config_get = host_config_get,
+	.getenv = host_getenv,
+	.now_ms = host_now_ms,
+	.cmd_push_arg = host_cmd_push_arg,
+	.cmd_set_env = host_cmd_set_env,
+	.cmd_set_cwd = host_cmd_set_cwd,
+	.watch_fd = host_watch_fd,
+	.unwatch_fd = host_unwatch_fd,
+	.add_timer = host_add_timer,
+	.cancel_timer = host_cancel_timer,
+	.spawn = host_spawn,
+	.process_kill = host_process_kill,
+	.process_release = host_process_release,
+	.tool_result = host_tool_result,
+	.send_event = host_send_event,
+	.session_done = host_session_done,
+};

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+struct http_request {
+	struct loop *loop;
+	CURL *easy;
+	struct curl_slist *headers;
+	struct buf body;
+	char errbuf[CURL_ERROR_SIZE];
+	char retry_after[32];
+	char retry_after_ms[32];
+	char should_retry[8];
+	char content_type[64];
+	long status;
+	int streaming;          /* on_chunk gets the body */
+	int in_callback;
+	int cancelled;
+	struct loop_timer *add_timer;  /* a start or removal deferred out of a curl callback */
+	http_headers_cb on_headers;
+	http_chunk_cb on_chunk;
+	http_done_cb on_done;
+	void *userdata;
+};
+
+/* How deep we are in curl callbacks: libcurl refuses multi calls there. */
+static int curl_callback_depth;
+
+static void
+request_free(struct http_request *req)
+{
+	loop_cancel_timer(req->add_timer);
+	curl_easy_cleanup(req->easy);
+	curl_slist_free_all(req->headers);
+	buf_release(&req->body);
+	free(req);
+}
+
+/* Copy a header value of interest, trimmed, or leave it empty. */
+static void
+copy_header(char *dst, size_t dstlen, const char *line, size_t n, const char *name)
+{
+	size_t namelen = strlen(name);
+	size_t i;
+
+	if (n <= namelen || strncasecmp(line, name, namelen) != 0 || line[namelen] != ':')
+		return;
+	i = namelen + 1;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	while (n > i && isspace((unsigned char)line[n - 1]))
+		n--;
+	if (n - i >= dstlen)
+		n = i + dstlen - 1;
+	memcpy(dst, line + i, n - i);
+	dst[n - i] = '\0';
+}
+
+static size_t
+header_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_request *req = userdata;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* A new response (after a 100 or a redirect): forget the last. */
+		req->retry_after[0] = req->retry_after_ms[0] = req->should_retry[0] = '\0';
+		req->content_type[0] = '\0';
+		return n;
+	}
+	copy_header(req->retry_after, sizeof(req->retry_after), data, n, "retry-after");
+	copy_header(req->retry_after_ms, sizeof(req->retry_after_ms), data, n, "retry-after-ms");
+	copy_header(req->should_retry, sizeof(req->should_retry), data, n, "x-should-retry");
+	copy_header(req->content_type, sizeof(req->content_type), data, n, "content-type");
+	if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
+		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
+		req->streaming = req->on_chunk && req->status >= 200 && req->status < 300;
+		if (req->streaming && req->on_headers) {
+			req->in_callback = 1;
+			curl_callback_depth++;
+			req->on_headers(req->userdata, req->status);
+			curl_callback_depth--;
+			req->in_callback = 0;
+			if (req->cancelled)
+				return 0;
+		}
+	}
+	return n;
+}
+
+static size_t
+write_cb(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_request *req = userdata;
+	size_t n = size * nmemb;
+	int r;
+
+	if (req->cancelled)
+		return CURL_WRITEFUNC_ERROR;
+	if (!req->streaming)
+		return buf_append(&req->body, data, n) < 0 ? CURL_WRITEFUNC_ERROR : n;
+	req->in_callback = 1;
+	curl_callback_depth++;
+	r = req->on_chunk(req->userdata, data, n);
+	curl_callback_depth--;
+	req->in_callback = 0;
+	if (r < 0 || req->cancelled)
+		return CURL_WRITEFUNC_ERROR;
+	return n;
+}
+
+static void
+add_deferred(void *userdata)
+{
+	struct http_request *req = userdata;
+	struct http_response resp;
+
+	req->add_timer = NULL;
+	if (curl_multi_add_handle(loop_multi(req->loop), req->easy) == CURLM_OK)
+		return;
+	memset(&resp, 0, sizeof(resp));
+	resp.curl_code = CURLE_OUT_OF_MEMORY;
+	resp.error = "cannot start the transfer";
+	resp.body = &req->body;
+	req->in_callback = 1;
+	req->on_done(req->userdata, &resp);
+	request_free(req);
+}
+
+static void
+remove_deferred(void *userdata)
+{
+	struct http_request *req = userdata;
+
+	req->add_timer = NULL;
+	curl_multi_remove_handle(loop_multi(req->loop), req->easy);
+	request_free(req);
+}
+
+int
+http_request_start(struct loop *loop, const struct http_options *o, struct http_request **ret)
+{
+	struct http_request *req;
+	CURL *e;
+
+	req = calloc(1, sizeof(*req));
+	if (!req)
+		return -ENOMEM;
+	buf_init(&req->body, HTTP_MAX_BODY);
+	req->loop = loop;
+	req->on_headers = o->on_headers;
+	req->on_chunk = o->on_chunk;
+	req->on_done = o->on_done;
+	req->userdata = o->userdata;
+	e = req->easy = curl_easy_init();
+	if (!e)
+		goto fail;
+	for (const char *const *h = o->headers; h && *h; h++) {
+		struct curl_slist *l = curl_slist_append(req->headers, *h);
+
+		if (!l)
+			goto fail;
+		req->headers = l;
+	}
+	/* No "Expect: 100-continue" round trip on POSTs. */
+	req->headers = curl_slist_append(req->headers, "Expect:");
+	if (!req->headers)
+		goto fail;
+
+	curl_easy_setopt(e, CURLOPT_URL, o->url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
+	if (o->timeout_ms > 0)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	if (o->low_speed_time_sec > 0) {
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_sec);
+	}
+	if (strcmp(o->method, "POST") == 0) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(o->body ? o->body_len : 0));
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body ? o->body : "");
+	} else if (strcmp(o->method, "GET") != 0) {
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
+	}
+	if (curl_callback_depth > 0) {
+		if (loop_add_timer(loop, 0, add_deferred, req, &req->add_timer) < 0)
+			goto fail;
+	} else if (curl_multi_add_handle(loop_multi(loop), e) != CURLM_OK) {
+		goto fail;
+	}
+	if (ret)
+		*ret = req;
+	return 0;
+fail:
+	request_free(req);
+	return -ENOMEM;
+}
+
+void
+http_request_cancel(struct http_request *req)
+{
+	if (!req)
+		return;
+	if (req->in_callback) {
+		/* curl is on the stack: let the transfer fail, free it then. */
+		req->cancelled = 1;
+		return;
+	}
+	if (curl_callback_depth > 0 && !req->add_timer) {
+		/* Inside another transfer's callback: remove it from the loop. */
+		req->cancelled = 1;
+		if (loop_add_timer(req->loop, 0, remove_deferred, req, &req->add_timer) == 0)
+			return;
+	}
+	if (!req->add_timer)
+		curl_multi_remove_handle(loop_multi(req->loop), req->easy);
+	request_free(req);
+}
+
+void
+http_curl_done(CURL *easy, CURLcode result)
+{
+	struct http_request *req = NULL;
+	struct http_response resp;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
+	if (!req)
+		return;
+	if (!req->cancelled) {
+		memset(&resp, 0, sizeof(resp));
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp.status);
+		resp.curl_code = result;
+		resp.error = result == CURLE_OK ? NULL : req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
+		resp.body = &req->body;
+		resp.retry_after = req->retry_after[0] ? req->retry_after : NULL;
+		resp.retry_after_ms = req->retry_after_ms[0] ? req->retry_after_ms : NULL;
+		resp.should_retry = req->should_retry[0] ? req->should_retry : NULL;
+		resp.content_type = req->content_type[0] ? req->content_type : NULL;
+		/* The callback may cancel this very request: that is a no-op now. */
+		req->in_callback = 1;
+		req->on_done(req->userdata, &resp);
+	}
+	request_free(req);
+}

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop.h"
+
+struct loop_watch {
+	struct loop *loop;
+	int fd;
+	uint32_t events;
+	loop_fd_cb cb;
+	void *userdata;
+	int dead;
+};
+
+struct loop_timer {
+	struct loop *loop;
+	uint64_t due;
+	uint64_t seq;      /* ties broken in insertion order */
+	size_t index;      /* position in the heap */
+	loop_timer_cb cb;
+	void *userdata;
+};
+
+struct loop_signal {
+	int signo;
+	loop_signal_cb cb;
+	void *userdata;
+};
+
+#define LOOP_MAX_SIGNALS 8
+
+struct loop {
+	CURLM *multi;
+	loop_curl_done_cb curl_done;
+
+	struct loop_watch **watches;
+	size_t n_watches;
+	size_t watches_alloc;
+	int dead_watches;
+
+	struct loop_timer **heap;
+	size_t n_timers;
+	size_t heap_alloc;
+	uint64_t timer_seq;
+
+	struct pollfd *pollfds;
+	size_t pollfds_alloc;
+	struct loop_timer *curl_timer;  /* curl's own timeout */
+
+	struct loop_signal signals[LOOP_MAX_SIGNALS];
+	int n_signals;
+
+	int quit;
+	int quit_code;
+};
+
+/* The self-pipe: written by signal handlers, read by the loop.  One per
+ * process, since signal dispositions are too. */
+static int signal_pipe[2] = { -1, -1 };
+
+static int curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp);
+static int curl_timer_cb(CURLM *multi, long timeout_ms, void *clientp);
+
+uint64_t
+loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int
+set_cloexec_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -errno;
+	flags = fcntl(fd, F_GETFD);
+	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
+		return -errno;
+	return 0;
+}
+
+static void
+signal_handler(int signo)
+{
+	int saved = errno;
+	unsigned char c = (unsigned char)signo;
+
+	/* A full pipe already wakes the loop; losing this byte is harmless
+	 * only for repeated signals, so the loop re-checks children anyway. */
+	(void)!write(signal_pipe[1], &c, 1);
+	errno = saved;
+}
+
+static void
+drain_signal_pipe(struct loop *loop)
+{
+	unsigned char c[64];
+	ssize_t n;
+
+	while ((n = read(signal_pipe[0], c, sizeof(c))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			for (int k = 0; k < loop->n_signals; k++) {
+				if (loop->signals[k].signo == c[i])
+					loop->signals[k].cb(loop->signals[k].userdata, c[i]);
+			}
+		}
+	}
+}
+
+struct loop *
+loop_new(loop_curl_done_cb curl_done)
+{
+	struct loop *loop = calloc(1, sizeof(*loop));
+
+	if (!loop)
+		return NULL;
+	loop->multi = curl_multi_init();
+	if (!loop->multi) {
+		free(loop);
+		return NULL;
+	}
+	curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, 64L);
+	curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
+	curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
+	loop->curl_done = curl_done;
+	if (signal_pipe[0] < 0) {
+		if (pipe(signal_pipe) < 0 || set_cloexec_nonblock(signal_pipe[0]) < 0 ||
+		    set_cloexec_nonblock(signal_pipe[1]) < 0) {
+			curl_multi_cleanup(loop->multi);
+			free(loop);
+			return NULL;
+		}
+	}
+	return loop;
+}
+
+void
+loop_free(struct loop *loop)
+{
+	if (!loop)
+		return;
+	/* First: the cleanup may still call the socket and timer callbacks. */
+	curl_multi_cleanup(loop->multi);
+	for (size_t i = 0; i < loop->n_watches; i++)
+		free(loop->watches[i]);
+	for (size_t i = 0; i < loop->n_timers; i++)
+		free(loop->heap[i]);
+	for (int k = 0; k < loop->n_signals; k++)
+		signal(loop->signals[k].signo, SIG_DFL);
+	free(loop->watches);
+	free(loop->heap);
+	free(loop->pollfds);
+	free(loop);
+}
+
+CURLM *
+loop_multi(struct loop *loop)
+{
+	return loop->multi;
+}
+
+int
+loop_watch_fd(struct loop *loop, int fd, uint32_t events, loop_fd_cb cb, void *userdata,
+	      struct loop_watch **ret_watch)
+{
+	struct loop_watch *w;
+
+	if (fd < 0 || !cb)
+		return -EINVAL;
+	if (loop->n_watches == loop->watches_alloc) {
+		size_t alloc = loop->watches_alloc ? loop->watches_alloc * 2 : 16;
+		struct loop_watch **p = realloc(loop->watches, alloc * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		loop->watches = p;
+		loop->watches_alloc = alloc;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->loop = loop;
+	w->fd = fd;
+	w->events = events;
+	w->cb = cb;
+	w->userdata = userdata;
+	loop->watches[loop->n_watches++] = w;
+	if (ret_watch)
+		*ret_watch = w;
+	return 0;
+}
+
+void
+loop_watch_set_events(struct loop_watch *watch, uint32_t events)
+{
+	watch->events = events;
+}
+
+void
+loop_unwatch(struct loop_watch *watch)
+{
+	if (!watch)
+		return;
+	/* Freed after the current dispatch pass, which may still hold it. */
+	watch->dead = 1;
+	watch->loop->dead_watches = 1;
+}
+
+static void
+sweep_dead_watches(struct loop *loop)
+{
+	size_t j = 0;
+
+	if (!loop->dead_watches)
+		return;
+	for (size_t i = 0; i < loop->n_watches; i++) {
+		if (loop->watches[i]->dead)
+			free(loop->watches[i]);
+		else
+			loop->watches[j++] = loop->watches[i];
+	}
+	loop->n_watches = j;
+	loop->dead_watches = 0;
+}
+
+/* Timer heap, ordered by (due, seq). */
+static int
+timer_before(const struct loop_timer *a, const struct loop_timer *b)
+{
+	return a->due < b->due || (a->due == b->due && a->seq < b->seq);
+}
+
+static void
+heap_set(struct loop *loop, size_t i, struct loop_timer *t)
+{
+	loop->heap[i] = t;
+	t->index = i;
+}
+
+static void
+heap_up(struct loop *loop, size_t i)
+{
+	struct loop_timer *t = loop->heap[i];
+
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!timer_before(t, loop->heap[parent]))
+			break;
+		heap_set(loop, i, loop->heap[parent]);
+		i = parent;
+	}
+	heap_set(loop, i, t);
+}
+
+static void
+heap_down(struct loop *loop, size_t i)
+{
+	struct loop_timer *t = loop->heap[i];
+
+	for (;;) {
+		size_t child = 2 * i + 1;
+
+		if (child >= loop->n_timers)
+			break;
+		if (child + 1 < loop->n_timers && timer_before(loop->heap[child + 1], loop->heap[child]))
+			child++;
+		if (!timer_before(loop->heap[child], t))
+			break;
+		heap_set(loop, i, loop->heap[child]);
+		i = child;
+	}
+	heap_set(loop, i, t);
+}
+
+static void
+heap_remove(struct loop *loop, struct loop_timer *t)
+{
+	size_t i = t->index;
+	struct loop_timer *last = loop->heap[--loop->n_timers];
+
+	if (last == t)
+		return;
+	heap_set(loop, i, last);
+	heap_up(loop, i);
+	heap_down(loop, last->index);
+}
+
+int
+loop_add_timer(struct loop *loop, uint64_t delay_ms, loop_timer_cb cb, void *userdata,
+	       struct loop_timer **ret_timer)
+{
+	struct loop_timer *t;
+
+	if (!cb)
+		return -EINVAL;
+	if (loop->n_timers == loop->heap_alloc) {
+		size_t alloc = loop->heap_alloc ? loop->heap_alloc * 2 : 16;
+		struct loop_timer **p = realloc(loop->heap, alloc * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		loop->heap = p;
+		loop->heap_alloc = alloc;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->loop = loop;
+	t->due = loop_now_ms() + delay_ms;
+	t->seq = loop->timer_seq++;
+	t->cb = cb;
+	t->userdata = userdata;
+	loop->heap[loop->n_timers] = t;
+	t->index = loop->n_timers++;
+	heap_up(loop, t->index);
+	if (ret_timer)
+		*ret_timer = t;
+	return 0;
+}
+
+void
+loop_cancel_timer(struct loop_timer *timer)
+{
+	if (!timer)
+		return;
+	heap_remove(timer->loop, timer);
+	free(timer);
+}
+
+static void
+run_due_timers(struct loop *loop)
+{
+	uint64_t now = loop_now_ms();
+
+	/* Only timers already due when the pass began: a callback that re-arms
+	 * with delay 0 runs on the next iteration, not in a busy loop here. */
+	while (loop->n_timers > 0 && loop->heap[0]->due <= now && !loop->quit) {
+		struct loop_timer *t = loop->heap[0];
+		loop_timer_cb cb = t->cb;
+		void *userdata = t->userdata;
+
+		heap_remove(loop, t);
+		free(t);
+		cb(userdata);
+	}
+}
+
+int
+loop_on_signal(struct loop *loop, int signo, loop_signal_cb cb, void *userdata)
+{
+	struct sigaction sa;
+
+	if (loop->n_signals == LOOP_MAX_SIGNALS || signo <= 0 || signo > 255)
+		return -EINVAL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = signal_handler;
+	sa.sa_flags = SA_RESTART | (signo == SIGCHLD ? SA_NOCLDSTOP : 0);
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(signo, &sa, NULL) < 0)
+		return -errno;
+	loop->signals[loop->n_signals].signo = signo;
+	loop->signals[loop->n_signals].cb = cb;
+	loop->signals[loop->n_signals].userdata = userdata;
+	loop->n_signals++;
+	return 0;
+}
+
+void
+loop_quit(struct loop *loop, int code)
+{
+	loop->quit = 1;
+	loop->quit_code = code;
+}
+
+static void
+drain_curl_messages(struct loop *loop)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(loop->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		/* The message dies with the handle's removal: copy first. */
+		CURL *easy = msg->easy_handle;
+		CURLcode result = msg->data.result;
+
+		curl_multi_remove_handle(loop->multi, easy);
+		loop->curl_done(easy, result);
+	}
+}
+
+static void
+curl_socket_ready(void *userdata, int fd, uint32_t revents)
+{
+	struct loop *loop = userdata;
+	int mask = 0;
+	int running;
+
+	if (revents & (LOOP_READ | LOOP_HUP))
+		mask |= CURL_CSELECT_IN;
+	if (revents & LOOP_WRITE)
+		mask |= CURL_CSELECT_OUT;
+	if (revents & LOOP_ERROR)
+		mask |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(loop->multi, fd, mask, &running);
+	drain_curl_messages(loop);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: curl says which sockets it waits on. */
+static int
+curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp)
+{
+	struct loop *loop = clientp;
+	struct loop_watch *w = socketp;
+	uint32_t events = (what == CURL_POLL_IN || what == CURL_POLL_INOUT ? LOOP_READ : 0) |
+			  (what == CURL_POLL_OUT || what == CURL_POLL_INOUT ? LOOP_WRITE : 0);
+
+	if (what == CURL_POLL_REMOVE) {
+		loop_unwatch(w);
+		curl_multi_assign(loop->multi, s, NULL);
+		return 0;
+	}
+	if (w) {
+		loop_watch_set_events(w, events);
+		return 0;
+	}
+	if (loop_watch_fd(loop, (int)s, events, curl_socket_ready, loop, &w) < 0)
+		return -1;
+	curl_multi_assign(loop->multi, s, w);
+	return 0;
+}
+
+static void
+curl_timer_fired(void *userdata)
+{
+	struct loop *loop = userdata;
+	int running;
+
+	loop->curl_timer = NULL;
+	curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain_curl_messages(loop);
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl wants to be called back after timeout_ms. */
+static int
+curl_timer_cb(CURLM *multi, long timeout_ms, void *clientp)
+{
+	struct loop *loop = clientp;
+
+	loop_cancel_timer(loop->curl_timer);
+	loop->curl_timer = NULL;
+	if (timeout_ms < 0)
+		return 0;
+	return loop_add_timer(loop, (uint64_t)timeout_ms, curl_timer_fired, loop, &loop->curl_timer) < 0
+		       ? -1
+		       : 0;
+}
+
+static int
+build_pollfds(struct loop *loop)
+{
+	size_t n = loop->n_watches + 1;
+
+	if (n > loop->pollfds_alloc) {
+		struct pollfd *p = realloc(loop->pollfds, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		loop->pollfds = p;
+		loop->pollfds_alloc = n;
+	}
+	loop->pollfds[0].fd = signal_pipe[0];
+	loop->pollfds[0].events = POLLIN;
+	loop->pollfds[0].revents = 0;
+	for (size_t i = 0; i < loop->n_watches; i++) {
+		struct loop_watch *w = loop->watches[i];
+
+		loop->pollfds[i + 1].fd = w->events ? w->fd : -1;
+		loop->pollfds[i + 1].events = (short)((w->events & LOOP_READ ? POLLIN : 0) |
+						      (w->events & LOOP_WRITE ? POLLOUT : 0));
+		loop->pollfds[i + 1].revents = 0;
+	}
+	return 0;
+}
+
+static void
+dispatch_fds(struct loop *loop, size_t n_polled)
+{
+	/* Watches added by callbacks sit past n_polled and wait a round. */
+	for (size_t i = 0; i < n_polled && !loop->quit; i++) {
+		struct loop_watch *w = loop->watches[i];
+		short re = loop->pollfds[i + 1].revents;
+		uint32_t ev = 0;
+
+		if (w->dead || !re)
+			continue;
+		if (re & POLLIN)
+			ev |= LOOP_READ;
+		if (re & POLLOUT)
+			ev |= LOOP_WRITE;
+		if (re & POLLHUP)
+			ev |= LOOP_HUP;
+		if (re & (POLLERR | POLLNVAL))
+			ev |= LOOP_ERROR;
+		w->cb(w->userdata, w->fd, ev);
+	}
+}
+
+int
+loop_run(struct loop *loop)
+{
+	loop->quit = 0;
+	while (!loop->quit) {
+		int timeout = 60000;
+		size_t n_polled;
+		int n;
+
+		sweep_dead_watches(loop);
+		if (loop->n_timers > 0) {
+			uint64_t now = loop_now_ms();
+			uint64_t due = loop->heap[0]->due;
+
+			timeout = due <= now ? 0 : due - now > 60000 ? 60000 : (int)(due - now);
+		}
+		if (build_pollfds(loop) < 0)
+			return -ENOMEM;
+		n_polled = loop->n_watches;
+		n = poll(loop->pollfds, (nfds_t)(n_polled + 1), timeout);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n > 0) {
+			if (loop->pollfds[0].revents)
+				drain_signal_pipe(loop);
+			dispatch_fds(loop, n_polled);
+		}
+		run_due_timers(loop);
+	}
+	return loop->quit_code;
+}

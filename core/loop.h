@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner's single event loop: libcurl's multi handle (through its socket
+ * and timer callbacks), the fds of child pipes and other watches, a timer
+ * heap and signals, all served from one poll(2).  Not curl_multi_poll(): it
+ * drops POLLHUP on extra fds, so a child's closed pipe would spin the loop.
+ * Signals arrive through a self-pipe, which works the same on Linux and
+ * macOS.
+ *
+ * Callbacks may add or remove watches and timers (their own included) at any
+ * time; removal takes effect at once: a removed watch or cancelled timer is
+ * never called again.
+ */
+#ifndef ER_LOOP_H
+#define ER_LOOP_H
+
+#include <stdint.h>
+
+#include <curl/curl.h>
+
+struct loop;
+struct loop_watch;
+struct loop_timer;
+
+#define LOOP_READ  1u
+#define LOOP_WRITE 2u
+#define LOOP_HUP   4u
+#define LOOP_ERROR 8u
+
+typedef void (*loop_fd_cb)(void *userdata, int fd, uint32_t revents);
+typedef void (*loop_timer_cb)(void *userdata);
+typedef void (*loop_signal_cb)(void *userdata, int signo);
+/* A transfer added to the multi handle finished. */
+typedef void (*loop_curl_done_cb)(CURL *easy, CURLcode result);
+
+struct loop *loop_new(loop_curl_done_cb curl_done);
+void loop_free(struct loop *loop);
+CURLM *loop_multi(struct loop *loop);
+
+/* Monotonic clock in milliseconds. */
+uint64_t loop_now_ms(void);
+
+int loop_watch_fd(struct loop *loop, int fd, uint32_t events, loop_fd_cb cb, void *userdata,
+		  struct loop_watch **ret_watch);
+void loop_watch_set_events(struct loop_watch *watch, uint32_t events);
+/* Accepts NULL. */
+void loop_unwatch(struct loop_watch *watch);
+
+int loop_add_timer(struct loop *loop, uint64_t delay_ms, loop_timer_cb cb, void *userdata,
+		   struct loop_timer **ret_timer);
+/* Accepts NULL. */
+void loop_cancel_timer(struct loop_timer *timer);
+
+/* Deliver `signo` to `cb` on the loop (SIGTERM, SIGINT, SIGHUP, SIGCHLD). */
+int loop_on_signal(struct loop *loop, int signo, loop_signal_cb cb, void *userdata);
+
+/* Run until loop_quit(); returns its code. */
+int loop_run(struct loop *loop);
+void loop_quit(struct loop *loop, int code);
+
+#endif

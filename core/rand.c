@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "rand.h"
+
+int
+rand_bytes(void *p, size_t n)
+{
+	unsigned char *out = p;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (n > 0) {
+		ssize_t r = read(fd, out, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			close(fd);
+			return r < 0 ? -errno : -EIO;
+		}
+		out += r;
+		n -= (size_t)r;
+	}
+	close(fd);
+	return 0;
+}
+
+double
+rand_unit(void)
+{
+	uint64_t v = 0;
+
+	if (rand_bytes(&v, sizeof(v)) < 0)
+		return 0.5;
+	return (double)(v >> 11) / 9007199254740992.0;
+}
+
+int
+rand_uuid(char out[37])
+{
+	unsigned char b[16];
+	int r = rand_bytes(b, sizeof(b));
+
+	if (r < 0)
+		return r;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
+	return 0;
+}

@@ -1,0 +1,649 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "event-stream.h"
+#include "lease.h"
+#include "rand.h"
+#include "secret.h"
+#include "session.h"
+
+#define SESSION_STOP_TIMEOUT_MS 30000L
+
+enum session_phase {
+	PHASE_FETCHING,   /* heartbeating, reading the session */
+	PHASE_RUNNING,
+	PHASE_DRAINING,   /* waiting for a running call before the teardown */
+	PHASE_STOPPING,   /* the final stop request is out */
+	PHASE_FINISHED,
+};
+
+struct session {
+	struct runtime *rt;
+	char *work_id;
+	char *session_id;
+	char *environment_id;
+	char *token;              /* sessions token, or the environment key */
+	char *work_json;          /* the item without its secret */
+	char *session_json;
+	char *workdir;
+	int own_workdir;
+	struct log_ctx ctx;
+
+	enum session_phase phase;
+	enum session_end why;
+	int lease_lost;
+	int failed;
+
+	struct lease *lease;
+	struct api_call *call;
+	struct stream *stream;
+	struct proc_group *procs;
+	void *exec_sess;
+	int exec_started;
+	struct loop_timer *timer;
+	uint64_t drain_deadline;
+};
+
+static void teardown(struct session *s);
+
+const char *
+session_id(const struct session *s)
+{
+	return s->session_id;
+}
+
+const struct log_ctx *
+session_log_ctx(const struct session *s)
+{
+	return &s->ctx;
+}
+
+struct runtime *
+session_runtime(struct session *s)
+{
+	return s->rt;
+}
+
+struct proc_group *
+session_procs(struct session *s)
+{
+	return s->procs;
+}
+
+static const struct er_executor_ops *
+exec_ops(const struct session *s)
+{
+	return &s->rt->executor->ops.executor;
+}
+
+/* ---- the end ------------------------------------------------------------ */
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (remove(path) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+static void
+remove_workdir(struct session *s)
+{
+	if (!s->own_workdir || s->rt->settings->keep_session_dirs)
+		return;
+	/* FTW_PHYS: never follow a link the session planted. */
+	if (nftw(s->workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "cannot remove '%s': %m", s->workdir);
+}
+
+static void
+finish(struct session *s)
+{
+	s->phase = PHASE_FINISHED;
+	if (s->exec_started && exec_ops(s)->session_free)
+		exec_ops(s)->session_free(s->rt->executor->state, s->exec_sess);
+	s->exec_sess = NULL;
+	s->exec_started = 0;
+	remove_workdir(s);
+	log_emit(s->failed ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO, "session", &s->ctx, "session %s",
+		 s->failed ? "failed" : "finished");
+	s->rt->session_finished(s->rt, s);
+}
+
+static void
+stop_done(void *userdata, const struct api_result *res)
+{
+	struct session *s = userdata;
+
+	s->call = NULL;
+	if (res->status >= 200 && res->status < 300)
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "work item stopped");
+	else if (res->status == 409)
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "work item was already stopped");
+	else
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "stopping the work item failed: %s",
+			 res->status ? (res->error_message ? res->error_message : "HTTP error")
+				     : res->transport_error);
+	finish(s);
+}
+
+/* POST .../stop {"force":true} with the item's credential (worker.ts). */
+static void
+stop_item(struct session *s)
+{
+	static const char body[] = "{\"force\":true}";
+	struct buf path = BUF_INIT(4096);
+	struct api_request r;
+
+	s->phase = PHASE_STOPPING;
+	if (buf_puts(&path, "/v1/environments/") < 0 || api_escape(&path, s->environment_id) < 0 ||
+	    buf_puts(&path, "/work/") < 0 || api_escape(&path, s->work_id) < 0 ||
+	    buf_puts(&path, "/stop") < 0)
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.method = "POST";
+	r.path = path.data;
+	r.token = s->token;
+	r.beta = API_BETA_MANAGED_AGENTS;
+	r.helper = "environments-worker";
+	r.body = body;
+	r.body_len = sizeof(body) - 1;
+	r.timeout_ms = SESSION_STOP_TIMEOUT_MS;
+	r.max_retries = -1;
+	if (api_call(s->rt->api, &r, stop_done, s, &s->call) < 0)
+		goto fail;
+	buf_release(&path);
+	return;
+fail:
+	buf_release(&path);
+	log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot send the stop request");
+	finish(s);
+}
+
+static uint32_t
+stop_reason(enum session_end why)
+{
+	switch (why) {
+	case SESSION_END_IDLE:
+		return ER_STOP_IDLE;
+	case SESSION_END_LEASE_LOST:
+		return ER_STOP_LEASE_LOST;
+	case SESSION_END_SHUTDOWN:
+	case SESSION_END_SHUTDOWN_NOW:
+		return ER_STOP_SHUTDOWN;
+	default:
+		return ER_STOP_REQUESTED;
+	}
+}
+
+static void
+teardown(struct session *s)
+{
+	loop_cancel_timer(s->timer);
+	s->timer = NULL;
+	api_call_cancel(s->call);
+	s->call = NULL;
+	if (s->exec_started && exec_ops(s)->session_stop)
+		exec_ops(s)->session_stop(s->rt->executor->state, s->exec_sess, stop_reason(s->why));
+	stream_free(s->stream);
+	s->stream = NULL;
+	/* Nothing the session started survives it. */
+	proc_group_free(s->procs);
+	s->procs = NULL;
+	lease_free(s->lease);
+	s->lease = NULL;
+	if (s->lease_lost) {
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
+			 "lease lost: processes stopped, work item left to its new holder");
+		finish(s);
+		return;
+	}
+	stop_item(s);
+}
+
+static void
+drain_check(void *userdata)
+{
+	struct session *s = userdata;
+
+	s->timer = NULL;
+	if (session_busy(s) && loop_now_ms() < s->drain_deadline) {
+		loop_add_timer(s->rt->loop, 100, drain_check, s, &s->timer);
+		return;
+	}
+	if (session_busy(s))
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "drain time is up, cancelling the running tool");
+	teardown(s);
+}
+
+static const char *
+end_to_string(enum session_end why)
+{
+	static const char *const names[] = {
+		[SESSION_END_IDLE] = "idle",
+		[SESSION_END_TERMINATED] = "session terminated",
+		[SESSION_END_STOP] = "stop requested",
+		[SESSION_END_LEASE_LOST] = "lease lost",
+		[SESSION_END_EXECUTOR] = "executor finished",
+		[SESSION_END_FAILED] = "failed",
+		[SESSION_END_SHUTDOWN] = "runner shutting down",
+		[SESSION_END_SHUTDOWN_NOW] = "runner stopping now",
+	};
+
+	return names[why];
+}
+
+void
+session_end(struct session *s, enum session_end why)
+{
+	if (s->phase == PHASE_DRAINING && why == SESSION_END_SHUTDOWN_NOW) {
+		s->why = why;
+		stream_cancel_running(s->stream, "runner stopping");
+		teardown(s);
+		return;
+	}
+	if (s->phase >= PHASE_DRAINING) {
+		if (why == SESSION_END_LEASE_LOST)
+			s->lease_lost = 1;
+		return;
+	}
+	s->why = why;
+	s->phase = PHASE_DRAINING;
+	if (why == SESSION_END_LEASE_LOST)
+		s->lease_lost = 1;
+	if (why == SESSION_END_FAILED)
+		s->failed = 1;
+	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "ending session: %s", end_to_string(why));
+	stream_hold(s->stream);
+	if (why == SESSION_END_SHUTDOWN && session_busy(s)) {
+		/* Let the running call finish and its result go out. */
+		s->drain_deadline = loop_now_ms() + (uint64_t)s->rt->settings->drain_wait_sec * 1000u;
+		loop_add_timer(s->rt->loop, 100, drain_check, s, &s->timer);
+		return;
+	}
+	if (why != SESSION_END_IDLE && why != SESSION_END_EXECUTOR)
+		stream_cancel_running(s->stream, why == SESSION_END_LEASE_LOST ? "lease lost"
+								       : "session stopped");
+	/* From the loop, not from inside the callback that reported the end. */
+	loop_cancel_timer(s->timer);
+	s->timer = NULL;
+	loop_add_timer(s->rt->loop, 0, drain_check, s, &s->timer);
+}
+
+int
+session_busy(const struct session *s)
+{
+	return stream_busy(s->stream);
+}
+
+/* ---- callbacks ---------------------------------------------------------- */
+
+static void
+lease_ended(void *userdata, enum lease_end why)
+{
+	struct session *s = userdata;
+
+	if (lease_end_is_lost(why)) {
+		s->lease_lost = 1;
+		/* Stop at once: the item may already run elsewhere. */
+		if (s->procs)
+			proc_group_kill(s->procs);
+		session_end(s, SESSION_END_LEASE_LOST);
+		return;
+	}
+	session_end(s, SESSION_END_STOP);
+}
+
+static void
+lease_ttl_changed(void *userdata, long ttl_ms)
+{
+	struct session *s = userdata;
+
+	stream_set_send_window(s->stream, ttl_ms);
+}
+
+static int
+stream_tool_call(void *userdata, const char *id, const char *name, const char *input, size_t len)
+{
+	struct session *s = userdata;
+	struct er_tool_call call = { sizeof(call), id, name, input, len };
+
+	if (!exec_ops(s)->tool_call)
+		return ER_DECLINED;
+	return exec_ops(s)->tool_call(s->rt->executor->state, s->exec_sess, &call);
+}
+
+static void
+stream_tool_cancel(void *userdata, const char *id)
+{
+	struct session *s = userdata;
+
+	if (exec_ops(s)->tool_cancel)
+		exec_ops(s)->tool_cancel(s->rt->executor->state, s->exec_sess, id);
+}
+
+static void
+stream_event(void *userdata, const char *type, const char *json, size_t len)
+{
+	struct session *s = userdata;
+
+	exec_ops(s)->session_event(s->rt->executor->state, s->exec_sess, type, json, len);
+}
+
+static void
+stream_ended(void *userdata, enum stream_end why)
+{
+	struct session *s = userdata;
+
+	switch (why) {
+	case STREAM_END_IDLE:
+		session_end(s, SESSION_END_IDLE);
+		break;
+	case STREAM_END_TERMINATED:
+	case STREAM_END_DELETED:
+		session_end(s, SESSION_END_TERMINATED);
+		break;
+	case STREAM_END_FATAL:
+		session_end(s, SESSION_END_FAILED);
+		break;
+	}
+}
+
+int
+session_tool_result(struct session *s, const char *call_id, int is_error, const char *text,
+		    size_t len)
+{
+	if (!s->stream)
+		return -ENOTCONN;
+	stream_tool_result(s->stream, call_id, is_error, text, len);
+	return 0;
+}
+
+int
+session_send_event(struct session *s, const char *json, size_t len)
+{
+	if (!s->stream)
+		return -ENOTCONN;
+	return stream_send_event(s->stream, json, len);
+}
+
+void
+session_executor_done(struct session *s, int failed)
+{
+	if (failed)
+		s->failed = 1;
+	session_end(s, SESSION_END_EXECUTOR);
+}
+
+/* ---- the start ---------------------------------------------------------- */
+
+static int
+make_workdir(struct session *s)
+{
+	const struct settings *set = s->rt->settings;
+	char suffix[37];
+	struct buf path = BUF_INIT(4096);
+
+	if (set->workdir) {
+		s->workdir = strdup(set->workdir);
+		return s->workdir ? 0 : -ENOMEM;
+	}
+	if (mkdir(set->base_dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (rand_uuid(suffix) < 0 || buf_printf(&path, "%s/%s-%.8s", set->base_dir, s->session_id,
+						suffix) < 0) {
+		buf_release(&path);
+		return -ENOMEM;
+	}
+	if (mkdir(path.data, 0700) < 0) {
+		int r = -errno;
+
+		buf_release(&path);
+		return r;
+	}
+	s->workdir = buf_steal(&path);
+	s->own_workdir = 1;
+	return 0;
+}
+
+static void
+start_executor(struct session *s)
+{
+	const struct er_executor_ops *ops = exec_ops(s);
+	struct er_session_info info;
+	struct er_error err = { 0, "" };
+	int r;
+
+	r = make_workdir(s);
+	if (r < 0) {
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot create a working directory under '%s': %s",
+			 s->rt->settings->base_dir, strerror(-r));
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	s->procs = proc_group_new(s->rt->spawner);
+	if (!s->procs) {
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	info.struct_size = sizeof(info);
+	info.session_id = s->session_id;
+	info.work_id = s->work_id;
+	info.environment_id = s->environment_id;
+	info.workdir = s->workdir;
+	info.session_json = s->session_json;
+	info.session_json_len = strlen(s->session_json);
+	info.work_json = s->work_json;
+	info.work_json_len = strlen(s->work_json);
+	s->phase = PHASE_RUNNING;
+	if (ops->session_start) {
+		r = ops->session_start(s->rt->executor->state, (struct er_session *)s, &info,
+				       &s->exec_sess, &err);
+		if (r < 0) {
+			log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "executor '%s' cannot start the session: %s",
+				 s->rt->executor->desc.name, err.msg[0] ? err.msg : strerror(-r));
+			session_end(s, SESSION_END_FAILED);
+			return;
+		}
+	}
+	s->exec_started = 1;
+	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "session started in '%s'", s->workdir);
+	if (!(ops->flags & ER_EXECUTOR_NO_STREAM)) {
+		const struct settings *set = s->rt->settings;
+		struct stream_callbacks cb = {
+			.tool_call = stream_tool_call,
+			.tool_cancel = stream_tool_cancel,
+			.event = (ops->flags & ER_EXECUTOR_EVENTS) && ops->session_event ? stream_event
+											: NULL,
+			.ended = stream_ended,
+		};
+		struct stream_options o = {
+			.session_id = s->session_id,
+			.token = s->token,
+			.max_idle_ms = (long)set->max_idle_sec * 1000L,
+			.tool_timeout_ms = (long)set->tool_timeout_sec * 1000L,
+			.send_window_ms = s->lease ? lease_ttl_ms(s->lease) : 0,
+			.ctx = &s->ctx,
+		};
+
+		s->stream = stream_start(s->rt->loop, s->rt->api, &o, &cb, s);
+		if (!s->stream)
+			session_end(s, SESSION_END_FAILED);
+	}
+}
+
+static void
+session_fetched(void *userdata, const struct api_result *res)
+{
+	struct session *s = userdata;
+	const char *status;
+	size_t len;
+	const char *raw;
+
+	s->call = NULL;
+	if (res->status != 200 || !res->doc || json_kind(res->doc, 0) != JSON_OBJECT) {
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot read the session: %s",
+			 res->status ? (res->error_message ? res->error_message : "bad answer")
+				     : res->transport_error);
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	status = json_get_str(res->doc, 0, "status");
+	if (status && strcmp(status, "terminated") == 0) {
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "session is terminated, not running it");
+		session_end(s, SESSION_END_TERMINATED);
+		return;
+	}
+	raw = json_raw(res->doc, 0, &len);
+	s->session_json = strndup(raw, len);
+	if (!s->session_json) {
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	start_executor(s);
+}
+
+static void
+fetch_session(struct session *s)
+{
+	struct buf path = BUF_INIT(4096);
+	struct api_request r;
+
+	if (buf_puts(&path, "/v1/sessions/") < 0 || api_escape(&path, s->session_id) < 0)
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.path = path.data;
+	r.token = s->token;
+	r.beta = API_BETA_MANAGED_AGENTS;
+	r.helper = "environments-worker";
+	r.timeout_ms = 60000;
+	r.max_retries = -1;
+	if (api_call(s->rt->api, &r, session_fetched, s, &s->call) < 0)
+		goto fail;
+	buf_release(&path);
+	return;
+fail:
+	buf_release(&path);
+	session_end(s, SESSION_END_FAILED);
+}
+
+/* The item as JSON without its secret, for executors and logs. */
+static char *
+work_without_secret(const struct json_doc *work)
+{
+	struct buf b = BUF_INIT(JSON_MAX_INPUT);
+	int first = 1;
+
+	if (buf_putc(&b, '{') < 0)
+		goto fail;
+	int n = json_size(work, 0);
+	int k = json_first(work, 0);
+
+	for (int i = 0; i < n; i++, k = json_next(work, k + 1)) {
+		size_t klen;
+		size_t vlen;
+		const char *kraw = json_raw(work, k, &klen);
+		const char *vraw = json_raw(work, k + 1, &vlen);
+
+		if (strcmp(json_str(work, k), "secret") == 0)
+			continue;
+		if ((!first && buf_putc(&b, ',') < 0) || buf_putc(&b, '"') < 0 ||
+		    buf_append(&b, kraw, klen) < 0 || buf_puts(&b, "\":") < 0 ||
+		    buf_append(&b, vraw, vlen) < 0)
+			goto fail;
+		first = 0;
+	}
+	if (buf_putc(&b, '}') < 0)
+		goto fail;
+	return buf_steal(&b);
+fail:
+	buf_release(&b);
+	return NULL;
+}
+
+struct session *
+session_start(struct runtime *rt, const struct json_doc *work)
+{
+	static const struct lease_callbacks lease_cb = { lease_ended, lease_ttl_changed };
+	struct session *s = calloc(1, sizeof(*s));
+	int data = json_get(work, 0, "data");
+	const char *type = json_get_str(work, data, "type");
+	const char *sid = json_get_str(work, data, "id");
+	const char *secret = json_get_str(work, 0, "secret");
+	char *token = NULL;
+
+	if (!s)
+		return NULL;
+	s->rt = rt;
+	s->work_id = strdup(json_get_str(work, 0, "id"));
+	s->environment_id = strdup(rt->settings->environment_id);
+	s->session_id = strdup(sid ? sid : "");
+	s->work_json = work_without_secret(work);
+	if (!s->work_id || !s->environment_id || !s->session_id || !s->work_json)
+		goto oom;
+	s->ctx.work_id = s->work_id;
+	s->ctx.session_id = *s->session_id ? s->session_id : NULL;
+
+	if (secret && work_secret_sessions_token(secret, &token) == 0) {
+		s->token = token;
+		log_add_secret(token);
+	} else {
+		if (secret)
+			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
+				 "the work secret carries no sessions token, using the environment key");
+		s->token = strdup(rt->environment_key);
+		if (!s->token)
+			goto oom;
+	}
+	/* The lease first, so nothing slow can let it lapse. */
+	s->lease = lease_start(rt->loop, rt->api, s->environment_id, s->work_id, s->token, &s->ctx,
+			       &lease_cb, s);
+	if (!s->lease)
+		goto oom;
+	if (!type || strcmp(type, "session") != 0 || !*s->session_id) {
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "work item of type '%s' needs no session",
+			 type ? type : "healthcheck");
+		session_end(s, SESSION_END_EXECUTOR);
+		return s;
+	}
+	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "claimed");
+	fetch_session(s);
+	return s;
+oom:
+	session_free(s);
+	return NULL;
+}
+
+void
+session_free(struct session *s)
+{
+	if (!s)
+		return;
+	loop_cancel_timer(s->timer);
+	api_call_cancel(s->call);
+	stream_free(s->stream);
+	proc_group_free(s->procs);
+	lease_free(s->lease);
+	if (s->token) {
+		log_remove_secret(s->token);
+		memset(s->token, 0, strlen(s->token));
+	}
+	free(s->token);
+	free(s->work_id);
+	free(s->session_id);
+	free(s->environment_id);
+	free(s->work_json);
+	free(s->session_json);
+	free(s->workdir);
+	free(s);
+}

@@ -1,0 +1,432 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
+
+#include "rand.h"
+#include "spawn.h"
+
+extern char **environ;
+
+struct proc {
+	struct proc_group *group;
+	struct proc *next;      /* in the group */
+	pid_t pid;
+	int reaped;
+	int released;
+	proc_exit_cb on_exit;
+	void *userdata;
+};
+
+struct proc_group {
+	struct spawner *sp;
+	struct proc_group *next;
+	struct proc *procs;
+	char tracking_id[40];
+	int freed;              /* kept until its processes are reaped */
+};
+
+struct spawner {
+	struct loop *loop;
+	struct proc_group *groups;
+};
+
+static void reap_children(void *userdata, int signo);
+
+struct spawner *
+spawner_new(struct loop *loop)
+{
+	struct spawner *sp = calloc(1, sizeof(*sp));
+
+	if (!sp)
+		return NULL;
+	sp->loop = loop;
+#if defined(HAVE_SYS_PRCTL_H) && HAVE_DECL_PR_SET_CHILD_SUBREAPER
+	/* Orphans of our sessions become our children, so we can reap them. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+#endif
+	if (loop_on_signal(loop, SIGCHLD, reap_children, sp) < 0) {
+		free(sp);
+		return NULL;
+	}
+	return sp;
+}
+
+static void
+group_destroy(struct proc_group *g)
+{
+	struct proc_group **pp;
+
+	for (pp = &g->sp->groups; *pp; pp = &(*pp)->next) {
+		if (*pp == g) {
+			*pp = g->next;
+			break;
+		}
+	}
+	while (g->procs) {
+		struct proc *p = g->procs;
+
+		g->procs = p->next;
+		free(p);
+	}
+	free(g);
+}
+
+void
+spawner_free(struct spawner *sp)
+{
+	if (!sp)
+		return;
+	while (sp->groups)
+		group_destroy(sp->groups);
+	free(sp);
+}
+
+struct proc_group *
+proc_group_new(struct spawner *sp)
+{
+	struct proc_group *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	g->sp = sp;
+	if (rand_uuid(g->tracking_id) < 0) {
+		free(g);
+		return NULL;
+	}
+	g->next = sp->groups;
+	sp->groups = g;
+	return g;
+}
+
+const char *
+proc_group_tracking_id(const struct proc_group *g)
+{
+	return g->tracking_id;
+}
+
+int
+proc_group_live(const struct proc_group *g)
+{
+	int n = 0;
+
+	for (const struct proc *p = g->procs; p; p = p->next)
+		n += !p->reaped;
+	return n;
+}
+
+/* Does /proc/PID/environ hold VAR=id?  Linux only. */
+static int
+environ_has(pid_t pid, const char *needle)
+{
+	char path[64];
+	char buf[65536];
+	size_t len = strlen(needle);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
+		if (strncmp(buf + i, needle, len) == 0 && buf[i + (ssize_t)len] == '\0')
+			return 1;
+	}
+	return 0;
+}
+
+/* Signal (or just count, sig 0) every process carrying the tracking id. */
+static int
+signal_tracked(const char *tracking_id, int sig)
+{
+	char needle[96];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	snprintf(needle, sizeof(needle), "%s=%s", SPAWN_TRACKING_VAR, tracking_id);
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 1 || pid == (long)getpid())
+			continue;
+		if (environ_has((pid_t)pid, needle)) {
+			n++;
+			if (sig)
+				kill((pid_t)pid, sig);
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int
+spawn_count_tracked(const char *tracking_id)
+{
+	return signal_tracked(tracking_id, 0);
+}
+
+int
+proc_kill(struct proc *p, int sig)
+{
+	if (p->reaped)
+		return -ESRCH;
+	/* The group first (its leader is p), then p itself in case it left it. */
+	if (kill(-p->pid, sig) < 0 && kill(p->pid, sig) < 0)
+		return -errno;
+	return 0;
+}
+
+void
+proc_group_kill(struct proc_group *g)
+{
+	for (struct proc *p = g->procs; p; p = p->next) {
+		if (!p->reaped)
+			kill(-p->pid, SIGKILL);
+	}
+	/* Processes that called setsid() or setpgid() escaped the groups. */
+	signal_tracked(g->tracking_id, SIGKILL);
+}
+
+void
+proc_group_free(struct proc_group *g)
+{
+	if (!g)
+		return;
+	proc_group_kill(g);
+	for (struct proc *p = g->procs; p; p = p->next)
+		p->released = 1;
+	if (proc_group_live(g) == 0)
+		group_destroy(g);
+	else
+		g->freed = 1;
+}
+
+void
+proc_release(struct proc *p)
+{
+	if (!p)
+		return;
+	if (!p->reaped)
+		kill(-p->pid, SIGKILL);
+	p->released = 1;
+}
+
+pid_t
+proc_pid(const struct proc *p)
+{
+	return p->pid;
+}
+
+static struct proc *
+find_proc(struct spawner *sp, pid_t pid)
+{
+	for (struct proc_group *g = sp->groups; g; g = g->next) {
+		for (struct proc *p = g->procs; p; p = p->next) {
+			if (p->pid == pid && !p->reaped)
+				return p;
+		}
+	}
+	return NULL;
+}
+
+static void
+reap_children(void *userdata, int signo)
+{
+	struct spawner *sp = userdata;
+	int status;
+	pid_t pid;
+
+	/* Also reaps re-parented orphans, which nobody waits for. */
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct proc *p = find_proc(sp, pid);
+		struct proc_group *g;
+
+		if (!p)
+			continue;
+		p->reaped = 1;
+		g = p->group;
+		if (!p->released && p->on_exit)
+			p->on_exit(p->userdata, p, status);
+		if (g->freed && proc_group_live(g) == 0)
+			group_destroy(g);
+	}
+}
+
+static int
+make_pipe(int fds[2], int parent_end)
+{
+#ifdef HAVE_PIPE2
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+#else
+	if (pipe(fds) < 0)
+		return -errno;
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+#endif
+	fcntl(fds[parent_end], F_SETFL, fcntl(fds[parent_end], F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+static int
+is_passed(const struct spawn_spec *spec, int fd)
+{
+	for (int i = 0; i < spec->n_pass_fds; i++) {
+		if (spec->pass_fds[i] == fd)
+			return 1;
+	}
+	return 0;
+}
+
+/* In the child, after fork: only async-signal-safe calls from here on. */
+static void __attribute__((noreturn))
+child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe)
+{
+	sigset_t none;
+	int devnull;
+	int err;
+	long maxfd;
+
+	setsid();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (int s = 1; s < NSIG; s++)
+		signal(s, SIG_DFL);
+
+	devnull = open("/dev/null", O_RDWR);
+	for (int i = 0; i < 3; i++) {
+		int fd = pipes[i][0] >= 0 ? pipes[i][i == 0 ? 0 : 1] : devnull;
+
+		if (fd < 0 || dup2(fd, i) < 0)
+			goto fail;
+	}
+	for (int i = 0; i < spec->n_pass_fds; i++) {
+		int fl = fcntl(spec->pass_fds[i], F_GETFD);
+
+		if (fl < 0 || fcntl(spec->pass_fds[i], F_SETFD, fl & ~FD_CLOEXEC) < 0)
+			goto fail;
+	}
+	/* libcurl's sockets are not all close-on-exec: close what is not ours. */
+	maxfd = sysconf(_SC_OPEN_MAX);
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
+	for (int fd = 3; fd < maxfd; fd++) {
+		if (fd != errpipe && !is_passed(spec, fd))
+			close(fd);
+	}
+	if (spec->cwd && chdir(spec->cwd) < 0)
+		goto fail;
+	environ = (char **)spec->envp;
+	execvp(spec->argv[0], spec->argv);
+fail:
+	err = errno;
+	(void)!write(errpipe, &err, sizeof(err));
+	_exit(127);
+}
+
+int
+proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_exit,
+	   void *userdata, int ret_fds[3], struct proc **ret_proc, char *errbuf, size_t errlen)
+{
+	int pipes[3][2] = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	const int want[3] = { spec->pipe_stdin, spec->pipe_stdout, spec->pipe_stderr };
+	int errpipe[2] = { -1, -1 };
+	struct proc *p;
+	pid_t pid;
+	int child_errno = 0;
+	ssize_t n;
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	for (int i = 0; i < 3; i++) {
+		if (want[i] && (r = make_pipe(pipes[i], i == 0 ? 1 : 0)) < 0)
+			goto fail;
+	}
+	if ((r = make_pipe(errpipe, 0)) < 0)
+		goto fail;
+	fcntl(errpipe[0], F_SETFL, fcntl(errpipe[0], F_GETFL) & ~O_NONBLOCK);
+
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (pid == 0)
+		child_exec(spec, pipes, errpipe[1]);
+
+	close(errpipe[1]);
+	errpipe[1] = -1;
+	/* EOF at exec (close-on-exec), or the child's errno. */
+	do
+		n = read(errpipe[0], &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(errpipe[0]);
+	errpipe[0] = -1;
+
+	p->group = g;
+	p->pid = pid;
+	p->on_exit = on_exit;
+	p->userdata = userdata;
+	p->next = g->procs;
+	g->procs = p;
+	for (int i = 0; i < 3; i++) {
+		int parent = i == 0 ? 1 : 0;
+
+		if (pipes[i][0] >= 0)
+			close(pipes[i][1 - parent]);
+		ret_fds[i] = pipes[i][0] >= 0 ? pipes[i][parent] : -1;
+	}
+	if (n == (ssize_t)sizeof(child_errno)) {
+		/* Reaped later by SIGCHLD; the caller gets no exit callback. */
+		p->released = 1;
+		for (int i = 0; i < 3; i++) {
+			if (ret_fds[i] >= 0)
+				close(ret_fds[i]);
+			ret_fds[i] = -1;
+		}
+		snprintf(errbuf, errlen, "cannot run '%s': %s", spec->argv[0], strerror(child_errno));
+		return -child_errno;
+	}
+	if (ret_proc)
+		*ret_proc = p;
+	return 0;
+fail:
+	for (int i = 0; i < 3; i++) {
+		if (pipes[i][0] >= 0) {
+			close(pipes[i][0]);
+			close(pipes[i][1]);
+		}
+	}
+	if (errpipe[0] >= 0) {
+		close(errpipe[0]);
+		close(errpipe[1]);
+	}
+	free(p);
+	snprintf(errbuf, errlen, "cannot start '%s': %s", spec->argv[0], strerror(-r));
+	return r;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Process supervision.  Every process the runner starts for a session runs
+ * in a process group of its own and carries the session's tracking id in
+ * its environment, so that when the session ends nothing it started
+ * survives: the runner kills each group and, on Linux, also every process
+ * that still carries the id after leaving its group (a daemonised
+ * grandchild), which the runner, a child subreaper, then reaps.
+ */
+#ifndef ER_SPAWN_H
+#define ER_SPAWN_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "loop.h"
+
+#define SPAWN_TRACKING_VAR "ENVIRONMENT_RUNNER_TRACKING_ID"
+
+struct spawner;
+struct proc;
+struct proc_group;  /* the processes of one session */
+
+typedef void (*proc_exit_cb)(void *userdata, struct proc *proc, int status);
+
+struct spawn_spec {
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;
+	int pipe_stdin;
+	int pipe_stdout;
+	int pipe_stderr;
+	const int *pass_fds;
+	int n_pass_fds;
+};
+
+struct spawner *spawner_new(struct loop *loop);
+/* Kills and reaps nothing: call proc_group_kill on every group first. */
+void spawner_free(struct spawner *sp);
+
+struct proc_group *proc_group_new(struct spawner *sp);
+const char *proc_group_tracking_id(const struct proc_group *g);
+/* SIGKILL every process of the group, including escaped ones (Linux). */
+void proc_group_kill(struct proc_group *g);
+/* Number of the group's processes not yet reaped. */
+int proc_group_live(const struct proc_group *g);
+/* Kill, then forget the group (processes are reaped in the background). */
+void proc_group_free(struct proc_group *g);
+
+/* Start a process.  Pipe ends are returned non-blocking and close-on-exec
+ * (-1 when not piped); the caller owns and closes them.  An exec failure is
+ * reported here, synchronously, with `err` describing it. */
+int proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_exit,
+	       void *userdata, int ret_fds[3], struct proc **ret_proc, char *err, size_t errlen);
+pid_t proc_pid(const struct proc *p);
+/* Signal the process's group (and, for SIGKILL, its escaped descendants). */
+int proc_kill(struct proc *p, int sig);
+/* No exit callback from now on; kills the process if it still runs. */
+void proc_release(struct proc *p);
+
+/* Processes on this host still carrying `tracking_id` (Linux; 0 elsewhere). */
+int spawn_count_tracked(const char *tracking_id);
+
+#endif
