@@ -35,21 +35,61 @@
 struct glob_match {
 	char *path;
 	double mtime;
+	size_t order;  /* yield order: fs.glob's, kept for equal mtimes */
+};
+
+/* One brace expansion, split into segments. */
+struct glob_pat {
+	char *segs[GLOB_MAX_SEGMENTS];
+	bool magic[GLOB_MAX_SEGMENTS];
+	int nsegs;
+};
+
+/* A pattern's state at a directory: which segment indexes its entries are
+ * to match, and which of those were reached through a symlink. */
+struct gq_pat {
+	size_t k;
+	uint64_t states;
+	uint64_t symlinks;
+};
+
+/* A directory waiting to be read, with the patterns active there. */
+struct gq_item {
+	char *dir;
+	struct gq_pat *pats;
+	size_t npats;
+	size_t cap;
+};
+
+enum entry_type { ENT_OTHER, ENT_FILE, ENT_DIR, ENT_LINK };
+
+struct gentry {
+	char *name;
+	enum entry_type type;
 };
 
 struct glob_walk {
 	const char *root;       /* search root as the results print it */
 	const char *real_root;  /* canonical, for the containment check */
-	char *segs[GLOB_MAX_SEGMENTS];
-	bool magic[GLOB_MAX_SEGMENTS];
-	int nsegs;
+	struct glob_pat *pats;
+	size_t npats;
+	size_t pats_cap;
+	/* fs.glob's queue: a stack, the last pushed directory is read first. */
+	struct gq_item *stack;
+	size_t nstack;
+	size_t stack_cap;
+	/* The subdirectories found while reading one directory, in order. */
+	struct gq_item *kids;
+	size_t nkids;
+	size_t kids_cap;
+	size_t *kid_index;      /* open addressing: kid + 1, 0 free */
+	size_t kid_index_cap;
 	/* Entries yielded so far, files or not (fs.glob's yield count). */
 	unsigned yielded;
 	unsigned long visits;
 	bool stop;
 	int err;
-	/* Every yielded path (open addressing), for deduplication across
-	 * brace expansions. */
+	/* Every yielded path (open addressing). */
 	char **seen;
 	size_t nseen;
 	size_t seen_cap;  /* a power of two */
@@ -72,6 +112,14 @@ hash_str(const char *s)
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
 	return h;
+}
+
+static void
+fail(struct glob_walk *w, int err)
+{
+	if (!w->err)
+		w->err = err;
+	w->stop = true;
 }
 
 /* 1 if `s` was there already, 0 when added (the set owns it), -ENOMEM. */
@@ -126,37 +174,30 @@ join_path(const char *dir, const char *name)
 	return p;
 }
 
-/* The path was yielded by the walk: count it, and keep it when it is a
- * regular file inside the root. */
+/* fs.glob yields `full`: count it once, and keep it when it is a regular
+ * file inside the root.  Takes ownership of `full`. */
 static void
-yield(struct glob_walk *w, const char *dir, const char *name, bool is_file)
+yield_path(struct glob_walk *w, char *full, bool is_file)
 {
 	struct stat st;
-	char *full;
 	char *real;
 	bool inside;
 	int r;
 
-	if (w->stop)
-		return;
-	full = join_path(dir, name);
-	if (!full) {
-		w->err = -ENOMEM;
-		w->stop = true;
-		return;
-	}
-	if (w->yielded >= TS_WALK_MAX_ENTRIES) {
+	if (w->stop) {
 		free(full);
-		w->stop = true;
 		return;
 	}
 	r = seen_add(w, full);
 	if (r != 0) {
 		free(full);
-		if (r < 0) {
-			w->err = r;
-			w->stop = true;
-		}
+		if (r < 0)
+			fail(w, r);
+		return;
+	}
+	/* The SDK stops at the 50 001st entry. */
+	if (w->yielded >= TS_WALK_MAX_ENTRIES) {
+		w->stop = true;
 		return;
 	}
 	w->yielded++;
@@ -174,8 +215,7 @@ yield(struct glob_walk *w, const char *dir, const char *name, bool is_file)
 		struct glob_match *nm = realloc(w->matches, ncap * sizeof(*nm));
 
 		if (!nm) {
-			w->err = -ENOMEM;
-			w->stop = true;
+			fail(w, -ENOMEM);
 			return;
 		}
 		w->matches = nm;
@@ -184,20 +224,33 @@ yield(struct glob_walk *w, const char *dir, const char *name, bool is_file)
 	w->matches[w->nmatches].path = full;
 	w->matches[w->nmatches].mtime = stat(full, &st) == 0 ?
 		(double)st.st_mtim.tv_sec * 1000.0 + (double)st.st_mtim.tv_nsec / 1e6 : 0;
+	w->matches[w->nmatches].order = w->nmatches;
 	w->nmatches++;
 }
 
+static void
+yield(struct glob_walk *w, const char *dir, const char *name, bool is_file)
+{
+	char *full = join_path(dir, name);
+
+	if (!full) {
+		fail(w, -ENOMEM);
+		return;
+	}
+	yield_path(w, full, is_file);
+}
+
 static bool
-seg_test(const struct glob_walk *w, int i, const char *name)
+seg_test(const struct glob_pat *p, int i, const char *name)
 {
 	const char *seg;
 
-	if (i >= w->nsegs)
+	if (i >= p->nsegs)
 		return false;
-	seg = w->segs[i];
+	seg = p->segs[i];
 	if (seg == GLOB_STAR)
 		return true;
-	if (!w->magic[i])
+	if (!p->magic[i])
 		return strcmp(seg, name) == 0;
 	/* minimatch without `dot`: a wildcard never matches a leading '.'
 	 * unless the pattern itself starts with one. */
@@ -206,7 +259,11 @@ seg_test(const struct glob_walk *w, int i, const char *name)
 	return glob_seg_match(seg, name);
 }
 
-enum entry_type { ENT_OTHER, ENT_FILE, ENT_DIR, ENT_LINK };
+static bool
+is_literal(const struct glob_pat *p, int i)
+{
+	return p->segs[i] != GLOB_STAR && !p->magic[i];
+}
 
 static enum entry_type
 type_of_mode(mode_t m)
@@ -220,116 +277,109 @@ type_of_mode(mode_t m)
 	return ENT_OTHER;
 }
 
-static void visit(struct glob_walk *w, const char *dir, uint64_t states);
-
-/* One directory entry against the states of its parent. */
 static void
-entry(struct glob_walk *w, const char *dir, const char *name, enum entry_type type,
-      uint64_t states)
+item_release(struct gq_item *it)
 {
-	int last = w->nsegs - 1;
-	uint64_t child = 0;
-	int i;
-
-	for (i = 0; i <= last && !w->stop; i++) {
-		const char *seg = w->segs[i];
-
-		if (!(states & (UINT64_C(1) << i)))
-			continue;
-		if (seg == GLOB_STAR) {
-			bool next;
-
-			if (is_excluded(name))
-				continue;
-			if (name[0] != '.') {
-				if (type == ENT_DIR)
-					child |= UINT64_C(1) << i;
-				else if (i == last)
-					yield(w, dir, name, type == ENT_FILE);
-			}
-			next = seg_test(w, i + 1, name);
-			if (next && i + 1 == last)
-				yield(w, dir, name, type == ENT_FILE);
-			else if (next && type == ENT_DIR)
-				child |= UINT64_C(1) << (i + 2);
-			if (next && (type == ENT_DIR || type == ENT_LINK))
-				child |= UINT64_C(1) << (i + 1);
-		} else if (!w->magic[i]) {
-			if (i != last && strcmp(seg, name) == 0)
-				child |= UINT64_C(1) << (i + 1);
-		} else if (seg_test(w, i, name)) {
-			if (i == last)
-				yield(w, dir, name, type == ENT_FILE);
-			else if (type == ENT_DIR)
-				child |= UINT64_C(1) << (i + 1);
-		}
-	}
-	if (child && !w->stop && !is_excluded(name) && (type == ENT_DIR || type == ENT_LINK)) {
-		char *sub = join_path(dir, name);
-
-		if (!sub) {
-			w->err = -ENOMEM;
-			w->stop = true;
-			return;
-		}
-		visit(w, sub, child);
-		free(sub);
-	}
+	free(it->dir);
+	free(it->pats);
+	memset(it, 0, sizeof(*it));
 }
 
-/* `dir` (followed if it is a symlink) with the segment indexes its
- * entries are to match. */
-static void
-visit(struct glob_walk *w, const char *dir, uint64_t states)
+static int
+item_add(struct gq_item *it, size_t k, uint64_t states, uint64_t symlinks)
 {
-	int last = w->nsegs - 1;
+	if (it->npats == it->cap) {
+		size_t ncap = it->cap ? it->cap * 2 : 4;
+		struct gq_pat *np = realloc(it->pats, ncap * sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		it->pats = np;
+		it->cap = ncap;
+	}
+	it->pats[it->npats++] = (struct gq_pat){ k, states, symlinks };
+	return 0;
+}
+
+/* The pending subdirectory `name` of `dir`, created on first use. */
+static struct gq_item *
+kid_get(struct glob_walk *w, const char *dir, const char *name)
+{
+	size_t i;
+	size_t h;
+
+	if ((w->nkids + 1) * 2 > w->kid_index_cap) {
+		size_t ncap = w->kid_index_cap ? w->kid_index_cap * 2 : 64;
+		size_t *ni = calloc(ncap, sizeof(*ni));
+
+		if (!ni)
+			return NULL;
+		for (i = 0; i < w->nkids; i++) {
+			for (h = hash_str(strrchr(w->kids[i].dir, '/') + 1) & (ncap - 1); ni[h];
+			     h = (h + 1) & (ncap - 1))
+				;
+			ni[h] = i + 1;
+		}
+		free(w->kid_index);
+		w->kid_index = ni;
+		w->kid_index_cap = ncap;
+	}
+	for (h = hash_str(name) & (w->kid_index_cap - 1); w->kid_index[h];
+	     h = (h + 1) & (w->kid_index_cap - 1)) {
+		struct gq_item *it = &w->kids[w->kid_index[h] - 1];
+
+		if (strcmp(strrchr(it->dir, '/') + 1, name) == 0)
+			return it;
+	}
+	if (w->nkids == w->kids_cap) {
+		size_t ncap = w->kids_cap ? w->kids_cap * 2 : 16;
+		struct gq_item *nk = realloc(w->kids, ncap * sizeof(*nk));
+
+		if (!nk)
+			return NULL;
+		w->kids = nk;
+		w->kids_cap = ncap;
+	}
+	memset(&w->kids[w->nkids], 0, sizeof(w->kids[0]));
+	w->kids[w->nkids].dir = join_path(dir, name);
+	if (!w->kids[w->nkids].dir)
+		return NULL;
+	w->kid_index[h] = ++w->nkids;
+	return &w->kids[w->nkids - 1];
+}
+
+static int
+cmp_entries(const void *a, const void *b)
+{
+	return strcmp(((const struct gentry *)a)->name, ((const struct gentry *)b)->name);
+}
+
+static void
+free_entries(struct gentry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(e[i].name);
+	free(e);
+}
+
+/* readdir, in the order Node lists names (libuv sorts them with strcmp). */
+static int
+list_dir(struct glob_walk *w, const char *dir, struct gentry **ret, size_t *ret_n)
+{
+	struct gentry *v = NULL;
+	size_t n = 0;
+	size_t cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int only = -1;
-	int i;
 
-	if (w->stop)
-		return;
-	/* A plain last segment is looked up, not listed. */
-	if ((states & (UINT64_C(1) << last)) && w->segs[last] != GLOB_STAR && !w->magic[last]) {
-		struct stat st;
-		char *p = join_path(dir, w->segs[last]);
-
-		if (!p) {
-			w->err = -ENOMEM;
-			w->stop = true;
-			return;
-		}
-		if (lstat(p, &st) == 0)
-			yield(w, dir, w->segs[last], S_ISREG(st.st_mode));
-		free(p);
-		states &= ~(UINT64_C(1) << last);
-		if (!states)
-			return;
-	}
-	for (i = 0; i <= last; i++) {
-		if (states & (UINT64_C(1) << i)) {
-			only = only == -1 ? i : -2;
-		}
-	}
-	if (only >= 0 && w->segs[only] != GLOB_STAR && !w->magic[only]) {
-		struct stat st;
-		char *p = join_path(dir, w->segs[only]);
-
-		if (!p) {
-			w->err = -ENOMEM;
-			w->stop = true;
-			return;
-		}
-		if (lstat(p, &st) == 0)
-			entry(w, dir, w->segs[only], type_of_mode(st.st_mode), states);
-		free(p);
-		return;
-	}
+	*ret = NULL;
+	*ret_n = 0;
 	d = opendir(dir);
 	if (!d)
-		return;
-	while (!w->stop && (de = readdir(d)) != NULL) {
+		return 0;
+	while ((de = readdir(d)) != NULL) {
 		enum entry_type type;
 
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -360,36 +410,271 @@ visit(struct glob_walk *w, const char *dir, uint64_t states)
 			type = ENT_OTHER;
 			break;
 		}
-		entry(w, dir, de->d_name, type, states);
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct gentry *nv = realloc(v, ncap * sizeof(*nv));
+
+			if (!nv)
+				goto oom;
+			v = nv;
+			cap = ncap;
+		}
+		v[n].name = strdup(de->d_name);
+		if (!v[n].name)
+			goto oom;
+		v[n++].type = type;
 	}
 	closedir(d);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_entries);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+oom:
+	closedir(d);
+	free_entries(v, n);
+	return -ENOMEM;
+}
+
+/* One entry of `dir` against pattern `gp`: yields and subdirectory
+ * states, as fs.glob's #iterateSubpatterns computes them. */
+static void
+match_entry(struct glob_walk *w, const char *dir, const struct gq_pat *gp, const char *name,
+	    enum entry_type type)
+{
+	const struct glob_pat *p = &w->pats[gp->k];
+	int last = p->nsegs - 1;
+	bool is_last = gp->states & (UINT64_C(1) << last);
+	uint64_t child = 0;
+	uint64_t nsym = 0;
+	int i;
+
+	for (i = 0; i <= last && !w->stop; i++) {
+		const char *seg = p->segs[i];
+
+		if (!(gp->states & (UINT64_C(1) << i)))
+			continue;
+		if (seg == GLOB_STAR) {
+			bool from_symlink = gp->symlinks & (UINT64_C(1) << i);
+			bool next;
+
+			if (name[0] == '.' || is_excluded(name)) {
+				/* Not crossed by **; a following segment may
+				 * still name it. */
+				if (is_excluded(name))
+					continue;
+				next = seg_test(p, i + 1, name);
+				if (next && i + 1 == last && !is_last)
+					yield(w, dir, name, type == ENT_FILE);
+				else if (next && type == ENT_DIR)
+					child |= UINT64_C(1) << (i + 2);
+				if (next && (type == ENT_DIR || type == ENT_LINK) && !from_symlink)
+					child |= UINT64_C(1) << (i + 1);
+				continue;
+			}
+			if (!from_symlink && type == ENT_DIR)
+				child |= UINT64_C(1) << i;
+			else if (!from_symlink && i == last)
+				yield(w, dir, name, type == ENT_FILE);
+			next = seg_test(p, i + 1, name);
+			if (next && i + 1 == last && !is_last)
+				yield(w, dir, name, type == ENT_FILE);
+			else if (next && type == ENT_DIR)
+				child |= UINT64_C(1) << (i + 2);
+			if (next && (type == ENT_DIR || type == ENT_LINK) && !from_symlink)
+				child |= UINT64_C(1) << (i + 1);
+			if (type == ENT_LINK)
+				nsym |= UINT64_C(1) << i;
+		} else if (!p->magic[i]) {
+			if (i != last && strcmp(seg, name) == 0)
+				child |= UINT64_C(1) << (i + 1);
+		} else if (seg_test(p, i, name)) {
+			if (i == last)
+				yield(w, dir, name, type == ENT_FILE);
+			else if (type == ENT_DIR)
+				child |= UINT64_C(1) << (i + 1);
+		}
+	}
+	child &= last + 1 >= 64 ? ~UINT64_C(0) : (UINT64_C(1) << (last + 1)) - 1;
+	if (child && !w->stop && !is_excluded(name)) {
+		struct gq_item *kid = kid_get(w, dir, name);
+
+		if (!kid || item_add(kid, gp->k, child, nsym) < 0)
+			fail(w, -ENOMEM);
+	}
+}
+
+/* Pattern `gp` at directory `dir`.  `entries` caches the listing, read on
+ * first need. */
+static void
+process(struct glob_walk *w, const char *dir, const struct gq_pat *gp, struct gentry **entries,
+	size_t *nentries, bool *listed)
+{
+	const struct glob_pat *p = &w->pats[gp->k];
+	int last = p->nsegs - 1;
+	uint64_t last_bit = UINT64_C(1) << last;
+	struct stat st;
+	bool have_st;
+	bool is_dir;
+	int only = -1;
+	int i;
+
+	have_st = lstat(dir, &st) == 0;
+	is_dir = have_st && (S_ISDIR(st.st_mode) ||
+			     (S_ISLNK(st.st_mode) && (gp->states & ~gp->symlinks)));
+	if (gp->states & last_bit) {
+		if (is_literal(p, last)) {
+			char *full = join_path(dir, p->segs[last]);
+			struct stat lst;
+
+			if (!full) {
+				fail(w, -ENOMEM);
+				return;
+			}
+			if (lstat(full, &lst) == 0)
+				yield_path(w, full, S_ISREG(lst.st_mode));
+			else
+				free(full);
+			if (gp->states == last_bit)
+				return;
+		} else if (p->segs[last] == GLOB_STAR && have_st &&
+			   (strcmp(dir, w->root) != 0 || last == 0)) {
+			char *full = strdup(dir);
+
+			if (!full) {
+				fail(w, -ENOMEM);
+				return;
+			}
+			yield_path(w, full, false);
+		}
+	}
+	if (!is_dir || w->stop)
+		return;
+	for (i = 0; i <= last; i++)
+		if (gp->states & (UINT64_C(1) << i))
+			only = only == -1 ? i : -2;
+	if (only >= 0 && is_literal(p, only)) {
+		char *full = join_path(dir, p->segs[only]);
+		struct stat cst;
+
+		if (!full) {
+			fail(w, -ENOMEM);
+			return;
+		}
+		if (lstat(full, &cst) == 0)
+			match_entry(w, dir, gp, p->segs[only], type_of_mode(cst.st_mode));
+		free(full);
+		return;
+	}
+	if (!*listed) {
+		int r = list_dir(w, dir, entries, nentries);
+
+		*listed = true;
+		if (r < 0) {
+			fail(w, r);
+			return;
+		}
+	}
+	for (size_t e = 0; e < *nentries && !w->stop; e++)
+		match_entry(w, dir, gp, (*entries)[e].name, (*entries)[e].type);
+}
+
+static int
+stack_push(struct glob_walk *w, struct gq_item *it)
+{
+	if (w->nstack == w->stack_cap) {
+		size_t ncap = w->stack_cap ? w->stack_cap * 2 : 64;
+		struct gq_item *ns = realloc(w->stack, ncap * sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		w->stack = ns;
+		w->stack_cap = ncap;
+	}
+	w->stack[w->nstack++] = *it;
+	return 0;
+}
+
+/* fs.glob's loop: pop a directory, run every pattern active there over
+ * its entries, then push its subdirectories in the order they came up. */
+static void
+run_queue(struct glob_walk *w)
+{
+	struct gq_item root;
+	size_t k;
+
+	memset(&root, 0, sizeof(root));
+	root.dir = strdup(w->root);
+	if (!root.dir) {
+		fail(w, -ENOMEM);
+		return;
+	}
+	for (k = 0; k < w->npats; k++) {
+		if (item_add(&root, k, 1, 0) < 0) {
+			item_release(&root);
+			fail(w, -ENOMEM);
+			return;
+		}
+	}
+	if (stack_push(w, &root) < 0) {
+		item_release(&root);
+		fail(w, -ENOMEM);
+		return;
+	}
+	while (w->nstack > 0) {
+		struct gq_item it = w->stack[--w->nstack];
+		struct gentry *entries = NULL;
+		size_t nentries = 0;
+		bool listed = false;
+		size_t i;
+
+		w->nkids = 0;
+		if (w->kid_index)
+			memset(w->kid_index, 0, w->kid_index_cap * sizeof(*w->kid_index));
+		for (i = 0; i < it.npats && !w->stop; i++)
+			process(w, it.dir, &it.pats[i], &entries, &nentries, &listed);
+		free_entries(entries, nentries);
+		item_release(&it);
+		for (i = 0; i < w->nkids; i++) {
+			if (w->stop || stack_push(w, &w->kids[i]) < 0) {
+				if (!w->stop)
+					fail(w, -ENOMEM);
+				item_release(&w->kids[i]);
+			}
+		}
+		w->nkids = 0;
+		if (w->stop)
+			break;
+	}
+	while (w->nstack > 0)
+		item_release(&w->stack[--w->nstack]);
 }
 
 static void
-free_segs(struct glob_walk *w)
+free_pat(struct glob_pat *p)
 {
 	int i;
 
-	for (i = 0; i < w->nsegs; i++)
-		if (w->segs[i] != GLOB_STAR)
-			free(w->segs[i]);
-	w->nsegs = 0;
+	for (i = 0; i < p->nsegs; i++)
+		if (p->segs[i] != GLOB_STAR)
+			free(p->segs[i]);
+	p->nsegs = 0;
 }
 
 /* One brace expansion: split into segments as minimatch does (empty and
- * "." segments dropped, runs of ** collapsed) and walk. */
+ * "." segments dropped, runs of ** collapsed). */
 static int
-walk_pattern(void *ud, const char *pattern)
+add_pattern(void *ud, const char *pattern)
 {
 	struct glob_walk *w = ud;
 	const char *s = pattern;
 	size_t plen = strlen(pattern);
+	struct glob_pat p;
 
-	if (w->stop)
-		return 0;
 	/* A trailing slash matches directories only: never a file. */
 	if (plen > 0 && pattern[plen - 1] == '/')
 		return 0;
+	memset(&p, 0, sizeof(p));
 	while (*s) {
 		const char *e = strchr(s, '/');
 		size_t n = e ? (size_t)(e - s) : strlen(s);
@@ -397,35 +682,46 @@ walk_pattern(void *ud, const char *pattern)
 		if (n == 0 || (n == 1 && s[0] == '.')) {
 			/* dropped */
 		} else if (n == 2 && s[0] == '*' && s[1] == '*') {
-			if (w->nsegs == 0 || w->segs[w->nsegs - 1] != GLOB_STAR) {
-				if (w->nsegs == GLOB_MAX_SEGMENTS - 2)
+			if (p.nsegs == 0 || p.segs[p.nsegs - 1] != GLOB_STAR) {
+				if (p.nsegs == GLOB_MAX_SEGMENTS - 2)
 					goto too_deep;
-				w->segs[w->nsegs] = GLOB_STAR;
-				w->magic[w->nsegs++] = true;
+				p.segs[p.nsegs] = GLOB_STAR;
+				p.magic[p.nsegs++] = true;
 			}
 		} else {
 			char *seg;
 
-			if (w->nsegs == GLOB_MAX_SEGMENTS - 2)
+			if (p.nsegs == GLOB_MAX_SEGMENTS - 2)
 				goto too_deep;
 			seg = strndup(s, n);
 			if (!seg) {
-				free_segs(w);
+				free_pat(&p);
 				return -ENOMEM;
 			}
-			w->magic[w->nsegs] = glob_seg_is_magic(seg);
-			w->segs[w->nsegs++] = seg;
+			p.magic[p.nsegs] = glob_seg_is_magic(seg);
+			p.segs[p.nsegs++] = seg;
 		}
 		s += n;
 		if (*s == '/')
 			s++;
 	}
-	if (w->nsegs > 0)
-		visit(w, w->root, 1);
-	free_segs(w);
-	return w->err;
+	if (p.nsegs == 0)
+		return 0;
+	if (w->npats == w->pats_cap) {
+		size_t ncap = w->pats_cap ? w->pats_cap * 2 : 8;
+		struct glob_pat *np = realloc(w->pats, ncap * sizeof(*np));
+
+		if (!np) {
+			free_pat(&p);
+			return -ENOMEM;
+		}
+		w->pats = np;
+		w->pats_cap = ncap;
+	}
+	w->pats[w->npats++] = p;
+	return 0;
 too_deep:
-	free_segs(w);
+	free_pat(&p);
 	return 0;
 }
 
@@ -437,7 +733,8 @@ cmp_match(const void *a, const void *b)
 
 	if (x->mtime != y->mtime)
 		return x->mtime < y->mtime ? 1 : -1;
-	return strcmp(x->path, y->path);
+	/* Array.prototype.sort is stable: equal times keep the walk's order. */
+	return x->order < y->order ? -1 : x->order > y->order;
 }
 
 int
@@ -501,11 +798,16 @@ tool_glob(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	for (p = pat; *p; p++)
 		if (*p == '\\')
 			*p = '/';
-	r = glob_brace_expand(pat, walk_pattern, &w);
+	r = glob_brace_expand(pat, add_pattern, &w);
 	if (r == -E2BIG) {
 		r = buf_puts(out, "glob: too many brace expansions") ?: TS_TOOL_ERROR;
 		goto done;
 	}
+	if (r < 0)
+		goto done;
+	if (w.npats > 0)
+		run_queue(&w);
+	r = w.err;
 	if (r < 0)
 		goto done;
 	if (w.nmatches == 0) {
@@ -523,6 +825,12 @@ done:
 	for (i = 0; i < w.seen_cap; i++)
 		free(w.seen[i]);
 	free(w.seen);
+	for (i = 0; i < w.npats; i++)
+		free_pat(&w.pats[i]);
+	free(w.pats);
+	free(w.kids);
+	free(w.kid_index);
+	free(w.stack);
 	free(w.matches);
 	free(pat);
 	free(real);
