@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -95,6 +96,28 @@ api_escape(struct buf *out, const char *s)
 			return r;
 	}
 	return 0;
+}
+
+int
+api_path(struct buf *out, const char *fmt, ...)
+{
+	va_list ap;
+	int r = 0;
+
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f && r == 0; f++) {
+		if (f[0] == '%' && f[1] == 's') {
+			r = api_escape(out, va_arg(ap, const char *));
+			f++;
+		} else if (f[0] == '%' && f[1] == 'd') {
+			r = buf_printf(out, "%d", va_arg(ap, int));
+			f++;
+		} else {
+			r = buf_putc(out, *f);
+		}
+	}
+	va_end(ap);
+	return r;
 }
 
 /* A non-negative number of the whole header, or -1. */

@@ -62,6 +62,9 @@ void api_call_cancel(struct api_call *call);
 /* Percent-encode `s` for a path segment or query value into `out`
  * (RFC 3986 unreserved characters kept). */
 int api_escape(struct buf *out, const char *s);
+/* Build a path from `fmt`, where each %s is replaced by its argument
+ * percent-encoded and %d by an int: api_path(&b, "/v1/sessions/%s", id). */
+int api_path(struct buf *out, const char *fmt, ...);
 
 /* The SDK's retry delay for attempt `retries_done` (0-based) given the
  * server's headers (either may be NULL), in ms. */

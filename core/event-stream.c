@@ -422,8 +422,7 @@ send_next(struct stream *st)
 	if (!o->attempts)
 		o->first_attempt = loop_now_ms();
 	o->attempts++;
-	if (buf_puts(&path, "/v1/sessions/") < 0 || api_escape(&path, st->session_id) < 0 ||
-	    buf_puts(&path, "/events") < 0)
+	if (api_path(&path, "/v1/sessions/%s/events", st->session_id) < 0)
 		goto fail;
 	memset(&r, 0, sizeof(r));
 	r.method = "POST";
@@ -859,9 +858,8 @@ fetch_history(struct stream *st, const char *page)
 	struct buf path = BUF_INIT(8192);
 	struct api_request r;
 
-	if (buf_puts(&path, "/v1/sessions/") < 0 || api_escape(&path, st->session_id) < 0 ||
-	    buf_printf(&path, "/events?limit=%d", HISTORY_PAGE_LIMIT) < 0 ||
-	    (page && (buf_puts(&path, "&page=") < 0 || api_escape(&path, page) < 0)))
+	if (api_path(&path, "/v1/sessions/%s/events?limit=%d", st->session_id, HISTORY_PAGE_LIMIT) < 0 ||
+	    (page && api_path(&path, "&page=%s", page) < 0))
 		goto fail;
 	memset(&r, 0, sizeof(r));
 	r.method = "GET";
@@ -995,8 +993,8 @@ connect_stream(struct stream *st)
 	const char *headers[8];
 	int n = 0;
 
-	if (buf_puts(&url, api_base_url(st->api)) < 0 || buf_puts(&url, "/v1/sessions/") < 0 ||
-	    api_escape(&url, st->session_id) < 0 || buf_puts(&url, "/events/stream") < 0 ||
+	if (buf_puts(&url, api_base_url(st->api)) < 0 ||
+	    api_path(&url, "/v1/sessions/%s/events/stream", st->session_id) < 0 ||
 	    buf_printf(&auth, "Authorization: Bearer %s", st->token) < 0)
 		goto fail;
 	headers[n++] = "Accept: application/json";

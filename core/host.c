@@ -30,7 +30,7 @@ struct host_process {
 	int in_exit;  /* a release from inside on_exit is a no-op */
 };
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 host_vlog(void *host_ctx, int level, const char *fmt, va_list ap)
 {
 	struct host_plugin *hp = host_ctx;
@@ -42,7 +42,7 @@ host_vlog(void *host_ctx, int level, const char *fmt, va_list ap)
 	log_emitv(level, hp ? hp->name : "plugin", NULL, fmt, ap);
 }
 
-static void
+static void __attribute__((format(printf, 3, 4)))
 host_log(void *host_ctx, int level, const char *fmt, ...)
 {
 	va_list ap;
@@ -52,7 +52,7 @@ host_log(void *host_ctx, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
-static int
+static int __attribute__((format(printf, 3, 4)))
 host_err_set(struct er_error *err, int code, const char *fmt, ...)
 {
 	va_list ap;

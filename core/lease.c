@@ -168,10 +168,8 @@ beat(void *userdata)
 	struct api_request r;
 
 	lease->timer = NULL;
-	if (buf_puts(&path, "/v1/environments/") < 0 || api_escape(&path, lease->environment_id) < 0 ||
-	    buf_puts(&path, "/work/") < 0 || api_escape(&path, lease->work_id) < 0 ||
-	    buf_puts(&path, "/heartbeat?expected_last_heartbeat=") < 0 ||
-	    api_escape(&path, lease->last) < 0) {
+	if (api_path(&path, "/v1/environments/%s/work/%s/heartbeat?expected_last_heartbeat=%s",
+		     lease->environment_id, lease->work_id, lease->last) < 0) {
 		buf_release(&path);
 		schedule(lease);
 		return;

@@ -49,15 +49,6 @@ poll_later(struct poller *p, long ms)
 		loop_add_timer(p->loop, (uint64_t)(ms > 0 ? ms : 0), timer_fired, p, &p->timer);
 }
 
-static int
-work_path(struct poller *p, struct buf *path, const char *suffix)
-{
-	if (buf_puts(path, "/v1/environments/") < 0 || api_escape(path, p->environment_id) < 0 ||
-	    buf_puts(path, "/work") < 0 || buf_puts(path, suffix) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
 static void
 ack_done(void *userdata, const struct api_result *res)
 {
@@ -88,8 +79,8 @@ ack(struct poller *p, struct json_doc *work)
 	struct api_request r;
 
 	p->acking = work;
-	if (work_path(p, &path, "/") < 0 || api_escape(&path, json_get_str(work, 0, "id")) < 0 ||
-	    buf_puts(&path, "/ack") < 0)
+	if (api_path(&path, "/v1/environments/%s/work/%s/ack", p->environment_id,
+		     json_get_str(work, 0, "id")) < 0)
 		goto fail;
 	memset(&r, 0, sizeof(r));
 	r.method = "POST";
@@ -179,7 +170,8 @@ poll_now(struct poller *p)
 		return;
 	}
 	p->waiting_capacity = 0;
-	if (work_path(p, &path, "/poll") < 0 || buf_printf(&path, "?block_ms=%d", p->block_ms) < 0) {
+	if (api_path(&path, "/v1/environments/%s/work/poll?block_ms=%d", p->environment_id,
+		     p->block_ms) < 0) {
 		buf_release(&path);
 		poll_later(p, 1000);
 		return;

@@ -144,9 +144,7 @@ stop_item(struct session *s)
 	struct api_request r;
 
 	s->phase = PHASE_STOPPING;
-	if (buf_puts(&path, "/v1/environments/") < 0 || api_escape(&path, s->environment_id) < 0 ||
-	    buf_puts(&path, "/work/") < 0 || api_escape(&path, s->work_id) < 0 ||
-	    buf_puts(&path, "/stop") < 0)
+	if (api_path(&path, "/v1/environments/%s/work/%s/stop", s->environment_id, s->work_id) < 0)
 		goto fail;
 	memset(&r, 0, sizeof(r));
 	r.method = "POST";
@@ -518,7 +516,7 @@ fetch_session(struct session *s)
 	struct buf path = BUF_INIT(4096);
 	struct api_request r;
 
-	if (buf_puts(&path, "/v1/sessions/") < 0 || api_escape(&path, s->session_id) < 0)
+	if (api_path(&path, "/v1/sessions/%s", s->session_id) < 0)
 		goto fail;
 	memset(&r, 0, sizeof(r));
 	r.method = "GET";
