@@ -94,8 +94,8 @@ main(int argc, char **argv)
 		int tok;
 		int r;
 
-		if ((size_t)n > LINE_MAX_BYTES || json_parse(line, (size_t)n, &doc, errbuf,
-							      sizeof(errbuf)) < 0) {
+		if ((size_t)n > LINE_MAX_BYTES ||
+		    json_parse(line, (size_t)n, &doc, errbuf, sizeof(errbuf)) < 0) {
 			fprintf(stderr, "bad input line %d\n", seq + 1);
 			rc = 1;
 			break;

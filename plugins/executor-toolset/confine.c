@@ -20,7 +20,7 @@
 #include "confine.h"
 #include "fs-errors.h"
 
-#define CONFINE_PATH_MAX 65536  /* longer inputs are refused with ENAMETOOLONG */
+#define CONFINE_PATH_MAX 65536 /* longer inputs are refused with ENAMETOOLONG */
 
 int confine_disable_openat2;
 int confine_used_openat2;

@@ -29,9 +29,9 @@
 #define CONFINE_MAX_HOPS 40
 
 struct confine_root {
-	char *path;  /* canonical, no trailing slash except for "/" */
+	char *path; /* canonical, no trailing slash except for "/" */
 	size_t len;
-	int fd;      /* the directory, O_CLOEXEC; -1 when not open */
+	int fd; /* the directory, O_CLOEXEC; -1 when not open */
 };
 
 /* Canonicalize `workdir` and open it.  0 or -errno. */
@@ -56,14 +56,13 @@ bool confine_is_within(const char *root, const char *p);
  * *ret_real (caller frees); 1 with the SDK's error message appended to
  * `msg` (`path "<p>" is outside the session's working directory` or
  * `path "<p>": <fs reason>`); or -ENOMEM. */
-int confine_path(const struct confine_root *root, const char *p, char **ret_real,
-		 struct buf *msg);
+int confine_path(const struct confine_root *root, const char *p, char **ret_real, struct buf *msg);
 
 /* Where `real` (a result of confine_path) lies relative to the root: "."
  * for the root itself.  Borrowed from `real`. */
 const char *confine_rel(const struct confine_root *root, const char *real);
 
-#define CONFINE_MKDIR 1u  /* create missing parent directories, mode 0700 */
+#define CONFINE_MKDIR 1u /* create missing parent directories, mode 0700 */
 
 /* Open the directory holding `real` beneath the root without following any
  * symlink, and point *ret_base at the leaf name inside `real` ("." when

@@ -77,8 +77,8 @@ parse_long(const char *s, size_t n, long *ret, int *ret_width)
 		return false;
 	*ret = v;
 	/* Zero padding: "01" or "-01" pads to the written width. */
-	*ret_width = (tmp[0] == '0' && n > 1) || (tmp[0] == '-' && tmp[1] == '0' && n > 2) ? (int)n
-											    : 0;
+	*ret_width =
+		(tmp[0] == '0' && n > 1) || (tmp[0] == '-' && tmp[1] == '0' && n > 2) ? (int)n : 0;
 	return true;
 }
 
@@ -286,7 +286,8 @@ utf8_next(const char *s, uint32_t *cp)
 		return 2;
 	}
 	if ((p[0] & 0xf0) == 0xe0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80) {
-		*cp = ((uint32_t)(p[0] & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) | (p[2] & 0x3f);
+		*cp = ((uint32_t)(p[0] & 0x0f) << 12) | ((uint32_t)(p[1] & 0x3f) << 6) |
+		      (p[2] & 0x3f);
 		return 3;
 	}
 	if ((p[0] & 0xf8) == 0xf0 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80 &&

@@ -35,28 +35,28 @@
 
 #include "toolset.h"
 
-#define BASH_OUTPUT_LIMIT      (100u * 1024u)  /* UTF-16 units */
-#define BASH_DEFAULT_TIMEOUT   120000
-#define BASH_MAX_COMMAND       (1u << 20)
-#define BASH_READ_CHUNK        65536
+#define BASH_OUTPUT_LIMIT (100u * 1024u) /* UTF-16 units */
+#define BASH_DEFAULT_TIMEOUT 120000
+#define BASH_MAX_COMMAND (1u << 20)
+#define BASH_READ_CHUNK 65536
 
 struct ts_bash {
 	struct ts_session *s;
 	struct er_process *proc;
-	int fds[3];                  /* stdin, stdout, stderr; -1 once closed */
+	int fds[3]; /* stdin, stdout, stderr; -1 once closed */
 	struct er_watch *watch[3];
-	struct utf8_stream dec[3];   /* for stdout and stderr */
-	int exited;                  /* the process was reaped */
-	int closed;                  /* exited and both outputs at EOF: "close" */
-	struct buf pending;          /* command text not yet written */
+	struct utf8_stream dec[3]; /* for stdout and stderr */
+	int exited;		   /* the process was reaped */
+	int closed;		   /* exited and both outputs at EOF: "close" */
+	struct buf pending;	   /* command text not yet written */
 	size_t pending_off;
 	/* The running call. */
 	char *call_id;
 	char sentinel[64];
 	int64_t timeout_ms;
 	struct er_timer *timer;
-	struct buf out;              /* decoded output, trimmed to the limit */
-	size_t out_units;            /* its length in UTF-16 units */
+	struct buf out;	  /* decoded output, trimmed to the limit */
+	size_t out_units; /* its length in UTF-16 units */
 	int truncated;
 };
 
@@ -148,7 +148,8 @@ append_output(struct ts_bash *b, struct buf *chunk)
 		return r;
 	b->out_units += units;
 	if (b->out_units > BASH_OUTPUT_LIMIT) {
-		size_t drop = utf16_prefix(b->out.data, b->out.len, b->out_units - BASH_OUTPUT_LIMIT);
+		size_t drop =
+			utf16_prefix(b->out.data, b->out.len, b->out_units - BASH_OUTPUT_LIMIT);
 		size_t dropped_units = utf16_length(b->out.data, drop);
 
 		/* The SDK's slice() can split a surrogate pair; whole code
@@ -156,7 +157,8 @@ append_output(struct ts_bash *b, struct buf *chunk)
 		if (b->out_units - dropped_units > BASH_OUTPUT_LIMIT) {
 			size_t next = drop + 1;
 
-			while (next < b->out.len && ((unsigned char)b->out.data[next] & 0xc0) == 0x80)
+			while (next < b->out.len &&
+			       ((unsigned char)b->out.data[next] & 0xc0) == 0x80)
 				next++;
 			drop = next;
 			dropped_units = utf16_length(b->out.data, drop);
@@ -216,7 +218,7 @@ on_exit_cb(void *userdata, struct er_process *proc, int status)
 {
 	struct ts_bash *b = userdata;
 
-	b->proc = NULL;  /* the handle dies with this callback */
+	b->proc = NULL; /* the handle dies with this callback */
 	b->exited = 1;
 	check_closed(b);
 }
@@ -318,7 +320,8 @@ bash_finish(struct ts_bash *b)
 		b->timer = NULL;
 	}
 	/* tail.match(/^(-?\d+)/) */
-	if ((tail[0] == '-' && tail[1] >= '0' && tail[1] <= '9') || (tail[0] >= '0' && tail[0] <= '9')) {
+	if ((tail[0] == '-' && tail[1] >= '0' && tail[1] <= '9') ||
+	    (tail[0] >= '0' && tail[0] <= '9')) {
 		char *end;
 
 		errno = 0;
@@ -396,7 +399,8 @@ bash_start(struct ts_session *s, struct ts_bash **ret)
 	b->fds[1] = req.stdout_fd;
 	b->fds[2] = req.stderr_fd;
 	for (i = 1; i <= 2; i++) {
-		r = host->watch_fd(s->pl->host_ctx, b->fds[i], ER_FD_READ, on_output, b, &b->watch[i]);
+		r = host->watch_fd(s->pl->host_ctx, b->fds[i], ER_FD_READ, on_output, b,
+				   &b->watch[i]);
 		if (r < 0) {
 			bash_kill(b);
 			return r;
@@ -423,7 +427,8 @@ make_sentinel(char *out, size_t size)
 	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
 	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
 	snprintf(out, size,
-		 "__ANT_CMD_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x_DONE__",
+		 "__ANT_CMD_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x_"
+		 "DONE__",
 		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
 		 u[13], u[14], u[15]);
 }

@@ -40,13 +40,16 @@ load_file(struct ts_ctx *ctx, int dfd, const char *base, const char *file_path, 
 	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return edit_error_fs(out, "edit: ", errno, file_path);
 	if (!S_ISREG(st.st_mode))
-		return buf_printf(out, "edit: %s is not a regular file", file_path) ?: TS_TOOL_ERROR;
+		return buf_printf(out, "edit: %s is not a regular file", file_path)
+			       ?: TS_TOOL_ERROR;
 	if (ctx->max_file_bytes && (uint64_t)st.st_size > ctx->max_file_bytes)
-		return buf_printf(out, "edit: %s is %lld bytes, exceeds %llu-byte limit. "
+		return buf_printf(out,
+				  "edit: %s is %lld bytes, exceeds %llu-byte limit. "
 				  "The edit tool loads the whole file and cannot modify a file "
 				  "this large.",
 				  file_path, (long long)st.st_size,
-				  (unsigned long long)ctx->max_file_bytes) ?: TS_TOOL_ERROR;
+				  (unsigned long long)ctx->max_file_bytes)
+			       ?: TS_TOOL_ERROR;
 	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return edit_error_fs(out, "edit: ", errno, file_path);
@@ -176,8 +179,9 @@ tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 		goto done;
 	}
 	if (!replace_all && count > 1) {
-		r = buf_printf(out, "edit: old_string appears %zu times in %s (must be unique)", count,
-			       file_path) ?: TS_TOOL_ERROR;
+		r = buf_printf(out, "edit: old_string appears %zu times in %s (must be unique)",
+			       count, file_path)
+			    ?: TS_TOOL_ERROR;
 		goto done;
 	}
 	r = replace(&updated, text.data, text.len, old.data, old.len, new.data, new.len,

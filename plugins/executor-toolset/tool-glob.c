@@ -28,14 +28,14 @@
 #include "glob-match.h"
 #include "toolset.h"
 
-#define GLOB_MAX_SEGMENTS  64
-#define GLOB_MAX_VISITS    1000000  /* directory entries examined, all patterns */
-#define GLOB_STAR          ((char *)1)
+#define GLOB_MAX_SEGMENTS 64
+#define GLOB_MAX_VISITS 1000000 /* directory entries examined, all patterns */
+#define GLOB_STAR ((char *)1)
 
 struct glob_match {
 	char *path;
 	double mtime;
-	size_t order;  /* yield order: fs.glob's, kept for equal mtimes */
+	size_t order; /* yield order: fs.glob's, kept for equal mtimes */
 };
 
 /* One brace expansion, split into segments. */
@@ -69,8 +69,8 @@ struct gentry {
 };
 
 struct glob_walk {
-	const char *root;       /* search root as the results print it */
-	const char *real_root;  /* canonical, for the containment check */
+	const char *root;      /* search root as the results print it */
+	const char *real_root; /* canonical, for the containment check */
 	struct glob_pat *pats;
 	size_t npats;
 	size_t pats_cap;
@@ -82,7 +82,7 @@ struct glob_walk {
 	struct gq_item *kids;
 	size_t nkids;
 	size_t kids_cap;
-	size_t *kid_index;      /* open addressing: kid + 1, 0 free */
+	size_t *kid_index; /* open addressing: kid + 1, 0 free */
 	size_t kid_index_cap;
 	/* Entries yielded so far, files or not (fs.glob's yield count). */
 	unsigned yielded;
@@ -92,7 +92,7 @@ struct glob_walk {
 	/* Every yielded path (open addressing). */
 	char **seen;
 	size_t nseen;
-	size_t seen_cap;  /* a power of two */
+	size_t seen_cap; /* a power of two */
 	struct glob_match *matches;
 	size_t nmatches;
 	size_t matches_cap;
@@ -222,8 +222,10 @@ yield_path(struct glob_walk *w, char *full, bool is_file)
 		w->matches_cap = ncap;
 	}
 	w->matches[w->nmatches].path = full;
-	w->matches[w->nmatches].mtime = stat(full, &st) == 0 ?
-		(double)st.st_mtim.tv_sec * 1000.0 + (double)st.st_mtim.tv_nsec / 1e6 : 0;
+	w->matches[w->nmatches].mtime =
+		stat(full, &st) == 0
+			? (double)st.st_mtim.tv_sec * 1000.0 + (double)st.st_mtim.tv_nsec / 1e6
+			: 0;
 	w->matches[w->nmatches].order = w->nmatches;
 	w->nmatches++;
 }
@@ -520,8 +522,8 @@ process(struct glob_walk *w, const char *dir, const struct gq_pat *gp, struct ge
 	int i;
 
 	have_st = lstat(dir, &st) == 0;
-	is_dir = have_st && (S_ISDIR(st.st_mode) ||
-			     (S_ISLNK(st.st_mode) && (gp->states & ~gp->symlinks)));
+	is_dir = have_st &&
+		 (S_ISDIR(st.st_mode) || (S_ISLNK(st.st_mode) && (gp->states & ~gp->symlinks)));
 	if (gp->states & last_bit) {
 		if (is_literal(p, last)) {
 			char *full = join_path(dir, p->segs[last]);
@@ -757,15 +759,17 @@ tool_glob(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	if (!pattern)
 		return buf_puts(out, "glob: pattern must be a string") ?: TS_TOOL_ERROR;
 	if (pattern[0] == '/')
-		return buf_puts(out, "glob: absolute pattern not permitted; pass a relative pattern "
-				"(and optionally path)") ?: TS_TOOL_ERROR;
+		return buf_puts(out,
+				"glob: absolute pattern not permitted; pass a relative pattern "
+				"(and optionally path)")
+			       ?: TS_TOOL_ERROR;
 	/* Any piece equal to ".." once split on / \ { } , (patternCanAscend). */
 	for (p = (char *)pattern; *p;) {
 		size_t n = strcspn(p, "/\\{},");
 
 		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return buf_puts(out, "glob: \"..\" is not permitted in the pattern") ?:
-				TS_TOOL_ERROR;
+			return buf_puts(out, "glob: \"..\" is not permitted in the pattern")
+				       ?: TS_TOOL_ERROR;
 		p += n;
 		if (*p)
 			p++;

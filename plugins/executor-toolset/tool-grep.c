@@ -31,11 +31,11 @@
 
 #include "toolset.h"
 
-#define GREP_OUTPUT_LIMIT   (100u * 1024u)  /* UTF-16 units */
-#define GREP_MAX_LINE       2000            /* UTF-16 units */
-#define GREP_TIMEOUT_MS     60000
-#define GREP_STDERR_MAX     (64u * 1024u)
-#define GREP_READ_CHUNK     65536
+#define GREP_OUTPUT_LIMIT (100u * 1024u) /* UTF-16 units */
+#define GREP_MAX_LINE 2000		 /* UTF-16 units */
+#define GREP_TIMEOUT_MS 60000
+#define GREP_STDERR_MAX (64u * 1024u)
+#define GREP_READ_CHUNK 65536
 
 /* ---- rg ----------------------------------------------------------------- */
 
@@ -143,8 +143,9 @@ rg_on_output(void *userdata, int fd, uint32_t revents)
 		if (i == 2) {
 			if (g->err.len < GREP_STDERR_MAX)
 				(void)buf_append(&g->err, raw,
-						 (size_t)n < GREP_STDERR_MAX - g->err.len ?
-						 (size_t)n : GREP_STDERR_MAX - g->err.len);
+						 (size_t)n < GREP_STDERR_MAX - g->err.len
+							 ? (size_t)n
+							 : GREP_STDERR_MAX - g->err.len);
 			continue;
 		}
 		if (g->truncated)
@@ -220,7 +221,8 @@ find_rg(const struct ts_session *s)
 			struct stat st;
 
 			snprintf(cand, sizeof(cand), "%s/rg", strcmp(dir, "/") == 0 ? "" : dir);
-			if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 &&
+			    S_ISREG(st.st_mode)) {
 				char *real = realpath(cand, NULL);
 
 				if (real) {
@@ -230,9 +232,13 @@ find_rg(const struct ts_session *s)
 
 					if (lr && lw) {
 						for (char *c = lr; *c; c++)
-							*c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+							*c = (char)((*c >= 'A' && *c <= 'Z')
+									    ? *c + 32
+									    : *c);
 						for (char *c = lw; *c; c++)
-							*c = (char)((*c >= 'A' && *c <= 'Z') ? *c + 32 : *c);
+							*c = (char)((*c >= 'A' && *c <= 'Z')
+									    ? *c + 32
+									    : *c);
 						inside = confine_is_within(lw, lr);
 					}
 					free(lr);
@@ -257,8 +263,8 @@ rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *
 	 const char *search_path)
 {
 	const struct er_host *host = s->pl->host;
-	const char *argv[] = { rg, "--no-config", "-n", "--no-heading", "-e", pattern, "--",
-			       search_path, NULL };
+	const char *argv[] = { rg,   "--no-config", "-n", "--no-heading", "-e", pattern,
+			       "--", search_path,   NULL };
 	static const char *const envp[] = { NULL };
 	struct er_spawn_request req;
 	struct er_error err;
@@ -293,7 +299,8 @@ rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *
 	if (r < 0) {
 		struct buf msg = BUF_INIT(1024);
 
-		if (buf_printf(&msg, "grep: rg failed: %s", err.msg[0] ? err.msg : strerror(-r)) == 0)
+		if (buf_printf(&msg, "grep: rg failed: %s", err.msg[0] ? err.msg : strerror(-r)) ==
+		    0)
 			ts_result(s, call_id, 1, msg.data, msg.len);
 		buf_release(&msg);
 		free(g->call_id);
@@ -519,8 +526,8 @@ struct walker {
 	struct buf *out;
 	long budget;
 	unsigned remaining;
-	int lines;          /* hits pushed */
-	int full;           /* output budget exhausted */
+	int lines; /* hits pushed */
+	int full;  /* output budget exhausted */
 	int timed_out;
 	struct timespec deadline;
 	unsigned long steps;
@@ -550,7 +557,8 @@ push_hit(struct walker *w, const char *file, unsigned long n, const char *line, 
 	long units;
 
 	snprintf(num, sizeof(num), ":%lu:", n);
-	units = (long)(utf16_length(file, strlen(file)) + strlen(num) + utf16_length(line, len) + 1);
+	units = (long)(utf16_length(file, strlen(file)) + strlen(num) + utf16_length(line, len) +
+		       1);
 	w->budget -= units;
 	if (w->budget < 0) {
 		if (w->lines++)
@@ -732,7 +740,8 @@ tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path,
 	memset(&w, 0, sizeof(w));
 	r = js_to_ere(pattern, &ere, &why);
 	if (r == 0)
-		r = regcomp(&w.re, ere.data ? ere.data : "", REG_EXTENDED | REG_NOSUB) ? -EINVAL : 0;
+		r = regcomp(&w.re, ere.data ? ere.data : "", REG_EXTENDED | REG_NOSUB) ? -EINVAL
+										       : 0;
 	if (r == -EINVAL) {
 		char msg[256];
 
@@ -741,7 +750,8 @@ tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path,
 			why = msg;
 		}
 		r = buf_printf(out, "grep: invalid regex: Invalid regular expression: /%s/: %s",
-			       pattern, why) ?: TS_TOOL_ERROR;
+			       pattern, why)
+			    ?: TS_TOOL_ERROR;
 		buf_release(&ere);
 		return r;
 	}
@@ -761,8 +771,8 @@ tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path,
 	if (w.timed_out && !w.full) {
 		if (w.lines == 0) {
 			buf_reset(out);
-			return buf_printf(out, "grep: timed out after %ds", GREP_TIMEOUT_MS / 1000) ?:
-				TS_TOOL_ERROR;
+			return buf_printf(out, "grep: timed out after %ds", GREP_TIMEOUT_MS / 1000)
+				       ?: TS_TOOL_ERROR;
 		}
 		(void)buf_printf(out, "\n[the search was cut short after %d ms]", GREP_TIMEOUT_MS);
 	}

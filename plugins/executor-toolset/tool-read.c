@@ -20,8 +20,8 @@
 /* The SDK's LineRangeCollector: lines [start, end) (0-based), capped. */
 struct line_range {
 	double start;
-	double end;       /* INFINITY: to the end of the file */
-	uint64_t limit;   /* 0: no cap */
+	double end;	/* INFINITY: to the end of the file */
+	uint64_t limit; /* 0: no cap */
 	uint64_t line;
 	struct buf bytes;
 };
@@ -89,7 +89,8 @@ over_limit_error(struct buf *out, const struct json_doc *doc, int vr, const stru
 	int r;
 
 	if (lr->end - lr->start == 1)
-		return buf_printf(out, "read: line %.0f of %s alone exceeds %llu-byte limit. "
+		return buf_printf(out,
+				  "read: line %.0f of %s alone exceeds %llu-byte limit. "
 				  "The read tool cannot return part of a line, so view_range "
 				  "cannot narrow this further.",
 				  lr->start + 1, file_path, (unsigned long long)lr->limit);
@@ -101,7 +102,8 @@ over_limit_error(struct buf *out, const struct json_doc *doc, int vr, const stru
 	if (r == 0)
 		r = ts_js_string(doc, json_next(doc, json_first(doc, vr)), out);
 	if (r == 0)
-		r = buf_printf(out, "] of %s exceeds %llu-byte limit. "
+		r = buf_printf(out,
+			       "] of %s exceeds %llu-byte limit. "
 			       "Narrow the view_range to read a smaller portion.",
 			       file_path, (unsigned long long)lr->limit);
 	return r;
@@ -141,8 +143,8 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 		double e;
 
 		if (json_size(doc, vr) != 2) {
-			r = buf_puts(out, "read: view_range must be [start_line, end_line]") ?:
-				TS_TOOL_ERROR;
+			r = buf_puts(out, "read: view_range must be [start_line, end_line]")
+				    ?: TS_TOOL_ERROR;
 			goto done;
 		}
 		has_range = 1;
@@ -153,7 +155,8 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 		lr.start = isnan(s) ? 0 : trunc(fmax(0, s - 1));
 		lr.end = e > 0 ? trunc(e) : INFINITY;
 	} else if (json_kind(doc, vr) == JSON_STRING && json_str(doc, vr)[0] != '\0') {
-		r = buf_puts(out, "read: view_range must be [start_line, end_line]") ?: TS_TOOL_ERROR;
+		r = buf_puts(out, "read: view_range must be [start_line, end_line]")
+			    ?: TS_TOOL_ERROR;
 		goto done;
 	}
 
@@ -174,11 +177,13 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	}
 	if (ctx->max_file_bytes && (uint64_t)st.st_size > ctx->max_file_bytes) {
 		if (!has_range) {
-			r = buf_printf(out, "read: %s is %lld bytes, exceeds %llu-byte limit. "
+			r = buf_printf(out,
+				       "read: %s is %lld bytes, exceeds %llu-byte limit. "
 				       "Use the view_range parameter to read specific line ranges, "
 				       "e.g. view_range: [1, 500].",
 				       file_path, (long long)st.st_size,
-				       (unsigned long long)ctx->max_file_bytes) ?: TS_TOOL_ERROR;
+				       (unsigned long long)ctx->max_file_bytes)
+				    ?: TS_TOOL_ERROR;
 			goto done;
 		}
 		streaming = 1;
@@ -224,7 +229,8 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 		}
 		if (r == 1) {
 			/* The file grew past what a result can carry. */
-			r = buf_printf(out, "read: %s: i/o error (EFBIG)", file_path) ?: TS_TOOL_ERROR;
+			r = buf_printf(out, "read: %s: i/o error (EFBIG)", file_path)
+				    ?: TS_TOOL_ERROR;
 			goto done;
 		}
 		if (r < 0)

@@ -20,22 +20,22 @@
 #include "json.h"
 #include "confine.h"
 
-#define TS_OK         0
+#define TS_OK 0
 #define TS_TOOL_ERROR 1
 
 /* The SDK's defaults. */
-#define TS_MAX_FILE_BYTES   (256u * 1024u)  /* read and edit */
-#define TS_OUT_MAX          (4u << 20)      /* cap of any result text we build */
+#define TS_MAX_FILE_BYTES (256u * 1024u) /* read and edit */
+#define TS_OUT_MAX (4u << 20)		 /* cap of any result text we build */
 #define TS_WALK_MAX_ENTRIES 50000
-#define TS_WALK_MAX_DEPTH   40
-#define TS_GLOB_RESULTS     200
-#define TS_GREP_LIMIT       (100u * 1024u)
+#define TS_WALK_MAX_DEPTH 40
+#define TS_GLOB_RESULTS 200
+#define TS_GREP_LIMIT (100u * 1024u)
 
 /* What every tool needs to know about its session. */
 struct ts_ctx {
-	struct confine_root root;  /* canonical workdir, opened */
-	char *workdir;             /* the workdir as configured, lexically normalised */
-	uint64_t max_file_bytes;   /* 0: no cap */
+	struct confine_root root; /* canonical workdir, opened */
+	char *workdir;		  /* the workdir as configured, lexically normalised */
+	uint64_t max_file_bytes;  /* 0: no cap */
 };
 
 /* 0, or -errno (the workdir cannot be resolved or opened). */
@@ -72,13 +72,13 @@ struct ts_session {
 	struct ts_plugin *pl;
 	struct er_session *handle;
 	struct ts_ctx ctx;
-	struct ts_bash *bash;  /* the persistent shell; NULL until first needed */
-	struct ts_rg *rg;      /* the running rg search, if any */
+	struct ts_bash *bash; /* the persistent shell; NULL until first needed */
+	struct ts_rg *rg;     /* the running rg search, if any */
 };
 
 /* Post a result through the host (it turns "" into "(no output)"). */
-void ts_result(struct ts_session *s, const char *call_id, int is_error, const char *text,
-	       size_t len);
+void
+ts_result(struct ts_session *s, const char *call_id, int is_error, const char *text, size_t len);
 
 /* Asynchronous tools: 0 when the call was answered or is running (the
  * result follows from a callback), or -errno when it could not start. */
@@ -111,14 +111,14 @@ int tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct 
 int tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);
 int tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);
 int tool_glob(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);
-int tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path,
-		   struct buf *out);
+int
+tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path, struct buf *out);
 
 /* Write `len` bytes to the canonical path `real` atomically (a temporary
  * file in the same directory, fsync, rename): a new file gets mode 0600, an
  * existing one keeps its mode.  `mkdirs` creates missing parents 0700.
  * 0 or -errno. */
-int ts_atomic_write(const struct confine_root *root, const char *real, const char *data,
-		    size_t len, int mkdirs);
+int ts_atomic_write(const struct confine_root *root, const char *real, const char *data, size_t len,
+		    int mkdirs);
 
 #endif

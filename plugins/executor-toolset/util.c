@@ -102,7 +102,7 @@ ts_utf8_append(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
-	size_t run = 0;  /* start of the pending run of valid bytes */
+	size_t run = 0; /* start of the pending run of valid bytes */
 	int r;
 
 	while (i < n) {

@@ -157,8 +157,8 @@ m_cancel_timer(struct er_timer *t)
 static char **
 build_env(const char *const *req)
 {
-	static const char *const inherit[] = { "PATH", "HOME", "LANG", "LC_ALL", "USER", "TMPDIR",
-					       NULL };
+	static const char *const inherit[] = { "PATH", "HOME",	 "LANG", "LC_ALL",
+					       "USER", "TMPDIR", NULL };
 	char **env = calloc(64, sizeof(*env));
 	int n = 0;
 	int i;
@@ -345,7 +345,7 @@ step(int max_wait)
 		}
 	}
 	if (wait > 10)
-		wait = 10;  /* child exits are polled */
+		wait = 10; /* child exits are polled */
 	if (poll(pfd, (nfds_t)n, wait) > 0) {
 		for (i = 0; i < n; i++) {
 			struct er_watch *w = &watches[idx[i]];

@@ -25,8 +25,8 @@
 #include "json.h"
 #include "toolset.h"
 
-static char tmpdir[PATH_MAX];   /* holds the workdir and an outside dir */
-static char workdir[PATH_MAX];  /* canonical */
+static char tmpdir[PATH_MAX];  /* holds the workdir and an outside dir */
+static char workdir[PATH_MAX]; /* canonical */
 static struct ts_ctx ctx;
 static struct buf out = BUF_INIT(TS_OUT_MAX);
 
@@ -101,11 +101,11 @@ run(int (*tool)(struct ts_ctx *, const struct json_doc *, int, struct buf *), co
 	return r;
 }
 
-#define assert_result(r_, want_rc, want_text)                   \
-	do {                                                    \
-		int rc_ = (r_);                                 \
-		assert_string_equal(out.data, (want_text));     \
-		assert_int_equal(rc_, (want_rc));               \
+#define assert_result(r_, want_rc, want_text)                                                      \
+	do {                                                                                       \
+		int rc_ = (r_);                                                                    \
+		assert_string_equal(out.data, (want_text));                                        \
+		assert_int_equal(rc_, (want_rc));                                                  \
 	} while (0)
 
 static int
@@ -113,7 +113,8 @@ setup(void **state)
 {
 	char *real;
 
-	snprintf(tmpdir, sizeof(tmpdir), "%s/toolset-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(tmpdir, sizeof(tmpdir), "%s/toolset-XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	assert_non_null(mkdtemp(tmpdir));
 	real = realpath(tmpdir, NULL);
 	assert_non_null(real);
@@ -204,7 +205,8 @@ confine_cases(void)
 		      "path \"/etc/passwd\" is outside the session's working directory");
 	check_confine("out-link/secret", 1,
 		      "path \"out-link/secret\" is outside the session's working directory");
-	check_confine("out-link", 1, "path \"out-link\" is outside the session's working directory");
+	check_confine("out-link", 1,
+		      "path \"out-link\" is outside the session's working directory");
 	check_confine("dangling-out", 1,
 		      "path \"dangling-out\" is outside the session's working directory");
 	check_confine("dangling-out/deeper/x", 1,
@@ -339,9 +341,15 @@ test_read(void **state)
 static void
 test_read_utf8(void **state)
 {
-	put_file("bad.txt", "a\xff" "b\xe2\x82" "c\xf0\x9f\x98\x80", 0644);
+	put_file("bad.txt",
+		 "a\xff"
+		 "b\xe2\x82"
+		 "c\xf0\x9f\x98\x80",
+		 0644);
 	assert_result(run(tool_read, "{\"file_path\":\"bad.txt\"}"), TS_OK,
-		      "a\xef\xbf\xbd" "b\xef\xbf\xbd" "c\xf0\x9f\x98\x80");
+		      "a\xef\xbf\xbd"
+		      "b\xef\xbf\xbd"
+		      "c\xf0\x9f\x98\x80");
 }
 
 static void
@@ -358,15 +366,17 @@ test_read_large(void **state)
 	}
 	memcpy(big + 300000, "tail!", 6);
 	put_file("big.txt", big, 0644);
-	assert_result(run(tool_read, "{\"file_path\":\"big.txt\"}"), TS_TOOL_ERROR,
-		      "read: big.txt is 300005 bytes, exceeds 262144-byte limit. Use the view_range "
-		      "parameter to read specific line ranges, e.g. view_range: [1, 500].");
+	assert_result(
+		run(tool_read, "{\"file_path\":\"big.txt\"}"), TS_TOOL_ERROR,
+		"read: big.txt is 300005 bytes, exceeds 262144-byte limit. Use the view_range "
+		"parameter to read specific line ranges, e.g. view_range: [1, 500].");
 	run(tool_read, "{\"file_path\":\"big.txt\",\"view_range\":[2,3]}");
 	assert_int_equal(out.len, 199);
 	assert_true(out.data[0] == 'b' && out.data[99] == '\n' && out.data[100] == 'c');
 	assert_result(run(tool_read, "{\"file_path\":\"big.txt\",\"view_range\":[3001,0]}"), TS_OK,
 		      "tail!");
-	assert_result(run(tool_read, "{\"file_path\":\"big.txt\",\"view_range\":[5,4]}"), TS_OK, "");
+	assert_result(run(tool_read, "{\"file_path\":\"big.txt\",\"view_range\":[5,4]}"), TS_OK,
+		      "");
 	assert_result(run(tool_read, "{\"file_path\":\"big.txt\",\"view_range\":[1,0]}"),
 		      TS_TOOL_ERROR,
 		      "read: view_range [1, 0] of big.txt exceeds 262144-byte limit. Narrow the "
@@ -476,7 +486,8 @@ test_edit(void **state)
 		      TS_TOOL_ERROR, "edit: nope.txt: no such file or directory");
 	assert_result(run(tool_edit, "{\"file_path\":\"/etc/passwd\",\"old_string\":\"a\","
 				     "\"new_string\":\"x\"}"),
-		      TS_TOOL_ERROR, "path \"/etc/passwd\" is outside the session's working directory");
+		      TS_TOOL_ERROR,
+		      "path \"/etc/passwd\" is outside the session's working directory");
 	/* Overlapping occurrences count as String.split counts them. */
 	put_file("o.txt", "aaaa", 0600);
 	assert_result(run(tool_edit, "{\"file_path\":\"o.txt\",\"old_string\":\"aa\","

@@ -45,7 +45,8 @@ setup(void **unused)
 	free(real);
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p '%s/sub' && cd '%s' && printf 'alpha\\nbeta\\ngamma beta\\n' > a.txt && "
-		 "printf 'nothing\\n' > sub/b.txt", workdir, workdir);
+		 "printf 'nothing\\n' > sub/b.txt",
+		 workdir, workdir);
 	assert_int_equal(system(cmd), 0);
 
 	ops = er_plugin_v1.ops;
@@ -100,11 +101,11 @@ call(const char *name, const char *input)
 	return &mock_results[before];
 }
 
-#define assert_call(name, input, want_err, want_text)              \
-	do {                                                       \
-		struct mock_result *res_ = call((name), (input));  \
-		assert_string_equal(res_->text, (want_text));      \
-		assert_int_equal(res_->is_error, (want_err));      \
+#define assert_call(name, input, want_err, want_text)                                              \
+	do {                                                                                       \
+		struct mock_result *res_ = call((name), (input));                                  \
+		assert_string_equal(res_->text, (want_text));                                      \
+		assert_int_equal(res_->is_error, (want_err));                                      \
 	} while (0)
 
 static void
@@ -114,7 +115,8 @@ test_routing(void **unused)
 
 	assert_int_equal(ops->tool_call(state, sess, &c), ER_DECLINED);
 	assert_call("read", "{\"file_path\":\"a.txt\",\"view_range\":[2,2]}", 0, "beta");
-	assert_call("write", "{\"file_path\":\"w.txt\",\"content\":\"x\"}", 0, "wrote 1 bytes to w.txt");
+	assert_call("write", "{\"file_path\":\"w.txt\",\"content\":\"x\"}", 0,
+		    "wrote 1 bytes to w.txt");
 	assert_call("read", "[1,2]", 1, "read: file_path is required");
 }
 
@@ -132,8 +134,9 @@ test_bash_basics(void **unused)
 	assert_call("bash", "{\"command\":\"printf '\\\\033[31mred\\\\033[0m\\\\n\\\\n\\\\n'\"}", 0,
 		    "red");
 	assert_call("bash", "{\"command\":\"cat; echo done\"}", 0, "done");
-	assert_call("bash", "{\"command\":\"echo \\\"$TERM|$PS1|$PS2|${ANTHROPIC_API_KEY-unset}\\\"\"}",
-		    0, "dumb|||unset");
+	assert_call("bash",
+		    "{\"command\":\"echo \\\"$TERM|$PS1|$PS2|${ANTHROPIC_API_KEY-unset}\\\"\"}", 0,
+		    "dumb|||unset");
 	assert_call("bash", "{}", 1, "bash: command is required");
 	assert_call("bash", "{\"command\":\"\"}", 1, "bash: command is required");
 	assert_call("bash", "{\"restart\":true}", 0, "bash session restarted");
@@ -167,7 +170,8 @@ test_bash_died(void **unused)
 static void
 test_bash_truncation(void **unused)
 {
-	struct mock_result *r = call("bash", "{\"command\":\"head -c 200000 /dev/zero | tr '\\\\0' a\"}");
+	struct mock_result *r =
+		call("bash", "{\"command\":\"head -c 200000 /dev/zero | tr '\\\\0' a\"}");
 	size_t i;
 
 	assert_int_equal(r->is_error, 0);
@@ -181,8 +185,10 @@ test_bash_truncation(void **unused)
 static void
 test_bash_cancel(void **unused)
 {
-	struct er_tool_call c = { sizeof(c), "toolu_cancel", "bash", "{\"command\":\"sleep 30\"}", 22 };
-	struct er_tool_call c2 = { sizeof(c2), "toolu_stray", "bash", "{\"command\":\"echo hi\"}", 21 };
+	struct er_tool_call c = { sizeof(c), "toolu_cancel", "bash", "{\"command\":\"sleep 30\"}",
+				  22 };
+	struct er_tool_call c2 = { sizeof(c2), "toolu_stray", "bash", "{\"command\":\"echo hi\"}",
+				   21 };
 	int before = mock_nresults;
 
 	assert_int_equal(ops->tool_call(state, sess, &c), 0);
@@ -190,7 +196,8 @@ test_bash_cancel(void **unused)
 	/* A stray second call while one runs is refused, not queued. */
 	assert_int_equal(ops->tool_call(state, sess, &c2), 0);
 	assert_int_equal(mock_nresults, before + 1);
-	assert_string_equal(mock_results[before].text, "bash: another bash command is still running");
+	assert_string_equal(mock_results[before].text,
+			    "bash: another bash command is still running");
 	ops->tool_cancel(state, sess, "toolu_cancel");
 	mock_run_for(100);
 	assert_int_equal(mock_nresults, before + 1);
@@ -208,7 +215,8 @@ test_grep_rg(void **unused)
 	snprintf(want, sizeof(want), "%s/a.txt:2:beta\n%s/a.txt:3:gamma beta\n", workdir, workdir);
 	assert_call("grep", "{\"pattern\":\"beta\"}", 0, want);
 	assert_call("grep", "{\"pattern\":\"zzz\"}", 0, "no matches");
-	assert_call("grep", "{\"pattern\":\"beta\",\"path\":\"a.txt\"}", 0, "2:beta\n3:gamma beta\n");
+	assert_call("grep", "{\"pattern\":\"beta\",\"path\":\"a.txt\"}", 0,
+		    "2:beta\n3:gamma beta\n");
 	assert_call("grep", "{\"pattern\":\"x\",\"path\":\"/etc\"}", 1,
 		    "path \"/etc\" is outside the session's working directory");
 	assert_call("grep", "{}", 1, "grep: pattern is required");
@@ -233,9 +241,10 @@ test_grep_walker(void **unused)
 	snprintf(want, sizeof(want), "%s/a.txt:3:gamma beta", workdir);
 	assert_call("grep", "{\"pattern\":\"\\\\w+\\\\s+be.*?a$\"}", 0, want);
 	assert_call("grep", "{\"pattern\":\"zzz\"}", 0, "no matches");
-	assert_call("grep", "{\"pattern\":\"(?=x)\"}", 1,
-		    "grep: invalid regex: Invalid regular expression: /(?=x)/: lookaround and named "
-		    "groups are not supported");
+	assert_call(
+		"grep", "{\"pattern\":\"(?=x)\"}", 1,
+		"grep: invalid regex: Invalid regular expression: /(?=x)/: lookaround and named "
+		"groups are not supported");
 	if (saved)
 		setenv("PATH", saved, 1);
 	free(saved);
@@ -245,14 +254,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routing),
-		cmocka_unit_test(test_bash_basics),
-		cmocka_unit_test(test_bash_timeout),
-		cmocka_unit_test(test_bash_died),
-		cmocka_unit_test(test_bash_truncation),
-		cmocka_unit_test(test_bash_cancel),
-		cmocka_unit_test(test_grep_rg),
-		cmocka_unit_test(test_grep_walker),
+		cmocka_unit_test(test_routing),		cmocka_unit_test(test_bash_basics),
+		cmocka_unit_test(test_bash_timeout),	cmocka_unit_test(test_bash_died),
+		cmocka_unit_test(test_bash_truncation), cmocka_unit_test(test_bash_cancel),
+		cmocka_unit_test(test_grep_rg),		cmocka_unit_test(test_grep_walker),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
