@@ -118,7 +118,8 @@ export class WorkQueue {
     const token = this.plane.creds.issueSessionsToken(item.id, worker);
     item._.handedOutMs = now;
     item._.worker = worker;
-    item._.handouts.push({ at: nowIso(now), worker });
+    // The token is in the report so that tests can check no client logs it.
+    item._.handouts.push({ at: nowIso(now), worker, sessions_token: token });
     const secret = Buffer.from(
       JSON.stringify({ sessions_token: token, api_base_url: this.plane.baseUrl }),
     ).toString('base64url');

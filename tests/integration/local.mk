@@ -25,3 +25,9 @@ EXTRA_DIST += $(SDK_TESTS) scripts/demo.mjs tests/controlplane/selftest.mjs \
 	tests/sdk/README.md tests/sdk/package.json tests/sdk/.npmrc tests/sdk/run-check.sh tests/sdk/lib.mjs \
 	tests/sdk/sdk-worker.mjs tests/sdk/cookbook.mjs tests/sdk/api.mjs tests/sdk/auth.mjs \
 	tests/sdk/worker-tools.mjs tests/sdk/worker-faults.mjs tests/sdk/demo-check.mjs
+
+# The C runner end to end against the local control plane (tests/runner).
+RUNNER_TESTS = \
+	tests/integration/runner-basic.sh
+TESTS += $(RUNNER_TESTS)
+EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs

@@ -1,0 +1,131 @@
+// Helpers of the C runner's end-to-end checks: everything of tests/sdk/lib.mjs
+// plus startRunner() (the `orchestrator` of this build, started like the SDK
+// worker) and a scan of /proc for processes a runner started.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cp, until } from '../sdk/lib.mjs';
+
+export * from '../sdk/lib.mjs';
+
+export const CP_URL = process.env.CP_URL;
+export const TMP = process.env.CP_TMP;
+export const RUNNER = process.env.ER_RUNNER;
+export const PLUGIN_DIR = process.env.ER_TOP_BUILDDIR ? join(process.env.ER_TOP_BUILDDIR, 'plugins/.libs') : process.env.ER_PLUGIN_PATH;
+export const TRACKING_VAR = 'ENVIRONMENT_RUNNER_TRACKING_ID';
+
+const uniq = () => Math.random().toString(36).slice(2, 10);
+const running = new Set();
+
+/**
+ * Starts `environment-runner orchestrator` against the control plane.
+ * With neither `workdir` nor `baseDir`, a fresh `--workdir` is made.
+ * Returns {proc, pid, workdir, baseDir, keyFile, exited, log(), stop(), kill()}.
+ */
+export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, workerId, extra = [], apiUrl = CP_URL, keyFile }) {
+  if (!RUNNER) throw new Error('ER_RUNNER is not set');
+  if (!keyFile) {
+    keyFile = join(TMP, `key-${envId}-${uniq()}`);
+    writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  }
+  if (!baseDir && !workdir) workdir = join(TMP, `wd-${uniq()}`);
+  if (workdir) mkdirSync(workdir, { recursive: true });
+  const args = ['orchestrator', '--environment-id', envId, '--service-key-file', keyFile, '--api-url', apiUrl,
+    '--sandbox-backend=none', '--plugin-dir', PLUGIN_DIR, '--max-idle-sec', String(maxIdleSec), '--log-level', 'debug'];
+  if (workdir) args.push('--workdir', workdir);
+  else args.push('--base-dir', baseDir);
+  if (workerId) args.push('--worker-id', workerId);
+  args.push(...extra);
+  const proc = spawn(RUNNER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(proc);
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  proc.stderr.on('data', (d) => (out += d));
+  const exited = new Promise((r) => proc.on('exit', (code, sig) => {
+    running.delete(proc);
+    r({ code, sig, at: Date.now() });
+  }));
+  const alive = () => proc.exitCode === null && proc.signalCode === null;
+  return {
+    proc,
+    pid: proc.pid,
+    workdir,
+    baseDir,
+    keyFile,
+    exited,
+    alive,
+    log: () => out,
+    kill(sig = 'SIGKILL') {
+      if (alive()) proc.kill(sig);
+      return exited;
+    },
+    /** SIGTERM, then SIGKILL after `graceMs`; resolves {code, sig, at, ms}. */
+    async stop(graceMs = 10_000) {
+      const t0 = Date.now();
+      if (alive()) proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const r = await exited;
+      clearTimeout(t);
+      return { ...r, ms: r.at - t0 };
+    },
+  };
+}
+
+/** SIGKILLs every runner still running (for `finally` blocks and crashes). */
+export function killAll() {
+  for (const p of running) p.kill('SIGKILL');
+}
+process.on('exit', killAll);
+
+/**
+ * Processes carrying the runner's tracking variable whose working directory
+ * is under `under` (so that other runners on this machine do not count):
+ * [{pid, id, cwd, cmd}].
+ */
+export function trackedProcs(under = TMP) {
+  const found = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const env = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
+      const v = env.find((e) => e.startsWith(`${TRACKING_VAR}=`));
+      if (!v) continue;
+      let cwd = '';
+      try {
+        cwd = readlinkSync(`/proc/${name}/cwd`);
+      } catch {}
+      if (under && !cwd.startsWith(under)) continue;
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      if (/^\d+ \(.*\) Z /.test(stat)) continue; // zombie: already dead
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').join(' ').trim();
+      found.push({ pid: Number(name), id: v.slice(TRACKING_VAR.length + 1), cwd, cmd });
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found;
+}
+
+/** Waits until no tracked process under `under` is left; returns the leftovers (empty on success). */
+export async function untilNoTracked(under = TMP, ms = 5000) {
+  const ok = await until(() => trackedProcs(under).length === 0, ms);
+  return ok ? [] : trackedProcs(under);
+}
+
+/** Every sessions token the control plane handed out (from the report's work handouts). */
+export function issuedTokens(report) {
+  return report.work.flatMap((w) => w.handouts.map((h) => h.sessions_token)).filter(Boolean);
+}
+
+/** Secrets that occur in `text`, named but not shown. */
+export function leakedSecrets(text, secrets) {
+  return secrets.filter((s) => s && text.includes(s)).map((s) => `${s.slice(0, 12)}... (${s.length} chars)`);
+}
+
+/** Waits for the session's work item(s) to satisfy `pred`; returns them or null. */
+export async function untilWork(sessionId, pred, ms = 15_000) {
+  return until(async () => {
+    const w = (await cp.report()).work.filter((x) => x.session_id === sessionId);
+    return pred(w) ? w : null;
+  }, ms);
+}
