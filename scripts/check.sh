@@ -29,7 +29,7 @@ skipped=0
 
 # Add one build's results to the totals.
 count_results() {
-	local dir=$1 trs log base p f s r
+	local dir=$1 trs log base p f s r e
 	while IFS= read -r trs; do
 		base=${trs%.trs}
 		log=$base.log
@@ -52,13 +52,21 @@ count_results() {
 			continue
 		fi
 		# TAP scripts (one line per test point) and plain programs (one line).
+		# The TAP driver adds an ERROR for a non-zero exit status, which a
+		# failing test point already causes: count it only when no test
+		# point failed (a crash, a bad plan).
+		f=0
+		e=0
 		while IFS= read -r r; do
 			case "$r" in
 			PASS | XFAIL) passed=$((passed + 1)) ;;
 			SKIP) skipped=$((skipped + 1)) ;;
-			*) failed=$((failed + 1)) ;;
+			ERROR) e=$((e + 1)) ;;
+			*) f=$((f + 1)) ;;
 			esac
 		done < <(sed -n 's/^:test-result: \([A-Z]*\).*/\1/p' "$trs")
+		[ "$f" -gt 0 ] || f=$e
+		failed=$((failed + f))
 	done < <(find "$dir" -name '*.trs' | sort)
 }
 
