@@ -301,6 +301,33 @@ is_passed(const struct spawn_spec *spec, int fd)
 	return 0;
 }
 
+/* Close every fd from 3 up except the passed ones and the error pipe.  With
+ * close_range(2) that is a few calls instead of one per possible fd. */
+static void
+close_inherited(const struct spawn_spec *spec, int errpipe, int maxfd)
+{
+	int lo = 3;
+
+	for (int fd = 3; fd < maxfd; fd++) {
+		if (fd != errpipe && !is_passed(spec, fd))
+			continue;
+#ifdef HAVE_CLOSE_RANGE
+		if (fd > lo)
+			close_range((unsigned)lo, (unsigned)fd - 1, 0);
+#else
+		for (int c = lo; c < fd; c++)
+			close(c);
+#endif
+		lo = fd + 1;
+	}
+#ifdef HAVE_CLOSE_RANGE
+	if (close_range((unsigned)lo, ~0u, 0) == 0)
+		return;
+#endif
+	for (int c = lo; c < maxfd; c++)
+		close(c);
+}
+
 /* In the child, after fork: only async-signal-safe calls from here on. */
 static void __attribute__((noreturn))
 child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe)
@@ -333,10 +360,7 @@ child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe)
 	maxfd = sysconf(_SC_OPEN_MAX);
 	if (maxfd < 0 || maxfd > 65536)
 		maxfd = 65536;
-	for (int fd = 3; fd < maxfd; fd++) {
-		if (fd != errpipe && !is_passed(spec, fd))
-			close(fd);
-	}
+	close_inherited(spec, errpipe, (int)maxfd);
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		goto fail;
 	environ = (char **)spec->envp;

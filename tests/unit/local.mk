@@ -8,6 +8,15 @@ tests_unit_test_buf_LDADD = $(UNIT_LINK_LIBS)
 
 TESTS += tests/unit/test_buf
 
+check_PROGRAMS += tests/unit/test_loop tests/unit/test_spawn
+tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
+tests_unit_test_loop_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_loop_LDADD = $(UNIT_LINK_LIBS)
+tests_unit_test_spawn_SOURCES = tests/unit/test_spawn.c
+tests_unit_test_spawn_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_spawn_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_loop tests/unit/test_spawn
+
 check_PROGRAMS += tests/unit/test_json
 tests_unit_test_json_SOURCES = tests/unit/test_json.c
 tests_unit_test_json_CFLAGS = $(UNIT_COMPILE_FLAGS)

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "http.h"
+#include "loop.h"
+#include "spawn.h"
+
+struct run {
+	struct loop *loop;
+	int exited;
+	int status;
+	char out[256];
+	size_t out_len;
+	struct loop_watch *watch;
+};
+
+static void
+deadline(void *userdata)
+{
+	loop_quit(userdata, -ETIMEDOUT);
+}
+
+static void
+on_exit_cb(void *userdata, struct proc *proc, int status)
+{
+	struct run *r = userdata;
+
+	r->exited = 1;
+	r->status = status;
+}
+
+static void
+on_output(void *userdata, int fd, uint32_t revents)
+{
+	struct run *r = userdata;
+	ssize_t n = read(fd, r->out + r->out_len, sizeof(r->out) - 1 - r->out_len);
+
+	if (n > 0) {
+		r->out_len += (size_t)n;
+	} else {
+		loop_unwatch(r->watch);
+		r->watch = NULL;
+	}
+}
+
+/* Run the loop until `done` says so or five seconds pass. */
+static int
+run_until(struct loop *loop, int (*done)(void *), void *arg)
+{
+	struct loop_timer *t;
+
+	for (int i = 0; i < 500 && !done(arg); i++) {
+		loop_add_timer(loop, 10, deadline, loop, &t);
+		loop_run(loop);
+	}
+	return done(arg);
+}
+
+static int
+has_exited(void *arg)
+{
+	return ((struct run *)arg)->exited;
+}
+
+static void
+test_output_and_exit_status(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	struct proc_group *g = proc_group_new(sp);
+	char *argv[] = { "/bin/sh", "-c", "echo hello; exit 3", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	struct spawn_spec spec = { .argv = argv, .envp = envp, .pipe_stdout = 1 };
+	struct run r = { .loop = loop };
+	int fds[3];
+	char err[256];
+
+	assert_int_equal(proc_spawn(g, &spec, on_exit_cb, &r, fds, NULL, err, sizeof(err)), 0);
+	assert_int_equal(fds[0], -1);
+	assert_true(fds[1] >= 0);
+	assert_int_equal(fds[2], -1);
+	assert_int_equal(loop_watch_fd(loop, fds[1], LOOP_READ, on_output, &r, &r.watch), 0);
+	assert_true(run_until(loop, has_exited, &r));
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 3);
+	r.out[r.out_len] = '\0';
+	assert_string_equal(r.out, "hello\n");
+	close(fds[1]);
+	proc_group_free(g);
+	spawner_free(sp);
+	loop_free(loop);
+}
+
+static void
+test_exec_failure_is_reported_at_once(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	struct proc_group *g = proc_group_new(sp);
+	char *argv[] = { "/nonexistent/tool", NULL };
+	char *envp[] = { NULL };
+	struct spawn_spec spec = { .argv = argv, .envp = envp };
+	int fds[3];
+	char err[256];
+
+	assert_int_equal(proc_spawn(g, &spec, on_exit_cb, NULL, fds, NULL, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "/nonexistent/tool"));
+	proc_group_free(g);
+	spawner_free(sp);
+	loop_free(loop);
+}
+
+struct census {
+	struct loop *loop;
+	const char *id;
+	int want;
+};
+
+static int
+tracked_at_least(void *arg)
+{
+	struct census *c = arg;
+
+	return spawn_count_tracked(c->id) >= c->want;
+}
+
+static int
+tracked_none(void *arg)
+{
+	struct census *c = arg;
+
+	return spawn_count_tracked(c->id) == 0;
+}
+
+/* A grandchild that leaves the group with setsid() must not outlive the
+ * session (issue: "nothing it started survives"). */
+static void
+test_daemonised_grandchild_is_killed(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	struct proc_group *g = proc_group_new(sp);
+	char env[96];
+	char *argv[] = { "/bin/sh", "-c",
+			 "setsid sh -c 'sleep 300' </dev/null >/dev/null 2>&1 & exec sleep 300", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", env, NULL };
+	struct spawn_spec spec = { .argv = argv, .envp = envp };
+	struct census c = { loop, NULL, 2 };
+	int fds[3];
+	char err[256];
+
+	if (access("/proc/self/environ", R_OK) != 0)
+		skip();
+	snprintf(env, sizeof(env), "%s=%s", SPAWN_TRACKING_VAR, proc_group_tracking_id(g));
+	c.id = proc_group_tracking_id(g);
+	assert_int_equal(proc_spawn(g, &spec, NULL, NULL, fds, NULL, err, sizeof(err)), 0);
+	/* The shell's sleep and the escaped one. */
+	assert_true(run_until(loop, tracked_at_least, &c));
+	proc_group_free(g);
+	assert_true(run_until(loop, tracked_none, &c));
+	spawner_free(sp);
+	loop_free(loop);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_output_and_exit_status),
+		cmocka_unit_test(test_exec_failure_is_reported_at_once),
+		cmocka_unit_test(test_daemonised_grandchild_is_killed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
+}
