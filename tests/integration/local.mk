@@ -28,6 +28,8 @@ EXTRA_DIST += $(SDK_TESTS) scripts/demo.mjs tests/controlplane/selftest.mjs \
 
 # The C runner end to end against the local control plane (tests/runner).
 RUNNER_TESTS = \
-	tests/integration/runner-basic.sh
+	tests/integration/runner-basic.sh \
+	tests/integration/runner-differential.sh
 TESTS += $(RUNNER_TESTS)
-EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs
+EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
+	tests/runner/differential.mjs
