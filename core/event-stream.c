@@ -535,8 +535,12 @@ tool_timeout_fired(void *userdata)
 		 c->id, c->name, st->tool_timeout_ms);
 	st->running = NULL;
 	st->cb.tool_cancel(st->userdata, c->id);
-	/* The SDK's runner aborts the call with the default abort reason. */
-	snprintf(msg, sizeof(msg), "%s: This operation was aborted", c->name);
+	/* The SDK's runner aborts the call: its grep says so tersely, the
+	 * others give the default abort reason. */
+	if (strcmp(c->name, "grep") == 0)
+		snprintf(msg, sizeof(msg), "grep: aborted");
+	else
+		snprintf(msg, sizeof(msg), "%s: This operation was aborted", c->name);
 	post_result(st, c, 1, msg, strlen(msg));
 	pump(st);
 }

@@ -168,7 +168,7 @@ create_plugin(struct runner *r, struct plugin *p, struct host_plugin *hp)
 		ret = plugin_probe(p, err, sizeof(err));
 	if (ret < 0) {
 		log_error("runner", "%s", err);
-		return EX_UNAVAILABLE;
+		return loader_exit_code(ret);
 	}
 	return 0;
 }
