@@ -29,7 +29,10 @@ EXTRA_DIST += $(SDK_TESTS) scripts/demo.mjs tests/controlplane/selftest.mjs \
 # The C runner end to end against the local control plane (tests/runner).
 RUNNER_TESTS = \
 	tests/integration/runner-basic.sh \
-	tests/integration/runner-differential.sh
+	tests/integration/runner-differential.sh \
+	tests/integration/runner-sigkill.sh \
+	tests/integration/runner-lease-lost.sh \
+	tests/integration/runner-faults.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
-	tests/runner/differential.mjs
+	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/faults.mjs

@@ -129,3 +129,23 @@ export async function untilWork(sessionId, pred, ms = 15_000) {
     return pred(w) ? w : null;
   }, ms);
 }
+
+/** True once `pid` has exited (no /proc entry, or a zombie). */
+export function gone(pid) {
+  try {
+    return /^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'latin1'));
+  } catch {
+    return true;
+  }
+}
+
+/** Waits for a tracked process under `under` whose command line matches `re`; returns it or null. */
+export function untilTracked(re, under = TMP, ms = 15_000) {
+  return until(() => trackedProcs(under).find((p) => re.test(p.cmd)), ms);
+}
+
+/** Waits for `pid` to exit; returns the milliseconds it took, or null after `ms`. */
+export async function untilGone(pid, ms = 5000) {
+  const t0 = Date.now();
+  return (await until(() => gone(pid), ms)) ? Date.now() - t0 : null;
+}

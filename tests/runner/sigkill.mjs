@@ -1,0 +1,75 @@
+// The runner SIGKILLed while a slow call runs: a second runner reclaims the
+// item once the lease expires and finishes the session. No call answered
+// before the kill runs again (each call appends to a log in the shared
+// --workdir); only the call in flight may; every call gets exactly one result.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  apiClient, cp, done, environment, eventsOf, gone, ok, say, startRunner, TMP, toolCalls, trackedProcs, until,
+  untilNoTracked, untilTracked, untilTurnEnds, untilWork,
+} from './lib.mjs';
+
+const client = apiClient();
+const TTL = 3;
+await cp.faults({ lease_ttl_sec: TTL });
+const { env, key } = await environment(client, 'sigkill');
+const workdir = join(TMP, 'shared-wd');
+const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+const step = (i) => ({ name: 'bash', input: { command: `echo c${i} >> calls.log; echo r${i}` } });
+await cp.script(session.id, {
+  turns: [{
+    tool_calls: [step(0), step(1), { name: 'bash', input: { command: 'echo c2-start >> calls.log; sleep 3; echo c2-end >> calls.log; echo r2' } }, step(3), step(4)],
+    message: '{{result.0}}{{result.1}}{{result.2}}{{result.3}}{{result.4}}',
+  }],
+});
+
+const a = startRunner({ envId: env.id, key, workdir, workerId: 'first' });
+let b;
+try {
+  await say(client, session.id, 'go');
+  const slow = await untilTracked(/^sleep 3$/, workdir, 15_000);
+  ok(slow, 'the slow call runs under the first runner', a.log().slice(-2000));
+  const before = toolCalls(await eventsOf(session.id));
+  ok(before.length === 3 && before[0].results.length === 1 && before[1].results.length === 1 && before[2].results.length === 0,
+    'at the kill: two calls answered, the third in flight', before.map((c) => c.results.length));
+  const killedAt = Date.now();
+  const k = await a.kill('SIGKILL');
+  ok(k.sig === 'SIGKILL', 'first runner SIGKILLed');
+  const orphans = trackedProcs(workdir).filter((p) => p.id === slow?.id);
+
+  b = startRunner({ envId: env.id, key, workdir, workerId: 'second' });
+  const events = await untilTurnEnds(session.id, 1, 25_000);
+  ok(events, 'the second runner finishes the session', b.log().slice(-3000));
+  const w = await untilWork(session.id, (x) => x[0]?.state === 'stopped', 10_000);
+  const item = w?.[0];
+  const hist = item?.history.map((h) => `${h.to}:${h.reason}`);
+  ok(item?.handouts.map((h) => h.worker).join(',') === 'first,second', 'handed out to the first, then to the second runner', item?.handouts.map((h) => h.worker));
+  ok(item?.history.some((h) => h.reason === 'lease_expired' && h.to === 'queued'), 'the item went back to queued when the lease expired', hist);
+  const reclaimed = item && Date.parse(item.handouts[1].at) - killedAt;
+  ok(reclaimed >= (TTL - 1) * 1000 && reclaimed < (TTL + 4) * 1000, `reclaimed ${reclaimed} ms after the kill (lease ${TTL} s)`);
+  ok(hist?.at(-1) === 'stopped:stop_force', 'the second runner force-stops the item at the end', hist);
+
+  const calls = toolCalls(events ?? []);
+  ok(calls.length === 5 && calls.every((c) => c.results.length === 1), 'each of the 5 calls has exactly one result', calls.map((c) => c.results.length));
+  ok(calls.map((c) => c.text).join('') === 'r0r1r2r3r4', 'results are right', calls.map((c) => c.text));
+  const lines = readFileSync(join(workdir, 'calls.log'), 'utf8').trim().split('\n');
+  const count = (l) => lines.filter((x) => x === l).length;
+  ok(count('c0') === 1 && count('c1') === 1, 'calls answered before the kill did not run again', lines);
+  ok(count('c2-start') >= 1 && count('c2-start') <= 2, `the in-flight call ran ${count('c2-start')} time(s)`, lines);
+  ok(count('c3') === 1 && count('c4') === 1, 'later calls ran once', lines);
+  const rep = await cp.report();
+  ok(!rep.mistake_counts.tool_result_duplicate, 'no duplicate results', rep.mistake_counts);
+  const answer = events?.findLast((e) => e.type === 'agent.message');
+  ok(answer?.content?.[0]?.text === 'r0r1r2r3r4', 'final message');
+  if (orphans.length) {
+    // Not asserted: a SIGKILLed runner cannot kill its children; they end with the call.
+    ok(await until(() => orphans.every((p) => gone(p.pid)), 6000), 'processes orphaned by the kill end by themselves', orphans);
+  }
+} finally {
+  a.kill();
+  const r = b ? await b.stop() : null;
+  ok(r?.code === 0, 'second runner exits 0 on SIGTERM', { r, log: b?.log().slice(-2000) });
+  const left = await untilNoTracked(TMP, 5000);
+  ok(left.length === 0, 'no tracked process left', left);
+}
+done();
