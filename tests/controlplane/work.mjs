@@ -43,7 +43,7 @@ export class WorkQueue {
     // Bookkeeping that is not part of the wire object.
     Object.defineProperty(item, '_', {
       enumerable: false,
-      value: { handedOutMs: null, worker: null, lastHeartbeat: null, leaseUntilMs: null, history: [], handouts: [], heartbeats: 0 },
+      value: { handedOutMs: null, worker: null, lastHeartbeat: null, leaseUntilMs: null, history: [], handouts: [], heartbeats: 0, heartbeatTimes: [] },
     });
     item._.history.push({ at: nowIso(now), from: null, to: 'queued', reason });
     this.items.set(item.id, item);
@@ -145,6 +145,7 @@ export class WorkQueue {
     const desired = ctx.query.get('desired_ttl_seconds');
     const ttl = desired ? Math.max(1, Math.min(3600, Math.floor(Number(desired)) || this.leaseTtlSec)) : this.leaseTtlSec;
     item._.heartbeats++;
+    item._.heartbeatTimes.push(nowIso());
     if (item.state === 'stopping' || item.state === 'stopped') {
       return { type: 'work_heartbeat', last_heartbeat: item._.lastHeartbeat ?? '', lease_extended: item.state === 'stopping', state: item.state, ttl_seconds: ttl };
     }
@@ -238,6 +239,7 @@ export class WorkQueue {
       history: item._.history,
       handouts: item._.handouts,
       heartbeats: item._.heartbeats,
+      heartbeat_times: item._.heartbeatTimes,
     }));
   }
 }
