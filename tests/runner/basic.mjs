@@ -10,6 +10,14 @@ import {
 } from './lib.mjs';
 
 const client = apiClient();
+const tryJson = (l) => {
+  try {
+    return JSON.parse(l);
+  } catch {
+    return null;
+  }
+};
+const logLines = (runner) => runner.log().split('\n').map(tryJson).filter(Boolean);
 
 async function serveOne(label, { keep }) {
   const { env, key } = await environment(client, `basic-${label}`);
@@ -22,7 +30,7 @@ async function serveOne(label, { keep }) {
       turns: [{ tool_calls: [{ name: 'bash', input: { command: 'echo $((2+2))' } }, { name: 'bash', input: { command: 'env; pwd' } }], message: '2 + 2 = {{result.0}}' }],
     });
   }
-  const runner = startRunner({ envId: env.id, key, baseDir, workerId: `basic-${label}`, extra: keep ? ['--keep-session-dirs'] : [] });
+  const runner = startRunner({ envId: env.id, key, baseDir, workerId: `basic-${label}`, extra: keep ? ['--keep-session-dirs', '--log-format', 'json'] : [] });
   let exit;
   try {
     await say(client, session.id, "What's 2 + 2?");
@@ -41,7 +49,7 @@ async function serveOne(label, { keep }) {
     ok(stops.length === 1 && stops[0].status === 200, `${label}: one stop request, 200`, stops);
     ok(Object.keys(rep.mistake_counts).length === 0, `${label}: no protocol mistakes`, rep.mistakes);
 
-    const started = runner.log().match(/session started in '([^']+)'/)?.[1];
+    const started = runner.log().match(/session started in '([^']+)'/)?.[1] ?? logLines(runner).map((l) => l.msg?.match(/^session started in '([^']+)'/)?.[1]).find(Boolean);
     ok(started && started.startsWith(`${baseDir}/${session.id}`), `${label}: the session ran in its own directory under --base-dir`, started ?? runner.log().slice(-2000));
     if (keep) {
       const pwd = calls[1]?.text.split('\n').at(-1);
@@ -66,6 +74,10 @@ async function serveOne(label, { keep }) {
   const leaks = leakedSecrets(runner.log(), [key, ...tokens]);
   ok(leaks.length === 0 && runner.log().length > 0, `${label}: neither the environment key nor a sessions token is in the runner's log`, leaks);
   ok(!runner.log().includes(key.slice(12)), `${label}: not even the environment key's tail is in the log`);
+  if (keep) {
+    const bad = runner.log().split('\n').filter((l) => l && !((j) => j && typeof j.msg === 'string' && j.level)(tryJson(l)));
+    ok(bad.length === 0, `${label}: --log-format json: every log line is a JSON object with level and msg`, bad.slice(0, 3));
+  }
 }
 
 await serveOne('default', { keep: false });

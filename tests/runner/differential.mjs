@@ -10,6 +10,8 @@ import {
 } from './lib.mjs';
 
 const client = apiClient();
+// Both runners inherit it; neither may pass it to a tool (bash-env counts ANTHROPIC_* variables).
+process.env.ANTHROPIC_PROBE_VARIABLE = 'must-not-reach-tools';
 const tmp = realpathSync(TMP);
 // Outside every workdir: `../../outside` from TMP/<x>/wd, and the same absolute path for both runs.
 const outside = join(tmp, 'outside');
@@ -206,6 +208,7 @@ try {
   ok(at('bash-timeout').is_error && text('bash-timeout') === 'bash: bash command timed out after 300ms', 'bash timeout_ms', text('bash-timeout'));
   ok(text('bash-restart') === 'bash session restarted', 'bash restart', text('bash-restart'));
   ok(text('bash-persist') === '<WD>/sub\nFOO=bar', 'bash keeps cwd and environment between calls', text('bash-persist'));
+  ok(text('bash-env') === '0', 'bash gets no ANTHROPIC_* variable', text('bash-env'));
   ok(text('grep-hit') === '<WD>/notes/a.txt:3:gamma\n', 'grep through rg finds the line', text('grep-hit'));
   ok(at('grep-bad-regex').is_error && text('grep-bad-regex')?.startsWith('grep: rg failed: '), 'grep bad regex is an rg error', text('grep-bad-regex'));
 
