@@ -37,9 +37,10 @@ RUNNER_TESTS = \
 	tests/integration/runner-capacity.sh \
 	tests/integration/runner-interrupt.sh \
 	tests/integration/runner-bad-input.sh \
-	tests/integration/runner-permissions.sh
+	tests/integration/runner-permissions.sh \
+	tests/integration/runner-ending.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/faults.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
-	tests/runner/permissions.mjs
+	tests/runner/permissions.mjs tests/runner/ending.mjs
