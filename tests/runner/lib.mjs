@@ -43,6 +43,8 @@ export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, work
   proc.stderr.on('data', (d) => (out += d));
   const exited = new Promise((r) => proc.on('exit', (code, sig) => {
     running.delete(proc);
+    // ER_RUNNER_LOG_DIR=DIR keeps each runner's log there (the check's own temporary directory goes away).
+    if (process.env.ER_RUNNER_LOG_DIR) writeFileSync(join(process.env.ER_RUNNER_LOG_DIR, `${workerId ?? 'runner'}-${proc.pid}.log`), out);
     r({ code, sig, at: Date.now() });
   }));
   const alive = () => proc.exitCode === null && proc.signalCode === null;
