@@ -43,4 +43,4 @@ TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/faults.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
-	tests/runner/permissions.mjs tests/runner/ending.mjs
+	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/README.md
