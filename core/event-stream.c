@@ -27,7 +27,10 @@ enum call_state {
 	CALL_HELD,       /* waiting for a user.tool_confirmation */
 	CALL_QUEUED,
 	CALL_RUNNING,
-	CALL_DONE,       /* answered, denied, ignored or given up */
+	CALL_SENDING,    /* its result is being posted */
+	CALL_UNSENT,     /* its result could not be posted in time: re-posted,
+			  * not re-run, after the next reconnect if still unanswered */
+	CALL_DONE,       /* answered, denied, ignored or refused */
 };
 
 enum permission {
@@ -48,6 +51,8 @@ struct call {
 	int custom;              /* agent.custom_tool_use */
 	enum permission permission;
 	enum call_state state;
+	char *unsent;            /* the result event kept in CALL_UNSENT */
+	size_t unsent_len;
 };
 
 struct verdict {
@@ -386,9 +391,15 @@ send_done(void *userdata, const struct api_result *res)
 	elapsed = loop_now_ms() - o->first_attempt;
 	if (elapsed >= (uint64_t)st->send_window_ms) {
 		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
-			 "could not send an event within %ld ms, giving up", st->send_window_ms);
-		if (o->call)
-			o->call->state = CALL_DONE;
+			 "could not send an event within %ld ms; a result is kept for the next reconnect",
+			 st->send_window_ms);
+		if (o->call) {
+			/* Unlike the SDK, which runs the call again, keep the result. */
+			o->call->state = CALL_UNSENT;
+			o->call->unsent = o->body;
+			o->call->unsent_len = o->len;
+			o->body = NULL;
+		}
 		goto next;
 	}
 	delay = SEND_BACKOFF_MIN_MS << (o->attempts - 1 < 5 ? o->attempts - 1 : 5);
@@ -456,6 +467,8 @@ enqueue_send(struct stream *st, char *body, size_t len, struct call *call)
 	o->body = body;
 	o->len = len;
 	o->call = call;
+	if (call)
+		call->state = CALL_SENDING;
 	*st->out_tail = o;
 	st->out_tail = &o->next;
 	send_next(st);
@@ -660,12 +673,18 @@ mark_answered(struct stream *st, const char *id)
 	struct call *c = find_call(st, id);
 
 	/* A running call keeps running: only our own result settles it. */
-	if (c && c->state != CALL_RUNNING)
+	if (c && c->state != CALL_RUNNING && c->state != CALL_SENDING) {
 		c->state = CALL_DONE;
+		free(c->unsent);
+		c->unsent = NULL;
+	}
 }
 
-/* An interrupt ends the turn: the running call and those waiting are
- * answered as interrupted instead of being run. */
+/* Cancel the running call and drop those waiting.  With `why`, as for a
+ * user.interrupt, each is answered as "<tool>: <why>" so that it is not run
+ * later; without, as when the runner itself stops (lease lost, stop
+ * requested, shutdown), nothing is posted, as the SDK posts nothing once
+ * aborted: whoever serves the session next runs those calls. */
 static void
 interrupt_calls(struct stream *st, const char *why)
 {
@@ -678,14 +697,20 @@ interrupt_calls(struct stream *st, const char *why)
 		st->tool_timer = NULL;
 		st->running = NULL;
 		st->cb.tool_cancel(st->userdata, c->id);
-		snprintf(msg, sizeof(msg), "%s: %s", c->name, why);
-		post_result(st, c, 1, msg, strlen(msg));
+		c->state = CALL_SEEN;
+		if (why) {
+			snprintf(msg, sizeof(msg), "%s: %s", c->name, why);
+			post_result(st, c, 1, msg, strlen(msg));
+		}
 	}
 	while ((c = dequeue_call(st))) {
 		if (c->state != CALL_QUEUED)
 			continue;
-		snprintf(msg, sizeof(msg), "%s: %s", c->name, why);
-		post_result(st, c, 1, msg, strlen(msg));
+		c->state = CALL_SEEN;
+		if (why) {
+			snprintf(msg, sizeof(msg), "%s: %s", c->name, why);
+			post_result(st, c, 1, msg, strlen(msg));
+		}
 	}
 	for (c = st->calls; c; c = c->next) {
 		if (c->state == CALL_HELD)
@@ -694,12 +719,12 @@ interrupt_calls(struct stream *st, const char *why)
 }
 
 void
-stream_cancel_running(struct stream *st, const char *why)
+stream_cancel_running(struct stream *st)
 {
 	if (!st)
 		return;
 	st->holding = 1;
-	interrupt_calls(st, why);
+	interrupt_calls(st, NULL);
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -759,7 +784,7 @@ handle_event(struct stream *st, const char *json, size_t len, int live)
 	} else if (live && (strcmp(type, "session.status_terminated") == 0 ||
 			    strcmp(type, "session.deleted") == 0)) {
 		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "%s", type);
-		interrupt_calls(st, type[8] == 'd' ? "session deleted" : "session terminated");
+		interrupt_calls(st, NULL);
 		end_soon(st, type[8] == 'd' ? STREAM_END_DELETED : STREAM_END_TERMINATED);
 		goto out;
 	} else if (live && strcmp(type, "user.interrupt") == 0) {
@@ -800,8 +825,13 @@ reconcile_finish(struct stream *st)
 
 	st->reconciling = 0;
 	for (struct call *c = st->calls; c; c = c->next) {
-		if (c->state == CALL_SEEN)
+		if (c->state == CALL_SEEN) {
 			route(st, c);
+		} else if (c->state == CALL_UNSENT) {
+			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "posting the kept result of '%s'", c->id);
+			enqueue_send(st, c->unsent, c->unsent_len, c);
+			c->unsent = NULL;
+		}
 	}
 	st->idle_wanted = st->history_ended_turn;
 	pump(st);
@@ -1119,6 +1149,7 @@ stream_free(struct stream *st)
 		free(c->name);
 		free(c->input);
 		free(c->thread_id);
+		free(c->unsent);
 		free(c);
 	}
 	while (st->verdicts) {

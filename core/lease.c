@@ -23,12 +23,36 @@ struct lease {
 	uint64_t last_success;
 	struct api_call *call;
 	struct loop_timer *timer;
+	struct loop_timer *deadline;  /* last success + TTL: the lease is gone */
 	struct lease_callbacks cb;
 	void *userdata;
 	int ended;
 };
 
 static void beat(void *userdata);
+static void end(struct lease *lease, enum lease_end why);
+
+/* No beat succeeded for a whole TTL: the server may already have handed the
+ * item out again, so stop now rather than after the failing beat's retries
+ * (the SDK only notices at the end of a failed beat). */
+static void
+deadline_fired(void *userdata)
+{
+	struct lease *lease = userdata;
+
+	lease->deadline = NULL;
+	log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx,
+		 "lease assumed lost: no successful heartbeat for %ld ms", lease->ttl_ms);
+	end(lease, LEASE_END_ASSUMED_LOST);
+}
+
+static void
+arm_deadline(struct lease *lease)
+{
+	loop_cancel_timer(lease->deadline);
+	lease->deadline = NULL;
+	loop_add_timer(lease->loop, (uint64_t)lease->ttl_ms, deadline_fired, lease, &lease->deadline);
+}
 
 int
 lease_end_is_lost(enum lease_end why)
@@ -74,6 +98,10 @@ end(struct lease *lease, enum lease_end why)
 	lease->ended = 1;
 	loop_cancel_timer(lease->timer);
 	lease->timer = NULL;
+	loop_cancel_timer(lease->deadline);
+	lease->deadline = NULL;
+	api_call_cancel(lease->call);
+	lease->call = NULL;
 	lease->cb.ended(lease->userdata, why);
 }
 
@@ -117,6 +145,7 @@ beat_done(void *userdata, const struct api_result *res)
 					lease->cb.ttl_changed(lease->userdata, ttl);
 			}
 		}
+		arm_deadline(lease);
 		state = json_get_str(doc, 0, "state");
 		if (state && (strcmp(state, "stopping") == 0 || strcmp(state, "stopped") == 0)) {
 			log_emit(LOG_LEVEL_INFO, "lease", &lease->ctx, "work item is %s", state);
@@ -212,6 +241,7 @@ lease_start(struct loop *loop, struct api *api, const char *environment_id, cons
 	lease->ttl_ms = LEASE_DEFAULT_TTL_MS;
 	lease->interval_ms = LEASE_DEFAULT_INTERVAL_MS;
 	lease->last_success = loop_now_ms();
+	arm_deadline(lease);
 	lease->cb = *cb;
 	lease->userdata = userdata;
 	beat(lease);
@@ -225,6 +255,7 @@ lease_free(struct lease *lease)
 		return;
 	api_call_cancel(lease->call);
 	loop_cancel_timer(lease->timer);
+	loop_cancel_timer(lease->deadline);
 	free(lease->environment_id);
 	free(lease->work_id);
 	free(lease->token);

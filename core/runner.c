@@ -125,8 +125,10 @@ poll_fatal(void *userdata, long status, const char *message)
 {
 	struct runner *r = userdata;
 
-	log_error("runner", "cannot poll for work (HTTP %ld): check --environment-id and the key in the service key file",
-		  status);
+	log_error("runner",
+		  "cannot poll for work (HTTP %ld%s%s): check --environment-id '%s' and the environment key in '%s'",
+		  status, message ? ": " : "", message ? message : "", r->rt.settings->environment_id,
+		  r->rt.settings->service_key_file);
 	r->exit_code = status == 401 || status == 403 ? EX_NOPERM : EX_UNAVAILABLE;
 	r->draining = 1;
 	for (struct session_slot *s = r->sessions; s; s = s->next)

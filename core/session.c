@@ -244,7 +244,7 @@ session_end(struct session *s, enum session_end why)
 {
 	if (s->phase == PHASE_DRAINING && why == SESSION_END_SHUTDOWN_NOW) {
 		s->why = why;
-		stream_cancel_running(s->stream, "runner stopping");
+		stream_cancel_running(s->stream);
 		teardown(s);
 		return;
 	}
@@ -268,8 +268,7 @@ session_end(struct session *s, enum session_end why)
 		return;
 	}
 	if (why != SESSION_END_IDLE && why != SESSION_END_EXECUTOR)
-		stream_cancel_running(s->stream, why == SESSION_END_LEASE_LOST ? "lease lost"
-								       : "session stopped");
+		stream_cancel_running(s->stream);
 	/* From the loop, not from inside the callback that reported the end. */
 	loop_cancel_timer(s->timer);
 	s->timer = NULL;
