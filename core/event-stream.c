@@ -92,6 +92,7 @@ struct stream {
 	long max_idle_ms;
 	long tool_timeout_ms;
 	long send_window_ms;
+	int event_tool_use;
 	struct stream_callbacks cb;
 	void *userdata;
 
@@ -746,6 +747,8 @@ handle_event(struct stream *st, const char *json, size_t len, int live)
 	id = json_get_str(doc, 0, "id");
 	if (!type)
 		goto out;
+	if (!live && st->cb.history)
+		st->cb.history(st->userdata, type, json, len);
 
 	if (strcmp(type, "agent.tool_use") == 0 || strcmp(type, "agent.custom_tool_use") == 0) {
 		struct call *c;
@@ -793,7 +796,7 @@ handle_event(struct stream *st, const char *json, size_t len, int live)
 			interrupt_calls(st, "interrupted by the user");
 		}
 	}
-	if (live && st->cb.event && strncmp(type, "agent.tool_use", 14) != 0)
+	if (live && st->cb.event && (st->event_tool_use || strncmp(type, "agent.tool_use", 14) != 0))
 		st->cb.event(st->userdata, type, json, len);
 clock:
 	if (!is_neutral(type)) {
@@ -834,6 +837,8 @@ reconcile_finish(struct stream *st)
 		}
 	}
 	st->idle_wanted = st->history_ended_turn;
+	if (st->cb.history)
+		st->cb.history(st->userdata, NULL, NULL, 0);
 	pump(st);
 	while ((p = st->pending_head) && !st->ending) {
 		st->pending_head = p->next;
@@ -1082,6 +1087,7 @@ stream_start(struct loop *loop, struct api *api, const struct stream_options *o,
 	st->max_idle_ms = o->max_idle_ms;
 	st->tool_timeout_ms = o->tool_timeout_ms;
 	st->send_window_ms = o->send_window_ms > 0 ? o->send_window_ms : 300000;
+	st->event_tool_use = o->event_tool_use;
 	st->cb = *cb;
 	st->userdata = userdata;
 	st->backoff_ms = STREAM_BACKOFF_MIN_MS;

@@ -39,6 +39,10 @@ struct stream_callbacks {
 	/* Every event that is not a routed call, when wanted (may be NULL). */
 	void (*event)(void *userdata, const char *type, const char *json, size_t len);
 	void (*ended)(void *userdata, enum stream_end why);
+	/* Every event of the history, each time it is read (may be NULL); then
+	 * once with `type` NULL when the walk is complete, before the live
+	 * events that arrived meanwhile. */
+	void (*history)(void *userdata, const char *type, const char *json, size_t len);
 };
 
 struct stream_options {
@@ -47,6 +51,7 @@ struct stream_options {
 	long max_idle_ms;           /* <= 0 disables the idle release */
 	long tool_timeout_ms;       /* per call; the SDK's is 120 s */
 	long send_window_ms;        /* how long to retry a result; follows the lease TTL */
+	int event_tool_use;         /* also pass new agent.tool_use events to cb.event */
 	const struct log_ctx *ctx;
 };
 

@@ -66,6 +66,56 @@ host_err_set(struct er_error *err, int code, const char *fmt, ...)
 	return code;
 }
 
+/* The executors' key for the Messages API: --inference-key-file, else the
+ * runner's $ANTHROPIC_API_KEY.  Read once, on first use; never logged. */
+static const char *
+inference_key(const struct settings *set)
+{
+	static char *key;
+	static int tried;
+	char err[512];
+	const char *v;
+
+	if (tried)
+		return key;
+	tried = 1;
+	if (set->inference_key_file) {
+		if (settings_read_key_file(set->inference_key_file, "inference key file",
+					   "inference-key-file", &key, err, sizeof(err)) < 0) {
+			log_emit(LOG_LEVEL_ERR, "runner", NULL, "%s", err);
+			key = NULL;
+		}
+		return key;
+	}
+	v = settings_getenv("ANTHROPIC_API_KEY");
+	if (v && (key = strdup(v)) && log_add_secret(key) < 0) {
+		free(key);
+		key = NULL;
+	}
+	return key;
+}
+
+/* The runner's settings an executor may read, as "runner.<key>". */
+static const char *
+executor_setting(const struct settings *set, const char *key)
+{
+	if (strcmp(key, "api_url") == 0)
+		return set->api_url;
+	if (strcmp(key, "exec_path") == 0)
+		return set->exec_path;
+	if (strcmp(key, "inference_url") == 0)
+		return set->inference_url ? set->inference_url : set->api_url;
+	if (strcmp(key, "inference_key") == 0)
+		return inference_key(set);
+	if (strcmp(key, "command") == 0)
+		return set->command;
+	if (strcmp(key, "command_lease") == 0)
+		return set->command_lease;
+	if (strcmp(key, "base_dir") == 0)
+		return set->base_dir;
+	return NULL;
+}
+
 static const char *
 host_config_get(void *host_ctx, const char *key)
 {
@@ -73,6 +123,9 @@ host_config_get(void *host_ctx, const char *key)
 
 	if (!hp || !key)
 		return NULL;
+	/* What the claude-code and command executors need (ABI 1.1). */
+	if (strncmp(key, "runner.", 7) == 0)
+		return executor_setting(hp->rt->settings, key + 7);
 	return settings_get_option(hp->rt->settings, key);
 }
 

@@ -469,6 +469,10 @@ plugin_create(struct plugin *p, const struct er_host *host, void *host_ctx, char
 	}
 	p->state = state;
 	p->created = 1;
+	/* An executor may choose its flags from its configuration in create()
+	 * (plugin.h, ABI 1.1). */
+	if (p->kind == ER_KIND_EXECUTOR)
+		p->ops.executor.flags = ((const struct er_executor_ops *)p->desc.ops)->flags;
 	return 0;
 }
 

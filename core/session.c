@@ -16,6 +16,9 @@
 #include "session.h"
 
 #define SESSION_STOP_TIMEOUT_MS 30000L
+/* How long the teardown waits for an executor's processes to end and for
+ * its last events to go out (plugin.h, session_stop). */
+#define SESSION_STOP_GRACE_MS 10000u
 
 enum session_phase {
 	PHASE_FETCHING,   /* heartbeating, reading the session */
@@ -31,6 +34,7 @@ struct session {
 	char *session_id;
 	char *environment_id;
 	char *token;              /* sessions token, or the environment key */
+	char *work_secret;        /* the item's secret as claimed, or NULL */
 	char *work_json;          /* the item without its secret */
 	char *session_json;
 	char *workdir;
@@ -50,6 +54,9 @@ struct session {
 	int exec_started;
 	struct loop_timer *timer;
 	uint64_t drain_deadline;
+	int exec_done;            /* the executor called session_done */
+	int stop_sent;            /* session_stop was called */
+	uint64_t wind_deadline;   /* end of the teardown's grace */
 };
 
 static void teardown(struct session *s);
@@ -82,6 +89,13 @@ static const struct er_executor_ops *
 exec_ops(const struct session *s)
 {
 	return &s->rt->executor->ops.executor;
+}
+
+/* The executor's program keeps the lease (ER_EXECUTOR_OWNS_LEASE). */
+static int
+program_owns_lease(const struct session *s)
+{
+	return (exec_ops(s)->flags & ER_EXECUTOR_OWNS_LEASE) != 0;
 }
 
 /* ---- the end ------------------------------------------------------------ */
@@ -182,6 +196,29 @@ stop_reason(enum session_end why)
 	}
 }
 
+/* Is the teardown's grace still worth waiting for: the executor's
+ * processes winding down, or its last events on their way? */
+static int
+winding_down(const struct session *s)
+{
+	if (s->lease_lost || s->why == SESSION_END_SHUTDOWN_NOW || loop_now_ms() >= s->wind_deadline)
+		return 0;
+	return (!s->exec_done && s->procs && proc_group_live(s->procs) > 0) || stream_busy(s->stream);
+}
+
+static void
+wind_check(void *userdata)
+{
+	struct session *s = userdata;
+
+	s->timer = NULL;
+	if (winding_down(s)) {
+		loop_add_timer(s->rt->loop, 50, wind_check, s, &s->timer);
+		return;
+	}
+	teardown(s);
+}
+
 static void
 teardown(struct session *s)
 {
@@ -189,8 +226,17 @@ teardown(struct session *s)
 	s->timer = NULL;
 	api_call_cancel(s->call);
 	s->call = NULL;
-	if (s->exec_started && exec_ops(s)->session_stop)
-		exec_ops(s)->session_stop(s->rt->executor->state, s->exec_sess, stop_reason(s->why));
+	if (!s->stop_sent) {
+		s->stop_sent = 1;
+		s->wind_deadline = loop_now_ms() + SESSION_STOP_GRACE_MS;
+		if (s->exec_started && exec_ops(s)->session_stop)
+			exec_ops(s)->session_stop(s->rt->executor->state, s->exec_sess,
+						  stop_reason(s->why));
+		if (winding_down(s)) {
+			loop_add_timer(s->rt->loop, 50, wind_check, s, &s->timer);
+			return;
+		}
+	}
 	stream_free(s->stream);
 	s->stream = NULL;
 	/* Nothing the session started survives it. */
@@ -201,6 +247,12 @@ teardown(struct session *s)
 	if (s->lease_lost) {
 		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
 			 "lease lost: processes stopped, work item left to its new holder");
+		finish(s);
+		return;
+	}
+	if (s->exec_started && program_owns_lease(s) && !s->failed) {
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
+			 "the executor's program held the lease: the work item is its to stop");
 		finish(s);
 		return;
 	}
@@ -313,7 +365,7 @@ stream_tool_call(void *userdata, const char *id, const char *name, const char *i
 	struct session *s = userdata;
 	struct er_tool_call call = { sizeof(call), id, name, input, len };
 
-	if (!exec_ops(s)->tool_call)
+	if (!exec_ops(s)->tool_call || !(exec_ops(s)->flags & ER_EXECUTOR_TOOL_CALLS))
 		return ER_DECLINED;
 	return exec_ops(s)->tool_call(s->rt->executor->state, s->exec_sess, &call);
 }
@@ -333,6 +385,14 @@ stream_event(void *userdata, const char *type, const char *json, size_t len)
 	struct session *s = userdata;
 
 	exec_ops(s)->session_event(s->rt->executor->state, s->exec_sess, type, json, len);
+}
+
+static void
+stream_history(void *userdata, const char *type, const char *json, size_t len)
+{
+	struct session *s = userdata;
+
+	exec_ops(s)->session_history(s->rt->executor->state, s->exec_sess, type, json, len);
 }
 
 static void
@@ -377,6 +437,7 @@ session_executor_done(struct session *s, int failed)
 {
 	if (failed)
 		s->failed = 1;
+	s->exec_done = 1;
 	session_end(s, SESSION_END_EXECUTOR);
 }
 
@@ -441,6 +502,9 @@ start_executor(struct session *s)
 	info.session_json_len = strlen(s->session_json);
 	info.work_json = s->work_json;
 	info.work_json_len = strlen(s->work_json);
+	info.work_secret = s->work_secret;
+	info.environment_key = s->rt->settings->command_environment_key ? s->rt->environment_key
+									 : NULL;
 	s->phase = PHASE_RUNNING;
 	if (ops->session_start) {
 		r = ops->session_start(s->rt->executor->state, (struct er_session *)s, &info,
@@ -462,6 +526,9 @@ start_executor(struct session *s)
 			.event = (ops->flags & ER_EXECUTOR_EVENTS) && ops->session_event ? stream_event
 											: NULL,
 			.ended = stream_ended,
+			.history = (ops->flags & ER_EXECUTOR_HISTORY) && ops->session_history
+					   ? stream_history
+					   : NULL,
 		};
 		struct stream_options o = {
 			.session_id = s->session_id,
@@ -469,6 +536,7 @@ start_executor(struct session *s)
 			.max_idle_ms = (long)set->max_idle_sec * 1000L,
 			.tool_timeout_ms = (long)set->tool_timeout_sec * 1000L,
 			.send_window_ms = s->lease ? lease_ttl_ms(s->lease) : 0,
+			.event_tool_use = !(ops->flags & ER_EXECUTOR_TOOL_CALLS),
 			.ctx = &s->ctx,
 		};
 
@@ -554,9 +622,9 @@ work_without_secret(const struct json_doc *work)
 
 		if (strcmp(json_str(work, k), "secret") == 0)
 			continue;
-		if ((!first && buf_putc(&b, ',') < 0) || buf_putc(&b, '"') < 0 ||
-		    buf_append(&b, kraw, klen) < 0 || buf_puts(&b, "\":") < 0 ||
-		    buf_append(&b, vraw, vlen) < 0)
+		/* A key's raw text includes its quotes. */
+		if ((!first && buf_putc(&b, ',') < 0) || buf_append(&b, kraw, klen) < 0 ||
+		    buf_putc(&b, ':') < 0 || buf_append(&b, vraw, vlen) < 0)
 			goto fail;
 		first = 0;
 	}
@@ -591,6 +659,11 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	s->ctx.work_id = s->work_id;
 	s->ctx.session_id = *s->session_id ? s->session_id : NULL;
 
+	if (secret) {
+		s->work_secret = strdup(secret);
+		if (!s->work_secret || log_add_secret(s->work_secret) < 0)
+			goto oom;
+	}
 	if (secret && work_secret_sessions_token(secret, &token) == 0) {
 		s->token = token;
 		log_add_secret(token);
@@ -602,11 +675,14 @@ session_start(struct runtime *rt, const struct json_doc *work)
 		if (!s->token)
 			goto oom;
 	}
-	/* The lease first, so nothing slow can let it lapse. */
-	s->lease = lease_start(rt->loop, rt->api, s->environment_id, s->work_id, s->token, &s->ctx,
-			       &lease_cb, s);
-	if (!s->lease)
-		goto oom;
+	/* The lease first, so nothing slow can let it lapse; unless the
+	 * executor's program keeps it (it must send the first heartbeat). */
+	if (!program_owns_lease(s)) {
+		s->lease = lease_start(rt->loop, rt->api, s->environment_id, s->work_id, s->token,
+				       &s->ctx, &lease_cb, s);
+		if (!s->lease)
+			goto oom;
+	}
 	if (!type || strcmp(type, "session") != 0 || !*s->session_id) {
 		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "work item of type '%s' needs no session",
 			 type ? type : "healthcheck");
@@ -636,6 +712,11 @@ session_free(struct session *s)
 		memset(s->token, 0, strlen(s->token));
 	}
 	free(s->token);
+	if (s->work_secret) {
+		log_remove_secret(s->work_secret);
+		memset(s->work_secret, 0, strlen(s->work_secret));
+	}
+	free(s->work_secret);
 	free(s->work_id);
 	free(s->session_id);
 	free(s->environment_id);

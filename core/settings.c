@@ -52,6 +52,24 @@ const struct settings_def settings_table[] = {
 	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default none)" },
 	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, ORCH,
 	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
+	{ "exec-path", "ER_EXEC_PATH", "exec_path", SETTINGS_PATH, OFF(exec_path), 0, 0, ORCH,
+	  "PATH", "claude-code executor: the Claude Code CLI (default claude on PATH)" },
+	{ "inference-url", "ER_INFERENCE_URL", "inference_url", SETTINGS_URL, OFF(inference_url),
+	  0, 0, ORCH, "URL", "claude-code executor: Messages API base (default --api-url)" },
+	{ "inference-key-file", "ER_INFERENCE_KEY_FILE", "inference_key_file", SETTINGS_PATH,
+	  OFF(inference_key_file), 0, 0, ORCH, "FILE",
+	  "claude-code executor: file holding the Messages API key, mode 0600 (default "
+	  "$ANTHROPIC_API_KEY)" },
+	{ "command", "ER_COMMAND", "command", SETTINGS_PATH, OFF(command), 0, 0, ORCH,
+	  "'PROGRAM ARGS'", "command executor: run this with /bin/sh -c for each claimed item" },
+	{ "command-lease", "ER_COMMAND_LEASE", "command_lease", SETTINGS_STRING, OFF(command_lease),
+	  0, 0, ORCH, "runner|program",
+	  "command executor: who heartbeats the item (default runner; program: the command, "
+	  "as the SDK's handleItem() does)" },
+	{ "command-environment-key", "ER_COMMAND_ENVIRONMENT_KEY", "command_environment_key",
+	  SETTINGS_BOOL, OFF(command_environment_key), 0, 1, ORCH, NULL,
+	  "command executor: also pass ANTHROPIC_ENVIRONMENT_KEY (default: only the item's "
+	  "secret)" },
 	{ "plugin-dir", NULL, "plugin_dir", SETTINGS_DIR_LIST, OFF(plugin_dirs), 0, 0, BOTH, "DIR",
 	  "search plugins here first (repeatable; then $ER_PLUGIN_PATH, then "
 	  "the installed directory)" },
@@ -113,6 +131,11 @@ settings_release(struct settings *s)
 	free(s->worker_id);
 	free(s->sandbox_backend);
 	free(s->executor);
+	free(s->exec_path);
+	free(s->inference_url);
+	free(s->inference_key_file);
+	free(s->command);
+	free(s->command_lease);
 	for (int i = 0; i < s->n_plugin_dirs; i++)
 		free(s->plugin_dirs[i]);
 	for (size_t i = 0; i < s->n_options; i++) {
@@ -578,9 +601,9 @@ oom:
 }
 
 int
-settings_read_service_key(const struct settings *s, char **ret_key, char *err, size_t errlen)
+settings_read_key_file(const char *path, const char *what, const char *flag, char **ret_key,
+		       char *err, size_t errlen)
 {
-	const char *path = s->service_key_file;
 	char *data = NULL;
 	char *key;
 	struct stat st;
@@ -590,28 +613,33 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 	int r;
 
 	if (!path) {
-		snprintf(err, errlen, "no service key file; fix: pass --service-key-file FILE");
+		snprintf(err, errlen, "no %s; fix: pass --%s FILE", what, flag);
 		return -EINVAL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen,
-			 "cannot open service key file '%s': %s; fix: check the path "
-			 "given to --service-key-file",
-			 path, strerror(-r));
+			 "cannot open %s '%s': %s; fix: check the path given to --%s", what,
+			 path, strerror(-r), flag);
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		snprintf(err, errlen, "cannot stat service key file '%s': %s", path, strerror(-r));
+		snprintf(err, errlen, "cannot stat %s '%s': %s", what, path, strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
 		snprintf(err, errlen,
-			 "service key file '%s' is not a private regular file (mode %04o); fix: "
+			 "%s '%s' is not a private regular file (mode %04o); fix: "
 			 "chmod 600 '%s'",
-			 path, (unsigned)(st.st_mode & 07777), path);
+			 what, path, (unsigned)(st.st_mode & 07777), path);
+		r = -EPERM;
+		goto out;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s '%s' is not owned by the runner's user (uid %u); fix: chown %u '%s'",
+			 what, path, (unsigned)geteuid(), (unsigned)geteuid(), path);
 		r = -EPERM;
 		goto out;
 	}
@@ -628,7 +656,7 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 			continue;
 		if (n < 0) {
 			r = -errno;
-			snprintf(err, errlen, "cannot read service key file '%s': %s", path,
+			snprintf(err, errlen, "cannot read %s '%s': %s", what, path,
 				 strerror(-r));
 			goto out;
 		}
@@ -638,9 +666,9 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 		if (len == KEY_FILE_MAX) {
 			r = -EINVAL;
 			snprintf(err, errlen,
-				 "service key file '%s' is larger than %d bytes; fix: "
+				 "%s '%s' is larger than %d bytes; fix: "
 				 "the file must hold only the key",
-				 path, KEY_FILE_MAX);
+				 what, path, KEY_FILE_MAX);
 			goto out;
 		}
 	}
@@ -651,9 +679,7 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 	if (start == len) {
 		r = -EINVAL;
 		snprintf(err, errlen,
-			 "service key file '%s' is empty; fix: write the environment's "
-			 "key into it",
-			 path);
+			 "%s '%s' is empty; fix: write the key into it", what, path);
 		goto out;
 	}
 	for (size_t i = start; i < len; i++) {
@@ -662,9 +688,9 @@ settings_read_service_key(const struct settings *s, char **ret_key, char *err, s
 		if (c < 0x21 || c == 0x7f) {
 			r = -EINVAL;
 			snprintf(err, errlen,
-				 "service key file '%s' holds more than one line or "
+				 "%s '%s' holds more than one line or "
 				 "word; fix: the file must hold only the key",
-				 path);
+				 what, path);
 			goto out;
 		}
 	}
@@ -690,4 +716,11 @@ out:
 	}
 	close(fd);
 	return r;
+}
+
+int
+settings_read_service_key(const struct settings *s, char **ret_key, char *err, size_t errlen)
+{
+	return settings_read_key_file(s->service_key_file, "service key file", "service-key-file",
+				      ret_key, err, errlen);
 }

@@ -50,6 +50,14 @@ struct settings {
 	struct settings_option *options; /* plugin options, in order of first setting */
 	size_t n_options;
 
+	/* Executors (read by plugins as "runner.<key>" through config_get). */
+	char *exec_path;	  /* claude-code: the CLI, default "claude" on PATH */
+	char *inference_url;	  /* claude-code: Messages API base, default api_url */
+	char *inference_key_file; /* claude-code: its key, default $ANTHROPIC_API_KEY */
+	char *command;		  /* command: the program, run with /bin/sh -c */
+	char *command_lease;	  /* command: runner|program, default runner */
+	int command_environment_key; /* command: hand it the environment key */
+
 	/* Sessions. */
 	int capacity;	/* concurrent sessions, default 1 */
 	char *workdir;	/* every session's tools work in exactly this dir */
@@ -160,6 +168,10 @@ int settings_check_key_file(const char *path, char *err, size_t errlen);
  * EX_CONFIG), -ENOMEM; `err` names the file and the fix.
  */
 int settings_read_service_key(const struct settings *s, char **ret_key, char *err, size_t errlen);
+/* The same for any key file: `what` names it in messages ("service key
+ * file"), `flag` is the setting that gives it ("service-key-file"). */
+int settings_read_key_file(const char *path, const char *what, const char *flag, char **ret_key,
+			   char *err, size_t errlen);
 
 /* getenv() that ignores the environment of setuid programs where libc can
  * tell (secure_getenv); empty values read as unset. */

@@ -45,3 +45,10 @@ if [ -f tests/sdk/package.json ]; then
 		echo "install-deps: warning: npm install in tests/sdk failed; SDK tests will skip" >&2
 	fi
 fi
+# The Claude Code CLI for the claude-code executor's test (it skips when the
+# CLI is absent).
+if [ -f tests/claude-code/package.json ]; then
+	if ! npm install --prefix tests/claude-code --no-audit --no-fund; then
+		echo "install-deps: warning: npm install in tests/claude-code failed; its test will skip" >&2
+	fi
+fi

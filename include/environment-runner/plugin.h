@@ -75,7 +75,7 @@ extern "C" {
 #endif
 
 #define ER_ABI_MAJOR 1
-#define ER_ABI_MINOR 0
+#define ER_ABI_MINOR 1
 
 /* "ERPL" read as a little-endian 32-bit integer. */
 #define ER_PLUGIN_MAGIC UINT32_C(0x4c505245)
@@ -189,6 +189,12 @@ struct er_session_info {
 	size_t session_json_len;
 	const char *work_json;     /* the claimed work item, raw JSON, without its secret */
 	size_t work_json_len;
+	/* Since 1.1 (test with struct_size).  Credentials, for executors whose
+	 * own program talks to the API (an on-work command): never log them,
+	 * never put them on a command line or in a file others can read. */
+	const char *work_secret;     /* the item's `secret` as claimed, or NULL */
+	const char *environment_key; /* NULL unless the runner is configured to
+				      * hand it to executors */
 };
 
 /* Why the runner asks a session to stop (session_stop's `reason`). */
@@ -288,6 +294,21 @@ struct er_sandbox_ops {
 /* The runner opens no event stream: the executor's own program talks to the
  * session (as an on-work command does); the runner keeps the lease. */
 #define ER_EXECUTOR_NO_STREAM  UINT32_C(4)
+/* Since 1.1.  The runner sends no heartbeat for the item: the executor's
+ * program keeps the lease (as the SDK's handleItem() does) and owns the
+ * final stop; the runner force-stops the item only when the executor ends
+ * it as failed. */
+#define ER_EXECUTOR_OWNS_LEASE UINT32_C(8)
+/* Since 1.1.  Also deliver the session's history to session_history():
+ * every event already in the log, in order, each time the stream
+ * (re)connects, before the live events that follow. */
+#define ER_EXECUTOR_HISTORY    UINT32_C(16)
+/*
+ * Flags are read when create() returns, so a plugin may choose them from
+ * its configuration there (its ops struct then is not const).  An executor
+ * without ER_EXECUTOR_TOOL_CALLS that asks for EVENTS also receives the
+ * agent.tool_use events themselves through session_event().
+ */
 
 struct er_executor_ops {
 	uint32_t struct_size;
@@ -305,10 +326,16 @@ struct er_executor_ops {
 	void (*session_event)(void *state, void *sess, const char *type, const char *event_json,
 			      size_t len);
 	/* Wind down; call host->session_done() when finished.  The runner
-	 * kills the session's processes after a grace period regardless. */
+	 * kills the session's processes after a grace period regardless
+	 * (since 1.1: it waits up to that grace, 10 s, for session_done or
+	 * for the processes to exit; at once when the lease was lost). */
 	void (*session_stop)(void *state, void *sess, uint32_t reason);
 	/* Release the per-session state.  Accepts NULL. */
 	void (*session_free)(void *state, void *sess);
+	/* Since 1.1, with ER_EXECUTOR_HISTORY: one event of the history, or,
+	 * with `type` and `event_json` NULL, the end of one walk through it. */
+	void (*session_history)(void *state, void *sess, const char *type, const char *event_json,
+				size_t len);
 };
 
 /* The descriptor, exported as `er_plugin_v1`. */

@@ -9,6 +9,7 @@ import { sessionRoutes } from './sessions.mjs';
 import { environmentRoutes } from './environments.mjs';
 import { adminRoutes } from './admin.mjs';
 import { DEFAULT_SCRIPT } from './agent.mjs';
+import { MessagesApi, messagesRoutes } from './messages.mjs';
 
 function compile(pattern) {
   const src = pattern.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)');
@@ -17,7 +18,7 @@ function compile(pattern) {
 
 export class ControlPlane {
   /**
-   * @param opts {apiKeys, leaseTtlSec, keepaliveMs, strictBeta, verbose, defaultScript}
+   * @param opts {apiKeys, leaseTtlSec, keepaliveMs, strictBeta, verbose, defaultScript, inferenceKeys}
    */
   constructor(opts) {
     this.opts = opts;
@@ -30,7 +31,8 @@ export class ControlPlane {
     this.everySession = new Map(); // including deleted, for the report
     this.defaultScript = opts.defaultScript ?? DEFAULT_SCRIPT;
     this.work = new WorkQueue(this);
-    this.routes = [...environmentRoutes(this), ...workRoutes(this), ...sessionRoutes(this), ...adminRoutes(this)].map(
+    this.messages = new MessagesApi(this, { keys: opts.inferenceKeys ?? [] });
+    this.routes = [...environmentRoutes(this), ...workRoutes(this), ...sessionRoutes(this), ...adminRoutes(this), ...messagesRoutes(this)].map(
       ([method, pattern, name, handler]) => ({ method, re: compile(pattern), name, handler }),
     );
   }
@@ -149,7 +151,8 @@ export class ControlPlane {
     });
     try {
       if (!match) throw notFound(`route ${req.method} ${url.pathname}`);
-      if (url.pathname.startsWith('/v1/')) {
+      // The Messages API (messages.mjs) is not a managed-agents call: no beta header is expected.
+      if (url.pathname.startsWith('/v1/') && !ctx.route.startsWith('messages.')) {
         const betas = String(req.headers['anthropic-beta'] ?? '').split(',').map((s) => s.trim());
         if (!betas.includes(BETA)) {
           this.report.mistake('missing_beta_header', ctx.route, { path: url.pathname });

@@ -22,6 +22,7 @@ const USAGE = `usage: server.mjs [options]
   --latency R:MS         add MS of latency to every request of route R (repeatable)
   --sse-drop-after N     close the next SSE stream after N events
   --strict-beta          refuse /v1 calls without anthropic-beta (default: only report)
+  --inference-key KEY    key accepted by the scripted Messages API besides the API keys (repeatable)
   --verbose              log each request to stderr`;
 
 function main() {
@@ -37,6 +38,7 @@ function main() {
       latency: { type: 'string', multiple: true },
       'sse-drop-after': { type: 'string' },
       'strict-beta': { type: 'boolean' },
+      'inference-key': { type: 'string', multiple: true },
       verbose: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -52,6 +54,7 @@ function main() {
     strictBeta: !!a['strict-beta'],
     verbose: !!a.verbose,
     defaultScript: a.script ? validateScript(JSON.parse(readFileSync(a.script, 'utf8'))) : undefined,
+    inferenceKeys: a['inference-key'] ?? [],
   });
   plane.faults.add({
     errors: (a.fail ?? []).map(parseFailFlag),

@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command executor: hands each claimed item to a program, with the
+ * contract of `ant beta:worker poll --on-work` (protocol.md section 8).
+ *
+ * The program (--command, run with /bin/sh -c in the session's working
+ * directory, through the sandbox) gets
+ *   ANTHROPIC_WORK_ID, ANTHROPIC_ENVIRONMENT_ID, ANTHROPIC_SESSION_ID,
+ *   ANTHROPIC_BASE_URL (the runner's --api-url),
+ *   the item's secret (base64url JSON holding the sessions token) as
+ *   ANTHROPIC_WORK_SECRET, or with command.secret=file in a private file
+ *   named by ANTHROPIC_WORK_SECRET_FILE, or with command.secret=stdin only
+ *   on its standard input,
+ *   ANTHROPIC_ENVIRONMENT_KEY only with --command-environment-key,
+ * and the claimed work item as JSON, secret included, on its standard
+ * input.  Its output goes to the runner's log, line by line.
+ *
+ * The runner opens no event stream for the session.  By default it keeps
+ * the lease, kills the program's process tree when the lease is lost, and
+ * force-stops the item when the program exits.  With --command-lease=program
+ * it sends no heartbeat at all, so that a program running the SDK's
+ * EnvironmentWorker.handleItem() holds the lease and stops the item itself;
+ * the runner then force-stops the item only when the program failed (a
+ * non-zero exit or a signal).
+ *
+ * Stopping a session (stop request, termination, shutdown) sends SIGTERM to
+ * the program's process group; the runner kills what is left after its
+ * grace period.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <environment-runner/plugin.h>
+
+#include "buf.h"
+#include "jsonw.h"
+
+#define LINE_MAX_BYTES 4096
+#define INPUT_MAX      (8u << 20)
+
+enum secret_mode {
+	SECRET_ENV,
+	SECRET_FILE,
+	SECRET_STDIN,
+};
+
+struct cmd_plugin {
+	const struct er_host *host;
+	void *host_ctx;
+	const char *command;   /* borrowed from the host */
+	const char *api_url;
+	const char *base_dir;
+	enum secret_mode secret;
+	int program_lease;
+};
+
+/* One of the program's output streams, logged line by line. */
+struct cmd_stream {
+	struct cmd_session *s;
+	int fd;
+	struct er_watch *watch;
+	struct buf line;
+	const char *name;  /* "stdout" or "stderr" */
+};
+
+struct cmd_session {
+	struct cmd_plugin *pl;
+	struct er_session *handle;
+	struct er_process *proc;
+	int in_fd;
+	struct er_watch *in_watch;
+	struct buf input;
+	size_t input_off;
+	struct cmd_stream out;
+	struct cmd_stream err;
+	char *secret_dir;  /* command.secret=file: a private directory */
+	char *secret_file;
+	int stopping;
+	int done;
+};
+
+static struct er_executor_ops command_ops;
+
+static int
+command_create(const struct er_host *host, void *host_ctx, void **ret_state, struct er_error *err)
+{
+	struct cmd_plugin *pl;
+	const char *lease;
+	const char *secret;
+
+	if (!ER_HOST_HAS(host, spawn) || !ER_HOST_HAS(host, session_done))
+		return host->err_set(err, -ENOTSUP, "the runner offers no spawn or session_done");
+	pl = calloc(1, sizeof(*pl));
+	if (!pl)
+		return host->err_set(err, -ENOMEM, "out of memory");
+	pl->host = host;
+	pl->host_ctx = host_ctx;
+	pl->command = host->config_get(host_ctx, "runner.command");
+	pl->api_url = host->config_get(host_ctx, "runner.api_url");
+	pl->base_dir = host->config_get(host_ctx, "runner.base_dir");
+	lease = host->config_get(host_ctx, "runner.command_lease");
+	secret = host->config_get(host_ctx, "command.secret");
+	if (!pl->command || !*pl->command) {
+		free(pl);
+		return host->err_set(err, -EINVAL,
+				     "no command; fix: pass --command='PROGRAM ARGS' (or set "
+				     "ER_COMMAND, or command in the config file)");
+	}
+	if (lease && strcmp(lease, "program") == 0) {
+		pl->program_lease = 1;
+	} else if (lease && strcmp(lease, "runner") != 0) {
+		free(pl);
+		return host->err_set(err, -EINVAL,
+				     "invalid --command-lease '%s'; fix: give runner or program", lease);
+	}
+	if (!secret || strcmp(secret, "env") == 0) {
+		pl->secret = SECRET_ENV;
+	} else if (strcmp(secret, "file") == 0) {
+		pl->secret = SECRET_FILE;
+	} else if (strcmp(secret, "stdin") == 0) {
+		pl->secret = SECRET_STDIN;
+	} else {
+		free(pl);
+		return host->err_set(err, -EINVAL,
+				     "invalid command.secret '%s'; fix: give env, file or stdin", secret);
+	}
+	if (pl->secret == SECRET_FILE && !pl->base_dir) {
+		free(pl);
+		return host->err_set(err, -EINVAL, "command.secret=file needs the runner's base dir");
+	}
+	/* Read by the runner when create() returns (plugin.h). */
+	command_ops.flags = ER_EXECUTOR_NO_STREAM | (pl->program_lease ? ER_EXECUTOR_OWNS_LEASE : 0);
+	*ret_state = pl;
+	return 0;
+}
+
+static void
+command_destroy(void *state)
+{
+	free(state);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+static void
+flush_line(struct cmd_stream *st)
+{
+	struct cmd_plugin *pl = st->s->pl;
+
+	if (!st->line.len)
+		return;
+	pl->host->log(pl->host_ctx, ER_LOG_INFO, "%s: %s", st->name, st->line.data);
+	buf_reset(&st->line);
+}
+
+static void
+stream_close(struct cmd_stream *st)
+{
+	if (st->watch)
+		st->s->pl->host->unwatch_fd(st->watch);
+	st->watch = NULL;
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
+
+/* Read what is there; 0 at EOF or error (the stream is then closed). */
+static int
+stream_drain(struct cmd_stream *st)
+{
+	char chunk[4096];
+
+	while (st->fd >= 0) {
+		ssize_t n = read(st->fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		if (n <= 0) {
+			flush_line(st);
+			stream_close(st);
+			return 0;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (chunk[i] == '\n') {
+				flush_line(st);
+				continue;
+			}
+			if (st->line.len >= LINE_MAX_BYTES)
+				flush_line(st);
+			(void)buf_putc(&st->line, chunk[i]);
+		}
+	}
+	return 0;
+}
+
+static void
+stream_readable(void *userdata, int fd, uint32_t revents)
+{
+	stream_drain(userdata);
+}
+
+static int
+stream_open(struct cmd_session *s, struct cmd_stream *st, int fd, const char *name)
+{
+	st->s = s;
+	st->fd = fd;
+	st->name = name;
+	buf_init(&st->line, LINE_MAX_BYTES + 1);
+	return s->pl->host->watch_fd(s->pl->host_ctx, fd, ER_FD_READ, stream_readable, st,
+				     &st->watch);
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static void
+input_close(struct cmd_session *s)
+{
+	if (s->in_watch)
+		s->pl->host->unwatch_fd(s->in_watch);
+	s->in_watch = NULL;
+	if (s->in_fd >= 0)
+		close(s->in_fd);
+	s->in_fd = -1;
+	/* The item holds the secret. */
+	if (s->input.data)
+		memset(s->input.data, 0, s->input.len);
+	buf_release(&s->input);
+}
+
+static void
+input_writable(void *userdata, int fd, uint32_t revents)
+{
+	struct cmd_session *s = userdata;
+
+	while (s->input_off < s->input.len) {
+		ssize_t n = write(s->in_fd, s->input.data + s->input_off, s->input.len - s->input_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0)
+			break;  /* the program closed its input: fine */
+		s->input_off += (size_t)n;
+	}
+	input_close(s);
+}
+
+/* The work item as claimed, secret included, as ant's poll --on-work
+ * writes it: the runner's copy without the secret, plus the secret. */
+static int
+build_input(struct cmd_session *s, const struct er_session_info *info)
+{
+	const char *w = info->work_json;
+	size_t n = info->work_json_len;
+	struct buf *b = &s->input;
+	int r;
+
+	buf_init(b, INPUT_MAX);
+	if (!w || n < 2 || w[n - 1] != '}')
+		return -EINVAL;
+	r = buf_append(b, w, n - 1);
+	if (r == 0 && info->work_secret) {
+		struct jsonw jw;
+		struct buf str = BUF_INIT(INPUT_MAX);
+
+		jw_init(&jw, &str);
+		jw_string(&jw, info->work_secret);
+		r = jw_finish(&jw);
+		if (r == 0 && n > 2)
+			r = buf_putc(b, ',');
+		if (r == 0)
+			r = buf_puts(b, "\"secret\":");
+		if (r == 0)
+			r = buf_append(b, str.data, str.len);
+		if (str.data)
+			memset(str.data, 0, str.len);
+		buf_release(&str);
+	}
+	if (r == 0)
+		r = buf_puts(b, "}\n");
+	return r;
+}
+
+/* ---- the secret file ---------------------------------------------------- */
+
+static int
+write_secret_file(struct cmd_session *s, const char *secret)
+{
+	struct buf path = BUF_INIT(4096);
+	size_t len = strlen(secret);
+	int fd;
+	int r;
+
+	if (buf_printf(&path, "%s/.command-XXXXXX", s->pl->base_dir) < 0)
+		return -ENOMEM;
+	if (mkdir(s->pl->base_dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		buf_release(&path);
+		return r;
+	}
+	if (!mkdtemp(path.data)) {
+		r = -errno;
+		buf_release(&path);
+		return r;
+	}
+	s->secret_dir = buf_steal(&path);
+	if (buf_printf(&path, "%s/work-secret", s->secret_dir) < 0)
+		return -ENOMEM;
+	s->secret_file = buf_steal(&path);
+	fd = open(s->secret_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	r = write(fd, secret, len) == (ssize_t)len ? 0 : -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+static void
+remove_secret_file(struct cmd_session *s)
+{
+	if (s->secret_file)
+		unlink(s->secret_file);
+	if (s->secret_dir)
+		rmdir(s->secret_dir);
+	free(s->secret_file);
+	free(s->secret_dir);
+	s->secret_file = NULL;
+	s->secret_dir = NULL;
+}
+
+/* ---- the process -------------------------------------------------------- */
+
+static void
+program_exited(void *userdata, struct er_process *proc, int status)
+{
+	struct cmd_session *s = userdata;
+	const struct er_host *host = s->pl->host;
+	int failed;
+
+	s->proc = NULL;
+	stream_drain(&s->out);
+	stream_drain(&s->err);
+	stream_close(&s->out);
+	stream_close(&s->err);
+	input_close(s);
+	if (WIFEXITED(status)) {
+		failed = WEXITSTATUS(status) != 0;
+		host->log(s->pl->host_ctx, failed ? ER_LOG_WARNING : ER_LOG_INFO,
+			  "the command exited with status %d", WEXITSTATUS(status));
+	} else {
+		failed = 1;
+		host->log(s->pl->host_ctx, s->stopping ? ER_LOG_INFO : ER_LOG_WARNING,
+			  "the command was killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	}
+	if (s->stopping)
+		failed = 0;  /* asked to stop: how it ended says nothing */
+	if (!s->done) {
+		s->done = 1;
+		host->session_done(s->handle, failed);
+	}
+}
+
+static int
+push_env(char **env, size_t *n, const char *name, const char *value)
+{
+	size_t len = strlen(name) + strlen(value) + 2;
+	char *e = malloc(len);
+
+	if (!e)
+		return -ENOMEM;
+	snprintf(e, len, "%s=%s", name, value);
+	env[(*n)++] = e;
+	return 0;
+}
+
+static void
+free_env(char **env, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(env[i], 0, strlen(env[i]));
+		free(env[i]);
+	}
+}
+
+static int
+command_session_start(void *state, struct er_session *session, const struct er_session_info *info,
+		      void **ret_sess, struct er_error *err)
+{
+	struct cmd_plugin *pl = state;
+	const struct er_host *host = pl->host;
+	struct cmd_session *s;
+	const char *secret = NULL;
+	const char *env_key = NULL;
+	const char *argv[] = { "/bin/sh", "-c", pl->command, NULL };
+	char *env[8];
+	size_t n_env = 0;
+	struct er_spawn_request req;
+	int r;
+
+	if (!info || !info->workdir || !info->session_id)
+		return host->err_set(err, -EINVAL, "no session");
+	if (info->struct_size >= offsetof(struct er_session_info, environment_key) + sizeof(char *)) {
+		secret = info->work_secret;
+		env_key = info->environment_key;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return host->err_set(err, -ENOMEM, "out of memory");
+	s->pl = pl;
+	s->handle = session;
+	s->in_fd = -1;
+	s->out.fd = -1;
+	s->err.fd = -1;
+	r = build_input(s, info);
+	if (r < 0) {
+		host->err_set(err, r, "cannot build the work item for the command's input");
+		goto fail;
+	}
+	if (pl->secret == SECRET_FILE && secret) {
+		r = write_secret_file(s, secret);
+		if (r < 0) {
+			host->err_set(err, r, "cannot write the work secret file: %s", strerror(-r));
+			goto fail;
+		}
+	}
+	r = push_env(env, &n_env, "ANTHROPIC_WORK_ID", info->work_id ? info->work_id : "");
+	if (r == 0)
+		r = push_env(env, &n_env, "ANTHROPIC_ENVIRONMENT_ID",
+			     info->environment_id ? info->environment_id : "");
+	if (r == 0)
+		r = push_env(env, &n_env, "ANTHROPIC_SESSION_ID", info->session_id);
+	if (r == 0 && pl->api_url)
+		r = push_env(env, &n_env, "ANTHROPIC_BASE_URL", pl->api_url);
+	if (r == 0 && secret && pl->secret == SECRET_ENV)
+		r = push_env(env, &n_env, "ANTHROPIC_WORK_SECRET", secret);
+	if (r == 0 && s->secret_file)
+		r = push_env(env, &n_env, "ANTHROPIC_WORK_SECRET_FILE", s->secret_file);
+	if (r == 0 && env_key)
+		r = push_env(env, &n_env, "ANTHROPIC_ENVIRONMENT_KEY", env_key);
+	env[n_env] = NULL;
+	if (r < 0) {
+		host->err_set(err, r, "out of memory");
+		free_env(env, n_env);
+		goto fail;
+	}
+	if (!secret && !env_key)
+		host->log(pl->host_ctx, ER_LOG_WARNING,
+			  "the item carries no secret and --command-environment-key is off: "
+			  "the command gets no credential");
+
+	memset(&req, 0, sizeof(req));
+	req.struct_size = sizeof(req);
+	req.cmd.struct_size = sizeof(req.cmd);
+	req.cmd.argv = argv;
+	req.cmd.envp = (const char *const *)env;
+	req.cmd.cwd = info->workdir;
+	req.cmd.workdir = info->workdir;
+	req.cmd.session_id = info->session_id;
+	req.pipe_stdin = 1;
+	req.pipe_stdout = 1;
+	req.pipe_stderr = 1;
+	r = host->spawn(session, &req, program_exited, s, &s->proc, err);
+	free_env(env, n_env);
+	if (r < 0)
+		goto fail;
+	s->in_fd = req.stdin_fd;
+	host->log(pl->host_ctx, ER_LOG_INFO, "started the command (pid %d, lease kept by the %s)",
+		  (int)req.pid, pl->program_lease ? "command" : "runner");
+	if (stream_open(s, &s->out, req.stdout_fd, "stdout") < 0 ||
+	    stream_open(s, &s->err, req.stderr_fd, "stderr") < 0 ||
+	    host->watch_fd(pl->host_ctx, s->in_fd, ER_FD_WRITE, input_writable, s, &s->in_watch) < 0) {
+		/* Without its pipes watched the command cannot be served. */
+		host->process_release(s->proc);
+		s->proc = NULL;
+		r = host->err_set(err, -ENOMEM, "cannot watch the command's pipes");
+		goto fail;
+	}
+	*ret_sess = s;
+	return 0;
+fail:
+	stream_close(&s->out);
+	stream_close(&s->err);
+	buf_release(&s->out.line);
+	buf_release(&s->err.line);
+	input_close(s);
+	remove_secret_file(s);
+	free(s);
+	return r;
+}
+
+static void
+command_session_stop(void *state, void *sess, uint32_t reason)
+{
+	struct cmd_session *s = sess;
+
+	if (!s)
+		return;
+	s->stopping = 1;
+	if (!s->proc) {
+		if (!s->done) {
+			s->done = 1;
+			s->pl->host->session_done(s->handle, 0);
+		}
+		return;
+	}
+	/* The runner kills the group after its grace; SIGKILL at once when
+	 * the item may already run elsewhere. */
+	s->pl->host->process_kill(s->proc, reason == ER_STOP_LEASE_LOST ? SIGKILL : SIGTERM);
+}
+
+static void
+command_session_free(void *state, void *sess)
+{
+	struct cmd_session *s = sess;
+
+	if (!s)
+		return;
+	if (s->proc)
+		s->pl->host->process_release(s->proc);
+	stream_close(&s->out);
+	stream_close(&s->err);
+	buf_release(&s->out.line);
+	buf_release(&s->err.line);
+	input_close(s);
+	remove_secret_file(s);
+	free(s);
+}
+
+static const struct er_option command_options[] = {
+	{ "command.secret", "env|file|stdin",
+	  "how the item's secret reaches the command besides its input: ANTHROPIC_WORK_SECRET "
+	  "(default), a private file named by ANTHROPIC_WORK_SECRET_FILE, or only the work JSON "
+	  "on stdin" },
+	{ NULL, NULL, NULL },
+};
+
+/* Not const: create() sets the flags from --command-lease. */
+static struct er_executor_ops command_ops = {
+	.struct_size = sizeof(struct er_executor_ops),
+	.flags = ER_EXECUTOR_NO_STREAM,
+	.session_start = command_session_start,
+	.session_stop = command_session_stop,
+	.session_free = command_session_free,
+};
+
+ER_PLUGIN_DEFINE(ER_KIND_EXECUTOR, "command", PACKAGE_VERSION,
+		 "runs --command for each claimed item, as ant's poll --on-work does", command_options,
+		 command_create, command_destroy, &command_ops);
