@@ -6,7 +6,8 @@
  *
  * The CLI runs through the sandbox in the session's working directory, with
  * HOME, CLAUDE_CONFIG_DIR and TMPDIR in a private state directory of its
- * own (<base dir>/<session>-XXXXXX.claude, removed with the session),
+ * own (<workdir>/.claude-code-XXXXXX, owned like the workdir, which is what
+ * a sandbox makes writable; removed with the session),
  * nonessential traffic off, the Messages API at --inference-url and its key
  * on a pipe (CLAUDE_CODE_API_KEY_FILE_DESCRIPTOR): never in its environment
  * or argv, so the agent's commands cannot read it.  The model and the
@@ -71,7 +72,6 @@ struct cc_plugin {
 	const char *exec_path;
 	const char *inference_url;
 	const char *inference_key;  /* borrowed from the host; never logged */
-	const char *base_dir;
 	const char *permission_mode;
 	const char *prompt_tool;    /* "stdio" or NULL */
 	const char *allowed_tools;
@@ -106,6 +106,8 @@ struct cc_session {
 	struct er_session *handle;
 	char *session_id;
 	char *state_dir;
+	long owner_uid;        /* -1: the runner's own */
+	long owner_gid;
 	struct er_process *proc;
 	int in_fd;
 	int out_fd;
@@ -1203,18 +1205,35 @@ remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* Files of the state directory belong to the workdir's owner: a sandbox
+ * that runs commands as another user (bubblewrap as root) gets the workdir
+ * handed over, and the CLI must write its state as that user. */
 static int
-make_state_dir(struct cc_session *s, const char *session_id, struct er_error *err)
+give_to_owner(const struct cc_session *s, const char *path)
+{
+	if (s->owner_uid < 0)
+		return 0;
+	return chown(path, (uid_t)s->owner_uid, (gid_t)s->owner_gid) < 0 ? -errno : 0;
+}
+
+/* <workdir>/.claude-code-XXXXXX with home/, config/, tmp/: inside the
+ * workdir, the one directory every sandbox backend makes writable for the
+ * session's commands. */
+static int
+make_state_dir(struct cc_session *s, const char *workdir, struct er_error *err)
 {
 	const struct er_host *host = s->pl->host;
 	static const char *const subdirs[] = { "home", "config", "tmp" };
 	struct buf path = BUF_INIT(4096);
+	struct stat st;
 	int r;
 
-	if (mkdir(s->pl->base_dir, 0700) < 0 && errno != EEXIST)
-		return host->err_set(err, -errno, "cannot create '%s': %s", s->pl->base_dir,
-				     strerror(errno));
-	if (buf_printf(&path, "%s/%s.claude-XXXXXX", s->pl->base_dir, session_id) < 0)
+	s->owner_uid = -1;
+	if (stat(workdir, &st) == 0 && st.st_uid != geteuid()) {
+		s->owner_uid = (long)st.st_uid;
+		s->owner_gid = (long)st.st_gid;
+	}
+	if (buf_printf(&path, "%s/.claude-code-XXXXXX", workdir) < 0)
 		return host->err_set(err, -ENOMEM, "out of memory");
 	if (!mkdtemp(path.data)) {
 		r = -errno;
@@ -1223,15 +1242,16 @@ make_state_dir(struct cc_session *s, const char *session_id, struct er_error *er
 				     strerror(-r));
 	}
 	s->state_dir = buf_steal(&path);
-	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
+	r = give_to_owner(s, s->state_dir);
+	for (size_t i = 0; r == 0 && i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		if (buf_printf(&path, "%s/%s", s->state_dir, subdirs[i]) < 0)
 			return host->err_set(err, -ENOMEM, "out of memory");
-		r = mkdir(path.data, 0700) < 0 ? -errno : 0;
+		r = mkdir(path.data, 0700) < 0 ? -errno : give_to_owner(s, path.data);
 		buf_release(&path);
-		if (r < 0)
-			return host->err_set(err, r, "cannot create the CLI's %s directory: %s",
-					     subdirs[i], strerror(-r));
 	}
+	if (r < 0)
+		return host->err_set(err, r, "cannot prepare the CLI's state directory: %s",
+				     strerror(-r));
 	return 0;
 }
 
@@ -1367,6 +1387,8 @@ spawn_cli(struct cc_session *s, const struct er_session_info *info, struct er_er
 
 		snprintf(path, sizeof(path), "%s/system-prompt.txt", s->state_dir);
 		r = write_file(path, system);
+		if (r == 0)
+			r = give_to_owner(s, path);
 		if (r < 0) {
 			host->err_set(err, r, "cannot write the system prompt: %s", strerror(-r));
 			goto out;
@@ -1527,7 +1549,7 @@ cc_session_start(void *state, struct er_session *session, const struct er_sessio
 		r = pl->host->err_set(err, -ENOMEM, "out of memory");
 		goto fail;
 	}
-	r = make_state_dir(s, info->session_id, err);
+	r = make_state_dir(s, info->workdir, err);
 	if (r == 0)
 		r = spawn_cli(s, info, err);
 	if (r < 0)
@@ -1596,7 +1618,6 @@ cc_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 		pl->exec_path = "claude";
 	pl->inference_url = host->config_get(host_ctx, "runner.inference_url");
 	pl->inference_key = host->config_get(host_ctx, "runner.inference_key");
-	pl->base_dir = host->config_get(host_ctx, "runner.base_dir");
 	pl->permission_mode = host->config_get(host_ctx, "claude-code.permission-mode");
 	pl->prompt_tool = host->config_get(host_ctx, "claude-code.permission-prompt-tool");
 	pl->allowed_tools = host->config_get(host_ctx, "claude-code.allowed-tools");
@@ -1628,9 +1649,9 @@ cc_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 		return host->err_set(err, -EINVAL,
 				     "invalid claude-code.permission-prompt-tool '%s'; fix: give stdio", v);
 	}
-	if (!pl->inference_url || !pl->base_dir) {
+	if (!pl->inference_url) {
 		free(pl);
-		return host->err_set(err, -EINVAL, "the runner gives no inference URL or base dir");
+		return host->err_set(err, -EINVAL, "the runner gives no inference URL");
 	}
 	if (!pl->inference_key || !*pl->inference_key) {
 		free(pl);

@@ -95,11 +95,15 @@ function follow(sessionId) {
   };
 }
 
+// Under bubblewrap the CLI needs its install directory and the inference URL
+// (127.0.0.1 here, so the host's network).
+const sandboxFlags = sandbox.name === 'bubblewrap' ? [`--sandbox-read-only=${join(CLI, '..')}`, '--sandbox-network=host'] : [];
+
 function runnerFor(name, { env, key, baseDir, extra = [] }) {
   return startRunner({
     envId: env.id, key, baseDir, workerId: name, maxIdleSec: 3,
     extra: ['--executor=claude-code', `--exec-path=${CLI}`, `--inference-url=${CP_URL}`, `--inference-key-file=${keyFile}`,
-      `--sandbox-backend=${sandbox.name}`, ...extra],
+      `--sandbox-backend=${sandbox.name}`, ...sandboxFlags, ...extra],
   });
 }
 
@@ -143,7 +147,7 @@ async function conversation() {
       const environ = readFileSync(`/proc/${cli.pid}/environ`, 'latin1');
       ok(!environ.includes(INFERENCE_KEY) && !cli.cmd.includes(INFERENCE_KEY) && /CLAUDE_CODE_API_KEY_FILE_DESCRIPTOR=\d+/.test(environ),
         `${name}: the key is on a descriptor, not in the CLI's environment or argv`);
-      ok(/CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1/.test(environ) && environ.includes(`HOME=${baseDir}/${session.id}.claude-`),
+      ok(/CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1/.test(environ) && /HOME=[^\0]*\/sesn_[^\0/]*\/\.claude-code-[^\0/]*\/home\0/.test(environ),
         `${name}: nonessential traffic off, HOME in the session's state directory`, environ.split('\0').filter((v) => /^(HOME|TMPDIR|CLAUDE_)/.test(v)));
     }
 
@@ -181,7 +185,7 @@ async function conversation() {
     ok(exit.code === 0, `${name}: the runner exits 0`, { exit, log: runner.log().slice(-1500) });
   }
   ok((await untilNoTracked(TMP, 5000)).length === 0, `${name}: nothing left running`, trackedProcs(TMP));
-  ok(readdirSync(baseDir).length === 0, `${name}: the work and state directories are removed`, readdirSync(baseDir));
+  ok(await until(() => readdirSync(baseDir).length === 0, 5000), `${name}: the work and state directories are removed`, readdirSync(baseDir));
   ok(leakedSecrets(runner.log(), [INFERENCE_KEY, key]).length === 0, `${name}: no key in the runner's log`);
 }
 
@@ -243,7 +247,7 @@ async function crash() {
     ok(/level=error component=claude-code msg="session.error: the Claude Code CLI was killed by signal 9/.test(runner.log()), `${name}: the log says so`,
       runner.log().split('\n').filter((l) => /claude-code/.test(l)).slice(-5));
     ok((await untilNoTracked(TMP, 5000)).length === 0, `${name}: its command is killed too`, trackedProcs(TMP));
-    ok(readdirSync(baseDir).length === 0, `${name}: directories removed`, readdirSync(baseDir));
+    ok(await until(() => readdirSync(baseDir).length === 0, 5000), `${name}: directories removed`, readdirSync(baseDir));
   } finally {
     await events.close();
     await runner.stop();
