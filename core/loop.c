@@ -132,7 +132,10 @@ loop_new(loop_curl_done_cb curl_done)
 		free(loop);
 		return NULL;
 	}
-	curl_multi_setopt(loop->multi, CURLMOPT_MAXCONNECTS, 64L);
+	/* No CURLMOPT_MAXCONNECTS: libcurl's default cache (4 per transfer
+	 * handle) grows with the sessions.  A fixed 64 counted the open event
+	 * streams too, so past ~60 sessions every request opened a new TCP
+	 * connection. */
 	curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
 	curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
 	curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
