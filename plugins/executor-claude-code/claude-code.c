@@ -169,15 +169,17 @@ see_id(struct cc_session *s, const char *id)
 {
 	unsigned h = hash_id(id);
 	struct id_node *n;
+	size_t len;
 
 	for (n = s->seen[h]; n; n = n->next) {
 		if (strcmp(n->id, id) == 0)
 			return 0;
 	}
-	n = malloc(sizeof(*n) + strlen(id) + 1);
+	len = strlen(id) + 1;
+	n = malloc(sizeof(*n) + len);
 	if (!n)
 		return 0;
-	strcpy(n->id, id);
+	memcpy(n->id, id, len);
 	n->next = s->seen[h];
 	s->seen[h] = n;
 	return 1;

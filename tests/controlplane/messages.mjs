@@ -56,7 +56,9 @@ export class MessagesApi {
     const last = msgs.at(-1);
     const blocks = Array.isArray(last?.content) ? last.content : [];
     const results = blocks.filter((b) => b?.type === 'tool_result');
-    if (last?.role === 'user' && results.length) {
+    // After an interrupt the CLI sends the cut-off call's result with the next message.
+    const asked = blocks.some((b) => b?.type === 'text' && !/^\s*(<system-reminder>|\[Request interrupted)/.test(b.text ?? ''));
+    if (last?.role === 'user' && results.length && !asked) {
       const text = results
         .map((r) => (typeof r.content === 'string' ? r.content : (r.content ?? []).map((c) => c.text ?? '').join('\n')))
         .join('\n')

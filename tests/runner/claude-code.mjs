@@ -11,6 +11,7 @@
 //    CLI that is given the earlier turns;
 //  - permission prompts become agent.tool_use "ask" events answered by
 //    user.tool_confirmation;
+//  - user.interrupt ends the running turn, and the session goes on;
 //  - a crashed CLI ends the session with session.error and a force stop;
 //  - nothing is left running and the CLI's state directory is removed.
 // The sandbox is ER_TEST_SANDBOX (default: bubblewrap when it works here,
@@ -224,6 +225,35 @@ async function permissionPrompt() {
   }
 }
 
+async function interrupt() {
+  const name = 'cc-interrupt';
+  const { env, key } = await environment(client, name);
+  const baseDir = join(TMP, `base-${name}`);
+  mkdirSync(baseDir, { recursive: true });
+  const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(session.id, { external: true });
+  await setMessages({ rules: [{ match: 'Wait', command: 'timeout 90 tail -f /dev/null' }] });
+  const runner = runnerFor(name, { env, key, baseDir, extra: ['--plugin-option', 'claude-code.allowed-tools=Bash'] });
+  const events = follow(session.id);
+  try {
+    await say(client, session.id, 'Wait for it');
+    const tail = await untilTracked(/^tail -f \/dev\/null$/, TMP, 60_000);
+    ok(tail, `${name}: a long command runs`, runner.log().slice(-2000));
+    const t0 = Date.now();
+    await client.beta.sessions.events.send(session.id, { events: [{ type: 'user.interrupt' }] });
+    ok(await until(() => events.idles() >= 1, 15_000), `${name}: user.interrupt ends the turn (${Date.now() - t0} ms)`, runner.log().slice(-2000));
+    ok(!events.seen.some((e) => e.type === 'session.error'), `${name}: an interrupt is no error`);
+    ok(tail && (await until(() => !trackedProcs(TMP).some((p) => p.pid === tail.pid), 10_000)), `${name}: the command is stopped`);
+    await say(client, session.id, "What's 2 + 2?");
+    ok(await until(() => events.idles() >= 2, 60_000), `${name}: the next message is answered`, runner.log().slice(-2000));
+    const last = events.seen.filter((e) => e.type === 'agent.message').map((e) => textOf(e.content)).join('\n');
+    ok(last.includes('The command printed: 2+2=4'), `${name}: with the answer`, last);
+  } finally {
+    await events.close();
+    await runner.stop();
+  }
+}
+
 async function crash() {
   const name = 'cc-crash';
   const { env, key } = await environment(client, name);
@@ -256,5 +286,6 @@ async function crash() {
 
 await conversation();
 await permissionPrompt();
+await interrupt();
 await crash();
 done();
