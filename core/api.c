@@ -35,6 +35,8 @@ struct api_call {
 	struct http_request *http;
 	struct loop_timer *retry_timer;
 	api_done_cb done;
+	int (*on_body)(void *userdata, const char *data, size_t n);
+	int body_refused;           /* on_body aborted the transfer: no retry */
 	void *userdata;
 	int in_done;
 	int cancelled;
@@ -242,17 +244,33 @@ http_done(void *userdata, const struct http_response *resp)
 	int ok = resp->curl_code == CURLE_OK && resp->status >= 200 && resp->status < 300;
 
 	call->http = NULL;
-	if (!ok && call->retries_done < call->max_retries && should_retry(resp)) {
+	if (!ok && !call->body_refused && call->retries_done < call->max_retries &&
+	    should_retry(resp)) {
 		long delay = api_retry_delay_ms(call->retries_done, resp->retry_after_ms,
 						resp->retry_after);
 
 		call->retries_done++;
+		if (call->on_body && call->on_body(call->userdata, NULL, 0) < 0)
+			goto out;
 		if (loop_add_timer(call->api->loop, (uint64_t)delay, retry_fired, call,
 				   &call->retry_timer) == 0)
 			return;
 	}
+out:
 	finish(call, resp);
 	call_free(call);
+}
+
+static int
+body_chunk(void *userdata, const char *data, size_t n)
+{
+	struct api_call *call = userdata;
+
+	if (call->on_body(call->userdata, data, n) < 0) {
+		call->body_refused = 1;
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -267,6 +285,8 @@ call_attempt(struct api_call *call)
 	o.body = call->body;
 	o.body_len = call->body_len;
 	o.timeout_ms = call->timeout_ms;
+	if (call->on_body)
+		o.on_chunk = body_chunk;
 	o.on_done = http_done;
 	o.userdata = call;
 	return http_request_start(call->api->loop, &o, &call->http);
@@ -313,6 +333,7 @@ api_call(struct api *api, const struct api_request *r, api_done_cb done, void *u
 		return -ENOMEM;
 	call->api = api;
 	call->done = done;
+	call->on_body = r->on_body;
 	call->userdata = userdata;
 	call->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : API_DEFAULT_TIMEOUT_MS;
 	call->max_retries = r->max_retries >= 0 ? r->max_retries : API_DEFAULT_RETRIES;
@@ -329,7 +350,7 @@ api_call(struct api *api, const struct api_request *r, api_done_cb done, void *u
 	}
 	if (r->token && buf_printf(&auth, "Bearer %s", r->token) < 0)
 		goto fail;
-	if (add_header(call, &n, "Accept", "application/json") < 0 ||
+	if (add_header(call, &n, "Accept", r->accept ? r->accept : "application/json") < 0 ||
 	    add_header(call, &n, "User-Agent", "environment-runner/" PACKAGE_VERSION) < 0 ||
 	    add_header(call, &n, "anthropic-version", "2023-06-01") < 0 ||
 	    add_header(call, &n, "Authorization", auth.data) < 0 ||

@@ -45,6 +45,12 @@ struct api_request {
 	size_t body_len;
 	long timeout_ms;            /* per attempt; default 600 s */
 	int max_retries;            /* -1: the SDK's default, 2 */
+	const char *accept;         /* Accept; NULL: application/json */
+	/* Downloads: a 2xx body goes here chunk by chunk instead of into
+	 * api_result.body (which stays empty); called with (NULL, 0) before a
+	 * retry starts the body over.  Return negative to abort the transfer,
+	 * which is then not retried.  NULL: buffer the body (capped). */
+	int (*on_body)(void *userdata, const char *data, size_t n);
 };
 
 struct api *api_new(struct loop *loop, const char *base_url);

@@ -372,6 +372,7 @@ send_done(void *userdata, const struct api_result *res)
 {
 	struct stream *st = userdata;
 	struct outgoing *o = st->out_head;
+	struct call *call;
 	uint64_t elapsed;
 	long delay;
 
@@ -417,9 +418,12 @@ next:
 	st->out_head = o->next;
 	if (!st->out_head)
 		st->out_tail = &st->out_head;
+	call = o->call;
 	outgoing_free(o);
 	send_next(st);
 	idle_arm(st);
+	if (call && st->cb.call_done)
+		st->cb.call_done(st->userdata, call->id);
 }
 
 static void
@@ -622,6 +626,8 @@ pump(struct stream *st)
 				 c->id);
 			c->state = CALL_SEEN;
 			st->running = NULL;
+			if (st->cb.call_done)
+				st->cb.call_done(st->userdata, c->id);
 		} else if (r < 0) {
 			char msg[256];
 

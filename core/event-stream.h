@@ -39,6 +39,10 @@ struct stream_callbacks {
 	/* Every event that is not a routed call, when wanted (may be NULL). */
 	void (*event)(void *userdata, const char *type, const char *json, size_t len);
 	void (*ended)(void *userdata, enum stream_end why);
+	/* A call that ran is over: its result was sent (or given up on), or
+	 * it was left to other clients; where the SDK's runner yields a
+	 * dispatched call (may be NULL). */
+	void (*call_done)(void *userdata, const char *id);
 	/* Every event of the history, each time it is read (may be NULL); then
 	 * once with `type` NULL when the walk is complete, before the live
 	 * events that arrived meanwhile. */

@@ -96,6 +96,12 @@ const struct settings_def settings_table[] = {
 	{ "drain-wait-sec", "ER_DRAIN_WAIT_SEC", "drain_wait_sec", SETTINGS_INT,
 	  OFF(drain_wait_sec), 0, 3600, ORCH, "N",
 	  "on SIGTERM, wait this long for sessions to end (default 30)" },
+	{ "memory-sync-sec", "ER_MEMORY_SYNC_SEC", "memory_sync_sec", SETTINGS_INT,
+	  OFF(memory_sync_sec), 5, 86400, ORCH, "N",
+	  "sync the session's memory stores every N seconds, at least 5 (default 15)" },
+	{ "skills-max-mb", "ER_SKILLS_MAX_MB", "skills_max_mb", SETTINGS_INT, OFF(skills_max_mb), 1,
+	  1048576, ORCH, "MB",
+	  "refuse a skill archive larger than this, or unpacking to more, MiB (default 512)" },
 	{ "log-level", "ER_LOG_LEVEL", "log_level", SETTINGS_LOG_LEVEL, OFF(log_level), 0, 0, ORCH,
 	  "LEVEL", "error|warning|notice|info|debug (default info)" },
 	{ "log-format", "ER_LOG_FORMAT", "log_format", SETTINGS_LOG_FORMAT, OFF(log_format), 0, 0,
@@ -117,6 +123,8 @@ settings_init(struct settings *s)
 	s->block_ms = 999;
 	s->tool_timeout_sec = 120;
 	s->drain_wait_sec = 30;
+	s->memory_sync_sec = 15;
+	s->skills_max_mb = 512;
 	s->log_level = LOG_LEVEL_INFO;
 	s->log_format = LOG_FORMAT_LOGFMT;
 }

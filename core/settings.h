@@ -67,6 +67,8 @@ struct settings {
 	int block_ms;	      /* poll hold, 1-999, default 999 */
 	int tool_timeout_sec; /* per tool call, default 120 */
 	int drain_wait_sec;   /* on SIGTERM, default 30 */
+	int memory_sync_sec;  /* memory stores sync period, default 15 */
+	int skills_max_mb;    /* largest skill archive, default 512 */
 
 	/* Logging. */
 	int log_level; /* LOG_LEVEL_* */

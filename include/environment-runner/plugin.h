@@ -195,6 +195,14 @@ struct er_session_info {
 	const char *work_secret;     /* the item's `secret` as claimed, or NULL */
 	const char *environment_key; /* NULL unless the runner is configured to
 				      * hand it to executors */
+	/* Since 1.1.  Directories besides the workdir that the session's tools
+	 * may reach (the session's memory stores, which the runner downloads
+	 * and syncs), and those of them where file tools must refuse writes
+	 * (stores attached read-only): NULL-terminated lists of absolute
+	 * paths, or NULL for none.  Canonicalise each at check time, as the
+	 * workdir: a store folder may be re-created while the session runs. */
+	const char *const *allowed_roots;
+	const char *const *read_only_roots;
 };
 
 /* Why the runner asks a session to stop (session_stop's `reason`). */

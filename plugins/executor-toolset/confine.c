@@ -373,8 +373,41 @@ js_quote_append(struct buf *out, const char *s)
 int
 confine_path(const struct confine_root *root, const char *p, char **ret_real, struct buf *msg)
 {
+	return confine_path_ex(root, NULL, p, ret_real, NULL, msg);
+}
+
+/* The first of `extra` whose canonical form holds `real` (fs-util.ts
+ * containingRoot), or -1. */
+int
+confine_containing_root(const char *const *extra, const char *real)
+{
+	for (int i = 0; extra && extra[i]; i++) {
+		char *abs = NULL;
+		char *canon = NULL;
+		int inside;
+
+		if (extra[i][0] != '/' || path_resolve("/", extra[i], &abs) < 0)
+			continue;
+		if (confine_canonicalize(abs, &canon) < 0) {
+			free(abs);
+			continue;
+		}
+		inside = confine_is_within(canon, real);
+		free(abs);
+		free(canon);
+		if (inside)
+			return i;
+	}
+	return -1;
+}
+
+int
+confine_path_ex(const struct confine_root *root, const char *const *extra, const char *p,
+		char **ret_real, int *ret_index, struct buf *msg)
+{
 	char *abs = NULL;
 	char *real = NULL;
+	int index = -1;
 	int r;
 
 	r = path_resolve(root->path, p, &abs);
@@ -395,15 +428,20 @@ confine_path(const struct confine_root *root, const char *p, char **ret_real, st
 		buf_release(&what);
 		return w == -ENOMEM ? w : 1;
 	}
-	if (!confine_is_within(root->path, real)) {
+	if (!confine_is_within(root->path, real) &&
+	    (index = confine_containing_root(extra, real)) < 0) {
 		free(real);
 		r = buf_puts(msg, "path ");
 		if (r == 0)
 			r = js_quote_append(msg, p);
 		if (r == 0)
 			r = buf_puts(msg, " is outside the session's working directory");
+		if (r == 0 && extra && extra[0])
+			r = buf_puts(msg, " and its other permitted directories");
 		return r == -ENOMEM ? r : 1;
 	}
+	if (ret_index)
+		*ret_index = index;
 	*ret_real = real;
 	return 0;
 }

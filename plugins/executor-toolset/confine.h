@@ -58,6 +58,18 @@ bool confine_is_within(const char *root, const char *p);
  * `path "<p>": <fs reason>`); or -ENOMEM. */
 int confine_path(const struct confine_root *root, const char *p, char **ret_real, struct buf *msg);
 
+/* confine_path() that also accepts a path inside one of `extra` (a
+ * NULL-terminated list of absolute directories, each canonicalised now, as
+ * the SDK's allowedRoots; NULL for none).  *ret_index (may be NULL) is -1
+ * for the root, else the index of the extra directory.  With extras the
+ * refusal reads "... is outside the session's working directory and its
+ * other permitted directories". */
+int confine_path_ex(const struct confine_root *root, const char *const *extra, const char *p,
+		    char **ret_real, int *ret_index, struct buf *msg);
+/* The index of the first of `extra` (NULL-terminated, as configured) whose
+ * canonical form holds the canonical `real`, or -1. */
+int confine_containing_root(const char *const *extra, const char *real);
+
 /* Where `real` (a result of confine_path) lies relative to the root: "."
  * for the root itself.  Borrowed from `real`. */
 const char *confine_rel(const struct confine_root *root, const char *real);

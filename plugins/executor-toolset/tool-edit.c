@@ -128,8 +128,10 @@ tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	struct buf new = BUF_INIT(TS_OUT_MAX);
 	struct buf text = BUF_INIT(TS_OUT_MAX);
 	struct buf updated = BUF_INIT(TS_OUT_MAX);
+	const struct confine_root *root;
 	const char *file_path;
 	const char *base;
+	const char *ro;
 	char *real = NULL;
 	int replace_all;
 	size_t count;
@@ -148,9 +150,14 @@ tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	file_path = json_str(doc, fp_tok);
 	if (!file_path)
 		return buf_puts(out, "edit: file_path must be a string") ?: TS_TOOL_ERROR;
-	r = confine_path(&ctx->root, file_path, &real, out);
+	r = ts_confine(ctx, file_path, &real, &root, out);
 	if (r != 0)
 		return r < 0 ? r : TS_TOOL_ERROR;
+	if ((ro = ts_read_only_root(ctx, real)) != NULL) {
+		r = buf_printf(out, "edit: %s is inside read-only directory %s", file_path, ro)
+			    ?: TS_TOOL_ERROR;
+		goto done;
+	}
 
 	replace_all = ts_truthy(doc, ts_member(doc, input, "replace_all"));
 	/* What JavaScript makes of non-string values: split(String(old)),
@@ -165,7 +172,7 @@ tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	if (r < 0)
 		goto done;
 
-	dfd = confine_open_parent(&ctx->root, real, 0, &base);
+	dfd = confine_open_parent(root, real, 0, &base);
 	if (dfd < 0) {
 		r = dfd == -ENOMEM ? dfd : edit_error_fs(out, "edit: ", -dfd, file_path);
 		goto done;
@@ -192,7 +199,7 @@ tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	}
 	if (r < 0)
 		goto done;
-	r = ts_atomic_write(&ctx->root, real, updated.data, updated.len, 0);
+	r = ts_atomic_write(root, real, updated.data, updated.len, 0);
 	if (r == -ENOMEM)
 		goto done;
 	if (r < 0) {

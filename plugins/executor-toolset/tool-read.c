@@ -113,6 +113,7 @@ int
 tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out)
 {
 	struct line_range lr = { 0, INFINITY, 0, 0, BUF_INIT(TS_OUT_MAX / 2) };
+	const struct confine_root *root;
 	const char *file_path;
 	const char *base = NULL;
 	char *real = NULL;
@@ -133,7 +134,7 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	file_path = json_str(doc, fp_tok);
 	if (!file_path)
 		return buf_puts(out, "read: file_path must be a string") ?: TS_TOOL_ERROR;
-	r = confine_path(&ctx->root, file_path, &real, out);
+	r = ts_confine(ctx, file_path, &real, &root, out);
 	if (r != 0)
 		return r < 0 ? r : TS_TOOL_ERROR;
 
@@ -160,7 +161,7 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 		goto done;
 	}
 
-	dfd = confine_open_parent(&ctx->root, real, 0, &base);
+	dfd = confine_open_parent(root, real, 0, &base);
 	if (dfd < 0) {
 		r = dfd == -ENOMEM ? dfd : read_error_fs(out, -dfd, file_path);
 		goto done;

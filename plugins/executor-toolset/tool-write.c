@@ -108,7 +108,9 @@ int
 tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out)
 {
 	struct buf content = BUF_INIT(TS_OUT_MAX);
+	const struct confine_root *root;
 	const char *file_path;
+	const char *ro;
 	char *real = NULL;
 	int fp_tok;
 	int c_tok;
@@ -120,9 +122,14 @@ tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf
 	file_path = json_str(doc, fp_tok);
 	if (!file_path)
 		return buf_puts(out, "write: file_path must be a string") ?: TS_TOOL_ERROR;
-	r = confine_path(&ctx->root, file_path, &real, out);
+	r = ts_confine(ctx, file_path, &real, &root, out);
 	if (r != 0)
 		return r < 0 ? r : TS_TOOL_ERROR;
+	if ((ro = ts_read_only_root(ctx, real)) != NULL) {
+		r = buf_printf(out, "write: %s is inside read-only directory %s", file_path, ro)
+			    ?: TS_TOOL_ERROR;
+		goto done;
+	}
 
 	/* `content ?? ''`: absent or null writes an empty file. */
 	c_tok = ts_member(doc, input, "content");
@@ -136,7 +143,7 @@ tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf
 	}
 	if (r < 0)
 		goto done;
-	r = ts_atomic_write(&ctx->root, real, content.data, content.len, 1);
+	r = ts_atomic_write(root, real, content.data, content.len, 1);
 	if (r == -ENOMEM)
 		goto done;
 	if (r < 0) {

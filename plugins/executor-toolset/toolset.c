@@ -70,6 +70,14 @@ toolset_session_start(void *state, struct er_session *session, const struct er_s
 		return pl->host->err_set(err, r, "cannot open the working directory '%s': %s",
 					 info->workdir, strerror(-r));
 	}
+	/* ABI 1.1: the memory stores' folders (allowed, some read-only). */
+	if (info->struct_size >= offsetof(struct er_session_info, read_only_roots) +
+					 sizeof(info->read_only_roots) &&
+	    ts_ctx_set_roots(&s->ctx, info->allowed_roots, info->read_only_roots) < 0) {
+		ts_ctx_release(&s->ctx);
+		free(s);
+		return pl->host->err_set(err, -ENOMEM, "out of memory");
+	}
 	*ret_sess = s;
 	return 0;
 }

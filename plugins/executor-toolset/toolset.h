@@ -36,11 +36,30 @@ struct ts_ctx {
 	struct confine_root root; /* canonical workdir, opened */
 	char *workdir;		  /* the workdir as configured, lexically normalised */
 	uint64_t max_file_bytes;  /* 0: no cap */
+	/* The SDK's allowedRoots and readOnlyRoots: other directories the file
+	 * tools may reach (the session's memory stores) and those where write
+	 * and edit are refused; NULL-terminated, as the runner gave them, or
+	 * NULL. */
+	char **allowed_roots;
+	char **read_only_roots;
+	struct confine_root other; /* the allowed root of the last ts_confine() */
 };
 
 /* 0, or -errno (the workdir cannot be resolved or opened). */
 int ts_ctx_init(struct ts_ctx *ctx, const char *workdir);
 void ts_ctx_release(struct ts_ctx *ctx);
+/* Copy the allowed and read-only roots (either may be NULL).  0 or
+ * -ENOMEM. */
+int ts_ctx_set_roots(struct ts_ctx *ctx, const char *const *allowed, const char *const *read_only);
+/* Confine a tool's path to the workdir or an allowed root: 0 with the
+ * canonical path in *ret_real (caller frees) and the root to operate
+ * beneath in *ret_root (the workdir's, or ctx->other opened for this call,
+ * valid until the next call); 1 with the SDK's message in `msg`; -ENOMEM. */
+int ts_confine(struct ts_ctx *ctx, const char *p, char **ret_real,
+	       const struct confine_root **ret_root, struct buf *msg);
+/* The read-only root (as configured) that holds the canonical `real`, or
+ * NULL. */
+const char *ts_read_only_root(const struct ts_ctx *ctx, const char *real);
 
 /* Input helpers.  `obj` may be any token; members of a non-object read as
  * absent (-1). */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fs-errors.h"
 #include "toolset.h"
 
 int
@@ -15,6 +16,11 @@ ts_ctx_init(struct ts_ctx *ctx, const char *workdir)
 
 	ctx->workdir = NULL;
 	ctx->max_file_bytes = TS_MAX_FILE_BYTES;
+	ctx->allowed_roots = NULL;
+	ctx->read_only_roots = NULL;
+	ctx->other.path = NULL;
+	ctx->other.len = 0;
+	ctx->other.fd = -1;
 	r = confine_root_init(&ctx->root, workdir);
 	if (r < 0)
 		return r;
@@ -26,12 +32,106 @@ ts_ctx_init(struct ts_ctx *ctx, const char *workdir)
 	return 0;
 }
 
+static void
+roots_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
 void
 ts_ctx_release(struct ts_ctx *ctx)
 {
 	confine_root_release(&ctx->root);
+	confine_root_release(&ctx->other);
 	free(ctx->workdir);
 	ctx->workdir = NULL;
+	roots_free(ctx->allowed_roots);
+	ctx->allowed_roots = NULL;
+	roots_free(ctx->read_only_roots);
+	ctx->read_only_roots = NULL;
+}
+
+static int
+roots_copy(const char *const *in, char ***ret)
+{
+	size_t n = 0;
+	char **v;
+
+	*ret = NULL;
+	if (!in || !in[0])
+		return 0;
+	while (in[n])
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = strdup(in[i]);
+		if (!v[i]) {
+			roots_free(v);
+			return -ENOMEM;
+		}
+	}
+	*ret = v;
+	return 0;
+}
+
+int
+ts_ctx_set_roots(struct ts_ctx *ctx, const char *const *allowed, const char *const *read_only)
+{
+	roots_free(ctx->allowed_roots);
+	roots_free(ctx->read_only_roots);
+	ctx->read_only_roots = NULL;
+	if (roots_copy(allowed, &ctx->allowed_roots) < 0 ||
+	    roots_copy(read_only, &ctx->read_only_roots) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int
+ts_confine(struct ts_ctx *ctx, const char *p, char **ret_real, const struct confine_root **ret_root,
+	   struct buf *msg)
+{
+	int index = -1;
+	int r;
+
+	r = confine_path_ex(&ctx->root, (const char *const *)ctx->allowed_roots, p, ret_real,
+			    &index, msg);
+	if (r != 0)
+		return r;
+	if (ret_root)
+		*ret_root = &ctx->root;
+	if (index < 0)
+		return 0;
+	/* Opened at check time: a store's folder may have been re-created. */
+	confine_root_release(&ctx->other);
+	r = confine_root_init(&ctx->other, ctx->allowed_roots[index]);
+	if (r < 0 || !confine_is_within(ctx->other.path, *ret_real)) {
+		struct buf what = BUF_INIT(65536);
+		int w = buf_puts(&what, "path ");
+
+		if (w == 0)
+			w = js_quote_append(&what, p);
+		if (w == 0)
+			w = fs_error_append(msg, r < 0 ? -r : ENOENT, what.data);
+		buf_release(&what);
+		free(*ret_real);
+		*ret_real = NULL;
+		return w == -ENOMEM ? w : 1;
+	}
+	if (ret_root)
+		*ret_root = &ctx->other;
+	return 0;
+}
+
+const char *
+ts_read_only_root(const struct ts_ctx *ctx, const char *real)
+{
+	int i = confine_containing_root((const char *const *)ctx->read_only_roots, real);
+
+	return i < 0 ? NULL : ctx->read_only_roots[i];
 }
 
 int

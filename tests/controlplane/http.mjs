@@ -58,6 +58,8 @@ export function sendJson(res, status, body, headers = {}) {
 export function sendError(res, err) {
   const error = { type: err.type, message: err.message };
   if (err.details) error.details = err.details;
+  // Members some error types carry beside the message (memory_path_conflict_error).
+  if (err.extra) Object.assign(error, err.extra);
   sendJson(res, err.status, { type: 'error', error, request_id: res.requestId }, err.headers);
 }
 

@@ -9,6 +9,8 @@ import { sessionRoutes } from './sessions.mjs';
 import { environmentRoutes } from './environments.mjs';
 import { adminRoutes } from './admin.mjs';
 import { DEFAULT_SCRIPT } from './agent.mjs';
+import { Skills, skillRoutes } from './skills.mjs';
+import { MEMORY_BETA, MemoryStores, memoryRoutes } from './memory.mjs';
 import { MessagesApi, messagesRoutes } from './messages.mjs';
 
 function compile(pattern) {
@@ -31,8 +33,10 @@ export class ControlPlane {
     this.everySession = new Map(); // including deleted, for the report
     this.defaultScript = opts.defaultScript ?? DEFAULT_SCRIPT;
     this.work = new WorkQueue(this);
+    this.skills = new Skills();
+    this.memoryStores = new MemoryStores();
     this.messages = new MessagesApi(this, { keys: opts.inferenceKeys ?? [] });
-    this.routes = [...environmentRoutes(this), ...workRoutes(this), ...sessionRoutes(this), ...adminRoutes(this), ...messagesRoutes(this)].map(
+    this.routes = [...environmentRoutes(this), ...workRoutes(this), ...sessionRoutes(this), ...adminRoutes(this), ...messagesRoutes(this), ...skillRoutes(this), ...memoryRoutes(this)].map(
       ([method, pattern, name, handler]) => ({ method, re: compile(pattern), name, handler }),
     );
   }
@@ -154,7 +158,9 @@ export class ControlPlane {
       // The Messages API (messages.mjs) is not a managed-agents call: no beta header is expected.
       if (url.pathname.startsWith('/v1/') && !ctx.route.startsWith('messages.')) {
         const betas = String(req.headers['anthropic-beta'] ?? '').split(',').map((s) => s.trim());
-        if (!betas.includes(BETA)) {
+        // The skills calls carry no beta header; the memory ones theirs or the sessions one.
+        const skip = ctx.route.startsWith('skills.') || (ctx.route.startsWith('memories.') && betas.includes(MEMORY_BETA));
+        if (!skip && !betas.includes(BETA)) {
           this.report.mistake('missing_beta_header', ctx.route, { path: url.pathname });
           if (this.opts.strictBeta) throw new ApiError(400, `anthropic-beta: ${BETA} is required`);
         }

@@ -2,6 +2,7 @@
 // session routes.
 import { ApiError, badRequest, newId, notFound, nowIso, paginate } from './http.mjs';
 import { ScriptedAgent } from './agent.mjs';
+import { memoryResource } from './memory.mjs';
 
 /** Event types the holder of a sessions token may append besides user.* (see README.md, ingress). */
 const INGRESS_TYPES = new Set([
@@ -191,10 +192,11 @@ export function sessionRoutes(plane) {
       if (env.archived_at) {
         throw badRequest(`environment ${env.id} is archived`, { error_code: 'environment_archived' });
       }
-      const resources = body.resources ?? [];
+      let resources = body.resources ?? [];
       if (!Array.isArray(resources) || resources.some((r) => r?.type !== 'memory_store')) {
         throw badRequest('resources: self-hosted sessions accept only memory_store resources');
       }
+      resources = resources.map((r) => memoryResource(plane, r));
       const now = nowIso();
       const obj = {
         id: newId('sesn'),

@@ -15,6 +15,7 @@ const { values: a } = parseArgs({
     'worker-id': { type: 'string' },
     'max-runtime-sec': { type: 'string' },
     'sandbox-backend': { type: 'string' }, // accepted for flag compatibility; the SDK has no sandbox
+    'memory-sync-sec': { type: 'string' },
     verbose: { type: 'boolean' },
   },
 });
@@ -48,6 +49,7 @@ const worker = client.beta.environments.work.worker({
   workdir: a.workdir ?? process.cwd(),
   maxIdleMs: a['max-idle-sec'] ? Math.round(Number(a['max-idle-sec']) * 1000) : undefined,
   workerId: a['worker-id'],
+  ...(a['memory-sync-sec'] ? { memorySyncIntervalMs: Math.round(Number(a['memory-sync-sec']) * 1000) } : {}),
 });
 console.error(`sdk-worker: serving ${a['environment-id']} at ${a['api-url']}`);
 try {

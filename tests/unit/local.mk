@@ -61,3 +61,12 @@ tests_unit_test_loader_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_log tests/unit/test_conffile tests/unit/test_cmdline \
 	tests/unit/test_loader
 endif
+
+# Skill archive checks and SHA-256 (skills and memory stores).
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_archive
+tests_unit_test_archive_SOURCES = tests/unit/test_archive.c
+tests_unit_test_archive_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_archive_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_archive
+endif

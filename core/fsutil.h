@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small filesystem helpers shared by the skills and memory-store setup:
+ * lexical path resolution as Node's path.resolve does it, recursive removal
+ * that never follows a link, and mkdir -p.
+ */
+#ifndef ER_FSUTIL_H
+#define ER_FSUTIL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* path.resolve(base, p) for POSIX: `p` joined to the absolute `base`
+ * unless it is absolute itself, ".", ".." and repeated slashes collapsed,
+ * no trailing slash.  A new string, or NULL when out of memory. */
+char *fsutil_resolve(const char *base, const char *p);
+/* Is `p` `root` itself or below it (names compared exactly)? */
+bool fsutil_is_within(const char *root, const char *p);
+/* The same with ASCII letter case ignored (the SDK's "folded" check for
+ * programs it must stay away from). */
+bool fsutil_is_within_folded(const char *root, const char *p);
+
+/* rm -rf without following links; a missing path is fine.  0 or -errno. */
+int fsutil_remove_tree(const char *path);
+/* mkdir -p with `mode` for every directory it creates.  0 or -errno. */
+int fsutil_mkdir_p(const char *path, mode_t mode);
+
+#endif

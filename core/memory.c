@@ -1,0 +1,1953 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "json.h"
+#include "jsonw.h"
+#include "memory.h"
+#include "rand.h"
+#include "sha256.h"
+#include "strv.h"
+#include "utf8.h"
+
+/* Page sizes of the listings: the API's maximum per view. */
+#define LIST_PAGE_SIZE 100
+#define FULL_LIST_PAGE_SIZE 20
+/* Per-sync remote-delete cap bounds. */
+#define DELETE_CAP_FLOOR 8
+#define DELETE_CAP_CEILING 50
+/* A memory's content is at most 100 kB; a file past this is not read. */
+#define MAX_FILE_BYTES (4u << 20)
+#define MAX_WALK_ENTRIES 100000
+#define REQUEST_TIMEOUT_MS 60000L
+
+/* ---- small maps (a store holds at most a few thousand memories) ---------- */
+
+struct entry {
+	char *rel;
+	char *id; /* remote entries only */
+	char sha[65];
+	uint64_t t; /* pending deletes: when first seen missing */
+};
+
+struct map {
+	struct entry *v;
+	size_t n;
+	size_t alloc;
+};
+
+static struct entry *
+map_find(const struct map *m, const char *rel)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		if (strcmp(m->v[i].rel, rel) == 0)
+			return &m->v[i];
+	}
+	return NULL;
+}
+
+static const char *
+map_sha(const struct map *m, const char *rel)
+{
+	const struct entry *e = map_find(m, rel);
+
+	return e ? e->sha : NULL;
+}
+
+static struct entry *
+map_set(struct map *m, const char *rel, const char *sha)
+{
+	struct entry *e = map_find(m, rel);
+
+	if (!e) {
+		if (m->n == m->alloc) {
+			size_t na = m->alloc ? 2 * m->alloc : 16;
+			struct entry *nv = reallocarray(m->v, na, sizeof(*nv));
+
+			if (!nv)
+				return NULL;
+			m->v = nv;
+			m->alloc = na;
+		}
+		e = &m->v[m->n];
+		memset(e, 0, sizeof(*e));
+		e->rel = strdup(rel);
+		if (!e->rel)
+			return NULL;
+		m->n++;
+	}
+	if (sha)
+		snprintf(e->sha, sizeof(e->sha), "%s", sha);
+	return e;
+}
+
+static void
+map_del(struct map *m, const char *rel)
+{
+	struct entry *e = map_find(m, rel);
+
+	if (!e)
+		return;
+	free(e->rel);
+	free(e->id);
+	*e = m->v[--m->n];
+}
+
+static void
+map_clear(struct map *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].rel);
+		free(m->v[i].id);
+	}
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+static void
+map_take(struct map *dst, struct map *src)
+{
+	map_clear(dst);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* ---- state ------------------------------------------------------------- */
+
+struct store {
+	char *id;
+	char *root;	  /* resolved */
+	char *configured; /* as the resource gave it, for messages */
+	int read_only;
+	int created; /* the download created the root: remove it at the end */
+	struct map baseline;
+	struct map refused;
+	struct map pending; /* pending deletes */
+	struct map sent;
+};
+
+enum op {
+	OP_NONE,
+	OP_DOWNLOAD,
+	OP_SYNC,
+	OP_FLUSH,
+};
+
+/* What one store's pass is doing. */
+enum pass {
+	PASS_DOWNLOAD, /* mounting it: a failure fails the item */
+	PASS_RECOVER,  /* downloading a wiped folder again during a sync */
+	PASS_SYNC,
+	PASS_FLUSH,
+};
+
+/* Where a pass is; step() resumes there. */
+enum stage {
+	ST_NONE,
+	ST_LISTING,
+	ST_PATHS,
+	ST_PULLS,
+	ST_RESOURCES, /* download: mount the next resource */
+};
+
+struct memory {
+	struct loop *loop;
+	struct api *api;
+	char *workdir;
+	char *token;
+	const struct log_ctx *ctx;
+	long interval_ms;
+	uint64_t last_sync;
+
+	struct store *stores;
+	size_t n_stores;
+	struct strv roots;
+	struct strv ro_roots;
+
+	/* The operation running now. */
+	enum op op;
+	enum pass pass;
+	enum stage stage;
+	int final; /* the session's last sync: deletes skip the wait */
+	size_t si; /* the store being worked on */
+	struct api_call *call;
+	struct loop_timer *timer; /* deferred steps */
+	memory_done_cb done;
+	void *userdata;
+	int failed;
+	char *session_json; /* download: the resources */
+	int resource;	    /* download: the next resource index; -1 once mounted */
+	int mounting;	    /* download: the store being mounted, or -1 */
+
+	/* One store's pass. */
+	struct map local;
+	int marker_ok;
+	const char *distrust;
+	struct map remote;
+	char *page;
+	const char *list_view;
+	struct strv paths;
+	size_t pi;
+	struct map next_base;
+	struct map pulls; /* rel -> id */
+	size_t pull_i;
+	int del_attempted;
+	int del_capped;
+	int del_cap;
+	/* The upload in flight. */
+	char *up_rel;
+	char up_local[65];
+	int up_has_local;
+	char *up_existing_id;
+	char up_existing_sha[65];
+	int up_result_set;	 /* sync: where its outcome goes */
+	const char *up_fallback; /* sync: the sha kept when it fails */
+	char up_fallback_buf[65];
+	char *del_rel;
+	char del_base[65];
+
+	/* Teardown. */
+	int finishing;
+	int clean;
+	int phase; /* 0: finish sync, 1: flush, 2: dispose */
+	struct loop_timer *bound;
+	memory_done_cb finish_done;
+	void *finish_userdata;
+};
+
+static void step(void *userdata);
+static void store_done(struct memory *m);
+static void op_done(struct memory *m);
+static void mount_failed(struct memory *m);
+
+static void
+mlog(struct memory *m, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+mlog(struct memory *m, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emitv(level, "memory", m->ctx, fmt, ap);
+	va_end(ap);
+}
+
+static void
+defer(struct memory *m)
+{
+	loop_cancel_timer(m->timer);
+	m->timer = NULL;
+	if (loop_add_timer(m->loop, 0, step, m, &m->timer) < 0)
+		mlog(m, LOG_LEVEL_ERR, "out of memory");
+}
+
+static void
+pass_reset(struct memory *m)
+{
+	map_clear(&m->local);
+	map_clear(&m->remote);
+	map_clear(&m->next_base);
+	map_clear(&m->pulls);
+	strv_release(&m->paths);
+	free(m->page);
+	m->page = NULL;
+	free(m->up_rel);
+	m->up_rel = NULL;
+	free(m->up_existing_id);
+	m->up_existing_id = NULL;
+	free(m->del_rel);
+	m->del_rel = NULL;
+	m->pi = m->pull_i = 0;
+	m->marker_ok = 0;
+	m->distrust = NULL;
+	m->del_attempted = m->del_capped = 0;
+}
+
+/* ---- files under a store's root (the SDK's FileStore) -------------------- */
+
+static void
+marker_text(const struct store *st, struct buf *out)
+{
+	buf_printf(out, "version 1\n%s", st->id);
+}
+
+static void
+marker_sha(const struct store *st, char hex[65])
+{
+	struct buf b = BUF_INIT(4096);
+
+	marker_text(st, &b);
+	sha256_hex(b.data ? b.data : "", b.len, hex);
+	buf_release(&b);
+}
+
+/* The relative path's components, or -EXDEV when it escapes the root
+ * (a `..` component), as FileStore.resolveUnderRoot.  "" for the root. */
+static int
+clean_rel(const char *rel, struct buf *out)
+{
+	const char *s = rel;
+
+	while (*s) {
+		const char *e;
+		size_t n;
+
+		while (*s == '/' || *s == '\\')
+			s++;
+		if (!*s)
+			break;
+		for (e = s; *e && *e != '/' && *e != '\\'; e++)
+			;
+		n = (size_t)(e - s);
+		if (n == 2 && s[0] == '.' && s[1] == '.')
+			return -EXDEV;
+		if (!(n == 1 && s[0] == '.')) {
+			if ((out->len > 0 && buf_putc(out, '/') < 0) || buf_append(out, s, n) < 0)
+				return -ENOMEM;
+		}
+		s = e;
+	}
+	return buf_puts(out, "");
+}
+
+/* Open the directory `dir` (relative, clean) under the root fd without
+ * following links, creating it (0700) with `create`. */
+static int
+open_dirs(int rootfd, const char *dir, int create)
+{
+	char *copy = strdup(dir);
+	char *save = NULL;
+	int fd;
+
+	if (!copy)
+		return -ENOMEM;
+	fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	for (char *c = strtok_r(copy, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
+		int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (nfd < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST)
+				nfd = -1;
+			else
+				nfd = openat(fd, c,
+					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (nfd < 0) {
+			int r = -errno;
+
+			close(fd);
+			free(copy);
+			return r;
+		}
+		close(fd);
+		fd = nfd;
+	}
+	free(copy);
+	return fd < 0 ? -errno : fd;
+}
+
+/* FileStore.put: write `data` atomically to rel (0600), creating missing
+ * directories below the root but never the root itself. */
+static int
+store_put(const struct store *st, const char *rel, const char *data, size_t len)
+{
+	struct buf clean = BUF_INIT(8192);
+	char tmp[64];
+	const char *base;
+	char *dir = NULL;
+	int rootfd = -1;
+	int dfd = -1;
+	int fd = -1;
+	int r;
+	size_t rl = strlen(rel);
+
+	if (rl == 0 || rel[rl - 1] == '/' || rel[rl - 1] == '\\' || strcmp(rel, ".") == 0 ||
+	    (rl >= 2 && rel[rl - 1] == '.' && (rel[rl - 2] == '/' || rel[rl - 2] == '\\')))
+		return -EISDIR;
+	r = clean_rel(rel, &clean);
+	if (r < 0)
+		goto out;
+	if (clean.len == 0) {
+		r = -EISDIR;
+		goto out;
+	}
+	rootfd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	base = strrchr(clean.data, '/');
+	if (base) {
+		dir = strndup(clean.data, (size_t)(base - clean.data));
+		base++;
+		if (!dir) {
+			r = -ENOMEM;
+			goto out;
+		}
+		dfd = open_dirs(rootfd, dir, 1);
+	} else {
+		base = clean.data;
+		dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	}
+	if (dfd < 0) {
+		r = dfd == -1 ? -errno : dfd;
+		goto out;
+	}
+	{
+		unsigned char rnd[8];
+
+		rand_bytes(rnd, sizeof(rnd));
+		snprintf(tmp, sizeof(tmp), ".fs-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", rnd[0],
+			 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	}
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			r = w < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	fd = -1;
+	if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dfd, tmp, 0);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	free(dir);
+	buf_release(&clean);
+	return r;
+}
+
+/* Read rel (a regular file; no component may be a link) into `out`: 0,
+ * -ENOENT when absent, other -errno. */
+static int
+store_get(const struct store *st, const char *rel, struct buf *out)
+{
+	struct buf clean = BUF_INIT(8192);
+	const char *base;
+	struct stat sb;
+	int rootfd = -1;
+	int dfd = -1;
+	int fd = -1;
+	int r;
+
+	r = clean_rel(rel, &clean);
+	if (r == 0 && clean.len == 0)
+		r = -EISDIR;
+	if (r < 0)
+		goto out;
+	rootfd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		r = -errno;
+		goto out;
+	}
+	base = strrchr(clean.data, '/');
+	if (base) {
+		char *dir = strndup(clean.data, (size_t)(base - clean.data));
+
+		base++;
+		dfd = dir ? open_dirs(rootfd, dir, 0) : -ENOMEM;
+		free(dir);
+	} else {
+		base = clean.data;
+		dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+		if (dfd < 0)
+			dfd = -errno;
+	}
+	if (dfd < 0) {
+		r = dfd == -ENOTDIR || dfd == -ELOOP ? -ENOENT : dfd;
+		goto out;
+	}
+	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		r = -EISDIR;
+		goto out;
+	}
+	for (;;) {
+		char chunk[65536];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		r = buf_append(out, chunk, (size_t)n);
+		if (r < 0)
+			break;
+	}
+	if (r == 0)
+		r = buf_puts(out, "");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	buf_release(&clean);
+	return r;
+}
+
+/* sha256 of rel's bytes into hex: 0, -ENOENT when absent or not a file. */
+static int
+store_hash(const struct store *st, const char *rel, char hex[65])
+{
+	struct buf data = BUF_INIT(MAX_FILE_BYTES);
+	int r = store_get(st, rel, &data);
+
+	if (r == -EISDIR || r == -ELOOP)
+		r = -ENOENT;
+	if (r == 0)
+		sha256_hex(data.data ? data.data : "", data.len, hex);
+	buf_release(&data);
+	return r;
+}
+
+static int
+walk(const struct store *st, const char *dir, const char *prefix, struct map *out, int *budget)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int r = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (r == 0 && (e = readdir(d))) {
+		struct stat sb;
+		char *full;
+		char *rel;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (--*budget < 0) {
+			r = -E2BIG;
+			break;
+		}
+		full = fsutil_resolve(dir, e->d_name);
+		rel = malloc(strlen(prefix) + strlen(e->d_name) + 2);
+		if (!full || !rel) {
+			free(full);
+			free(rel);
+			r = -ENOMEM;
+			break;
+		}
+		snprintf(rel, strlen(prefix) + strlen(e->d_name) + 2, "%s%s%s", prefix,
+			 *prefix ? "/" : "", e->d_name);
+		if (lstat(full, &sb) == 0) {
+			if (S_ISDIR(sb.st_mode)) {
+				r = walk(st, full, rel, out, budget);
+			} else if (S_ISREG(sb.st_mode)) {
+				char hex[65];
+
+				if (store_hash(st, rel, hex) == 0 && !map_set(out, rel, hex))
+					r = -ENOMEM;
+			}
+		}
+		free(full);
+		free(rel);
+	}
+	closedir(d);
+	return r;
+}
+
+/* The marker check and the file listing from one walk (#scanMarker). */
+static int
+scan(struct memory *m, struct store *st)
+{
+	int budget = MAX_WALK_ENTRIES;
+	char want[65];
+	const char *marker;
+	int r;
+
+	map_clear(&m->local);
+	r = walk(st, st->root, "", &m->local, &budget);
+	if (r < 0)
+		return r;
+	marker_sha(st, want);
+	marker = map_sha(&m->local, MEMORY_MARKER);
+	m->marker_ok = str_eq(marker, want);
+	m->distrust = m->marker_ok ? NULL
+		      : marker	   ? "the marker file does not match this store"
+				   : "the marker file is gone";
+	map_del(&m->local, MEMORY_MARKER);
+	return 0;
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static int
+request(struct memory *m, const char *method, const char *path, const char *body, size_t len,
+	api_done_cb done)
+{
+	struct api_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.method = method;
+	r.path = path;
+	r.token = m->token;
+	r.beta = MEMORY_BETA;
+	r.helper = "environments-worker";
+	r.body = body;
+	r.body_len = len;
+	r.timeout_ms = REQUEST_TIMEOUT_MS;
+	r.max_retries = -1;
+	return api_call(m->api, &r, done, m, &m->call);
+}
+
+static const char *
+res_error(const struct api_result *res)
+{
+	if (!res->status)
+		return res->transport_error ? res->transport_error : "no response";
+	return res->error_message ? res->error_message : "HTTP error";
+}
+
+/* ---- listing -------------------------------------------------------------- */
+
+static void list_page(struct memory *m);
+static void listed(struct memory *m);
+
+static void
+list_done(void *userdata, const struct api_result *res)
+{
+	struct memory *m = userdata;
+	struct store *st = &m->stores[m->si];
+	int data;
+	int e;
+	const char *next;
+
+	m->call = NULL;
+	if (res->status != 200 || !res->doc || json_kind(res->doc, 0) != JSON_OBJECT) {
+		if (m->pass == PASS_DOWNLOAD) {
+			mlog(m, LOG_LEVEL_ERR,
+			     "failed to download memory store memory_store_id=%s: %s", st->id,
+			     res_error(res));
+			mount_failed(m);
+		} else {
+			mlog(m, LOG_LEVEL_WARNING, "memory sync failed for memory_store_id=%s: %s",
+			     st->id, res_error(res));
+			store_done(m);
+		}
+		return;
+	}
+	data = json_get(res->doc, 0, "data");
+	e = json_first(res->doc, data);
+	for (int i = 0; i < json_size(res->doc, data); i++, e = json_next(res->doc, e)) {
+		const char *type = json_get_str(res->doc, e, "type");
+		const char *path = json_get_str(res->doc, e, "path");
+		const char *id = json_get_str(res->doc, e, "id");
+		const char *sha = json_get_str(res->doc, e, "content_sha256");
+		struct entry *en;
+
+		if (!type || strcmp(type, "memory") != 0 || !path || !id || !sha)
+			continue;
+		while (*path == '/')
+			path++;
+		if (strcmp(path, MEMORY_MARKER) == 0) {
+			mlog(m, LOG_LEVEL_WARNING,
+			     "the server listed the reserved marker path; skipping "
+			     "(memory_store_id=%s)",
+			     st->id);
+			continue;
+		}
+		if (m->pass == PASS_DOWNLOAD || m->pass == PASS_RECOVER) {
+			/* A full listing: write each memory as it comes. */
+			const char *content = json_get_str(res->doc, e, "content");
+			int r = store_put(st, path, content ? content : "",
+					  content ? strlen(content) : 0);
+
+			if (r < 0) {
+				mlog(m, LOG_LEVEL_WARNING,
+				     "failed to write memory '%s' (memory_store_id=%s): %s", path,
+				     st->id, strerror(-r));
+				continue;
+			}
+			if (!map_set(&st->baseline, path, sha))
+				mlog(m, LOG_LEVEL_ERR, "out of memory");
+			continue;
+		}
+		en = map_set(&m->remote, path, sha);
+		if (en) {
+			free(en->id);
+			en->id = strdup(id);
+		}
+	}
+	next = json_get_str(res->doc, 0, "next_page");
+	free(m->page);
+	m->page = next && *next ? strdup(next) : NULL;
+	if (m->page) {
+		list_page(m);
+		return;
+	}
+	listed(m);
+}
+
+static void
+list_page(struct memory *m)
+{
+	struct store *st = &m->stores[m->si];
+	struct buf path = BUF_INIT(8192);
+	int full = strcmp(m->list_view, "full") == 0;
+	int r;
+
+	r = api_path(&path, "/v1/memory_stores/%s/memories?view=%s&limit=%d", st->id, m->list_view,
+		     full ? FULL_LIST_PAGE_SIZE : LIST_PAGE_SIZE);
+	if (r == 0 && m->page)
+		r = api_path(&path, "&page=%s", m->page);
+	if (r == 0)
+		r = request(m, "GET", path.data, NULL, 0, list_done);
+	buf_release(&path);
+	if (r < 0) {
+		struct api_result res = { .transport_error = "cannot start the request" };
+
+		list_done(m, &res);
+	}
+}
+
+/* ---- the per-path merge (#syncPath, #corroboratedDelete, #upload) --------- */
+
+static void paths_run(struct memory *m);
+static void pull_next(struct memory *m);
+
+static void
+path_result(struct memory *m, const char *rel, const char *sha)
+{
+	if (sha && !map_set(&m->next_base, rel, sha))
+		mlog(m, LOG_LEVEL_ERR, "out of memory");
+}
+
+static void upload_start(struct memory *m, int create_only);
+
+static void
+upload_finish(struct memory *m, const char *sha)
+{
+	struct store *st = &m->stores[m->si];
+
+	if (m->op == OP_SYNC) {
+		path_result(m, m->up_rel, sha ? sha : m->up_fallback);
+	} else if (sha && !map_set(&st->baseline, m->up_rel, sha)) {
+		mlog(m, LOG_LEVEL_ERR, "out of memory");
+	}
+	free(m->up_rel);
+	m->up_rel = NULL;
+	free(m->up_existing_id);
+	m->up_existing_id = NULL;
+	m->pi++;
+	defer(m);
+}
+
+static void
+upload_done(void *userdata, const struct api_result *res)
+{
+	struct memory *m = userdata;
+	struct store *st = &m->stores[m->si];
+	const char *rel = m->up_rel;
+	int existing = m->up_existing_id != NULL;
+	int permanent;
+
+	m->call = NULL;
+	if (res->status == 200 && res->doc) {
+		const char *sha = json_get_str(res->doc, 0, "content_sha256");
+		char copy[65];
+
+		map_del(&st->refused, rel);
+		map_del(&st->sent, rel);
+		snprintf(copy, sizeof(copy), "%s", sha ? sha : "");
+		upload_finish(m, sha ? copy : NULL);
+		return;
+	}
+	if (existing && res->status == 404) {
+		/* Deleted remotely since the listing: this file is the only copy. */
+		upload_start(m, 1);
+		return;
+	}
+	permanent = res->status == 400 || res->status == 413;
+	if (existing && res->status == 409) {
+		mlog(m, LOG_LEVEL_WARNING,
+		     "memory changed both locally and remotely; the upload was refused and the "
+		     "local "
+		     "edit loses (path '%s', memory_store_id=%s)",
+		     rel, st->id);
+	} else if (permanent && m->up_has_local) {
+		map_set(&st->refused, rel, m->up_local);
+		mlog(m, LOG_LEVEL_WARNING,
+		     "the server rejected this memory file, so it stays un-synced until its "
+		     "content "
+		     "changes (path '%s', memory_store_id=%s): %s",
+		     rel, st->id, res_error(res));
+	} else {
+		mlog(m, LOG_LEVEL_WARNING, "failed to upload memory '%s' (memory_store_id=%s): %s",
+		     rel, st->id, res_error(res));
+	}
+	upload_finish(m, NULL);
+}
+
+static int
+is_utf8(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		int32_t cp;
+		size_t k = utf8_decode((const unsigned char *)s + i, n - i, &cp);
+
+		if (cp < 0)
+			return 0;
+		i += k;
+	}
+	return 1;
+}
+
+/* Push m->up_rel: an update over m->up_existing_* or a create. */
+static void
+upload_start(struct memory *m, int create_only)
+{
+	struct store *st = &m->stores[m->si];
+	struct buf data = BUF_INIT(MAX_FILE_BYTES);
+	struct buf body = BUF_INIT(2 * MAX_FILE_BYTES);
+	struct buf path = BUF_INIT(8192);
+	struct jsonw w;
+	const char *content;
+	size_t clen;
+	char sent[65];
+	int r;
+
+	if (create_only) {
+		free(m->up_existing_id);
+		m->up_existing_id = NULL;
+	}
+	r = store_get(st, m->up_rel, &data);
+	if (r == -ENOENT) {
+		buf_release(&data);
+		upload_finish(m, NULL);
+		return;
+	}
+	if (r < 0 || !is_utf8(data.data ? data.data : "", data.len)) {
+		/* FileStoreError: permanent. */
+		if (m->up_has_local)
+			map_set(&st->refused, m->up_rel, m->up_local);
+		mlog(m, LOG_LEVEL_WARNING,
+		     "the server rejected this memory file, so it stays un-synced until its "
+		     "content "
+		     "changes (path '%s', memory_store_id=%s): %s",
+		     m->up_rel, st->id, r < 0 ? strerror(-r) : "is not valid utf-8");
+		buf_release(&data);
+		upload_finish(m, NULL);
+		return;
+	}
+	content = data.data ? data.data : "";
+	clen = data.len;
+	/* TextDecoder drops a byte-order mark: hashed as sent. */
+	if (clen >= 3 && memcmp(content, "\xef\xbb\xbf", 3) == 0) {
+		content += 3;
+		clen -= 3;
+	}
+	sha256_hex(content, clen, sent);
+	map_set(&st->sent, m->up_rel, sent);
+	jw_init(&w, &body);
+	jw_object_begin(&w);
+	if (m->up_existing_id) {
+		jw_key(&w, "content");
+		jw_stringn(&w, content, clen);
+		jw_key(&w, "precondition");
+		jw_object_begin(&w);
+		jw_key(&w, "type");
+		jw_string(&w, "content_sha256");
+		jw_key(&w, "content_sha256");
+		jw_string(&w, m->up_existing_sha);
+		jw_object_end(&w);
+		r = api_path(&path, "/v1/memory_stores/%s/memories/%s", st->id, m->up_existing_id);
+	} else {
+		struct buf p = BUF_INIT(8192);
+
+		buf_printf(&p, "/%s", m->up_rel);
+		jw_key(&w, "path");
+		jw_string(&w, p.data);
+		jw_key(&w, "content");
+		jw_stringn(&w, content, clen);
+		buf_release(&p);
+		r = api_path(&path, "/v1/memory_stores/%s/memories", st->id);
+	}
+	jw_object_end(&w);
+	if (r == 0)
+		r = jw_finish(&w);
+	if (r == 0)
+		r = request(m, "POST", path.data, body.data, body.len, upload_done);
+	buf_release(&data);
+	buf_release(&body);
+	buf_release(&path);
+	if (r < 0) {
+		mlog(m, LOG_LEVEL_WARNING, "failed to upload memory '%s': %s", m->up_rel,
+		     strerror(-r));
+		upload_finish(m, NULL);
+	}
+}
+
+static void
+upload(struct memory *m, const char *rel, const char *local, const struct entry *existing,
+       const char *fallback)
+{
+	m->up_rel = strdup(rel);
+	m->up_has_local = local != NULL;
+	snprintf(m->up_local, sizeof(m->up_local), "%s", local ? local : "");
+	m->up_existing_id = existing && existing->id ? strdup(existing->id) : NULL;
+	snprintf(m->up_existing_sha, sizeof(m->up_existing_sha), "%s",
+		 existing ? existing->sha : "");
+	snprintf(m->up_fallback_buf, sizeof(m->up_fallback_buf), "%s", fallback ? fallback : "");
+	m->up_fallback = fallback ? m->up_fallback_buf : NULL;
+	if (!m->up_rel) {
+		mlog(m, LOG_LEVEL_ERR, "out of memory");
+		m->pi++;
+		defer(m);
+		return;
+	}
+	upload_start(m, 0);
+}
+
+static void
+delete_done(void *userdata, const struct api_result *res)
+{
+	struct memory *m = userdata;
+	struct store *st = &m->stores[m->si];
+	const char *rel = m->del_rel;
+
+	m->call = NULL;
+	if ((res->status >= 200 && res->status < 300) || res->status == 404) {
+		if (res->status != 404)
+			mlog(m, LOG_LEVEL_INFO,
+			     "propagated local deletion of '%s' (memory_store_id=%s)", rel, st->id);
+		map_del(&st->pending, rel);
+	} else {
+		if (res->status == 409 || res->status == 412)
+			mlog(m, LOG_LEVEL_WARNING,
+			     "memory deleted locally but changed remotely; keeping the remote "
+			     "version "
+			     "(path '%s', memory_store_id=%s)",
+			     rel, st->id);
+		else
+			mlog(m, LOG_LEVEL_WARNING,
+			     "failed to delete memory '%s' (memory_store_id=%s): %s", rel, st->id,
+			     res_error(res));
+		path_result(m, rel, m->del_base);
+	}
+	free(m->del_rel);
+	m->del_rel = NULL;
+	m->pi++;
+	defer(m);
+}
+
+/* #corroboratedDelete: 1 when a request went out (continue in its
+ * callback), else 0 with the path's baseline recorded. */
+static int
+corroborated_delete(struct memory *m, struct store *st, const char *rel, const struct entry *remote,
+		    const char *base)
+{
+	struct entry *pend = map_find(&st->pending, rel);
+	uint64_t now = loop_now_ms();
+	char want[65];
+	char got[65];
+	struct buf path = BUF_INIT(8192);
+	int marker_ok;
+	int still_absent;
+	int r;
+
+	if (!pend) {
+		pend = map_set(&st->pending, rel, NULL);
+		if (pend)
+			pend->t = now;
+	}
+	if (!m->final && pend && now - pend->t < (uint64_t)MEMORY_DELETE_CORROBORATION_MS) {
+		path_result(m, rel, base);
+		return 0;
+	}
+	/* Re-check: the folder may have been wiped mid-sync. */
+	marker_sha(st, want);
+	marker_ok = store_hash(st, MEMORY_MARKER, got) == 0 && strcmp(got, want) == 0;
+	still_absent = store_hash(st, rel, got) == -ENOENT;
+	if (!marker_ok) {
+		path_result(m, rel, base);
+		return 0;
+	}
+	if (!still_absent) {
+		map_del(&st->pending, rel);
+		path_result(m, rel, base);
+		return 0;
+	}
+	if (m->del_attempted >= m->del_cap) {
+		m->del_capped++;
+		path_result(m, rel, base);
+		return 0;
+	}
+	m->del_attempted++;
+	m->del_rel = strdup(rel);
+	snprintf(m->del_base, sizeof(m->del_base), "%s", base);
+	r = m->del_rel
+		    ? api_path(&path, "/v1/memory_stores/%s/memories/%s?expected_content_sha256=%s",
+			       st->id, remote->id, base)
+		    : -ENOMEM;
+	if (r == 0)
+		r = request(m, "DELETE", path.data, NULL, 0, delete_done);
+	buf_release(&path);
+	if (r < 0) {
+		free(m->del_rel);
+		m->del_rel = NULL;
+		path_result(m, rel, base);
+		return 0;
+	}
+	return 1;
+}
+
+/* #removeLocal: NULL when the file is gone, `expect` to keep it in the
+ * baseline, else the file's fresh sha (in `fresh`). */
+static const char *
+remove_local(struct memory *m, struct store *st, const char *rel, const char *expect,
+	     char fresh[65])
+{
+	struct buf clean = BUF_INIT(8192);
+	char *full;
+	int r = store_hash(st, rel, fresh);
+
+	if (r == -ENOENT)
+		return NULL;
+	if (r < 0)
+		return expect;
+	if (strcmp(fresh, expect) != 0)
+		return fresh;
+	full = clean_rel(rel, &clean) == 0 ? fsutil_resolve(st->root, clean.data) : NULL;
+	buf_release(&clean);
+	if (!full || (unlink(full) < 0 && errno != ENOENT)) {
+		mlog(m, LOG_LEVEL_WARNING, "failed to remove memory '%s' deleted remotely: %m",
+		     rel);
+		free(full);
+		return expect;
+	}
+	free(full);
+	return NULL;
+}
+
+/* One path of a sync: 1 when a request went out, else 0. */
+static int
+sync_path(struct memory *m, struct store *st, const char *rel)
+{
+	const struct entry *remote = map_find(&m->remote, rel);
+	const char *local = map_sha(&m->local, rel);
+	const char *base = map_sha(&st->baseline, rel);
+	const char *refused = map_sha(&st->refused, rel);
+	char fresh[65];
+	int remote_changed;
+	int locally_edited;
+
+	if (!local && base && remote && strcmp(remote->sha, base) == 0 && !st->read_only)
+		return corroborated_delete(m, st, rel, remote, base);
+	if (local)
+		map_del(&st->pending, rel);
+	if (!remote) {
+		if (!local) {
+			map_del(&st->pending, rel);
+			return 0;
+		}
+		if (base) {
+			if (strcmp(local, base) == 0) {
+				const char *f = remove_local(m, st, rel, base, fresh);
+
+				if (!f)
+					return 0;
+				if (f == base) {
+					path_result(m, rel, base);
+					return 0;
+				}
+				local = f;
+			}
+			if (st->read_only)
+				mlog(m, LOG_LEVEL_WARNING,
+				     "memory deleted remotely but edited locally; keeping the "
+				     "file, which a "
+				     "read-only store cannot push (path '%s', memory_store_id=%s)",
+				     rel, st->id);
+			else if (!str_eq(refused, local))
+				mlog(m, LOG_LEVEL_INFO,
+				     "memory deleted remotely but edited locally; re-creating it "
+				     "from the "
+				     "file (path '%s', memory_store_id=%s)",
+				     rel, st->id);
+		}
+		if (st->read_only || str_eq(refused, local))
+			return 0;
+		upload(m, rel, local, NULL, NULL);
+		return 1;
+	}
+	remote_changed = !str_eq(remote->sha, base);
+	locally_edited = local && !str_eq(local, base) && strcmp(local, remote->sha) != 0;
+	if (!local && base) {
+		if (remote_changed) {
+			mlog(m, LOG_LEVEL_WARNING,
+			     "memory deleted locally but changed remotely; restoring the remote "
+			     "version "
+			     "(path '%s', memory_store_id=%s)",
+			     rel, st->id);
+			map_del(&st->pending, rel);
+			map_set(&m->pulls, rel, NULL)->id = strdup(remote->id);
+		}
+		path_result(m, rel, base);
+		return 0;
+	}
+	if (remote_changed) {
+		if (str_eq(local, remote->sha)) {
+			path_result(m, rel, remote->sha);
+			return 0;
+		}
+		if (locally_edited)
+			mlog(m, LOG_LEVEL_WARNING,
+			     "memory changed both locally and remotely; keeping the remote version "
+			     "(path "
+			     "'%s', memory_store_id=%s)",
+			     rel, st->id);
+		{
+			struct entry *p = map_set(&m->pulls, rel, NULL);
+
+			if (p && !p->id)
+				p->id = strdup(remote->id);
+		}
+		path_result(m, rel, base);
+		return 0;
+	}
+	if (!st->read_only && locally_edited) {
+		if (str_eq(refused, local)) {
+			path_result(m, rel, remote->sha);
+			return 0;
+		}
+		upload(m, rel, local, remote, remote->sha);
+		return 1;
+	}
+	path_result(m, rel, remote->sha);
+	return 0;
+}
+
+/* ---- pulls ----------------------------------------------------------------- */
+
+static void
+pull_done(void *userdata, const struct api_result *res)
+{
+	struct memory *m = userdata;
+	struct store *st = &m->stores[m->si];
+	const char *rel = m->pulls.v[m->pull_i].rel;
+
+	m->call = NULL;
+	if (res->status == 200 && res->doc && json_kind(res->doc, 0) == JSON_OBJECT) {
+		const char *content = json_get_str(res->doc, 0, "content");
+		const char *sha = json_get_str(res->doc, 0, "content_sha256");
+		int r = store_put(st, rel, content ? content : "", content ? strlen(content) : 0);
+
+		if (r < 0)
+			mlog(m, LOG_LEVEL_WARNING,
+			     "failed to write memory '%s' (memory_store_id=%s): %s", rel, st->id,
+			     strerror(-r));
+		else if (sha)
+			map_set(&st->baseline, rel, sha);
+	} else if (res->status != 404) {
+		mlog(m, LOG_LEVEL_WARNING,
+		     "failed to fetch memory content '%s' (memory_store_id=%s): %s", rel, st->id,
+		     res_error(res));
+	}
+	m->pull_i++;
+	pull_next(m);
+}
+
+static void
+pull_next(struct memory *m)
+{
+	struct store *st = &m->stores[m->si];
+	struct buf path = BUF_INIT(8192);
+	int r;
+
+	while (m->pull_i < m->pulls.n && !m->pulls.v[m->pull_i].id)
+		m->pull_i++;
+	if (m->pull_i >= m->pulls.n) {
+		store_done(m);
+		return;
+	}
+	r = api_path(&path, "/v1/memory_stores/%s/memories/%s?view=full", st->id,
+		     m->pulls.v[m->pull_i].id);
+	if (r == 0)
+		r = request(m, "GET", path.data, NULL, 0, pull_done);
+	buf_release(&path);
+	if (r < 0) {
+		m->pull_i++;
+		defer(m);
+	}
+}
+
+/* ---- one store's sync and flush ------------------------------------------- */
+
+static void
+list_start(struct memory *m, const char *view)
+{
+	m->stage = ST_LISTING;
+	m->list_view = view;
+	list_page(m);
+}
+
+/* #stampAndPull: the marker, then a full listing written as it comes. */
+static int
+stamp_and_list(struct memory *m, struct store *st)
+{
+	struct buf text = BUF_INIT(4096);
+	int r;
+
+	map_clear(&st->baseline);
+	map_clear(&st->sent);
+	map_clear(&st->pending);
+	marker_text(st, &text);
+	r = store_put(st, MEMORY_MARKER, text.data ? text.data : "", text.len);
+	buf_release(&text);
+	if (r < 0)
+		return r;
+	list_start(m, "full");
+	return 0;
+}
+
+/* #recover: rebuild a destroyed folder from the server; no deletes, no
+ * uploads. */
+static void
+recover(struct memory *m, struct store *st, const char *reason)
+{
+	int r;
+
+	mlog(m, LOG_LEVEL_WARNING,
+	     "%s; re-downloading the memory store folder instead of syncing (root '%s', "
+	     "memory_store_id=%s)",
+	     reason, st->root, st->id);
+	pass_reset(m);
+	m->pass = PASS_RECOVER;
+	r = fsutil_mkdir_p(st->root, 0700);
+	if (r == 0)
+		r = stamp_and_list(m, st);
+	if (r < 0) {
+		mlog(m, LOG_LEVEL_WARNING, "memory sync failed for memory_store_id=%s: %s", st->id,
+		     strerror(-r));
+		store_done(m);
+	}
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* #settleSent: an upload whose answer never came is this sync's own if
+ * the server holds exactly the sha sent. */
+static void
+settle_sent(struct store *st, const struct map *remote)
+{
+	for (size_t i = 0; i < st->sent.n; i++) {
+		const struct entry *r = map_find(remote, st->sent.v[i].rel);
+
+		if (r && strcmp(r->sha, st->sent.v[i].sha) == 0)
+			map_set(&st->baseline, st->sent.v[i].rel, r->sha);
+	}
+	map_clear(&st->sent);
+}
+
+static void
+add_path(struct strv *paths, const char *rel)
+{
+	for (size_t i = 0; i < paths->n; i++) {
+		if (strcmp(paths->v[i], rel) == 0)
+			return;
+	}
+	strv_push(paths, rel);
+}
+
+/* #flushStore's decision for one dirty file (kept in m->local). */
+static int
+flush_path(struct memory *m, struct store *st, const char *rel)
+{
+	const char *local = map_sha(&m->local, rel);
+	const char *base = map_sha(&st->baseline, rel);
+	const struct entry *existing = map_find(&m->remote, rel);
+
+	if (str_eq(local, base))
+		return 0;
+	if (existing && str_eq(existing->sha, local)) {
+		map_set(&st->baseline, rel, existing->sha);
+		return 0;
+	}
+	if (existing && !str_eq(existing->sha, base)) {
+		mlog(m, LOG_LEVEL_WARNING,
+		     "memory changed both locally and remotely; the flush leaves the remote "
+		     "version "
+		     "(path '%s', memory_store_id=%s)",
+		     rel, st->id);
+		return 0;
+	}
+	upload(m, rel, local, existing, NULL);
+	return 1;
+}
+
+/* Walk the paths; a request continues the walk from its callback. */
+static void
+paths_run(struct memory *m)
+{
+	struct store *st = &m->stores[m->si];
+
+	m->stage = ST_PATHS;
+	while (m->pi < m->paths.n) {
+		int sent = m->pass == PASS_FLUSH ? flush_path(m, st, m->paths.v[m->pi])
+						 : sync_path(m, st, m->paths.v[m->pi]);
+
+		if (sent)
+			return;
+		m->pi++;
+	}
+	if (m->pass == PASS_FLUSH) {
+		store_done(m);
+		return;
+	}
+	map_take(&st->baseline, &m->next_base);
+	if (m->del_capped > 0)
+		mlog(m, LOG_LEVEL_WARNING,
+		     "delete cap reached: sent %d deletes, held %d for later syncs "
+		     "(memory_store_id=%s)",
+		     m->del_attempted, m->del_capped, st->id);
+	/* The content pass: everything above moved only shas. */
+	m->stage = ST_PULLS;
+	m->pull_i = 0;
+	pull_next(m);
+}
+
+/* A listing ended (every page read). */
+static void
+listed(struct memory *m)
+{
+	struct store *st = &m->stores[m->si];
+	int cap;
+
+	switch (m->pass) {
+	case PASS_DOWNLOAD:
+		mlog(m, LOG_LEVEL_INFO, "downloaded %zu memories into '%s' (memory_store_id=%s)",
+		     st->baseline.n, st->root, st->id);
+		pass_reset(m);
+		m->stage = ST_RESOURCES;
+		defer(m);
+		return;
+	case PASS_RECOVER:
+		store_done(m);
+		return;
+	case PASS_FLUSH:
+		settle_sent(st, &m->remote);
+		m->pi = 0;
+		paths_run(m);
+		return;
+	case PASS_SYNC:
+		break;
+	}
+	settle_sent(st, &m->remote);
+	/* A lone file vanishing is a deletion; two or more with nothing left
+	 * is a wiped folder (counted after settling). */
+	if (m->local.n == 0 && st->baseline.n > 1) {
+		recover(m, st, "every memory file is gone at once");
+		return;
+	}
+	cap = (int)(st->baseline.n / 4);
+	m->del_cap = cap < DELETE_CAP_FLOOR	? DELETE_CAP_FLOOR
+		     : cap > DELETE_CAP_CEILING ? DELETE_CAP_CEILING
+						: cap;
+	for (size_t i = 0; i < m->remote.n; i++)
+		add_path(&m->paths, m->remote.v[i].rel);
+	for (size_t i = 0; i < m->local.n; i++)
+		add_path(&m->paths, m->local.v[i].rel);
+	for (size_t i = 0; i < st->baseline.n; i++)
+		add_path(&m->paths, st->baseline.v[i].rel);
+	if (m->paths.n > 1)
+		qsort(m->paths.v, m->paths.n, sizeof(char *), cmp_str);
+	m->pi = 0;
+	paths_run(m);
+}
+
+static void
+store_begin(struct memory *m)
+{
+	struct store *st = &m->stores[m->si];
+	int r;
+
+	pass_reset(m);
+	m->pass = m->op == OP_FLUSH ? PASS_FLUSH : PASS_SYNC;
+	if (m->pass == PASS_FLUSH && st->read_only) {
+		store_done(m);
+		return;
+	}
+	r = scan(m, st);
+	if (r < 0) {
+		mlog(m, LOG_LEVEL_WARNING, "memory %s failed for memory_store_id=%s: %s",
+		     m->pass == PASS_FLUSH ? "flush" : "sync", st->id, strerror(-r));
+		store_done(m);
+		return;
+	}
+	if (!m->marker_ok) {
+		if (m->pass == PASS_FLUSH) {
+			mlog(m, LOG_LEVEL_WARNING,
+			     "%s; not uploading anything from the memory store folder (root '%s', "
+			     "memory_store_id=%s)",
+			     m->distrust, st->root, st->id);
+			store_done(m);
+		} else if (m->local.n > 0) {
+			mlog(m, LOG_LEVEL_WARNING,
+			     "%s; leaving the memory store folder as found and not syncing (root "
+			     "'%s', "
+			     "memory_store_id=%s)",
+			     m->distrust, st->root, st->id);
+			store_done(m);
+		} else {
+			recover(m, st, "the folder or its marker is gone");
+		}
+		return;
+	}
+	if (m->pass == PASS_FLUSH) {
+		/* Only the changed files, and those with an unsettled send. */
+		struct map dirty = { 0 };
+
+		for (size_t i = 0; i < m->local.n; i++) {
+			const struct entry *e = &m->local.v[i];
+			int changed = !str_eq(e->sha, map_sha(&st->baseline, e->rel)) ||
+				      map_find(&st->sent, e->rel);
+
+			if (changed && !str_eq(map_sha(&st->refused, e->rel), e->sha)) {
+				map_set(&dirty, e->rel, e->sha);
+				strv_push(&m->paths, e->rel);
+			}
+		}
+		map_take(&m->local, &dirty);
+		if (m->paths.n == 0) {
+			store_done(m);
+			return;
+		}
+		if (m->paths.n > 1)
+			qsort(m->paths.v, m->paths.n, sizeof(char *), cmp_str);
+	}
+	list_start(m, "basic");
+}
+
+/* ---- driving ------------------------------------------------------------- */
+
+static void download_next(struct memory *m);
+
+static void
+step(void *userdata)
+{
+	struct memory *m = userdata;
+
+	m->timer = NULL;
+	if (m->call)
+		return;
+	switch (m->stage) {
+	case ST_PATHS:
+		paths_run(m);
+		break;
+	case ST_PULLS:
+		pull_next(m);
+		break;
+	case ST_RESOURCES:
+		download_next(m);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+store_done(struct memory *m)
+{
+	pass_reset(m);
+	m->stage = ST_NONE;
+	if (m->op == OP_DOWNLOAD || m->op == OP_NONE)
+		return;
+	m->si++;
+	if (m->si < m->n_stores) {
+		store_begin(m);
+		return;
+	}
+	op_done(m);
+}
+
+static void finish_phase(struct memory *m);
+
+static void
+op_done(struct memory *m)
+{
+	enum op op = m->op;
+	memory_done_cb done = m->done;
+	void *ud = m->userdata;
+
+	pass_reset(m);
+	m->stage = ST_NONE;
+	m->op = OP_NONE;
+	m->done = NULL;
+	if (op == OP_SYNC || op == OP_DOWNLOAD)
+		m->last_sync = loop_now_ms();
+	if (m->finishing) {
+		m->phase++;
+		finish_phase(m);
+		return;
+	}
+	if (done)
+		done(ud, m->failed);
+}
+
+static void
+start_op(struct memory *m, enum op op, int final)
+{
+	m->op = op;
+	m->final = final;
+	m->si = 0;
+	m->failed = 0;
+	if (m->n_stores == 0) {
+		op_done(m);
+		return;
+	}
+	store_begin(m);
+}
+
+/* ---- download --------------------------------------------------------------- */
+
+static int
+is_path_legal(const char *p)
+{
+	const char *s = p;
+
+	if (p[0] != '/')
+		return 0;
+	while ((s = strstr(s, "..")) != NULL) {
+		if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
+			return 0;
+		s += 2;
+	}
+	return 1;
+}
+
+static void
+json_quote(struct buf *out, const char *s)
+{
+	struct jsonw w;
+
+	jw_init(&w, out);
+	jw_string(&w, s);
+	jw_finish(&w);
+}
+
+/* Mount the store of resource m->resource; 0 when its listing started, 1
+ * when it was not a store, <0 after logging the failure. */
+static int
+mount_resource(struct memory *m, struct json_doc *doc, int res)
+{
+	const char *type = json_get_str(doc, res, "type");
+	const char *id = json_get_str(doc, res, "memory_store_id");
+	const char *mount = json_get_str(doc, res, "mount_path");
+	const char *name = json_get_str(doc, res, "name");
+	const char *access = json_get_str(doc, res, "access");
+	struct store *st;
+	struct stat sb;
+	int r;
+
+	if (!type || strcmp(type, "memory_store") != 0)
+		return 1;
+	if (!id)
+		id = "";
+	if (mount && *mount && !is_path_legal(mount)) {
+		struct buf q = BUF_INIT(8192);
+
+		json_quote(&q, mount);
+		mlog(m, LOG_LEVEL_ERR,
+		     "memory store mount_path is not a clean absolute path: %s "
+		     "(memory_store_id=%s)",
+		     q.data ? q.data : "", id);
+		buf_release(&q);
+		return -EINVAL;
+	}
+	st = &m->stores[m->n_stores];
+	memset(st, 0, sizeof(*st));
+	st->id = strdup(id);
+	if (mount && *mount) {
+		st->configured = strdup(mount);
+	} else {
+		struct buf p = BUF_INIT(1u << 20);
+
+		buf_printf(&p, "%s/memory/%s", m->workdir, name && *name ? name : id);
+		st->configured = buf_steal(&p);
+	}
+	st->root = st->configured ? fsutil_resolve("/", st->configured) : NULL;
+	st->read_only = access && strcmp(access, "read_only") == 0;
+	if (!st->id || !st->configured || !st->root) {
+		mlog(m, LOG_LEVEL_ERR, "out of memory");
+		goto fail;
+	}
+	m->mounting = (int)m->n_stores++;
+	/* A root that exists is a dead run's leftovers: the first sync would
+	 * upload them into the store. */
+	if (lstat(st->configured, &sb) == 0 || errno != ENOENT) {
+		mlog(m, LOG_LEVEL_ERR,
+		     "something already exists at the memory store's path: %s "
+		     "(memory_store_id=%s); "
+		     "it must not exist when the session starts",
+		     st->configured, st->id);
+		return -EEXIST;
+	}
+	st->created = 1;
+	r = fsutil_mkdir_p(st->root, 0700);
+	if (r < 0) {
+		mlog(m, LOG_LEVEL_ERR,
+		     "cannot create the memory store's folder: %s (memory_store_id=%s): %s; the "
+		     "worker host must make this mount path writable",
+		     st->configured, st->id, strerror(-r));
+		return r;
+	}
+	m->si = m->n_stores - 1;
+	m->pass = PASS_DOWNLOAD;
+	r = stamp_and_list(m, st);
+	if (r < 0) {
+		mlog(m, LOG_LEVEL_ERR, "failed to download memory store memory_store_id=%s: %s",
+		     st->id, strerror(-r));
+		return r;
+	}
+	return 0;
+fail:
+	free(st->id);
+	free(st->configured);
+	free(st->root);
+	memset(st, 0, sizeof(*st));
+	return -ENOMEM;
+}
+
+static void
+store_release(struct store *st)
+{
+	free(st->id);
+	free(st->root);
+	free(st->configured);
+	map_clear(&st->baseline);
+	map_clear(&st->refused);
+	map_clear(&st->pending);
+	map_clear(&st->sent);
+	memset(st, 0, sizeof(*st));
+}
+
+/* A store could not be mounted: its half-made folder goes (a pre-existing
+ * one stays as found), and the item fails. */
+static void
+mount_failed(struct memory *m)
+{
+	if (m->mounting >= 0 && (size_t)m->mounting == m->n_stores - 1) {
+		struct store *st = &m->stores[m->mounting];
+
+		if (st->created)
+			fsutil_remove_tree(st->root);
+		store_release(st);
+		m->n_stores--;
+	}
+	m->mounting = -1;
+	m->failed = 1;
+	op_done(m);
+}
+
+static void
+download_next(struct memory *m)
+{
+	struct json_doc *doc = NULL;
+	int list;
+	int n;
+	int e;
+
+	m->mounting = -1;
+	if (json_parse(m->session_json, strlen(m->session_json), &doc, NULL, 0) < 0) {
+		op_done(m);
+		return;
+	}
+	list = json_get(doc, 0, "resources");
+	n = json_kind(doc, list) == JSON_ARRAY ? json_size(doc, list) : 0;
+	e = json_first(doc, list);
+	for (int i = 0; i < m->resource && e >= 0; i++)
+		e = json_next(doc, e);
+	while (m->resource < n) {
+		int r;
+
+		m->resource++;
+		r = mount_resource(m, doc, e);
+		e = json_next(doc, e);
+		if (r == 0) {
+			json_free(doc);
+			return;
+		}
+		if (r < 0) {
+			json_free(doc);
+			mount_failed(m);
+			return;
+		}
+	}
+	json_free(doc);
+	m->resource = -1;
+	for (size_t i = 0; i < m->n_stores; i++) {
+		strv_push(&m->roots, m->stores[i].root);
+		if (m->stores[i].read_only)
+			strv_push(&m->ro_roots, m->stores[i].root);
+	}
+	strv_array(&m->roots);
+	strv_array(&m->ro_roots);
+	op_done(m);
+}
+
+int
+memory_session_has_stores(const char *session_json)
+{
+	struct json_doc *doc = NULL;
+	int list;
+	int found = 0;
+
+	if (!session_json || json_parse(session_json, strlen(session_json), &doc, NULL, 0) < 0)
+		return 0;
+	list = json_get(doc, 0, "resources");
+	for (int i = 0, e = json_first(doc, list); e >= 0 && i < json_size(doc, list);
+	     i++, e = json_next(doc, e)) {
+		const char *type = json_get_str(doc, e, "type");
+
+		if (type && strcmp(type, "memory_store") == 0)
+			found = 1;
+	}
+	json_free(doc);
+	return found;
+}
+
+int
+memory_download(struct memory *m, const char *session_json, memory_done_cb done, void *userdata)
+{
+	struct json_doc *doc = NULL;
+	int list;
+	int n;
+
+	if (json_parse(session_json, strlen(session_json), &doc, NULL, 0) < 0)
+		return -EINVAL;
+	list = json_get(doc, 0, "resources");
+	n = json_kind(doc, list) == JSON_ARRAY ? json_size(doc, list) : 0;
+	json_free(doc);
+	m->stores = calloc((size_t)n + 1, sizeof(*m->stores));
+	m->session_json = strdup(session_json);
+	if (!m->stores || !m->session_json)
+		return -ENOMEM;
+	m->done = done;
+	m->userdata = userdata;
+	m->op = OP_DOWNLOAD;
+	m->resource = 0;
+	m->failed = 0;
+	m->mounting = -1;
+	m->stage = ST_RESOURCES;
+	defer(m);
+	return 0;
+}
+
+/* ---- the instance ---------------------------------------------------------- */
+
+struct memory *
+memory_new(struct loop *loop, struct api *api, const struct memory_options *o)
+{
+	struct memory *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->loop = loop;
+	m->api = api;
+	m->ctx = o->ctx;
+	m->interval_ms = o->sync_interval_ms >= 5000 ? o->sync_interval_ms : 5000;
+	m->workdir = strdup(o->workdir);
+	m->token = strdup(o->token);
+	m->last_sync = loop_now_ms();
+	strv_array(&m->roots);
+	strv_array(&m->ro_roots);
+	if (!m->workdir || !m->token) {
+		memory_free(m);
+		return NULL;
+	}
+	return m;
+}
+
+const char *const *
+memory_roots(struct memory *m)
+{
+	return (const char *const *)strv_array(&m->roots);
+}
+
+const char *const *
+memory_read_only_roots(struct memory *m)
+{
+	return (const char *const *)strv_array(&m->ro_roots);
+}
+
+void
+memory_sync_if_due(struct memory *m)
+{
+	if (!m || m->op != OP_NONE || m->finishing || m->n_stores == 0 || m->resource >= 0)
+		return;
+	if (loop_now_ms() - m->last_sync < (uint64_t)m->interval_ms)
+		return;
+	start_op(m, OP_SYNC, 0);
+}
+
+static void
+cancel_op(struct memory *m)
+{
+	api_call_cancel(m->call);
+	m->call = NULL;
+	loop_cancel_timer(m->timer);
+	m->timer = NULL;
+	pass_reset(m);
+	m->op = OP_NONE;
+	m->done = NULL;
+}
+
+/* #dispose: remove what the download created, unless the marker check
+ * fails on a non-empty folder. */
+static void
+dispose(struct memory *m)
+{
+	for (size_t i = 0; i < m->n_stores; i++) {
+		struct store *st = &m->stores[i];
+		int r;
+
+		m->si = i;
+		pass_reset(m);
+		if (scan(m, st) == 0 && !m->marker_ok && m->local.n > 0) {
+			mlog(m, LOG_LEVEL_WARNING,
+			     "%s; leaving the memory store folder on disk (root '%s', "
+			     "memory_store_id=%s)",
+			     m->distrust, st->root, st->id);
+			continue;
+		}
+		if (!st->created)
+			continue;
+		r = fsutil_remove_tree(st->root);
+		if (r < 0)
+			mlog(m, LOG_LEVEL_WARNING,
+			     "failed to remove the memory store folder '%s' (memory_store_id=%s): "
+			     "%s",
+			     st->root, st->id, strerror(-r));
+		else
+			mlog(m, LOG_LEVEL_INFO,
+			     "removed memory store dir '%s' (memory_store_id=%s)", st->root,
+			     st->id);
+	}
+	pass_reset(m);
+}
+
+static void
+bound_fired(void *userdata)
+{
+	struct memory *m = userdata;
+
+	m->bound = NULL;
+	cancel_op(m);
+	if (m->phase == 0)
+		mlog(m, LOG_LEVEL_WARNING,
+		     "final memory sync cut off after %ldms; the flush that follows still uploads "
+		     "changed files",
+		     MEMORY_FLUSH_TIMEOUT_MS);
+	else
+		mlog(m, LOG_LEVEL_WARNING,
+		     "memory flush cut off after %ldms; changed files it had not uploaded yet are "
+		     "not "
+		     "saved",
+		     MEMORY_FLUSH_TIMEOUT_MS);
+	m->phase++;
+	finish_phase(m);
+}
+
+static void
+finish_phase(struct memory *m)
+{
+	loop_cancel_timer(m->bound);
+	m->bound = NULL;
+	if (m->phase == 0 && !m->clean)
+		m->phase = 1;
+	if (m->phase <= 1) {
+		if (loop_add_timer(m->loop, MEMORY_FLUSH_TIMEOUT_MS, bound_fired, m, &m->bound) < 0)
+			m->phase = 2;
+		else {
+			start_op(m, m->phase == 0 ? OP_SYNC : OP_FLUSH, 1);
+			return;
+		}
+	}
+	dispose(m);
+	m->finishing = 0;
+	if (m->finish_done)
+		m->finish_done(m->finish_userdata, 0);
+}
+
+int
+memory_finish(struct memory *m, int clean, memory_done_cb done, void *userdata)
+{
+	cancel_op(m);
+	m->finishing = 1;
+	m->clean = clean;
+	m->phase = m->resource >= 0 ? 2 : 0; /* a download that never ended: only dispose */
+	m->finish_done = done;
+	m->finish_userdata = userdata;
+	finish_phase(m);
+	return 0;
+}
+
+void
+memory_free(struct memory *m)
+{
+	if (!m)
+		return;
+	cancel_op(m);
+	loop_cancel_timer(m->bound);
+	for (size_t i = 0; i < m->n_stores; i++)
+		store_release(&m->stores[i]);
+	free(m->stores);
+	strv_release(&m->roots);
+	strv_release(&m->ro_roots);
+	free(m->session_json);
+	free(m->workdir);
+	if (m->token)
+		memset(m->token, 0, strlen(m->token));
+	free(m->token);
+	free(m);
+}
