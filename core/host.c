@@ -11,7 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef HAVE_SETFSUID
+#include <linux/capability.h>
+#include <sys/fsuid.h>
+#include <sys/syscall.h>
+#endif
 
+#include "buf.h"
 #include "runtime.h"
 #include "session.h"
 #include "strv.h"
@@ -20,7 +29,18 @@ struct er_cmd_builder {
 	struct strv argv;
 	struct strv env;
 	char *cwd;
+	/* ABI 1.1 */
+	int set_ids;
+	uint32_t uid;
+	uint32_t gid;
+	struct spawn_rlimit rlimits[ER_CMD_MAX_RLIMITS];
+	int n_rlimits;
+	int fds[ER_CMD_MAX_FDS]; /* owned: closed by builder_release */
+	int n_fds;
+	char *cgroup_procs; /* DIR/cgroup.procs */
 };
+
+#define BUILDER_INIT { STRV_INIT, STRV_INIT, NULL, 0, 0, 0, { { 0, 0, 0 } }, 0, { 0 }, 0, NULL }
 
 /* A process handle given to an executor. */
 struct host_process {
@@ -123,6 +143,9 @@ host_config_get(void *host_ctx, const char *key)
 
 	if (!hp || !key)
 		return NULL;
+	/* What a sandbox must hide (ABI 1.1). */
+	if (strcmp(key, "runner.service_key_file") == 0)
+		return hp->rt->settings->service_key_file;
 	/* What the claude-code and command executors need (ABI 1.1). */
 	if (strncmp(key, "runner.", 7) == 0)
 		return executor_setting(hp->rt->settings, key + 7);
@@ -190,6 +213,213 @@ host_cmd_set_cwd(struct er_cmd_builder *b, const char *dir)
 }
 
 static int
+host_cmd_set_credentials(struct er_cmd_builder *b, uint32_t uid, uint32_t gid)
+{
+	if (!b || uid == (uint32_t)-1 || gid == (uint32_t)-1)
+		return -EINVAL;
+	/* The runner's own ids: nothing to change. */
+	if ((uid_t)uid == geteuid() && (gid_t)gid == getegid()) {
+		b->set_ids = 0;
+		return 0;
+	}
+	b->set_ids = 1;
+	b->uid = uid;
+	b->gid = gid;
+	return 0;
+}
+
+/* ER_RLIMIT_* to this platform's RLIMIT_*, or -1. */
+static int
+platform_rlimit(uint32_t resource)
+{
+	switch (resource) {
+	case ER_RLIMIT_CORE:
+		return RLIMIT_CORE;
+	case ER_RLIMIT_CPU:
+		return RLIMIT_CPU;
+	case ER_RLIMIT_DATA:
+		return RLIMIT_DATA;
+	case ER_RLIMIT_FSIZE:
+		return RLIMIT_FSIZE;
+	case ER_RLIMIT_NOFILE:
+		return RLIMIT_NOFILE;
+	case ER_RLIMIT_STACK:
+		return RLIMIT_STACK;
+#ifdef RLIMIT_AS
+	case ER_RLIMIT_AS:
+		return RLIMIT_AS;
+#endif
+#ifdef RLIMIT_NPROC
+	case ER_RLIMIT_NPROC:
+		return RLIMIT_NPROC;
+#endif
+	}
+	return -1;
+}
+
+static rlim_t
+to_rlim(uint64_t v)
+{
+	if (v == ER_RLIM_INFINITY || v >= (uint64_t)RLIM_INFINITY)
+		return RLIM_INFINITY;
+	return (rlim_t)v;
+}
+
+static int
+host_cmd_set_rlimit(struct er_cmd_builder *b, uint32_t resource, uint64_t soft, uint64_t hard)
+{
+	int res = platform_rlimit(resource);
+	int i;
+
+	if (!b || soft > hard)
+		return -EINVAL;
+	if (res < 0)
+		return -ENOTSUP;
+	for (i = 0; i < b->n_rlimits; i++)
+		if (b->rlimits[i].resource == res)
+			break;
+	if (i == ER_CMD_MAX_RLIMITS)
+		return -E2BIG;
+	b->rlimits[i].resource = res;
+	b->rlimits[i].soft = to_rlim(soft);
+	b->rlimits[i].hard = to_rlim(hard);
+	if (i == b->n_rlimits)
+		b->n_rlimits++;
+	return 0;
+}
+
+static int
+host_cmd_pass_fd(struct er_cmd_builder *b, int32_t fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	if (!b || fd <= 2 || b->n_fds == ER_CMD_MAX_FDS) {
+		/* The builder owns fd even when it refuses it. */
+		if (fd > 2)
+			close(fd);
+		return !b ? -EINVAL : fd <= 2 ? -EBADF : -E2BIG;
+	}
+	b->fds[b->n_fds++] = fd;
+	return 0;
+}
+
+static int
+host_cmd_set_cgroup(struct er_cmd_builder *b, const char *dir)
+{
+	struct buf path = BUF_INIT(4096);
+
+	if (!b || !dir || dir[0] != '/')
+		return -EINVAL;
+	if (buf_printf(&path, "%s/cgroup.procs", dir) < 0) {
+		buf_release(&path);
+		return -ENOMEM;
+	}
+	free(b->cgroup_procs);
+	b->cgroup_procs = buf_steal(&path);
+	return b->cgroup_procs ? 0 : -ENOMEM;
+}
+
+static int
+host_set_sandbox_identity(void *host_ctx, uint32_t uid, uint32_t gid)
+{
+	struct host_plugin *hp = host_ctx;
+
+	if (!hp || uid == (uint32_t)-1 || gid == (uint32_t)-1)
+		return -EINVAL;
+	if ((uid_t)uid == geteuid() && (gid_t)gid == getegid()) {
+		hp->rt->sandbox_ids = 0;
+		return 0;
+	}
+#ifdef HAVE_SETFSUID
+	hp->rt->sandbox_ids = 1;
+	hp->rt->sandbox_uid = uid;
+	hp->rt->sandbox_gid = gid;
+	return 0;
+#else
+	return -ENOTSUP;
+#endif
+}
+
+#ifdef HAVE_SETFSUID
+/* Raise or drop CAP_DAC_READ_SEARCH in the effective set. */
+static void
+set_read_search(int on)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+
+	memset(data, 0, sizeof(data));
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		return;
+	if (on)
+		data[0].effective |= 1u << CAP_DAC_READ_SEARCH;
+	else
+		data[0].effective &= ~(1u << CAP_DAC_READ_SEARCH);
+	(void)syscall(SYS_capset, &hdr, data);
+}
+#endif
+
+int
+host_sandbox_fs_enter(struct runtime *rt, const char *workdir)
+{
+#ifdef HAVE_SETFSUID
+	struct stat st;
+
+	/* Only where the sandbox's user owns the session's directory (not a
+	 * --workdir that belongs to someone else). */
+	if (!rt->sandbox_ids || !workdir || stat(workdir, &st) < 0 ||
+	    st.st_uid != (uid_t)rt->sandbox_uid)
+		return 0;
+	if (rt->sandbox_fs_depth++ > 0)
+		return 1;
+	/* Files the executor creates belong to the sandbox's user; it may
+	 * still traverse and read the runner's own (0700) directories on the
+	 * way to the session's, as before. */
+	setfsgid((gid_t)rt->sandbox_gid);
+	setfsuid((uid_t)rt->sandbox_uid);
+	set_read_search(1);
+	return 1;
+#else
+	return 0;
+#endif
+}
+
+void
+host_sandbox_fs_suspend(struct runtime *rt)
+{
+#ifdef HAVE_SETFSUID
+	if (rt->sandbox_ids && rt->sandbox_fs_depth > 0) {
+		setfsuid(geteuid());
+		setfsgid(getegid());
+	}
+#endif
+}
+
+void
+host_sandbox_fs_resume(struct runtime *rt)
+{
+#ifdef HAVE_SETFSUID
+	if (rt->sandbox_ids && rt->sandbox_fs_depth > 0) {
+		setfsgid((gid_t)rt->sandbox_gid);
+		setfsuid((uid_t)rt->sandbox_uid);
+		set_read_search(1);
+	}
+#endif
+}
+
+void
+host_sandbox_fs_leave(struct runtime *rt)
+{
+#ifdef HAVE_SETFSUID
+	if (!rt->sandbox_ids || rt->sandbox_fs_depth == 0 || --rt->sandbox_fs_depth > 0)
+		return;
+	/* Back to fsuid 0: the kernel restores the file capabilities. */
+	setfsuid(geteuid());
+	setfsgid(getegid());
+#endif
+}
+
+static int
 host_watch_fd(void *host_ctx, int fd, uint32_t events, er_fd_cb cb, void *userdata,
 	      struct er_watch **ret_watch)
 {
@@ -253,6 +483,10 @@ builder_release(struct er_cmd_builder *b)
 	strv_release(&b->argv);
 	strv_release(&b->env);
 	free(b->cwd);
+	for (int i = 0; i < b->n_fds; i++)
+		close(b->fds[i]);
+	b->n_fds = 0;
+	free(b->cgroup_procs);
 }
 
 static int
@@ -262,10 +496,11 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	struct session *s = (struct session *)session;
 	struct runtime *rt;
 	const struct er_sandbox_ops *sb;
-	struct er_cmd_builder b = { STRV_INIT, STRV_INIT, NULL };
+	struct er_cmd_builder b = BUILDER_INIT;
 	struct spawn_spec spec;
 	struct host_process *hp;
 	struct proc *proc;
+	int pass[64 + ER_CMD_MAX_FDS];
 	int fds[3];
 	char msg[256];
 	int r;
@@ -276,25 +511,32 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	sb = &rt->sandbox->ops.sandbox;
 	if (!session_procs(s))
 		return host_err_set(err, -ESRCH, "spawn: the session is not running");
+	if (req->n_pass_fds > 64 || (req->n_pass_fds && !req->pass_fds))
+		return host_err_set(err, -EINVAL, "spawn: too many fds to pass");
+	/* wrap() and the spawn act as the runner, not as the sandbox's user. */
+	host_sandbox_fs_suspend(rt);
 	r = sb->wrap(rt->sandbox->state, &req->cmd, &b, err);
 	if (r < 0) {
-		builder_release(&b);
 		if (!err || !err->msg[0])
 			host_err_set(err, r, "sandbox '%s' cannot wrap the command", rt->sandbox->desc.name);
-		return r;
+		goto out;
 	}
 	if (b.argv.n == 0) {
-		builder_release(&b);
-		return host_err_set(err, -EINVAL, "sandbox '%s' produced no command",
-				    rt->sandbox->desc.name);
+		r = host_err_set(err, -EINVAL, "sandbox '%s' produced no command",
+				 rt->sandbox->desc.name);
+		goto out;
 	}
 	r = strv_setenv(&b.env, SPAWN_TRACKING_VAR, proc_group_tracking_id(session_procs(s)));
 	hp = calloc(1, sizeof(*hp));
 	if (r < 0 || !hp) {
 		free(hp);
-		builder_release(&b);
-		return host_err_set(err, -ENOMEM, "spawn: out of memory");
+		r = host_err_set(err, -ENOMEM, "spawn: out of memory");
+		goto out;
 	}
+	for (uint32_t i = 0; i < req->n_pass_fds; i++)
+		pass[i] = req->pass_fds[i];
+	for (int i = 0; i < b.n_fds; i++)
+		pass[req->n_pass_fds + (uint32_t)i] = b.fds[i];
 	memset(&spec, 0, sizeof(spec));
 	spec.argv = strv_array(&b.argv);
 	spec.envp = strv_array(&b.env);
@@ -302,15 +544,21 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	spec.pipe_stdin = !!req->pipe_stdin;
 	spec.pipe_stdout = !!req->pipe_stdout;
 	spec.pipe_stderr = !!req->pipe_stderr;
-	spec.pass_fds = (const int *)req->pass_fds;
-	spec.n_pass_fds = (int)req->n_pass_fds;
+	spec.pass_fds = pass;
+	spec.n_pass_fds = (int)req->n_pass_fds + b.n_fds;
+	spec.cgroup_procs = b.cgroup_procs;
+	spec.rlimits = b.rlimits;
+	spec.n_rlimits = b.n_rlimits;
+	spec.set_ids = b.set_ids;
+	spec.uid = (uid_t)b.uid;
+	spec.gid = (gid_t)b.gid;
 	hp->on_exit = on_exit;
 	hp->userdata = userdata;
 	r = proc_spawn(session_procs(s), &spec, process_exited, hp, fds, &proc, msg, sizeof(msg));
-	builder_release(&b);
 	if (r < 0) {
 		free(hp);
-		return host_err_set(err, r, "%s", msg);
+		host_err_set(err, r, "%s", msg);
+		goto out;
 	}
 	hp->proc = proc;
 	req->stdin_fd = fds[0];
@@ -319,7 +567,12 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	req->pid = (int32_t)proc_pid(proc);
 	if (ret_proc)
 		*ret_proc = (struct er_process *)hp;
-	return 0;
+	r = 0;
+out:
+	/* Closes the fds wrap() passed: the child has its copies. */
+	builder_release(&b);
+	host_sandbox_fs_resume(rt);
+	return r;
 }
 
 static int
@@ -390,4 +643,9 @@ const struct er_host host_services = {
 	.tool_result = host_tool_result,
 	.send_event = host_send_event,
 	.session_done = host_session_done,
+	.cmd_set_credentials = host_cmd_set_credentials,
+	.cmd_set_rlimit = host_cmd_set_rlimit,
+	.cmd_pass_fd = host_cmd_pass_fd,
+	.cmd_set_cgroup = host_cmd_set_cgroup,
+	.set_sandbox_identity = host_set_sandbox_identity,
 };

@@ -84,7 +84,8 @@ open_plugin(const struct settings *s, uint32_t kind, const char *name, struct pl
 			  err);
 		return EX_USAGE;
 	}
-	log_error("loader", "%s", err);
+	log_error("loader", "%s%s", err,
+		  kind == ER_KIND_SANDBOX && s->sandbox_defaulted ? SETTINGS_DEFAULT_SANDBOX_HINT : "");
 	return loader_exit_code(r);
 }
 

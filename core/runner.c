@@ -169,7 +169,10 @@ create_plugin(struct runner *r, struct plugin *p, struct host_plugin *hp)
 	if (ret == 0 && p->kind == ER_KIND_SANDBOX)
 		ret = plugin_probe(p, err, sizeof(err));
 	if (ret < 0) {
-		log_error("runner", "%s", err);
+		log_error("runner", "%s%s", err,
+			  p->kind == ER_KIND_SANDBOX && r->rt.settings->sandbox_defaulted
+				  ? SETTINGS_DEFAULT_SANDBOX_HINT
+				  : "");
 		return loader_exit_code(ret);
 	}
 	return 0;

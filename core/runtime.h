@@ -35,7 +35,24 @@ struct runtime {
 	char *worker_id;
 	/* A session has ended and released its item (called from the loop). */
 	void (*session_finished)(struct runtime *rt, struct session *s);
+	/* The sandbox's ids when they differ from the runner's (ABI 1.1
+	 * set_sandbox_identity): session directories belong to them and tool
+	 * calls run with them as file-system identity. */
+	int sandbox_ids;
+	uint32_t sandbox_uid;
+	uint32_t sandbox_gid;
+	int sandbox_fs_depth;
 };
+
+/* Enter the sandbox's file-system identity around an executor's entry
+ * point: 1 when entered (call leave after), 0 when there is nothing to do
+ * (no set_sandbox_identity, or `workdir` not owned by the sandbox's user).
+ * They nest.  suspend and resume bracket work that must act as the runner
+ * itself (wrap and spawn). */
+int host_sandbox_fs_enter(struct runtime *rt, const char *workdir);
+void host_sandbox_fs_leave(struct runtime *rt);
+void host_sandbox_fs_suspend(struct runtime *rt);
+void host_sandbox_fs_resume(struct runtime *rt);
 
 /* The services table handed to every plugin (host.c). */
 extern const struct er_host host_services;

@@ -364,10 +364,18 @@ stream_tool_call(void *userdata, const char *id, const char *name, const char *i
 {
 	struct session *s = userdata;
 	struct er_tool_call call = { sizeof(call), id, name, input, len };
+	int as_sandbox;
+	int r;
 
 	if (!exec_ops(s)->tool_call || !(exec_ops(s)->flags & ER_EXECUTOR_TOOL_CALLS))
 		return ER_DECLINED;
-	return exec_ops(s)->tool_call(s->rt->executor->state, s->exec_sess, &call);
+	/* With a sandbox running as another user, the file tools act as that
+	 * user, so that what they create stays usable inside the sandbox. */
+	as_sandbox = host_sandbox_fs_enter(s->rt, s->workdir);
+	r = exec_ops(s)->tool_call(s->rt->executor->state, s->exec_sess, &call);
+	if (as_sandbox)
+		host_sandbox_fs_leave(s->rt);
+	return r;
 }
 
 static void
@@ -486,6 +494,19 @@ start_executor(struct session *s)
 			 s->rt->settings->base_dir, strerror(-r));
 		session_end(s, SESSION_END_FAILED);
 		return;
+	}
+	/* A sandbox that runs as another user (set_sandbox_identity) owns the
+	 * directory the runner made for the session, and may pass through the
+	 * base directory to reach it (search, not list). */
+	if (s->own_workdir && s->rt->sandbox_ids) {
+		const char *base = s->rt->settings->base_dir;
+		struct stat st;
+
+		if (stat(base, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 0011) != 0011)
+			(void)chmod(base, (st.st_mode & 07777) | 0011);
+		if (chown(s->workdir, (uid_t)s->rt->sandbox_uid, (gid_t)s->rt->sandbox_gid) < 0)
+			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
+				 "cannot hand '%s' to the sandbox's user: %m", s->workdir);
 	}
 	s->procs = proc_group_new(s->rt->spawner);
 	if (!s->procs) {

@@ -49,7 +49,39 @@ const struct settings_def settings_table[] = {
 	  "ID", "this worker's id (default <hostname>-<random uuid>)" },
 	{ "sandbox-backend", "ER_SANDBOX_BACKEND", "sandbox_backend", SETTINGS_SANDBOX,
 	  OFF(sandbox_backend), 0, 0, ORCH, "NAME",
-	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default none)" },
+	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default "
+	  ER_DEFAULT_SANDBOX "; none: no isolation)" },
+	{ "sandbox-network", "ER_SANDBOX_NETWORK", "sandbox_network", SETTINGS_POLICY, 0, 0, 0,
+	  ORCH, "none|host|allowlist",
+	  "network of sandboxed commands; allowlist: only --sandbox-allowed-domains, through "
+	  "the runner's proxy (default none)" },
+	{ "sandbox-allowed-domains", "ER_SANDBOX_ALLOWED_DOMAINS", "sandbox_allowed_domains",
+	  SETTINGS_POLICY, 0, 0, 0, ORCH, "LIST",
+	  "comma-separated domains for allowlist; *.example.com matches subdomains" },
+	{ "sandbox-user", "ER_SANDBOX_USER", "sandbox_user", SETTINGS_POLICY, 0, 0, 0, ORCH,
+	  "USER[:GROUP]",
+	  "when root, run sandboxed commands as USER (default environment-runner if it exists, "
+	  "else nobody)" },
+	{ "sandbox-read-only", "ER_SANDBOX_READ_ONLY", "sandbox_read_only", SETTINGS_POLICY, 0, 0,
+	  0, ORCH, "PATHS", "colon-separated host paths the sandbox may read (besides /usr, /etc)" },
+	{ "sandbox-read-write", "ER_SANDBOX_READ_WRITE", "sandbox_read_write", SETTINGS_POLICY, 0,
+	  0, 0, ORCH, "PATHS",
+	  "colon-separated host paths the sandbox may write (besides the session's directory)" },
+	{ "sandbox-deny", "ER_SANDBOX_DENY", "sandbox_deny", SETTINGS_POLICY, 0, 0, 0, ORCH, "PATHS",
+	  "colon-separated paths hidden from the sandbox, even inside the above" },
+	{ "sandbox-max-procs", "ER_SANDBOX_MAX_PROCS", "sandbox_max_procs", SETTINGS_POLICY, 0, 8,
+	  1000000, ORCH, "N", "process limit (RLIMIT_NPROC) of sandboxed commands (default 1024)" },
+	{ "sandbox-max-open-files", "ER_SANDBOX_MAX_OPEN_FILES", "sandbox_max_open_files",
+	  SETTINGS_POLICY, 0, 16, 1048576, ORCH, "N",
+	  "open-file limit (RLIMIT_NOFILE) of sandboxed commands (default 1024)" },
+	{ "sandbox-max-file-size-mb", "ER_SANDBOX_MAX_FILE_SIZE_MB", "sandbox_max_file_size_mb",
+	  SETTINGS_POLICY, 0, 0, 1048576, ORCH, "MB",
+	  "largest file a sandboxed command may write, MiB (RLIMIT_FSIZE; default 16384, 0: no "
+	  "limit)" },
+	{ "sandbox-memory-mb", "ER_SANDBOX_MEMORY_MB", "sandbox_memory_mb", SETTINGS_POLICY, 0, 0,
+	  1048576, ORCH, "MB",
+	  "memory cap of one session's commands, MiB, where a cgroup is writable (default 4096, "
+	  "0: none)" },
 	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, ORCH,
 	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
 	{ "exec-path", "ER_EXEC_PATH", "exec_path", SETTINGS_PATH, OFF(exec_path), 0, 0, ORCH,
@@ -313,6 +345,25 @@ parse_bool(const char *value, int *ret)
 	return -EINVAL;
 }
 
+/* Is `value` one of the '|'-separated words of `words`? */
+static int
+is_word_of(const char *value, const char *words)
+{
+	size_t n = strlen(value);
+	const char *w = words;
+
+	for (;;) {
+		const char *end = strchr(w, '|');
+		size_t len = end ? (size_t)(end - w) : strlen(w);
+
+		if (len == n && strncmp(w, value, n) == 0)
+			return 1;
+		if (!end)
+			return 0;
+		w = end + 1;
+	}
+}
+
 int
 settings_set_option(struct settings *s, const char *key, const char *value)
 {
@@ -458,6 +509,29 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 			return -ENOMEM;
 		s->n_plugin_dirs++;
 		return 0;
+	case SETTINGS_POLICY: {
+		char key[64];
+
+		if (!*value || strlen(value) > 8192) {
+			snprintf(err, errlen, "invalid value '%.64s'; fix: give %s", value,
+				 d->metavar);
+			return -EINVAL;
+		}
+		if (d->max > d->min && parse_int(value, d->min, d->max, &v) < 0) {
+			snprintf(err, errlen,
+				 "invalid value '%s'; fix: give an integer from %d to %d", value,
+				 d->min, d->max);
+			return -EINVAL;
+		}
+		if (strchr(d->metavar, '|') && !is_word_of(value, d->metavar)) {
+			snprintf(err, errlen, "invalid value '%s'; fix: give one of %s", value,
+				 d->metavar);
+			return -EINVAL;
+		}
+		/* "sandbox_network" -> plugin option "sandbox.network" */
+		snprintf(key, sizeof(key), "sandbox.%s", d->key + strlen("sandbox_"));
+		return settings_set_option(s, key, value);
+	}
 	case SETTINGS_OPTION: {
 		char key[160];
 
@@ -569,8 +643,12 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 
 	if (!s->api_url && set_string(&s->api_url, "https://api.anthropic.com") < 0)
 		goto oom;
-	if (!s->sandbox_backend && set_string(&s->sandbox_backend, "none") < 0)
-		goto oom;
+	if (!s->sandbox_backend) {
+		/* Secure by default: isolation unless `none` is chosen explicitly. */
+		if (set_string(&s->sandbox_backend, ER_DEFAULT_SANDBOX) < 0)
+			goto oom;
+		s->sandbox_defaulted = 1;
+	}
 	if (!s->executor && set_string(&s->executor, "toolset") < 0)
 		goto oom;
 	if (!(verb & SETTINGS_VERB_ORCHESTRATOR))

@@ -43,6 +43,7 @@ struct settings {
 	/* Plugins. */
 	char *sandbox_backend; /* none|bubblewrap|firejail (srt, bwrap: bubblewrap), a
 				     * third-party name, or a path; default none */
+	int sandbox_defaulted; /* not chosen: ER_DEFAULT_SANDBOX (bubblewrap on Linux) */
 	char *executor;	       /* toolset|claude-code|command, a name or a path;
 				     * default toolset */
 	char *plugin_dirs[SETTINGS_MAX_PLUGIN_DIRS];
@@ -97,6 +98,9 @@ enum settings_type {
 	SETTINGS_DIR_LIST, /* repeatable; each use appends */
 	SETTINGS_OPTION,   /* repeatable "name.key=value" */
 	SETTINGS_CONFIG,   /* the config file itself: flag and variable only */
+	SETTINGS_POLICY,   /* sandbox policy, kept as plugin option "sandbox.<key after
+			    * sandbox_>": an integer in [min, max] when max > min, else
+			    * one of the words of a metavar "a|b|c", else any text */
 };
 
 /* One row of the table. */
@@ -179,4 +183,11 @@ int settings_read_key_file(const char *path, const char *what, const char *flag,
  * tell (secure_getenv); empty values read as unset. */
 const char *settings_getenv(const char *name);
 
+
+/* Appended to a failure of the sandbox backend the runner chose by default:
+ * it never falls back to no isolation on its own. */
+#define SETTINGS_DEFAULT_SANDBOX_HINT                                                    \
+	" (the default sandbox backend here; fix: install bubblewrap and allow "          \
+	"unprivileged user namespaces, or choose --sandbox-backend=none to run tools "    \
+	"with no isolation)"
 #endif

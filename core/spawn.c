@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,9 @@
 #include <unistd.h>
 #ifdef HAVE_SYS_PRCTL_H
 #include <sys/prctl.h>
+#endif
+#ifdef HAVE_SETFSUID
+#include <sys/fsuid.h>
 #endif
 
 #include "rand.h"
@@ -328,6 +332,20 @@ close_inherited(const struct spawn_spec *spec, int errpipe, int maxfd)
 		close(c);
 }
 
+/* Write "0" (this process) into a cgroup.procs file; async-signal-safe. */
+static int
+join_cgroup(const char *procs)
+{
+	int fd = open(procs, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, "0", 1);
+	close(fd);
+	return n == 1 ? 0 : -1;
+}
+
 /* In the child, after fork: only async-signal-safe calls from here on. */
 static void __attribute__((noreturn))
 child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe)
@@ -363,6 +381,28 @@ child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe)
 	close_inherited(spec, errpipe, (int)maxfd);
 	if (spec->cwd && chdir(spec->cwd) < 0)
 		goto fail;
+#ifdef HAVE_SETFSUID
+	/* The parent may have been acting with the sandbox's file identity. */
+	setfsuid(geteuid());
+	setfsgid(getegid());
+#endif
+	if (spec->cgroup_procs && join_cgroup(spec->cgroup_procs) < 0)
+		goto fail;
+	for (int i = 0; i < spec->n_rlimits; i++) {
+		struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
+
+		if (setrlimit(spec->rlimits[i].resource, &rl) < 0)
+			goto fail;
+	}
+	if (spec->set_ids) {
+		/* Groups first, while we may still change them. */
+		if (setgroups(0, NULL) < 0 || setgid(spec->gid) < 0 || setuid(spec->uid) < 0)
+			goto fail;
+		if (getuid() != spec->uid || geteuid() != spec->uid || getgid() != spec->gid) {
+			errno = EPERM;
+			goto fail;
+		}
+	}
 	environ = (char **)spec->envp;
 	execvp(spec->argv[0], spec->argv);
 fail:

@@ -11,6 +11,7 @@
 #define ER_SPAWN_H
 
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "loop.h"
@@ -23,6 +24,13 @@ struct proc_group;  /* the processes of one session */
 
 typedef void (*proc_exit_cb)(void *userdata, struct proc *proc, int status);
 
+/* An rlimit the child sets before exec. */
+struct spawn_rlimit {
+	int resource; /* RLIMIT_* */
+	rlim_t soft;
+	rlim_t hard;
+};
+
 struct spawn_spec {
 	char *const *argv;
 	char *const *envp;
@@ -32,6 +40,14 @@ struct spawn_spec {
 	int pipe_stderr;
 	const int *pass_fds;
 	int n_pass_fds;
+	/* Applied in the child after the fds and the cwd, in this order; any
+	 * failure is reported like an exec failure.  All optional. */
+	const char *cgroup_procs; /* write the child's pid into this file */
+	const struct spawn_rlimit *rlimits;
+	int n_rlimits;
+	int set_ids; /* setgroups(0, NULL), setgid(gid), setuid(uid) */
+	uid_t uid;
+	gid_t gid;
 };
 
 struct spawner *spawner_new(struct loop *loop);

@@ -230,7 +230,10 @@ struct er_host {
 	int (*err_set)(struct er_error *err, int code, const char *fmt, ...) ER_PRINTF(3, 4);
 
 	/* A configuration value ("name.key" for plugin keys), or NULL when
-	 * unset.  Borrowed until destroy. */
+	 * unset.  Borrowed until destroy.  Keys every sandbox backend shares
+	 * are "sandbox.*" (the runner's --sandbox-* settings, e.g.
+	 * "sandbox.network"; see the README); since ABI 1.1 the runner also
+	 * answers "runner.service_key_file", the file a sandbox must hide. */
 	const char *(*config_get)(void *host_ctx, const char *key);
 	/* The runner's own environment, minus every variable that may carry a
 	 * secret; NULL when unset or withheld.  Borrowed until destroy. */
@@ -274,7 +277,62 @@ struct er_host {
 	/* The executor has nothing more to do: the runner releases the item.
 	 * `failed` non-zero marks the session as failed in logs and metrics. */
 	void (*session_done)(struct er_session *session, int32_t failed);
+
+	/* ---- ABI 1.1: process attributes for sandbox backends ---------------
+	 *
+	 * More builders for wrap().  The runner applies what they ask for in
+	 * the child, between fork and exec, in this order: cgroup, rlimits,
+	 * credentials; any failure there fails the spawn (reported to the
+	 * caller of spawn() as for an exec failure).  Test each member with
+	 * ER_HOST_HAS(). */
+
+	/* Run the command as `uid`:`gid` with no supplementary groups: the
+	 * child calls setgroups(0, NULL), setgid(gid), setuid(uid) before exec.
+	 * This is a real privilege drop, unlike bwrap's --uid.  Asking for the
+	 * runner's own ids does nothing; other ids need a root runner (the
+	 * spawn fails with -EPERM otherwise). */
+	int (*cmd_set_credentials)(struct er_cmd_builder *b, uint32_t uid, uint32_t gid);
+	/* setrlimit(2) in the child: `resource` is an ER_RLIMIT_* value, `soft`
+	 * and `hard` a number or ER_RLIM_INFINITY.  -ENOTSUP for a resource
+	 * this platform does not have.  At most ER_CMD_MAX_RLIMITS per command;
+	 * setting one again replaces it. */
+	int (*cmd_set_rlimit)(struct er_cmd_builder *b, uint32_t resource, uint64_t soft,
+			      uint64_t hard);
+	/* Hand `fd` to the child at the same number (e.g. bwrap's --seccomp FD
+	 * or --bind-fd FD).  The builder takes ownership of `fd`, also when the
+	 * call fails: the runner closes its copy after the spawn or when the
+	 * spawn is abandoned, so pass a fresh fd (a pipe, a new open()) per
+	 * wrap().  At most ER_CMD_MAX_FDS per command; 0, 1 and 2 are refused
+	 * (-EBADF). */
+	int (*cmd_pass_fd)(struct er_cmd_builder *b, int32_t fd);
+	/* Move the child into the cgroup directory `dir` before exec (its pid
+	 * is written to `dir`/cgroup.procs, as the runner's user).  The plugin
+	 * creates the directory and sets its limits; the runner copies the
+	 * string. */
+	int (*cmd_set_cgroup)(struct er_cmd_builder *b, const char *dir);
+	/* Declare, from create(), the ids sandboxed commands run as when they
+	 * differ from the runner's.  The runner then creates each session's
+	 * directory owned by `uid`:`gid`, and runs the executor's tool calls
+	 * with that file-system identity (Linux: setfsuid/setfsgid, keeping
+	 * only the right to traverse and read the runner's own directories), so
+	 * that files made by the file tools and by sandboxed commands stay
+	 * usable by both.  -ENOTSUP where the platform has no such identity
+	 * switch. */
+	int (*set_sandbox_identity)(void *host_ctx, uint32_t uid, uint32_t gid);
 };
+
+/* Resources for cmd_set_rlimit (ABI 1.1). */
+#define ER_RLIMIT_CORE   UINT32_C(1)
+#define ER_RLIMIT_CPU    UINT32_C(2)
+#define ER_RLIMIT_DATA   UINT32_C(3)
+#define ER_RLIMIT_FSIZE  UINT32_C(4)
+#define ER_RLIMIT_NOFILE UINT32_C(5)
+#define ER_RLIMIT_STACK  UINT32_C(6)
+#define ER_RLIMIT_AS     UINT32_C(7)
+#define ER_RLIMIT_NPROC  UINT32_C(8)
+#define ER_RLIM_INFINITY UINT64_MAX
+#define ER_CMD_MAX_RLIMITS 8
+#define ER_CMD_MAX_FDS     8
 
 #define ER_HOST_HAS(host, member)                                                        \
 	((host) != NULL &&                                                              \

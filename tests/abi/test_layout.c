@@ -90,6 +90,12 @@ LAYOUT(er_host, process_release, 128, 8);
 LAYOUT(er_host, tool_result, 136, 8);
 LAYOUT(er_host, send_event, 144, 8);
 LAYOUT(er_host, session_done, 152, 8);
+/* ABI 1.1, appended. */
+LAYOUT(er_host, cmd_set_credentials, 160, 8);
+LAYOUT(er_host, cmd_set_rlimit, 168, 8);
+LAYOUT(er_host, cmd_pass_fd, 176, 8);
+LAYOUT(er_host, cmd_set_cgroup, 184, 8);
+LAYOUT(er_host, set_sandbox_identity, 192, 8);
 LAYOUT(er_sandbox_ops, struct_size, 0, 4);
 LAYOUT(er_sandbox_ops, probe, 8, 8);
 LAYOUT(er_sandbox_ops, wrap, 16, 8);
@@ -122,7 +128,7 @@ SIZE(er_command, 48);
 SIZE(er_spawn_request, 104);
 SIZE(er_tool_call, 40);
 SIZE(er_session_info, 104);
-SIZE(er_host, 160);
+SIZE(er_host, 200);
 SIZE(er_sandbox_ops, 24);
 SIZE(er_executor_ops, 64);
 SIZE(er_plugin, 80);
@@ -141,6 +147,11 @@ _Static_assert(ER_FD_READ == 1 && ER_FD_WRITE == 2 && ER_FD_HUP == 4 && ER_FD_ER
 _Static_assert(ER_STOP_IDLE == 1 && ER_STOP_REQUESTED == 2 && ER_STOP_LEASE_LOST == 3 &&
 		       ER_STOP_SHUTDOWN == 4 && ER_STOP_TIMEOUT == 5,
 	       "ER_STOP_*");
+_Static_assert(ER_RLIMIT_CORE == 1 && ER_RLIMIT_CPU == 2 && ER_RLIMIT_DATA == 3 &&
+		       ER_RLIMIT_FSIZE == 4 && ER_RLIMIT_NOFILE == 5 && ER_RLIMIT_STACK == 6 &&
+		       ER_RLIMIT_AS == 7 && ER_RLIMIT_NPROC == 8 && ER_RLIM_INFINITY == UINT64_MAX,
+	       "ER_RLIMIT_*");
+_Static_assert(ER_CMD_MAX_RLIMITS == 8 && ER_CMD_MAX_FDS == 8, "ER_CMD_MAX_*");
 _Static_assert(ER_EXECUTOR_TOOL_CALLS == 1 && ER_EXECUTOR_EVENTS == 2 &&
 		       ER_EXECUTOR_NO_STREAM == 4,
 	       "ER_EXECUTOR_*");

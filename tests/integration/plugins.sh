@@ -102,7 +102,7 @@ expect 64 "unknown sandbox backend 'docker'" --sandbox-backend docker
 expect 69 "sandbox plugin 'firejail' not found: no 'sandbox-firejail.so' in $tmp/empty" \
 	--sandbox-backend firejail
 xenv=
-expect 64 "unknown executor 'nothere'" --executor nothere
+expect 64 "unknown executor 'nothere'" --sandbox-backend none --executor nothere
 expect 64 "unknown sandbox backend 'Bad Name'" --sandbox-backend "Bad Name"
 
 # The search path: --plugin-dir first, then ER_PLUGIN_PATH.

@@ -128,7 +128,9 @@ test_defaults(void **state)
 	assert_int_equal(cmd.verb, CMDLINE_ORCHESTRATOR);
 	assert_string_equal(s.environment_id, "env_1");
 	assert_string_equal(s.api_url, "https://api.anthropic.com");
-	assert_string_equal(s.sandbox_backend, "none");
+	/* Isolation unless none is chosen: bubblewrap on Linux builds. */
+	assert_string_equal(s.sandbox_backend, ER_DEFAULT_SANDBOX);
+	assert_int_equal(s.sandbox_defaulted, 1);
 	assert_string_equal(s.executor, "toolset");
 	assert_int_equal(s.capacity, 1);
 	assert_int_equal(s.block_ms, 999);
@@ -224,6 +226,7 @@ test_precedence(void **state)
 	assert_int_equal(parse_orch(NULL), 0);
 	assert_int_equal(s.capacity, 3);
 	assert_string_equal(s.sandbox_backend, "none");
+	assert_int_equal(s.sandbox_defaulted, 0);
 	assert_int_equal(s.keep_session_dirs, 0);
 	assert_int_equal(s.log_level, LOG_LEVEL_WARNING);
 	settings_release(&s);

@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+extern char **environ;
+
+#define MIB (UINT64_C(1) << 20)
+#define SB_DEFAULT_PROCS  1024
+#define SB_DEFAULT_FILES  1024
+#define SB_DEFAULT_FSIZE  16384 /* MiB */
+#define SB_DEFAULT_MEMORY 4096  /* MiB */
+
+const char *const sb_inherited_env[] = {
+	"TERM",	       "TZ",	      "LANG",	       "LANGUAGE",   "LC_ALL",	"LC_CTYPE",
+	"LC_COLLATE",  "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME", NULL,
+};
+
+void
+sb_strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+char **
+sb_split(const char *s, char sep)
+{
+	size_t n = 1;
+	char **v;
+	size_t k = 0;
+
+	for (const char *c = s; *c; c++)
+		n += *c == sep;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	while (*s) {
+		const char *end = strchr(s, sep);
+		size_t len = end ? (size_t)(end - s) : strlen(s);
+
+		/* Trim blanks around list items. */
+		while (len && isspace((unsigned char)*s)) {
+			s++;
+			len--;
+		}
+		while (len && isspace((unsigned char)s[len - 1]))
+			len--;
+		if (len) {
+			v[k] = strndup(s, len);
+			if (!v[k]) {
+				sb_strv_free(v);
+				return NULL;
+			}
+			k++;
+		}
+		if (!end)
+			break;
+		s = end + 1;
+	}
+	return v;
+}
+
+int
+sb_path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n == 1 && dir[0] == '/')
+		return path[0] == '/';
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+int
+sb_set_env_pair(const struct er_host *host, struct er_cmd_builder *out, const char *pair,
+		struct er_error *err)
+{
+	const char *eq = strchr(pair, '=');
+	char name[256];
+	size_t n;
+
+	if (!eq || eq == pair || (n = (size_t)(eq - pair)) >= sizeof(name))
+		return host->err_set(err, -EINVAL, "malformed environment entry '%.40s'", pair);
+	memcpy(name, pair, n);
+	name[n] = '\0';
+	return host->cmd_set_env(out, name, eq + 1);
+}
+
+int
+sb_find_program(const char *name, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+	char *dirs;
+	char *save = NULL;
+	int r = -ENOENT;
+
+	if (strchr(name, '/')) {
+		if (access(name, X_OK) < 0 || name[0] != '/')
+			return -ENOENT;
+		snprintf(out, len, "%s", name);
+		return 0;
+	}
+	dirs = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	if (!dirs)
+		return -ENOMEM;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		if (d[0] != '/')
+			continue;
+		if ((size_t)snprintf(out, len, "%s/%s", d, name) < len && access(out, X_OK) == 0) {
+			r = 0;
+			break;
+		}
+	}
+	free(dirs);
+	return r;
+}
+
+int
+sb_run_capture(const char *const *argv, int pass_fd, char *out, size_t len)
+{
+	posix_spawn_file_actions_t fa;
+	int pipefd[2];
+	size_t got = 0;
+	pid_t pid;
+	int status;
+	int r;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -errno;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+	/* Start-up only, one thread: the fd is inheritable just for this spawn. */
+	if (pass_fd >= 0)
+		fcntl(pass_fd, F_SETFD, 0);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	if (pass_fd >= 0)
+		fcntl(pass_fd, F_SETFD, FD_CLOEXEC);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (r != 0) {
+		close(pipefd[0]);
+		return -r;
+	}
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(pipefd[0], buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (len && got < len - 1) {
+			size_t take = (size_t)n < len - 1 - got ? (size_t)n : len - 1 - got;
+
+			memcpy(out + got, buf, take);
+			got += take;
+		}
+	}
+	close(pipefd[0]);
+	if (len)
+		out[got] = '\0';
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return status;
+}
+
+/* ---- the sandbox's user -------------------------------------------------- */
+
+static int
+lookup_ids(struct sb_policy *p, const char *spec, struct er_error *err)
+{
+	const struct er_host *host = p->host;
+	char user[64];
+	const char *colon = strchr(spec, ':');
+	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+	struct passwd *pw;
+	char *end;
+
+	if (n == 0 || n >= sizeof(user))
+		return host->err_set(err, -EINVAL, "invalid sandbox user '%s'; fix: give USER[:GROUP]",
+				     spec);
+	memcpy(user, spec, n);
+	user[n] = '\0';
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw) {
+		p->uid = (uint32_t)pw->pw_uid;
+		p->gid = (uint32_t)pw->pw_gid;
+	} else {
+		unsigned long v = strtoul(user, &end, 10);
+
+		if (*end || end == user || v >= UINT32_MAX)
+			return host->err_set(err, -ENOENT,
+					     "no user '%s' for the sandbox; fix: create it (useradd "
+					     "--system --no-create-home %s) or pass --sandbox-user",
+					     user, user);
+		p->uid = (uint32_t)v;
+		p->gid = (uint32_t)v;
+	}
+	snprintf(p->user, sizeof(p->user), "%s", user);
+	if (colon) {
+		struct group *gr = getgrnam(colon + 1);
+		unsigned long v;
+
+		if (gr) {
+			p->gid = (uint32_t)gr->gr_gid;
+		} else {
+			v = strtoul(colon + 1, &end, 10);
+			if (*end || end == colon + 1 || v >= UINT32_MAX)
+				return host->err_set(err, -ENOENT, "no group '%s' for the sandbox",
+						     colon + 1);
+			p->gid = (uint32_t)v;
+		}
+	}
+	if (p->uid == 0 || p->gid == 0)
+		return host->err_set(err, -EPERM,
+				     "the sandbox user must not be root (uid or gid 0); fix: pass "
+				     "--sandbox-user with an unprivileged user");
+	return 0;
+}
+
+static int
+load_user(struct sb_policy *p, struct er_error *err)
+{
+	const char *spec = p->host->config_get(p->host_ctx, "sandbox.user");
+	int r;
+
+	p->root = geteuid() == 0;
+	if (!p->root) {
+		/* An unprivileged runner cannot switch users: its commands run as
+		 * itself, which is what it can already do. */
+		p->uid = (uint32_t)geteuid();
+		p->gid = (uint32_t)getegid();
+		snprintf(p->user, sizeof(p->user), "uid %u", (unsigned)p->uid);
+		if (spec)
+			p->host->log(p->host_ctx, ER_LOG_WARNING,
+				     "--sandbox-user '%s' ignored: the runner is not root, commands run "
+				     "as its own user",
+				     spec);
+		return 0;
+	}
+	if (!spec)
+		spec = getpwnam("environment-runner") ? "environment-runner" : "nobody";
+	r = lookup_ids(p, spec, err);
+	if (r < 0)
+		return r;
+	p->drop_ids = 1;
+	return 0;
+}
+
+/* ---- numbers and paths ----------------------------------------------------- */
+
+static int
+get_u64(struct sb_policy *p, const char *key, uint64_t def, uint64_t *ret, struct er_error *err)
+{
+	const char *v = p->host->config_get(p->host_ctx, key);
+	char *end;
+	unsigned long long n;
+
+	if (!v) {
+		*ret = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno || end == v || *end)
+		return p->host->err_set(err, -EINVAL, "invalid %s '%s'; fix: give a number", key, v);
+	*ret = (uint64_t)n;
+	return 0;
+}
+
+static int
+get_paths(struct sb_policy *p, const char *key, char ***ret, struct er_error *err)
+{
+	const char *v = p->host->config_get(p->host_ctx, key);
+	char **list;
+
+	list = sb_split(v ? v : "", ':');
+	if (!list)
+		return p->host->err_set(err, -ENOMEM, "out of memory");
+	for (size_t i = 0; list[i]; i++) {
+		if (list[i][0] != '/') {
+			p->host->err_set(err, -EINVAL, "%s: '%s' is not an absolute path", key,
+					 list[i]);
+			sb_strv_free(list);
+			return -EINVAL;
+		}
+	}
+	*ret = list;
+	return 0;
+}
+
+/* ---- cgroup ---------------------------------------------------------------- */
+
+static int
+write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	size_t len = strlen(text);
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	close(fd);
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* Our own cgroup: v1 memory hierarchy, else v2 (with memory delegated to
+ * children).  Probed by making and removing a child. */
+static void
+find_cgroup(struct sb_policy *p)
+{
+	char line[PATH_MAX + 64];
+	char v1[PATH_MAX] = "";
+	char v2[PATH_MAX] = "";
+	char probe[PATH_MAX + 64];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, ':');
+		char *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!b)
+			continue;
+		b[strcspn(b, "\n")] = '\0';
+		*b = '\0';
+		if (strcmp(a + 1, "") == 0)
+			snprintf(v2, sizeof(v2), "%s", b + 1);
+		else if (strstr(a + 1, "memory"))
+			snprintf(v1, sizeof(v1), "%s", b + 1);
+	}
+	fclose(f);
+	if (v1[0] && access("/sys/fs/cgroup/memory", F_OK) == 0) {
+		snprintf(p->cg_base, sizeof(p->cg_base), "/sys/fs/cgroup/memory%s",
+			 strcmp(v1, "/") == 0 ? "" : v1);
+		p->cg_v2 = 0;
+	} else if (v2[0] && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+		char ctl[PATH_MAX + 32];
+		char buf[512] = "";
+		int fd;
+		ssize_t n;
+
+		snprintf(p->cg_base, sizeof(p->cg_base), "/sys/fs/cgroup%s",
+			 strcmp(v2, "/") == 0 ? "" : v2);
+		snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", p->cg_base);
+		fd = open(ctl, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (!strstr(buf, "memory"))
+			return;
+		p->cg_v2 = 1;
+	} else {
+		return;
+	}
+	snprintf(probe, sizeof(probe), "%s/environment-runner-probe-%ld", p->cg_base, (long)getpid());
+	if (mkdir(probe, 0755) < 0)
+		return;
+	rmdir(probe);
+	p->cg_ok = 1;
+}
+
+/* Remove the session cgroups that are empty now. */
+static void
+sweep_cgroups(struct sb_policy *p)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < p->n_cg_dirs; i++) {
+		if (rmdir(p->cg_dirs[i]) == 0 || errno == ENOENT)
+			free(p->cg_dirs[i]);
+		else
+			p->cg_dirs[k++] = p->cg_dirs[i];
+	}
+	p->n_cg_dirs = k;
+}
+
+static int
+session_cgroup(struct sb_policy *p, const char *session_id, char *out, size_t len)
+{
+	char name[128];
+	char file[PATH_MAX + 256];
+	char limit[32];
+	char **v;
+	size_t i;
+
+	snprintf(name, sizeof(name), "environment-runner-%s", session_id ? session_id : "none");
+	for (i = 0; name[i]; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '-' && c != '_' && c != '.')
+			name[i] = '_';
+	}
+	if ((size_t)snprintf(out, len, "%s/%s", p->cg_base, name) >= len)
+		return -ENAMETOOLONG;
+	sweep_cgroups(p);
+	if (mkdir(out, 0755) < 0) {
+		if (errno != EEXIST)
+			return -errno;
+		return 0; /* made for an earlier command of the session */
+	}
+	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)p->memory);
+	if ((size_t)snprintf(file, sizeof(file), "%s/%s", out,
+			     p->cg_v2 ? "memory.max" : "memory.limit_in_bytes") >= sizeof(file) ||
+	    write_file(file, limit) < 0) {
+		int r = -errno;
+
+		rmdir(out);
+		return r ? r : -EIO;
+	}
+	if (p->cg_v2) {
+		if ((size_t)snprintf(file, sizeof(file), "%s/memory.swap.max", out) < sizeof(file))
+			(void)write_file(file, "0");
+	}
+	v = realloc(p->cg_dirs, (p->n_cg_dirs + 1) * sizeof(*v));
+	if (v) {
+		p->cg_dirs = v;
+		v[p->n_cg_dirs] = strdup(out);
+		if (v[p->n_cg_dirs])
+			p->n_cg_dirs++;
+	}
+	return 0;
+}
+
+/* ---- the policy ---------------------------------------------------------- */
+
+int
+sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx,
+	       const char *plugin, struct er_error *err)
+{
+	const char *net;
+	const char *domains;
+	uint64_t mb;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	p->host = host;
+	p->host_ctx = host_ctx;
+	p->plugin = plugin;
+	if (!ER_HOST_HAS(host, cmd_set_credentials) || !ER_HOST_HAS(host, cmd_set_rlimit) ||
+	    !ER_HOST_HAS(host, cmd_pass_fd) || !ER_HOST_HAS(host, cmd_set_cgroup))
+		return host->err_set(err, -ENOTSUP,
+				     "this runner lacks the process attributes of plugin ABI 1.1");
+	net = host->config_get(host_ctx, "sandbox.network");
+	if (!net || strcmp(net, "none") == 0)
+		p->network = SB_NET_NONE;
+	else if (strcmp(net, "host") == 0)
+		p->network = SB_NET_HOST;
+	else if (strcmp(net, "allowlist") == 0)
+		p->network = SB_NET_ALLOWLIST;
+	else
+		return host->err_set(err, -EINVAL,
+				     "invalid sandbox.network '%s'; fix: give none, host or allowlist",
+				     net);
+	domains = host->config_get(host_ctx, "sandbox.allowed_domains");
+	p->domains = sb_split(domains ? domains : "", ',');
+	if (!p->domains)
+		return host->err_set(err, -ENOMEM, "out of memory");
+	if (p->network == SB_NET_ALLOWLIST && !p->domains[0])
+		host->log(host_ctx, ER_LOG_WARNING,
+			  "--sandbox-network=allowlist with no --sandbox-allowed-domains: every "
+			  "connection through the proxy is refused");
+	r = load_user(p, err);
+	if (r == 0)
+		r = get_paths(p, "sandbox.read_only", &p->ro, err);
+	if (r == 0)
+		r = get_paths(p, "sandbox.read_write", &p->rw, err);
+	if (r == 0)
+		r = get_paths(p, "sandbox.deny", &p->deny, err);
+	if (r == 0)
+		r = get_u64(p, "sandbox.max_procs", SB_DEFAULT_PROCS, &p->max_procs, err);
+	if (r == 0)
+		r = get_u64(p, "sandbox.max_open_files", SB_DEFAULT_FILES, &p->max_files, err);
+	if (r == 0)
+		r = get_u64(p, "sandbox.max_file_size_mb", SB_DEFAULT_FSIZE, &mb, err);
+	if (r == 0) {
+		p->max_fsize = mb ? mb * MIB : ER_RLIM_INFINITY;
+		r = get_u64(p, "sandbox.memory_mb", SB_DEFAULT_MEMORY, &mb, err);
+	}
+	if (r < 0)
+		return r;
+	p->memory = mb * MIB;
+	p->key_file = host->config_get(host_ctx, "runner.service_key_file");
+	if (p->memory) {
+		find_cgroup(p);
+		if (!p->cg_ok)
+			host->log(host_ctx, ER_LOG_NOTICE,
+				  "no writable memory cgroup here: sessions run without the %llu MiB "
+				  "memory cap (RLIMIT_NPROC, NOFILE and FSIZE still apply)",
+				  (unsigned long long)mb);
+	}
+	if (p->drop_ids && ER_HOST_HAS(host, set_sandbox_identity)) {
+		r = host->set_sandbox_identity(host_ctx, p->uid, p->gid);
+		if (r < 0)
+			return host->err_set(err, r,
+					     "the runner cannot hand session directories to user "
+					     "'%s'",
+					     p->user);
+	}
+	return 0;
+}
+
+void
+sb_policy_release(struct sb_policy *p)
+{
+	sb_strv_free(p->domains);
+	sb_strv_free(p->ro);
+	sb_strv_free(p->rw);
+	sb_strv_free(p->deny);
+	sweep_cgroups(p);
+	for (size_t i = 0; i < p->n_cg_dirs; i++)
+		free(p->cg_dirs[i]);
+	free(p->cg_dirs);
+	memset(p, 0, sizeof(*p));
+}
+
+int
+sb_policy_apply(struct sb_policy *p, struct er_cmd_builder *out, const char *session_id,
+		struct er_error *err)
+{
+	const struct er_host *host = p->host;
+	int r;
+
+	if (p->drop_ids) {
+		r = host->cmd_set_credentials(out, p->uid, p->gid);
+		if (r < 0)
+			return host->err_set(err, r, "cannot run as user '%s'", p->user);
+	}
+	r = host->cmd_set_rlimit(out, ER_RLIMIT_NPROC, p->max_procs, p->max_procs);
+	if (r == 0)
+		r = host->cmd_set_rlimit(out, ER_RLIMIT_NOFILE, p->max_files, p->max_files);
+	if (r == 0)
+		r = host->cmd_set_rlimit(out, ER_RLIMIT_FSIZE, p->max_fsize, p->max_fsize);
+	if (r == 0)
+		r = host->cmd_set_rlimit(out, ER_RLIMIT_CORE, 0, 0);
+	if (r < 0)
+		return host->err_set(err, r, "cannot set the resource limits");
+	if (p->cg_ok) {
+		char dir[PATH_MAX + 160];
+
+		r = session_cgroup(p, session_id, dir, sizeof(dir));
+		if (r == 0)
+			r = host->cmd_set_cgroup(out, dir);
+		if (r < 0) {
+			/* Once, then without: a full cgroup tree must not stop work. */
+			host->log(p->host_ctx, ER_LOG_WARNING,
+				  "cannot make a memory cgroup under '%s' (%s): no memory cap from "
+				  "now on",
+				  p->cg_base, strerror(-r));
+			p->cg_ok = 0;
+		}
+	}
+	return 0;
+}
+
+int
+sb_check_reachable(const struct sb_policy *p, const char *dir, struct er_error *err)
+{
+	char path[PATH_MAX];
+	size_t n = strlen(dir);
+
+	if (!p->drop_ids)
+		return 0;
+	if (n >= sizeof(path))
+		return p->host->err_set(err, -ENAMETOOLONG, "path too long");
+	memcpy(path, dir, n + 1);
+	for (char *slash = path + n;; ) {
+		struct stat st;
+		mode_t need;
+
+		if (stat(path[0] ? path : "/", &st) < 0)
+			return p->host->err_set(err, -errno, "cannot stat '%s'", path);
+		need = st.st_uid == p->uid ? S_IXUSR : st.st_gid == p->gid ? S_IXGRP : S_IXOTH;
+		if (!(st.st_mode & need))
+			return p->host->err_set(
+				err, -EACCES,
+				"the sandbox user '%s' cannot reach '%s': '%s' is mode %04o; fix: "
+				"chmod o+x '%s', or use a --base-dir it can traverse",
+				p->user, dir, path[0] ? path : "/", (unsigned)(st.st_mode & 07777),
+				path[0] ? path : "/");
+		if (slash == path)
+			break;
+		while (slash > path && *slash != '/')
+			slash--;
+		*slash = '\0';
+	}
+	return 0;
+}
