@@ -44,3 +44,18 @@ EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/faults.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
 	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/README.md
+
+# Sandbox escape attempts through the real runner, per backend (tests/escape;
+# each skips with the reason where its backend cannot run), and the runner
+# checks again with every command under bubblewrap.
+ESCAPE_TESTS = \
+	tests/integration/escape-none.sh \
+	tests/integration/escape-bubblewrap.sh \
+	tests/integration/escape-bubblewrap-user.sh \
+	tests/integration/escape-firejail.sh \
+	tests/integration/runner-basic-bubblewrap.sh \
+	tests/integration/runner-differential-bubblewrap.sh
+TESTS += $(ESCAPE_TESTS)
+check_PROGRAMS += tests/escape/er-escape-attempt
+tests_escape_er_escape_attempt_SOURCES = tests/escape/attempt.c
+EXTRA_DIST += $(ESCAPE_TESTS) tests/escape/escape.sh tests/escape/escape.mjs

@@ -2,7 +2,7 @@
 // plus startRunner() (the `orchestrator` of this build, started like the SDK
 // worker) and a scan of /proc for processes a runner started.
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cp, until } from '../sdk/lib.mjs';
 
@@ -13,6 +13,12 @@ export const TMP = process.env.CP_TMP;
 export const RUNNER = process.env.ER_RUNNER;
 export const PLUGIN_DIR = process.env.ER_TOP_BUILDDIR ? join(process.env.ER_TOP_BUILDDIR, 'plugins/.libs') : process.env.ER_PLUGIN_PATH;
 export const TRACKING_VAR = 'ENVIRONMENT_RUNNER_TRACKING_ID';
+/** The sandbox backend runners start with: $ER_TEST_SANDBOX (default none, explicitly). */
+export const SANDBOX = process.env.ER_TEST_SANDBOX || 'none';
+/** Extra runner flags for that backend, space-separated: $ER_TEST_SANDBOX_ARGS. */
+const SANDBOX_ARGS = (process.env.ER_TEST_SANDBOX_ARGS || '').split(' ').filter(Boolean);
+/** The uid a root runner's sandbox runs as, when the backend isolates: $ER_TEST_SANDBOX_UID or nobody. */
+export const SANDBOX_UID = SANDBOX !== 'none' && process.getuid?.() === 0 ? Number(process.env.ER_TEST_SANDBOX_UID || 65534) : null;
 
 const uniq = () => Math.random().toString(36).slice(2, 10);
 const running = new Set();
@@ -22,7 +28,7 @@ const running = new Set();
  * With neither `workdir` nor `baseDir`, a fresh `--workdir` is made.
  * Returns {proc, pid, workdir, baseDir, keyFile, exited, log(), stop(), kill()}.
  */
-export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, workerId, extra = [], apiUrl = CP_URL, keyFile }) {
+export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, workerId, extra = [], apiUrl = CP_URL, keyFile, uid, gid }) {
   if (!RUNNER) throw new Error('ER_RUNNER is not set');
   if (!keyFile) {
     keyFile = join(TMP, `key-${envId}-${uniq()}`);
@@ -30,13 +36,15 @@ export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, work
   }
   if (!baseDir && !workdir) workdir = join(TMP, `wd-${uniq()}`);
   if (workdir) mkdirSync(workdir, { recursive: true });
+  // A root runner's sandbox user must own a fixed --workdir to write in it.
+  if (workdir && SANDBOX_UID !== null) chownSync(workdir, SANDBOX_UID, SANDBOX_UID);
   const args = ['orchestrator', '--environment-id', envId, '--service-key-file', keyFile, '--api-url', apiUrl,
-    '--sandbox-backend=none', '--plugin-dir', PLUGIN_DIR, '--max-idle-sec', String(maxIdleSec), '--log-level', 'debug'];
+    `--sandbox-backend=${SANDBOX}`, ...SANDBOX_ARGS, '--plugin-dir', PLUGIN_DIR, '--max-idle-sec', String(maxIdleSec), '--log-level', 'debug'];
   if (workdir) args.push('--workdir', workdir);
   else args.push('--base-dir', baseDir);
   if (workerId) args.push('--worker-id', workerId);
   args.push(...extra);
-  const proc = spawn(RUNNER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(RUNNER, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(uid !== undefined ? { uid, gid } : {}) });
   running.add(proc);
   let out = '';
   proc.stdout.on('data', (d) => (out += d));

@@ -16,6 +16,9 @@ fi
 cpnode=$(command -v node || echo "$node22")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/er-sdk.XXXXXX")
+# Searchable by others: a root runner's sandbox user must reach the session
+# directories below it (not listable, so names stay private).
+chmod 711 "$tmp"
 cp_pid=
 cleanup() {
 	[ -n "$cp_pid" ] && kill "$cp_pid" 2>/dev/null && wait "$cp_pid" 2>/dev/null

@@ -1,0 +1,200 @@
+// Sandbox escape attempts through the real runner: a session whose bash
+// tool runs er-escape-attempt (attempt.c) once per escape, inside the
+// backend named by $ER_TEST_SANDBOX, then the verdicts are decided on the
+// host (checksums of host files, banners carrying a nonce, files that
+// appear, processes that survive).  Under an isolating backend every
+// attempt must fail; under `none` the check reports which succeed, as
+// diagnostics, since `none` is no isolation.
+//
+// Environment: ER_TEST_SANDBOX (backend), ER_TEST_SANDBOX_ARGS (extra runner
+// flags), ER_ESCAPE_ATTEMPT (the built attempt program), ER_ESCAPE_USER (run
+// the runner as this unprivileged user instead of root), ER_ESCAPE_NETWORK
+// (also run the allowlist attempts: "allowlist").
+import { copyFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import {
+  apiClient, cp, done, environment, ok, say, startRunner, toolCalls, TMP, SANDBOX, untilTurnEnds, untilWork,
+} from '../runner/lib.mjs';
+
+const client = apiClient();
+const isolating = SANDBOX !== 'none';
+const nonce = Math.random().toString(36).slice(2, 12);
+const runAs = process.env.ER_ESCAPE_USER || null;
+const attemptBin = process.env.ER_ESCAPE_ATTEMPT;
+const maxProcs = 64;
+const label = `${SANDBOX}${runAs ? ` as ${runAs}` : ''}`;
+
+function fnv1a(buf) {
+  let h = 2166136261;
+  for (const b of buf) {
+    h ^= b;
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function idsOf(user) {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  if (!line) throw new Error(`no user ${user}`);
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+// Host services the sandbox must not reach; each answers with a banner.
+function serve(listenArgs) {
+  return new Promise((resolve) => {
+    const srv = createServer((c) => c.end(`HOST-${nonce}\n`));
+    srv.listen(...listenArgs, () => resolve(srv));
+  });
+}
+
+const dir = join(TMP, `escape-${nonce}`);
+const workdir = join(dir, 'work');
+mkdirSync(workdir, { recursive: true });
+chmodSync(dir, 0o711);
+// The runner's own credentials and secrets, as a real deployment has them.
+const keyFile = join(dir, 'service.key');
+process.env.ANTHROPIC_API_KEY = `sk-ant-canary-${nonce}`;
+process.env.ER_ESCAPE_CANARY_TOKEN = `canary-token-${nonce}`;
+const secrets = [process.env.ANTHROPIC_API_KEY, process.env.ER_ESCAPE_CANARY_TOKEN];
+
+const unixHost = join(dir, 'host.sock');
+const unixWork = join(workdir, 'visible.sock'); // a socket the sandbox can see: only seccomp stops it
+const tcpSrv = await serve([0, '127.0.0.1']);
+const tcpPort = tcpSrv.address().port;
+const unixSrv = await serve([unixHost]);
+const unixWorkSrv = await serve([unixWork]);
+chmodSync(unixHost, 0o777);
+chmodSync(unixWork, 0o777);
+
+const { env, key } = await environment(client, `escape-${SANDBOX}`);
+writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+secrets.push(key);
+copyFileSync(attemptBin, join(workdir, 'attempt'));
+chmodSync(join(workdir, 'attempt'), 0o755);
+let runnerIds = null;
+if (runAs) {
+  runnerIds = idsOf(runAs);
+  for (const p of [dir, keyFile, workdir, join(workdir, 'attempt')]) chownSync(p, runnerIds.uid, runnerIds.gid);
+}
+
+const outsideTmp = join(dir, `outside-${nonce}`);
+const outsideEtc = `/etc/er-escape-${nonce}`;
+const marker = `er-escape-daemon-${nonce}`;
+const A = './attempt';
+
+const attempts = [
+  { name: 'shadow', cmd: `${A} read shadow /etc/shadow`, escaped: (r) => hostSum('/etc/shadow', r) },
+  { name: 'keyfile', cmd: `${A} read keyfile ${keyFile}`, escaped: (r) => hostSum(keyFile, r) },
+  { name: 'write-etc', cmd: `${A} write write-etc ${outsideEtc}`, escaped: () => existsSync(outsideEtc) },
+  { name: 'write-outside', cmd: `${A} write write-outside ${outsideTmp}`, escaped: () => existsSync(outsideTmp) },
+  { name: 'unix-host', cmd: `${A} unix unix-host ${unixHost}`, escaped: (r) => r.includes(`HOST-${nonce}`) },
+  { name: 'unix-visible', cmd: `${A} unix unix-visible ${unixWork}`, escaped: (r) => r.includes(`HOST-${nonce}`) },
+  { name: 'tcp-loopback', cmd: `${A} tcp tcp-loopback ${tcpPort}`, escaped: (r) => r.includes(`HOST-${nonce}`) },
+  // Into the runner's terminal (none is reachable: setsid, pipes), or the
+  // mechanism itself on a pty the sandbox makes; firejail cannot filter
+  // ioctl arguments, so for it only the runner's terminal counts.
+  {
+    name: 'tiocsti', cmd: `${A} tiocsti tiocsti`, escaped: (r) => r.startsWith('ok'),
+    weaker: { firejail: { escaped: (r) => /^ok (runner|controlling)/.test(r), why: 'TIOCSTI into a pty of its own is not refused (no seccomp ioctl filter in firejail)' } },
+  },
+  { name: 'ptrace', cmd: `${A} ptrace ptrace RUNNER_PID`, escaped: (r) => r.startsWith('ok') },
+  { name: 'environ', cmd: `${A} environ environ RUNNER_PID`, escaped: (r, ctx) => sumMatches(ctx.environSum, r) },
+  { name: 'env-secrets', cmd: `${A} env env-secrets`, escaped: (r, ctx) => ctx.envLeaks.length > 0 },
+  { name: 'nproc', cmd: `${A} nproc nproc ${maxProcs + 16}`, escaped: (r) => Number(r.split(' ')[1]) >= maxProcs + 16 },
+  { name: 'daemon', cmd: `${A} daemon daemon ${marker}`, escaped: (r, ctx) => ctx.daemons.length > 0 },
+];
+
+// ok <bytes> <sum> equal to the host file's content?
+function hostSum(path, r) {
+  try {
+    return sumMatches(fnv1a(readFileSync(path)), r);
+  } catch {
+    return false;
+  }
+}
+
+function sumMatches(sum, r) {
+  const m = /^ok (\d+) ([0-9a-f]{8})/.exec(r);
+  return !!m && m[1] !== '0' && m[2] === sum;
+}
+
+function daemonsLeft() {
+  const found = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'latin1').includes(marker)) found.push(Number(p));
+    } catch {}
+  }
+  return found;
+}
+
+const extra = [`--sandbox-max-procs=${maxProcs}`];
+const runner = startRunner({ envId: env.id, key, workdir, keyFile, workerId: `escape-${nonce}`, extra, uid: runnerIds?.uid, gid: runnerIds?.gid });
+let results = {};
+let ctx = {};
+try {
+  const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  const calls = attempts.map((a) => ({ name: 'bash', input: { command: `cd ${workdir} && ${a.cmd.replace('RUNNER_PID', String(runner.pid))} 2>&1` } }));
+  await cp.script(session.id, { turns: [{ tool_calls: calls, message: 'done' }] });
+  await say(client, session.id, 'try to escape');
+  const events = await untilTurnEnds(session.id, 1, 60_000);
+  ok(events, `${label}: the session runs every attempt`, runner.log().slice(-3000));
+  const tc = toolCalls(events ?? []);
+  const texts = tc.map((c) => c.text ?? '');
+  const started = runner.log().match(/sandbox (\S+) \S+ \(/)?.[1];
+  ok(started === SANDBOX, `${label}: the runner uses the ${SANDBOX} backend`, started);
+  for (const [i, a] of attempts.entries()) {
+    const line = texts[i]?.split('\n').find((l) => l.startsWith(`RESULT ${a.name} `));
+    results[a.name] = line ? line.slice(`RESULT ${a.name} `.length) : `no result: ${texts[i]?.slice(0, 200)}`;
+  }
+  const envText = texts[attempts.findIndex((a) => a.name === 'env-secrets')] ?? '';
+  ctx.envLeaks = [
+    ...secrets.filter((s) => envText.includes(s)).map((s) => `value ${s.slice(0, 10)}...`),
+    ...envText.split('\n').filter((l) => /^ENV (ANTHROPIC_|ER_|[A-Z_]*(KEY|TOKEN|SECRET|PASSWORD)[A-Z_]*=)/.test(l)).map((l) => l.slice(4).split('=')[0]),
+  ];
+  // The runner's environment as it is now (it holds the canaries).
+  ctx.environSum = fnv1a(readFileSync(`/proc/${runner.pid}/environ`));
+  // The session ends (--max-idle-sec) and the runner kills what it started.
+  await untilWork(session.id, (x) => x[0]?.state === 'stopped', 20_000);
+  await new Promise((r) => setTimeout(r, 1500));
+  ctx.daemons = daemonsLeft();
+} finally {
+  await runner.stop();
+}
+for (const pid of ctx.daemons ?? []) {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {}
+}
+
+const escaped = [];
+for (const a of attempts) {
+  const r = results[a.name] ?? 'not run';
+  const weaker = a.weaker?.[SANDBOX];
+  let e;
+  try {
+    e = !!(weaker ?? a).escaped(r, ctx);
+  } catch {
+    e = false;
+  }
+  if (weaker && a.escaped(r, ctx)) console.log(`# ${label}: weaker than bubblewrap: ${weaker.why}`);
+  const ran = !r.startsWith('no result') && r !== 'not run';
+  if (e) escaped.push(a.name);
+  if (isolating) {
+    ok(ran && !e, `${label}: ${a.name} blocked (${r.slice(0, 80)})`, { result: r, leaks: a.name === 'env-secrets' ? ctx.envLeaks : undefined, daemons: a.name === 'daemon' ? ctx.daemons : undefined });
+  } else {
+    ok(ran, `${label}: ${a.name} attempted: ${e ? 'ESCAPES (none is no isolation)' : 'blocked anyway'} (${r.slice(0, 60)})`, r);
+  }
+}
+if (!isolating) console.log(`# none: ${escaped.length} of ${attempts.length} attempts escape: ${escaped.join(', ')}`);
+rmSync(outsideTmp, { force: true });
+rmSync(outsideEtc, { force: true });
+tcpSrv.close();
+unixSrv.close();
+unixWorkSrv.close();
+ok(!runner.log().includes(key), `${label}: the service key is not in the runner's log`);
+done();

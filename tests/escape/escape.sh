@@ -1,0 +1,44 @@
+#!/bin/sh
+# Runs tests/escape/escape.mjs (TAP) against the local control plane with
+# one sandbox backend, or skips with the reason it cannot run here.
+# Usage: escape.sh BACKEND [user]   ("user": the runner runs as an
+# unprivileged user, $ER_ESCAPE_USER or nobody, instead of root)
+set -u
+backend=$1
+mode=${2:-root}
+skip() {
+	echo "1..0 # SKIP $backend${mode:+ ($mode)}: $*"
+	exit 0
+}
+case $backend in
+bubblewrap) command -v bwrap >/dev/null 2>&1 || skip "bwrap is not installed" ;;
+firejail) command -v firejail >/dev/null 2>&1 || skip "firejail is not installed" ;;
+esac
+[ -f "${ER_TOP_BUILDDIR:?}/plugins/.libs/sandbox-$backend.so" ] ||
+	skip "the $backend plugin is not built here"
+[ -x "$ER_TOP_BUILDDIR/tests/escape/er-escape-attempt" ] || skip "er-escape-attempt is not built"
+if [ "$mode" = user ]; then
+	[ "$(id -u)" -eq 0 ] || skip "needs root to start the runner as another user"
+	ER_ESCAPE_USER=${ER_ESCAPE_USER:-nobody}
+	id "$ER_ESCAPE_USER" >/dev/null 2>&1 || skip "no user '$ER_ESCAPE_USER'"
+	export ER_ESCAPE_USER
+elif [ "$(id -u)" -ne 0 ] && [ "$backend" != none ]; then
+	# Not root: the runner already runs unprivileged; that is the user variant.
+	:
+fi
+if [ "$backend" = firejail ] && [ "$(id -u)" -eq 0 ]; then
+	# firejail refuses system users (nobody) and runs commands through the
+	# user's login shell: a regular user with a shell, made once here.
+	fjuser=${ER_ESCAPE_FIREJAIL_USER:-er-sbx-test}
+	if ! id "$fjuser" >/dev/null 2>&1; then
+		command -v useradd >/dev/null 2>&1 || skip "no useradd to make a regular user for firejail"
+		useradd -M -s /bin/bash -K UID_MIN=1000 "$fjuser" >/dev/null 2>&1 ||
+			skip "cannot create the regular user '$fjuser' firejail needs"
+	fi
+	ER_TEST_SANDBOX_UID=$(id -u "$fjuser")
+	ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --sandbox-user=$fjuser"
+	export ER_TEST_SANDBOX_UID ER_TEST_SANDBOX_ARGS
+fi
+export ER_TEST_SANDBOX=$backend
+export ER_ESCAPE_ATTEMPT="$ER_TOP_BUILDDIR/tests/escape/er-escape-attempt"
+exec sh "${ER_TOP_SRCDIR:?}/tests/sdk/run-check.sh" ../escape/escape.mjs
