@@ -1126,6 +1126,12 @@ stream_busy(const struct stream *st)
 	return st && (st->running || st->out_head);
 }
 
+int
+stream_sending(const struct stream *st)
+{
+	return st && st->out_head;
+}
+
 void
 stream_free(struct stream *st)
 {

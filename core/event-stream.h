@@ -76,6 +76,8 @@ void stream_set_send_window(struct stream *st, long ms);
 void stream_hold(struct stream *st);
 /* A call is running, or a result or event is still being sent. */
 int stream_busy(const struct stream *st);
+/* An event or result is still being sent. */
+int stream_sending(const struct stream *st);
 /* Cancel the running call and stop starting new ones; nothing is posted
  * for the cancelled calls (the runner is giving the session up). */
 void stream_cancel_running(struct stream *st);

@@ -203,7 +203,8 @@ winding_down(const struct session *s)
 {
 	if (s->lease_lost || s->why == SESSION_END_SHUTDOWN_NOW || loop_now_ms() >= s->wind_deadline)
 		return 0;
-	return (!s->exec_done && s->procs && proc_group_live(s->procs) > 0) || stream_busy(s->stream);
+	return (!s->exec_done && s->procs && proc_group_live(s->procs) > 0) ||
+	       stream_sending(s->stream);
 }
 
 static void
