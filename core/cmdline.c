@@ -22,6 +22,8 @@ static const struct {
 } verbs[] = {
 	{ "orchestrator", CMDLINE_ORCHESTRATOR, SETTINGS_VERB_ORCHESTRATOR,
 	  "claim sessions of an environment and run their tools" },
+	{ "run-item", CMDLINE_RUN_ITEM, SETTINGS_VERB_RUN_ITEM,
+	  "serve one already claimed work item named by ANTHROPIC_* variables (for --on-work)" },
 	{ "plugins", CMDLINE_PLUGINS, SETTINGS_VERB_PLUGINS,
 	  "list the plugins found in the search path, and the files refused" },
 };
@@ -83,9 +85,20 @@ cmdline_usage(FILE *f, enum cmdline_verb verb)
 				d->key ? "config " : "", d->key ? d->key : "");
 	}
 	fprintf(f, "  %-32s %s\n", "--help", "show this text");
-	if (mask & SETTINGS_VERB_ORCHESTRATOR)
+	if (mask & SETTINGS_VERB_RUN_ITEM)
+		fprintf(f,
+			"\nThe item comes from the environment: ANTHROPIC_WORK_ID,\n"
+			"ANTHROPIC_ENVIRONMENT_ID, ANTHROPIC_SESSION_ID, ANTHROPIC_WORK_SECRET or\n"
+			"ANTHROPIC_WORK_SECRET_FILE (mode 0600 or stricter), ANTHROPIC_ENVIRONMENT_KEY\n"
+			"(optional with a secret), ANTHROPIC_BASE_URL.  No poll, no ack.\n"
+			"\nExit codes: 0 the session ended, 1 the session failed, 75 the lease was lost\n"
+			"or a signal stopped the session; 64 usage, 66 missing input file,\n"
+			"69 plugin unavailable, 70 internal error, 78 configuration error.\n");
+	else if (mask & SETTINGS_VERB_ORCHESTRATOR)
 		fprintf(f, "\nExit codes (sysexits): 64 usage, 66 missing input file, 69 plugin "
-			   "unavailable,\n70 internal error, 78 configuration error.\n");
+			   "unavailable,\n70 internal error, 77 the key was refused, 78 configuration "
+			   "error.\nSignals: TERM or INT drains (a second one stops at once), HUP "
+			   "reopens the log\nfile and re-reads the service key file.\n");
 }
 
 static int
@@ -221,7 +234,7 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 				 name, name);
 		else
 			snprintf(err, errlen,
-				 "unknown command '%s'; fix: use 'orchestrator' or "
+				 "unknown command '%s'; fix: use 'orchestrator', 'run-item' or "
 				 "'plugins' (see 'environment-runner --help')",
 				 name);
 		return EX_USAGE;

@@ -4,6 +4,7 @@
  *
  *   environment-runner --help | --version
  *   environment-runner orchestrator [FLAGS]     serve sessions
+ *   environment-runner run-item [FLAGS]         serve one claimed item (ANTHROPIC_* variables)
  *   environment-runner plugins [FLAGS]          list the plugins in the search path
  *   environment-runner COMMAND --help
  *
@@ -24,6 +25,7 @@ enum cmdline_verb {
 	CMDLINE_VERSION,
 	CMDLINE_ORCHESTRATOR,
 	CMDLINE_PLUGINS,
+	CMDLINE_RUN_ITEM,
 };
 
 struct cmdline {

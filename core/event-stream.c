@@ -10,6 +10,7 @@
 #include "event-stream.h"
 #include "http.h"
 #include "jsonw.h"
+#include "metrics.h"
 #include "rand.h"
 #include "sse.h"
 
@@ -116,6 +117,7 @@ struct stream {
 	struct call *queue_head;
 	struct call **queue_tail;
 	struct call *running;
+	uint64_t running_since;  /* for the tool call duration metric */
 	struct loop_timer *tool_timer;
 	struct verdict *verdicts;
 	struct thread_mark *dead_threads;
@@ -378,11 +380,13 @@ send_done(void *userdata, const struct api_result *res)
 
 	st->send_call = NULL;
 	if (res->status >= 200 && res->status < 300) {
+		metrics.events_sent++;
 		if (o->call)
 			o->call->state = CALL_DONE;
 		goto next;
 	}
 	if (res->fatal) {
+		metrics.event_send_failures++;
 		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
 			 "event refused with HTTP %ld (%s), not retrying", res->status,
 			 res->error_message ? res->error_message : "no message");
@@ -392,6 +396,7 @@ send_done(void *userdata, const struct api_result *res)
 	}
 	elapsed = loop_now_ms() - o->first_attempt;
 	if (elapsed >= (uint64_t)st->send_window_ms) {
+		metrics.event_send_failures++;
 		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
 			 "could not send an event within %ld ms; a result is kept for the next reconnect",
 			 st->send_window_ms);
@@ -404,6 +409,7 @@ send_done(void *userdata, const struct api_result *res)
 		}
 		goto next;
 	}
+	metrics.event_send_retries++;
 	delay = SEND_BACKOFF_MIN_MS << (o->attempts - 1 < 5 ? o->attempts - 1 : 5);
 	if (delay > SEND_BACKOFF_MAX_MS)
 		delay = SEND_BACKOFF_MAX_MS;
@@ -552,6 +558,7 @@ tool_timeout_fired(void *userdata)
 	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "tool call '%s' (%s) ran past %ld ms, cancelled",
 		 c->id, c->name, st->tool_timeout_ms);
 	st->running = NULL;
+	metrics_tool_call(c->name, METRICS_TOOL_TIMEOUT, loop_now_ms() - st->running_since);
 	st->cb.tool_cancel(st->userdata, c->id);
 	/* The SDK's runner aborts the call: its grep says so tersely, the
 	 * others give the default abort reason. */
@@ -575,6 +582,8 @@ stream_tool_result(struct stream *st, const char *id, int is_error, const char *
 	loop_cancel_timer(st->tool_timer);
 	st->tool_timer = NULL;
 	st->running = NULL;
+	metrics_tool_call(c->name, is_error ? METRICS_TOOL_ERROR : METRICS_TOOL_OK,
+			  loop_now_ms() - st->running_since);
 	if (c->state == CALL_RUNNING)
 		post_result(st, c, is_error, text, len);
 	pump(st);
@@ -616,6 +625,7 @@ pump(struct stream *st)
 			continue;
 		c->state = CALL_RUNNING;
 		st->running = c;
+		st->running_since = loop_now_ms();
 		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "running tool call '%s' (%s)", c->id,
 			 c->name);
 		r = st->cb.tool_call(st->userdata, c->id, c->name, c->input, c->input_len);
@@ -634,6 +644,7 @@ pump(struct stream *st)
 			snprintf(msg, sizeof(msg), "Error: %s could not start: %s", c->name, strerror(-r));
 			if (st->running == c) {
 				st->running = NULL;
+				metrics_tool_call(c->name, METRICS_TOOL_ERROR, 0);
 				post_result(st, c, 1, msg, strlen(msg));
 			}
 		} else if (st->running == c && st->tool_timeout_ms > 0) {
@@ -703,6 +714,7 @@ interrupt_calls(struct stream *st, const char *why)
 		loop_cancel_timer(st->tool_timer);
 		st->tool_timer = NULL;
 		st->running = NULL;
+		metrics_tool_call(c->name, METRICS_TOOL_CANCELLED, loop_now_ms() - st->running_since);
 		st->cb.tool_cancel(st->userdata, c->id);
 		c->state = CALL_SEEN;
 		if (why) {
@@ -1000,6 +1012,7 @@ reconnect_later(struct stream *st)
 		free(p);
 	}
 	st->pending_tail = &st->pending_head;
+	metrics.sse_reconnects++;
 	loop_add_timer(st->loop, (uint64_t)st->backoff_ms, reconnect_fired, st, &st->reconnect_timer);
 	st->backoff_ms = st->backoff_ms * 2 > STREAM_BACKOFF_MAX_MS ? STREAM_BACKOFF_MAX_MS
 								     : st->backoff_ms * 2;

@@ -21,6 +21,7 @@
 #endif
 
 #include "buf.h"
+#include "metrics.h"
 #include "runtime.h"
 #include "session.h"
 #include "strv.h"
@@ -517,6 +518,7 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	host_sandbox_fs_suspend(rt);
 	r = sb->wrap(rt->sandbox->state, &req->cmd, &b, err);
 	if (r < 0) {
+		metrics.sandbox_launch_failures++;
 		if (!err || !err->msg[0])
 			host_err_set(err, r, "sandbox '%s' cannot wrap the command", rt->sandbox->desc.name);
 		goto out;
@@ -556,6 +558,7 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	hp->userdata = userdata;
 	r = proc_spawn(session_procs(s), &spec, process_exited, hp, fds, &proc, msg, sizeof(msg));
 	if (r < 0) {
+		metrics.sandbox_launch_failures++;
 		free(hp);
 		host_err_set(err, r, "%s", msg);
 		goto out;

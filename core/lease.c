@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lease.h"
+#include "metrics.h"
 
 #define LEASE_DEFAULT_INTERVAL_MS 30000L
 #define LEASE_DEFAULT_TTL_MS      90000L  /* assumed until the server says */
@@ -123,6 +124,7 @@ beat_done(void *userdata, const struct api_result *res)
 
 	lease->call = NULL;
 	if (res->status == 200 && doc && json_kind(doc, 0) == JSON_OBJECT) {
+		metrics.heartbeats++;
 		lease->last_success = loop_now_ms();
 		last = json_get_str(doc, 0, "last_heartbeat");
 		if (last) {
@@ -161,6 +163,7 @@ beat_done(void *userdata, const struct api_result *res)
 		schedule(lease);
 		return;
 	}
+	metrics.heartbeat_failures++;
 	if (res->status == 412) {
 		log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx,
 			 "lease lost: heartbeat precondition failed (%s)",

@@ -6,15 +6,38 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmdline.h"
 #include "loader.h"
 #include "log.h"
 #include "runner.h"
 #include "settings.h"
+
+/* Zero a credential's memory in a way the compiler cannot drop. */
+static void
+wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (v && n--)
+		*v++ = 0;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s)
+		wipe(s, strlen(s));
+	free(s);
+}
 
 static int
 print_dir_cb(void *userdata, const char *dir)
@@ -90,13 +113,10 @@ open_plugin(const struct settings *s, uint32_t kind, const char *name, struct pl
 }
 
 static int
-run_orchestrator(struct settings *s)
+open_log(const struct settings *s)
 {
-	struct plugin *sandbox = NULL;
-	struct plugin *executor = NULL;
-	int r;
+	int r = log_open(s->log_file, s->log_format, s->log_level);
 
-	r = log_open(s->log_file, s->log_format, s->log_level);
 	if (r < 0) {
 		fprintf(stderr,
 			"environment-runner: cannot open log file '%s': %s; fix: pass "
@@ -104,6 +124,19 @@ run_orchestrator(struct settings *s)
 			s->log_file, strerror(-r));
 		return EX_CANTCREAT;
 	}
+	return 0;
+}
+
+static int
+run_orchestrator(struct settings *s)
+{
+	struct plugin *sandbox = NULL;
+	struct plugin *executor = NULL;
+	int r;
+
+	r = open_log(s);
+	if (r)
+		return r;
 	r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, &sandbox);
 	if (r)
 		goto out;
@@ -117,6 +150,133 @@ run_orchestrator(struct settings *s)
 out:
 	plugin_close(executor);
 	plugin_close(sandbox);
+	return r;
+}
+
+/* ANTHROPIC_WORK_SECRET_FILE: a private regular file holding the secret. */
+static int
+read_secret_file(const char *path, char **ret)
+{
+	char buf[65536];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		fprintf(stderr,
+			"environment-runner: cannot open ANTHROPIC_WORK_SECRET_FILE '%s': %s; fix: "
+			"point it at the file holding the work secret\n",
+			path, strerror(errno));
+		return EX_NOINPUT;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+		fprintf(stderr,
+			"environment-runner: ANTHROPIC_WORK_SECRET_FILE '%s' is not a private regular "
+			"file; fix: chmod 600 '%s'\n",
+			path, path);
+		close(fd);
+		return EX_CONFIG;
+	}
+	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	while (len > 0 && isspace((unsigned char)buf[len - 1]))
+		len--;
+	buf[len] = '\0';
+	*ret = len ? strdup(buf) : NULL;
+	wipe(buf, sizeof(buf));
+	if (!*ret) {
+		fprintf(stderr, "environment-runner: ANTHROPIC_WORK_SECRET_FILE '%s' is empty; fix: "
+				"write the work secret into it\n",
+			path);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* `environment-runner run-item`: the item from ANTHROPIC_* (protocol.md 8). */
+static int
+run_item(struct settings *s)
+{
+	static const char *const required[] = { "ANTHROPIC_WORK_ID", "ANTHROPIC_ENVIRONMENT_ID",
+						"ANTHROPIC_SESSION_ID" };
+	struct plugin *sandbox = NULL;
+	struct plugin *executor = NULL;
+	struct runner_item item;
+	const char *url = settings_getenv("ANTHROPIC_BASE_URL");
+	const char *file = settings_getenv("ANTHROPIC_WORK_SECRET_FILE");
+	char *secret = NULL;
+	char *env_id = NULL;
+	int r;
+
+	memset(&item, 0, sizeof(item));
+	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+		if (!settings_getenv(required[i])) {
+			fprintf(stderr,
+				"environment-runner: run-item: %s is not set; fix: set ANTHROPIC_WORK_ID, "
+				"ANTHROPIC_ENVIRONMENT_ID and ANTHROPIC_SESSION_ID (--on-work does)\n",
+				required[i]);
+			return EX_USAGE;
+		}
+	}
+	item.work_id = settings_getenv("ANTHROPIC_WORK_ID");
+	item.environment_id = settings_getenv("ANTHROPIC_ENVIRONMENT_ID");
+	item.session_id = settings_getenv("ANTHROPIC_SESSION_ID");
+	item.environment_key = settings_getenv("ANTHROPIC_ENVIRONMENT_KEY");
+	if (file) {
+		r = read_secret_file(file, &secret);
+		if (r)
+			return r;
+	} else if (settings_getenv("ANTHROPIC_WORK_SECRET")) {
+		secret = strdup(settings_getenv("ANTHROPIC_WORK_SECRET"));
+		if (!secret)
+			return EX_OSERR;
+	}
+	item.secret = secret;
+	if (!secret && !item.environment_key) {
+		fprintf(stderr, "environment-runner: run-item: no credential; fix: set "
+				"ANTHROPIC_WORK_SECRET_FILE or ANTHROPIC_WORK_SECRET (or "
+				"ANTHROPIC_ENVIRONMENT_KEY)\n");
+		return EX_USAGE;
+	}
+	if (secret)
+		log_add_secret(secret);
+	/* The variables name the item; the API URL defaults to theirs. */
+	env_id = strdup(item.environment_id);
+	if (!env_id) {
+		r = EX_OSERR;
+		goto out;
+	}
+	if (url && s->api_url_defaulted) {
+		char *copy = strdup(url);
+
+		if (!copy) {
+			r = EX_OSERR;
+			goto out;
+		}
+		free(s->api_url);
+		s->api_url = copy;
+	}
+	free(s->environment_id);
+	s->environment_id = env_id;
+	env_id = NULL;
+	r = open_log(s);
+	if (r)
+		goto out;
+	r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, &sandbox);
+	if (r)
+		goto out;
+	r = open_plugin(s, ER_KIND_EXECUTOR, s->executor, &executor);
+	if (r)
+		goto out;
+	r = runner_run_item(s, sandbox, executor, &item);
+out:
+	plugin_close(executor);
+	plugin_close(sandbox);
+	free(env_id);
+	wipe_free(secret);
 	return r;
 }
 
@@ -148,6 +308,9 @@ main(int argc, char **argv)
 		break;
 	case CMDLINE_ORCHESTRATOR:
 		r = run_orchestrator(&s);
+		break;
+	case CMDLINE_RUN_ITEM:
+		r = run_item(&s);
 		break;
 	}
 out:

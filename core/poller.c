@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "poller.h"
 #include "rand.h"
 
@@ -60,10 +61,12 @@ ack_done(void *userdata, const struct api_result *res)
 	p->call = NULL;
 	p->acking = NULL;
 	if (res->status >= 200 && res->status < 300) {
+		metrics.acks++;
 		log_emit(LOG_LEVEL_DEBUG, "poller", &ctx, "acked");
 		p->cb.claimed(p->userdata, work);
 	} else {
 		/* As the SDK: not handed over, not stopped; back to polling. */
+		metrics.ack_failures++;
 		log_emit(LOG_LEVEL_WARNING, "poller", &ctx, "ack failed: %s",
 			 res->status ? (res->error_message ? res->error_message : "HTTP error")
 				     : res->transport_error);
@@ -122,9 +125,11 @@ poll_done(void *userdata, const struct api_result *res)
 		p->attempt = 0;
 		/* No work: 204, an empty body, or JSON null. */
 		if (res->status == 204 || res->body_len == 0 || (res->doc && json_kind(res->doc, 0) == JSON_NULL)) {
+			metrics_poll_ok(1);
 			poll_later(p, 1000 + (long)(rand_unit() * 2000));
 			return;
 		}
+		metrics_poll_ok(!is_work(res->doc));
 		if (!is_work(res->doc)) {
 			log_warning("poller", "ignoring a poll answer that is not a work item");
 			poll_later(p, 1000);
@@ -138,6 +143,7 @@ poll_done(void *userdata, const struct api_result *res)
 		ack(p, work);
 		return;
 	}
+	metrics_poll_failed(res->status);
 	if (res->fatal) {
 		log_error("poller", "polling refused with HTTP %ld: %s", res->status,
 			  res->error_message ? res->error_message : "no message");
@@ -219,6 +225,19 @@ poller_kick(struct poller *p)
 {
 	if (p && p->waiting_capacity && !p->timer)
 		poll_later(p, 0);
+}
+
+int
+poller_set_key(struct poller *p, const char *environment_key)
+{
+	char *copy = strdup(environment_key);
+
+	if (!copy)
+		return -ENOMEM;
+	memset(p->environment_key, 0, strlen(p->environment_key));
+	free(p->environment_key);
+	p->environment_key = copy;
+	return 0;
 }
 
 void

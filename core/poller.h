@@ -35,6 +35,8 @@ struct poller *poller_start(struct loop *loop, struct api *api, const struct pol
 			    const struct poller_callbacks *cb, void *userdata);
 /* Capacity was freed: poll now if waiting for it. */
 void poller_kick(struct poller *p);
+/* Use this key from the next request on (SIGHUP); copied. */
+int poller_set_key(struct poller *p, const char *environment_key);
 /* Stop polling (drain); an item acked meanwhile is still handed over. */
 void poller_stop(struct poller *p);
 void poller_free(struct poller *p);

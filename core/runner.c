@@ -2,28 +2,98 @@
 /*
  * The orchestrator: one event loop serving up to --capacity sessions.  It
  * creates the plugins with the host services, polls for work while there
- * is room, starts a session for each claimed item, and drains on the first
- * SIGTERM or SIGINT (no new claims; running calls finish within
- * --drain-wait-sec; every item released) or stops at once on the second.
+ * is room, starts a session for each claimed item (or hands it to
+ * --on-work's command), and drains on the first SIGTERM or SIGINT (no new
+ * claims; running calls finish within --drain-wait-sec; every item
+ * released; post-session hooks run) or stops at once on the second.  The
+ * whole shutdown is bounded by the budget it prints at start.
+ *
+ * Also here: the status listener's answers (/healthz, /readyz, /metrics),
+ * the queue figures, SIGHUP (log file, service key), the lifecycle limits
+ * (--max-sessions, --exit-if-unused-min, --min-free-disk-mb), the sweep of
+ * stale session directories, and run-item: one already claimed item served
+ * without polling.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "health.h"
 #include "http.h"
+#include "jsonw.h"
+#include "metrics.h"
 #include "poller.h"
 #include "runner.h"
 #include "runtime.h"
+#include "secret.h"
 #include "session.h"
+#include "sessiondir.h"
+#include "strv.h"
+
+/* What the printed budget allows after the drain for the executor to wind
+ * down (10 s) and for the final stop request (30 s). */
+#define RUNNER_STOP_ALLOWANCE_SEC 40
+/* After a second signal: how long the final stop requests may take. */
+#define RUNNER_NOW_GRACE_MS 10000u
+/* The queue figures are read at most this often (on scrape). */
+#define STATS_MIN_INTERVAL_MS 5000u
+#define TICK_MS 1000u
+#define ONWORK_LINE_MAX 4096
+
+extern char **environ;
+
+/* Zero a credential's memory in a way the compiler cannot drop. */
+static void
+wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (v && n--)
+		*v++ = 0;
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s)
+		wipe(s, strlen(s));
+	free(s);
+}
+
+struct runner;
+
+/* An item handed to --on-work's command. */
+struct onwork {
+	struct runner *r;
+	struct proc_group *group;
+	struct proc *proc;
+	char *work_id;
+	char *token;              /* its sessions token, masked in the log meanwhile */
+	struct log_ctx ctx;
+	int in_fd;
+	struct loop_watch *in_watch;
+	char *input;
+	size_t input_len;
+	size_t input_off;
+	int out_fd[2];
+	struct loop_watch *out_watch[2];
+	char line[2][ONWORK_LINE_MAX];
+	size_t line_len[2];
+};
 
 struct session_slot {
 	struct session_slot *next;
 	struct session *session;
+	struct onwork *onwork;
 };
 
 struct runner {
@@ -31,10 +101,32 @@ struct runner {
 	struct poller *poller;
 	struct session_slot *sessions;
 	int n_sessions;
-	int draining;
+	int draining;             /* a stop signal, a fatal poll error */
+	int retiring;             /* --max-sessions reached or unused: no claims, exit 0 */
+	int signals;
 	int exit_code;
 	struct loop_timer *reap_timer;
 	struct session_slot *finished;  /* freed from the loop */
+	struct loop_timer *deadline_timer;
+	struct loop_timer *tick_timer;
+	struct loop_timer *repoll_timer;
+
+	/* run-item: the one item's outcome. */
+	int run_item;
+	int item_exit;
+
+	int claims;
+	uint64_t started_ms;
+	uint64_t unused_since_ms;
+	uint64_t capacity_freed_ms;
+	int disk_low;
+	uint64_t reread_poll_ok_ms;  /* last_poll_ok_ms when the key was last re-read on 401 */
+	int reread_once;
+
+	struct health *health;
+	struct api_call *stats_call;
+	uint64_t stats_asked_ms;
+	int stats_unavailable;
 };
 
 static struct runner *
@@ -44,11 +136,36 @@ runner_of(struct runtime *rt)
 }
 
 static void
+slot_unlink(struct runner *r, struct session_slot *slot)
+{
+	for (struct session_slot **pp = &r->sessions; *pp; pp = &(*pp)->next) {
+		if (*pp == slot) {
+			*pp = slot->next;
+			break;
+		}
+	}
+	r->n_sessions--;
+}
+
+static void onwork_free(struct onwork *w);
+
+static void
+slot_free(struct session_slot *slot)
+{
+	session_free(slot->session);
+	onwork_free(slot->onwork);
+	free(slot);
+}
+
+static void
 maybe_quit(struct runner *r)
 {
-	if (r->draining && r->n_sessions == 0) {
-		log_info("runner", "all sessions released, exiting");
-		loop_quit(r->rt.loop, r->exit_code);
+	if ((r->draining || r->retiring) && r->n_sessions == 0) {
+		if (r->run_item)
+			log_info("runner", "the item is done, exiting");
+		else
+			log_info("runner", "all sessions released, exiting");
+		loop_quit(r->rt.loop, r->run_item && !r->exit_code ? r->item_exit : r->exit_code);
 	}
 }
 
@@ -62,11 +179,24 @@ reap_finished(void *userdata)
 		struct session_slot *slot = r->finished;
 
 		r->finished = slot->next;
-		session_free(slot->session);
-		free(slot);
+		slot_free(slot);
 	}
+	r->capacity_freed_ms = loop_now_ms();
+	if (r->n_sessions == 0)
+		r->unused_since_ms = loop_now_ms();
 	maybe_quit(r);
 	poller_kick(r->poller);
+}
+
+static void
+slot_finished(struct runner *r, struct session_slot *slot)
+{
+	slot_unlink(r, slot);
+	slot->next = r->finished;
+	r->finished = slot;
+	/* The session is still on the stack: free it from the loop. */
+	if (!r->reap_timer)
+		loop_add_timer(r->rt.loop, 0, reap_finished, r, &r->reap_timer);
 }
 
 static void
@@ -74,29 +204,333 @@ session_finished(struct runtime *rt, struct session *s)
 {
 	struct runner *r = runner_of(rt);
 
-	for (struct session_slot **pp = &r->sessions; *pp; pp = &(*pp)->next) {
-		if ((*pp)->session == s) {
-			struct session_slot *slot = *pp;
-
-			*pp = slot->next;
-			slot->next = r->finished;
-			r->finished = slot;
-			r->n_sessions--;
+	if (r->run_item) {
+		switch (session_outcome(s)) {
+		case SESSION_OUTCOME_COMPLETED:
+			r->item_exit = 0;
+			break;
+		case SESSION_OUTCOME_FAILED:
+			r->item_exit = 1;
+			break;
+		default:
+			r->item_exit = EX_TEMPFAIL;
+			break;
+		}
+		r->retiring = 1;
+	}
+	for (struct session_slot *slot = r->sessions; slot; slot = slot->next) {
+		if (slot->session == s) {
+			slot_finished(r, slot);
 			break;
 		}
 	}
-	/* The session is still on the stack: free it from the loop. */
-	if (!r->reap_timer)
-		loop_add_timer(rt->loop, 0, reap_finished, r, &r->reap_timer);
 }
+
+/* ---- capacity and lifecycle --------------------------------------------- */
 
 static int
 has_capacity(void *userdata)
 {
 	struct runner *r = userdata;
+	const struct settings *s = r->rt.settings;
 
-	return !r->draining && r->n_sessions < r->rt.settings->capacity;
+	return !r->draining && !r->retiring && !r->disk_low && r->n_sessions < s->capacity &&
+	       (s->max_sessions == 0 || r->claims < s->max_sessions);
 }
+
+static void
+check_disk(struct runner *r)
+{
+	const struct settings *s = r->rt.settings;
+	struct statvfs st;
+	unsigned long long free_mb;
+	int low;
+
+	char dir[4096];
+	char *slash;
+
+	if (!s->min_free_disk_mb || s->workdir)
+		return;
+	/* The base directory, or the nearest parent while it does not exist. */
+	snprintf(dir, sizeof(dir), "%s", s->base_dir);
+	while (statvfs(dir, &st) < 0) {
+		slash = strrchr(dir, '/');
+		if (errno != ENOENT || !slash || slash == dir)
+			return;
+		*slash = '\0';
+	}
+	free_mb = (unsigned long long)st.f_bavail * st.f_frsize / (1024 * 1024);
+	low = free_mb < (unsigned long long)s->min_free_disk_mb;
+	if (low && !r->disk_low)
+		log_warning("runner",
+			    "only %llu MB free under '%s' (--min-free-disk-mb %d): claiming no work",
+			    free_mb, s->base_dir, s->min_free_disk_mb);
+	else if (!low && r->disk_low)
+		log_info("runner", "%llu MB free under '%s' again: claiming work", free_mb,
+			 s->base_dir);
+	r->disk_low = low;
+	if (!low)
+		poller_kick(r->poller);
+}
+
+static void begin_drain(struct runner *r);
+
+static void
+tick(void *userdata)
+{
+	struct runner *r = userdata;
+	const struct settings *s = r->rt.settings;
+	uint64_t now = loop_now_ms();
+
+	r->tick_timer = NULL;
+	check_disk(r);
+	/* Unused: no session for the whole time, and the server said the
+	 * queue is empty since then (peers.md: arm only on an empty poll). */
+	if (s->exit_if_unused_sec && !r->draining && !r->retiring && r->n_sessions == 0 &&
+	    now - r->unused_since_ms >= (uint64_t)s->exit_if_unused_sec * 1000u &&
+	    metrics.last_poll_empty_ms > r->unused_since_ms &&
+	    metrics.last_poll_empty_ms >= metrics.last_poll_ok_ms) {
+		log_info("runner", "no session for %d s and the queue is empty (--exit-if-unused-min): exiting",
+			 s->exit_if_unused_sec);
+		r->retiring = 1;
+		poller_stop(r->poller);
+		maybe_quit(r);
+		return;
+	}
+	loop_add_timer(r->rt.loop, TICK_MS, tick, r, &r->tick_timer);
+}
+
+/* ---- --on-work ---------------------------------------------------------- */
+
+static void
+onwork_free(struct onwork *w)
+{
+	if (!w)
+		return;
+	loop_unwatch(w->in_watch);
+	if (w->in_fd >= 0)
+		close(w->in_fd);
+	for (int i = 0; i < 2; i++) {
+		loop_unwatch(w->out_watch[i]);
+		if (w->out_fd[i] >= 0)
+			close(w->out_fd[i]);
+	}
+	if (w->proc)
+		proc_release(w->proc);
+	proc_group_free(w->group);
+	if (w->token) {
+		log_remove_secret(w->token);
+		wipe_free(w->token);
+	}
+	if (w->input)
+		wipe_free(w->input);
+	free(w->work_id);
+	free(w);
+}
+
+static void
+onwork_line(struct onwork *w, int i)
+{
+	size_t n = w->line_len[i];
+
+	w->line[i][n] = '\0';
+	w->line_len[i] = 0;
+	if (n)
+		log_emit(LOG_LEVEL_INFO, "on-work", &w->ctx, "%s", w->line[i]);
+}
+
+static int
+onwork_read(struct onwork *w, int i)
+{
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n = read(w->out_fd[i], buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
+		if (n == 0)
+			return 1;
+		for (ssize_t k = 0; k < n; k++) {
+			if (buf[k] == '\n')
+				onwork_line(w, i);
+			else if (w->line_len[i] < ONWORK_LINE_MAX - 1)
+				w->line[i][w->line_len[i]++] = buf[k];
+		}
+	}
+}
+
+static void
+onwork_out_ready(void *userdata, int fd, uint32_t revents)
+{
+	struct onwork *w = userdata;
+	int i = fd == w->out_fd[0] ? 0 : 1;
+
+	if (onwork_read(w, i)) {
+		onwork_line(w, i);
+		loop_unwatch(w->out_watch[i]);
+		w->out_watch[i] = NULL;
+		close(w->out_fd[i]);
+		w->out_fd[i] = -1;
+	}
+}
+
+static void
+onwork_in_ready(void *userdata, int fd, uint32_t revents)
+{
+	struct onwork *w = userdata;
+
+	while (w->input_off < w->input_len) {
+		ssize_t n = write(fd, w->input + w->input_off, w->input_len - w->input_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0)
+			break;
+		w->input_off += (size_t)n;
+	}
+	loop_unwatch(w->in_watch);
+	w->in_watch = NULL;
+	close(w->in_fd);
+	w->in_fd = -1;
+}
+
+static void
+onwork_exited(void *userdata, struct proc *proc, int status)
+{
+	struct session_slot *slot = userdata;
+	struct onwork *w = slot->onwork;
+
+	w->proc = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (w->out_fd[i] >= 0) {
+			onwork_read(w, i);
+			onwork_line(w, i);
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		log_emit(LOG_LEVEL_INFO, "runner", &w->ctx, "--on-work command finished");
+	} else {
+		metrics.on_work_failed++;
+		log_emit(LOG_LEVEL_WARNING, "runner", &w->ctx,
+			 "--on-work command %s %d; the item goes back to the queue when its lease lapses",
+			 WIFEXITED(status) ? "exited with status" : "was killed by signal",
+			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	}
+	slot_finished(w->r, slot);
+}
+
+/* Is NAME=... one of the runner's own settings or an ANTHROPIC_ variable? */
+static int
+is_withheld_var(const char *entry)
+{
+	size_t n = strcspn(entry, "=");
+
+	if (strncmp(entry, "ANTHROPIC_", 10) == 0)
+		return 1;
+	for (const struct settings_def *d = settings_table; d->flag; d++)
+		if (d->env && strlen(d->env) == n && strncmp(entry, d->env, n) == 0)
+			return 1;
+	return strncmp(entry, "ER_CONFIG=", 10) == 0;
+}
+
+static int
+onwork_env(struct runner *r, struct strv *env, const struct json_doc *work, const char *secret)
+{
+	int data = json_get(work, 0, "data");
+	const char *sid = json_get_str(work, data, "id");
+	int ret = 0;
+
+	for (char **e = environ; e && *e; e++)
+		if (!is_withheld_var(*e) && (ret = strv_push(env, *e)) < 0)
+			return ret;
+	if ((ret = strv_setenv(env, "ANTHROPIC_WORK_ID", json_get_str(work, 0, "id"))) < 0 ||
+	    (ret = strv_setenv(env, "ANTHROPIC_ENVIRONMENT_ID", r->rt.settings->environment_id)) < 0 ||
+	    (ret = strv_setenv(env, "ANTHROPIC_BASE_URL", r->rt.settings->api_url)) < 0)
+		return ret;
+	if (sid && (ret = strv_setenv(env, "ANTHROPIC_SESSION_ID", sid)) < 0)
+		return ret;
+	if (secret && (ret = strv_setenv(env, "ANTHROPIC_WORK_SECRET", secret)) < 0)
+		return ret;
+	if (r->rt.settings->on_work_pass_key && r->rt.environment_key &&
+	    (ret = strv_setenv(env, "ANTHROPIC_ENVIRONMENT_KEY", r->rt.environment_key)) < 0)
+		return ret;
+	return 0;
+}
+
+static void
+start_onwork(struct runner *r, const struct json_doc *work)
+{
+	const char *secret = json_get_str(work, 0, "secret");
+	struct session_slot *slot = calloc(1, sizeof(*slot));
+	struct onwork *w = calloc(1, sizeof(*w));
+	struct strv env = STRV_INIT;
+	struct spawn_spec spec;
+	char *argv[] = { "/bin/sh", "-c", r->rt.settings->on_work, NULL };
+	char err[256];
+	const char *raw;
+	size_t len;
+	int fds[3];
+
+	if (!slot || !w)
+		goto oom;
+	slot->onwork = w;
+	w->r = r;
+	w->in_fd = w->out_fd[0] = w->out_fd[1] = -1;
+	w->work_id = strdup(json_get_str(work, 0, "id"));
+	w->group = proc_group_new(r->rt.spawner);
+	raw = json_raw(work, 0, &len);
+	w->input = malloc(len + 1);
+	if (!w->work_id || !w->group || !w->input)
+		goto oom;
+	memcpy(w->input, raw, len);
+	w->input[len] = '\n';
+	w->input_len = len + 1;
+	w->ctx.work_id = w->work_id;
+	if (secret && work_secret_sessions_token(secret, &w->token) == 0)
+		log_add_secret(w->token);
+	if (onwork_env(r, &env, work, secret) < 0 ||
+	    strv_setenv(&env, SPAWN_TRACKING_VAR, proc_group_tracking_id(w->group)) < 0)
+		goto oom;
+	memset(&spec, 0, sizeof(spec));
+	spec.argv = argv;
+	spec.envp = strv_array(&env);
+	spec.pipe_stdin = 1;
+	spec.pipe_stdout = 1;
+	spec.pipe_stderr = 1;
+	if (proc_spawn(w->group, &spec, onwork_exited, slot, fds, &w->proc, err, sizeof(err)) < 0) {
+		metrics.on_work_failed++;
+		log_emit(LOG_LEVEL_ERR, "runner", &w->ctx, "--on-work: %s", err);
+		goto fail;
+	}
+	strv_release(&env);
+	w->in_fd = fds[0];
+	w->out_fd[0] = fds[1];
+	w->out_fd[1] = fds[2];
+	loop_watch_fd(r->rt.loop, w->in_fd, LOOP_WRITE, onwork_in_ready, w, &w->in_watch);
+	for (int i = 0; i < 2; i++)
+		loop_watch_fd(r->rt.loop, w->out_fd[i], LOOP_READ, onwork_out_ready, w,
+			      &w->out_watch[i]);
+	metrics.on_work_started++;
+	log_emit(LOG_LEVEL_INFO, "runner", &w->ctx, "handed to --on-work (pid %d)",
+		 (int)proc_pid(w->proc));
+	slot->next = r->sessions;
+	r->sessions = slot;
+	r->n_sessions++;
+	return;
+oom:
+	log_error("runner", "cannot start --on-work's command: out of memory");
+fail:
+	strv_release(&env);
+	onwork_free(w);
+	free(slot);
+}
+
+/* ---- claims and polling ------------------------------------------------- */
 
 static void
 claimed(void *userdata, const struct json_doc *work)
@@ -109,10 +543,23 @@ claimed(void *userdata, const struct json_doc *work)
 		log_warning("runner", "claimed an item while draining; leaving it to be reclaimed");
 		return;
 	}
+	r->claims++;
+	if (r->rt.settings->max_sessions && r->claims >= r->rt.settings->max_sessions) {
+		log_info("runner", "claimed %d item(s) (--max-sessions): no more claims, exiting after them",
+			 r->claims);
+		r->retiring = 1;
+		poller_stop(r->poller);
+	}
+	if (r->rt.settings->on_work) {
+		start_onwork(r, work);
+		maybe_quit(r);
+		return;
+	}
 	slot = calloc(1, sizeof(*slot));
 	if (!slot || !(slot->session = session_start(&r->rt, work))) {
 		log_error("runner", "cannot start a session: out of memory");
 		free(slot);
+		maybe_quit(r);
 		return;
 	}
 	slot->next = r->sessions;
@@ -120,19 +567,132 @@ claimed(void *userdata, const struct json_doc *work)
 	r->n_sessions++;
 }
 
+static void poll_fatal(void *userdata, long status, const char *message);
+
+static int
+start_poller(struct runner *r)
+{
+	static const struct poller_callbacks pcb = { has_capacity, claimed, poll_fatal };
+	const struct settings *s = r->rt.settings;
+	struct poller_options po;
+
+	memset(&po, 0, sizeof(po));
+	po.environment_id = s->environment_id;
+	po.environment_key = r->rt.environment_key;
+	po.worker_id = s->worker_id;
+	po.block_ms = s->block_ms;
+	r->poller = poller_start(r->rt.loop, r->rt.api, &po, &pcb, r);
+	return r->poller ? 0 : -ENOMEM;
+}
+
+/* Read the service key file again; 1 when the key changed. */
+static int
+reload_key(struct runner *r, const char *why)
+{
+	char err[512];
+	char *key = NULL;
+
+	if (!r->rt.settings->service_key_file)
+		return 0;
+	if (settings_read_service_key(r->rt.settings, &key, err, sizeof(err)) < 0) {
+		log_error("runner", "%s: %s; keeping the current key", why, err);
+		return 0;
+	}
+	if (r->rt.environment_key && strcmp(key, r->rt.environment_key) == 0) {
+		log_info("runner", "%s: the service key is unchanged", why);
+		wipe_free(key);
+		return 0;
+	}
+	/* The old key stays masked in the log: sessions may still use it. */
+	wipe_free(r->rt.environment_key);
+	r->rt.environment_key = key;
+	log_info("runner", "%s: read a new service key; new sessions use it", why);
+	return 1;
+}
+
+static void
+repoll(void *userdata)
+{
+	struct runner *r = userdata;
+
+	r->repoll_timer = NULL;
+	poller_free(r->poller);
+	r->poller = NULL;
+	if (start_poller(r) < 0) {
+		r->exit_code = EX_SOFTWARE;
+		begin_drain(r);
+	}
+}
+
 static void
 poll_fatal(void *userdata, long status, const char *message)
 {
 	struct runner *r = userdata;
 
+	/* A rotated key: read the file once more before giving up. */
+	if (status == 401 && (!r->reread_once || metrics.last_poll_ok_ms > r->reread_poll_ok_ms)) {
+		r->reread_once = 1;
+		r->reread_poll_ok_ms = metrics.last_poll_ok_ms;
+		log_warning("runner", "polling refused with HTTP 401: reading the service key file again");
+		reload_key(r, "after HTTP 401");
+		loop_cancel_timer(r->repoll_timer);
+		loop_add_timer(r->rt.loop, 0, repoll, r, &r->repoll_timer);
+		return;
+	}
 	log_error("runner",
 		  "cannot poll for work (HTTP %ld%s%s): check --environment-id '%s' and the environment key in '%s'",
 		  status, message ? ": " : "", message ? message : "", r->rt.settings->environment_id,
 		  r->rt.settings->service_key_file);
 	r->exit_code = status == 401 || status == 403 ? EX_NOPERM : EX_UNAVAILABLE;
+	begin_drain(r);
+}
+
+/* ---- stopping ----------------------------------------------------------- */
+
+static int
+budget_sec(const struct settings *s)
+{
+	return s->drain_wait_sec + RUNNER_STOP_ALLOWANCE_SEC +
+	       (s->hooks_dir ? s->post_session_hook_timeout_sec : 0);
+}
+
+static void
+deadline_fired(void *userdata)
+{
+	struct runner *r = userdata;
+
+	r->deadline_timer = NULL;
+	log_warning("runner", "the shutdown budget is spent with %d session(s) left: exiting now",
+		    r->n_sessions);
+	loop_quit(r->rt.loop, r->exit_code ? r->exit_code : (r->run_item ? EX_TEMPFAIL : 0));
+}
+
+static void
+end_all(struct runner *r, enum session_end why)
+{
+	struct session_slot *next;
+
+	for (struct session_slot *slot = r->sessions; slot; slot = next) {
+		next = slot->next;
+		if (slot->session)
+			session_end(slot->session, why);
+		else if (slot->onwork && slot->onwork->proc)
+			proc_kill(slot->onwork->proc, why == SESSION_END_SHUTDOWN ? SIGTERM : SIGKILL);
+	}
+}
+
+static void
+begin_drain(struct runner *r)
+{
+	if (r->draining)
+		return;
 	r->draining = 1;
-	for (struct session_slot *s = r->sessions; s; s = s->next)
-		session_end(s->session, SESSION_END_SHUTDOWN);
+	poller_stop(r->poller);
+	loop_cancel_timer(r->repoll_timer);
+	r->repoll_timer = NULL;
+	loop_add_timer(r->rt.loop, (uint64_t)budget_sec(r->rt.settings) * 1000u, deadline_fired, r,
+		       &r->deadline_timer);
+	end_all(r, SESSION_END_SHUTDOWN);
 	maybe_quit(r);
 }
 
@@ -140,22 +700,225 @@ static void
 on_stop_signal(void *userdata, int signo)
 {
 	struct runner *r = userdata;
+	const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
 
-	if (!r->draining) {
-		log_info("runner", "received %s: draining (up to %d s for running tool calls)",
-			 signo == SIGINT ? "SIGINT" : "SIGTERM", r->rt.settings->drain_wait_sec);
-		r->draining = 1;
-		poller_stop(r->poller);
-		for (struct session_slot *s = r->sessions; s; s = s->next)
-			session_end(s->session, SESSION_END_SHUTDOWN);
+	r->signals++;
+	if (r->signals == 1) {
+		log_info("runner", "received %s: draining (up to %d s for running tool calls, %d s in all)",
+			 name, r->rt.settings->drain_wait_sec, budget_sec(r->rt.settings));
+		begin_drain(r);
+		return;
+	}
+	if (r->signals == 2) {
+		log_info("runner", "received a second stop signal: ending sessions now");
+		loop_cancel_timer(r->deadline_timer);
+		loop_add_timer(r->rt.loop, RUNNER_NOW_GRACE_MS, deadline_fired, r, &r->deadline_timer);
+		end_all(r, SESSION_END_SHUTDOWN_NOW);
 		maybe_quit(r);
 		return;
 	}
-	log_info("runner", "received a second stop signal: ending sessions now");
-	for (struct session_slot *s = r->sessions; s; s = s->next)
-		session_end(s->session, SESSION_END_SHUTDOWN_NOW);
-	maybe_quit(r);
+	log_warning("runner", "received a third stop signal: exiting at once");
+	loop_quit(r->rt.loop, r->exit_code ? r->exit_code : (r->run_item ? EX_TEMPFAIL : 0));
 }
+
+static void
+on_hup(void *userdata, int signo)
+{
+	struct runner *r = userdata;
+	int ret = log_reopen();
+
+	if (ret < 0)
+		log_error("runner", "SIGHUP: cannot reopen the log file: %s", strerror(-ret));
+	else
+		log_info("runner", "SIGHUP: log file reopened");
+	if (reload_key(r, "SIGHUP") && r->poller)
+		poller_set_key(r->poller, r->rt.environment_key);
+}
+
+/* ---- status listener ---------------------------------------------------- */
+
+static void
+stats_done(void *userdata, const struct api_result *res)
+{
+	struct runner *r = userdata;
+	const struct json_doc *d = res->doc;
+	const char *oldest;
+	int64_t v;
+
+	r->stats_call = NULL;
+	if (res->status == 401 || res->status == 403 || res->status == 404) {
+		r->stats_unavailable = 1;
+		log_info("runner", "queue figures unavailable to this credential (HTTP %ld): not exporting them",
+			 res->status);
+		return;
+	}
+	if (res->status != 200 || !d || json_kind(d, 0) != JSON_OBJECT) {
+		log_debug("runner", "reading the queue figures failed (HTTP %ld)", res->status);
+		return;
+	}
+	metrics.have_queue = 1;
+	metrics.queue_updated_ms = loop_now_ms();
+	metrics.queue_depth = json_int64(d, json_get(d, 0, "depth"), &v) == 0 ? v : 0;
+	metrics.queue_pending = json_int64(d, json_get(d, 0, "pending"), &v) == 0 ? v : 0;
+	metrics.queue_workers_polling =
+		json_int64(d, json_get(d, 0, "workers_polling"), &v) == 0 ? v : -1;
+	oldest = json_get_str(d, 0, "oldest_queued_at");
+	if (!oldest || metrics_parse_rfc3339(oldest, &metrics.queue_oldest_unix_ms) < 0)
+		metrics.queue_oldest_unix_ms = 0;
+}
+
+static void
+refresh_stats(struct runner *r)
+{
+	struct buf path = BUF_INIT(4096);
+	struct api_request q;
+	uint64_t now = loop_now_ms();
+
+	if (r->stats_unavailable || r->stats_call || !r->rt.environment_key || r->run_item ||
+	    (r->stats_asked_ms && now - r->stats_asked_ms < STATS_MIN_INTERVAL_MS))
+		return;
+	r->stats_asked_ms = now;
+	if (api_path(&path, "/v1/environments/%s/work/stats", r->rt.settings->environment_id) < 0) {
+		buf_release(&path);
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	q.method = "GET";
+	q.path = path.data;
+	q.token = r->rt.environment_key;
+	q.beta = API_BETA_MANAGED_AGENTS;
+	q.worker_id = r->rt.settings->worker_id;
+	q.timeout_ms = 10000;
+	q.max_retries = 0;
+	api_call(r->rt.api, &q, stats_done, r, &r->stats_call);
+	buf_release(&path);
+}
+
+/* Ready: not draining or retiring, disk above the floor, and either busy
+ * (no poll expected) or a poll succeeded recently. */
+static const char *
+not_ready_reason(struct runner *r)
+{
+	const struct settings *s = r->rt.settings;
+	uint64_t now = loop_now_ms();
+	uint64_t ref;
+
+	if (r->draining)
+		return "draining";
+	if (r->retiring)
+		return "retiring";
+	if (r->disk_low)
+		return "low disk space";
+	if (r->run_item || !has_capacity(r))
+		return NULL;
+	if (!metrics.last_poll_ok_ms)
+		return "no successful poll yet";
+	ref = metrics.last_poll_ok_ms;
+	if (r->capacity_freed_ms > ref)
+		ref = r->capacity_freed_ms;
+	if (now - ref > (uint64_t)s->ready_poll_age_sec * 1000u)
+		return "no successful poll recently";
+	return NULL;
+}
+
+static void
+write_time(struct jsonw *w, int64_t unix_ms)
+{
+	char out[96];
+	time_t t = (time_t)(unix_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+	jw_string(w, out);
+}
+
+static int
+serve(void *userdata, const char *path, struct buf *body, const char **ret_type)
+{
+	struct runner *r = userdata;
+	const char *why = not_ready_reason(r);
+	struct jsonw w;
+
+	if (strcmp(path, "/metrics") == 0) {
+		struct metrics_state st = { PACKAGE_VERSION, r->rt.settings->capacity,
+					    r->draining, why == NULL };
+
+		refresh_stats(r);
+		*ret_type = "text/plain; version=0.0.4; charset=utf-8";
+		return metrics_render(body, &st) < 0 ? 500 : 200;
+	}
+	if (strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0) {
+		buf_puts(body, "not found: try /healthz, /readyz or /metrics\n");
+		return 404;
+	}
+	*ret_type = "application/json";
+	jw_init(&w, body);
+	jw_object_begin(&w);
+	if (strcmp(path, "/readyz") == 0) {
+		jw_key(&w, "ready");
+		jw_bool(&w, why == NULL);
+		jw_key(&w, "reason");
+		jw_string(&w, why);
+	} else {
+		jw_key(&w, "status");
+		jw_string(&w, r->draining ? "draining" : "ok");
+	}
+	jw_key(&w, "worker_id");
+	jw_string(&w, r->rt.worker_id);
+	jw_key(&w, "active_sessions");
+	jw_int(&w, r->n_sessions);
+	jw_key(&w, "capacity");
+	jw_int(&w, r->rt.settings->capacity);
+	jw_key(&w, "sessions_started");
+	jw_int(&w, (int64_t)metrics.sessions_started);
+	jw_key(&w, "last_poll_at");
+	if (metrics.last_poll_ok_unix_ms)
+		write_time(&w, metrics.last_poll_ok_unix_ms);
+	else
+		jw_null(&w);
+	jw_key(&w, "last_poll_age_ms");
+	if (metrics.last_poll_ok_ms)
+		jw_int(&w, (int64_t)(loop_now_ms() - metrics.last_poll_ok_ms));
+	else
+		jw_null(&w);
+	jw_key(&w, "draining");
+	jw_bool(&w, r->draining);
+	jw_object_end(&w);
+	buf_putc(body, '\n');
+	if (jw_finish(&w) < 0)
+		return 500;
+	return strcmp(path, "/readyz") == 0 && why ? 503 : 200;
+}
+
+static int
+start_health(struct runner *r)
+{
+	const struct settings *s = r->rt.settings;
+	char err[512];
+	int ret;
+
+	if (!s->health_port)
+		return 0;
+	ret = health_new(r->rt.loop, s->health_addr, s->health_port, serve, r, &r->health, err,
+			 sizeof(err));
+	if (ret == 0) {
+		log_info("runner", "status listener on %s:%d (/healthz, /readyz, /metrics)",
+			 s->health_addr, s->health_port);
+		return 0;
+	}
+	/* The default port taken (a developer's machine) only costs the
+	 * listener; a port asked for must work. */
+	if (s->health_port_implicit && ret == -EADDRINUSE) {
+		log_warning("runner", "%s; running without it", err);
+		return 0;
+	}
+	log_error("runner", "%s", err);
+	return ret == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+}
+
+/* ---- setup -------------------------------------------------------------- */
 
 static int
 create_plugin(struct runner *r, struct plugin *p, struct host_plugin *hp)
@@ -192,101 +955,234 @@ check_executor(const struct plugin *p)
 	return 0;
 }
 
-int
-runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor)
+static void
+sweep(const struct settings *s)
 {
-	struct runner r;
-	struct poller_options po;
-	static const struct poller_callbacks pcb = { has_capacity, claimed, poll_fatal };
-	char err[512];
+	int removed = 0;
 	int ret;
 
-	memset(&r, 0, sizeof(r));
-	r.rt.settings = s;
-	r.rt.sandbox = sandbox;
-	r.rt.executor = executor;
-	r.rt.session_finished = session_finished;
-	r.rt.worker_id = s->worker_id;
+	if (s->workdir)
+		return;
+	ret = sessiondir_sweep(s->base_dir, &removed);
+	if (ret < 0)
+		log_warning("runner", "cannot sweep '%s' for stale session directories: %s",
+			    s->base_dir, strerror(-ret));
+	else if (removed)
+		log_info("runner", "removed %d session director%s left by a runner that is gone",
+			 removed, removed == 1 ? "y" : "ies");
+}
 
+/* Everything but the poller; `key` is taken (may be NULL for run-item). */
+static int
+setup(struct runner *r, struct settings *s, struct plugin *sandbox, struct plugin *executor)
+{
+	int ret;
+
+	r->rt.settings = s;
+	r->rt.sandbox = sandbox;
+	r->rt.executor = executor;
+	r->rt.session_finished = session_finished;
+	r->rt.worker_id = s->worker_id;
 	if (!sandbox->ops.sandbox.wrap) {
 		log_error("runner", "plugin '%s' has no wrap: not a usable sandbox", sandbox->path);
 		return EX_CONFIG;
 	}
-	ret = check_executor(executor);
-	if (ret)
-		return ret;
-	if (settings_read_service_key(s, &r.rt.environment_key, err, sizeof(err)) < 0) {
-		log_error("runner", "%s", err);
-		return EX_CONFIG;
+	if (!s->on_work || r->run_item) {
+		ret = check_executor(executor);
+		if (ret)
+			return ret;
 	}
 	/* curl may write to a closed socket; children get SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		ret = EX_SOFTWARE;
-		goto out;
-	}
-	r.rt.loop = loop_new(http_curl_done);
-	r.rt.api = r.rt.loop ? api_new(r.rt.loop, s->api_url) : NULL;
-	r.rt.spawner = r.rt.loop ? spawner_new(r.rt.loop) : NULL;
-	if (!r.rt.loop || !r.rt.api || !r.rt.spawner) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return EX_SOFTWARE;
+	r->rt.loop = loop_new(http_curl_done);
+	r->rt.api = r->rt.loop ? api_new(r->rt.loop, s->api_url) : NULL;
+	r->rt.spawner = r->rt.loop ? spawner_new(r->rt.loop) : NULL;
+	if (!r->rt.loop || !r->rt.api || !r->rt.spawner) {
 		log_error("runner", "cannot set up the event loop: out of memory");
-		ret = EX_SOFTWARE;
-		goto out;
+		return EX_SOFTWARE;
 	}
-	ret = create_plugin(&r, sandbox, &r.rt.sandbox_host);
+	ret = create_plugin(r, sandbox, &r->rt.sandbox_host);
 	if (!ret)
-		ret = create_plugin(&r, executor, &r.rt.executor_host);
+		ret = create_plugin(r, executor, &r->rt.executor_host);
 	if (ret)
-		goto out;
-	loop_on_signal(r.rt.loop, SIGTERM, on_stop_signal, &r);
-	loop_on_signal(r.rt.loop, SIGINT, on_stop_signal, &r);
+		return ret;
+	loop_on_signal(r->rt.loop, SIGTERM, on_stop_signal, r);
+	loop_on_signal(r->rt.loop, SIGINT, on_stop_signal, r);
+	loop_on_signal(r->rt.loop, SIGHUP, on_hup, r);
+	sweep(s);
+	r->started_ms = loop_now_ms();
+	r->unused_since_ms = r->started_ms;
+	return 0;
+}
 
-	memset(&po, 0, sizeof(po));
-	po.environment_id = s->environment_id;
-	po.environment_key = r.rt.environment_key;
-	po.worker_id = s->worker_id;
-	po.block_ms = s->block_ms;
-	r.poller = poller_start(r.rt.loop, r.rt.api, &po, &pcb, &r);
-	if (!r.poller) {
-		ret = EX_SOFTWARE;
-		goto out;
+static void
+release(struct runner *r)
+{
+	health_free(r->health);
+	api_call_cancel(r->stats_call);
+	poller_free(r->poller);
+	r->poller = NULL;
+	loop_cancel_timer(r->reap_timer);
+	loop_cancel_timer(r->deadline_timer);
+	loop_cancel_timer(r->tick_timer);
+	loop_cancel_timer(r->repoll_timer);
+	while (r->finished) {
+		struct session_slot *slot = r->finished;
+
+		r->finished = slot->next;
+		slot_free(slot);
 	}
-	log_info("runner", "serving environment %s as worker %s: sandbox %s, executor %s, capacity %d, api %s",
-		 s->environment_id, s->worker_id, sandbox->desc.name, executor->desc.name, s->capacity,
-		 s->api_url);
-	log_info("runner", "worst-case shutdown: %d s after SIGTERM (drain) plus up to 30 s per final stop request",
-		 s->drain_wait_sec);
-	ret = loop_run(r.rt.loop);
+	while (r->sessions) {
+		struct session_slot *slot = r->sessions;
+
+		r->sessions = slot->next;
+		slot_free(slot);
+	}
+	spawner_free(r->rt.spawner);
+	api_free(r->rt.api);
+	loop_free(r->rt.loop);
+	curl_global_cleanup();
+	wipe_free(r->rt.environment_key);
+	r->rt.environment_key = NULL;
+}
+
+static int
+run_loop(struct runner *r)
+{
+	int ret = loop_run(r->rt.loop);
+
 	if (ret < 0) {
 		log_error("runner", "event loop failed: %s", strerror(-ret));
 		ret = EX_SOFTWARE;
 	}
+	return ret;
+}
+
+static void
+print_budget(const struct settings *s)
+{
+	log_info("runner",
+		 "shutdown budget: %d s after SIGTERM (drain %d s, post-session hook %d s, %d s to "
+		 "stop items); give the supervisor a stop timeout of at least that",
+		 budget_sec(s), s->drain_wait_sec, s->hooks_dir ? s->post_session_hook_timeout_sec : 0,
+		 RUNNER_STOP_ALLOWANCE_SEC);
+}
+
+int
+runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor)
+{
+	struct runner r;
+	char err[512];
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	if (settings_read_service_key(s, &r.rt.environment_key, err, sizeof(err)) < 0) {
+		log_error("runner", "%s", err);
+		return EX_CONFIG;
+	}
+	ret = setup(&r, s, sandbox, executor);
+	if (ret)
+		goto out;
+	check_disk(&r);
+	ret = start_poller(&r);
+	if (ret < 0) {
+		ret = EX_SOFTWARE;
+		goto out;
+	}
+	ret = start_health(&r);
+	if (ret)
+		goto out;
+	if (s->exit_if_unused_sec || s->min_free_disk_mb)
+		loop_add_timer(r.rt.loop, 0, tick, &r, &r.tick_timer);
+	log_info("runner", "serving environment %s as worker %s: sandbox %s, executor %s, capacity %d, api %s",
+		 s->environment_id, s->worker_id, sandbox->desc.name,
+		 s->on_work ? "(--on-work)" : executor->desc.name, s->capacity, s->api_url);
+	print_budget(s);
+	ret = run_loop(&r);
 out:
-	poller_free(r.poller);
-	r.poller = NULL;
-	loop_cancel_timer(r.reap_timer);
-	r.reap_timer = NULL;
-	while (r.finished) {
-		struct session_slot *slot = r.finished;
+	release(&r);
+	return ret;
+}
 
-		r.finished = slot->next;
-		session_free(slot->session);
-		free(slot);
-	}
-	while (r.sessions) {
-		struct session_slot *slot = r.sessions;
+/* The item as the poll would have handed it out. */
+static struct json_doc *
+item_doc(const struct runner_item *item)
+{
+	struct buf b = BUF_INIT(65536);
+	struct json_doc *doc = NULL;
+	struct jsonw w;
 
-		r.sessions = slot->next;
-		session_free(slot->session);
+	jw_init(&w, &b);
+	jw_object_begin(&w);
+	jw_key(&w, "id");
+	jw_string(&w, item->work_id);
+	jw_key(&w, "type");
+	jw_string(&w, "work");
+	jw_key(&w, "environment_id");
+	jw_string(&w, item->environment_id);
+	jw_key(&w, "data");
+	jw_object_begin(&w);
+	jw_key(&w, "type");
+	jw_string(&w, "session");
+	jw_key(&w, "id");
+	jw_string(&w, item->session_id);
+	jw_object_end(&w);
+	jw_key(&w, "state");
+	jw_string(&w, "starting");
+	jw_key(&w, "secret");
+	jw_string(&w, item->secret);
+	jw_object_end(&w);
+	if (jw_finish(&w) == 0 && json_parse(b.data, b.len, &doc, NULL, 0) < 0)
+		doc = NULL;
+	wipe(b.data, b.len);
+	buf_release(&b);
+	return doc;
+}
+
+int
+runner_run_item(struct settings *s, struct plugin *sandbox, struct plugin *executor,
+		const struct runner_item *item)
+{
+	struct runner r;
+	struct session_slot *slot;
+	struct json_doc *doc;
+	int ret;
+
+	memset(&r, 0, sizeof(r));
+	r.run_item = 1;
+	r.item_exit = EX_TEMPFAIL;
+	if (item->environment_key) {
+		r.rt.environment_key = strdup(item->environment_key);
+		if (!r.rt.environment_key || log_add_secret(item->environment_key) < 0)
+			return EX_OSERR;
+	}
+	ret = setup(&r, s, sandbox, executor);
+	if (ret)
+		goto out;
+	ret = start_health(&r);
+	if (ret)
+		goto out;
+	doc = item_doc(item);
+	slot = calloc(1, sizeof(*slot));
+	if (!doc || !slot || !(slot->session = session_start(&r.rt, doc))) {
+		json_free(doc);
 		free(slot);
+		log_error("runner", "cannot start the session of work item %s", item->work_id);
+		ret = item->environment_key || item->secret ? EX_SOFTWARE : EX_CONFIG;
+		goto out;
 	}
-	spawner_free(r.rt.spawner);
-	api_free(r.rt.api);
-	loop_free(r.rt.loop);
-	curl_global_cleanup();
-	if (r.rt.environment_key) {
-		memset(r.rt.environment_key, 0, strlen(r.rt.environment_key));
-		free(r.rt.environment_key);
-	}
+	json_free(doc);
+	slot->next = r.sessions;
+	r.sessions = slot;
+	r.n_sessions = 1;
+	log_info("runner", "serving work item %s of environment %s: sandbox %s, executor %s, api %s",
+		 item->work_id, item->environment_id, sandbox->desc.name, executor->desc.name,
+		 s->api_url);
+	print_budget(s);
+	ret = run_loop(&r);
+out:
+	release(&r);
 	return ret;
 }

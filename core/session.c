@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +9,13 @@
 #include <unistd.h>
 
 #include "event-stream.h"
+#include "hooks.h"
 #include "lease.h"
+#include "metrics.h"
 #include "rand.h"
 #include "secret.h"
 #include "session.h"
+#include "sessiondir.h"
 
 #define SESSION_STOP_TIMEOUT_MS 30000L
 /* How long the teardown waits for an executor's processes to end and for
@@ -25,6 +27,7 @@ enum session_phase {
 	PHASE_RUNNING,
 	PHASE_DRAINING,   /* waiting for a running call before the teardown */
 	PHASE_STOPPING,   /* the final stop request is out */
+	PHASE_POST_HOOK,  /* the post-session hook runs */
 	PHASE_FINISHED,
 };
 
@@ -54,6 +57,13 @@ struct session {
 	int exec_started;
 	struct loop_timer *timer;
 	uint64_t drain_deadline;
+
+	/* Watchdogs, hooks, the directory's lock (sessiondir.h). */
+	struct loop_timer *startup_timer;
+	struct loop_timer *runtime_timer;
+	struct hook_run *hook;
+	int lock_fd;
+	int tree_killed;
 	int exec_done;            /* the executor called session_done */
 	int stop_sent;            /* session_stop was called */
 	uint64_t wind_deadline;   /* end of the teardown's grace */
@@ -100,28 +110,69 @@ program_owns_lease(const struct session *s)
 
 /* ---- the end ------------------------------------------------------------ */
 
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (remove(path) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
 static void
 remove_workdir(struct session *s)
 {
-	if (!s->own_workdir || s->rt->settings->keep_session_dirs)
+	int r;
+
+	if (!s->own_workdir)
 		return;
-	/* FTW_PHYS: never follow a link the session planted. */
-	if (nftw(s->workdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
-		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "cannot remove '%s': %m", s->workdir);
+	s->own_workdir = 0;
+	r = sessiondir_release(s->workdir, s->lock_fd, s->rt->settings->keep_session_dirs);
+	s->lock_fd = -1;
+	if (r < 0)
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "cannot remove '%s': %s", s->workdir,
+			 strerror(-r));
 }
 
 static void
-finish(struct session *s)
+cancel_watchdogs(struct session *s)
 {
+	loop_cancel_timer(s->startup_timer);
+	s->startup_timer = NULL;
+	loop_cancel_timer(s->runtime_timer);
+	s->runtime_timer = NULL;
+}
+
+enum session_outcome
+session_outcome(const struct session *s)
+{
+	if (s->lease_lost)
+		return SESSION_OUTCOME_LEASE_LOST;
+	if (s->failed)
+		return SESSION_OUTCOME_FAILED;
+	if (s->why == SESSION_END_SHUTDOWN || s->why == SESSION_END_SHUTDOWN_NOW)
+		return SESSION_OUTCOME_SHUTDOWN;
+	return SESSION_OUTCOME_COMPLETED;
+}
+
+const char *
+session_outcome_to_string(enum session_outcome o)
+{
+	static const char *const names[] = {
+		[SESSION_OUTCOME_COMPLETED] = "completed",
+		[SESSION_OUTCOME_FAILED] = "failed",
+		[SESSION_OUTCOME_LEASE_LOST] = "lease_lost",
+		[SESSION_OUTCOME_SHUTDOWN] = "shutdown",
+	};
+
+	return names[o];
+}
+
+static const char *end_reason(enum session_end why);
+
+static void
+finish_now(struct session *s)
+{
+	hook_cancel(s->hook);
+	s->hook = NULL;
+	cancel_watchdogs(s);
 	s->phase = PHASE_FINISHED;
+	if (session_outcome(s) == SESSION_OUTCOME_FAILED)
+		metrics.sessions_failed++;
+	else
+		metrics.sessions_completed++;
+	metrics.sessions_active--;
 	if (s->exec_started && exec_ops(s)->session_free)
 		exec_ops(s)->session_free(s->rt->executor->state, s->exec_sess);
 	s->exec_sess = NULL;
@@ -130,6 +181,41 @@ finish(struct session *s)
 	log_emit(s->failed ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO, "session", &s->ctx, "session %s",
 		 s->failed ? "failed" : "finished");
 	s->rt->session_finished(s->rt, s);
+}
+
+static void
+post_hook_done(void *userdata, int ok, const char *why)
+{
+	struct session *s = userdata;
+
+	s->hook = NULL;
+	finish_now(s);
+}
+
+/* The post-session hook, for every session that got a directory, then the
+ * end. */
+static void
+finish(struct session *s)
+{
+	struct hook_vars v;
+	char err[256];
+
+	cancel_watchdogs(s);
+	if (s->workdir && s->rt->settings->hooks_dir) {
+		memset(&v, 0, sizeof(v));
+		v.work_id = s->work_id;
+		v.session_id = s->session_id;
+		v.environment_id = s->environment_id;
+		v.workdir = s->workdir;
+		v.outcome = session_outcome_to_string(session_outcome(s));
+		v.end_reason = end_reason(s->why);
+		v.ctx = &s->ctx;
+		s->phase = PHASE_POST_HOOK;
+		if (hook_start(s->rt, HOOK_POST_SESSION, &v, post_hook_done, s, &s->hook, err,
+			       sizeof(err)) == 0)
+			return;
+	}
+	finish_now(s);
 }
 
 static void
@@ -191,6 +277,9 @@ stop_reason(enum session_end why)
 	case SESSION_END_SHUTDOWN:
 	case SESSION_END_SHUTDOWN_NOW:
 		return ER_STOP_SHUTDOWN;
+	case SESSION_END_STARTUP_TIMEOUT:
+	case SESSION_END_MAX_RUNTIME:
+		return ER_STOP_TIMEOUT;
 	default:
 		return ER_STOP_REQUESTED;
 	}
@@ -223,6 +312,9 @@ wind_check(void *userdata)
 static void
 teardown(struct session *s)
 {
+	hook_cancel(s->hook);
+	s->hook = NULL;
+	cancel_watchdogs(s);
 	loop_cancel_timer(s->timer);
 	s->timer = NULL;
 	api_call_cancel(s->call);
@@ -241,6 +333,8 @@ teardown(struct session *s)
 	stream_free(s->stream);
 	s->stream = NULL;
 	/* Nothing the session started survives it. */
+	if (s->procs && proc_group_live(s->procs) > 0 && !s->tree_killed++)
+		metrics.process_tree_kills++;
 	proc_group_free(s->procs);
 	s->procs = NULL;
 	lease_free(s->lease);
@@ -287,6 +381,28 @@ end_to_string(enum session_end why)
 		[SESSION_END_FAILED] = "failed",
 		[SESSION_END_SHUTDOWN] = "runner shutting down",
 		[SESSION_END_SHUTDOWN_NOW] = "runner stopping now",
+		[SESSION_END_STARTUP_TIMEOUT] = "not started within --startup-timeout-sec",
+		[SESSION_END_MAX_RUNTIME] = "ran past --kill-session-after-min",
+	};
+
+	return names[why];
+}
+
+/* For hooks: one word. */
+static const char *
+end_reason(enum session_end why)
+{
+	static const char *const names[] = {
+		[SESSION_END_IDLE] = "idle",
+		[SESSION_END_TERMINATED] = "terminated",
+		[SESSION_END_STOP] = "stopped",
+		[SESSION_END_LEASE_LOST] = "lease_lost",
+		[SESSION_END_EXECUTOR] = "executor_done",
+		[SESSION_END_FAILED] = "failed",
+		[SESSION_END_SHUTDOWN] = "shutdown",
+		[SESSION_END_SHUTDOWN_NOW] = "shutdown_now",
+		[SESSION_END_STARTUP_TIMEOUT] = "startup_timeout",
+		[SESSION_END_MAX_RUNTIME] = "max_runtime",
 	};
 
 	return names[why];
@@ -295,6 +411,12 @@ end_to_string(enum session_end why)
 void
 session_end(struct session *s, enum session_end why)
 {
+	if (s->phase == PHASE_POST_HOOK) {
+		/* A second signal does not wait for the post-session hook. */
+		if (why == SESSION_END_SHUTDOWN_NOW)
+			finish_now(s);
+		return;
+	}
 	if (s->phase == PHASE_DRAINING && why == SESSION_END_SHUTDOWN_NOW) {
 		s->why = why;
 		stream_cancel_running(s->stream);
@@ -310,9 +432,14 @@ session_end(struct session *s, enum session_end why)
 	s->phase = PHASE_DRAINING;
 	if (why == SESSION_END_LEASE_LOST)
 		s->lease_lost = 1;
-	if (why == SESSION_END_FAILED)
+	if (why == SESSION_END_FAILED || why == SESSION_END_STARTUP_TIMEOUT ||
+	    why == SESSION_END_MAX_RUNTIME)
 		s->failed = 1;
-	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "ending session: %s", end_to_string(why));
+	cancel_watchdogs(s);
+	log_emit(why == SESSION_END_STARTUP_TIMEOUT || why == SESSION_END_MAX_RUNTIME
+			 ? LOG_LEVEL_WARNING
+			 : LOG_LEVEL_INFO,
+		 "session", &s->ctx, "ending session: %s", end_to_string(why));
 	stream_hold(s->stream);
 	if (why == SESSION_END_SHUTDOWN && session_busy(s)) {
 		/* Let the running call finish and its result go out. */
@@ -342,6 +469,7 @@ lease_ended(void *userdata, enum lease_end why)
 	struct session *s = userdata;
 
 	if (lease_end_is_lost(why)) {
+		metrics.leases_lost++;
 		s->lease_lost = 1;
 		/* Stop at once: the item may already run elsewhere. */
 		if (s->procs)
@@ -411,6 +539,7 @@ stream_ended(void *userdata, enum stream_end why)
 
 	switch (why) {
 	case STREAM_END_IDLE:
+		metrics.watchdog_fired[METRICS_WATCHDOG_IDLE]++;
 		session_end(s, SESSION_END_IDLE);
 		break;
 	case STREAM_END_TERMINATED:
@@ -456,37 +585,38 @@ static int
 make_workdir(struct session *s)
 {
 	const struct settings *set = s->rt->settings;
-	char suffix[37];
-	struct buf path = BUF_INIT(4096);
+	int r;
 
 	if (set->workdir) {
 		s->workdir = strdup(set->workdir);
 		return s->workdir ? 0 : -ENOMEM;
 	}
-	if (mkdir(set->base_dir, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	if (rand_uuid(suffix) < 0 || buf_printf(&path, "%s/%s-%.8s", set->base_dir, s->session_id,
-						suffix) < 0) {
-		buf_release(&path);
-		return -ENOMEM;
-	}
-	if (mkdir(path.data, 0700) < 0) {
-		int r = -errno;
-
-		buf_release(&path);
+	r = sessiondir_create(set->base_dir, s->session_id, &s->workdir, &s->lock_fd);
+	if (r < 0)
 		return r;
-	}
-	s->workdir = buf_steal(&path);
 	s->own_workdir = 1;
 	return 0;
+}
+
+static void run_executor(struct session *s);
+
+static void
+pre_hook_done(void *userdata, int ok, const char *why)
+{
+	struct session *s = userdata;
+
+	s->hook = NULL;
+	if (!ok) {
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "pre-session hook failed: %s", why);
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	run_executor(s);
 }
 
 static void
 start_executor(struct session *s)
 {
-	const struct er_executor_ops *ops = exec_ops(s);
-	struct er_session_info info;
-	struct er_error err = { 0, "" };
 	int r;
 
 	r = make_workdir(s);
@@ -509,6 +639,37 @@ start_executor(struct session *s)
 			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
 				 "cannot hand '%s' to the sandbox's user: %m", s->workdir);
 	}
+	if (s->rt->settings->hooks_dir) {
+		struct hook_vars v;
+		char msg[256];
+
+		memset(&v, 0, sizeof(v));
+		v.work_id = s->work_id;
+		v.session_id = s->session_id;
+		v.environment_id = s->environment_id;
+		v.workdir = s->workdir;
+		v.ctx = &s->ctx;
+		r = hook_start(s->rt, HOOK_PRE_SESSION, &v, pre_hook_done, s, &s->hook, msg,
+			       sizeof(msg));
+		if (r == 0)
+			return;
+		if (r < 0) {
+			log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "pre-session hook failed: %s", msg);
+			session_end(s, SESSION_END_FAILED);
+			return;
+		}
+	}
+	run_executor(s);
+}
+
+static void
+run_executor(struct session *s)
+{
+	const struct er_executor_ops *ops = exec_ops(s);
+	struct er_session_info info;
+	struct er_error err = { 0, "" };
+	int r;
+
 	s->procs = proc_group_new(s->rt->spawner);
 	if (!s->procs) {
 		session_end(s, SESSION_END_FAILED);
@@ -539,6 +700,8 @@ start_executor(struct session *s)
 		}
 	}
 	s->exec_started = 1;
+	loop_cancel_timer(s->startup_timer);
+	s->startup_timer = NULL;
 	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "session started in '%s'", s->workdir);
 	if (!(ops->flags & ER_EXECUTOR_NO_STREAM)) {
 		const struct settings *set = s->rt->settings;
@@ -624,6 +787,26 @@ fail:
 	session_end(s, SESSION_END_FAILED);
 }
 
+static void
+startup_timeout_fired(void *userdata)
+{
+	struct session *s = userdata;
+
+	s->startup_timer = NULL;
+	metrics.watchdog_fired[METRICS_WATCHDOG_STARTUP]++;
+	session_end(s, SESSION_END_STARTUP_TIMEOUT);
+}
+
+static void
+runtime_limit_fired(void *userdata)
+{
+	struct session *s = userdata;
+
+	s->runtime_timer = NULL;
+	metrics.watchdog_fired[METRICS_WATCHDOG_MAX_RUNTIME]++;
+	session_end(s, SESSION_END_MAX_RUNTIME);
+}
+
 /* The item as JSON without its secret, for executors and logs. */
 static char *
 work_without_secret(const struct json_doc *work)
@@ -672,6 +855,7 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	if (!s)
 		return NULL;
 	s->rt = rt;
+	s->lock_fd = -1;
 	s->work_id = strdup(json_get_str(work, 0, "id"));
 	s->environment_id = strdup(rt->settings->environment_id);
 	s->session_id = strdup(sid ? sid : "");
@@ -693,10 +877,23 @@ session_start(struct runtime *rt, const struct json_doc *work)
 		if (secret)
 			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
 				 "the work secret carries no sessions token, using the environment key");
+		if (!rt->environment_key) {
+			log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
+				 "no sessions token in the work secret and no environment key");
+			goto oom;
+		}
 		s->token = strdup(rt->environment_key);
 		if (!s->token)
 			goto oom;
 	}
+	metrics.sessions_started++;
+	metrics.sessions_active++;
+	if (rt->settings->startup_timeout_sec > 0)
+		loop_add_timer(rt->loop, (uint64_t)rt->settings->startup_timeout_sec * 1000u,
+			       startup_timeout_fired, s, &s->startup_timer);
+	if (rt->settings->kill_session_after_sec > 0)
+		loop_add_timer(rt->loop, (uint64_t)rt->settings->kill_session_after_sec * 1000u,
+			       runtime_limit_fired, s, &s->runtime_timer);
 	/* The lease first, so nothing slow can let it lapse; unless the
 	 * executor's program keeps it (it must send the first heartbeat). */
 	if (!program_owns_lease(s)) {
@@ -724,6 +921,14 @@ session_free(struct session *s)
 {
 	if (!s)
 		return;
+	if (s->phase != PHASE_FINISHED && s->token)
+		metrics.sessions_active--;
+	hook_cancel(s->hook);
+	cancel_watchdogs(s);
+	/* Killed mid-session: the lock goes, the directory stays for the next
+	 * start's sweep. */
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 	loop_cancel_timer(s->timer);
 	api_call_cancel(s->call);
 	stream_free(s->stream);

@@ -27,6 +27,16 @@ enum session_end {
 	SESSION_END_FAILED,       /* could not be served */
 	SESSION_END_SHUTDOWN,     /* the runner is draining */
 	SESSION_END_SHUTDOWN_NOW, /* the runner must stop at once */
+	SESSION_END_STARTUP_TIMEOUT, /* not started within --startup-timeout-sec: failed */
+	SESSION_END_MAX_RUNTIME,  /* ran past --kill-session-after-min: failed */
+};
+
+/* How a finished session went (for metrics, hooks and run-item's exit). */
+enum session_outcome {
+	SESSION_OUTCOME_COMPLETED,
+	SESSION_OUTCOME_FAILED,
+	SESSION_OUTCOME_LEASE_LOST,  /* the item is someone else's now */
+	SESSION_OUTCOME_SHUTDOWN,    /* the runner stopped it; the item is stopped */
 };
 
 struct session;
@@ -49,6 +59,9 @@ int session_tool_result(struct session *s, const char *call_id, int is_error, co
 			size_t len);
 int session_send_event(struct session *s, const char *json, size_t len);
 void session_executor_done(struct session *s, int failed);
+
+enum session_outcome session_outcome(const struct session *s);
+const char *session_outcome_to_string(enum session_outcome o);
 
 /* Is a tool running or a result unsent? (Draining waits for these.) */
 int session_busy(const struct session *s);

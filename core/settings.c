@@ -28,7 +28,8 @@ wipe(void *p, size_t n)
 
 #define OFF(m) offsetof(struct settings, m)
 #define ORCH SETTINGS_VERB_ORCHESTRATOR
-#define BOTH (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS)
+#define BOTH (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS | SETTINGS_VERB_RUN_ITEM)
+#define SERVE (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_RUN_ITEM)
 
 /*
  * Every setting: flag, environment variable, config key.  The plugin
@@ -43,12 +44,12 @@ const struct settings_def settings_table[] = {
 	{ "service-key-file", "ER_SERVICE_KEY_FILE", "service_key_file", SETTINGS_PATH,
 	  OFF(service_key_file), 0, 0, ORCH, "FILE",
 	  "file holding the environment's service key, mode 0600 (required)" },
-	{ "api-url", "ER_API_URL", "api_url", SETTINGS_URL, OFF(api_url), 0, 0, ORCH, "URL",
+	{ "api-url", "ER_API_URL", "api_url", SETTINGS_URL, OFF(api_url), 0, 0, SERVE, "URL",
 	  "control plane (default https://api.anthropic.com)" },
-	{ "worker-id", "ER_WORKER_ID", "worker_id", SETTINGS_STRING, OFF(worker_id), 0, 0, ORCH,
+	{ "worker-id", "ER_WORKER_ID", "worker_id", SETTINGS_STRING, OFF(worker_id), 0, 0, SERVE,
 	  "ID", "this worker's id (default <hostname>-<random uuid>)" },
 	{ "sandbox-backend", "ER_SANDBOX_BACKEND", "sandbox_backend", SETTINGS_SANDBOX,
-	  OFF(sandbox_backend), 0, 0, ORCH, "NAME",
+	  OFF(sandbox_backend), 0, 0, SERVE, "NAME",
 	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default "
 	  ER_DEFAULT_SANDBOX "; none: no isolation)" },
 	{ "sandbox-network", "ER_SANDBOX_NETWORK", "sandbox_network", SETTINGS_POLICY, 0, 0, 0,
@@ -82,7 +83,7 @@ const struct settings_def settings_table[] = {
 	  1048576, ORCH, "MB",
 	  "memory cap of one session's commands, MiB, where a cgroup is writable (default 4096, "
 	  "0: none)" },
-	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, ORCH,
+	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, SERVE,
 	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
 	{ "exec-path", "ER_EXEC_PATH", "exec_path", SETTINGS_PATH, OFF(exec_path), 0, 0, ORCH,
 	  "PATH", "claude-code executor: the Claude Code CLI (default claude on PATH)" },
@@ -105,28 +106,28 @@ const struct settings_def settings_table[] = {
 	{ "plugin-dir", NULL, "plugin_dir", SETTINGS_DIR_LIST, OFF(plugin_dirs), 0, 0, BOTH, "DIR",
 	  "search plugins here first (repeatable; then $ER_PLUGIN_PATH, then "
 	  "the installed directory)" },
-	{ "plugin-option", NULL, NULL, SETTINGS_OPTION, OFF(options), 0, 0, ORCH, "NAME.KEY=VALUE",
+	{ "plugin-option", NULL, NULL, SETTINGS_OPTION, OFF(options), 0, 0, SERVE, "NAME.KEY=VALUE",
 	  "plugin option, e.g. bubblewrap.network=none (repeatable; in the file: NAME.KEY = "
 	  "VALUE)" },
 	{ "config", "ER_CONFIG", NULL, SETTINGS_CONFIG, OFF(config_file), 0, 0, BOTH, "FILE",
 	  "read settings from FILE (key = value lines)" },
 	{ "capacity", "ER_CAPACITY", "capacity", SETTINGS_INT, OFF(capacity), 1, 1024, ORCH, "N",
 	  "concurrent sessions (default 1)" },
-	{ "workdir", "ER_WORKDIR", "workdir", SETTINGS_PATH, OFF(workdir), 0, 0, ORCH, "DIR",
+	{ "workdir", "ER_WORKDIR", "workdir", SETTINGS_PATH, OFF(workdir), 0, 0, SERVE, "DIR",
 	  "run every session's tools in exactly this directory" },
-	{ "base-dir", "ER_BASE_DIR", "base_dir", SETTINGS_PATH, OFF(base_dir), 0, 0, ORCH, "DIR",
+	{ "base-dir", "ER_BASE_DIR", "base_dir", SETTINGS_PATH, OFF(base_dir), 0, 0, SERVE, "DIR",
 	  "else one directory per session under DIR (default: see README)" },
 	{ "keep-session-dirs", "ER_KEEP_SESSION_DIRS", "keep_session_dirs", SETTINGS_BOOL,
-	  OFF(keep_session_dirs), 0, 1, ORCH, NULL, "keep session directories after the session" },
+	  OFF(keep_session_dirs), 0, 1, SERVE, NULL, "keep session directories after the session" },
 	{ "max-idle-sec", "ER_MAX_IDLE_SEC", "max_idle_sec", SETTINGS_INT, OFF(max_idle_sec), 0,
-	  86400, ORCH, "N",
+	  86400, SERVE, "N",
 	  "release a session N seconds after its turn ends (default 60, 0: never)" },
 	{ "block-ms", "ER_BLOCK_MS", "block_ms", SETTINGS_INT, OFF(block_ms), 1, 999, ORCH, "MS",
 	  "long-poll hold, 1-999 (default 999)" },
 	{ "tool-timeout-sec", "ER_TOOL_TIMEOUT_SEC", "tool_timeout_sec", SETTINGS_INT,
-	  OFF(tool_timeout_sec), 1, 86400, ORCH, "N", "time limit of one tool call (default 120)" },
+	  OFF(tool_timeout_sec), 1, 86400, SERVE, "N", "time limit of one tool call (default 120)" },
 	{ "drain-wait-sec", "ER_DRAIN_WAIT_SEC", "drain_wait_sec", SETTINGS_INT,
-	  OFF(drain_wait_sec), 0, 3600, ORCH, "N",
+	  OFF(drain_wait_sec), 0, 3600, SERVE, "N",
 	  "on SIGTERM, wait this long for sessions to end (default 30)" },
 	{ "memory-sync-sec", "ER_MEMORY_SYNC_SEC", "memory_sync_sec", SETTINGS_INT,
 	  OFF(memory_sync_sec), 5, 86400, ORCH, "N",
@@ -134,11 +135,47 @@ const struct settings_def settings_table[] = {
 	{ "skills-max-mb", "ER_SKILLS_MAX_MB", "skills_max_mb", SETTINGS_INT, OFF(skills_max_mb), 1,
 	  1048576, ORCH, "MB",
 	  "refuse a skill archive larger than this, or unpacking to more, MiB (default 512)" },
-	{ "log-level", "ER_LOG_LEVEL", "log_level", SETTINGS_LOG_LEVEL, OFF(log_level), 0, 0, ORCH,
+	{ "startup-timeout-sec", "ER_STARTUP_TIMEOUT_SEC", "startup_timeout_sec", SETTINGS_INT,
+	  OFF(startup_timeout_sec), 0, 86400, SERVE, "N",
+	  "fail a session not started N seconds after its claim (default 600, 0: never)" },
+	{ "kill-session-after-min", "ER_KILL_SESSION_AFTER_MIN", "kill_session_after_min",
+	  SETTINGS_MINUTES, OFF(kill_session_after_sec), 0, 525600, SERVE, "N",
+	  "end a session N minutes after its claim (default 0: never)" },
+	{ "exit-if-unused-min", "ER_EXIT_IF_UNUSED_MIN", "exit_if_unused_min", SETTINGS_MINUTES,
+	  OFF(exit_if_unused_sec), 0, 525600, ORCH, "N",
+	  "exit 0 after N minutes without a session and with an empty queue (default 0: never)" },
+	{ "max-sessions", "ER_MAX_SESSIONS", "max_sessions", SETTINGS_INT, OFF(max_sessions), 0,
+	  1000000000, ORCH, "N", "claim N items, then drain and exit 0 (default 0: no limit)" },
+	{ "min-free-disk-mb", "ER_MIN_FREE_DISK_MB", "min_free_disk_mb", SETTINGS_INT,
+	  OFF(min_free_disk_mb), 0, 1000000000, ORCH, "MB",
+	  "claim nothing while the base directory has less free space (default 0: no check)" },
+	{ "hooks-dir", "ER_HOOKS_DIR", "hooks_dir", SETTINGS_PATH, OFF(hooks_dir), 0, 0, SERVE,
+	  "DIR", "run the pre-session and post-session executables found in DIR" },
+	{ "pre-session-hook-timeout-sec", "ER_PRE_SESSION_HOOK_TIMEOUT_SEC",
+	  "pre_session_hook_timeout_sec", SETTINGS_INT, OFF(pre_session_hook_timeout_sec), 1,
+	  86400, SERVE, "N", "time limit of the pre-session hook (default 600)" },
+	{ "post-session-hook-timeout-sec", "ER_POST_SESSION_HOOK_TIMEOUT_SEC",
+	  "post_session_hook_timeout_sec", SETTINGS_INT, OFF(post_session_hook_timeout_sec), 1,
+	  86400, SERVE, "N", "time limit of the post-session hook (default 60)" },
+	{ "on-work", "ER_ON_WORK", "on_work", SETTINGS_COMMAND, OFF(on_work), 0, 0, ORCH, "CMD",
+	  "hand each claimed item to CMD (run by /bin/sh -c; work JSON on stdin) instead of "
+	  "serving it here" },
+	{ "on-work-pass-key", "ER_ON_WORK_PASS_KEY", "on_work_pass_key", SETTINGS_BOOL,
+	  OFF(on_work_pass_key), 0, 1, ORCH, NULL,
+	  "also give --on-work's command ANTHROPIC_ENVIRONMENT_KEY (default: never)" },
+	{ "health-port", "ER_HEALTH_PORT", "health_port", SETTINGS_INT, OFF(health_port), 0, 65535,
+	  SERVE, "PORT",
+	  "serve /healthz, /readyz, /metrics on PORT (default 8080; run-item: 0; 0: off)" },
+	{ "health-addr", "ER_HEALTH_ADDR", "health_addr", SETTINGS_STRING, OFF(health_addr), 0, 0,
+	  SERVE, "ADDR", "numeric address of the status listener (default 127.0.0.1)" },
+	{ "ready-poll-age-sec", "ER_READY_POLL_AGE_SEC", "ready_poll_age_sec", SETTINGS_INT,
+	  OFF(ready_poll_age_sec), 1, 86400, ORCH, "N",
+	  "/readyz fails when no poll succeeded for N seconds while polling (default 120)" },
+	{ "log-level", "ER_LOG_LEVEL", "log_level", SETTINGS_LOG_LEVEL, OFF(log_level), 0, 0, SERVE,
 	  "LEVEL", "error|warning|notice|info|debug (default info)" },
 	{ "log-format", "ER_LOG_FORMAT", "log_format", SETTINGS_LOG_FORMAT, OFF(log_format), 0, 0,
-	  ORCH, "FORMAT", "logfmt|json (default logfmt)" },
-	{ "log-file", "ER_LOG_FILE", "log_file", SETTINGS_PATH, OFF(log_file), 0, 0, ORCH, "FILE",
+	  SERVE, "FORMAT", "logfmt|json (default logfmt)" },
+	{ "log-file", "ER_LOG_FILE", "log_file", SETTINGS_PATH, OFF(log_file), 0, 0, SERVE, "FILE",
 	  "append log lines to FILE, reopened on SIGHUP (default stderr)" },
 	{ NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL },
 };
@@ -155,6 +192,11 @@ settings_init(struct settings *s)
 	s->block_ms = 999;
 	s->tool_timeout_sec = 120;
 	s->drain_wait_sec = 30;
+	s->startup_timeout_sec = 600;
+	s->pre_session_hook_timeout_sec = 600;
+	s->post_session_hook_timeout_sec = 60;
+	s->health_port = -1;
+	s->ready_poll_age_sec = 120;
 	s->memory_sync_sec = 15;
 	s->skills_max_mb = 512;
 	s->log_level = LOG_LEVEL_INFO;
@@ -186,6 +228,9 @@ settings_release(struct settings *s)
 	free(s->workdir);
 	free(s->base_dir);
 	free(s->log_file);
+	free(s->hooks_dir);
+	free(s->on_work);
+	free(s->health_addr);
 	free(s->config_file);
 	memset(s, 0, sizeof(*s));
 }
@@ -429,6 +474,28 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 			return -EINVAL;
 		}
 		return set_string(str, value);
+	case SETTINGS_MINUTES: {
+		char *end;
+		double m;
+
+		errno = 0;
+		m = strtod(value, &end);
+		if (errno || end == value || *end || !(m >= d->min) || m > d->max) {
+			snprintf(err, errlen,
+				 "invalid value '%s'; fix: give minutes from %d to %d (decimals allowed)",
+				 value, d->min, d->max);
+			return -EINVAL;
+		}
+		v = (int)(m * 60.0 + 0.999);
+		*num = v;
+		return 0;
+	}
+	case SETTINGS_COMMAND:
+		if (!*value || strlen(value) > 4096) {
+			snprintf(err, errlen, "invalid value '%s'; fix: give a command line", value);
+			return -EINVAL;
+		}
+		return set_string(str, value);
 	case SETTINGS_PATH:
 	case SETTINGS_CONFIG:
 		if (!*value || strlen(value) >= PATH_MAX) {
@@ -639,10 +706,11 @@ settings_check_key_file(const char *path, char *err, size_t errlen)
 int
 settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 {
-	int r;
-
-	if (!s->api_url && set_string(&s->api_url, "https://api.anthropic.com") < 0)
-		goto oom;
+	if (!s->api_url) {
+		if (set_string(&s->api_url, "https://api.anthropic.com") < 0)
+			goto oom;
+		s->api_url_defaulted = 1;
+	}
 	if (!s->sandbox_backend) {
 		/* Secure by default: isolation unless `none` is chosen explicitly. */
 		if (set_string(&s->sandbox_backend, ER_DEFAULT_SANDBOX) < 0)
@@ -651,8 +719,14 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 	}
 	if (!s->executor && set_string(&s->executor, "toolset") < 0)
 		goto oom;
-	if (!(verb & SETTINGS_VERB_ORCHESTRATOR))
+	if (!(verb & (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_RUN_ITEM)))
 		return 0;
+	if (!s->health_addr && set_string(&s->health_addr, "127.0.0.1") < 0)
+		goto oom;
+	if (s->health_port < 0) {
+		s->health_port = verb & SETTINGS_VERB_ORCHESTRATOR ? 8080 : 0;
+		s->health_port_implicit = 1;
+	}
 	if (!s->worker_id && fill_worker_id(s) < 0) {
 		snprintf(err, errlen,
 			 "cannot read /dev/urandom for a worker id; fix: pass --worker-id");
@@ -660,6 +734,13 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 	}
 	if (!s->base_dir && fill_base_dir(s) < 0)
 		goto oom;
+	if (s->workdir && s->workdir[0] != '/') {
+		snprintf(err, errlen, "workdir '%s' is not absolute; fix: pass an absolute path",
+			 s->workdir);
+		return EX_USAGE;
+	}
+	if (!(verb & SETTINGS_VERB_ORCHESTRATOR))
+		return 0;
 	if (!s->environment_id) {
 		snprintf(err, errlen,
 			 "no environment id; fix: pass --environment-id ID "
@@ -672,15 +753,7 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 			 "(or set ER_SERVICE_KEY_FILE, or service_key_file in the config file)");
 		return EX_USAGE;
 	}
-	r = settings_check_key_file(s->service_key_file, err, errlen);
-	if (r)
-		return r;
-	if (s->workdir && s->workdir[0] != '/') {
-		snprintf(err, errlen, "workdir '%s' is not absolute; fix: pass an absolute path",
-			 s->workdir);
-		return EX_USAGE;
-	}
-	return 0;
+	return settings_check_key_file(s->service_key_file, err, errlen);
 oom:
 	snprintf(err, errlen, "out of memory");
 	return EX_OSERR;

@@ -71,6 +71,25 @@ struct settings {
 	int memory_sync_sec;  /* memory stores sync period, default 15 */
 	int skills_max_mb;    /* largest skill archive, default 512 */
 
+	/* Watchdogs and lifecycle. */
+	int startup_timeout_sec;     /* claim to executor start, default 600, 0: none */
+	int kill_session_after_sec;  /* whole session (flag in minutes), default 0: none */
+	int exit_if_unused_sec;      /* exit after this long unused (flag in minutes), 0: never */
+	int max_sessions;            /* exit after serving this many, 0: no limit */
+	int min_free_disk_mb;        /* claim nothing while the base dir has less free */
+	char *hooks_dir;             /* pre-session, post-session executables */
+	int pre_session_hook_timeout_sec;  /* default 600 */
+	int post_session_hook_timeout_sec; /* default 60 */
+	char *on_work;               /* hand each item to this command instead */
+	int on_work_pass_key;        /* give it ANTHROPIC_ENVIRONMENT_KEY */
+
+	/* Status listener. */
+	int health_port;          /* -1 until settings_finish: 8080 (run-item: 0), 0: off */
+	int health_port_implicit; /* health_port was defaulted, not chosen */
+	char *health_addr;        /* default 127.0.0.1 */
+	int ready_poll_age_sec;   /* /readyz fails after this long without a poll */
+	int api_url_defaulted;    /* run-item: ANTHROPIC_BASE_URL may replace it */
+
 	/* Logging. */
 	int log_level; /* LOG_LEVEL_* */
 	enum log_format log_format;
@@ -83,6 +102,7 @@ struct settings {
 enum settings_verb {
 	SETTINGS_VERB_ORCHESTRATOR = 1 << 0,
 	SETTINGS_VERB_PLUGINS = 1 << 1,
+	SETTINGS_VERB_RUN_ITEM = 1 << 2,
 };
 
 enum settings_type {
@@ -101,6 +121,8 @@ enum settings_type {
 	SETTINGS_POLICY,   /* sandbox policy, kept as plugin option "sandbox.<key after
 			    * sandbox_>": an integer in [min, max] when max > min, else
 			    * one of the words of a metavar "a|b|c", else any text */
+	SETTINGS_COMMAND,  /* a command line for /bin/sh -c */
+	SETTINGS_MINUTES,  /* minutes, decimals allowed, stored as seconds */
 };
 
 /* One row of the table. */

@@ -45,6 +45,18 @@ EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
 	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/README.md
 
+# Operating it: the status listener and metrics, drain, watchdogs, hooks,
+# lifecycle limits, --on-work with run-item, and sample-config/.
+OPS_TESTS = \
+	tests/integration/runner-status.sh \
+	tests/integration/runner-lifecycle.sh \
+	tests/integration/runner-drain.sh \
+	tests/integration/runner-onwork.sh \
+	tests/integration/sample-config.sh
+TESTS += $(OPS_TESTS)
+EXTRA_DIST += $(OPS_TESTS) tests/runner/status.mjs tests/runner/lifecycle.mjs \
+	tests/runner/drain.mjs tests/runner/onwork.mjs tests/runner/kubectl-standin.mjs
+
 # Sandbox escape attempts through the real runner, per backend (tests/escape;
 # each skips with the reason where its backend cannot run), and the runner
 # checks again with every command under bubblewrap.

@@ -2,6 +2,7 @@
 // plus startRunner() (the `orchestrator` of this build, started like the SDK
 // worker) and a scan of /proc for processes a runner started.
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cp, until } from '../sdk/lib.mjs';
@@ -43,6 +44,8 @@ export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, work
   if (workdir) args.push('--workdir', workdir);
   else args.push('--base-dir', baseDir);
   if (workerId) args.push('--worker-id', workerId);
+  // Many runners run at once: no status listener unless a check asks for one.
+  if (!extra.some((a) => a.startsWith('--health-port'))) args.push('--health-port', '0');
   args.push(...extra);
   const proc = spawn(RUNNER, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(uid !== undefined ? { uid, gid } : {}) });
   running.add(proc);
@@ -158,4 +161,56 @@ export function untilTracked(re, under = TMP, ms = 15_000) {
 export async function untilGone(pid, ms = 5000) {
   const t0 = Date.now();
   return (await until(() => gone(pid), ms)) ? Date.now() - t0 : null;
+}
+
+/** A TCP port that was free a moment ago (for --health-port). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** GET http://127.0.0.1:port/path; resolves {status, type, text, json}. */
+export async function getStatus(port, path) {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: res.status, type: res.headers.get('content-type'), text, json };
+}
+
+/**
+ * Parses the Prometheus text format into {name: [{labels, value}]} plus
+ * meta {name: {type, help}}; throws on a line that is neither.
+ */
+export function parseMetrics(text) {
+  const samples = {};
+  const meta = {};
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    let m = line.match(/^# (HELP|TYPE) ([a-zA-Z_:][a-zA-Z0-9_:]*) (.*)$/);
+    if (m) {
+      meta[m[2]] ??= {};
+      meta[m[2]][m[1].toLowerCase()] = m[3];
+      continue;
+    }
+    m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/);
+    if (!m) throw new Error(`not a metrics line: ${line}`);
+    const labels = {};
+    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = l[2];
+    (samples[m[1]] ??= []).push({ labels, value: Number(m[3]) });
+  }
+  return { samples, meta };
+}
+
+/** The value of one sample (labels must match exactly those given), or undefined. */
+export function metric(parsed, name, labels = {}) {
+  return parsed.samples[name]?.find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }

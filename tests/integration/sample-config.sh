@@ -1,0 +1,69 @@
+#!/bin/sh
+# sample-config/: the systemd unit verifies (where systemd-analyze exists),
+# its stop timeout and the Kubernetes grace periods cover the shutdown budget
+# the runner prints with those settings, and the on-work script parses.
+. "$ER_TOP_SRCDIR/tests/lib/tap.sh"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/er-sample.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT
+sc=$ER_TOP_SRCDIR/sample-config
+unit=$sc/systemd/environment-runner.service
+
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# The unit names the installed binary; verify it against this build's.
+	sed "s|/usr/local/bin/environment-runner|$ER_RUNNER|" "$unit" >"$tmp/environment-runner.service"
+	if systemd-analyze verify --man=no "$tmp/environment-runner.service" >"$tmp/verify" 2>&1 &&
+		! grep -q 'environment-runner.service' "$tmp/verify"; then
+		ok "the systemd unit verifies"
+	else
+		not_ok "the systemd unit verifies"
+		diag "$(cat "$tmp/verify")"
+	fi
+else
+	skip "systemd-analyze is not installed"
+fi
+for opt in NoNewPrivileges=yes ProtectSystem=strict User=environment-runner ExecReload=; do
+	grep -q "^$opt" "$unit" || not_ok "the unit sets $opt"
+done
+ok "the unit is hardened (NoNewPrivileges, ProtectSystem, a dedicated user) and reloads with SIGHUP"
+
+# budget FLAGS...: the shutdown budget the runner prints with these flags.
+printf 'sk-ant-oat01-sample-config-check-0000\n' >"$tmp/key"
+chmod 600 "$tmp/key"
+budget() {
+	"$ER_RUNNER" orchestrator --environment-id env_sample --service-key-file "$tmp/key" \
+		--api-url http://127.0.0.1:9 --sandbox-backend none --health-port 0 \
+		--base-dir "$tmp/base" "$@" >"$tmp/log" 2>&1 &
+	pid=$!
+	i=0
+	while ! grep -q 'shutdown budget' "$tmp/log" && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -INT $pid 2>/dev/null
+	kill -INT $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	sed -n 's/.*shutdown budget: \([0-9]*\) s after SIGTERM.*/\1/p' "$tmp/log" | head -n 1
+}
+
+b=$(budget --hooks-dir "$tmp")
+t=$(sed -n 's/^TimeoutStopSec=//p' "$unit")
+if [ -n "$b" ] && [ "$t" -ge "$b" ]; then
+	ok "TimeoutStopSec=$t covers the budget with a hooks directory ($b s)"
+else
+	not_ok "TimeoutStopSec=$t covers the budget with a hooks directory (${b:-none} s)"
+	diag "$(cat "$tmp/log")"
+fi
+b=$(budget --drain-wait-sec 30)
+for f in "$sc/kubernetes/deployment.yaml" "$sc/kubernetes/job-per-item/orchestrator.yaml"; do
+	g=$(sed -n 's/^ *terminationGracePeriodSeconds: *//p' "$f" | head -n 1)
+	if [ -n "$b" ] && [ "$g" = "$b" ]; then
+		ok "$(basename "$f"): terminationGracePeriodSeconds is the printed budget ($b s)"
+	else
+		not_ok "$(basename "$f"): terminationGracePeriodSeconds $g is the printed budget (${b:-none} s)"
+	fi
+done
+grep -q 'path: /readyz' "$sc/kubernetes/deployment.yaml" && ok "the Deployment's readiness probe is /readyz" ||
+	not_ok "the Deployment's readiness probe is /readyz"
+check "on-work.sh parses" sh -n "$sc/kubernetes/job-per-item/on-work.sh"
+done_testing
