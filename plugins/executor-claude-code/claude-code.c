@@ -59,11 +59,11 @@
 #include "json.h"
 #include "jsonw.h"
 
-#define LINE_MAX_BYTES   (8u << 20)  /* one stdout line of the CLI */
-#define STDERR_TAIL      4096
-#define INPUT_MAX        (16u << 20)
-#define EVENT_MAX        (8u << 20)
-#define ID_BUCKETS       256
+#define LINE_MAX_BYTES (8u << 20) /* one stdout line of the CLI */
+#define STDERR_TAIL 4096
+#define INPUT_MAX (16u << 20)
+#define EVENT_MAX (8u << 20)
+#define ID_BUCKETS 256
 #define DEFAULT_STOP_GRACE_MS 5000
 
 struct cc_plugin {
@@ -71,9 +71,9 @@ struct cc_plugin {
 	void *host_ctx;
 	const char *exec_path;
 	const char *inference_url;
-	const char *inference_key;  /* borrowed from the host; never logged */
+	const char *inference_key; /* borrowed from the host; never logged */
 	const char *permission_mode;
-	const char *prompt_tool;    /* "stdio" or NULL */
+	const char *prompt_tool; /* "stdio" or NULL */
 	const char *allowed_tools;
 	const char *extra_args;
 	int replace_system_prompt;
@@ -89,16 +89,16 @@ struct id_node {
 /* A tool call of the CLI, from its tool_use block to its result. */
 struct tool {
 	struct tool *next;
-	char *toolu;         /* the CLI's id (toolu_...) */
-	char *name;          /* as published (bash, read, ...) */
-	char *input;         /* raw JSON */
-	char *event_id;      /* the server's id of our agent.tool_use, once learned */
-	char *ask_request;   /* the CLI's can_use_tool request id, while asked */
-	char *result;        /* an agent.tool_result waiting for event_id */
-	int posted;          /* the agent.tool_use is out */
-	int ask;             /* posted with evaluated_permission "ask" */
-	int denied;          /* the CLI refused it without asking */
-	int awaiting_id;     /* in the queue of posted uses without a server id */
+	char *toolu;	   /* the CLI's id (toolu_...) */
+	char *name;	   /* as published (bash, read, ...) */
+	char *input;	   /* raw JSON */
+	char *event_id;	   /* the server's id of our agent.tool_use, once learned */
+	char *ask_request; /* the CLI's can_use_tool request id, while asked */
+	char *result;	   /* an agent.tool_result waiting for event_id */
+	int posted;	   /* the agent.tool_use is out */
+	int ask;	   /* posted with evaluated_permission "ask" */
+	int denied;	   /* the CLI refused it without asking */
+	int awaiting_id;   /* in the queue of posted uses without a server id */
 };
 
 struct cc_session {
@@ -106,7 +106,7 @@ struct cc_session {
 	struct er_session *handle;
 	char *session_id;
 	char *state_dir;
-	long owner_uid;        /* -1: the runner's own */
+	long owner_uid; /* -1: the runner's own */
 	long owner_gid;
 	struct er_process *proc;
 	int in_fd;
@@ -115,21 +115,21 @@ struct cc_session {
 	struct er_watch *in_watch;
 	struct er_watch *out_watch;
 	struct er_watch *err_watch;
-	struct buf inq;        /* bytes for the CLI's stdin */
-	struct buf line;       /* a partial stdout line */
-	struct buf errtail;    /* the last bytes of stderr */
+	struct buf inq;	    /* bytes for the CLI's stdin */
+	struct buf line;    /* a partial stdout line */
+	struct buf errtail; /* the last bytes of stderr */
 	struct er_timer *term_timer;
 
 	struct id_node *seen[ID_BUCKETS];
 	int history_done;
 	struct buf transcript; /* earlier turns, from the history */
-	char **pending;        /* unanswered user.message contents (raw JSON) */
+	char **pending;	       /* unanswered user.message contents (raw JSON) */
 	size_t n_pending;
 	size_t cap_pending;
 
 	struct tool *tools;
-	int turns;             /* user lines sent and not yet answered by a result */
-	int running;           /* session.status_running published for this turn */
+	int turns;   /* user lines sent and not yet answered by a result */
+	int running; /* session.status_running published for this turn */
 	int interrupted;
 	int next_request;
 	int stopping;
@@ -190,8 +190,9 @@ static const char *
 tool_name(const char *cli)
 {
 	static const char *const map[][2] = {
-		{ "Bash", "bash" },	    { "Read", "read" },	  { "Write", "write" },
-		{ "Edit", "edit" },	    { "Glob", "glob" },	  { "Grep", "grep" },
+		{ "Bash", "bash" },	     { "Read", "read" },
+		{ "Write", "write" },	     { "Edit", "edit" },
+		{ "Glob", "glob" },	     { "Grep", "grep" },
 		{ "WebFetch", "web_fetch" }, { "WebSearch", "web_search" },
 	};
 
@@ -598,7 +599,9 @@ result_content(const struct json_doc *doc, int c, struct buf *out)
 				jw_key(&w, "type");
 				jw_string(&w, "text");
 				jw_key(&w, "text");
-				jw_string(&w, json_get_str(doc, e, "text") ? json_get_str(doc, e, "text") : "");
+				jw_string(&w, json_get_str(doc, e, "text")
+						      ? json_get_str(doc, e, "text")
+						      : "");
 				jw_object_end(&w);
 			} else {
 				raw = json_raw(doc, e, &len);
@@ -640,7 +643,8 @@ on_user(struct cc_session *s, const struct json_doc *doc)
 		t = find_tool(s, toolu);
 		if (!t || t->result)
 			continue;
-		if (buf_puts(&res, json_bool(doc, json_get(doc, b, "is_error")) ? "1," : "0,") < 0 ||
+		if (buf_puts(&res, json_bool(doc, json_get(doc, b, "is_error")) ? "1," : "0,") <
+			    0 ||
 		    result_content(doc, json_get(doc, b, "content"), &res) < 0) {
 			buf_release(&res);
 			continue;
@@ -676,7 +680,8 @@ on_result(struct cc_session *s, const struct json_doc *doc)
 		}
 		logf_(s, ER_LOG_WARNING, "the turn ended in an error (%s, %s): %.300s",
 		      subtype ? subtype : "?", terminal ? terminal : "?", result ? result : "");
-		send_error(s, type, result && *result ? result : (subtype ? subtype : "error"), retry);
+		send_error(s, type, result && *result ? result : (subtype ? subtype : "error"),
+			   retry);
 	}
 	send_status_idle(s, reason, NULL);
 	s->running = 0;
@@ -759,7 +764,8 @@ handle_line(struct cc_session *s, const char *line, size_t len)
 	if (!len)
 		return;
 	if (json_parse(line, len, &doc, NULL, 0) < 0 || json_kind(doc, 0) != JSON_OBJECT) {
-		logf_(s, ER_LOG_WARNING, "the CLI wrote a line that is not a JSON object: %.200s", line);
+		logf_(s, ER_LOG_WARNING, "the CLI wrote a line that is not a JSON object: %.200s",
+		      line);
 		json_free(doc);
 		return;
 	}
@@ -1087,7 +1093,8 @@ history_done(struct cc_session *s)
 		buf_release(&ctx);
 	if (s->n_pending)
 		logf_(s, ER_LOG_INFO, "%zu message(s) of the history wait for an answer%s",
-		      s->n_pending, ctx.len ? ", sent after a transcript of the earlier turns" : "");
+		      s->n_pending,
+		      ctx.len ? ", sent after a transcript of the earlier turns" : "");
 	for (size_t i = 0; i < s->n_pending; i++) {
 		send_user(s, s->pending[i], i == 0 && ctx.len ? ctx.data : NULL);
 		free(s->pending[i]);
@@ -1114,7 +1121,7 @@ cc_session_history(void *state, void *sess, const char *type, const char *json, 
 	if (!s->history_done)
 		history_first(s, type, json, len);
 	else
-		handle_event(s, type, json, len);  /* missed while disconnected */
+		handle_event(s, type, json, len); /* missed while disconnected */
 }
 
 static void
@@ -1173,8 +1180,9 @@ cli_exited(void *userdata, struct er_process *proc, int status)
 		char msg[512];
 
 		/* A crash: the session learns it, the log says why. */
-		logf_(s, ER_LOG_ERR, "session.error: the Claude Code CLI %s unexpectedly; its last words: %s",
-		      how, s->errtail.len ? s->errtail.data : "(nothing on stderr)");
+		logf_(s, ER_LOG_ERR,
+		      "session.error: the Claude Code CLI %s unexpectedly; its last words: %s", how,
+		      s->errtail.len ? s->errtail.data : "(nothing on stderr)");
 		snprintf(msg, sizeof(msg), "the agent process (Claude Code CLI) %s", how);
 		send_error(s, "unknown_error", msg, "terminal");
 		if (s->turns || s->running)
@@ -1193,7 +1201,8 @@ term_fired(void *userdata)
 
 	s->term_timer = NULL;
 	if (s->proc) {
-		logf_(s, ER_LOG_INFO, "the CLI is still running %ld ms after its input closed: SIGTERM",
+		logf_(s, ER_LOG_INFO,
+		      "the CLI is still running %ld ms after its input closed: SIGTERM",
 		      s->pl->stop_grace_ms);
 		s->pl->host->process_kill(s->proc, SIGTERM);
 	}
@@ -1315,8 +1324,7 @@ struct strlist {
 	int failed;
 };
 
-static void
-sl_push(struct strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sl_push(struct strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 sl_push(struct strlist *l, const char *fmt, ...)
@@ -1395,8 +1403,9 @@ spawn_cli(struct cc_session *s, const struct er_session_info *info, struct er_er
 			host->err_set(err, r, "cannot write the system prompt: %s", strerror(-r));
 			goto out;
 		}
-		sl_push(&argv, "%s", pl->replace_system_prompt ? "--system-prompt-file"
-							       : "--append-system-prompt-file");
+		sl_push(&argv, "%s",
+			pl->replace_system_prompt ? "--system-prompt-file"
+						  : "--append-system-prompt-file");
 		sl_push(&argv, "%s", path);
 	}
 	if (pl->permission_mode) {
@@ -1474,8 +1483,10 @@ spawn_cli(struct cc_session *s, const struct er_session_info *info, struct er_er
 	s->err_fd = req.stderr_fd;
 	logf_(s, ER_LOG_INFO, "started %s (pid %d, model %s) in '%s'", pl->exec_path, (int)req.pid,
 	      model ? model : "the CLI's default", info->workdir);
-	if (host->watch_fd(pl->host_ctx, s->out_fd, ER_FD_READ, stdout_readable, s, &s->out_watch) < 0 ||
-	    host->watch_fd(pl->host_ctx, s->err_fd, ER_FD_READ, stderr_readable, s, &s->err_watch) < 0) {
+	if (host->watch_fd(pl->host_ctx, s->out_fd, ER_FD_READ, stdout_readable, s, &s->out_watch) <
+		    0 ||
+	    host->watch_fd(pl->host_ctx, s->err_fd, ER_FD_READ, stderr_readable, s, &s->err_watch) <
+		    0) {
 		host->process_release(s->proc);
 		s->proc = NULL;
 		r = host->err_set(err, -ENOMEM, "cannot watch the CLI's output");
@@ -1630,9 +1641,9 @@ cc_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 		pl->replace_system_prompt = 1;
 	} else if (v && strcmp(v, "append") != 0) {
 		free(pl);
-		return host->err_set(err, -EINVAL,
-				     "invalid claude-code.system-prompt '%s'; fix: give append or replace",
-				     v);
+		return host->err_set(
+			err, -EINVAL,
+			"invalid claude-code.system-prompt '%s'; fix: give append or replace", v);
 	}
 	v = host->config_get(host_ctx, "claude-code.stop-grace-ms");
 	if (v) {
@@ -1641,15 +1652,17 @@ cc_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 		pl->stop_grace_ms = strtol(v, &end, 10);
 		if (*end || pl->stop_grace_ms < 0 || pl->stop_grace_ms > 600000) {
 			free(pl);
-			return host->err_set(err, -EINVAL,
-					     "invalid claude-code.stop-grace-ms '%s'; fix: give 0-600000", v);
+			return host->err_set(
+				err, -EINVAL,
+				"invalid claude-code.stop-grace-ms '%s'; fix: give 0-600000", v);
 		}
 	}
 	if (pl->prompt_tool && strcmp(pl->prompt_tool, "stdio") != 0) {
 		v = pl->prompt_tool;
 		free(pl);
-		return host->err_set(err, -EINVAL,
-				     "invalid claude-code.permission-prompt-tool '%s'; fix: give stdio", v);
+		return host->err_set(
+			err, -EINVAL,
+			"invalid claude-code.permission-prompt-tool '%s'; fix: give stdio", v);
 	}
 	if (!pl->inference_url) {
 		free(pl);
@@ -1657,9 +1670,10 @@ cc_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 	}
 	if (!pl->inference_key || !*pl->inference_key) {
 		free(pl);
-		return host->err_set(err, -ENOKEY,
-				     "no key for the Messages API; fix: pass --inference-key-file FILE "
-				     "or give the runner ANTHROPIC_API_KEY");
+		return host->err_set(
+			err, -ENOKEY,
+			"no key for the Messages API; fix: pass --inference-key-file FILE "
+			"or give the runner ANTHROPIC_API_KEY");
 	}
 	*ret_state = pl;
 	return 0;
@@ -1682,7 +1696,8 @@ static const struct er_option cc_options[] = {
 	  "the agent's system prompt is appended to Claude Code's (default) or replaces it" },
 	{ "claude-code.args", "ARGS", "more CLI arguments, split on blanks" },
 	{ "claude-code.stop-grace-ms", "MS",
-	  "after closing the CLI's input at the session's end, SIGTERM it after MS (default 5000)" },
+	  "after closing the CLI's input at the session's end, SIGTERM it after MS (default "
+	  "5000)" },
 	{ NULL, NULL, NULL },
 };
 

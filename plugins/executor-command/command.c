@@ -45,7 +45,7 @@
 #include "jsonw.h"
 
 #define LINE_MAX_BYTES 4096
-#define INPUT_MAX      (8u << 20)
+#define INPUT_MAX (8u << 20)
 
 enum secret_mode {
 	SECRET_ENV,
@@ -56,7 +56,7 @@ enum secret_mode {
 struct cmd_plugin {
 	const struct er_host *host;
 	void *host_ctx;
-	const char *command;   /* borrowed from the host */
+	const char *command; /* borrowed from the host */
 	const char *api_url;
 	const char *base_dir;
 	enum secret_mode secret;
@@ -69,7 +69,7 @@ struct cmd_stream {
 	int fd;
 	struct er_watch *watch;
 	struct buf line;
-	const char *name;  /* "stdout" or "stderr" */
+	const char *name; /* "stdout" or "stderr" */
 };
 
 struct cmd_session {
@@ -82,7 +82,7 @@ struct cmd_session {
 	size_t input_off;
 	struct cmd_stream out;
 	struct cmd_stream err;
-	char *secret_dir;  /* command.secret=file: a private directory */
+	char *secret_dir; /* command.secret=file: a private directory */
 	char *secret_file;
 	int stopping;
 	int done;
@@ -120,7 +120,8 @@ command_create(const struct er_host *host, void *host_ctx, void **ret_state, str
 	} else if (lease && strcmp(lease, "runner") != 0) {
 		free(pl);
 		return host->err_set(err, -EINVAL,
-				     "invalid --command-lease '%s'; fix: give runner or program", lease);
+				     "invalid --command-lease '%s'; fix: give runner or program",
+				     lease);
 	}
 	if (!secret || strcmp(secret, "env") == 0) {
 		pl->secret = SECRET_ENV;
@@ -131,14 +132,17 @@ command_create(const struct er_host *host, void *host_ctx, void **ret_state, str
 	} else {
 		free(pl);
 		return host->err_set(err, -EINVAL,
-				     "invalid command.secret '%s'; fix: give env, file or stdin", secret);
+				     "invalid command.secret '%s'; fix: give env, file or stdin",
+				     secret);
 	}
 	if (pl->secret == SECRET_FILE && !pl->base_dir) {
 		free(pl);
-		return host->err_set(err, -EINVAL, "command.secret=file needs the runner's base dir");
+		return host->err_set(err, -EINVAL,
+				     "command.secret=file needs the runner's base dir");
 	}
 	/* Read by the runner when create() returns (plugin.h). */
-	command_ops.flags = ER_EXECUTOR_NO_STREAM | (pl->program_lease ? ER_EXECUTOR_OWNS_LEASE : 0);
+	command_ops.flags =
+		ER_EXECUTOR_NO_STREAM | (pl->program_lease ? ER_EXECUTOR_OWNS_LEASE : 0);
 	*ret_state = pl;
 	return 0;
 }
@@ -244,14 +248,15 @@ input_writable(void *userdata, int fd, uint32_t revents)
 	struct cmd_session *s = userdata;
 
 	while (s->input_off < s->input.len) {
-		ssize_t n = write(s->in_fd, s->input.data + s->input_off, s->input.len - s->input_off);
+		ssize_t n =
+			write(s->in_fd, s->input.data + s->input_off, s->input.len - s->input_off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n < 0)
-			break;  /* the program closed its input: fine */
+			break; /* the program closed its input: fine */
 		s->input_off += (size_t)n;
 	}
 	input_close(s);
@@ -363,10 +368,11 @@ program_exited(void *userdata, struct er_process *proc, int status)
 	} else {
 		failed = 1;
 		host->log(s->pl->host_ctx, s->stopping ? ER_LOG_INFO : ER_LOG_WARNING,
-			  "the command was killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+			  "the command was killed by signal %d",
+			  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 	}
 	if (s->stopping)
-		failed = 0;  /* asked to stop: how it ended says nothing */
+		failed = 0; /* asked to stop: how it ended says nothing */
 	if (!s->done) {
 		s->done = 1;
 		host->session_done(s->handle, failed);
@@ -412,7 +418,8 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 
 	if (!info || !info->workdir || !info->session_id)
 		return host->err_set(err, -EINVAL, "no session");
-	if (info->struct_size >= offsetof(struct er_session_info, environment_key) + sizeof(char *)) {
+	if (info->struct_size >=
+	    offsetof(struct er_session_info, environment_key) + sizeof(char *)) {
 		secret = info->work_secret;
 		env_key = info->environment_key;
 	}
@@ -432,7 +439,8 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 	if (pl->secret == SECRET_FILE && secret) {
 		r = write_secret_file(s, secret);
 		if (r < 0) {
-			host->err_set(err, r, "cannot write the work secret file: %s", strerror(-r));
+			host->err_set(err, r, "cannot write the work secret file: %s",
+				      strerror(-r));
 			goto fail;
 		}
 	}
@@ -481,7 +489,8 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 		  (int)req.pid, pl->program_lease ? "command" : "runner");
 	if (stream_open(s, &s->out, req.stdout_fd, "stdout") < 0 ||
 	    stream_open(s, &s->err, req.stderr_fd, "stderr") < 0 ||
-	    host->watch_fd(pl->host_ctx, s->in_fd, ER_FD_WRITE, input_writable, s, &s->in_watch) < 0) {
+	    host->watch_fd(pl->host_ctx, s->in_fd, ER_FD_WRITE, input_writable, s, &s->in_watch) <
+		    0) {
 		/* Without its pipes watched the command cannot be served. */
 		host->process_release(s->proc);
 		s->proc = NULL;
@@ -557,5 +566,5 @@ static struct er_executor_ops command_ops = {
 };
 
 ER_PLUGIN_DEFINE(ER_KIND_EXECUTOR, "command", PACKAGE_VERSION,
-		 "runs --command for each claimed item, as ant's poll --on-work does", command_options,
-		 command_create, command_destroy, &command_ops);
+		 "runs --command for each claimed item, as ant's poll --on-work does",
+		 command_options, command_create, command_destroy, &command_ops);
