@@ -24,7 +24,7 @@ const nonce = Math.random().toString(36).slice(2, 12);
 const runAs = process.env.ER_ESCAPE_USER || null;
 const attemptBin = process.env.ER_ESCAPE_ATTEMPT;
 const maxProcs = 64;
-const label = `${SANDBOX}${runAs ? ` as ${runAs}` : ''}`;
+const label = `${SANDBOX}${runAs ? ` as ${runAs}` : ''}${process.env.ER_ESCAPE_NETWORK === 'allowlist' ? ' (allowlist)' : ''}`;
 
 function fnv1a(buf) {
   let h = 2166136261;
@@ -106,6 +106,17 @@ const attempts = [
   { name: 'nproc', cmd: `${A} nproc nproc ${maxProcs + 16}`, escaped: (r) => Number(r.split(' ')[1]) >= maxProcs + 16 },
   { name: 'daemon', cmd: `${A} daemon daemon ${marker}`, escaped: (r, ctx) => ctx.daemons.length > 0 },
 ];
+// With the allow-list network: only allowed.test is reachable, through the
+// runner's proxy (both names resolve to the test's 127.0.0.1 port).
+const allowlist = process.env.ER_ESCAPE_NETWORK === 'allowlist';
+const viaProxy = (r) => /^ok 200 /.test(r) && r.includes(`HOST-${nonce}`);
+if (allowlist) {
+  attempts.push(
+    { name: 'proxy-denied-name', cmd: `${A} proxy proxy-denied-name denied.test ${tcpPort}`, escaped: viaProxy },
+    { name: 'proxy-ip-literal', cmd: `${A} proxy proxy-ip-literal 127.0.0.1 ${tcpPort}`, escaped: viaProxy },
+    { name: 'proxy-socket-direct', cmd: `${A} unix proxy-socket-direct /run/environment-runner/proxy.sock`, escaped: (r) => r.startsWith('ok') },
+  );
+}
 
 // ok <bytes> <sum> equal to the host file's content?
 function hostSum(path, r) {
@@ -138,7 +149,8 @@ let results = {};
 let ctx = {};
 try {
   const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
-  const calls = attempts.map((a) => ({ name: 'bash', input: { command: `cd ${workdir} && ${a.cmd.replace('RUNNER_PID', String(runner.pid))} 2>&1` } }));
+  const probes = allowlist ? [{ name: 'proxy-allowed', cmd: `${A} proxy proxy-allowed allowed.test ${tcpPort}` }] : [];
+  const calls = [...attempts, ...probes].map((a) => ({ name: 'bash', input: { command: `cd ${workdir} && ${a.cmd.replace('RUNNER_PID', String(runner.pid))} 2>&1` } }));
   await cp.script(session.id, { turns: [{ tool_calls: calls, message: 'done' }] });
   await say(client, session.id, 'try to escape');
   const events = await untilTurnEnds(session.id, 1, 60_000);
@@ -150,6 +162,10 @@ try {
   for (const [i, a] of attempts.entries()) {
     const line = texts[i]?.split('\n').find((l) => l.startsWith(`RESULT ${a.name} `));
     results[a.name] = line ? line.slice(`RESULT ${a.name} `.length) : `no result: ${texts[i]?.slice(0, 200)}`;
+  }
+  if (allowlist) {
+    const line = texts[attempts.length]?.split('\n').find((l) => l.startsWith('RESULT proxy-allowed ')) ?? texts[attempts.length];
+    ok(viaProxy(line?.replace('RESULT proxy-allowed ', '') ?? ''), `${label}: an allowed domain is reachable through the proxy`, line);
   }
   const envText = texts[attempts.findIndex((a) => a.name === 'env-secrets')] ?? '';
   ctx.envLeaks = [

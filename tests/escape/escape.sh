@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs tests/escape/escape.mjs (TAP) against the local control plane with
 # one sandbox backend, or skips with the reason it cannot run here.
-# Usage: escape.sh BACKEND [user]   ("user": the runner runs as an
-# unprivileged user, $ER_ESCAPE_USER or nobody, instead of root)
+# Usage: escape.sh BACKEND [user|allowlist]   ("user": the runner runs as
+# an unprivileged user, $ER_ESCAPE_USER or nobody, instead of root;
+# "allowlist": --sandbox-network=allowlist with two names served)
 set -u
 backend=$1
 mode=${2:-root}
@@ -17,7 +18,16 @@ esac
 [ -f "${ER_TOP_BUILDDIR:?}/plugins/.libs/sandbox-$backend.so" ] ||
 	skip "the $backend plugin is not built here"
 [ -x "$ER_TOP_BUILDDIR/tests/escape/er-escape-attempt" ] || skip "er-escape-attempt is not built"
-if [ "$mode" = user ]; then
+if [ "$mode" = allowlist ]; then
+	relay="$ER_TOP_BUILDDIR/plugins/sandbox-bubblewrap/er-sandbox-relay"
+	[ -x "$relay" ] || skip "er-sandbox-relay is not built"
+	ER_ESCAPE_NETWORK=allowlist
+	ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --sandbox-network=allowlist"
+	ER_TEST_SANDBOX_ARGS="$ER_TEST_SANDBOX_ARGS --sandbox-allowed-domains=allowed.test"
+	ER_TEST_SANDBOX_ARGS="$ER_TEST_SANDBOX_ARGS --plugin-option=bubblewrap.relay=$relay"
+	ER_TEST_SANDBOX_ARGS="$ER_TEST_SANDBOX_ARGS --plugin-option=bubblewrap.proxy_hosts=allowed.test=127.0.0.1,denied.test=127.0.0.1"
+	export ER_ESCAPE_NETWORK ER_TEST_SANDBOX_ARGS
+elif [ "$mode" = user ]; then
 	[ "$(id -u)" -eq 0 ] || skip "needs root to start the runner as another user"
 	ER_ESCAPE_USER=${ER_ESCAPE_USER:-nobody}
 	id "$ER_ESCAPE_USER" >/dev/null 2>&1 || skip "no user '$ER_ESCAPE_USER'"

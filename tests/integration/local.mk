@@ -64,6 +64,7 @@ ESCAPE_TESTS = \
 	tests/integration/escape-none.sh \
 	tests/integration/escape-bubblewrap.sh \
 	tests/integration/escape-bubblewrap-user.sh \
+	tests/integration/escape-bubblewrap-allowlist.sh \
 	tests/integration/escape-firejail.sh \
 	tests/integration/runner-basic-bubblewrap.sh \
 	tests/integration/runner-differential-bubblewrap.sh
