@@ -12,6 +12,7 @@
 #include "api.h"
 #include "http.h"
 #include "rand.h"
+#include "secret.h"
 
 #define API_DEFAULT_TIMEOUT_MS 600000L
 #define API_DEFAULT_RETRIES    2
@@ -299,7 +300,7 @@ call_free(struct api_call *call)
 	free(call->method);
 	free(call->body);
 	for (int i = 0; i < API_MAX_HEADERS; i++)
-		free(call->headers[i]);
+		secret_free(call->headers[i]);  /* one is "Authorization: Bearer ..." */
 	free(call);
 }
 
@@ -362,6 +363,7 @@ api_call(struct api *api, const struct api_request *r, api_done_cb done, void *u
 	call->method = strdup(r->method ? r->method : r->body ? "POST" : "GET");
 	if (!call->method)
 		goto fail;
+	secret_wipe(auth.data, auth.len);
 	buf_release(&auth);
 	err = call_attempt(call);
 	if (err < 0)
@@ -371,6 +373,7 @@ api_call(struct api *api, const struct api_request *r, api_done_cb done, void *u
 	return 0;
 fail:
 	buf_release(&url);
+	secret_wipe(auth.data, auth.len);
 	buf_release(&auth);
 fail_call:
 	call_free(call);

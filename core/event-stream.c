@@ -12,6 +12,7 @@
 #include "jsonw.h"
 #include "metrics.h"
 #include "rand.h"
+#include "secret.h"
 #include "sse.h"
 
 #define STREAM_BACKOFF_MIN_MS    500L
@@ -1074,10 +1075,12 @@ connect_stream(struct stream *st)
 	if (http_request_start(st->loop, &o, &st->sse) < 0)
 		goto fail;
 	buf_release(&url);
+	secret_wipe(auth.data, auth.len);
 	buf_release(&auth);
 	return;
 fail:
 	buf_release(&url);
+	secret_wipe(auth.data, auth.len);
 	buf_release(&auth);
 	reconnect_later(st);
 }
@@ -1098,7 +1101,7 @@ stream_start(struct loop *loop, struct api *api, const struct stream_options *o,
 	st->token = strdup(o->token);
 	if (!st->session_id || !st->token) {
 		free(st->session_id);
-		free(st->token);
+		secret_free(st->token);
 		free(st);
 		return NULL;
 	}
@@ -1198,6 +1201,6 @@ stream_free(struct stream *st)
 		free(t);
 	}
 	free(st->session_id);
-	free(st->token);
+	secret_free(st->token);
 	free(st);
 }

@@ -35,6 +35,7 @@
 #include <jsmn.h>
 
 #include "json.h"
+#include "secret.h"
 #include "utf8.h"
 
 struct json_tok {
@@ -612,6 +613,11 @@ json_free(struct json_doc *doc)
 {
 	if (!doc)
 		return;
+	/* A poll answer holds a work secret: nothing parsed outlives the doc. */
+	if (doc->text)
+		secret_wipe(doc->text, doc->len);
+	if (doc->strs)
+		secret_wipe(doc->strs, doc->len + 1);
 	free(doc->text);
 	free(doc->toks);
 	free(doc->strs);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "lease.h"
+#include "secret.h"
 #include "metrics.h"
 
 #define LEASE_DEFAULT_INTERVAL_MS 30000L
@@ -261,7 +262,7 @@ lease_free(struct lease *lease)
 	loop_cancel_timer(lease->deadline);
 	free(lease->environment_id);
 	free(lease->work_id);
-	free(lease->token);
+	secret_free(lease->token);
 	free(lease->last);
 	free(lease);
 }

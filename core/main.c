@@ -19,6 +19,7 @@
 #include "loader.h"
 #include "log.h"
 #include "runner.h"
+#include "secret.h"
 #include "settings.h"
 
 /* Zero a credential's memory in a way the compiler cannot drop. */
@@ -288,6 +289,8 @@ main(int argc, char **argv)
 	char err[1024];
 	int r;
 
+	/* Before any credential is read: no core dump, no ptrace by peers. */
+	secret_protect_process();
 	settings_init(&s);
 	err[0] = '\0';
 	r = cmdline_parse(argc, argv, &s, &cmd, err, sizeof(err));

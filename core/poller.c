@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "poller.h"
 #include "rand.h"
+#include "secret.h"
 
 #define POLL_BACKOFF_MAX_MS 60000L
 #define POLL_SLACK_MS       30000L
@@ -263,10 +264,8 @@ poller_free(struct poller *p)
 	api_call_cancel(p->call);
 	loop_cancel_timer(p->timer);
 	json_free(p->acking);
-	if (p->environment_key)
-		memset(p->environment_key, 0, strlen(p->environment_key));
 	free(p->environment_id);
-	free(p->environment_key);
+	secret_free(p->environment_key);
 	free(p->worker_id);
 	free(p);
 }

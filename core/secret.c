@@ -5,6 +5,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_SYS_PRCTL_H
+#include <sys/prctl.h>
+#endif
 
 #include "base64.h"
 #include "buf.h"
@@ -12,14 +15,47 @@
 #include "secret.h"
 #include "utf8.h"
 
-/* Scrub a secret before freeing it; volatile so it is not optimised out. */
-static void
-wipe(void *p, size_t n)
+void
+secret_wipe(void *p, size_t n)
 {
+	if (!p)
+		return;
+#ifdef HAVE_EXPLICIT_BZERO
+	explicit_bzero(p, n);
+#else
+	/* Volatile stores, so that they are not optimised out. */
 	volatile unsigned char *v = p;
 
 	while (n--)
 		*v++ = 0;
+#endif
+}
+
+int
+secret_protect_process(void)
+{
+#if defined(HAVE_SYS_PRCTL_H) && HAVE_DECL_PR_SET_DUMPABLE
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+#else
+	return -ENOSYS;
+#endif
+}
+
+void
+secret_free(char *s)
+{
+	if (!s)
+		return;
+	secret_wipe(s, strlen(s));
+	free(s);
+}
+
+static void
+wipe(void *p, size_t n)
+{
+	secret_wipe(p, n);
 }
 
 /* UTF-8 decoding as Node's Buffer.toString('utf8'): every ill-formed

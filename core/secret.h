@@ -20,4 +20,19 @@
  * keys, lone surrogates, \u0000, nesting past JSON_MAX_DEPTH). */
 int work_secret_sessions_token(const char *secret, char **ret_token);
 
+/* Zero `n` bytes at `p` (which may be NULL) in a way the compiler cannot
+ * drop as a dead store: for memory that held a credential, before it is
+ * freed or reused. */
+void secret_wipe(void *p, size_t n);
+/* Wipe a NUL-terminated string, then free() it.  Accepts NULL. */
+void secret_free(char *s);
+
+/* Keep the process's memory, and so its credentials, out of core dumps and
+ * away from ptrace by other processes of the same user: PR_SET_DUMPABLE off
+ * on Linux (children get it back with exec).  0, or -ENOSYS where the
+ * platform has no such switch (then the system's core dump settings
+ * apply).  Secrets live in small heap strings, which MADV_DONTDUMP (whole
+ * pages) cannot single out; the process-wide switch covers them all. */
+int secret_protect_process(void);
+
 #endif

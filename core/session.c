@@ -934,11 +934,10 @@ session_free(struct session *s)
 	stream_free(s->stream);
 	proc_group_free(s->procs);
 	lease_free(s->lease);
-	if (s->token) {
+	/* The environment key stays registered: the runner still holds it. */
+	if (s->token && (!s->rt->environment_key || strcmp(s->token, s->rt->environment_key) != 0))
 		log_remove_secret(s->token);
-		memset(s->token, 0, strlen(s->token));
-	}
-	free(s->token);
+	secret_free(s->token);
 	if (s->work_secret) {
 		log_remove_secret(s->work_secret);
 		memset(s->work_secret, 0, strlen(s->work_secret));

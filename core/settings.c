@@ -700,6 +700,13 @@ settings_check_key_file(const char *path, char *err, size_t errlen)
 			 path, (unsigned)(st.st_mode & 07777), path);
 		return EX_CONFIG;
 	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "service key file '%s' is owned by uid %u, not by the runner's user (uid %u); "
+			 "fix: chown %u '%s'",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+		return EX_CONFIG;
+	}
 	return 0;
 }
 

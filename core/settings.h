@@ -181,9 +181,10 @@ int settings_is_known_executor(const char *name);
 int settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen);
 
 /*
- * Check the service key file: it exists, is a regular file, and is not
- * readable or writable by group or others.  Returns 0, EX_NOINPUT
- * (missing, unreadable) or EX_CONFIG (unsafe mode, not a file).
+ * Check the service key file: it exists, is a regular file, is not
+ * readable or writable by group or others, and belongs to the runner's
+ * (effective) user.  Returns 0, EX_NOINPUT (missing, unreadable) or
+ * EX_CONFIG (unsafe mode or owner, not a file).
  */
 int settings_check_key_file(const char *path, char *err, size_t errlen);
 

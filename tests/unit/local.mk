@@ -8,6 +8,12 @@ tests_unit_test_buf_LDADD = $(UNIT_LINK_LIBS)
 
 TESTS += tests/unit/test_buf
 
+check_PROGRAMS += tests/unit/test_secret
+tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
+tests_unit_test_secret_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_secret_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_secret
+
 check_PROGRAMS += tests/unit/test_loop tests/unit/test_spawn
 tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
 tests_unit_test_loop_CFLAGS = $(UNIT_COMPILE_FLAGS)
