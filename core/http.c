@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http-header.h"
 #include "http.h"
+#include "secret.h"
 
 struct http_request {
 	struct loop *loop;
@@ -15,10 +15,7 @@ struct http_request {
 	struct curl_slist *headers;
 	struct buf body;
 	char errbuf[CURL_ERROR_SIZE];
-	char retry_after[32];
-	char retry_after_ms[32];
-	char should_retry[8];
-	char content_type[64];
+	struct http_header_values hv;
 	long status;
 	int streaming;          /* on_chunk gets the body */
 	int in_callback;
@@ -38,29 +35,14 @@ request_free(struct http_request *req)
 {
 	loop_cancel_timer(req->add_timer);
 	curl_easy_cleanup(req->easy);
+	/* Header lines carry credentials, a poll answer carries a work secret. */
+	for (struct curl_slist *l = req->headers; l; l = l->next)
+		secret_wipe(l->data, strlen(l->data));
 	curl_slist_free_all(req->headers);
+	if (req->body.data)
+		secret_wipe(req->body.data, req->body.len);
 	buf_release(&req->body);
 	free(req);
-}
-
-/* Copy a header value of interest, trimmed, or leave it empty. */
-static void
-copy_header(char *dst, size_t dstlen, const char *line, size_t n, const char *name)
-{
-	size_t namelen = strlen(name);
-	size_t i;
-
-	if (n <= namelen || strncasecmp(line, name, namelen) != 0 || line[namelen] != ':')
-		return;
-	i = namelen + 1;
-	while (i < n && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	while (n > i && isspace((unsigned char)line[n - 1]))
-		n--;
-	if (n - i >= dstlen)
-		n = i + dstlen - 1;
-	memcpy(dst, line + i, n - i);
-	dst[n - i] = '\0';
 }
 
 static size_t
@@ -69,17 +51,7 @@ header_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	struct http_request *req = userdata;
 	size_t n = size * nmemb;
 
-	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
-		/* A new response (after a 100 or a redirect): forget the last. */
-		req->retry_after[0] = req->retry_after_ms[0] = req->should_retry[0] = '\0';
-		req->content_type[0] = '\0';
-		return n;
-	}
-	copy_header(req->retry_after, sizeof(req->retry_after), data, n, "retry-after");
-	copy_header(req->retry_after_ms, sizeof(req->retry_after_ms), data, n, "retry-after-ms");
-	copy_header(req->should_retry, sizeof(req->should_retry), data, n, "x-should-retry");
-	copy_header(req->content_type, sizeof(req->content_type), data, n, "content-type");
-	if ((n == 2 && data[0] == '\r') || (n == 1 && data[0] == '\n')) {
+	if (http_header_parse(&req->hv, data, n) == HTTP_HEADER_END) {
 		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
 		req->streaming = req->on_chunk && req->status >= 200 && req->status < 300;
 		if (req->streaming && req->on_headers) {
@@ -252,10 +224,10 @@ http_curl_done(CURL *easy, CURLcode result)
 		resp.curl_code = result;
 		resp.error = result == CURLE_OK ? NULL : req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 		resp.body = &req->body;
-		resp.retry_after = req->retry_after[0] ? req->retry_after : NULL;
-		resp.retry_after_ms = req->retry_after_ms[0] ? req->retry_after_ms : NULL;
-		resp.should_retry = req->should_retry[0] ? req->should_retry : NULL;
-		resp.content_type = req->content_type[0] ? req->content_type : NULL;
+		resp.retry_after = req->hv.retry_after[0] ? req->hv.retry_after : NULL;
+		resp.retry_after_ms = req->hv.retry_after_ms[0] ? req->hv.retry_after_ms : NULL;
+		resp.should_retry = req->hv.should_retry[0] ? req->hv.should_retry : NULL;
+		resp.content_type = req->hv.content_type[0] ? req->hv.content_type : NULL;
 		/* The callback may cancel this very request: that is a no-op now. */
 		req->in_callback = 1;
 		req->on_done(req->userdata, &resp);

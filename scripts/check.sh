@@ -1,16 +1,19 @@
 #!/bin/bash
 # Run every test, as on a fresh Debian machine:
 #   install missing packages, lint, autogen, then two out-of-tree builds in
-#   build/ (the default one and --disable-linux-extras), each with
-#   `make check`.  Prints the test-suite.log of a failing build and ends with
-#   one line "N passed, N failed" summed over both builds.
+#   build/ (the default one, and --disable-linux-extras built with ASan and
+#   UBSan), each with `make check`, and a libFuzzer smoke run of every fuzz
+#   target when clang can link libFuzzer.  Prints the test-suite.log of a
+#   failing build and ends with one line "N passed, N failed" summed over
+#   everything.
 #
 # Counting: each TAP test point of a script test counts once; each cmocka
 # test case counts once (from the binary's summary); any other test program
 # counts once.  Skipped tests are reported on their own line.
 #
 # Options (environment): JOBS (default: number of CPUs), SKIP_DEPS=1 to skip
-# the package step, CONFIGURE_FLAGS for extra configure flags.
+# the package step, CONFIGURE_FLAGS for extra configure flags, FUZZ_SECONDS
+# per fuzz target (default 10; 0 skips the fuzz smoke).
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -109,8 +112,42 @@ build() {
 	count_results "$dir"
 }
 
+# libFuzzer smoke: each target for FUZZ_SECONDS from its seed corpus; one
+# test per target.  Skipped where clang cannot link libFuzzer.
+fuzz_smoke() {
+	local dir=$top/build/fuzz secs=${FUZZ_SECONDS:-10} line
+	[ "$secs" -gt 0 ] || return
+	mkdir -p "$dir"
+	if ! command -v clang >/dev/null 2>&1 ||
+		! (cd "$dir" && "$top/configure" CC=clang --enable-werror --enable-fuzzing \
+			>configure.out 2>&1); then
+		echo "=== build/fuzz: skipped (no clang with libFuzzer)"
+		skipped=$((skipped + 1))
+		return
+	fi
+	echo "=== build/fuzz: make fuzz FUZZ_SECONDS=$secs"
+	make -C "$dir" -j"$jobs" fuzz FUZZ_SECONDS="$secs" >"$dir/fuzz.out" 2>&1 || status=1
+	if ! grep -q '^fuzz [a-z_]*: ' "$dir/fuzz.out"; then
+		tail -n 40 "$dir/fuzz.out"
+		failed=$((failed + 1))
+		status=1
+		return
+	fi
+	while IFS= read -r line; do
+		echo "build/fuzz: $line"
+		case "$line" in
+		*": ok,"*) passed=$((passed + 1)) ;;
+		*) failed=$((failed + 1)) ;;
+		esac
+	done < <(grep '^fuzz [a-z_]*: ' "$dir/fuzz.out")
+	grep -q 'FAILED' "$dir/fuzz.out" && sed -n '/FAILED/,/^fuzz /p' "$dir/fuzz.out" | head -n 60
+}
+
 build main
-build portable --disable-linux-extras
+# The portable paths under AddressSanitizer and UndefinedBehaviorSanitizer:
+# one build covers both for the time of one.
+build portable --disable-linux-extras --enable-sanitizers
+fuzz_smoke
 
 if [ "$failed" -gt 0 ]; then
 	status=1
