@@ -1,5 +1,7 @@
 // Fault knobs: injected error statuses, added latency, SSE drops, forced
-// heartbeat 412s, server-side stop requests and a lease-TTL override.
+// heartbeat 412s, server-side stop requests, a lease-TTL override, and
+// hostile answers: raw response bodies (or responses that never end) for a
+// route, and raw bytes written into an event stream.
 // Route names are those of the router (e.g. "work.heartbeat", "events.send");
 // a knob's `route` may be a name, a prefix ending in ".*", or "*"; an
 // optional `credential` (api, env, token) limits it to callers of that class.
@@ -27,6 +29,8 @@ export class Faults {
     this.heartbeat412 = []; // {work_id?, session_id?, count}
     this.stopRequests = []; // {work_id?, session_id?} armed until the item is active
     this.leaseTtlSec = null;
+    this.raw = []; // {route, status, headers, body: Buffer, count, hang, credential?, session_id?}
+    this.sseInjects = []; // {bytes: Buffer, count, close, session_id?}
   }
 
   /** Merges a knob document (see README.md) into the current knobs. */
@@ -56,6 +60,18 @@ export class Faults {
       const h = doc.heartbeat_412;
       this.heartbeat412.push({ work_id: h.work_id, session_id: h.session_id, count: nonNegativeInt(h.count, 'heartbeat_412.count', 1) });
     }
+    for (const r of doc.raw ?? []) {
+      if (typeof r.route !== 'string') throw badRequest('raw[].route: required');
+      const status = r.status ?? 200;
+      if (!Number.isInteger(status) || status < 100 || status > 599) throw badRequest('raw[].status: must be 100-599');
+      this.raw.push({
+        route: r.route, status, headers: r.headers ?? {}, body: rawBytes(r, 'raw[]'), count: nonNegativeInt(r.count, 'raw[].count', 1),
+        hang: !!r.hang, credential: r.credential, session_id: r.session_id,
+      });
+    }
+    for (const j of [doc.sse_inject ?? []].flat()) {
+      this.sseInjects.push({ bytes: rawBytes(j, 'sse_inject'), count: nonNegativeInt(j.count, 'sse_inject.count', 1), close: !!j.close, session_id: j.session_id });
+    }
     if (doc.lease_ttl_sec !== undefined) {
       this.leaseTtlSec = doc.lease_ttl_sec === null ? null : nonNegativeInt(doc.lease_ttl_sec, 'lease_ttl_sec');
     }
@@ -79,6 +95,39 @@ export class Faults {
     if (e.retry_after_ms !== undefined) headers['retry-after-ms'] = String(e.retry_after_ms);
     if (e.should_retry !== undefined) headers['x-should-retry'] = String(e.should_retry);
     throw new ApiError(e.status, `injected fault (${e.status}) on ${route}`, { headers });
+  }
+
+  /**
+   * Answers the request with a matching `raw` knob (consumes one): the given
+   * status, headers and bytes, or with `hang` the status, headers and bytes
+   * and then nothing more, the response left open until the client gives up.
+   * Returns true if it answered.
+   */
+  sendRaw(route, sessionId, credential, res) {
+    const r = this.raw.find(
+      (x) => matches(x.route, route) && x.count > 0 && (!x.credential || x.credential === credential) && (!x.session_id || x.session_id === sessionId),
+    );
+    if (!r) return false;
+    r.count--;
+    this.report.fault('raw', route, { status: r.status, bytes: r.body.length, hang: r.hang });
+    const headers = { 'request-id': res.requestId, ...r.headers };
+    if (!r.hang && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = r.body.length;
+    res.writeHead(r.status, headers);
+    if (r.hang) {
+      res.write(r.body);
+      res.socket?.setTimeout(0);
+    } else {
+      res.end(r.body);
+    }
+    return true;
+  }
+
+  /** The raw bytes to write first into a new stream of `sessionId`, or null (consumes one). */
+  takeSseInject(sessionId) {
+    const j = this.sseInjects.find((x) => x.count > 0 && (!x.session_id || x.session_id === sessionId));
+    if (!j) return null;
+    j.count--;
+    return j;
   }
 
   /** True if this heartbeat must be answered with 412 (consumes one). */
@@ -108,8 +157,32 @@ export class Faults {
       heartbeat_412: this.heartbeat412,
       stop_requests: this.stopRequests,
       lease_ttl_sec: this.leaseTtlSec,
+      raw: this.raw.map(({ body, ...r }) => ({ ...r, bytes: body.length })),
+      sse_injects: this.sseInjects.map(({ bytes, ...j }) => ({ ...j, bytes: bytes.length })),
     };
   }
+}
+
+const RAW_MAX = 64 * 1024 * 1024;
+
+/**
+ * The bytes of a raw knob: `body` (UTF-8 text) or `body_b64`, or
+ * `repeat: {prefix?, unit, times, suffix?}` (each part text, or `*_b64`) for
+ * large or deeply nested documents without a large admin request.
+ */
+function rawBytes(k, what) {
+  const part = (o, name) => (o[`${name}_b64`] !== undefined ? Buffer.from(o[`${name}_b64`], 'base64') : Buffer.from(o[name] ?? '', 'utf8'));
+  let buf;
+  if (k.repeat) {
+    const times = nonNegativeInt(k.repeat.times, `${what}.repeat.times`, 1);
+    const unit = part(k.repeat, 'unit');
+    if (unit.length * times > RAW_MAX) throw badRequest(`${what}.repeat: at most ${RAW_MAX} bytes`);
+    const body = unit.length ? Buffer.alloc(unit.length * times, unit) : Buffer.alloc(0);
+    buf = Buffer.concat([part(k.repeat, 'prefix'), body, part(k.repeat, 'suffix')]);
+  } else {
+    buf = part(k, 'body');
+  }
+  return buf;
 }
 
 /** Parses the `--fail ROUTE:STATUS[:COUNT[:RETRY_AFTER]]` flag. */

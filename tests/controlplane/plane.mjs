@@ -165,6 +165,7 @@ export class ControlPlane {
           if (this.opts.strictBeta) throw new ApiError(400, `anthropic-beta: ${BETA} is required`);
         }
         await this.faults.before(ctx.route, ctx.params.id, ctx.cred.kind);
+        if (this.faults.sendRaw(ctx.route, ctx.params.id, ctx.cred.kind, res)) return;
       }
       const out = await match.handler(ctx);
       if (out !== undefined) sendJson(res, 200, out);

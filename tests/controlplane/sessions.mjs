@@ -123,6 +123,12 @@ export class Session {
       'request-id': res.requestId,
     });
     res.flushHeaders();
+    const inject = plane.faults.takeSseInject(this.id);
+    if (inject) {
+      plane.report.fault('sse_inject', 'events.stream', { session_id: this.id, bytes: inject.bytes.length, close: inject.close });
+      res.write(inject.bytes);
+      if (inject.close) return void res.end();
+    }
     const st = { cursor: this.events.length, sent: 0, drop: plane.faults.takeSseDrop(this.id), waiting: false, closed: false };
     const finish = (mode) => {
       if (st.closed) return;

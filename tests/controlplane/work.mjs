@@ -118,11 +118,11 @@ export class WorkQueue {
     const token = this.plane.creds.issueSessionsToken(item.id, worker);
     item._.handedOutMs = now;
     item._.worker = worker;
-    // The token is in the report so that tests can check no client logs it.
-    item._.handouts.push({ at: nowIso(now), worker, sessions_token: token });
     const secret = Buffer.from(
       JSON.stringify({ sessions_token: token, api_base_url: this.plane.baseUrl }),
     ).toString('base64url');
+    // Token and secret are in the report so that tests can check no client logs them.
+    item._.handouts.push({ at: nowIso(now), worker, sessions_token: token, secret });
     return { ...item, secret };
   }
 

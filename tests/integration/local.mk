@@ -45,6 +45,14 @@ EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
 	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/README.md
 
+# Hardening: a soak under faults, secret hygiene, hostile input.
+HARDENING_TESTS = \
+	tests/integration/runner-soak.sh \
+	tests/integration/runner-secrets.sh \
+	tests/integration/runner-hostile.sh
+TESTS += $(HARDENING_TESTS)
+EXTRA_DIST += $(HARDENING_TESTS) tests/runner/soak.mjs tests/runner/secrets.mjs tests/runner/hostile.mjs
+
 # Operating it: the status listener and metrics, drain, watchdogs, hooks,
 # lifecycle limits, --on-work with run-item, and sample-config/.
 OPS_TESTS = \

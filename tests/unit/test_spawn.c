@@ -152,6 +152,7 @@ test_daemonised_grandchild_is_killed(void **state)
 	struct spawner *sp = spawner_new(loop);
 	struct proc_group *g = proc_group_new(sp);
 	char env[96];
+	char id[64];
 	char *argv[] = { "/bin/sh", "-c",
 			 "setsid sh -c 'sleep 300' </dev/null >/dev/null 2>&1 & exec sleep 300", NULL };
 	char *envp[] = { "PATH=/usr/bin:/bin", env, NULL };
@@ -163,7 +164,9 @@ test_daemonised_grandchild_is_killed(void **state)
 	if (access("/proc/self/environ", R_OK) != 0)
 		skip();
 	snprintf(env, sizeof(env), "%s=%s", SPAWN_TRACKING_VAR, proc_group_tracking_id(g));
-	c.id = proc_group_tracking_id(g);
+	/* A copy: the group is freed before the last census. */
+	snprintf(id, sizeof(id), "%s", proc_group_tracking_id(g));
+	c.id = id;
 	assert_int_equal(proc_spawn(g, &spec, NULL, NULL, fds, NULL, err, sizeof(err)), 0);
 	/* The shell's sleep and the escaped one. */
 	assert_true(run_until(loop, tracked_at_least, &c));

@@ -1,0 +1,70 @@
+#!/bin/sh
+# The runner's end-to-end checks with the runner under valgrind (memcheck):
+# no invalid access, no use of uninitialised memory, no definite or indirect
+# leak.  Usage, from a configured build directory (any build but
+# --enable-sanitizers):
+#   BUILD=build/main scripts/valgrind-check.sh [TEST.sh...]
+# Default tests: every tests/integration/runner-*.sh except the soak and the
+# hostile-input check (their 1 GiB and many-session phases take long under
+# valgrind; name them to run them anyway) and the sandboxed variants
+# (*-bubblewrap, *-firejail: valgrind cannot run the seccomp and namespace
+# set-up the runner does for them between fork and exec).  Timeouts are stretched
+# (SDK_CHECK_TIMEOUT, default 600 s per check).  Prints each check's TAP
+# summary, then every valgrind error summary that is not clean, and exits
+# non-zero on a failed check or a valgrind finding.  Logs stay in
+# $VG_LOG_DIR (default: a new directory under $TMPDIR, printed at the end).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${BUILD:-$top/build/main}" && pwd) || exit 2
+command -v valgrind >/dev/null || { echo "valgrind-check: valgrind not installed" >&2; exit 77; }
+[ -x "$build/environment-runner" ] || { echo "valgrind-check: no runner in $build (run make there)" >&2; exit 2; }
+if grep -q -- '-fsanitize' "$build/Makefile" 2>/dev/null && grep -q '^SANITIZER_CFLAGS = -f' "$build/Makefile"; then
+	echo "valgrind-check: $build is a sanitizer build; use another" >&2
+	exit 2
+fi
+VG_LOG_DIR=${VG_LOG_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/er-valgrind.XXXXXX")}
+VG_REAL_RUNNER=$build/environment-runner
+export VG_LOG_DIR VG_REAL_RUNNER
+export ER_TOP_SRCDIR=$top ER_TOP_BUILDDIR=$build ER_PLUGIN_PATH=$build/plugins/.libs \
+	ER_FIXTURE_DIR=$build/tests/fixtures/.libs ER_RUNNER=$top/tests/valgrind/runner.sh
+export SDK_CHECK_TIMEOUT=${SDK_CHECK_TIMEOUT:-600}
+
+if [ $# -eq 0 ]; then
+	set --
+	for t in "$top"/tests/integration/runner-*.sh; do
+		case $t in */runner-soak.sh | */runner-hostile.sh | *-bubblewrap.sh | *-firejail.sh) continue ;; esac
+		set -- "$@" "$t"
+	done
+fi
+status=0
+for t in "$@"; do
+	name=$(basename "$t" .sh)
+	out=$VG_LOG_DIR/$name.tap
+	sh "$t" >"$out" 2>&1
+	pass=$(grep -c '^ok ' "$out")
+	fail=$(grep -c '^not ok ' "$out")
+	echo "$name: $pass passed, $fail failed"
+	if [ "$fail" -gt 0 ] || ! grep -q '^1\.\.' "$out"; then
+		status=1
+		grep -A8 '^not ok ' "$out" | head -n 40 | sed 's/^/  /'
+	fi
+done
+
+# Each runner's log ends with an error summary unless it was SIGKILLed.
+n=0
+bad=0
+for log in "$VG_LOG_DIR"/vg-*.log; do
+	[ -e "$log" ] || continue
+	n=$((n + 1))
+	if grep -q 'ERROR SUMMARY: [1-9]' "$log"; then
+		bad=$((bad + 1))
+		echo "=== $log"
+		grep -E '^==[0-9]+== (Invalid|Conditional|Use of|Syscall param|Mismatched|[0-9,]+ bytes in|   (at|by) 0x)' "$log" |
+			head -n 60
+		grep 'ERROR SUMMARY' "$log"
+	fi
+done
+complete=$(grep -l 'ERROR SUMMARY' "$VG_LOG_DIR"/vg-*.log 2>/dev/null | wc -l)
+echo "valgrind: $n runner processes, $complete ran to the end (the others were SIGKILLed), $bad with errors; logs in $VG_LOG_DIR"
+[ "$bad" -eq 0 ] || status=1
+exit $status
