@@ -12,14 +12,14 @@
 struct http_header_values {
 	char retry_after[32];
 	char retry_after_ms[32];
-	char should_retry[8];  /* x-should-retry */
+	char should_retry[8]; /* x-should-retry */
 	char content_type[64];
 };
 
 enum http_header_line {
-	HTTP_HEADER_STATUS,  /* "HTTP/..." starts a response: the values were reset */
-	HTTP_HEADER_FIELD,   /* a field line, or anything else */
-	HTTP_HEADER_END,     /* the blank line that ends the headers */
+	HTTP_HEADER_STATUS, /* "HTTP/..." starts a response: the values were reset */
+	HTTP_HEADER_FIELD,  /* a field line, or anything else */
+	HTTP_HEADER_END,    /* the blank line that ends the headers */
 };
 
 /* Read one header line as curl hands it over: `n` bytes, not

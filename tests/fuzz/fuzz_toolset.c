@@ -45,7 +45,7 @@ ts_result(struct ts_session *s, const char *call_id, int is_error, const char *t
 	abort();
 }
 
-static char top[PATH_MAX];     /* holds workdir/ and outside/ */
+static char top[PATH_MAX]; /* holds workdir/ and outside/ */
 static char workdir[PATH_MAX];
 static char outside[PATH_MAX];
 static struct ts_ctx ctx;
