@@ -348,7 +348,7 @@ join_cgroup(const char *procs)
 
 /* In the child, after fork: only async-signal-safe calls from here on. */
 static void __attribute__((noreturn))
-child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe)
+child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe, pid_t runner_pid)
 {
 	sigset_t none;
 	int devnull;
@@ -356,6 +356,15 @@ child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe)
 	long maxfd;
 
 	setsid();
+#if defined(HAVE_SYS_PRCTL_H) && defined(PR_SET_PDEATHSIG)
+	/* A runner killed outright takes its direct children along; the
+	 * session's own processes are otherwise swept by the tracking id. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != runner_pid)
+		_exit(127);
+#else
+	(void)runner_pid;
+#endif
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int s = 1; s < NSIG; s++)
@@ -419,6 +428,7 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 	const int want[3] = { spec->pipe_stdin, spec->pipe_stdout, spec->pipe_stderr };
 	int errpipe[2] = { -1, -1 };
 	struct proc *p;
+	pid_t runner_pid;
 	pid_t pid;
 	int child_errno = 0;
 	ssize_t n;
@@ -435,13 +445,14 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 		goto fail;
 	fcntl(errpipe[0], F_SETFL, fcntl(errpipe[0], F_GETFL) & ~O_NONBLOCK);
 
+	runner_pid = getpid();
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		goto fail;
 	}
 	if (pid == 0)
-		child_exec(spec, pipes, errpipe[1]);
+		child_exec(spec, pipes, errpipe[1], runner_pid);
 
 	close(errpipe[1]);
 	errpipe[1] = -1;
