@@ -114,6 +114,23 @@ build() {
 
 # libFuzzer smoke: each target for FUZZ_SECONDS from its seed corpus; one
 # test per target.  Skipped where clang cannot link libFuzzer.
+# make distcheck from the main build: the tarball carries every test, the
+# control plane and the scripts, and builds and passes from there (the Node
+# checks skip: node_modules is not distributed).  One test; about a minute
+# on two cores.  SKIP_DISTCHECK=1 skips it.
+distcheck() {
+	local dir=$top/build/main
+	[ "${SKIP_DISTCHECK:-0}" != 1 ] && [ -f "$dir/Makefile" ] || return
+	echo "=== build/main: make distcheck"
+	if make -C "$dir" -j"$jobs" distcheck >"$dir/distcheck.out" 2>&1; then
+		passed=$((passed + 1))
+	else
+		grep -E '^(FAIL|ERROR)|ERROR:|Error ' "$dir/distcheck.out" | head -n 20
+		failed=$((failed + 1))
+		status=1
+	fi
+}
+
 fuzz_smoke() {
 	local dir=$top/build/fuzz secs=${FUZZ_SECONDS:-10} line
 	[ "$secs" -gt 0 ] || return
@@ -148,6 +165,7 @@ build main
 # one build covers both for the time of one.
 build portable --disable-linux-extras --enable-sanitizers
 fuzz_smoke
+distcheck
 
 if [ "$failed" -gt 0 ]; then
 	status=1

@@ -24,6 +24,12 @@ hdr=$(find "$dest" -path '*/include/environment-runner/plugin.h' | head -n 1)
 check "the header is installed" cmp -s "$hdr" "$ER_TOP_SRCDIR/include/environment-runner/plugin.h"
 bin=$(find "$dest" -type f -name environment-runner | head -n 1)
 check "the runner is installed" test -x "$bin"
+man=$(find "$dest" -path '*/man8/environment-runner.8' | head -n 1)
+check "the manual page environment-runner(8) is installed" test -s "$man"
+unit=$(find "$dest" -path '*/sample-config/systemd/environment-runner.service' | head -n 1)
+onwork=$(find "$dest" -path '*/sample-config/kubernetes/job-per-item/on-work.sh' | head -n 1)
+check "the sample configuration is installed (systemd unit, executable on-work script)" \
+	sh -c 'test -s "$1" && test -x "$2"' sh "$unit" "$onwork"
 
 export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest"
 cflags=$(pkg-config --cflags environment-runner-plugin)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # sample-config/: the systemd unit verifies (where systemd-analyze exists),
 # its stop timeout and the Kubernetes grace periods cover the shutdown budget
-# the runner prints with those settings, and the on-work script parses.
+# the runner prints with those settings, and the on-work script parses; the
+# manual page names every flag.
 . "$ER_TOP_SRCDIR/tests/lib/tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/er-sample.XXXXXX") || exit 99
@@ -66,4 +67,18 @@ done
 grep -q 'path: /readyz' "$sc/kubernetes/deployment.yaml" && ok "the Deployment's readiness probe is /readyz" ||
 	not_ok "the Deployment's readiness probe is /readyz"
 check "on-work.sh parses" sh -n "$sc/kubernetes/job-per-item/on-work.sh"
+
+# The manual page names every flag of --help (hyphens escaped as \-).
+missing=
+for verb in orchestrator run-item; do
+	for flag in $("$ER_RUNNER" $verb --help | sed -n 's/^  \(--[a-z-]*\).*/\1/p'); do
+		grep -qF -- "$(printf '%s' "$flag" | sed 's/-/\\-/g')" "$ER_TOP_SRCDIR/man/environment-runner.8" ||
+			missing="$missing $flag"
+	done
+done
+if [ -z "$missing" ]; then
+	ok "man/environment-runner.8 documents every flag of orchestrator and run-item --help"
+else
+	not_ok "man/environment-runner.8 lacks:$missing"
+fi
 done_testing
