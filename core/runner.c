@@ -322,8 +322,11 @@ onwork_free(struct onwork *w)
 		log_remove_secret(w->token);
 		wipe_free(w->token);
 	}
-	if (w->input)
-		wipe_free(w->input);
+	if (w->input) {
+		/* Not NUL-terminated: the work JSON ends in '\n'. */
+		wipe(w->input, w->input_len);
+		free(w->input);
+	}
 	free(w->work_id);
 	free(w);
 }
