@@ -7,8 +7,8 @@
 // lost its lease, every work item ends stopped, no process is left, and the
 // runner's file descriptors are back to their warm-up count.
 //
-// Bounded for CI (about two minutes).  Longer runs by hand:
-//   SOAK_SESSIONS=300 SOAK_SECONDS=900 SDK_CHECK_TIMEOUT=1500 tests/integration/runner-soak.sh
+// Bounded for CI (about 75 s).  Longer runs by hand, in a build directory:
+//   make check TESTS=tests/integration/runner-soak.sh SOAK_SESSIONS=300 SOAK_SECONDS=900 SDK_CHECK_TIMEOUT=1500
 // (SOAK_CAPACITY sets the runner's --capacity, SOAK_SEED the schedule.)
 import { appendFileSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
