@@ -498,6 +498,7 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	struct runtime *rt;
 	const struct er_sandbox_ops *sb;
 	struct er_cmd_builder b = BUILDER_INIT;
+	struct er_command cmd;
 	struct spawn_spec spec;
 	struct host_process *hp;
 	struct proc *proc;
@@ -516,7 +517,12 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 		return host_err_set(err, -EINVAL, "spawn: too many fds to pass");
 	/* wrap() and the spawn act as the runner, not as the sandbox's user. */
 	host_sandbox_fs_suspend(rt);
-	r = sb->wrap(rt->sandbox->state, &req->cmd, &b, err);
+	/* The session is known here even when the executor leaves it out
+	 * (a backend names per-session resources after it). */
+	cmd = req->cmd;
+	if (!cmd.session_id)
+		cmd.session_id = session_id(s);
+	r = sb->wrap(rt->sandbox->state, &cmd, &b, err);
 	if (r < 0) {
 		metrics.sandbox_launch_failures++;
 		if (!err || !err->msg[0])
