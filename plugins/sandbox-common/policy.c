@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -335,6 +336,27 @@ write_file(const char *path, const char *text)
 	return (size_t)n == len ? 0 : -EIO;
 }
 
+/* Remove session cgroups an earlier runner left (empty ones only: rmdir
+ * refuses a cgroup with processes). */
+static void
+sweep_stale(const char *base)
+{
+	DIR *d = opendir(base);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX + 300];
+
+		if (strncmp(de->d_name, "environment-runner-", 19) != 0)
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", base, de->d_name) < sizeof(path))
+			(void)rmdir(path);
+	}
+	closedir(d);
+}
+
 /* Our own cgroup: v1 memory hierarchy, else v2 (with memory delegated to
  * children).  Probed by making and removing a child. */
 static void
@@ -391,6 +413,7 @@ find_cgroup(struct sb_policy *p)
 		return;
 	rmdir(probe);
 	p->cg_ok = 1;
+	sweep_stale(p->cg_base);
 }
 
 /* Remove the session cgroups that are empty now. */
@@ -540,7 +563,13 @@ sb_policy_release(struct sb_policy *p)
 	sb_strv_free(p->ro);
 	sb_strv_free(p->rw);
 	sb_strv_free(p->deny);
-	sweep_cgroups(p);
+	/* At shutdown the sessions' processes were just killed: give them a
+	 * moment to leave their cgroups (at most about 200 ms). */
+	for (int i = 0; i < 10 && p->n_cg_dirs; i++) {
+		sweep_cgroups(p);
+		if (p->n_cg_dirs)
+			usleep(20000);
+	}
 	for (size_t i = 0; i < p->n_cg_dirs; i++)
 		free(p->cg_dirs[i]);
 	free(p->cg_dirs);
