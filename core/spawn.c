@@ -411,6 +411,12 @@ child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe, pid_t ru
 			errno = EPERM;
 			goto fail;
 		}
+#if defined(HAVE_SYS_PRCTL_H) && defined(PR_SET_PDEATHSIG)
+		/* Changing credentials cleared the parent-death signal: again. */
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != runner_pid)
+			_exit(127);
+#endif
 	}
 	environ = (char **)spec->envp;
 	execvp(spec->argv[0], spec->argv);
