@@ -11,7 +11,8 @@
  *    /run, /var, /home, /root, no host socket.  --sandbox-read-only and
  *    --sandbox-read-write add paths, --sandbox-deny hides paths (an empty
  *    tmpfs over a directory, /dev/null over a file), and /etc/shadow,
- *    /etc/gshadow and the runner's key file are always hidden.
+ *    /etc/gshadow, /etc/environment-runner and the runner's key file are
+ *    always hidden.
  *  - It runs as the sandbox user (--sandbox-user, default environment-runner
  *    or nobody) when the runner is root: the runner drops supplementary
  *    groups and changes uid and gid before bwrap starts, since bwrap's own
@@ -237,6 +238,9 @@ build_base(struct bw_state *st, struct er_error *err)
 	r = r ?: push_deny(st, "/etc/gshadow");
 	r = r ?: push_deny(st, "/etc/sudoers");
 	r = r ?: push_deny(st, "/etc/ssh");
+	/* The runner's own configuration and keys: a runner that is not root
+	 * shares its uid with the sandbox, so file modes do not protect them. */
+	r = r ?: push_deny(st, "/etc/environment-runner");
 	if (st->pol.key_file)
 		r = r ?: push_deny(st, st->pol.key_file);
 	for (size_t i = 0; st->pol.deny[i] && r == 0; i++)

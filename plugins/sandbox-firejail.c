@@ -182,6 +182,8 @@ build_args(struct fj_state *st)
 	}
 	if (d)
 		closedir(d);
+	if (r == 0 && access("/etc/environment-runner", F_OK) == 0)
+		r = add(st, "--blacklist=", "/etc/environment-runner");
 	if (r == 0 && st->pol.key_file)
 		r = add(st, "--blacklist=", st->pol.key_file);
 	for (size_t i = 0; st->pol.deny[i] && r == 0; i++)
