@@ -13,9 +13,9 @@
 #include "health.h"
 
 #define HEALTH_MAX_REQUEST 4096
-#define HEALTH_MAX_BODY    (1024 * 1024)
-#define HEALTH_MAX_CONNS   32
-#define HEALTH_CONN_MS     5000
+#define HEALTH_MAX_BODY (1024 * 1024)
+#define HEALTH_MAX_CONNS 32
+#define HEALTH_CONN_MS 5000
 
 struct health_conn {
 	struct health_conn *next;
@@ -189,8 +189,7 @@ set_nonblock_cloexec(int fd)
 {
 	int fl = fcntl(fd, F_GETFL);
 
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
 		return -errno;
 	return 0;
 }
@@ -242,8 +241,8 @@ accept_ready(void *userdata, int fd, uint32_t revents)
 }
 
 int
-health_new(struct loop *loop, const char *addr, int port, health_serve_cb serve,
-	   void *userdata, struct health **ret, char *err, size_t errlen)
+health_new(struct loop *loop, const char *addr, int port, health_serve_cb serve, void *userdata,
+	   struct health **ret, char *err, size_t errlen)
 {
 	struct addrinfo hints;
 	struct addrinfo *ai = NULL;
@@ -260,10 +259,11 @@ health_new(struct loop *loop, const char *addr, int port, health_serve_cb serve,
 	snprintf(service, sizeof(service), "%d", port);
 	r = getaddrinfo(addr, service, &hints, &ai);
 	if (r != 0) {
-		snprintf(err, errlen,
-			 "invalid health address '%s': %s; fix: give a numeric IPv4 or IPv6 address "
-			 "to --health-addr",
-			 addr, gai_strerror(r));
+		snprintf(
+			err, errlen,
+			"invalid health address '%s': %s; fix: give a numeric IPv4 or IPv6 address "
+			"to --health-addr",
+			addr, gai_strerror(r));
 		return -EINVAL;
 	}
 	fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);

@@ -24,8 +24,8 @@ struct health;
 /* Listen on addr:port (a numeric IPv4 or IPv6 address).  Returns 0 or
  * -errno (-EADDRINUSE, -EACCES, -EINVAL for an address that is not
  * numeric) with one line in `err`. */
-int health_new(struct loop *loop, const char *addr, int port, health_serve_cb serve,
-	       void *userdata, struct health **ret, char *err, size_t errlen);
+int health_new(struct loop *loop, const char *addr, int port, health_serve_cb serve, void *userdata,
+	       struct health **ret, char *err, size_t errlen);
 /* Close the listener and every connection.  Accepts NULL. */
 void health_free(struct health *h);
 

@@ -206,12 +206,13 @@ build_env(struct strv *env, const struct runtime *rt, enum hook_kind kind,
 		if (val && (r = strv_setenv(env, passed_vars[i], val)) < 0)
 			return r;
 	}
-	if (!settings_getenv("PATH") && (r = strv_setenv(env, "PATH", "/usr/local/bin:/usr/bin:/bin")) < 0)
+	if (!settings_getenv("PATH") &&
+	    (r = strv_setenv(env, "PATH", "/usr/local/bin:/usr/bin:/bin")) < 0)
 		return r;
-#define SET(name, val)                                                               \
-	do {                                                                         \
-		if ((val) && (r = strv_setenv(env, "ENVIRONMENT_RUNNER_" name, (val))) < 0) \
-			return r;                                                    \
+#define SET(name, val)                                                                             \
+	do {                                                                                       \
+		if ((val) && (r = strv_setenv(env, "ENVIRONMENT_RUNNER_" name, (val))) < 0)        \
+			return r;                                                                  \
 	} while (0)
 	SET("HOOK", hook_name(kind));
 	SET("WORK_ID", v->work_id);
@@ -291,8 +292,8 @@ hook_start(struct runtime *rt, enum hook_kind kind, const struct hook_vars *v, h
 	}
 	h->err_fd = fds[2];
 	if (loop_watch_fd(rt->loop, h->err_fd, LOOP_READ, stderr_ready, h, &h->watch) < 0 ||
-	    loop_add_timer(rt->loop, (uint64_t)h->timeout_sec * 1000u, hook_timeout, h,
-			   &h->timer) < 0) {
+	    loop_add_timer(rt->loop, (uint64_t)h->timeout_sec * 1000u, hook_timeout, h, &h->timer) <
+		    0) {
 		r = -ENOMEM;
 		snprintf(err, errlen, "out of memory");
 		goto fail;

@@ -37,8 +37,8 @@ struct hook_vars {
 	const char *session_id;
 	const char *environment_id;
 	const char *workdir;
-	const char *outcome;     /* post-session only */
-	const char *end_reason;  /* post-session only */
+	const char *outcome;	/* post-session only */
+	const char *end_reason; /* post-session only */
 	const struct log_ctx *ctx;
 };
 
@@ -56,8 +56,7 @@ struct hook_run;
  * says why).
  */
 int hook_start(struct runtime *rt, enum hook_kind kind, const struct hook_vars *v,
-	       hook_done_cb done, void *userdata, struct hook_run **ret, char *err,
-	       size_t errlen);
+	       hook_done_cb done, void *userdata, struct hook_run **ret, char *err, size_t errlen);
 /* Kill a running hook; no callback.  Accepts NULL. */
 void hook_cancel(struct hook_run *h);
 

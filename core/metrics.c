@@ -30,21 +30,26 @@ static const char *const poll_error_kinds[METRICS_POLL_ERROR_KINDS] = {
 };
 
 static const char *const tool_outcomes[METRICS_TOOL_OUTCOMES] = {
-	[METRICS_TOOL_OK] = "ok", [METRICS_TOOL_ERROR] = "error",
-	[METRICS_TOOL_TIMEOUT] = "timeout", [METRICS_TOOL_CANCELLED] = "cancelled",
+	[METRICS_TOOL_OK] = "ok",
+	[METRICS_TOOL_ERROR] = "error",
+	[METRICS_TOOL_TIMEOUT] = "timeout",
+	[METRICS_TOOL_CANCELLED] = "cancelled",
 };
 
 static const char *const watchdogs[METRICS_WATCHDOGS] = {
-	[METRICS_WATCHDOG_STARTUP] = "startup", [METRICS_WATCHDOG_IDLE] = "idle",
+	[METRICS_WATCHDOG_STARTUP] = "startup",
+	[METRICS_WATCHDOG_IDLE] = "idle",
 	[METRICS_WATCHDOG_MAX_RUNTIME] = "max_runtime",
 };
 
 static const char *const hooks[METRICS_HOOKS] = {
-	[METRICS_HOOK_PRE_SESSION] = "pre-session", [METRICS_HOOK_POST_SESSION] = "post-session",
+	[METRICS_HOOK_PRE_SESSION] = "pre-session",
+	[METRICS_HOOK_POST_SESSION] = "post-session",
 };
 
 static const char *const hook_outcomes[METRICS_HOOK_OUTCOMES] = {
-	[METRICS_HOOK_OK] = "ok", [METRICS_HOOK_FAILED] = "failed",
+	[METRICS_HOOK_OK] = "ok",
+	[METRICS_HOOK_FAILED] = "failed",
 	[METRICS_HOOK_TIMEOUT] = "timeout",
 };
 
@@ -228,10 +233,10 @@ metrics_render(struct buf *b, const struct metrics_state *st)
 	uint64_t now = loop_now_ms();
 	int r = 0;
 
-#define CHECK(x)                 \
-	do {                     \
-		if ((x) < 0)     \
-			return -ENOSPC; \
+#define CHECK(x)                                                                                   \
+	do {                                                                                       \
+		if ((x) < 0)                                                                       \
+			return -ENOSPC;                                                            \
 	} while (0)
 
 	CHECK(head(b, "er_build_info", "gauge", "the runner's version (value 1)"));
@@ -282,16 +287,19 @@ metrics_render(struct buf *b, const struct metrics_state *st)
 	CHECK(counter(b, "er_on_work_started_total", "items handed to the --on-work command",
 		      m->on_work_started));
 	CHECK(counter(b, "er_on_work_failed_total",
-		      "--on-work commands that could not start or exited non-zero", m->on_work_failed));
+		      "--on-work commands that could not start or exited non-zero",
+		      m->on_work_failed));
 
 	CHECK(head(b, "er_tool_calls_total", "counter", "tool calls, by tool and outcome"));
 	for (int i = 0; i <= METRICS_TOOLS; i++)
 		for (int o = 0; o < METRICS_TOOL_OUTCOMES; o++)
 			if (m->tool_calls[i][o])
-				CHECK(buf_printf(b, "er_tool_calls_total{tool=\"%s\",outcome=\"%s\"} %llu\n",
-						 tool_label(i), tool_outcomes[o],
-						 (unsigned long long)m->tool_calls[i][o]));
-	CHECK(head(b, "er_tool_call_duration_seconds", "histogram", "tool call durations, by tool"));
+				CHECK(buf_printf(
+					b, "er_tool_calls_total{tool=\"%s\",outcome=\"%s\"} %llu\n",
+					tool_label(i), tool_outcomes[o],
+					(unsigned long long)m->tool_calls[i][o]));
+	CHECK(head(b, "er_tool_call_duration_seconds", "histogram",
+		   "tool call durations, by tool"));
 	for (int i = 0; i <= METRICS_TOOLS; i++) {
 		uint64_t count = 0;
 
@@ -300,11 +308,14 @@ metrics_render(struct buf *b, const struct metrics_state *st)
 		if (!count)
 			continue;
 		for (int k = 0; k < METRICS_BUCKETS; k++)
-			CHECK(buf_printf(b, "er_tool_call_duration_seconds_bucket{tool=\"%s\",le=\"%g\"} %llu\n",
+			CHECK(buf_printf(b,
+					 "er_tool_call_duration_seconds_bucket{tool=\"%s\",le=\"%"
+					 "g\"} %llu\n",
 					 tool_label(i), bucket_le[k],
 					 (unsigned long long)m->tool_buckets[i][k]));
-		CHECK(buf_printf(b, "er_tool_call_duration_seconds_bucket{tool=\"%s\",le=\"+Inf\"} %llu\n",
-				 tool_label(i), (unsigned long long)count));
+		CHECK(buf_printf(
+			b, "er_tool_call_duration_seconds_bucket{tool=\"%s\",le=\"+Inf\"} %llu\n",
+			tool_label(i), (unsigned long long)count));
 		CHECK(buf_printf(b, "er_tool_call_duration_seconds_sum{tool=\"%s\"} %.6f\n",
 				 tool_label(i), m->tool_seconds[i]));
 		CHECK(buf_printf(b, "er_tool_call_duration_seconds_count{tool=\"%s\"} %llu\n",
@@ -320,7 +331,8 @@ metrics_render(struct buf *b, const struct metrics_state *st)
 	CHECK(counter(b, "er_sandbox_launch_failures_total",
 		      "processes the sandbox could not wrap or start", m->sandbox_launch_failures));
 	CHECK(counter(b, "er_process_tree_kills_total",
-		      "session process trees killed at the end of a session", m->process_tree_kills));
+		      "session process trees killed at the end of a session",
+		      m->process_tree_kills));
 
 	if (m->have_queue) {
 		CHECK(gauge(b, "er_work_queue_depth", "items queued in the environment",

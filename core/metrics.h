@@ -16,11 +16,11 @@
 #include "buf.h"
 
 enum metrics_poll_error {
-	METRICS_POLL_TRANSPORT,  /* no HTTP answer */
-	METRICS_POLL_SERVER,     /* 5xx */
-	METRICS_POLL_THROTTLED,  /* 429 */
-	METRICS_POLL_REJECTED,   /* a fatal 4xx (401, 403, 404...) */
-	METRICS_POLL_OTHER,      /* 408, 409, a bad answer */
+	METRICS_POLL_TRANSPORT, /* no HTTP answer */
+	METRICS_POLL_SERVER,	/* 5xx */
+	METRICS_POLL_THROTTLED, /* 429 */
+	METRICS_POLL_REJECTED,	/* a fatal 4xx (401, 403, 404...) */
+	METRICS_POLL_OTHER,	/* 408, 409, a bad answer */
 	METRICS_POLL_ERROR_KINDS,
 };
 
@@ -53,7 +53,7 @@ enum metrics_hook_outcome {
 };
 
 /* Tool names that get their own label value; anything else is "other". */
-#define METRICS_TOOLS   8
+#define METRICS_TOOLS 8
 #define METRICS_BUCKETS 12
 
 struct metrics {
@@ -61,10 +61,10 @@ struct metrics {
 	uint64_t polls;
 	uint64_t poll_errors[METRICS_POLL_ERROR_KINDS];
 	uint64_t polls_empty;
-	uint64_t claims;           /* a poll handed out an item */
+	uint64_t claims; /* a poll handed out an item */
 	uint64_t acks;
 	uint64_t ack_failures;
-	uint64_t last_poll_ok_ms;  /* loop_now_ms() of the last successful poll, 0: none */
+	uint64_t last_poll_ok_ms; /* loop_now_ms() of the last successful poll, 0: none */
 	int64_t last_poll_ok_unix_ms;
 	uint64_t last_poll_empty_ms;
 

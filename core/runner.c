@@ -77,7 +77,7 @@ struct onwork {
 	struct proc_group *group;
 	struct proc *proc;
 	char *work_id;
-	char *token;              /* its sessions token, masked in the log meanwhile */
+	char *token; /* its sessions token, masked in the log meanwhile */
 	struct log_ctx ctx;
 	int in_fd;
 	struct loop_watch *in_watch;
@@ -101,12 +101,12 @@ struct runner {
 	struct poller *poller;
 	struct session_slot *sessions;
 	int n_sessions;
-	int draining;             /* a stop signal, a fatal poll error */
-	int retiring;             /* --max-sessions reached or unused: no claims, exit 0 */
+	int draining; /* a stop signal, a fatal poll error */
+	int retiring; /* --max-sessions reached or unused: no claims, exit 0 */
 	int signals;
 	int exit_code;
 	struct loop_timer *reap_timer;
-	struct session_slot *finished;  /* freed from the loop */
+	struct session_slot *finished; /* freed from the loop */
 	struct loop_timer *deadline_timer;
 	struct loop_timer *tick_timer;
 	struct loop_timer *repoll_timer;
@@ -120,7 +120,7 @@ struct runner {
 	uint64_t unused_since_ms;
 	uint64_t capacity_freed_ms;
 	int disk_low;
-	uint64_t reread_poll_ok_ms;  /* last_poll_ok_ms when the key was last re-read on 401 */
+	uint64_t reread_poll_ok_ms; /* last_poll_ok_ms when the key was last re-read on 401 */
 	int reread_once;
 
 	struct health *health;
@@ -262,9 +262,10 @@ check_disk(struct runner *r)
 	free_mb = (unsigned long long)st.f_bavail * st.f_frsize / (1024 * 1024);
 	low = free_mb < (unsigned long long)s->min_free_disk_mb;
 	if (low && !r->disk_low)
-		log_warning("runner",
-			    "only %llu MB free under '%s' (--min-free-disk-mb %d): claiming no work",
-			    free_mb, s->base_dir, s->min_free_disk_mb);
+		log_warning(
+			"runner",
+			"only %llu MB free under '%s' (--min-free-disk-mb %d): claiming no work",
+			free_mb, s->base_dir, s->min_free_disk_mb);
 	else if (!low && r->disk_low)
 		log_info("runner", "%llu MB free under '%s' again: claiming work", free_mb,
 			 s->base_dir);
@@ -290,7 +291,9 @@ tick(void *userdata)
 	    now - r->unused_since_ms >= (uint64_t)s->exit_if_unused_sec * 1000u &&
 	    metrics.last_poll_empty_ms > r->unused_since_ms &&
 	    metrics.last_poll_empty_ms >= metrics.last_poll_ok_ms) {
-		log_info("runner", "no session for %d s and the queue is empty (--exit-if-unused-min): exiting",
+		log_info("runner",
+			 "no session for %d s and the queue is empty (--exit-if-unused-min): "
+			 "exiting",
 			 s->exit_if_unused_sec);
 		r->retiring = 1;
 		poller_stop(r->poller);
@@ -420,7 +423,8 @@ onwork_exited(void *userdata, struct proc *proc, int status)
 	} else {
 		metrics.on_work_failed++;
 		log_emit(LOG_LEVEL_WARNING, "runner", &w->ctx,
-			 "--on-work command %s %d; the item goes back to the queue when its lease lapses",
+			 "--on-work command %s %d; the item goes back to the queue when its lease "
+			 "lapses",
 			 WIFEXITED(status) ? "exited with status" : "was killed by signal",
 			 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}
@@ -452,7 +456,8 @@ onwork_env(struct runner *r, struct strv *env, const struct json_doc *work, cons
 		if (!is_withheld_var(*e) && (ret = strv_push(env, *e)) < 0)
 			return ret;
 	if ((ret = strv_setenv(env, "ANTHROPIC_WORK_ID", json_get_str(work, 0, "id"))) < 0 ||
-	    (ret = strv_setenv(env, "ANTHROPIC_ENVIRONMENT_ID", r->rt.settings->environment_id)) < 0 ||
+	    (ret = strv_setenv(env, "ANTHROPIC_ENVIRONMENT_ID", r->rt.settings->environment_id)) <
+		    0 ||
 	    (ret = strv_setenv(env, "ANTHROPIC_BASE_URL", r->rt.settings->api_url)) < 0)
 		return ret;
 	if (sid && (ret = strv_setenv(env, "ANTHROPIC_SESSION_ID", sid)) < 0)
@@ -548,7 +553,8 @@ claimed(void *userdata, const struct json_doc *work)
 	}
 	r->claims++;
 	if (r->rt.settings->max_sessions && r->claims >= r->rt.settings->max_sessions) {
-		log_info("runner", "claimed %d item(s) (--max-sessions): no more claims, exiting after them",
+		log_info("runner",
+			 "claimed %d item(s) (--max-sessions): no more claims, exiting after them",
 			 r->claims);
 		r->retiring = 1;
 		poller_stop(r->poller);
@@ -636,16 +642,18 @@ poll_fatal(void *userdata, long status, const char *message)
 	if (status == 401 && (!r->reread_once || metrics.last_poll_ok_ms > r->reread_poll_ok_ms)) {
 		r->reread_once = 1;
 		r->reread_poll_ok_ms = metrics.last_poll_ok_ms;
-		log_warning("runner", "polling refused with HTTP 401: reading the service key file again");
+		log_warning("runner",
+			    "polling refused with HTTP 401: reading the service key file again");
 		reload_key(r, "after HTTP 401");
 		loop_cancel_timer(r->repoll_timer);
 		loop_add_timer(r->rt.loop, 0, repoll, r, &r->repoll_timer);
 		return;
 	}
 	log_error("runner",
-		  "cannot poll for work (HTTP %ld%s%s): check --environment-id '%s' and the environment key in '%s'",
-		  status, message ? ": " : "", message ? message : "", r->rt.settings->environment_id,
-		  r->rt.settings->service_key_file);
+		  "cannot poll for work (HTTP %ld%s%s): check --environment-id '%s' and the "
+		  "environment key in '%s'",
+		  status, message ? ": " : "", message ? message : "",
+		  r->rt.settings->environment_id, r->rt.settings->service_key_file);
 	r->exit_code = status == 401 || status == 403 ? EX_NOPERM : EX_UNAVAILABLE;
 	begin_drain(r);
 }
@@ -680,7 +688,8 @@ end_all(struct runner *r, enum session_end why)
 		if (slot->session)
 			session_end(slot->session, why);
 		else if (slot->onwork && slot->onwork->proc)
-			proc_kill(slot->onwork->proc, why == SESSION_END_SHUTDOWN ? SIGTERM : SIGKILL);
+			proc_kill(slot->onwork->proc,
+				  why == SESSION_END_SHUTDOWN ? SIGTERM : SIGKILL);
 	}
 }
 
@@ -707,7 +716,8 @@ on_stop_signal(void *userdata, int signo)
 
 	r->signals++;
 	if (r->signals == 1) {
-		log_info("runner", "received %s: draining (up to %d s for running tool calls, %d s in all)",
+		log_info("runner",
+			 "received %s: draining (up to %d s for running tool calls, %d s in all)",
 			 name, r->rt.settings->drain_wait_sec, budget_sec(r->rt.settings));
 		begin_drain(r);
 		return;
@@ -715,7 +725,8 @@ on_stop_signal(void *userdata, int signo)
 	if (r->signals == 2) {
 		log_info("runner", "received a second stop signal: ending sessions now");
 		loop_cancel_timer(r->deadline_timer);
-		loop_add_timer(r->rt.loop, RUNNER_NOW_GRACE_MS, deadline_fired, r, &r->deadline_timer);
+		loop_add_timer(r->rt.loop, RUNNER_NOW_GRACE_MS, deadline_fired, r,
+			       &r->deadline_timer);
 		end_all(r, SESSION_END_SHUTDOWN_NOW);
 		maybe_quit(r);
 		return;
@@ -751,7 +762,9 @@ stats_done(void *userdata, const struct api_result *res)
 	r->stats_call = NULL;
 	if (res->status == 401 || res->status == 403 || res->status == 404) {
 		r->stats_unavailable = 1;
-		log_info("runner", "queue figures unavailable to this credential (HTTP %ld): not exporting them",
+		log_info("runner",
+			 "queue figures unavailable to this credential (HTTP %ld): not exporting "
+			 "them",
 			 res->status);
 		return;
 	}
@@ -833,7 +846,8 @@ write_time(struct jsonw *w, int64_t unix_ms)
 
 	gmtime_r(&t, &tm);
 	snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		 (int)(unix_ms % 1000));
 	jw_string(w, out);
 }
 
@@ -845,8 +859,8 @@ serve(void *userdata, const char *path, struct buf *body, const char **ret_type)
 	struct jsonw w;
 
 	if (strcmp(path, "/metrics") == 0) {
-		struct metrics_state st = { PACKAGE_VERSION, r->rt.settings->capacity,
-					    r->draining, why == NULL };
+		struct metrics_state st = { PACKAGE_VERSION, r->rt.settings->capacity, r->draining,
+					    why == NULL };
 
 		refresh_stats(r);
 		*ret_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -948,11 +962,13 @@ static int
 check_executor(const struct plugin *p)
 {
 	if (p->kind != ER_KIND_EXECUTOR || !p->ops.executor.session_start) {
-		log_error("runner", "plugin '%s' has no session_start: not a usable executor", p->path);
+		log_error("runner", "plugin '%s' has no session_start: not a usable executor",
+			  p->path);
 		return EX_CONFIG;
 	}
 	if ((p->ops.executor.flags & ER_EXECUTOR_TOOL_CALLS) && !p->ops.executor.tool_call) {
-		log_error("runner", "plugin '%s' asks for tool calls but has no tool_call", p->path);
+		log_error("runner", "plugin '%s' asks for tool calls but has no tool_call",
+			  p->path);
 		return EX_CONFIG;
 	}
 	return 0;
@@ -1069,8 +1085,8 @@ print_budget(const struct settings *s)
 	log_info("runner",
 		 "shutdown budget: %d s after SIGTERM (drain %d s, post-session hook %d s, %d s to "
 		 "stop items); give the supervisor a stop timeout of at least that",
-		 budget_sec(s), s->drain_wait_sec, s->hooks_dir ? s->post_session_hook_timeout_sec : 0,
-		 RUNNER_STOP_ALLOWANCE_SEC);
+		 budget_sec(s), s->drain_wait_sec,
+		 s->hooks_dir ? s->post_session_hook_timeout_sec : 0, RUNNER_STOP_ALLOWANCE_SEC);
 }
 
 int
@@ -1099,9 +1115,11 @@ runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor)
 		goto out;
 	if (s->exit_if_unused_sec || s->min_free_disk_mb)
 		loop_add_timer(r.rt.loop, 0, tick, &r, &r.tick_timer);
-	log_info("runner", "serving environment %s as worker %s: sandbox %s, executor %s, capacity %d, api %s",
-		 s->environment_id, s->worker_id, sandbox->desc.name,
-		 s->on_work ? "(--on-work)" : executor->desc.name, s->capacity, s->api_url);
+	log_info(
+		"runner",
+		"serving environment %s as worker %s: sandbox %s, executor %s, capacity %d, api %s",
+		s->environment_id, s->worker_id, sandbox->desc.name,
+		s->on_work ? "(--on-work)" : executor->desc.name, s->capacity, s->api_url);
 	print_budget(s);
 	ret = run_loop(&r);
 out:
@@ -1180,7 +1198,8 @@ runner_run_item(struct settings *s, struct plugin *sandbox, struct plugin *execu
 	slot->next = r.sessions;
 	r.sessions = slot;
 	r.n_sessions = 1;
-	log_info("runner", "serving work item %s of environment %s: sandbox %s, executor %s, api %s",
+	log_info("runner",
+		 "serving work item %s of environment %s: sandbox %s, executor %s, api %s",
 		 item->work_id, item->environment_id, sandbox->desc.name, executor->desc.name,
 		 s->api_url);
 	print_budget(s);

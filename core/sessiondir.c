@@ -81,7 +81,8 @@ sessiondir_create(const char *base, const char *session_id, char **ret_path, int
 		char suffix[37];
 		int fd;
 
-		if (rand_uuid(suffix) < 0 || buf_printf(&path, "%s/%s-%.8s", base, id, suffix) < 0 ||
+		if (rand_uuid(suffix) < 0 ||
+		    buf_printf(&path, "%s/%s-%.8s", base, id, suffix) < 0 ||
 		    buf_printf(&lock, "%s%s", path.data, SESSIONDIR_LOCK_SUFFIX) < 0) {
 			buf_release(&path);
 			buf_release(&lock);

@@ -21,8 +21,7 @@
 /* Create the directory (mode 0700, and BASE if missing) and its held lock.
  * Characters of the session id other than [A-Za-z0-9_.-] become '_'.
  * On success *ret_path (caller frees) and *ret_lock_fd; 0 or -errno. */
-int sessiondir_create(const char *base, const char *session_id, char **ret_path,
-		      int *ret_lock_fd);
+int sessiondir_create(const char *base, const char *session_id, char **ret_path, int *ret_lock_fd);
 /* The session is over: remove the directory unless `keep`, remove the lock
  * file, close the lock.  0, or -errno of the first failure. */
 int sessiondir_release(const char *path, int lock_fd, int keep);
