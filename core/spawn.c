@@ -40,6 +40,7 @@ struct proc_group {
 	struct proc *procs;
 	char tracking_id[40];
 	int freed;              /* kept until its processes are reaped */
+	int in_exit_callback;   /* one of its exit callbacks is running */
 };
 
 struct spawner {
@@ -222,7 +223,8 @@ proc_group_free(struct proc_group *g)
 	proc_group_kill(g);
 	for (struct proc *p = g->procs; p; p = p->next)
 		p->released = 1;
-	if (proc_group_live(g) == 0)
+	/* Inside one of its exit callbacks, reap_children() destroys it. */
+	if (proc_group_live(g) == 0 && !g->in_exit_callback)
 		group_destroy(g);
 	else
 		g->freed = 1;
@@ -272,8 +274,11 @@ reap_children(void *userdata, int signo)
 			continue;
 		p->reaped = 1;
 		g = p->group;
-		if (!p->released && p->on_exit)
+		if (!p->released && p->on_exit) {
+			g->in_exit_callback = 1;
 			p->on_exit(p->userdata, p, status);
+			g->in_exit_callback = 0;
+		}
 		if (g->freed && proc_group_live(g) == 0)
 			group_destroy(g);
 	}
