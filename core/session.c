@@ -11,11 +11,13 @@
 #include "event-stream.h"
 #include "hooks.h"
 #include "lease.h"
+#include "memory.h"
 #include "metrics.h"
 #include "rand.h"
 #include "secret.h"
 #include "session.h"
 #include "sessiondir.h"
+#include "skills.h"
 
 #define SESSION_STOP_TIMEOUT_MS 30000L
 /* How long the teardown waits for an executor's processes to end and for
@@ -57,6 +59,9 @@ struct session {
 	int exec_started;
 	struct loop_timer *timer;
 	uint64_t drain_deadline;
+	int exec_done;            /* the executor called session_done */
+	int stop_sent;            /* session_stop was called */
+	uint64_t wind_deadline;   /* end of the teardown's grace */
 
 	/* Watchdogs, hooks, the directory's lock (sessiondir.h). */
 	struct loop_timer *startup_timer;
@@ -64,12 +69,19 @@ struct session {
 	struct hook_run *hook;
 	int lock_fd;
 	int tree_killed;
-	int exec_done;            /* the executor called session_done */
-	int stop_sent;            /* session_stop was called */
-	uint64_t wind_deadline;   /* end of the teardown's grace */
+
+	/* The agent's skills and the memory stores, prepared in the core
+	 * before the executor starts (skills.h, memory.h), released before
+	 * the item is. */
+	struct skills *skills;
+	struct memory *memory;
+	struct loop_timer *memory_timer;
+	int prepared;
+	int releasing;
 };
 
 static void teardown(struct session *s);
+static int release_prepared(struct session *s);
 
 const char *
 session_id(const struct session *s)
@@ -99,13 +111,6 @@ static const struct er_executor_ops *
 exec_ops(const struct session *s)
 {
 	return &s->rt->executor->ops.executor;
-}
-
-/* The executor's program keeps the lease (ER_EXECUTOR_OWNS_LEASE). */
-static int
-program_owns_lease(const struct session *s)
-{
-	return (exec_ops(s)->flags & ER_EXECUTOR_OWNS_LEASE) != 0;
 }
 
 /* ---- the end ------------------------------------------------------------ */
@@ -285,6 +290,33 @@ stop_reason(enum session_end why)
 	}
 }
 
+/* The executor's program keeps the lease (ER_EXECUTOR_OWNS_LEASE). */
+static int
+program_owns_lease(const struct session *s)
+{
+	return (exec_ops(s)->flags & ER_EXECUTOR_OWNS_LEASE) != 0;
+}
+
+static void
+release_item(struct session *s)
+{
+	lease_free(s->lease);
+	s->lease = NULL;
+	if (s->lease_lost) {
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
+			 "lease lost: processes stopped, work item left to its new holder");
+		finish(s);
+		return;
+	}
+	if (s->exec_started && program_owns_lease(s) && !s->failed) {
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
+			 "the executor's program held the lease: the work item is its to stop");
+		finish(s);
+		return;
+	}
+	stop_item(s);
+}
+
 /* Is the teardown's grace still worth waiting for: the executor's
  * processes winding down, or its last events on their way? */
 static int
@@ -337,21 +369,11 @@ teardown(struct session *s)
 		metrics.process_tree_kills++;
 	proc_group_free(s->procs);
 	s->procs = NULL;
-	lease_free(s->lease);
-	s->lease = NULL;
-	if (s->lease_lost) {
-		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
-			 "lease lost: processes stopped, work item left to its new holder");
-		finish(s);
+	/* Skill folders go and the memory stores get their last sync while
+	 * the lease still beats, as in the SDK's worker; the rest follows. */
+	if (release_prepared(s))
 		return;
-	}
-	if (s->exec_started && program_owns_lease(s) && !s->failed) {
-		log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
-			 "the executor's program held the lease: the work item is its to stop");
-		finish(s);
-		return;
-	}
-	stop_item(s);
+	release_item(s);
 }
 
 static void
@@ -600,6 +622,142 @@ make_workdir(struct session *s)
 
 static void run_executor(struct session *s);
 
+/* ---- skills and memory stores (protocol.md 6.2 steps 5-7, 10) ----------- */
+
+/* They live in the core, not in the executor: both need the API client and
+ * the item's sessions token, which no plugin sees.  The executor only
+ * learns the memory folders (er_session_info.allowed_roots). */
+
+static int
+has_sessions_token(const struct session *s)
+{
+	return !s->rt->environment_key || strcmp(s->token, s->rt->environment_key) != 0;
+}
+
+static void
+memory_tick(void *userdata)
+{
+	struct session *s = userdata;
+
+	s->memory_timer = NULL;
+	memory_sync_if_due(s->memory);
+	loop_add_timer(s->rt->loop, (uint64_t)s->rt->settings->memory_sync_sec * 1000u,
+		       memory_tick, s, &s->memory_timer);
+}
+
+static void
+memory_ready(void *userdata, int failed)
+{
+	struct session *s = userdata;
+
+	if (failed) {
+		/* A store that cannot be mounted fails the item, as in the SDK. */
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	s->prepared = 1;
+	if (s->memory && memory_roots(s->memory)[0])
+		loop_add_timer(s->rt->loop, (uint64_t)s->rt->settings->memory_sync_sec * 1000u,
+			       memory_tick, s, &s->memory_timer);
+	run_executor(s);
+}
+
+static void
+skills_ready(void *userdata)
+{
+	struct session *s = userdata;
+	struct memory_options o = {
+		.workdir = s->workdir,
+		.token = s->token,
+		.ctx = &s->ctx,
+		.sync_interval_ms = (long)s->rt->settings->memory_sync_sec * 1000L,
+	};
+
+	/* The memory endpoints take only a sessions token. */
+	if (!has_sessions_token(s) || !memory_session_has_stores(s->session_json)) {
+		memory_ready(s, 0);
+		return;
+	}
+	s->memory = memory_new(s->rt->loop, s->rt->api, &o);
+	if (!s->memory || memory_download(s->memory, s->session_json, memory_ready, s) < 0) {
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot mount the session's memories");
+		session_end(s, SESSION_END_FAILED);
+	}
+}
+
+static void
+prepare(struct session *s)
+{
+	struct skills_options o = {
+		.workdir = s->workdir,
+		.token = s->token,
+		.ctx = &s->ctx,
+		.max_bytes = (uint64_t)s->rt->settings->skills_max_mb << 20,
+	};
+
+	if (!has_sessions_token(s) && memory_session_has_stores(s->session_json)) {
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
+			 "cannot mount the session's memories: the work item carried no sessions "
+			 "token (work_id=%s, session_id=%s); the memory endpoints reject the "
+			 "environment key, so the poller must issue a per-item `secret` carrying "
+			 "`sessions_token`",
+			 s->work_id, s->session_id);
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	s->skills = skills_start(s->rt->loop, s->rt->api, s->rt->spawner, s->session_json, &o,
+				 skills_ready, s);
+	if (!s->skills) {
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "skill setup failed: out of memory");
+		skills_ready(s);
+	}
+}
+
+static void
+stream_call_done(void *userdata, const char *id)
+{
+	struct session *s = userdata;
+
+	memory_sync_if_due(s->memory);
+}
+
+static void
+memory_released(void *userdata, int failed)
+{
+	struct session *s = userdata;
+
+	memory_free(s->memory);
+	s->memory = NULL;
+	release_item(s);
+}
+
+/* At the end: remove the skill folders, then the memory stores' last sync
+ * (after a clean end) and flush, each bounded, then their folders.  1 when
+ * the release goes on asynchronously. */
+static int
+release_prepared(struct session *s)
+{
+	int clean = s->why == SESSION_END_IDLE || s->why == SESSION_END_TERMINATED ||
+		    s->why == SESSION_END_EXECUTOR;
+
+	loop_cancel_timer(s->memory_timer);
+	s->memory_timer = NULL;
+	skills_cleanup(s->skills);
+	skills_free(s->skills);
+	s->skills = NULL;
+	if (!s->memory)
+		return 0;
+	if (s->releasing) {
+		/* Told to stop at once while the flush ran: cut it short. */
+		memory_free(s->memory);
+		s->memory = NULL;
+		return 0;
+	}
+	s->releasing = 1;
+	memory_finish(s->memory, clean, memory_released, s);
+	return 1;
+}
+
 static void
 pre_hook_done(void *userdata, int ok, const char *why)
 {
@@ -670,6 +828,11 @@ run_executor(struct session *s)
 	struct er_error err = { 0, "" };
 	int r;
 
+	if (!s->prepared) {
+		/* Skills, then memory stores; comes back here when done. */
+		prepare(s);
+		return;
+	}
 	s->procs = proc_group_new(s->rt->spawner);
 	if (!s->procs) {
 		session_end(s, SESSION_END_FAILED);
@@ -688,6 +851,10 @@ run_executor(struct session *s)
 	info.work_secret = s->work_secret;
 	info.environment_key = s->rt->settings->command_environment_key ? s->rt->environment_key
 									 : NULL;
+	if (s->memory) {
+		info.allowed_roots = memory_roots(s->memory);
+		info.read_only_roots = memory_read_only_roots(s->memory);
+	}
 	s->phase = PHASE_RUNNING;
 	if (ops->session_start) {
 		r = ops->session_start(s->rt->executor->state, (struct er_session *)s, &info,
@@ -711,6 +878,7 @@ run_executor(struct session *s)
 			.event = (ops->flags & ER_EXECUTOR_EVENTS) && ops->session_event ? stream_event
 											: NULL,
 			.ended = stream_ended,
+			.call_done = stream_call_done,
 			.history = (ops->flags & ER_EXECUTOR_HISTORY) && ops->session_history
 					   ? stream_history
 					   : NULL,
@@ -930,6 +1098,9 @@ session_free(struct session *s)
 	if (s->lock_fd >= 0)
 		close(s->lock_fd);
 	loop_cancel_timer(s->timer);
+	loop_cancel_timer(s->memory_timer);
+	skills_free(s->skills);
+	memory_free(s->memory);
 	api_call_cancel(s->call);
 	stream_free(s->stream);
 	proc_group_free(s->procs);
@@ -938,11 +1109,9 @@ session_free(struct session *s)
 	if (s->token && (!s->rt->environment_key || strcmp(s->token, s->rt->environment_key) != 0))
 		log_remove_secret(s->token);
 	secret_free(s->token);
-	if (s->work_secret) {
+	if (s->work_secret)
 		log_remove_secret(s->work_secret);
-		memset(s->work_secret, 0, strlen(s->work_secret));
-	}
-	free(s->work_secret);
+	secret_free(s->work_secret);
 	free(s->work_id);
 	free(s->session_id);
 	free(s->environment_id);

@@ -53,54 +53,54 @@ const struct settings_def settings_table[] = {
 	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default "
 	  ER_DEFAULT_SANDBOX "; none: no isolation)" },
 	{ "sandbox-network", "ER_SANDBOX_NETWORK", "sandbox_network", SETTINGS_POLICY, 0, 0, 0,
-	  ORCH, "none|host|allowlist",
+	  SERVE, "none|host|allowlist",
 	  "network of sandboxed commands; allowlist: only --sandbox-allowed-domains, through "
 	  "the runner's proxy (default none)" },
 	{ "sandbox-allowed-domains", "ER_SANDBOX_ALLOWED_DOMAINS", "sandbox_allowed_domains",
-	  SETTINGS_POLICY, 0, 0, 0, ORCH, "LIST",
+	  SETTINGS_POLICY, 0, 0, 0, SERVE, "LIST",
 	  "comma-separated domains for allowlist; *.example.com matches subdomains" },
-	{ "sandbox-user", "ER_SANDBOX_USER", "sandbox_user", SETTINGS_POLICY, 0, 0, 0, ORCH,
+	{ "sandbox-user", "ER_SANDBOX_USER", "sandbox_user", SETTINGS_POLICY, 0, 0, 0, SERVE,
 	  "USER[:GROUP]",
 	  "when root, run sandboxed commands as USER (default environment-runner if it exists, "
 	  "else nobody)" },
 	{ "sandbox-read-only", "ER_SANDBOX_READ_ONLY", "sandbox_read_only", SETTINGS_POLICY, 0, 0,
-	  0, ORCH, "PATHS", "colon-separated host paths the sandbox may read (besides /usr, /etc)" },
+	  0, SERVE, "PATHS", "colon-separated host paths the sandbox may read (besides /usr, /etc)" },
 	{ "sandbox-read-write", "ER_SANDBOX_READ_WRITE", "sandbox_read_write", SETTINGS_POLICY, 0,
-	  0, 0, ORCH, "PATHS",
+	  0, 0, SERVE, "PATHS",
 	  "colon-separated host paths the sandbox may write (besides the session's directory)" },
-	{ "sandbox-deny", "ER_SANDBOX_DENY", "sandbox_deny", SETTINGS_POLICY, 0, 0, 0, ORCH, "PATHS",
+	{ "sandbox-deny", "ER_SANDBOX_DENY", "sandbox_deny", SETTINGS_POLICY, 0, 0, 0, SERVE, "PATHS",
 	  "colon-separated paths hidden from the sandbox, even inside the above" },
 	{ "sandbox-max-procs", "ER_SANDBOX_MAX_PROCS", "sandbox_max_procs", SETTINGS_POLICY, 0, 8,
-	  1000000, ORCH, "N", "process limit (RLIMIT_NPROC) of sandboxed commands (default 1024)" },
+	  1000000, SERVE, "N", "process limit (RLIMIT_NPROC) of sandboxed commands (default 1024)" },
 	{ "sandbox-max-open-files", "ER_SANDBOX_MAX_OPEN_FILES", "sandbox_max_open_files",
-	  SETTINGS_POLICY, 0, 16, 1048576, ORCH, "N",
+	  SETTINGS_POLICY, 0, 16, 1048576, SERVE, "N",
 	  "open-file limit (RLIMIT_NOFILE) of sandboxed commands (default 1024)" },
 	{ "sandbox-max-file-size-mb", "ER_SANDBOX_MAX_FILE_SIZE_MB", "sandbox_max_file_size_mb",
-	  SETTINGS_POLICY, 0, 0, 1048576, ORCH, "MB",
+	  SETTINGS_POLICY, 0, 0, 1048576, SERVE, "MB",
 	  "largest file a sandboxed command may write, MiB (RLIMIT_FSIZE; default 16384, 0: no "
 	  "limit)" },
 	{ "sandbox-memory-mb", "ER_SANDBOX_MEMORY_MB", "sandbox_memory_mb", SETTINGS_POLICY, 0, 0,
-	  1048576, ORCH, "MB",
+	  1048576, SERVE, "MB",
 	  "memory cap of one session's commands, MiB, where a cgroup is writable (default 4096, "
 	  "0: none)" },
 	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, SERVE,
 	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
-	{ "exec-path", "ER_EXEC_PATH", "exec_path", SETTINGS_PATH, OFF(exec_path), 0, 0, ORCH,
+	{ "exec-path", "ER_EXEC_PATH", "exec_path", SETTINGS_PATH, OFF(exec_path), 0, 0, SERVE,
 	  "PATH", "claude-code executor: the Claude Code CLI (default claude on PATH)" },
 	{ "inference-url", "ER_INFERENCE_URL", "inference_url", SETTINGS_URL, OFF(inference_url),
-	  0, 0, ORCH, "URL", "claude-code executor: Messages API base (default --api-url)" },
+	  0, 0, SERVE, "URL", "claude-code executor: Messages API base (default --api-url)" },
 	{ "inference-key-file", "ER_INFERENCE_KEY_FILE", "inference_key_file", SETTINGS_PATH,
-	  OFF(inference_key_file), 0, 0, ORCH, "FILE",
+	  OFF(inference_key_file), 0, 0, SERVE, "FILE",
 	  "claude-code executor: file holding the Messages API key, mode 0600 (default "
 	  "$ANTHROPIC_API_KEY)" },
-	{ "command", "ER_COMMAND", "command", SETTINGS_PATH, OFF(command), 0, 0, ORCH,
+	{ "command", "ER_COMMAND", "command", SETTINGS_PATH, OFF(command), 0, 0, SERVE,
 	  "'PROGRAM ARGS'", "command executor: run this with /bin/sh -c for each claimed item" },
 	{ "command-lease", "ER_COMMAND_LEASE", "command_lease", SETTINGS_STRING, OFF(command_lease),
-	  0, 0, ORCH, "runner|program",
+	  0, 0, SERVE, "runner|program",
 	  "command executor: who heartbeats the item (default runner; program: the command, "
 	  "as the SDK's handleItem() does)" },
 	{ "command-environment-key", "ER_COMMAND_ENVIRONMENT_KEY", "command_environment_key",
-	  SETTINGS_BOOL, OFF(command_environment_key), 0, 1, ORCH, NULL,
+	  SETTINGS_BOOL, OFF(command_environment_key), 0, 1, SERVE, NULL,
 	  "command executor: also pass ANTHROPIC_ENVIRONMENT_KEY (default: only the item's "
 	  "secret)" },
 	{ "plugin-dir", NULL, "plugin_dir", SETTINGS_DIR_LIST, OFF(plugin_dirs), 0, 0, BOTH, "DIR",
@@ -130,10 +130,10 @@ const struct settings_def settings_table[] = {
 	  OFF(drain_wait_sec), 0, 3600, SERVE, "N",
 	  "on SIGTERM, wait this long for sessions to end (default 30)" },
 	{ "memory-sync-sec", "ER_MEMORY_SYNC_SEC", "memory_sync_sec", SETTINGS_INT,
-	  OFF(memory_sync_sec), 5, 86400, ORCH, "N",
+	  OFF(memory_sync_sec), 5, 86400, SERVE, "N",
 	  "sync the session's memory stores every N seconds, at least 5 (default 15)" },
 	{ "skills-max-mb", "ER_SKILLS_MAX_MB", "skills_max_mb", SETTINGS_INT, OFF(skills_max_mb), 1,
-	  1048576, ORCH, "MB",
+	  1048576, SERVE, "MB",
 	  "refuse a skill archive larger than this, or unpacking to more, MiB (default 512)" },
 	{ "startup-timeout-sec", "ER_STARTUP_TIMEOUT_SEC", "startup_timeout_sec", SETTINGS_INT,
 	  OFF(startup_timeout_sec), 0, 86400, SERVE, "N",
@@ -192,13 +192,13 @@ settings_init(struct settings *s)
 	s->block_ms = 999;
 	s->tool_timeout_sec = 120;
 	s->drain_wait_sec = 30;
+	s->memory_sync_sec = 15;
+	s->skills_max_mb = 512;
 	s->startup_timeout_sec = 600;
 	s->pre_session_hook_timeout_sec = 600;
 	s->post_session_hook_timeout_sec = 60;
 	s->health_port = -1;
 	s->ready_poll_age_sec = 120;
-	s->memory_sync_sec = 15;
-	s->skills_max_mb = 512;
 	s->log_level = LOG_LEVEL_INFO;
 	s->log_format = LOG_FORMAT_LOGFMT;
 }

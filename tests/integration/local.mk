@@ -45,14 +45,6 @@ EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
 	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/README.md
 
-# Hardening: a soak under faults, secret hygiene, hostile input.
-HARDENING_TESTS = \
-	tests/integration/runner-soak.sh \
-	tests/integration/runner-secrets.sh \
-	tests/integration/runner-hostile.sh
-TESTS += $(HARDENING_TESTS)
-EXTRA_DIST += $(HARDENING_TESTS) tests/runner/soak.mjs tests/runner/secrets.mjs tests/runner/hostile.mjs
-
 # Operating it: the status listener and metrics, drain, watchdogs, hooks,
 # lifecycle limits, --on-work with run-item, and sample-config/.
 OPS_TESTS = \
@@ -64,6 +56,22 @@ OPS_TESTS = \
 TESTS += $(OPS_TESTS)
 EXTRA_DIST += $(OPS_TESTS) tests/runner/status.mjs tests/runner/lifecycle.mjs \
 	tests/runner/drain.mjs tests/runner/onwork.mjs tests/runner/kubectl-standin.mjs
+
+# Hardening: a soak under faults, secret hygiene, hostile input.
+HARDENING_TESTS = \
+	tests/integration/runner-soak.sh \
+	tests/integration/runner-secrets.sh \
+	tests/integration/runner-hostile.sh
+TESTS += $(HARDENING_TESTS)
+EXTRA_DIST += $(HARDENING_TESTS) tests/runner/soak.mjs tests/runner/secrets.mjs tests/runner/hostile.mjs
+
+# Skills and memory stores prepared by the core, against the SDK's worker.
+PREPARE_TESTS = \
+	tests/integration/runner-skills.sh \
+	tests/integration/runner-memory.sh
+TESTS += $(PREPARE_TESTS)
+EXTRA_DIST += $(PREPARE_TESTS) tests/runner/archives.mjs tests/runner/skills.mjs \
+	tests/runner/memory.mjs tests/controlplane/skills.mjs tests/controlplane/memory.mjs
 
 # Sandbox escape attempts through the real runner, per backend (tests/escape;
 # each skips with the reason where its backend cannot run), and the runner
