@@ -13,6 +13,7 @@
 
 #define POLL_BACKOFF_MAX_MS 60000L
 #define POLL_SLACK_MS       30000L
+#define POLL_MIN_CYCLE_MS   1000L /* at most one poll a second */
 
 struct poller {
 	struct loop *loop;
@@ -29,6 +30,7 @@ struct poller {
 	int attempt;
 	int stopped;
 	int waiting_capacity;
+	uint64_t poll_sent_ms; /* loop_now_ms() when the poll in flight went out */
 };
 
 static void poll_now(struct poller *p);
@@ -126,8 +128,13 @@ poll_done(void *userdata, const struct api_result *res)
 		p->attempt = 0;
 		/* No work: 204, an empty body, or JSON null. */
 		if (res->status == 204 || res->body_len == 0 || (res->doc && json_kind(res->doc, 0) == JSON_NULL)) {
+			long took = (long)(loop_now_ms() - p->poll_sent_ms);
+
+			/* Keep one long poll in flight: poll again at once (the server
+			 * holds each poll for block_ms), but not sooner than a second
+			 * after the last one went out (poll_later clamps at 0). */
 			metrics_poll_ok(1);
-			poll_later(p, 1000 + (long)(rand_unit() * 2000));
+			poll_later(p, POLL_MIN_CYCLE_MS - took);
 			return;
 		}
 		metrics_poll_ok(!is_work(res->doc));
@@ -192,6 +199,7 @@ poll_now(struct poller *p)
 	r.helper = "environments-work-poller";
 	r.timeout_ms = p->block_ms + POLL_SLACK_MS;
 	r.max_retries = -1;
+	p->poll_sent_ms = loop_now_ms();
 	if (api_call(p->api, &r, poll_done, p, &p->call) < 0)
 		poll_later(p, 1000);
 	buf_release(&path);

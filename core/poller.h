@@ -4,7 +4,11 @@
  * environment's queue with block_ms and Anthropic-Worker-ID, ack what comes
  * (with the environment key), and hand it over.  Fatal 4xx stop it; other
  * errors back off exponentially (1 s doubling to 60 s, jittered).  It polls
- * only while the runner has room for another session.
+ * only while the runner has room for another session.  After an empty
+ * answer it polls again at once, so one long poll is always in flight (a
+ * session is claimed within a poll round trip, not after a pause), but at
+ * most once a second: 60 polls a minute whatever the capacity.  (The SDK
+ * sleeps 1-3 s after an empty poll instead.)
  */
 #ifndef ER_POLLER_H
 #define ER_POLLER_H
