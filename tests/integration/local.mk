@@ -88,3 +88,9 @@ TESTS += $(ESCAPE_TESTS)
 check_PROGRAMS += tests/escape/er-escape-attempt
 tests_escape_er_escape_attempt_SOURCES = tests/escape/attempt.c
 EXTRA_DIST += $(ESCAPE_TESTS) tests/escape/escape.sh tests/escape/escape.mjs
+
+# The benchmark harness (bench/run.sh; README "Performance"): a QUICK run of
+# the tool round trip benchmark, checking the report's structure only.
+TESTS += tests/integration/bench-smoke.sh
+EXTRA_DIST += tests/integration/bench-smoke.sh bench/run.sh bench/bench.mjs bench/lib.mjs \
+	bench/cp.mjs bench/report.mjs bench/launch.c

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// The local control plane (tests/controlplane) with what the benchmarks need
+// on top: a sub-millisecond clock on every appended event and a compact
+// summary endpoint, so that a run with 1000 sessions does not have to ship
+// every event through /_test/report.
+//
+//   node bench/cp.mjs --port-file FILE [--lease-ttl-sec N] [--keepalive-ms N]
+//
+// GET /_bench/summary?env=ENV (API key): per session, each tool call's
+// name, emission time of agent.tool_use and arrival time of its
+// user.tool_result (epoch milliseconds, fractional); per work item, its
+// heartbeat arrival times and history; poll counts per worker.
+import { createServer } from 'node:http';
+import { renameSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { ControlPlane } from '../tests/controlplane/plane.mjs';
+import { Session } from '../tests/controlplane/sessions.mjs';
+import { sendJson } from '../tests/controlplane/http.mjs';
+
+const API_KEY = 'sk-ant-api03-local-test-key';
+const hrnow = () => performance.timeOrigin + performance.now();
+
+// Time every event as it is appended (taken before the append, so that an
+// agent.tool_use is stamped before the stream write that carries it).
+const append = Session.prototype.append;
+Session.prototype.append = function (params, opts) {
+  const t = hrnow();
+  const ev = append.call(this, params, opts);
+  (this.benchTimes ??= new Map()).set(ev.id, t);
+  return ev;
+};
+
+function summary(plane, envId) {
+  const sessions = {};
+  for (const s of plane.everySession.values()) {
+    if (envId && s.obj.environment_id !== envId) continue;
+    const times = s.benchTimes ?? new Map();
+    const calls = [];
+    const byId = new Map();
+    for (const ev of s.events) {
+      if (ev.type === 'agent.tool_use') {
+        const c = { name: ev.name, use: times.get(ev.id) ?? null, result: null, is_error: null };
+        byId.set(ev.id, c);
+        calls.push(c);
+      } else if (ev.type === 'user.tool_result') {
+        const c = byId.get(ev.tool_use_id);
+        if (c && c.result === null) {
+          c.result = times.get(ev.id) ?? null;
+          c.is_error = ev.is_error === true;
+          c.text = (ev.content ?? []).map((b) => b.text ?? '').join('').slice(0, 200);
+        }
+      }
+    }
+    sessions[s.id] = { status: s.obj.status, created_at: s.obj.created_at, events: s.events.length, calls };
+  }
+  const work = plane.work.reportView().filter((w) => !envId || w.environment_id === envId);
+  const r = plane.report.toJSON();
+  return {
+    now: hrnow(),
+    sessions,
+    work: work.map(({ handouts, ...w }) => ({ ...w, handouts: handouts.map((h) => ({ at: h.at, worker: h.worker })) })),
+    by_worker: r.requests.by_worker,
+    by_route: r.requests.by_route,
+    mistake_counts: r.mistake_counts,
+  };
+}
+
+const { values: a } = parseArgs({
+  options: {
+    'port-file': { type: 'string' },
+    'lease-ttl-sec': { type: 'string', default: '60' },
+    'keepalive-ms': { type: 'string', default: '10000' },
+  },
+});
+const plane = new ControlPlane({
+  apiKeys: [API_KEY],
+  leaseTtlSec: Number(a['lease-ttl-sec']),
+  keepaliveMs: Number(a['keepalive-ms']),
+  strictBeta: false,
+  verbose: false,
+});
+const server = createServer((req, res) => {
+  if (req.url.startsWith('/_bench/summary')) {
+    res.requestId = 'req_bench';
+    const url = new URL(req.url, 'http://127.0.0.1');
+    if (req.headers.authorization !== `Bearer ${API_KEY}`) return sendJson(res, 401, { error: 'api key required' });
+    return sendJson(res, 200, summary(plane, url.searchParams.get('env')));
+  }
+  return plane.handle(req, res);
+});
+// Many concurrent streams and polls: no per-socket timeouts from node:http.
+server.requestTimeout = 0;
+server.headersTimeout = 0;
+server.keepAliveTimeout = 65_000;
+server.maxConnections = 100_000;
+server.listen(0, '127.0.0.1', () => {
+  const { port } = server.address();
+  plane.baseUrl = `http://127.0.0.1:${port}`;
+  if (a['port-file']) {
+    writeFileSync(`${a['port-file']}.tmp`, `${port}\n`);
+    renameSync(`${a['port-file']}.tmp`, a['port-file']);
+  }
+});
+const shutdown = () => {
+  plane.close();
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 2000).unref();
+};
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
