@@ -401,14 +401,61 @@ answer:
 
 /* ---- the built-in walker ------------------------------------------------ */
 
+/* How far counted repetition may multiply the compiled expression: glibc's
+ * regcomp() copies a repeated subexpression once per count, so
+ * "(a{1000}){1000}" alone would take gigabytes. */
+#define ERE_MAX_EXPANSION 1000
+#define ERE_MAX_GROUPS    64
+
+/* A counted quantifier "{n}", "{n,}" or "{n,m}" at p: its length, and its
+ * largest count in *ret_max; 0 when p is a literal brace (as in JS). */
+static size_t
+counted_quantifier(const char *p, unsigned long *ret_max)
+{
+	const char *q = p + 1;
+	unsigned long lo = 0;
+	unsigned long hi;
+	int has_hi = 0;
+
+	if (*q < '0' || *q > '9')
+		return 0;
+	while (*q >= '0' && *q <= '9')
+		lo = lo > 100000 ? lo : lo * 10 + (unsigned long)(*q++ - '0');
+	hi = lo;
+	if (*q == ',') {
+		q++;
+		hi = 0;
+		while (*q >= '0' && *q <= '9') {
+			hi = hi > 100000 ? hi : hi * 10 + (unsigned long)(*q++ - '0');
+			has_hi = 1;
+		}
+		if (!has_hi)
+			hi = lo;  /* "{n,}": the copies made are n, plus a star */
+	}
+	if (*q != '}')
+		return 0;
+	*ret_max = hi > lo ? hi : lo;
+	return (size_t)(q + 1 - p);
+}
+
 /* Translate a JavaScript pattern to POSIX ERE.  0, or -EINVAL with a
- * reason in `why`. */
+ * reason in `why`.  What JavaScript refuses, a quantifier with nothing to
+ * repeat ("a**", "(+"), is refused here too, which also keeps regcomp()'s
+ * memory bounded; counted repetition is capped at ERE_MAX_EXPANSION copies
+ * overall. */
 static int
 js_to_ere(const char *js, struct buf *ere, const char **why)
 {
 	const char *p = js;
 	int in_class = 0;
 	int r = 0;
+	/* Something before p can take a quantifier, and that something is not
+	 * itself a quantifier. */
+	int repeatable = 0;
+	/* The expansion of the last atom, and of each open group so far. */
+	unsigned long atom_mult = 1;
+	unsigned long group_mult[ERE_MAX_GROUPS + 1] = { 1 };
+	int depth = 0;
 
 	while (*p && r == 0) {
 		char c = *p;
@@ -477,11 +524,18 @@ js_to_ere(const char *js, struct buf *ere, const char **why)
 				}
 				break;
 			}
+			if (!in_class) {
+				repeatable = e != 'b' && e != 'B';
+				atom_mult = 1;
+			}
 			continue;
 		}
 		if (in_class) {
-			if (c == ']')
+			if (c == ']') {
 				in_class = 0;
+				repeatable = 1;
+				atom_mult = 1;
+			}
 			r = buf_putc(ere, c);
 			p++;
 			continue;
@@ -496,23 +550,69 @@ js_to_ere(const char *js, struct buf *ere, const char **why)
 				r = buf_putc(ere, *p++);
 			continue;
 		}
-		if (c == '(' && p[1] == '?') {
-			if (p[2] == ':') {
-				r = buf_putc(ere, '(');
-				p += 3;
-				continue;
-			}
+		if (c == '(' && p[1] == '?' && p[2] != ':') {
 			*why = "lookaround and named groups are not supported";
 			return -EINVAL;
 		}
-		if ((c == '*' || c == '+' || c == '?' || c == '}') && p[1] == '?') {
-			/* Lazy: same lines match. */
+		if (c == '(') {
+			if (depth == ERE_MAX_GROUPS) {
+				*why = "too many nested groups";
+				return -EINVAL;
+			}
+			group_mult[++depth] = 1;
+			r = buf_putc(ere, '(');
+			p += p[1] == '?' ? 3 : 1;
+			repeatable = 0;
+			continue;
+		}
+		if (c == ')' && depth > 0) {
+			atom_mult = group_mult[depth--];
+			repeatable = 1;
 			r = buf_putc(ere, c);
-			p += 2;
+			p++;
+			continue;
+		}
+		if (c == '|') {
+			repeatable = 0;
+			r = buf_putc(ere, c);
+			p++;
+			continue;
+		}
+		if (c == '*' || c == '+' || c == '?' || c == '{') {
+			unsigned long count = 1;
+			size_t len = c == '{' ? counted_quantifier(p, &count) : 1;
+
+			if (c == '{' && len == 0) {
+				/* A literal brace, as JavaScript reads it. */
+				r = buf_puts(ere, "\\{");
+				p++;
+				repeatable = 1;
+				atom_mult = 1;
+				continue;
+			}
+			if (!repeatable) {
+				*why = "Nothing to repeat";
+				return -EINVAL;
+			}
+			atom_mult *= count > 0 ? count : 1;
+			if (atom_mult > ERE_MAX_EXPANSION) {
+				*why = "counted repetition too large";
+				return -EINVAL;
+			}
+			if (atom_mult > group_mult[depth])
+				group_mult[depth] = atom_mult;
+			r = buf_append(ere, p, len);
+			p += len;
+			/* Lazy: same lines match. */
+			if (*p == '?')
+				p++;
+			repeatable = 0;
 			continue;
 		}
 		r = buf_putc(ere, c);
 		p++;
+		repeatable = c != '^' && c != '$';
+		atom_mult = 1;
 	}
 	if (r == 0 && in_class) {
 		*why = "Unterminated character class";

@@ -245,6 +245,19 @@ test_grep_walker(void **unused)
 		"grep", "{\"pattern\":\"(?=x)\"}", 1,
 		"grep: invalid regex: Invalid regular expression: /(?=x)/: lookaround and named "
 		"groups are not supported");
+	/* JavaScript's "Nothing to repeat"; regcomp() would take gigabytes. */
+	assert_call("grep", "{\"pattern\":\"\\\\s+++++++++++++++++++++++++++++++\"}", 1,
+		    "grep: invalid regex: Invalid regular expression: "
+		    "/\\s+++++++++++++++++++++++++++++++/: Nothing to repeat");
+	assert_call("grep", "{\"pattern\":\"*a\"}", 1,
+		    "grep: invalid regex: Invalid regular expression: /*a/: Nothing to repeat");
+	assert_call("grep", "{\"pattern\":\"((a{100}){100}){100}\"}", 1,
+		    "grep: invalid regex: Invalid regular expression: /((a{100}){100}){100}/: "
+		    "counted repetition too large");
+	/* A brace that is no quantifier is a literal, as in JavaScript. */
+	assert_call("grep", "{\"pattern\":\"zz{\"}", 0, "no matches");
+	snprintf(want, sizeof(want), "%s/a.txt:3:gamma beta", workdir);
+	assert_call("grep", "{\"pattern\":\"(ga|x)m{2}a? be+?\"}", 0, want);
 	if (saved)
 		setenv("PATH", saved, 1);
 	free(saved);
