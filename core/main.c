@@ -22,24 +22,6 @@
 #include "secret.h"
 #include "settings.h"
 
-/* Zero a credential's memory in a way the compiler cannot drop. */
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (v && n--)
-		*v++ = 0;
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s)
-		wipe(s, strlen(s));
-	free(s);
-}
-
 static int
 print_dir_cb(void *userdata, const char *dir)
 {
@@ -187,7 +169,7 @@ read_secret_file(const char *path, char **ret)
 		len--;
 	buf[len] = '\0';
 	*ret = len ? strdup(buf) : NULL;
-	wipe(buf, sizeof(buf));
+	secret_wipe(buf, sizeof(buf));
 	if (!*ret) {
 		fprintf(stderr, "environment-runner: ANTHROPIC_WORK_SECRET_FILE '%s' is empty; fix: "
 				"write the work secret into it\n",
@@ -277,7 +259,7 @@ out:
 	plugin_close(executor);
 	plugin_close(sandbox);
 	free(env_id);
-	wipe_free(secret);
+	secret_free(secret);
 	return r;
 }
 

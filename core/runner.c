@@ -51,24 +51,6 @@
 
 extern char **environ;
 
-/* Zero a credential's memory in a way the compiler cannot drop. */
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (v && n--)
-		*v++ = 0;
-}
-
-static void
-wipe_free(char *s)
-{
-	if (s)
-		wipe(s, strlen(s));
-	free(s);
-}
-
 struct runner;
 
 /* An item handed to --on-work's command. */
@@ -323,11 +305,11 @@ onwork_free(struct onwork *w)
 	proc_group_free(w->group);
 	if (w->token) {
 		log_remove_secret(w->token);
-		wipe_free(w->token);
+		secret_free(w->token);
 	}
 	if (w->input) {
 		/* Not NUL-terminated: the work JSON ends in '\n'. */
-		wipe(w->input, w->input_len);
+		secret_wipe(w->input, w->input_len);
 		free(w->input);
 	}
 	free(w->work_id);
@@ -609,11 +591,11 @@ reload_key(struct runner *r, const char *why)
 	}
 	if (r->rt.environment_key && strcmp(key, r->rt.environment_key) == 0) {
 		log_info("runner", "%s: the service key is unchanged", why);
-		wipe_free(key);
+		secret_free(key);
 		return 0;
 	}
 	/* The old key stays masked in the log: sessions may still use it. */
-	wipe_free(r->rt.environment_key);
+	secret_free(r->rt.environment_key);
 	r->rt.environment_key = key;
 	log_info("runner", "%s: read a new service key; new sessions use it", why);
 	return 1;
@@ -1063,7 +1045,7 @@ release(struct runner *r)
 	api_free(r->rt.api);
 	loop_free(r->rt.loop);
 	curl_global_cleanup();
-	wipe_free(r->rt.environment_key);
+	secret_free(r->rt.environment_key);
 	r->rt.environment_key = NULL;
 }
 
@@ -1157,7 +1139,7 @@ item_doc(const struct runner_item *item)
 	jw_object_end(&w);
 	if (jw_finish(&w) == 0 && json_parse(b.data, b.len, &doc, NULL, 0) < 0)
 		doc = NULL;
-	wipe(b.data, b.len);
+	secret_wipe(b.data, b.len);
 	buf_release(&b);
 	return doc;
 }
