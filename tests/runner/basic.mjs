@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   apiClient, cp, done, environment, issuedTokens, leakedSecrets, ok, say, startRunner, textOf, TMP, toolCalls,
-  untilNoTracked, untilTurnEnds, untilWork,
+  until, untilNoTracked, untilTurnEnds, untilWork,
 } from './lib.mjs';
 
 const client = apiClient();
@@ -59,7 +59,10 @@ async function serveOne(label, { keep }) {
       ok(!/^ANTHROPIC_/m.test(calls[1]?.text ?? ''), `${label}: no ANTHROPIC_* variable in a tool's environment`);
       ok(started && existsSync(started), `${label}: --keep-session-dirs keeps the directory`, readdirSync(baseDir));
     } else {
-      ok(started && !existsSync(started) && readdirSync(baseDir).length === 0, `${label}: the session directory is removed`, readdirSync(baseDir));
+      // Removed after the stop is answered (and any post-session hook), so
+      // shortly after the control plane records the item stopped.
+      const gone = started && (await until(() => !existsSync(started) && readdirSync(baseDir).length === 0, 5000));
+      ok(gone, `${label}: the session directory is removed`, readdirSync(baseDir));
     }
   } finally {
     exit = await runner.stop();
