@@ -18,7 +18,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
-  createSession, environment, memDetail, now, procStat, procStats, round, sampler, sleep, startControlPlane, startRunner, stats, TOP, until,
+  createSession, environment, maxOf, memDetail, now, procStat, procStats, round, sampler, sleep, startControlPlane, startRunner, stats, TOP, until,
 } from './lib.mjs';
 
 const QUICK = process.env.QUICK === '1';
@@ -352,19 +352,19 @@ async function scaleOne(kind, n, thinkMs) {
         ramp_sec: round(rampSec, 1),
         window_sec: round(secs, 1),
         rss_kb: stats(rss),
-        rss_max_kb: Math.max(...rss),
+        rss_max_kb: maxOf(rss),
         hwm_kb: cpu1.hwm_kb,
         alive_at_end: cpu1.alive,
         cpu_s: round(cpu1.cpu_s - cpu0.cpu_s, 2),
         cpu_pct: round(((cpu1.cpu_s - cpu0.cpu_s) / secs) * 100, 1),
         cp_cpu_pct: round(((cp1.cpu_s - cp0.cpu_s) / secs) * 100, 1),
-        cp_rss_max_kb: Math.max(...cpSeries.map((x) => x.rss_kb)),
+        cp_rss_max_kb: maxOf(cpSeries.map((x) => x.rss_kb)),
         calls: inWindow,
         calls_per_s: round(inWindow / secs, 1),
         rtt_ms: stats(rtts),
         heartbeats: late.length,
         heartbeat_interval_ms: interval,
-        lateness_ms: { ...stats(late), max: late.length ? Math.max(...late) : null },
+        lateness_ms: stats(late),
         lease_expired: expired,
         mistakes: sum.mistake_counts,
         series: series.map((x) => ({ t: round(x.t, 1), rss_kb: x.rss_kb, cpu_s: round(x.cpu_s, 2) })),

@@ -153,7 +153,10 @@ export function memDetail(pid) {
   try {
     const t = readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1');
     const f = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(t)?.[1] ?? 0);
-    return { rss_kb: f('Rss'), pss_kb: f('Pss'), private_kb: f('Private_Clean') + f('Private_Dirty'), shared_clean_kb: f('Shared_Clean') };
+    // Anonymous (heap, stacks) is the process's own; the rest of RSS is file-backed, mostly shared
+    // library code, which counts as private or shared depending on what else runs on the machine.
+    return { rss_kb: f('Rss'), pss_kb: f('Pss'), anon_kb: f('Anonymous'), file_kb: f('Rss') - f('Anonymous'),
+      private_kb: f('Private_Clean') + f('Private_Dirty'), shared_clean_kb: f('Shared_Clean') };
   } catch {
     return null;
   }
@@ -202,14 +205,15 @@ export function quantile(xs, q) {
 /** {n, median, p95, min, max, mean} of a list of numbers. */
 export function stats(xs) {
   if (!xs.length) return { n: 0, median: null, p95: null, min: null, max: null, mean: null };
-  return {
-    n: xs.length,
-    median: quantile(xs, 0.5),
-    p95: quantile(xs, 0.95),
-    min: Math.min(...xs),
-    max: Math.max(...xs),
-    mean: xs.reduce((a, b) => a + b, 0) / xs.length,
-  };
+  // No Math.min(...xs): a closed-loop run has too many samples for an argument list.
+  const s = Float64Array.from(xs).sort();
+  let sum = 0;
+  for (const x of s) sum += x;
+  const q = (f) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(f * s.length) - 1))];
+  return { n: s.length, median: q(0.5), p95: q(0.95), min: s[0], max: s[s.length - 1], mean: sum / s.length };
 }
+
+/** The largest of a list (null when empty), for lists of any length. */
+export const maxOf = (xs) => (xs.length ? xs.reduce((a, b) => (b > a ? b : a), -Infinity) : null);
 
 export const round = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d);

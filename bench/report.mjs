@@ -67,7 +67,8 @@ put('## Summary against the targets');
 put();
 const sumRows = [];
 if (!failed(fp) && fp.c) {
-  sumRows.push(['Idle resident memory (median over the idle window)', `${mb(fp.c.rss_kb.median)} MB`, `${mb(fp.sdk?.rss_kb.median)} MB`, ratio(fp.sdk?.rss_kb.median, fp.c.rss_kb.median), '< 5 MB', ok(fp.c.rss_kb.median < 5 * 1024)]);
+  sumRows.push(['Idle resident memory (median over the idle window; anonymous part)', `${mb(fp.c.rss_kb.median)} MB (${mb(fp.c.smaps?.anon_kb)} MB)`,
+    `${mb(fp.sdk?.rss_kb.median)} MB (${mb(fp.sdk?.smaps?.anon_kb)} MB)`, ratio(fp.sdk?.rss_kb.median, fp.c.rss_kb.median), '< 5 MB', ok(fp.c.rss_kb.median < 5 * 1024)]);
   sumRows.push(['Polls per minute, idle', num(fp.c.polls_per_min), num(fp.sdk?.polls_per_min), ratio(fp.sdk?.polls_per_min, fp.c.polls_per_min), '≤ 60 per process', ok(fp.c.polls_per_min <= 60)]);
 }
 if (!failed(cl) && cl.c) {
@@ -92,12 +93,12 @@ if (failed(fp) || !fp.c) put(`Footprint: ${why(fp)}`);
 else {
   put(`One runner of each kind, started, left 5 s, then watched for ${num(fp.c.seconds, 0)} s with no work queued (RSS sampled every second from \`/proc\`; CPU is user + system time of the process over the window; polls counted by the control plane).`);
   put();
-  table(['', 'RSS median', 'RSS max', 'peak RSS (VmHWM)', 'PSS', 'private (USS)', 'shared clean', 'CPU s in the window', 'polls / min'],
+  table(['', 'RSS median', 'RSS max', 'peak RSS (VmHWM)', 'of which anonymous', 'of which file-backed', 'CPU s in the window', 'polls / min'],
     ['c', 'sdk'].filter((k) => fp[k]).map((k) => [k === 'c' ? 'ours' : 'SDK worker', `${mb(fp[k].rss_kb.median)} MB`, `${mb(fp[k].rss_kb.max)} MB`, `${mb(fp[k].hwm_kb)} MB`,
-      `${mb(fp[k].smaps?.pss_kb)} MB`, `${mb(fp[k].smaps?.private_kb)} MB`, `${mb(fp[k].smaps?.shared_clean_kb)} MB`, num(fp[k].cpu_s, 2), num(fp[k].polls_per_min)]));
-  put('PSS counts each shared page divided by the processes that map it; private is what the process alone holds; shared clean is mostly the ' +
-    'code of shared libraries (for ours: libcurl and what Debian\'s libcurl links, OpenSSL\'s libcrypto, GnuTLS, LDAP, Kerberos...), which is in ' +
-    'RSS although the page cache holds it once for every process on the machine.');
+      `${mb(fp[k].smaps?.anon_kb)} MB`, `${mb(fp[k].smaps?.file_kb)} MB`, num(fp[k].cpu_s, 2), num(fp[k].polls_per_min)]));
+  put('Anonymous memory (heap, stacks) is the process\'s own; file-backed pages are mostly the code of the executable and its shared libraries ' +
+    '(for ours: libcurl and what Debian\'s libcurl links: OpenSSL\'s libcrypto, GnuTLS, LDAP, Kerberos...), which count in RSS although the page ' +
+    'cache holds them once for every process that maps them (`/proc/PID/smaps_rollup` at the end of the window).');
   put();
 }
 
