@@ -105,10 +105,10 @@ export class ScriptedAgent {
     return this.session.append(ev, { fromAgent: true });
   }
 
-  /** Resolves with the first event (already logged since `from`, or future) matching `pred`. */
+  /** Resolves with the first event (already logged at index `from` or later, or future) matching `pred`. */
   #waitFor(pred, from) {
-    const past = this.session.events.slice(from).find(pred);
-    if (past) return Promise.resolve(past);
+    const evs = this.session.events;
+    for (let i = from; i < evs.length; i++) if (pred(evs[i])) return Promise.resolve(evs[i]);
     return new Promise((resolve, reject) => {
       const w = {
         pred,
@@ -120,7 +120,6 @@ export class ScriptedAgent {
   }
 
   async #turn(msg, turn) {
-    const start = this.session.events.length;
     const user = textOf(msg.content);
     const results = [];
     this.#emit({ type: 'session.status_running' });
@@ -130,6 +129,9 @@ export class ScriptedAgent {
       const use = { type: 'agent.tool_use', name: call.name, input: call.input };
       if (permission !== null) use.evaluated_permission = permission;
       const tu = this.#emit(use);
+      // Its confirmation and result can only come after it: search from there, not from the
+      // turn's start (a turn of n calls would scan O(n^2) events).
+      const at = this.session.events.lastIndexOf(tu);
       if (permission === 'deny') {
         results.push({ text: '(denied)', is_error: true });
         continue;
@@ -138,7 +140,7 @@ export class ScriptedAgent {
         this.#emit({ type: 'session.status_idle', stop_reason: { type: 'requires_action', event_ids: [tu.id] }, stop_details: null });
       if (permission === 'ask') {
         idle();
-        const c = await this.#waitFor((e) => e.type === 'user.tool_confirmation' && e.tool_use_id === tu.id, start);
+        const c = await this.#waitFor((e) => e.type === 'user.tool_confirmation' && e.tool_use_id === tu.id, at);
         this.#emit({ type: 'session.status_running' });
         if (c.result !== 'allow') {
           results.push({ text: `(denied${c.deny_message ? `: ${c.deny_message}` : ''})`, is_error: true });
@@ -146,7 +148,7 @@ export class ScriptedAgent {
         }
       }
       idle();
-      const r = await this.#waitFor((e) => e.type === 'user.tool_result' && e.tool_use_id === tu.id, start);
+      const r = await this.#waitFor((e) => e.type === 'user.tool_result' && e.tool_use_id === tu.id, at);
       results.push({ text: textOf(r.content), is_error: r.is_error === true });
       this.#emit({ type: 'session.status_running' });
     }
