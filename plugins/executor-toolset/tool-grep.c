@@ -419,14 +419,15 @@ counted_quantifier(const char *p, unsigned long *ret_max)
 
 	if (*q < '0' || *q > '9')
 		return 0;
-	while (*q >= '0' && *q <= '9')
-		lo = lo > 100000 ? lo : lo * 10 + (unsigned long)(*q++ - '0');
+	/* Past 100000 the digits still go by, uncounted. */
+	for (; *q >= '0' && *q <= '9'; q++)
+		lo = lo > 100000 ? lo : lo * 10 + (unsigned long)(*q - '0');
 	hi = lo;
 	if (*q == ',') {
 		q++;
 		hi = 0;
-		while (*q >= '0' && *q <= '9') {
-			hi = hi > 100000 ? hi : hi * 10 + (unsigned long)(*q++ - '0');
+		for (; *q >= '0' && *q <= '9'; q++) {
+			hi = hi > 100000 ? hi : hi * 10 + (unsigned long)(*q - '0');
 			has_hi = 1;
 		}
 		if (!has_hi)

@@ -254,6 +254,10 @@ test_grep_walker(void **unused)
 	assert_call("grep", "{\"pattern\":\"((a{100}){100}){100}\"}", 1,
 		    "grep: invalid regex: Invalid regular expression: /((a{100}){100}){100}/: "
 		    "counted repetition too large");
+	/* A count too long for any integer (the parser once stopped on it). */
+	assert_call("grep", "{\"pattern\":\"a{8888888888888888889,99999999999999999999}\"}", 1,
+		    "grep: invalid regex: Invalid regular expression: "
+		    "/a{8888888888888888889,99999999999999999999}/: counted repetition too large");
 	/* A brace that is no quantifier is a literal, as in JavaScript. */
 	assert_call("grep", "{\"pattern\":\"zz{\"}", 0, "no matches");
 	snprintf(want, sizeof(want), "%s/a.txt:3:gamma beta", workdir);
