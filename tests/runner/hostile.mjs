@@ -43,18 +43,15 @@ function benignOk(events, tag) {
 }
 
 const { env, key } = await environment(client, 'hostile');
-const runner = startRunner({ envId: env.id, key, workerId: 'hostile', baseDir: join(TMP, 'base'), extra: ['--capacity', '8'] });
-// The idle runner's RSS, once it polls.
-await until(async () => (await cp.report()).requests.log.some((l) => l.route === 'work.poll' && l.worker === 'hostile'), 10_000);
-const before = status(runner.pid);
-let peak = before.rss;
-const sampler = setInterval(() => {
-  const s = status(runner.pid);
-  if (s.rss > peak) peak = s.rss;
-}, 100);
+let runner;
+let before;
+let peak;
+let sampler;
 
 try {
   // ---- sessions --------------------------------------------------------
+  // Created before the runner starts: a new session is queued at once, and
+  // the knobs aimed at it must be in place before it is claimed.
   const benign = await newSession(env, benignScript('b'));
   const badSession = await newSession(env); // sessions.retrieve answers garbage
   const sse = await newSession(env, {
@@ -110,6 +107,15 @@ try {
     ],
   });
   for (const [sid, text] of [[benign, 'go'], [badSession, 'go'], [sse, 'go'], [inputs, 'go'], [gig, 'go'], [names, 'go']]) await say(client, sid, text);
+  runner = startRunner({ envId: env.id, key, workerId: 'hostile', baseDir: join(TMP, 'base'), extra: ['--capacity', '8'] });
+  // The runner's RSS once it polls, and its peak from then on.
+  await until(async () => (await cp.report()).requests.log.some((l) => l.route === 'work.poll' && l.worker === 'hostile'), 10_000);
+  before = status(runner.pid);
+  peak = before.rss;
+  sampler = setInterval(() => {
+    const st = status(runner.pid);
+    if (st.rss > peak) peak = st.rss;
+  }, 100);
   note('sessions started');
 
   // ---- the poll gets garbage once the sessions are claimed ---------------
@@ -201,8 +207,8 @@ try {
 } finally {
   clearInterval(sampler);
   await cp.clearFaults();
-  const r = await runner.stop();
-  ok(r.code === 0, `the runner exits 0 on SIGTERM (${r.ms} ms)`, { r, log: runner.log().slice(-2000) });
+  const r = runner ? await runner.stop() : { code: null };
+  ok(r.code === 0, `the runner exits 0 on SIGTERM (${r.ms} ms)`, { r, log: runner?.log().slice(-2000) });
   const left = await untilNoTracked(TMP, 5000);
   ok(left.length === 0, 'no tracked process left', left);
 }
