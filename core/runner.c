@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -973,6 +974,40 @@ sweep(const struct settings *s)
 			 removed, removed == 1 ? "y" : "ies");
 }
 
+/* Open files one session may hold at once: its event stream and API
+ * connections, a shell's three pipes, rg's, a lock file, a directory or two;
+ * plus a base for the runner itself. */
+#define FDS_PER_SESSION 16
+#define FDS_BASE        64
+
+/* Raise the soft open-file limit to the hard one (distributions start
+ * daemons at 1024), and say so when --capacity would not fit anyway. */
+static void
+raise_fd_limit(const struct settings *s)
+{
+	struct rlimit rl;
+	rlim_t need = FDS_BASE + (rlim_t)s->capacity * FDS_PER_SESSION;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = { rl.rlim_max, rl.rlim_max };
+
+		/* macOS refuses RLIM_INFINITY for files: settle for what fits. */
+		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
+			want.rlim_cur = need > rl.rlim_cur ? need : rl.rlim_cur;
+			if (setrlimit(RLIMIT_NOFILE, &want) < 0)
+				want.rlim_cur = rl.rlim_cur;
+		}
+		rl.rlim_cur = want.rlim_cur;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warning("runner",
+			    "--capacity %d may need about %llu open files, but the limit is %llu: raise it "
+			    "(ulimit -n, or LimitNOFILE= in a systemd unit) or lower --capacity",
+			    s->capacity, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+}
+
 /* Everything but the poller; `key` is taken (may be NULL for run-item). */
 static int
 setup(struct runner *r, struct settings *s, struct plugin *sandbox, struct plugin *executor)
@@ -993,6 +1028,7 @@ setup(struct runner *r, struct settings *s, struct plugin *sandbox, struct plugi
 		if (ret)
 			return ret;
 	}
+	raise_fd_limit(s);
 	/* curl may write to a closed socket; children get SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -1,9 +1,10 @@
 # TAP shell tests, each against the real binary and plugins of this build.
 TESTS += \
+	tests/integration/fd-limit.sh \
 	tests/integration/cli.sh \
 	tests/integration/plugins.sh \
 	tests/integration/install.sh
-EXTRA_DIST += tests/lib/tap.sh tests/integration/cli.sh tests/integration/plugins.sh \
+EXTRA_DIST += tests/lib/tap.sh tests/integration/fd-limit.sh tests/integration/cli.sh tests/integration/plugins.sh \
 	tests/integration/install.sh tests/out-of-tree/sandbox-example.c
 
 # The local control plane (tests/controlplane) and the official SDK against it
