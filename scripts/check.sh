@@ -96,7 +96,11 @@ build() {
 		return
 	fi
 	echo "=== build/$name: make check"
-	if ! make -C "$dir" -j"$jobs" check >"$dir/check.out" 2>&1; then
+	# Keep every runner's log, so that they can be searched for credentials.
+	rm -rf "$dir/runner-logs"
+	mkdir -p "$dir/runner-logs"
+	if ! ER_RUNNER_LOG_DIR=$dir/runner-logs make -C "$dir" -j"$jobs" check \
+		>"$dir/check.out" 2>&1; then
 		status=1
 		grep -E '^(FAIL|ERROR|XPASS):' "$dir/check.out"
 		if [ -f "$dir/test-suite.log" ]; then
@@ -110,6 +114,30 @@ build() {
 	grep -E '^# (TOTAL|PASS|SKIP|XFAIL|FAIL|XPASS|ERROR):' "$dir/check.out" |
 		sed "s|^|build/$name: |"
 	count_results "$dir"
+	no_credentials_in_logs "$name" "$dir"
+}
+
+# One more test per build: no log the suite produced (test logs and every
+# runner's own log) holds a credential of the kinds the tests hand out:
+# environment keys, sessions tokens, API keys.
+no_credentials_in_logs() {
+	local name=$1 dir=$2 hits n
+	n=$(find "$dir/runner-logs" -type f | wc -l)
+	hits=$(grep -rlE 'sk-ant-(oat01|req|api03)-' --include='*.log' "$dir/runner-logs" "$dir/tests" \
+		2>/dev/null | head -n 5)
+	if [ -n "$hits" ]; then
+		echo "build/$name: a credential appears in these logs:"
+		echo "$hits"
+		failed=$((failed + 1))
+		status=1
+	elif [ "$n" -eq 0 ]; then
+		echo "build/$name: no runner log was kept: the credential search had nothing to read"
+		failed=$((failed + 1))
+		status=1
+	else
+		echo "build/$name: no credential in $n runner logs nor in the test logs"
+		passed=$((passed + 1))
+	fi
 }
 
 # libFuzzer smoke: each target for FUZZ_SECONDS from its seed corpus; one
