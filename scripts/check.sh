@@ -170,6 +170,17 @@ fuzz_smoke() {
 		skipped=$((skipped + 1))
 		return
 	fi
+	# The whole tree with clang and -Werror first: warning-free under both
+	# compilers, counted as one test.
+	echo "=== build/fuzz: make (clang, -Werror)"
+	if make -C "$dir" -j"$jobs" >"$dir/make.out" 2>&1; then
+		echo "build/fuzz: the whole tree builds with clang without a warning"
+		passed=$((passed + 1))
+	else
+		grep -E 'error|warning' "$dir/make.out" | head -n 40
+		failed=$((failed + 1))
+		status=1
+	fi
 	echo "=== build/fuzz: make fuzz FUZZ_SECONDS=$secs"
 	make -C "$dir" -j"$jobs" fuzz FUZZ_SECONDS="$secs" >"$dir/fuzz.out" 2>&1 || status=1
 	if ! grep -q '^fuzz [a-z_]*: ' "$dir/fuzz.out"; then
