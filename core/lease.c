@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "lease.h"
-#include "secret.h"
 #include "metrics.h"
+#include "secret.h"
 
 #define LEASE_DEFAULT_INTERVAL_MS 30000L
 #define LEASE_DEFAULT_TTL_MS      90000L  /* assumed until the server says */

@@ -243,8 +243,7 @@ poller_set_key(struct poller *p, const char *environment_key)
 
 	if (!copy)
 		return -ENOMEM;
-	memset(p->environment_key, 0, strlen(p->environment_key));
-	free(p->environment_key);
+	secret_free(p->environment_key);
 	p->environment_key = copy;
 	return 0;
 }
