@@ -16,8 +16,14 @@
 struct expand_state {
 	int (*fn)(void *ud, const char *s);
 	void *ud;
-	unsigned count;
+	unsigned count;  /* patterns produced */
+	unsigned steps;  /* expand() calls, leaves or not */
 };
+
+/* The work to reach the expansions is bounded too, not only their number:
+ * nested literal braces can make many calls per pattern produced, and the
+ * glob tool runs in the runner's event loop. */
+#define GLOB_MAX_EXPAND_STEPS (4 * GLOB_MAX_EXPANSIONS)
 
 static int expand(struct expand_state *st, const char *prefix, size_t plen, const char *rest);
 
@@ -162,6 +168,8 @@ expand(struct expand_state *st, const char *prefix, size_t plen, const char *res
 	const char *close = NULL;
 	int r;
 
+	if (++st->steps > GLOB_MAX_EXPAND_STEPS)
+		return -E2BIG;
 	/* The first '{' that has a matching '}' and a comma or a sequence. */
 	for (;;) {
 		open = strchr(open, '{');
@@ -264,7 +272,7 @@ expand(struct expand_state *st, const char *prefix, size_t plen, const char *res
 int
 glob_brace_expand(const char *pattern, int (*fn)(void *ud, const char *s), void *ud)
 {
-	struct expand_state st = { fn, ud, 0 };
+	struct expand_state st = { fn, ud, 0, 0 };
 
 	return expand(&st, "", 0, pattern);
 }

@@ -48,6 +48,6 @@ fuzz:
 	@echo "make fuzz: configure with CC=clang --enable-fuzzing first" >&2; exit 1
 endif
 .PHONY: fuzz
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/slow tests/fuzz/run.sh tests/fuzz/fuzz_json.c tests/fuzz/fuzz_sse.c \
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run.sh tests/fuzz/fuzz_json.c tests/fuzz/fuzz_sse.c \
 	tests/fuzz/fuzz_secret.c tests/fuzz/fuzz_http_header.c tests/fuzz/fuzz_conffile.c \
 	tests/fuzz/fuzz_toolset.c
