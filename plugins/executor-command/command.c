@@ -401,6 +401,8 @@ free_env(char **env, size_t n)
 	}
 }
 
+static void command_session_free(void *state, void *sess);
+
 static int
 command_session_start(void *state, struct er_session *session, const struct er_session_info *info,
 		      void **ret_sess, struct er_error *err)
@@ -500,13 +502,8 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 	*ret_sess = s;
 	return 0;
 fail:
-	stream_close(&s->out);
-	stream_close(&s->err);
-	buf_release(&s->out.line);
-	buf_release(&s->err.line);
-	input_close(s);
-	remove_secret_file(s);
-	free(s);
+	/* No process is left to release here: spawn failed or it was released. */
+	command_session_free(state, s);
 	return r;
 }
 
