@@ -111,7 +111,7 @@ const struct settings_def settings_table[] = {
 	  "VALUE)" },
 	{ "config", "ER_CONFIG", NULL, SETTINGS_CONFIG, OFF(config_file), 0, 0, BOTH, "FILE",
 	  "read settings from FILE (key = value lines)" },
-	{ "capacity", "ER_CAPACITY", "capacity", SETTINGS_INT, OFF(capacity), 1, 1024, ORCH, "N",
+	{ "capacity", "ER_CAPACITY", "capacity", SETTINGS_INT, OFF(capacity), 1, 10000, ORCH, "N",
 	  "concurrent sessions (default 1)" },
 	{ "workdir", "ER_WORKDIR", "workdir", SETTINGS_PATH, OFF(workdir), 0, 0, SERVE, "DIR",
 	  "run every session's tools in exactly this directory" },

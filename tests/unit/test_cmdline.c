@@ -300,7 +300,8 @@ test_usage_errors(void **state)
 		     "missing value for '--capacity'");
 	assert_error(parse_orch("--capacity=abc", NULL), EX_USAGE,
 		     "--capacity: invalid value 'abc'");
-	assert_error(parse_orch("--capacity=0", NULL), EX_USAGE, "from 1 to 1024");
+	assert_error(parse_orch("--capacity=0", NULL), EX_USAGE, "from 1 to 10000");
+	assert_error(parse_orch("--capacity=10001", NULL), EX_USAGE, "from 1 to 10000");
 	assert_error(parse_orch("--block-ms=1000", NULL), EX_USAGE, "from 1 to 999");
 	assert_error(parse_orch("--log-level=loud", NULL), EX_USAGE, "invalid value 'loud'");
 	assert_error(parse_orch("--log-format=xml", NULL), EX_USAGE, "give logfmt or json");
@@ -311,6 +312,14 @@ test_usage_errors(void **state)
 	assert_error(parse_orch("--keep-session-dirs=maybe", NULL), EX_USAGE, "give yes or no");
 	assert_error(parse_orch("--plugin-option=nodot=1", NULL), EX_USAGE, "NAME.KEY");
 	assert_error(parse_orch("--workdir=relative", NULL), EX_USAGE, "not absolute");
+}
+
+/* One process serves thousands of sessions. */
+static void
+test_capacity_in_the_thousands(void **state)
+{
+	assert_int_equal(parse_orch("--capacity=5000", NULL), 0);
+	assert_int_equal(s.capacity, 5000);
 }
 
 static void
@@ -439,6 +448,7 @@ main(void)
 		T(test_precedence),
 		T(test_file_keys_options_and_dirs),
 		T(test_usage_errors),
+		T(test_capacity_in_the_thousands),
 		T(test_plugins_verb_flags),
 		T(test_help_and_version),
 		T(test_config_and_env_errors),
