@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The validating JSON reader.  jsmn builds the token tree; everything jsmn
- * lets through (design.md 4) is checked here:
+ * lets through (docs/design.md §4) is checked here:
  *
  *  1. a pre-scan, mirroring jsmn's lexer, rejects NUL bytes and bounds the
  *     nesting depth and the token count before jsmn runs (jsmn's closing

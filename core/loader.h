@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The plugin loader (design.md §3.2).
+ * The plugin loader (docs/design.md §3).
  *
  * A plugin NAME of kind K lives in the file `K-NAME.so` (sandbox-none.so,
  * executor-toolset.so), searched in each --plugin-dir, then each directory

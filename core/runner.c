@@ -269,7 +269,8 @@ tick(void *userdata)
 	r->tick_timer = NULL;
 	check_disk(r);
 	/* Unused: no session for the whole time, and the server said the
-	 * queue is empty since then (peers.md: arm only on an empty poll). */
+	 * queue is empty since then (only an empty poll shows that no work
+	 * is waiting). */
 	if (s->exit_if_unused_sec && !r->draining && !r->retiring && r->n_sessions == 0 &&
 	    now - r->unused_since_ms >= (uint64_t)s->exit_if_unused_sec * 1000u &&
 	    metrics.last_poll_empty_ms > r->unused_since_ms &&

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Banned C functions (design.md §7): unbounded copies and formats, strtok,
+# Banned C functions (docs/design.md §7): unbounded copies and formats, strtok,
 # unchecked conversions, shell-outs.  Tests may shell out (system, popen) to
 # set up fixtures; nothing else is allowed anywhere.  A line may opt out with
 # "lint-ok" in a comment, with the reason next to it.

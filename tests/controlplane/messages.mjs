@@ -1,6 +1,6 @@
 // A scripted Messages API (`POST /v1/messages`, streaming and not), so that
 // the Claude Code CLI runs offline against the local control plane
-// (shared/claude-code.md section 1 describes what the CLI expects).
+// (messagesRoutes() below: the requests the CLI sends and what it expects).
 //
 // A request is a main-loop request when it offers tools. Its answer:
 //  - the last message carries tool_result blocks: the text

@@ -73,7 +73,7 @@ assert_rejects(const char *s, size_t n, int want)
 #define REJECT(lit) assert_rejects((lit), sizeof(lit) - 1, -EINVAL)
 #define ACCEPT(lit) assert_int_equal(parse_n((lit), sizeof(lit) - 1, NULL), 0)
 
-/* design.md 4: every input jsmn alone accepts. */
+/* docs/design.md §4: every input jsmn alone accepts. */
 static void
 test_jsmn_accepts_these(void **state)
 {
