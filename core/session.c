@@ -514,7 +514,7 @@ static int
 stream_tool_call(void *userdata, const char *id, const char *name, const char *input, size_t len)
 {
 	struct session *s = userdata;
-	struct er_tool_call call = { sizeof(call), id, name, input, len };
+	struct er_tool_call call = { sizeof(call), id, name, input, len, NULL };
 	int as_sandbox;
 	int r;
 

@@ -51,6 +51,8 @@
  *   event stream opened (unless NO_STREAM)
  *     agent.tool_use, not yet answered ------> tool_call(call)
  *                                  <---------- host->tool_result(call, ...)
+ *     call answered elsewhere, aborted ------> tool_cancel(call id)
+ *     a session thread terminated -----------> thread_stop(thread id)
  *     any other event (EVENTS flag) ---------> session_event(type, json)
  *                                  <---------- host->send_event(json)
  *   turn idle, lease lost, stop, shutdown --> session_stop(reason)
@@ -75,7 +77,7 @@ extern "C" {
 #endif
 
 #define ER_ABI_MAJOR 1
-#define ER_ABI_MINOR 1
+#define ER_ABI_MINOR 2
 
 /* "ERPL" read as a little-endian 32-bit integer. */
 #define ER_PLUGIN_MAGIC UINT32_C(0x4c505245)
@@ -176,6 +178,9 @@ struct er_tool_call {
 	const char *name;        /* e.g. "bash" */
 	const char *input_json;  /* the `input` object, raw JSON */
 	size_t input_len;
+	/* Since 1.2 (test with struct_size): the event's `session_thread_id`,
+	 * or NULL for the primary thread (whose events name none). */
+	const char *session_thread_id;
 };
 
 /* What an executor learns about a session at its start. */
@@ -402,6 +407,12 @@ struct er_executor_ops {
 	 * with `type` and `event_json` NULL, the end of one walk through it. */
 	void (*session_history)(void *state, void *sess, const char *type, const char *event_json,
 				size_t len);
+	/* Since 1.2: the session thread `thread_id` (NULL: the primary) has
+	 * terminated and none of its calls runs any more.  The executor drops
+	 * what it keeps for that thread (the toolset kills the thread's shell;
+	 * a later call there finds it gone).  A thread that runs again starts
+	 * from what the executor then does on its next call. */
+	void (*thread_stop)(void *state, void *sess, const char *thread_id);
 };
 
 /* The descriptor, exported as `er_plugin_v1`. */

@@ -54,6 +54,8 @@ LAYOUT(er_tool_call, id, 8, 8);
 LAYOUT(er_tool_call, name, 16, 8);
 LAYOUT(er_tool_call, input_json, 24, 8);
 LAYOUT(er_tool_call, input_len, 32, 8);
+/* ABI 1.2, appended. */
+LAYOUT(er_tool_call, session_thread_id, 40, 8);
 LAYOUT(er_session_info, struct_size, 0, 4);
 LAYOUT(er_session_info, session_id, 8, 8);
 LAYOUT(er_session_info, work_id, 16, 8);
@@ -108,6 +110,8 @@ LAYOUT(er_executor_ops, session_event, 32, 8);
 LAYOUT(er_executor_ops, session_stop, 40, 8);
 LAYOUT(er_executor_ops, session_free, 48, 8);
 LAYOUT(er_executor_ops, session_history, 56, 8);
+/* ABI 1.2, appended. */
+LAYOUT(er_executor_ops, thread_stop, 64, 8);
 LAYOUT(er_plugin, magic, 0, 4);
 LAYOUT(er_plugin, abi_major, 4, 2);
 LAYOUT(er_plugin, abi_minor, 6, 2);
@@ -126,11 +130,11 @@ SIZE(er_error, 260);
 SIZE(er_option, 24);
 SIZE(er_command, 48);
 SIZE(er_spawn_request, 104);
-SIZE(er_tool_call, 40);
+SIZE(er_tool_call, 48);
 SIZE(er_session_info, 104);
 SIZE(er_host, 200);
 SIZE(er_sandbox_ops, 24);
-SIZE(er_executor_ops, 64);
+SIZE(er_executor_ops, 72);
 SIZE(er_plugin, 80);
 #endif
 

@@ -28,12 +28,12 @@ listed() {
 	case "$out" in *"$1"*) ok "plugins lists: $1" ;; *) not_ok "plugins lists: $1"; diag "$out" ;; esac
 }
 listed "KIND      NAME             VERSION    ABI    FILE"
-listed "sandbox   good             1.2.3      1.1    $fix/sandbox-good.so"
-listed "executor  good             1.2.3      1.1    $fix/executor-good.so"
+listed "sandbox   good             1.2.3      1.2    $fix/sandbox-good.so"
+listed "executor  good             1.2.3      1.2    $fix/executor-good.so"
 listed "sandbox   oldminor         1.0        1.0    $abi/sandbox-oldminor.so"
 listed "refused   plugin '$fix/sandbox-badmagic.so': wrong magic"
 listed "refused   plugin '$fix/sandbox-badmajor.so': built for plugin ABI 2"
-listed "refused   plugin '$fix/sandbox-toonew.so': needs a runner with plugin ABI 1.2"
+listed "refused   plugin '$fix/sandbox-toonew.so': needs a runner with plugin ABI 1.3"
 listed "refused   plugin '$fix/sandbox-wrongkind.so': wrong kind 'executor'"
 listed "refused   plugin '$fix/sandbox-mismatch.so': name 'other' does not match"
 listed "refused   plugin '$fix/sandbox-nosym.so': no symbol 'er_plugin_v1'"
@@ -64,7 +64,7 @@ sb 78 "plugin '$fix/sandbox-badmagic.so': wrong magic 0xdeadbeef" "$fix/sandbox-
 sb 78 "plugin '$fix/sandbox-badmajor.so': built for plugin ABI 2, this runner speaks ABI 1" \
 	"$fix/sandbox-badmajor.so"
 sb 78 "plugin '$fix/sandbox-badmajor1.so': built for plugin ABI 3" "$fix/sandbox-badmajor1.so"
-sb 78 "plugin '$fix/sandbox-toonew.so': needs a runner with plugin ABI 1.2 or later" \
+sb 78 "plugin '$fix/sandbox-toonew.so': needs a runner with plugin ABI 1.3 or later" \
 	"$fix/sandbox-toonew.so"
 sb 78 "plugin '$fix/sandbox-wrongkind.so': wrong kind 'executor'" "$fix/sandbox-wrongkind.so"
 sb 78 "plugin '$fix/sandbox-mismatch.so': name 'other' does not match the file name" \

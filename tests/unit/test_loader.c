@@ -257,7 +257,7 @@ test_rejections(void **state)
 	expect_refused("sandbox-badmajor1.so", ER_KIND_SANDBOX, -EPROTO,
 		       "built for plugin ABI 3, this runner speaks ABI 1");
 	expect_refused("sandbox-toonew.so", ER_KIND_SANDBOX, -EPROTO,
-		       "needs a runner with plugin ABI 1.2 or later");
+		       "needs a runner with plugin ABI 1.3 or later");
 	expect_refused("sandbox-wrongkind.so", ER_KIND_SANDBOX, -ENOEXEC, "wrong kind 'executor'");
 	expect_refused("executor-good.so", ER_KIND_SANDBOX, -ENOEXEC, "wrong kind 'executor'");
 	expect_refused("sandbox-mismatch.so", ER_KIND_SANDBOX, -ENOEXEC,

@@ -111,7 +111,7 @@ call(const char *name, const char *input)
 static void
 test_routing(void **unused)
 {
-	struct er_tool_call c = { sizeof(c), "toolu_x", "web_search", "{}", 2 };
+	struct er_tool_call c = { sizeof(c), "toolu_x", "web_search", "{}", 2, NULL };
 
 	assert_int_equal(ops->tool_call(state, sess, &c), ER_DECLINED);
 	assert_call("read", "{\"file_path\":\"a.txt\",\"view_range\":[2,2]}", 0, "beta");
@@ -186,9 +186,9 @@ static void
 test_bash_cancel(void **unused)
 {
 	struct er_tool_call c = { sizeof(c), "toolu_cancel", "bash", "{\"command\":\"sleep 30\"}",
-				  22 };
+				  22, NULL };
 	struct er_tool_call c2 = { sizeof(c2), "toolu_stray", "bash", "{\"command\":\"echo hi\"}",
-				   21 };
+				   21, NULL };
 	int before = mock_nresults;
 
 	assert_int_equal(ops->tool_call(state, sess, &c), 0);
