@@ -101,6 +101,14 @@ api_escape(struct buf *out, const char *s)
 	return 0;
 }
 
+/* "", "." and ".." would not stay one path segment: libcurl and servers
+ * remove dot segments, and an empty one names the collection. */
+static int
+is_path_segment(const char *s)
+{
+	return *s && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
 int
 api_path(struct buf *out, const char *fmt, ...)
 {
@@ -110,7 +118,10 @@ api_path(struct buf *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	for (const char *f = fmt; *f && r == 0; f++) {
 		if (f[0] == '%' && f[1] == 's') {
-			r = api_escape(out, va_arg(ap, const char *));
+			const char *arg = va_arg(ap, const char *);
+			int in_query = out->data && memchr(out->data, '?', out->len);
+
+			r = in_query || is_path_segment(arg) ? api_escape(out, arg) : -EINVAL;
 			f++;
 		} else if (f[0] == '%' && f[1] == 'd') {
 			r = buf_printf(out, "%d", va_arg(ap, int));
@@ -139,10 +150,9 @@ parse_number(const char *s)
 }
 
 long
-api_retry_delay_ms(int retries_done, const char *retry_after_ms, const char *retry_after)
+api_server_delay_ms(const char *retry_after_ms, const char *retry_after)
 {
 	double ms = parse_number(retry_after_ms);
-	double base;
 
 	if (ms < 0) {
 		double sec = parse_number(retry_after);
@@ -159,9 +169,18 @@ api_retry_delay_ms(int retries_done, const char *retry_after_ms, const char *ret
 				ms = difftime(timegm(&tm), time(NULL)) * 1000.0;
 		}
 	}
+	return ms > 0 && ms <= 2147483647.0 ? (long)ms : 0;
+}
+
+long
+api_retry_delay_ms(int retries_done, const char *retry_after_ms, const char *retry_after)
+{
+	long ms = api_server_delay_ms(retry_after_ms, retry_after);
+	double base;
+
 	/* The SDK honours a server delay up to 60 s, else falls back. */
 	if (ms > 0 && ms <= 60000)
-		return (long)ms;
+		return ms;
 	base = 500.0 * (double)(1u << (retries_done < 4 ? retries_done : 4));
 	if (base > 8000.0)
 		base = 8000.0;
@@ -171,6 +190,10 @@ api_retry_delay_ms(int retries_done, const char *retry_after_ms, const char *ret
 static int
 should_retry(const struct http_response *resp)
 {
+	/* A transfer cut after its status line is a connection error (the
+	 * SDK's too), unless it was cut for carrying more than we accept. */
+	if (resp->curl_code != CURLE_OK && resp->status != 0)
+		return !resp->body_too_large;
 	if (resp->should_retry) {
 		if (strcasecmp(resp->should_retry, "true") == 0)
 			return 1;
@@ -228,9 +251,11 @@ finish(struct api_call *call, const struct http_response *resp)
 	}
 	/* A transfer cut off mid-body is not a usable answer. */
 	if (resp->curl_code != CURLE_OK && resp->status != 0) {
-		res.transport_error = resp->error;
+		res.transport_error =
+			resp->body_too_large ? "the answer is larger than 8 MiB" : resp->error;
 		res.status = 0;
 	}
+	res.retry_after_ms = api_server_delay_ms(resp->retry_after_ms, resp->retry_after);
 	res.fatal = res.status >= 400 && res.status < 500 && res.status != 408 &&
 		    res.status != 409 && res.status != 429;
 	call->in_done = 1;

@@ -3,8 +3,9 @@
  * The control plane's HTTP API as the official SDK's core client speaks it
  * (protocol.md 1): Bearer credentials, anthropic-beta, JSON bodies, the
  * error envelope, and the same retry rule (x-should-retry first, then 408,
- * 409, 429 and 5xx and connection errors, at most two retries, honouring
- * retry-after-ms and retry-after).
+ * 409, 429 and 5xx and connection errors, a transfer cut after its status
+ * line included, at most two retries, honouring retry-after-ms and
+ * retry-after).  A header value holding a control character is refused.
  */
 #ifndef ER_API_H
 #define ER_API_H
@@ -30,6 +31,7 @@ struct api_result {
 	const char *error_message;
 	const char *error_code;     /* error.details.error_code */
 	int fatal;                  /* a 4xx other than 408, 409, 429: do not retry */
+	long retry_after_ms;        /* the delay the server asked for, or 0 */
 };
 
 typedef void (*api_done_cb)(void *userdata, const struct api_result *res);
@@ -69,11 +71,16 @@ void api_call_cancel(struct api_call *call);
  * (RFC 3986 unreserved characters kept). */
 int api_escape(struct buf *out, const char *s);
 /* Build a path from `fmt`, where each %s is replaced by its argument
- * percent-encoded and %d by an int: api_path(&b, "/v1/sessions/%s", id). */
+ * percent-encoded and %d by an int: api_path(&b, "/v1/sessions/%s", id).
+ * -EINVAL when an argument before the query is "", "." or "..": such an id
+ * would not stay in its path segment. */
 int api_path(struct buf *out, const char *fmt, ...);
 
 /* The SDK's retry delay for attempt `retries_done` (0-based) given the
  * server's headers (either may be NULL), in ms. */
 long api_retry_delay_ms(int retries_done, const char *retry_after_ms, const char *retry_after);
+/* The delay the server asks for with retry-after-ms or retry-after (seconds
+ * or an HTTP date), in ms, or 0 for none. */
+long api_server_delay_ms(const char *retry_after_ms, const char *retry_after);
 
 #endif

@@ -43,3 +43,12 @@ http_header_parse(struct http_header_values *v, const char *line, size_t n)
 		return HTTP_HEADER_END;
 	return HTTP_HEADER_FIELD;
 }
+
+int
+http_header_value_valid(const char *value)
+{
+	for (const unsigned char *c = (const unsigned char *)value; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			return 0;
+	return 1;
+}

@@ -2,7 +2,8 @@
 /*
  * The response header lines the HTTP client reads, parsed without curl so
  * that the parser can be fuzzed on its own.  Only the values the API client
- * needs are kept, each truncated to its field's size.
+ * needs are kept, each truncated to its field's size.  And the rule for a
+ * request header's value.
  */
 #ifndef ER_HTTP_HEADER_H
 #define ER_HTTP_HEADER_H
@@ -27,5 +28,9 @@ enum http_header_line {
  * copied with surrounding whitespace trimmed; every value stays
  * NUL-terminated. */
 enum http_header_line http_header_parse(struct http_header_values *v, const char *line, size_t n);
+
+/* 1 if `value` may go into a request header as is: no control character
+ * (CR and LF would end the line and start another header). */
+int http_header_value_valid(const char *value);
 
 #endif

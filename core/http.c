@@ -17,6 +17,7 @@ struct http_request {
 	char errbuf[CURL_ERROR_SIZE];
 	struct http_header_values hv;
 	long status;
+	int body_too_large;     /* the body passed HTTP_MAX_BODY */
 	int streaming;          /* on_chunk gets the body */
 	int in_callback;
 	int cancelled;
@@ -76,8 +77,12 @@ write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 
 	if (req->cancelled)
 		return CURL_WRITEFUNC_ERROR;
-	if (!req->streaming)
-		return buf_append(&req->body, data, n) < 0 ? CURL_WRITEFUNC_ERROR : n;
+	if (!req->streaming) {
+		if (buf_append(&req->body, data, n) == 0)
+			return n;
+		req->body_too_large = 1;
+		return CURL_WRITEFUNC_ERROR;
+	}
 	req->in_callback = 1;
 	curl_callback_depth++;
 	r = req->on_chunk(req->userdata, data, n);
@@ -122,6 +127,10 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	struct http_request *req;
 	CURL *e;
 
+	/* A CR or LF in a value would start a header of the server's choosing. */
+	for (const char *const *h = o->headers; h && *h; h++)
+		if (!http_header_value_valid(*h))
+			return -EINVAL;
 	req = calloc(1, sizeof(*req));
 	if (!req)
 		return -ENOMEM;
@@ -224,6 +233,7 @@ http_curl_done(CURL *easy, CURLcode result)
 		resp.curl_code = result;
 		resp.error = result == CURLE_OK ? NULL : req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
 		resp.body = &req->body;
+		resp.body_too_large = req->body_too_large;
 		resp.retry_after = req->hv.retry_after[0] ? req->hv.retry_after : NULL;
 		resp.retry_after_ms = req->hv.retry_after_ms[0] ? req->hv.retry_after_ms : NULL;
 		resp.should_retry = req->hv.should_retry[0] ? req->hv.should_retry : NULL;

@@ -22,6 +22,7 @@ struct http_response {
 	CURLcode curl_code;      /* CURLE_OK unless the transfer failed */
 	const char *error;       /* curl's message when curl_code != CURLE_OK */
 	const struct buf *body;  /* the body, unless it was streamed */
+	int body_too_large;      /* it passed HTTP_MAX_BODY: the transfer was cut */
 	const char *retry_after;     /* header values, or NULL */
 	const char *retry_after_ms;
 	const char *should_retry;    /* x-should-retry */
@@ -53,6 +54,7 @@ struct http_options {
 
 struct http_request;
 
+/* -EINVAL when a header line holds a control character. */
 int http_request_start(struct loop *loop, const struct http_options *o, struct http_request **ret);
 /* Abort; on_done is not called.  Safe from inside this request's own
  * callbacks.  Accepts NULL. */

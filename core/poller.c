@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http-header.h"
 #include "log.h"
 #include "metrics.h"
 #include "poller.h"
@@ -86,8 +87,10 @@ ack(struct poller *p, struct json_doc *work)
 
 	p->acking = work;
 	if (api_path(&path, "/v1/environments/%s/work/%s/ack", p->environment_id,
-		     json_get_str(work, 0, "id")) < 0)
+		     json_get_str(work, 0, "id")) < 0) {
+		log_warning("poller", "ignoring a work item whose id is not a path segment");
 		goto fail;
+	}
 	memset(&r, 0, sizeof(r));
 	r.method = "POST";
 	r.path = path.data;
@@ -163,6 +166,11 @@ poll_done(void *userdata, const struct api_result *res)
 	if (delay > POLL_BACKOFF_MAX_MS)
 		delay = POLL_BACKOFF_MAX_MS;
 	delay = (long)((double)delay * (1.0 - rand_unit() * 0.25));
+	/* The server's Retry-After holds between polls too, not only between
+	 * the client's own retries of one poll. */
+	if (res->retry_after_ms > delay)
+		delay = res->retry_after_ms < POLL_BACKOFF_MAX_MS ? res->retry_after_ms
+								  : POLL_BACKOFF_MAX_MS;
 	p->attempt++;
 	if (res->status)
 		log_warning("poller", "poll failed with HTTP %ld, retrying in %ld ms", res->status, delay);
@@ -215,6 +223,14 @@ poller_start(struct loop *loop, struct api *api, const struct poller_options *o,
 		return NULL;
 	p->loop = loop;
 	p->api = api;
+	/* Both go into headers of every poll. */
+	if (!http_header_value_valid(o->environment_key) ||
+	    !http_header_value_valid(o->worker_id)) {
+		log_error("poller", "the %s holds a control character",
+			  http_header_value_valid(o->worker_id) ? "environment key" : "worker id");
+		poller_free(p);
+		return NULL;
+	}
 	p->environment_id = strdup(o->environment_id);
 	p->environment_key = strdup(o->environment_key);
 	p->worker_id = strdup(o->worker_id);
@@ -239,8 +255,11 @@ poller_kick(struct poller *p)
 int
 poller_set_key(struct poller *p, const char *environment_key)
 {
-	char *copy = strdup(environment_key);
+	char *copy;
 
+	if (!http_header_value_valid(environment_key))
+		return -EINVAL;
+	copy = strdup(environment_key);
 	if (!copy)
 		return -ENOMEM;
 	secret_free(p->environment_key);

@@ -11,6 +11,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "http-header.h"
 #include "json.h"
 #include "secret.h"
 #include "utf8.h"
@@ -112,7 +113,9 @@ work_secret_sessions_token(const char *secret, char **ret_token)
 		goto out;
 	}
 	token = json_get_str(doc, 0, "sessions_token");
-	if (json_kind(doc, 0) != JSON_OBJECT || !token || !*token) {
+	/* It becomes a header value: a CR or LF would inject headers. */
+	if (json_kind(doc, 0) != JSON_OBJECT || !token || !*token ||
+	    !http_header_value_valid(token)) {
 		r = -EINVAL;
 		goto out;
 	}

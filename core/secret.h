@@ -17,7 +17,8 @@
  *
  * Stricter than Node only on inputs no server sends: characters outside
  * both base64 alphabets, and JSON that json_parse() refuses (duplicate
- * keys, lone surrogates, \u0000, nesting past JSON_MAX_DEPTH). */
+ * keys, lone surrogates, \u0000, nesting past JSON_MAX_DEPTH) and a token
+ * that cannot be a header value (a control character). */
 int work_secret_sessions_token(const char *secret, char **ret_token);
 
 /* Zero `n` bytes at `p` (which may be NULL) in a way the compiler cannot

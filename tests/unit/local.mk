@@ -23,6 +23,12 @@ tests_unit_test_spawn_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_spawn_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_loop tests/unit/test_spawn
 
+check_PROGRAMS += tests/unit/test_api
+tests_unit_test_api_SOURCES = tests/unit/test_api.c
+tests_unit_test_api_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_api_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_api
+
 check_PROGRAMS += tests/unit/test_json
 tests_unit_test_json_SOURCES = tests/unit/test_json.c
 tests_unit_test_json_CFLAGS = $(UNIT_COMPILE_FLAGS)

@@ -329,6 +329,11 @@ test_secret_bad(void **state)
 		"\xef\xbb\xbf{\"sessions_token\":\"t\"}",
 		"{sessions_token:\"t\"}",
 		"{'sessions_token':'t'}",
+		/* a header value: no control character may inject another header */
+		"{\"sessions_token\":\"sk-ant-req-x\\r\\nX-Injected: yes\"}",
+		"{\"sessions_token\":\"sk\\n\"}",
+		"{\"sessions_token\":\"sk\\t\"}",
+		"{\"sessions_token\":\"sk\\u007f\"}",
 	};
 	size_t i;
 

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: MIT */
+/* The API client against what a hostile network sends: ids that are dot
+ * segments, header values that would inject headers, answers cut off after
+ * their status line, Retry-After. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "api.h"
+#include "http-header.h"
+#include "http.h"
+
+static void
+test_path_segments(void **state)
+{
+	static const char *const bad[] = { "", ".", ".." };
+	struct buf b = BUF_INIT(4096);
+
+	(void)state;
+	assert_int_equal(api_path(&b, "/v1/sessions/%s/events", "sesn_1 /?#%."), 0);
+	assert_string_equal(b.data, "/v1/sessions/sesn_1%20%2F%3F%23%25./events");
+	buf_release(&b);
+	assert_int_equal(api_path(&b, "/v1/sessions/%s", "..."), 0);
+	assert_string_equal(b.data, "/v1/sessions/...");
+	buf_release(&b);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(api_path(&b, "/v1/environments/env/work/%s/ack", bad[i]), -EINVAL);
+		buf_release(&b);
+		assert_int_equal(api_path(&b, "/v1/sessions/%s", bad[i]), -EINVAL);
+		buf_release(&b);
+	}
+	/* A query value is no path segment. */
+	assert_int_equal(api_path(&b, "/v1/sessions/%s/events?page=%s", "s", ".."), 0);
+	assert_string_equal(b.data, "/v1/sessions/s/events?page=..");
+	assert_int_equal(api_path(&b, "&next=%s", "."), 0);
+	assert_string_equal(b.data, "/v1/sessions/s/events?page=..&next=.");
+	buf_release(&b);
+}
+
+static void
+test_header_values(void **state)
+{
+	(void)state;
+	assert_true(http_header_value_valid("Bearer sk-ant-req-x"));
+	assert_true(http_header_value_valid("caf\xc3\xa9 ~!"));
+	assert_true(http_header_value_valid(""));
+	assert_false(http_header_value_valid("sk-ant-req-x\r\nX-Injected: yes"));
+	assert_false(http_header_value_valid("a\nb"));
+	assert_false(http_header_value_valid("a\rb"));
+	assert_false(http_header_value_valid("a\tb"));
+	assert_false(http_header_value_valid("a\x7f"));
+	assert_false(http_header_value_valid("\x01"));
+}
+
+static void
+test_server_delay(void **state)
+{
+	(void)state;
+	assert_int_equal(api_server_delay_ms(NULL, NULL), 0);
+	assert_int_equal(api_server_delay_ms(NULL, "3"), 3000);
+	assert_int_equal(api_server_delay_ms("250", "3"), 250);
+	assert_int_equal(api_server_delay_ms("x", "1.5"), 1500);
+	assert_int_equal(api_server_delay_ms(NULL, "-1"), 0);
+	assert_int_equal(api_server_delay_ms(NULL, "soon"), 0);
+	assert_int_equal(api_server_delay_ms(NULL, "Thu, 01 Jan 1970 00:00:00 GMT"), 0);
+	/* Honoured by the client's own retries only up to 60 s. */
+	assert_int_equal(api_retry_delay_ms(0, "30000", NULL), 30000);
+	assert_in_range(api_retry_delay_ms(0, "61000", NULL), 375, 500);
+}
+
+/* ---- a server in a child process ------------------------------------------ */
+
+struct server {
+	pid_t pid;
+	int port;
+	int requests_fd;  /* one byte per request the child answered */
+};
+
+/* Answer every connection with `response`, then close it. */
+static void
+serve(int lfd, int report_fd, const char *response)
+{
+	for (;;) {
+		int c = accept(lfd, NULL, NULL);
+		char buf[8192];
+		size_t got = 0;
+
+		if (c < 0)
+			_exit(1);
+		while (got < sizeof(buf) - 1) {
+			ssize_t n = read(c, buf + got, sizeof(buf) - 1 - got);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			buf[got] = '\0';
+			if (strstr(buf, "\r\n\r\n"))
+				break;
+		}
+		if (write(report_fd, "r", 1) != 1 ||
+		    write(c, response, strlen(response)) != (ssize_t)strlen(response))
+			_exit(1);
+		close(c);
+	}
+}
+
+static void
+server_start(struct server *srv, const char *response)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fds[2];
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_true(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	srv->port = ntohs(sa.sin_port);
+	assert_int_equal(pipe(fds), 0);
+	srv->pid = fork();
+	assert_true(srv->pid >= 0);
+	if (srv->pid == 0) {
+		close(fds[0]);
+		serve(lfd, fds[1], response);
+	}
+	close(fds[1]);
+	close(lfd);
+	srv->requests_fd = fds[0];
+}
+
+/* Stop the server; the number of requests it answered. */
+static int
+server_stop(struct server *srv)
+{
+	char buf[64];
+	int n = 0;
+	ssize_t r;
+
+	kill(srv->pid, SIGKILL);
+	waitpid(srv->pid, NULL, 0);
+	while ((r = read(srv->requests_fd, buf, sizeof(buf))) > 0)
+		n += (int)r;
+	close(srv->requests_fd);
+	return n;
+}
+
+struct outcome {
+	struct loop *loop;
+	long status;
+	char error[256];
+	int calls;
+};
+
+static void
+call_done(void *userdata, const struct api_result *res)
+{
+	struct outcome *o = userdata;
+
+	o->calls++;
+	o->status = res->status;
+	snprintf(o->error, sizeof(o->error), "%s", res->transport_error ? res->transport_error : "");
+	loop_quit(o->loop, 0);
+}
+
+static void
+run_call(const struct server *srv, const struct api_request *r, struct outcome *o)
+{
+	char base[64];
+	struct api *api;
+
+	memset(o, 0, sizeof(*o));
+	o->loop = loop_new(http_curl_done);
+	assert_non_null(o->loop);
+	snprintf(base, sizeof(base), "http://127.0.0.1:%d", srv->port);
+	api = api_new(o->loop, base);
+	assert_non_null(api);
+	assert_int_equal(api_call(api, r, call_done, o, NULL), 0);
+	assert_int_equal(loop_run(o->loop), 0);
+	api_free(api);
+	loop_free(o->loop);
+}
+
+static void
+test_cut_after_status_is_retried(void **state)
+{
+	struct server srv;
+	struct api_request r;
+	struct outcome o;
+
+	(void)state;
+	server_start(&srv, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			   "Content-Length: 100\r\nConnection: close\r\n\r\n{\"id\":");
+	memset(&r, 0, sizeof(r));
+	r.method = "POST";
+	r.path = "/v1/environments/env/work/w/stop";
+	r.token = "sk-ant-req-x";
+	r.body = "{}";
+	r.body_len = 2;
+	r.max_retries = 1;
+	run_call(&srv, &r, &o);
+	assert_int_equal(o.calls, 1);
+	assert_int_equal(o.status, 0);
+	assert_true(o.error[0] != '\0');
+	assert_int_equal(server_stop(&srv), 2);
+}
+
+static void
+test_whole_answer_is_not_retried(void **state)
+{
+	struct server srv;
+	struct api_request r;
+	struct outcome o;
+
+	(void)state;
+	server_start(&srv, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			   "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	memset(&r, 0, sizeof(r));
+	r.path = "/v1/sessions/s";
+	r.max_retries = 1;
+	run_call(&srv, &r, &o);
+	assert_int_equal(o.status, 200);
+	assert_int_equal(server_stop(&srv), 1);
+}
+
+static void
+test_injecting_header_refused(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct api *api = api_new(loop, "http://127.0.0.1:9");
+	struct api_request r;
+	struct outcome o;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	r.path = "/v1/sessions/s";
+	r.token = "sk-ant-req-x\r\nX-Injected: yes";
+	assert_int_equal(api_call(api, &r, call_done, &o, NULL), -EINVAL);
+	r.token = "sk-ant-req-x";
+	r.worker_id = "w\n";
+	assert_int_equal(api_call(api, &r, call_done, &o, NULL), -EINVAL);
+	assert_int_equal(o.calls, 0);
+	api_free(api);
+	loop_free(loop);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_path_segments),
+		cmocka_unit_test(test_header_values),
+		cmocka_unit_test(test_server_delay),
+		cmocka_unit_test(test_cut_after_status_is_retried),
+		cmocka_unit_test(test_whole_answer_is_not_retried),
+		cmocka_unit_test(test_injecting_header_refused),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
