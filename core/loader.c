@@ -496,14 +496,22 @@ plugin_probe(struct plugin *p, char *err, size_t errlen)
 }
 
 void
+plugin_destroy(struct plugin *p)
+{
+	if (!p || !p->created)
+		return;
+	if (p->desc.destroy)
+		p->desc.destroy(p->state);
+	p->state = NULL;
+	p->created = 0;
+}
+
+void
 plugin_close(struct plugin *p)
 {
 	if (!p)
 		return;
-	if (p->created && p->desc.destroy)
-		p->desc.destroy(p->state);
-	p->state = NULL;
-	p->created = 0;
+	plugin_destroy(p);
 	if (p->dl && !no_dlclose())
 		dlclose(p->dl);
 	free(p->path);

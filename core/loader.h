@@ -83,7 +83,12 @@ int plugin_create(struct plugin *p, const struct er_host *host, void *host_ctx, 
 /* For a created sandbox plugin: run probe() if it has one.  0 or its code. */
 int plugin_probe(struct plugin *p, char *err, size_t errlen);
 
-/* destroy() if created, dlclose() (unless ER_NO_DLCLOSE=1), free.  NULL-safe. */
+/* destroy() if created; NULL-safe, idempotent.  Call it while the host
+ * services the plugin was created with still work: its state may hold fd
+ * watches and timers on the event loop. */
+void plugin_destroy(struct plugin *p);
+
+/* plugin_destroy(), dlclose() (unless ER_NO_DLCLOSE=1), free.  NULL-safe. */
 void plugin_close(struct plugin *p);
 
 /* The sysexits code for a loader, create or probe error: EX_CONFIG for a

@@ -1078,6 +1078,9 @@ release(struct runner *r)
 		r->sessions = slot->next;
 		slot_free(slot);
 	}
+	/* Plugins go while the loop their watches and timers live on does. */
+	plugin_destroy(r->rt.executor);
+	plugin_destroy(r->rt.sandbox);
 	spawner_free(r->rt.spawner);
 	api_free(r->rt.api);
 	loop_free(r->rt.loop);

@@ -11,8 +11,9 @@
 #include "settings.h"
 
 /* Run until told to stop.  The runner calls plugin_create() on both plugins
- * with its host table (and plugin_probe() on the sandbox); main() closes
- * them afterwards with plugin_close().  Returns a sysexits code. */
+ * with its host table (and plugin_probe() on the sandbox), and
+ * plugin_destroy() before its event loop goes; main() closes them afterwards
+ * with plugin_close().  Returns a sysexits code. */
 int runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor);
 
 /* An item another runner claimed (run-item, protocol.md 8).  Borrowed. */

@@ -8,8 +8,11 @@
 # Default tests: every tests/integration/runner-*.sh except the soak and the
 # hostile-input check (their 1 GiB and many-session phases take long under
 # valgrind; name them to run them anyway) and the sandboxed variants
-# (*-bubblewrap, *-firejail: under valgrind their tool processes fail to
-# start with "Operation not permitted").  Timeouts are stretched
+# (*-bubblewrap, *-firejail), plus the escape attempts under bubblewrap with
+# the allow-list network (the proxy lives on the runner's event loop).
+# valgrind refuses a child's setrlimit(RLIMIT_NOFILE) that changes the hard
+# limit it emulates, so sandboxed commands get exactly that limit
+# (--sandbox-max-open-files) here.  Timeouts are stretched
 # (SDK_CHECK_TIMEOUT, default 600 s per check), but checks with tight timing
 # may still fail from the slowdown alone: what counts here is the valgrind
 # summary.  Prints each check's TAP summary, then every valgrind error
@@ -42,6 +45,8 @@ chmod +x "$wrapper"
 export ER_TOP_SRCDIR=$top ER_TOP_BUILDDIR=$build ER_PLUGIN_PATH=$build/plugins/.libs \
 	ER_FIXTURE_DIR=$build/tests/fixtures/.libs ER_RUNNER=$wrapper
 export SDK_CHECK_TIMEOUT=${SDK_CHECK_TIMEOUT:-600}
+vg_nofile=$(valgrind -q sh -c 'ulimit -Hn')
+export ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --sandbox-max-open-files=$vg_nofile"
 
 if [ $# -eq 0 ]; then
 	set --
@@ -49,6 +54,7 @@ if [ $# -eq 0 ]; then
 		case $t in */runner-soak.sh | */runner-hostile.sh | *-bubblewrap.sh | *-firejail.sh) continue ;; esac
 		set -- "$@" "$t"
 	done
+	set -- "$@" "$top/tests/integration/escape-bubblewrap-allowlist.sh"
 fi
 status=0
 for t in "$@"; do

@@ -147,6 +147,7 @@ const extra = [`--sandbox-max-procs=${maxProcs}`];
 const runner = startRunner({ envId: env.id, key, workdir, keyFile, workerId: `escape-${nonce}`, extra, uid: runnerIds?.uid, gid: runnerIds?.gid });
 let results = {};
 let ctx = {};
+let stopped = null;
 try {
   const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
   const probes = allowlist ? [{ name: 'proxy-allowed', cmd: `${A} proxy proxy-allowed allowed.test ${tcpPort}` }] : [];
@@ -179,7 +180,7 @@ try {
   await new Promise((r) => setTimeout(r, 1500));
   ctx.daemons = daemonsLeft();
 } finally {
-  await runner.stop();
+  stopped = await runner.stop();
 }
 for (const pid of ctx.daemons ?? []) {
   try {
@@ -213,4 +214,5 @@ tcpSrv.close();
 unixSrv.close();
 unixWorkSrv.close();
 ok(!runner.log().includes(key), `${label}: the service key is not in the runner's log`);
+ok(stopped?.code === 0, `${label}: SIGTERM ends the runner with status 0`, { stopped, log: runner.log().slice(-1500) });
 done();
