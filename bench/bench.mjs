@@ -10,16 +10,20 @@
 //   BENCH_LAUNCH   the sandbox launch harness (bench/launch.c, built)
 //   QUICK=1        a smoke-sized run; BENCH_ONLY=a,b restricts the benchmarks
 //                  (footprint, claim, roundtrip, scale, launch)
+//   BENCH_PROFILE  perf or callgrind: profile this runner over each scale
+//                  window (bench/profile.mjs)
 //
-// Every wait is bounded; a benchmark that fails records its error and the
-// run goes on with the next one.
+// Every wait is bounded and ends as soon as a runner it waits on exits; a
+// benchmark that fails records its error and the run goes on with the next
+// one.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
-  createSession, environment, maxOf, memDetail, now, procStat, procStats, round, sampler, sleep, startControlPlane, startRunner, stats, TOP, until,
+  createSession, environment, fdCount, maxOf, memDetail, now, procStat, procStats, round, sampler, sleepWatching, startControlPlane, startRunner, stats, TOP, until,
 } from './lib.mjs';
+import { profileWrap, startProfile } from './profile.mjs';
 
 const QUICK = process.env.QUICK === '1';
 const OUT = process.env.BENCH_OUT;
@@ -39,12 +43,14 @@ mkdirSync(OUT, { recursive: true });
 mkdirSync(TMP, { recursive: true });
 
 const P = QUICK
-  ? { footprintSec: 10, claimSamples: 5, rt: { bash: 30, read: 30, grep: 8 }, rtWarmup: 3, scaleNs: [10, 100], sdkNs: [10], satNs: [10], satSdkNs: [], scaleThinkMs: 1000, scaleWindowSec: 8, launchRuns: 50, launchPairs: 10 }
-  : { footprintSec: 60, claimSamples: 25, rt: { bash: 200, read: 200, grep: 40 }, rtWarmup: 5, scaleNs: [10, 100, 1000], sdkNs: [10, 100], satNs: [10, 100], satSdkNs: [10], scaleThinkMs: 1000, scaleWindowSec: 40, launchRuns: 300, launchPairs: 60 };
+  ? { footprintSec: 10, claimSamples: 5, rt: { bash: 30, read: 30, grep: 8 }, rtWarmup: 3, scaleNs: [10, 100], sdkNs: [10], satNs: [10], satSdkNs: [], bigNs: [], scaleThinkMs: 1000, bigThinkMs: 5000, scaleWindowSec: 8, launchRuns: 50, launchPairs: 10 }
+  : { footprintSec: 60, claimSamples: 25, rt: { bash: 200, read: 200, grep: 40 }, rtWarmup: 5, scaleNs: [10, 100, 1000], sdkNs: [10, 100], satNs: [10, 100], satSdkNs: [10], bigNs: [5000], scaleThinkMs: 1000, bigThinkMs: 5000, scaleWindowSec: 40, launchRuns: 300, launchPairs: 60 };
 if (process.env.BENCH_SCALE_NS !== undefined) P.scaleNs = process.env.BENCH_SCALE_NS.split(',').filter(Boolean).map(Number);
 if (process.env.BENCH_SAT_NS !== undefined) P.satNs = process.env.BENCH_SAT_NS.split(',').filter(Boolean).map(Number);
 if (process.env.BENCH_SAT_SDK_NS !== undefined) P.satSdkNs = process.env.BENCH_SAT_SDK_NS.split(',').filter(Boolean).map(Number);
 if (process.env.BENCH_SDK_NS !== undefined) P.sdkNs = process.env.BENCH_SDK_NS.split(',').filter(Boolean).map(Number);
+if (process.env.BENCH_BIG_NS !== undefined) P.bigNs = process.env.BENCH_BIG_NS.split(',').filter(Boolean).map(Number);
+const PROFILE = process.env.BENCH_PROFILE || null;
 const bubblewrap = existsSync(join(cfg.pluginDir, 'sandbox-bubblewrap.so'));
 const firejail = existsSync(join(cfg.pluginDir, 'sandbox-firejail.so'));
 
@@ -109,7 +115,7 @@ async function footprint() {
       const workerId = uid(`fp-${kind}`);
       runners.push(startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, workdir: join(TMP, workerId) }));
     }
-    await sleep(5000); // start-up is not idle
+    await sleepWatching(5000, runners); // start-up is not idle
     const polls = async () => {
       const s = await cp.summary();
       return runners.map((r) => s.by_worker[r.workerId]?.['work.poll'] ?? 0);
@@ -118,7 +124,7 @@ async function footprint() {
     const c0 = runners.map((r) => procStat(r.pid));
     const t0 = now();
     const samplers = runners.map((r) => sampler([r.pid], 1000));
-    await sleep(P.footprintSec * 1000);
+    await sleepWatching(P.footprintSec * 1000, runners);
     const series = samplers.map((s) => s.stop());
     const detail = runners.map((r) => memDetail(r.pid));
     const secs = (now() - t0) / 1000;
@@ -147,17 +153,17 @@ async function footprint() {
 
 const CLAIM_SCRIPT = { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'date +%s%N' } }], message: 'ok' }] };
 
-async function claimOne(cp, env) {
+async function claimOne(cp, env, r) {
   const t0 = now();
   const s = await createSession(cp, env.id);
   const call = await until(async () => {
     const sum = await cp.summary(env.id);
     return sum.sessions[s.id]?.calls[0]?.result ? sum.sessions[s.id].calls[0] : null;
-  }, 30_000, 100);
+  }, 30_000, 100, [r]);
   if (!call) return { error: 'no tool result within 30 s' };
   const started = Number(call.text.trim()) / 1e6; // ns → ms since the epoch
   // Next sample only once the runner has released the item (it is idle again).
-  const w = await until(async () => (await cp.summary(env.id)).work.find((x) => x.session_id === s.id && x.state === 'stopped'), 30_000, 100);
+  const w = await until(async () => (await cp.summary(env.id)).work.find((x) => x.session_id === s.id && x.state === 'stopped'), 30_000, 100, [r]);
   const handout = w ? Date.parse(w.handouts[0].at) - t0 : null;
   return { ms: started - t0, handout_ms: handout };
 }
@@ -172,14 +178,14 @@ async function claimLatency() {
       const env = await environment(cp, TMP, `claim-${kind}`);
       const workerId = uid(`claim-${kind}`);
       const r = startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, workdir: join(TMP, workerId), maxIdleSec: 1 });
-      await sleep(3000);
+      await sleepWatching(3000, [r]);
       const samples = [];
       const handouts = [];
       const errors = [];
       for (let i = 0; i < P.claimSamples; i++) {
         // A random phase against the runner's poll cycle.
-        await sleep(500 + Math.random() * 3500);
-        const x = await claimOne(cp, env);
+        await sleepWatching(500 + Math.random() * 3500, [r]);
+        const x = await claimOne(cp, env, r);
         if (x.error) errors.push(x.error);
         else {
           samples.push(x.ms);
@@ -241,7 +247,7 @@ async function roundTripOne(kind, backend) {
         const sum = await cp.summary(env.id);
         const calls = sum.sessions[s.id]?.calls ?? [];
         return calls.length === total && calls.every((c) => c.result) ? calls : null;
-      }, 300_000, 500);
+      }, 300_000, 500, [r]);
       if (!done) throw new Error(`${kind}/${backend}: the calls did not all complete within 300 s`);
       await cp.api('POST', `/v1/sessions/${s.id}/archive`);
       const out = {};
@@ -289,7 +295,8 @@ async function scaleOne(kind, n, thinkMs) {
     const t0 = now();
     if (kind === 'c') {
       const workerId = uid(`scale-c-${n}`);
-      runners.push(startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, baseDir: join(TMP, workerId), capacity: n, maxIdleSec: 60 }));
+      runners.push(startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, baseDir: join(TMP, workerId), capacity: n, maxIdleSec: 60,
+        wrap: profileWrap(PROFILE, TMP) }));
     } else {
       for (let i = 0; i < n; i++) {
         const workerId = uid(`scale-sdk-${n}`);
@@ -300,6 +307,7 @@ async function scaleOne(kind, n, thinkMs) {
     try {
       const sessions = [];
       for (let i = 0; i < n; i += 50) {
+        for (const r of runners) r.check();
         const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => createSession(cp, env.id)));
         sessions.push(...batch.map((s) => s.id));
       }
@@ -308,7 +316,7 @@ async function scaleOne(kind, n, thinkMs) {
       const ramped = await until(async () => {
         const sum = await cp.summary(env.id);
         return sessions.every((id) => sum.sessions[id]?.calls.some((c) => c.result));
-      }, rampLimit, 1000);
+      }, rampLimit, 1000, runners);
       const rampSec = (now() - t0) / 1000;
       if (!ramped) throw new Error(`${kind} ${n}: not every session had a tool result within ${rampLimit / 1000} s`);
       const cpu0 = procStats(pids);
@@ -316,12 +324,15 @@ async function scaleOne(kind, n, thinkMs) {
       const w0 = now();
       const smp = sampler(pids, 1000);
       const cpSmp = sampler([cp.pid], 1000);
-      await sleep(P.scaleWindowSec * 1000);
+      const prof = PROFILE && kind === 'c' ? startProfile(PROFILE, runners[0].pid, { out: OUT, tmp: TMP, name: `${n}-think${thinkMs}` }) : null;
+      await sleepWatching(P.scaleWindowSec * 1000, runners);
+      const profile = prof ? await prof.stop() : null;
       const series = smp.stop();
       const cpSeries = cpSmp.stop();
       const w1 = now();
       const cpu1 = procStats(pids);
       const cp1 = procStat(cp.pid);
+      const fds = kind === 'c' ? fdCount(pids[0]) : null;
       const sum = await cp.summary(env.id);
       const secs = (w1 - w0) / 1000;
       let inWindow = 0;
@@ -355,6 +366,7 @@ async function scaleOne(kind, n, thinkMs) {
         rss_max_kb: maxOf(rss),
         hwm_kb: cpu1.hwm_kb,
         alive_at_end: cpu1.alive,
+        fds,
         cpu_s: round(cpu1.cpu_s - cpu0.cpu_s, 2),
         cpu_pct: round(((cpu1.cpu_s - cpu0.cpu_s) / secs) * 100, 1),
         cp_cpu_pct: round(((cp1.cpu_s - cp0.cpu_s) / secs) * 100, 1),
@@ -367,6 +379,7 @@ async function scaleOne(kind, n, thinkMs) {
         lateness_ms: stats(late),
         lease_expired: expired,
         mistakes: sum.mistake_counts,
+        ...(profile ? { profile: { tool: PROFILE, file: profile.file.slice(OUT.length + 1), ir: profile.ir ?? null, ir_per_call: profile.ir ? Math.round(profile.ir / inWindow) : null } } : {}),
         series: series.map((x) => ({ t: round(x.t, 1), rss_kb: x.rss_kb, cpu_s: round(x.cpu_s, 2) })),
       };
     } finally {
@@ -377,7 +390,7 @@ async function scaleOne(kind, n, thinkMs) {
 
 async function scale() {
   const think = P.scaleThinkMs;
-  const out = { think_ms: think, c: {}, sdk: {}, saturation: { c: {}, sdk: {} } };
+  const out = { think_ms: think, big_think_ms: P.bigThinkMs, c: {}, big: { c: {} }, sdk: {}, saturation: { c: {}, sdk: {} } };
   const run = async (slot, kind, n, thinkMs) => {
     if (kind === 'sdk') {
       // The SDK worker serves one session per process: ~100-150 MB each.
@@ -395,6 +408,9 @@ async function scale() {
     say(`scale ${kind} ${n} (think ${thinkMs} ms) done`);
   };
   for (const n of P.scaleNs) await run(out.c, 'c', n, think);
+  // Thousands of sessions at a longer think time: the runner's own cost per
+  // session, at a call rate the local control plane still keeps up with.
+  for (const n of P.bigNs) await run(out.big.c, 'c', n, P.bigThinkMs);
   for (const n of P.sdkNs) await run(out.sdk, 'sdk', n, think);
   // Closed loop (no think time): the most tool calls per second this machine sustains.
   for (const n of P.satNs) await run(out.saturation.c, 'c', n, 0);
@@ -422,7 +438,7 @@ async function launchThroughRunner(kind, backend) {
       const done = await until(async () => {
         const c = (await cp.summary(env.id)).sessions[s.id]?.calls ?? [];
         return c.length === calls.length && c.every((x) => x.result) ? c : null;
-      }, 120_000, 250);
+      }, 120_000, 250, [r]);
       if (!done) throw new Error(`${kind}/${backend}: the calls did not complete within 120 s`);
       const rtt = (c) => c.result - c.use;
       // Skip the first pair (the session's first shell also pays for its start-up).
@@ -460,7 +476,7 @@ async function captureBwrapArgv() {
       extra: ['--plugin-option', `bubblewrap.bwrap=${wrapper}`, '--keep-session-dirs', ...sandboxUserArgs('c')] });
     try {
       const s = await createSession(cp, env.id);
-      const ok = await until(async () => (await cp.summary(env.id)).sessions[s.id]?.calls[0]?.result, 30_000, 200);
+      const ok = await until(async () => (await cp.summary(env.id)).sessions[s.id]?.calls[0]?.result, 30_000, 200, [r]);
       if (!ok) throw new Error('capture: no tool result within 30 s');
     } finally {
       await r.stop();

@@ -1,7 +1,7 @@
 // Helpers of the benchmark driver: the instrumented control plane, runners
 // (this one and the SDK worker) as child processes, /proc sampling, stats.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,16 +36,28 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-async function until(fn, ms, every = 50) {
+/**
+ * Polls fn() every `every` ms until it returns a truthy value (returned) or
+ * `ms` pass (null).  Throws as soon as one of `runners` has exited: a wait on
+ * a runner that is gone would only run into its deadline.
+ */
+async function until(fn, ms, every = 50, runners = []) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
+    for (const r of runners) r.check();
     const v = await fn();
     if (v) return v;
     await sleep(every);
   }
+  for (const r of runners) r.check();
   return null;
 }
 export { until };
+
+/** Sleeps `ms`, but throws as soon as one of `runners` has exited. */
+export async function sleepWatching(ms, runners) {
+  await until(() => false, ms, Math.min(ms, 250), runners);
+}
 
 /** Stops a child: SIGTERM, SIGKILL after `graceMs`. */
 export async function stopProc(proc, graceMs = 10_000) {
@@ -104,9 +116,10 @@ export function createSession(cp, envId, messages = 1) {
 
 /**
  * Starts a runner: kind 'c' (this build's `orchestrator`) or 'sdk'
- * (tests/sdk/sdk-worker.mjs).  Returns {proc, pid, workerId, stop()}.
+ * (tests/sdk/sdk-worker.mjs), under `wrap` (a command prefix such as a
+ * profiler) if given.  Returns {proc, pid, workerId, check(), stop()}.
  */
-export function startRunner(cfg, { kind, env, cpUrl, tmp, workerId, workdir, baseDir, capacity = 1, maxIdleSec = 1, backend = 'none', logLevel = 'warning', extraEnv, extra = [] }) {
+export function startRunner(cfg, { kind, env, cpUrl, tmp, workerId, workdir, baseDir, capacity = 1, maxIdleSec = 1, backend = 'none', logLevel = 'warning', extraEnv, extra = [], wrap = [] }) {
   const log = openSync(join(tmp, `${workerId}.log`), 'a');
   let args;
   let bin;
@@ -129,8 +142,33 @@ export function startRunner(cfg, { kind, env, cpUrl, tmp, workerId, workdir, bas
     args = [join(TOP, 'tests/sdk/sdk-worker.mjs'), '--environment-id', env.id, '--service-key-file', env.keyFile, '--api-url', cpUrl,
       '--workdir', workdir, '--max-idle-sec', String(maxIdleSec), '--worker-id', workerId];
   }
+  if (wrap.length) {
+    args = [...wrap.slice(1), bin, ...args];
+    bin = wrap[0];
+  }
+  const logFile = join(tmp, `${workerId}.log`);
   const proc = track(spawn(bin, args, { stdio: ['ignore', log, log], env: extraEnv ? { ...process.env, ...extraEnv } : process.env }));
-  return { proc, pid: proc.pid, workerId, kind, stop: (grace) => stopProc(proc, grace) };
+  let stopping = false;
+  return {
+    proc,
+    pid: proc.pid,
+    workerId,
+    kind,
+    // Throws when the runner exited before stop(), with the last line of its log.
+    check() {
+      if (stopping || (proc.exitCode === null && proc.signalCode === null)) return;
+      let last = '';
+      try {
+        last = readFileSync(logFile, 'utf8').trim().split('\n').pop().slice(0, 300);
+      } catch {}
+      const how = proc.signalCode ? `signal ${proc.signalCode}` : `status ${proc.exitCode}`;
+      throw new Error(`runner ${workerId} exited (${how})${last ? `: ${last}` : ''}`);
+    },
+    stop: (grace) => {
+      stopping = true;
+      return stopProc(proc, grace);
+    },
+  };
 }
 
 /** Resident set (kB) and CPU seconds (user + system, own threads only) of a process; null once gone. */
@@ -143,6 +181,15 @@ export function procStat(pid) {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const cpu = (Number(f[11]) + Number(f[12])) / CLK_TCK;
     return { rss_kb: rss, hwm_kb: hwm, cpu_s: cpu };
+  } catch {
+    return null;
+  }
+}
+
+/** Open file descriptors of a process; null once gone. */
+export function fdCount(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
   } catch {
     return null;
   }

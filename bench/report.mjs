@@ -83,6 +83,17 @@ if (big) {
   sumRows.push([`${big.n} sessions in one process: resident memory (max)`, `${mb(big.rss_max_kb)} MB`, '–', '–', '< 200 MB', ok(big.rss_max_kb < 200 * 1024)]);
   sumRows.push([`${big.n} sessions: latest heartbeat vs the ${ttl / 1000} s TTL`, `+${ms(big.lateness_ms.max)} ms`, '–', '–', `< TTL/10 = ${ttl / 10} ms`, ok(big.lateness_ms.max < ttl / 10)]);
 }
+const at = (n) => (sc.c?.[n] && !failed(sc.c[n]) ? sc.c[n] : null);
+if (at(100) && at(1000)) {
+  const growth = at(1000).cpu_pct / (10 * at(100).cpu_pct);
+  sumRows.push(['Runner CPU, 1000 sessions ÷ ten times 100 sessions (linear = 1)', `${num(growth, 2)} (${num(at(1000).cpu_pct)} % ÷ 10 × ${num(at(100).cpu_pct)} %)`, '–', '–', '≤ 1.5', ok(growth <= 1.5)]);
+  sumRows.push(['Runner CPU, 1000 sessions × 1 call/s', `${num(at(1000).cpu_pct)} % of a core`, '–', '–', '≤ 15 %', ok(at(1000).cpu_pct <= 15)]);
+}
+for (const x of Object.values(sc.big?.c ?? {}).filter((v) => !failed(v))) {
+  const ttl = x.heartbeat_interval_ms * 2;
+  sumRows.push([`${x.n} sessions in one process: resident memory (max)`, `${mb(x.rss_max_kb)} MB`, '–', '–', '< 300 MB', ok(x.rss_max_kb < 300 * 1024)]);
+  sumRows.push([`${x.n} sessions: latest heartbeat vs the ${ttl / 1000} s TTL`, `+${ms(x.lateness_ms.max)} ms`, '–', '–', `< TTL/10 = ${ttl / 10} ms`, ok(x.lateness_ms.max < ttl / 10)]);
+}
 table(['Measure', 'ours', 'SDK worker', 'SDK ÷ ours', 'Target', ''], sumRows);
 
 // ---- 1. footprint --------------------------------------------------------
@@ -175,6 +186,17 @@ else {
     put('Closed loop (no think time: each session calls again as soon as its result is in), to find the most tool calls per second the machine sustains:');
     put();
     table(head, [...rowsOf(sc.saturation.c, 'ours'), ...rowsOf(sc.saturation.sdk, 'SDK worker')]);
+  }
+  if (Object.keys(sc.big?.c ?? {}).length) {
+    put(`Thousands of sessions in one process, waiting ${sc.big_think_ms} ms before each call (fewer calls per session, so that the local control plane keeps up; the point is the runner's own cost per session):`);
+    put();
+    table(head, rowsOf(sc.big.c, 'ours'));
+  }
+  const profiled = [...Object.values(sc.c), ...Object.values(sc.big?.c ?? {})].filter((x) => x.profile);
+  if (profiled.length) {
+    put(`Profiles of ours over each window (\`BENCH_PROFILE=${profiled[0].profile.tool}\`): ${profiled.map((x) => `${x.n} sessions \`${x.profile.file}\`` +
+      (x.profile.ir_per_call ? ` (${num(x.profile.ir_per_call / 1000, 0)} k instructions per tool call)` : '')).join(', ')}.`);
+    put();
   }
 }
 

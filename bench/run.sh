@@ -6,12 +6,15 @@
 #   bench/run.sh                  the full run (about 15 minutes)
 #   QUICK=1 bench/run.sh          smoke-sized (about 2 minutes)
 #   BENCH_ONLY=claim,roundtrip    only these (footprint, claim, roundtrip, launch, scale)
+#   BENCH_SCALE_NS=100,1000       the scale run's sizes (1 call/s a session); also
+#   BENCH_BIG_NS=5000             (1 call per 5 s), BENCH_SAT_NS, BENCH_SDK_NS
+#   BENCH_PROFILE=perf            profile the runner over each scale window (or callgrind)
 #   ER_BUILD_DIR=build/main       use that build instead of building build/bench
 #   BENCH_SANDBOX_USER=NAME       a user with a uid in 1000-60000, for the firejail backend
 #   BENCH_RESULTS=DIR             write the results there instead
 #
 # Installs what is missing (gnuplot, the build tools and the SDK), builds out
-# of tree in build/bench, raises the soft open-file limit to the hard one.
+# of tree in build/bench, raises the open-file limit (the hard one too, as root).
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -57,8 +60,9 @@ fi
 mkdir -p "$build/bench"
 cc -std=c11 -O2 -Wall -Wextra -o "$build/bench/launch" bench/launch.c
 
-# 3. Limits: one runner with 1000 sessions holds a few thousand descriptors.
-ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+# 3. Limits: one runner with 5000 sessions holds over 30,000 descriptors.
+# Root may raise the hard limit too (unless a container denies it).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 # 4. Run.
 stamp=$(date -u +%Y%m%dT%H%M%SZ)

@@ -1,0 +1,61 @@
+// Profiling a runner over a benchmark's measurement window (BENCH_PROFILE):
+//
+//   perf       `perf record` (cpu-clock samples, call graphs, kernel included)
+//              attached to the running process; summary by symbol.
+//   callgrind  the runner started under `valgrind --tool=callgrind`, counting
+//              instructions only inside the window; user space only, but
+//              exact and independent of what else the machine runs.
+//
+// Each writes a text summary into the results folder; the raw data stays in
+// the scratch folder.
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** The command prefix a runner is started under, for `mode`. */
+export function profileWrap(mode, tmp) {
+  if (mode !== 'callgrind') return [];
+  return ['valgrind', '--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(tmp, 'callgrind.out.%p')}`];
+}
+
+/**
+ * Starts profiling process `pid` for a window; stop() ends it, writes
+ * `<out>/profile-<mode>-<name>.txt` and returns {file, ir} (ir: instructions
+ * counted, callgrind only).
+ */
+export function startProfile(mode, pid, { out, tmp, name }) {
+  const file = join(out, `profile-${mode}-${name}.txt`);
+  if (mode === 'perf') {
+    const data = join(tmp, `perf-${name}.data`);
+    const rec = spawn('perf', ['record', '-q', '-F', '499', '-g', '-p', String(pid), '-o', data], { stdio: 'ignore' });
+    return {
+      async stop() {
+        const exited = new Promise((r) => rec.once('exit', r));
+        rec.kill('SIGINT');
+        await exited;
+        const report = sh('perf', ['report', '-i', data, '--stdio', '--no-children', '-g', 'none', '--sort', 'dso,symbol', '--percent-limit', '0.5']);
+        writeFileSync(file, report.split('\n').filter((l) => l.trim()).slice(0, 80).join('\n') + '\n');
+        return { file };
+      },
+    };
+  }
+  if (mode === 'callgrind') {
+    sh('callgrind_control', ['-z', String(pid)]);
+    sh('callgrind_control', ['-i', 'on', String(pid)]);
+    return {
+      async stop() {
+        sh('callgrind_control', ['-d', String(pid)]);
+        sh('callgrind_control', ['-i', 'off', String(pid)]);
+        const dumps = readdirSync(tmp).filter((f) => f.startsWith(`callgrind.out.${pid}.`)).sort();
+        if (!dumps.length) throw new Error(`callgrind wrote no dump for ${pid}`);
+        const report = sh('callgrind_annotate', ['--inclusive=no', '--threshold=98', join(tmp, dumps[dumps.length - 1])]);
+        const ir = Number(/([\d,]+)(?: \([^)]*\))?\s+PROGRAM TOTALS/.exec(report)?.[1].replace(/,/g, ''));
+        writeFileSync(file, report.split('\n').slice(0, 80).join('\n') + '\n');
+        return { file, ir: Number.isFinite(ir) ? ir : null };
+      },
+    };
+  }
+  throw new Error(`BENCH_PROFILE: unknown profiler '${mode}' (perf or callgrind)`);
+}
