@@ -53,6 +53,8 @@ loader_exit_code(int r)
 		return EX_CONFIG;
 	case -ENOMEM:
 		return EX_OSERR;
+	case -ESRCH:
+		return EX_NOUSER;
 	default:
 		return EX_UNAVAILABLE;
 	}

@@ -93,8 +93,9 @@ void plugin_close(struct plugin *p);
 
 /* The sysexits code for a loader, create or probe error: EX_CONFIG for a
  * file refused on inspection or a configuration the plugin rejects (-EINVAL,
- * -EPERM, -ENOEXEC, -EPROTO), EX_OSERR for -ENOMEM, EX_UNAVAILABLE for the
- * rest (-ENOENT not found or binary missing, -ENOTSUP, ...). */
+ * -EPERM, -ENOEXEC, -EPROTO), EX_OSERR for -ENOMEM, EX_NOUSER for -ESRCH (a
+ * user or group the configuration names does not exist), EX_UNAVAILABLE for
+ * the rest (-ENOENT not found or binary missing, -ENOTSUP, ...). */
 int loader_exit_code(int r);
 
 /*

@@ -638,7 +638,7 @@ poll_fatal(void *userdata, long status, const char *message)
 		  "environment key in '%s'",
 		  status, message ? ": " : "", message ? message : "",
 		  r->rt.settings->environment_id, r->rt.settings->service_key_file);
-	r->exit_code = status == 401 || status == 403 ? EX_NOPERM : EX_UNAVAILABLE;
+	r->exit_code = status == 401 || status == 403 ? EX_NOPERM : EX_PROTOCOL;
 	begin_drain(r);
 }
 
@@ -916,7 +916,7 @@ start_health(struct runner *r)
 		return 0;
 	}
 	log_error("runner", "%s", err);
-	return ret == -EINVAL ? EX_USAGE : EX_UNAVAILABLE;
+	return ret == -EINVAL ? EX_USAGE : ret == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
 }
 
 /* ---- setup -------------------------------------------------------------- */

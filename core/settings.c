@@ -737,7 +737,7 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 	if (!s->worker_id && fill_worker_id(s) < 0) {
 		snprintf(err, errlen,
 			 "cannot read /dev/urandom for a worker id; fix: pass --worker-id");
-		return EX_UNAVAILABLE;
+		return EX_OSERR;
 	}
 	if (!s->base_dir && fill_base_dir(s) < 0)
 		goto oom;

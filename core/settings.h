@@ -20,11 +20,15 @@
 
 #define SETTINGS_MAX_PLUGIN_DIRS 16
 
-/* Exit codes are sysexits(3): EX_USAGE for a bad flag or value on the
- * command line, EX_NOINPUT for a missing input file, EX_CONFIG for bad
- * configuration (file, variable, key mode, plugin), EX_UNAVAILABLE for a
- * required plugin that is missing or unusable, EX_SOFTWARE for internal
- * errors. */
+/* Exit codes are sysexits(3), one meaning each (the README's table and the
+ * manual page list them): EX_USAGE a bad flag or value on the command line,
+ * EX_NOINPUT a missing input file, EX_NOUSER a sandbox user or group that
+ * does not exist, EX_UNAVAILABLE a plugin that is missing or cannot run
+ * here (and nothing else), EX_SOFTWARE an internal error, EX_OSERR out of
+ * memory or another system failure, EX_CANTCREAT the log file or the status
+ * listener cannot be created, EX_PROTOCOL polling refused by the control
+ * plane, EX_NOPERM the environment key refused, EX_CONFIG bad configuration
+ * (file, variable, key file, plugin option). */
 
 /* A plugin option: "name.key" = value, e.g. "bubblewrap.network" = "none". */
 struct settings_option {

@@ -33,7 +33,11 @@
  *  - Errors: return 0 on success or a negative errno value, and describe the
  *    failure in the caller-allocated `struct er_error` with host->err_set().
  *    The runner prefixes the plugin's name and logs it once.  Plugins never
- *    print, never exit or abort, and never leave errno to be read.
+ *    print, never exit or abort, and never leave errno to be read.  The
+ *    code of a failed `create` or `probe` picks the runner's exit status:
+ *    -EINVAL or -EPERM, a configuration refused (78); -ESRCH, a user or
+ *    group the configuration names does not exist (67); anything else,
+ *    the plugin cannot run here (69).
  *  - Memory: every pointer the runner passes in is borrowed for the duration
  *    of the call, except the host table and `host_ctx`, which live until
  *    `destroy` returns.  Whatever a plugin hands back goes through a host

@@ -214,7 +214,7 @@ lookup_ids(struct sb_policy *p, const char *spec, struct er_error *err)
 		unsigned long v = strtoul(user, &end, 10);
 
 		if (*end || end == user || v >= UINT32_MAX)
-			return host->err_set(err, -ENOENT,
+			return host->err_set(err, -ESRCH,
 					     "no user '%s' for the sandbox; fix: create it (useradd "
 					     "--system --no-create-home %s) or pass --sandbox-user",
 					     user, user);
@@ -231,8 +231,10 @@ lookup_ids(struct sb_policy *p, const char *spec, struct er_error *err)
 		} else {
 			v = strtoul(colon + 1, &end, 10);
 			if (*end || end == colon + 1 || v >= UINT32_MAX)
-				return host->err_set(err, -ENOENT, "no group '%s' for the sandbox",
-						     colon + 1);
+				return host->err_set(err, -ESRCH,
+						     "no group '%s' for the sandbox; fix: create it "
+						     "(groupadd --system %s) or pass --sandbox-user",
+						     colon + 1, colon + 1);
 			p->gid = (uint32_t)v;
 		}
 	}

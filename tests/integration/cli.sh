@@ -82,6 +82,57 @@ cp "$key" "$tmp/openkey"
 chmod 644 "$tmp/openkey"
 expect 78 "service key file '$tmp/openkey' is accessible by group or others (mode 0644); fix: chmod 600" \
 	orchestrator --environment-id e --service-key-file "$tmp/openkey"
+# A status port another process holds: 73, not 69 (a missing plugin).  The
+# holder is a runner on a port picked at random, retried when taken.
+i=0
+while [ $i -lt 5 ]; do
+	port=$(( $(od -An -N2 -tu2 /dev/urandom) % 20000 + 30000 ))
+	"$ER_RUNNER" orchestrator --environment-id env_1 --service-key-file "$key" \
+		--sandbox-backend "$good_sb" --api-url http://127.0.0.1:1 --health-port "$port" \
+		--base-dir "$tmp/holder" >"$tmp/holder.log" 2>&1 &
+	holder=$!
+	j=0
+	while ! grep -q 'status listener on' "$tmp/holder.log" && kill -0 $holder 2>/dev/null &&
+		[ $j -lt 100 ]; do
+		sleep 0.05
+		j=$((j + 1))
+	done
+	grep -q 'status listener on' "$tmp/holder.log" && break
+	kill $holder 2>/dev/null
+	wait $holder 2>/dev/null
+	i=$((i + 1))
+done
+"$ER_RUNNER" orchestrator --environment-id env_1 --service-key-file "$key" --sandbox-backend "$good_sb" \
+	--api-url http://127.0.0.1:1 --health-port "$port" --base-dir "$tmp/taker" >"$tmp/taker.log" 2>&1
+rc=$?
+if [ $rc -eq 73 ] && grep -q "level=error.*cannot listen on 127.0.0.1:$port for health checks: Address already in use; fix: pass a free port" "$tmp/taker.log"; then
+	ok "exit 73: --health-port $port taken"
+else
+	not_ok "exit 73: --health-port $port taken (got $rc)"
+	sed 's/^/# /' "$tmp/taker.log"
+fi
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
+
+# A sandbox user that does not exist: 67.  The runner looks users up only as
+# root: as root here, or root of a user namespace of its own.
+asroot=
+[ "$(id -u)" -eq 0 ] || asroot="unshare -r"
+if $asroot true 2>/dev/null; then
+	$asroot "$ER_RUNNER" orchestrator --environment-id env_1 --service-key-file "$key" \
+		--sandbox-backend bubblewrap --sandbox-user no-such-user-er --api-url http://127.0.0.1:1 \
+		--health-port 0 --base-dir "$tmp/nouser" >"$tmp/nouser.log" 2>&1
+	rc=$?
+	if [ $rc -eq 67 ] && grep -q "no user 'no-such-user-er' for the sandbox; fix: create it" "$tmp/nouser.log"; then
+		ok "exit 67: no user 'no-such-user-er' for the sandbox"
+	else
+		not_ok "exit 67: no user 'no-such-user-er' for the sandbox (got $rc)"
+		sed 's/^/# /' "$tmp/nouser.log"
+	fi
+else
+	skip "neither root nor a user namespace to look up a sandbox user"
+fi
+
 printf 'capacity = 2\nthis is not a setting\n' >"$tmp/bad.conf"
 orch 78 "$tmp/bad.conf:2: expected 'key = value'" --config "$tmp/bad.conf"
 printf 'capasity = 2\n' >"$tmp/typo.conf"

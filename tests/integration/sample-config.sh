@@ -28,6 +28,16 @@ for opt in NoNewPrivileges=yes ProtectSystem=strict User=environment-runner Exec
 done
 ok "the unit is hardened (NoNewPrivileges, ProtectSystem, a dedicated user) and reloads with SIGHUP"
 
+# RestartPreventExitStatus= is exactly the README's exit statuses that a
+# restart does not help.
+table=$(sed -n 's/^| \([0-9]*\) | .* | no |$/\1/p' "$ER_TOP_SRCDIR/README.md" | tr '\n' ' ')
+prevent=$(sed -n 's/^RestartPreventExitStatus=//p' "$unit")
+if [ -n "$table" ] && [ "$prevent " = "$table" ]; then
+	ok "RestartPreventExitStatus=$prevent matches the README's table"
+else
+	not_ok "RestartPreventExitStatus=$prevent matches the README's table ($table)"
+fi
+
 # budget FLAGS...: the shutdown budget the runner prints with these flags.
 printf 'sk-ant-oat01-sample-config-check-0000\n' >"$tmp/key"
 chmod 600 "$tmp/key"

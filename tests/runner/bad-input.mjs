@@ -38,4 +38,16 @@ await refused('wrong-key', 'sk-ant-oat01-this-key-was-never-issued-0000000000');
 const other = await environment(client, 'other');
 await refused('foreign-key', other.key);
 await refused('missing-key-file', null);
+
+// An environment the control plane does not know: polling refused with 404 is
+// exit 76, which a supervisor does not restart (69 is a missing plugin only).
+{
+  const runner = startRunner({ envId: 'env_never_created', key, workerId: 'unknown-env' });
+  let timer;
+  const exited = await Promise.race([runner.exited, new Promise((r) => (timer = setTimeout(() => r(null), 10_000)))]);
+  clearTimeout(timer);
+  ok(exited?.code === 76, `unknown environment: exit 76 (${exited?.code})`, runner.log().slice(-1500));
+  ok(/HTTP 404.*env_never_created/.test(runner.log()), 'unknown environment: the message names the status and the id', runner.log().slice(-1500));
+  await runner.stop();
+}
 done();

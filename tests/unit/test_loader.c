@@ -396,6 +396,7 @@ test_search_order(void **state)
 	assert_non_null(strstr(err, ER_PLUGIN_DIR));
 	assert_non_null(strstr(err, "--plugin-dir"));
 	assert_int_equal(loader_exit_code(-ENOENT), EX_UNAVAILABLE);
+	assert_int_equal(loader_exit_code(-ESRCH), EX_NOUSER);
 
 	/* Bad names; a name with '/' is a path. */
 	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "Bad", &p, err, sizeof(err)),
