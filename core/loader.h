@@ -4,8 +4,9 @@
  *
  * A plugin NAME of kind K lives in the file `K-NAME.so` (sandbox-none.so,
  * executor-toolset.so), searched in each --plugin-dir, then each directory
- * of $ER_PLUGIN_PATH (colon-separated), then the installed ER_PLUGIN_DIR; a
- * value containing '/' is an explicit path.  Before dlopen the file must be
+ * of $ER_PLUGIN_PATH (colon-separated), then the installed ER_PLUGIN_DIR
+ * (unless ER_NO_SYSTEM_PLUGINS=1, as in the test suite); a value
+ * containing '/' is an explicit path.  Before dlopen the file must be
  * a regular file and, when the runner runs as root, owned by root (or the
  * runner's user) and not group- or world-writable.  The descriptor
  * `er_plugin_v1` is then checked: magic, ABI major, min_host_minor,
@@ -100,7 +101,7 @@ int loader_exit_code(int r);
 
 /*
  * The search path of `s`: each --plugin-dir, each $ER_PLUGIN_PATH entry,
- * ER_PLUGIN_DIR.  Calls cb for every directory in order; stops when cb
+ * ER_PLUGIN_DIR (unless $ER_NO_SYSTEM_PLUGINS is 1).  Calls cb for every directory in order; stops when cb
  * returns non-zero and returns that value.
  */
 int loader_for_each_dir(const struct settings *s, int (*cb)(void *userdata, const char *dir),

@@ -42,7 +42,7 @@ ER_NO_DLCLOSE=1 exec valgrind --tool=memcheck --leak-check=full \\
 	--log-file='$VG_LOG_DIR/vg-%p.log' '$build/environment-runner' "\$@"
 WRAPPER
 chmod +x "$wrapper"
-export ER_TOP_SRCDIR=$top ER_TOP_BUILDDIR=$build ER_PLUGIN_PATH=$build/plugins/.libs \
+export ER_TOP_SRCDIR=$top ER_TOP_BUILDDIR=$build ER_PLUGIN_PATH=$build/plugins/.libs ER_NO_SYSTEM_PLUGINS=1 \
 	ER_FIXTURE_DIR=$build/tests/fixtures/.libs ER_RUNNER=$wrapper
 export SDK_CHECK_TIMEOUT=${SDK_CHECK_TIMEOUT:-600}
 vg_nofile=$(valgrind -q sh -c 'ulimit -Hn')

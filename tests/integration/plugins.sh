@@ -99,7 +99,9 @@ fi
 # available here.
 xenv=ER_PLUGIN_PATH=$tmp/empty
 expect 64 "unknown sandbox backend 'docker'" --sandbox-backend docker
-expect 69 "sandbox plugin 'firejail' not found: no 'sandbox-firejail.so' in $tmp/empty" \
+# ER_NO_SYSTEM_PLUGINS=1 (set for every test): the installed plugin
+# directory is not searched, whatever this machine has installed there.
+expect 69 "sandbox plugin 'firejail' not found: no 'sandbox-firejail.so' in $tmp/empty; fix:" \
 	--sandbox-backend firejail
 xenv=
 expect 64 "unknown executor 'nothere'" --sandbox-backend none --executor nothere

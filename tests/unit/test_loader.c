@@ -388,6 +388,7 @@ test_search_order(void **state)
 	unlink(path);
 
 	/* Not found: the message names the file and every directory. */
+	unsetenv("ER_NO_SYSTEM_PLUGINS");
 	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "nothere", &p, err, sizeof(err)),
 			 -ENOENT);
 	assert_non_null(strstr(err, "'sandbox-nothere.so'"));
@@ -395,6 +396,12 @@ test_search_order(void **state)
 	assert_non_null(strstr(err, "/nonexistent"));
 	assert_non_null(strstr(err, ER_PLUGIN_DIR));
 	assert_non_null(strstr(err, "--plugin-dir"));
+	/* ER_NO_SYSTEM_PLUGINS=1 leaves the installed directory out. */
+	setenv("ER_NO_SYSTEM_PLUGINS", "1", 1);
+	assert_int_equal(loader_find_and_open(&s, ER_KIND_SANDBOX, "nothere", &p, err, sizeof(err)),
+			 -ENOENT);
+	assert_null(strstr(err, ER_PLUGIN_DIR));
+	assert_non_null(strstr(err, "/nonexistent"));
 	assert_int_equal(loader_exit_code(-ENOENT), EX_UNAVAILABLE);
 	assert_int_equal(loader_exit_code(-ESRCH), EX_NOUSER);
 
