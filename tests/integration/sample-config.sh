@@ -42,19 +42,21 @@ fi
 printf 'sk-ant-oat01-sample-config-check-0000\n' >"$tmp/key"
 chmod 600 "$tmp/key"
 budget() {
+	log=$(mktemp "$tmp/budget.XXXXXX")
 	"$ER_RUNNER" orchestrator --environment-id env_sample --service-key-file "$tmp/key" \
 		--api-url http://127.0.0.1:9 --sandbox-backend none --health-port 0 \
-		--base-dir "$tmp/base" "$@" >"$tmp/log" 2>&1 &
+		--base-dir "$tmp/base" "$@" >"$log" 2>&1 &
 	pid=$!
 	i=0
-	while ! grep -q 'shutdown budget' "$tmp/log" && [ $i -lt 50 ]; do
+	while ! grep -q 'shutdown budget' "$log" && [ $i -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	kill -INT $pid 2>/dev/null
 	kill -INT $pid 2>/dev/null
 	wait $pid 2>/dev/null
-	sed -n 's/.*shutdown budget: \([0-9]*\) s after SIGTERM.*/\1/p' "$tmp/log" | head -n 1
+	cat "$log" >>"$tmp/log"
+	sed -n 's/.*shutdown budget: \([0-9]*\) s after SIGTERM.*/\1/p' "$log" | head -n 1
 }
 
 b=$(budget --hooks-dir "$tmp")
