@@ -31,6 +31,30 @@ struct http_request {
 /* How deep we are in curl callbacks: libcurl refuses multi calls there. */
 static int curl_callback_depth;
 
+/* http_set_trust(): NULL keeps curl's built-in CA store. */
+static char *trust_ca_file;
+static char *trust_ca_dir;
+
+static int
+replace_string(char **slot, const char *value)
+{
+	char *copy = NULL;
+
+	if (value && !(copy = strdup(value)))
+		return -ENOMEM;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int
+http_set_trust(const char *ca_file, const char *ca_dir)
+{
+	if (replace_string(&trust_ca_file, ca_file) < 0 || replace_string(&trust_ca_dir, ca_dir) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static void
 request_free(struct http_request *req)
 {
@@ -168,6 +192,14 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000L);
+	if (trust_ca_file) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, trust_ca_file);
+		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, trust_ca_file);
+	}
+	if (trust_ca_dir) {
+		curl_easy_setopt(e, CURLOPT_CAPATH, trust_ca_dir);
+		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, trust_ca_dir);
+	}
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);

@@ -55,6 +55,15 @@ struct http_options {
 struct http_request;
 
 /* -EINVAL when a header line holds a control character. */
+/*
+ * The CAs every later request trusts, for the server and an https:// proxy:
+ * a PEM bundle file and colon-separated hashed directories, either NULL for
+ * curl's built-in store.  Set once at start, before any request; copied.
+ * Proxies come from the environment as curl reads it (https_proxy,
+ * HTTPS_PROXY, http_proxy, no_proxy, NO_PROXY).
+ */
+int http_set_trust(const char *ca_file, const char *ca_dir);
+
 int http_request_start(struct loop *loop, const struct http_options *o, struct http_request **ret);
 /* Abort; on_done is not called.  Safe from inside this request's own
  * callbacks.  Accepts NULL. */

@@ -190,6 +190,7 @@ run_item(struct settings *s)
 	struct runner_item item;
 	const char *url = settings_getenv("ANTHROPIC_BASE_URL");
 	const char *file = settings_getenv("ANTHROPIC_WORK_SECRET_FILE");
+	char err[1024];
 	char *secret = NULL;
 	char *env_id = NULL;
 	int r;
@@ -241,6 +242,11 @@ run_item(struct settings *s)
 		}
 		free(s->api_url);
 		s->api_url = copy;
+		r = settings_check_url(s, s->api_url, "ANTHROPIC_BASE_URL", err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "environment-runner: %s\n", err);
+			goto out;
+		}
 	}
 	free(s->environment_id);
 	s->environment_id = env_id;

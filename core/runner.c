@@ -1034,6 +1034,11 @@ setup(struct runner *r, struct settings *s, struct plugin *sandbox, struct plugi
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return EX_SOFTWARE;
+	if (http_set_trust(s->ca_file, s->ca_dir) < 0)
+		return EX_OSERR;
+	if (s->ca_file)
+		log_info("runner", "trusting the CAs in '%s'%s%s", s->ca_file,
+			 s->ca_dir ? " and in " : "", s->ca_dir ? s->ca_dir : "");
 	r->rt.loop = loop_new(http_curl_done);
 	r->rt.api = r->rt.loop ? api_new(r->rt.loop, s->api_url) : NULL;
 	r->rt.spawner = r->rt.loop ? spawner_new(r->rt.loop) : NULL;

@@ -15,6 +15,7 @@
 #include "settings.h"
 
 #define KEY_FILE_MAX 65536
+#define CA_FILE_SCAN 65536
 
 /* Zero memory that held a key; volatile so the stores are not elided. */
 static void
@@ -46,6 +47,13 @@ const struct settings_def settings_table[] = {
 	  "file holding the environment's service key, mode 0600 (required)" },
 	{ "api-url", "ER_API_URL", "api_url", SETTINGS_URL, OFF(api_url), 0, 0, SERVE, "URL",
 	  "control plane (default https://api.anthropic.com)" },
+	{ "ca-file", "ER_CA_FILE", "ca_file", SETTINGS_PATH, OFF(ca_file), 0, 0, SERVE, "FILE",
+	  "trust only the CAs of this PEM file for HTTPS, e.g. a private or a proxy's CA "
+	  "(default: $SSL_CERT_FILE, else the system's)" },
+	{ "allow-insecure-http", "ER_ALLOW_INSECURE_HTTP", "allow_insecure_http", SETTINGS_BOOL,
+	  OFF(allow_insecure_http), 0, 1, SERVE, NULL,
+	  "accept an http:// API or inference URL on a host other than the loopback: keys "
+	  "cross the network in clear text (default no)" },
 	{ "worker-id", "ER_WORKER_ID", "worker_id", SETTINGS_STRING, OFF(worker_id), 0, 0, SERVE,
 	  "ID", "this worker's id (default <hostname>-<random uuid>)" },
 	{ "sandbox-backend", "ER_SANDBOX_BACKEND", "sandbox_backend", SETTINGS_SANDBOX,
@@ -210,6 +218,8 @@ settings_release(struct settings *s)
 	free(s->environment_id);
 	free(s->service_key_file);
 	free(s->api_url);
+	free(s->ca_file);
+	free(s->ca_dir);
 	free(s->worker_id);
 	free(s->sandbox_backend);
 	free(s->executor);
@@ -710,9 +720,118 @@ settings_check_key_file(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* Is the host of this http:// URL the loopback (127.0.0.0/8, [::1],
+ * localhost)?  Then nothing but this machine sees the traffic. */
+static int
+is_loopback_url(const char *url)
+{
+	const char *host = url + strlen("http://");
+	const char *end = host + strcspn(host, "/?#");
+	const char *at = memchr(host, '@', (size_t)(end - host));
+	size_t n;
+
+	if (at)
+		host = at + 1;
+	if (*host == '[')
+		return strncmp(host, "[::1]", 5) == 0 && (host[5] == ':' || host + 5 == end);
+	n = strcspn(host, ":/?#");
+	if (n == strlen("localhost") && strncasecmp(host, "localhost", n) == 0)
+		return 1;
+	if (n < 4 || strncmp(host, "127.", 4) != 0)
+		return 0;
+	for (size_t i = 4; i < n; i++)
+		if (!isdigit((unsigned char)host[i]) && host[i] != '.')
+			return 0;
+	return 1;
+}
+
+int
+settings_check_url(const struct settings *s, const char *url, const char *source, char *err,
+		   size_t errlen)
+{
+	if (strncmp(url, "http://", 7) != 0 || s->allow_insecure_http || is_loopback_url(url))
+		return 0;
+	snprintf(err, errlen,
+		 "%s '%s' would send credentials in clear text to a host other than this "
+		 "machine; fix: use https://, or pass --allow-insecure-http if that network "
+		 "path is trusted",
+		 source, url);
+	return EX_USAGE;
+}
+
+/* Does this file hold a PEM certificate in its first 64 KiB?  Only a
+ * start-up check, so that a wrong file stops the runner with its name:
+ * curl reads the file for each connection. */
+static int
+check_ca_file(const char *path, const char *source, char *err, size_t errlen)
+{
+	static const char marker[] = "-----BEGIN CERTIFICATE-----";
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+	int found;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen,
+			 "cannot read CA file '%s' (%s): %s; fix: give a PEM file of the "
+			 "certificates to trust",
+			 path, source, strerror(errno));
+		return EX_NOINPUT;
+	}
+	buf = malloc(CA_FILE_SCAN);
+	if (!buf) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return EX_OSERR;
+	}
+	while (len < CA_FILE_SCAN && ((n = read(fd, buf + len, CA_FILE_SCAN - len)) > 0 ||
+				      (n < 0 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
+	close(fd);
+	found = memmem(buf, len, marker, sizeof(marker) - 1) != NULL;
+	free(buf);
+	if (!found) {
+		snprintf(err, errlen,
+			 "CA file '%s' (%s) holds no PEM certificate; fix: give a file of "
+			 "'-----BEGIN CERTIFICATE-----' blocks (openssl x509 -outform PEM)",
+			 path, source);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* The CAs to trust: --ca-file, else $SSL_CERT_FILE; $SSL_CERT_DIR as well,
+ * as OpenSSL reads them for its default store. */
+static int
+fill_trust(struct settings *s, char *err, size_t errlen)
+{
+	const char *source = "--ca-file";
+	const char *v;
+	int r;
+
+	if (!s->ca_file && (v = settings_getenv("SSL_CERT_FILE"))) {
+		if (set_string(&s->ca_file, v) < 0)
+			return EX_OSERR;
+		source = "SSL_CERT_FILE";
+	}
+	if (s->ca_file) {
+		r = check_ca_file(s->ca_file, source, err, errlen);
+		if (r)
+			return r;
+	}
+	v = settings_getenv("SSL_CERT_DIR");
+	if (v && set_string(&s->ca_dir, v) < 0)
+		return EX_OSERR;
+	return 0;
+}
+
 int
 settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 {
+	int r;
+
 	if (!s->api_url) {
 		if (set_string(&s->api_url, "https://api.anthropic.com") < 0)
 			goto oom;
@@ -728,6 +847,14 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 		goto oom;
 	if (!(verb & (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_RUN_ITEM)))
 		return 0;
+	r = fill_trust(s, err, errlen);
+	if (r)
+		return r;
+	r = settings_check_url(s, s->api_url, "--api-url", err, errlen);
+	if (!r && s->inference_url)
+		r = settings_check_url(s, s->inference_url, "--inference-url", err, errlen);
+	if (r)
+		return r;
 	if (!s->health_addr && set_string(&s->health_addr, "127.0.0.1") < 0)
 		goto oom;
 	if (s->health_port < 0) {

@@ -43,6 +43,9 @@ struct settings {
 	char *service_key_file; /* holds the environment key; never logged */
 	char *api_url;		/* default https://api.anthropic.com */
 	char *worker_id;	/* default <hostname>-<random uuid> */
+	char *ca_file;		/* trusted CAs (PEM); default $SSL_CERT_FILE, else curl's */
+	char *ca_dir;		/* $SSL_CERT_DIR: hashed CA directories, colon-separated */
+	int allow_insecure_http; /* http:// to a host other than the loopback */
 
 	/* Plugins. */
 	char *sandbox_backend; /* none|bubblewrap|firejail (srt, bwrap: bubblewrap), a
@@ -183,6 +186,15 @@ int settings_is_known_executor(const char *name);
  * Returns 0 or a sysexits code with one line in `err`.
  */
 int settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen);
+
+/*
+ * Refuse an http:// URL whose host is not the loopback unless
+ * --allow-insecure-http: credentials would cross the network in clear text.
+ * `source` names where the URL came from ("--api-url").  Returns 0 or
+ * EX_USAGE with `err` filled.
+ */
+int settings_check_url(const struct settings *s, const char *url, const char *source, char *err,
+		       size_t errlen);
 
 /*
  * Check the service key file: it exists, is a regular file, is not

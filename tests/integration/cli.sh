@@ -76,6 +76,16 @@ orch 64 "--log-level: invalid value 'loud'" --log-level=loud
 orch 64 "--api-url: invalid value 'api.example'" --api-url api.example
 orch 64 "unknown sandbox backend 'docker'" --sandbox-backend docker
 orch 64 "unknown executor 'shell'" --executor shell
+orch 64 "--api-url 'http://192.0.2.1:8080' would send credentials in clear text to a host other than this machine; fix: use https://, or pass --allow-insecure-http" \
+	--api-url http://192.0.2.1:8080
+orch 64 "--inference-url 'http://user@[2001:db8::1]/v1' would send credentials in clear text" \
+	--inference-url 'http://user@[2001:db8::1]/v1'
+orch 66 "cannot read CA file '$tmp/no-ca.pem' (--ca-file): No such file or directory; fix: give a PEM file" \
+	--ca-file "$tmp/no-ca.pem"
+xenv=SSL_CERT_FILE=$tmp/no-ca.pem
+orch 66 "cannot read CA file '$tmp/no-ca.pem' (SSL_CERT_FILE)"
+xenv=
+orch 78 "CA file '$key' (--ca-file) holds no PEM certificate; fix:" --ca-file "$key"
 expect 66 "cannot read service key file '$tmp/nokey'" orchestrator --environment-id e \
 	--service-key-file "$tmp/nokey"
 cp "$key" "$tmp/openkey"

@@ -27,9 +27,10 @@ const running = new Set();
 /**
  * Starts `environment-runner orchestrator` against the control plane.
  * With neither `workdir` nor `baseDir`, a fresh `--workdir` is made.
+ * `env` adds variables to the runner's environment.
  * Returns {proc, pid, workdir, baseDir, keyFile, exited, log(), stop(), kill()}.
  */
-export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, workerId, extra = [], apiUrl = CP_URL, keyFile, uid, gid }) {
+export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, workerId, extra = [], apiUrl = CP_URL, keyFile, uid, gid, env }) {
   if (!RUNNER) throw new Error('ER_RUNNER is not set');
   if (!keyFile) {
     keyFile = join(TMP, `key-${envId}-${uniq()}`);
@@ -47,7 +48,7 @@ export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, work
   // Many runners run at once: no status listener unless a check asks for one.
   if (!extra.some((a) => a.startsWith('--health-port'))) args.push('--health-port', '0');
   args.push(...extra);
-  const proc = spawn(RUNNER, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(uid !== undefined ? { uid, gid } : {}) });
+  const proc = spawn(RUNNER, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}), ...(uid !== undefined ? { uid, gid } : {}) });
   running.add(proc);
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
