@@ -6,7 +6,7 @@
  *   # a comment line
  *   environment_id = env_0123            # a comment after whitespace
  *   log_file = "/var/log/runner log"     # quotes keep spaces and '#'
- *   bubblewrap.network = none            # plugin option: NAME.KEY
+ *   bubblewrap.bwrap = /usr/bin/bwrap    # plugin option: NAME.KEY
  *
  * Blank lines and lines starting with '#' are skipped; whitespace around
  * keys and values is trimmed; a value may be wrapped in double quotes (no

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "loader.h"
 
 #ifndef ER_PLUGIN_DIR
@@ -522,6 +523,84 @@ plugin_close(struct plugin *p)
 		dlclose(p->dl);
 	free(p->path);
 	free(p);
+}
+
+/* --- plugin options ------------------------------------------------------- */
+
+/* More entries than this is a table without its terminator. */
+#define OPTIONS_MAX 256
+
+void
+loader_for_each_option(const struct plugin *p, loader_option_cb cb, void *userdata)
+{
+	const struct er_option *o = p ? p->desc.options : NULL;
+
+	for (int i = 0; o && i < OPTIONS_MAX && o[i].name; i++)
+		cb(userdata, &o[i]);
+}
+
+struct option_match {
+	const char *key;
+	int found;
+	struct buf list; /* the valid keys, for the message */
+};
+
+static void
+match_option(void *userdata, const struct er_option *opt)
+{
+	struct option_match *m = userdata;
+
+	if (strcmp(opt->name, m->key) == 0)
+		m->found = 1;
+	buf_printf(&m->list, "%s%s", m->list.len ? ", " : "", opt->name);
+}
+
+/* A shared key: "sandbox.network" for the row "sandbox_network". */
+static int
+is_sandbox_policy_key(const char *key)
+{
+	if (strncmp(key, "sandbox.", 8) != 0)
+		return 0;
+	for (const struct settings_def *d = settings_table; d->flag; d++)
+		if (d->type == SETTINGS_POLICY && d->key && strcmp(d->key + 8, key + 8) == 0)
+			return 1;
+	return 0;
+}
+
+int
+loader_check_options(const struct settings *s, const struct plugin *sandbox,
+		     const struct plugin *executor, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < s->n_options; i++) {
+		const char *key = s->options[i].key;
+		struct option_match m = { key, 0, BUF_INIT(4096) };
+		size_t name_len = strcspn(key, ".");
+		int named = 0;
+
+		if (is_sandbox_policy_key(key))
+			continue;
+		for (int k = 0; k < 2; k++) {
+			const struct plugin *p = k == 0 ? sandbox : executor;
+
+			if (p && p->desc.name && strlen(p->desc.name) == name_len &&
+			    strncmp(p->desc.name, key, name_len) == 0)
+				named = 1;
+			loader_for_each_option(p, match_option, &m);
+		}
+		if (m.found) {
+			buf_release(&m.list);
+			continue;
+		}
+		snprintf(err, errlen,
+			 "plugin option '%s': %s (sandbox '%s', executor '%s'); fix: use one of "
+			 "the keys they declare: %s",
+			 key, named ? "no such key" : "names no selected plugin",
+			 sandbox ? sandbox->desc.name : "-", executor ? executor->desc.name : "-",
+			 m.list.len ? m.list.data : "(none)");
+		buf_release(&m.list);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* --- plugins listing ------------------------------------------------------ */

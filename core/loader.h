@@ -100,6 +100,20 @@ void plugin_close(struct plugin *p);
 int loader_exit_code(int r);
 
 /*
+ * Every plugin option of `s` ("NAME.KEY") must be one that `sandbox` or
+ * `executor` declares in its options table, or a shared "sandbox.*" key of a
+ * --sandbox-* setting.  Otherwise -EINVAL, and err names the key and lists
+ * the valid ones (the caller exits with EX_USAGE).
+ */
+int loader_check_options(const struct settings *s, const struct plugin *sandbox,
+			 const struct plugin *executor, char *err, size_t errlen);
+
+/* Calls cb for each entry of a plugin's options table, stopping at the
+ * terminator or after a sane maximum. */
+typedef void (*loader_option_cb)(void *userdata, const struct er_option *opt);
+void loader_for_each_option(const struct plugin *p, loader_option_cb cb, void *userdata);
+
+/*
  * The search path of `s`: each --plugin-dir, each $ER_PLUGIN_PATH entry,
  * ER_PLUGIN_DIR (unless $ER_NO_SYSTEM_PLUGINS is 1).  Calls cb for every directory in order; stops when cb
  * returns non-zero and returns that value.

@@ -32,13 +32,25 @@ print_dir_cb(void *userdata, const char *dir)
 	return 0;
 }
 
+struct listing {
+	int count;
+	int verbose;
+};
+
+static void
+print_option(void *userdata, const struct er_option *opt)
+{
+	printf("%-9s --plugin-option %s=%s\n%-9s     %s\n", "", opt->name,
+	       opt->arg ? opt->arg : "yes", "", opt->help ? opt->help : "");
+}
+
 static void
 print_plugin(void *userdata, const char *path, const struct plugin *p, const char *why,
 	     const char *shadowed_by)
 {
-	int *count = userdata;
+	struct listing *l = userdata;
 
-	(*count)++;
+	l->count++;
 	if (p)
 		printf("%-9s %-16s %-10s %u.%-4u %s", loader_kind_to_string(p->kind), p->desc.name,
 		       p->desc.version ? p->desc.version : "?", (unsigned)p->desc.abi_major,
@@ -48,24 +60,28 @@ print_plugin(void *userdata, const char *path, const struct plugin *p, const cha
 	if (shadowed_by)
 		printf("  (shadowed by %s)", shadowed_by);
 	putchar('\n');
+	if (p && l->verbose) {
+		printf("%-9s %s\n", "", p->desc.description ? p->desc.description : "");
+		loader_for_each_option(p, print_option, NULL);
+	}
 }
 
 static int
 run_plugins(const struct settings *s)
 {
+	struct listing l = { 0, s->plugins_verbose };
 	int first = 1;
-	int count = 0;
 	int r;
 
 	printf("# search path: ");
 	loader_for_each_dir(s, print_dir_cb, &first);
 	printf("\n%-9s %-16s %-10s %-6s %s\n", "KIND", "NAME", "VERSION", "ABI", "FILE");
-	r = loader_scan(s, print_plugin, &count);
+	r = loader_scan(s, print_plugin, &l);
 	if (r < 0) {
 		fprintf(stderr, "environment-runner: out of memory\n");
 		return EX_OSERR;
 	}
-	if (count == 0)
+	if (l.count == 0)
 		printf("# no plugins found\n");
 	return fflush(stdout) == 0 ? 0 : EX_IOERR;
 }
@@ -95,6 +111,26 @@ open_plugin(const struct settings *s, uint32_t kind, const char *name, struct pl
 	return loader_exit_code(r);
 }
 
+/* The selected sandbox and executor, and the plugin options they declare. */
+static int
+open_plugins(const struct settings *s, struct plugin **ret_sandbox, struct plugin **ret_executor)
+{
+	char err[LOADER_ERR_MAX * 2];
+	int r;
+
+	r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, ret_sandbox);
+	if (r)
+		return r;
+	r = open_plugin(s, ER_KIND_EXECUTOR, s->executor, ret_executor);
+	if (r)
+		return r;
+	if (loader_check_options(s, *ret_sandbox, *ret_executor, err, sizeof(err)) < 0) {
+		log_error("loader", "%s", err);
+		return EX_USAGE;
+	}
+	return 0;
+}
+
 static int
 open_log(const struct settings *s)
 {
@@ -120,10 +156,7 @@ run_orchestrator(struct settings *s)
 	r = open_log(s);
 	if (r)
 		return r;
-	r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, &sandbox);
-	if (r)
-		goto out;
-	r = open_plugin(s, ER_KIND_EXECUTOR, s->executor, &executor);
+	r = open_plugins(s, &sandbox, &executor);
 	if (r)
 		goto out;
 	log_info("main", "environment-runner %s: sandbox %s %s (%s), executor %s %s (%s)",
@@ -254,10 +287,7 @@ run_item(struct settings *s)
 	r = open_log(s);
 	if (r)
 		goto out;
-	r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, &sandbox);
-	if (r)
-		goto out;
-	r = open_plugin(s, ER_KIND_EXECUTOR, s->executor, &executor);
+	r = open_plugins(s, &sandbox, &executor);
 	if (r)
 		goto out;
 	r = runner_run_item(s, sandbox, executor, &item);

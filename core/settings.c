@@ -115,8 +115,10 @@ const struct settings_def settings_table[] = {
 	  "search plugins here first (repeatable; then $ER_PLUGIN_PATH, then "
 	  "the installed directory)" },
 	{ "plugin-option", NULL, NULL, SETTINGS_OPTION, OFF(options), 0, 0, SERVE, "NAME.KEY=VALUE",
-	  "plugin option, e.g. bubblewrap.network=none (repeatable; in the file: NAME.KEY = "
-	  "VALUE)" },
+	  "an option the selected sandbox or executor declares, e.g. bubblewrap.bwrap=PATH "
+	  "(repeatable; in the file: NAME.KEY = VALUE; 'plugins --verbose' lists them)" },
+	{ "verbose", NULL, NULL, SETTINGS_BOOL, OFF(plugins_verbose), 0, 1, SETTINGS_VERB_PLUGINS,
+	  NULL, "also show each plugin's description and options" },
 	{ "config", "ER_CONFIG", NULL, SETTINGS_CONFIG, OFF(config_file), 0, 0, BOTH, "FILE",
 	  "read settings from FILE (key = value lines)" },
 	{ "capacity", "ER_CAPACITY", "capacity", SETTINGS_INT, OFF(capacity), 1, 10000, ORCH, "N",
@@ -623,7 +625,7 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		if (!settings_is_option_key(key)) {
 			snprintf(err, errlen,
 				 "invalid plugin option key '%s'; fix: give NAME.KEY, e.g. "
-				 "bubblewrap.network",
+				 "bubblewrap.bwrap",
 				 key);
 			return -EINVAL;
 		}

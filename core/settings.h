@@ -30,7 +30,7 @@
  * plane, EX_NOPERM the environment key refused, EX_CONFIG bad configuration
  * (file, variable, key file, plugin option). */
 
-/* A plugin option: "name.key" = value, e.g. "bubblewrap.network" = "none". */
+/* A plugin option: "name.key" = value, e.g. "bubblewrap.bwrap" = "/usr/bin/bwrap". */
 struct settings_option {
 	char *key;
 	char *value;
@@ -57,6 +57,7 @@ struct settings {
 	int n_plugin_dirs;
 	struct settings_option *options; /* plugin options, in order of first setting */
 	size_t n_options;
+	int plugins_verbose; /* plugins: also descriptions and options */
 
 	/* Executors (read by plugins as "runner.<key>" through config_get). */
 	char *exec_path;	  /* claude-code: the CLI, default "claude" on PATH */

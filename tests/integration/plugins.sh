@@ -107,6 +107,29 @@ xenv=
 expect 64 "unknown executor 'nothere'" --sandbox-backend none --executor nothere
 expect 64 "unknown sandbox backend 'Bad Name'" --sandbox-backend "Bad Name"
 
+# Plugin options: only keys the selected plugins declare, and the shared
+# sandbox.* keys of the --sandbox-* settings; a refusal lists the valid keys.
+out=$("$ER_RUNNER" plugins --verbose --plugin-dir "$fix" 2>&1)
+case "$out" in
+*"executor  good "*"fixture: loads"*"--plugin-option good.level=N"*"fixture: a declared option"*)
+	ok "plugins --verbose shows the description and the options" ;;
+*) not_ok "plugins --verbose shows the description and the options"; diag "$out" ;;
+esac
+good="--sandbox-backend $fix/sandbox-good.so --executor $fix/executor-good.so"
+# shellcheck disable=SC2086 # $good is a word list
+{
+expect 64 "plugin option 'good.nope': no such key (sandbox 'good', executor 'good'); fix: use one of the keys they declare: good.level, good.flag" \
+	$good --plugin-option good.nope=1
+expect 64 "plugin option 'bubblewrap.network': names no selected plugin (sandbox 'good', executor 'good'); fix: use one of the keys they declare: good.level, good.flag" \
+	$good --plugin-option bubblewrap.network=none
+expect 64 "plugin option 'sandbox.nope': names no selected plugin" \
+	$good --plugin-option good.level=1 --plugin-option sandbox.nope=1
+printf 'good.levle = 2\n' >"$tmp/options.conf"
+expect 64 "plugin option 'good.levle': no such key" $good --config "$tmp/options.conf"
+expect 64 "plugin option 'toolset.x': no such key (sandbox 'none', executor 'toolset'); fix: use one of the keys they declare: (none)" \
+	--sandbox-backend none --executor toolset --plugin-option toolset.x=1
+}
+
 # The search path: --plugin-dir first, then ER_PLUGIN_PATH.
 mkdir "$tmp/first"
 cp "$fix/sandbox-badmagic.so" "$tmp/first/sandbox-good.so"
