@@ -101,7 +101,7 @@ open_plugin(const struct settings *s, uint32_t kind, const char *name, struct pl
 	if (r == -ENOENT && !strchr(name, '/') && !known) {
 		log_error("loader", "unknown %s '%s' (the runner ships %s): %s",
 			  kind == ER_KIND_SANDBOX ? "sandbox backend" : "executor", name,
-			  kind == ER_KIND_SANDBOX ? "none, bubblewrap (alias srt, bwrap), firejail"
+			  kind == ER_KIND_SANDBOX ? "none, bubblewrap (alias srt, bwrap), landlock, firejail"
 						  : "toolset, claude-code, command",
 			  err);
 		return EX_USAGE;

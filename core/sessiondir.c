@@ -127,14 +127,32 @@ sessiondir_create(const char *base, const char *session_id, char **ret_path, int
 	return r;
 }
 
+/* The sandbox's temporary directory beside `path`, if it made one. */
+static int
+remove_tmp(const char *path)
+{
+	struct buf tmp = BUF_INIT(4096);
+	int r = buf_printf(&tmp, "%s%s", path, SESSIONDIR_TMP_SUFFIX);
+
+	if (r == 0)
+		r = sessiondir_remove_tree(tmp.data);
+	buf_release(&tmp);
+	return r;
+}
+
 int
 sessiondir_release(const char *path, int lock_fd, int keep)
 {
 	struct buf lock = BUF_INIT(4096);
 	int r = 0;
 
-	if (!keep)
+	if (!keep) {
+		int t;
+
 		r = sessiondir_remove_tree(path);
+		t = remove_tmp(path);
+		r = r ? r : t;
+	}
 	if (buf_printf(&lock, "%s%s", path, SESSIONDIR_LOCK_SUFFIX) == 0 && lock_fd >= 0 &&
 	    is_same_file(lock_fd, lock.data) && unlink(lock.data) < 0 && !r)
 		r = -errno;
@@ -170,6 +188,7 @@ sweep_one(const char *base, const char *lockname)
 			goto out;
 		removed = 1;
 	}
+	(void)remove_tmp(dir.data);
 	unlink(lock.data);
 out:
 	if (fd >= 0)

@@ -17,13 +17,17 @@
 #define ER_SESSIONDIR_H
 
 #define SESSIONDIR_LOCK_SUFFIX ".er-lock"
+/* A sandbox that cannot give a command a private /tmp keeps the session's
+ * temporary files beside its directory, BASE/<same name>.tmp (the landlock
+ * backend does): removed and swept together with the directory. */
+#define SESSIONDIR_TMP_SUFFIX ".tmp"
 
 /* Create the directory (mode 0700, and BASE if missing) and its held lock.
  * Characters of the session id other than [A-Za-z0-9_.-] become '_'.
  * On success *ret_path (caller frees) and *ret_lock_fd; 0 or -errno. */
 int sessiondir_create(const char *base, const char *session_id, char **ret_path, int *ret_lock_fd);
-/* The session is over: remove the directory unless `keep`, remove the lock
- * file, close the lock.  0, or -errno of the first failure. */
+/* The session is over: remove the directory and its temporary directory
+ * unless `keep`, remove the lock file, close the lock.  0, or -errno of the first failure. */
 int sessiondir_release(const char *path, int lock_fd, int keep);
 /* Remove stale directories under `base`; *ret_removed counts them.  A
  * missing base is not an error. */

@@ -190,7 +190,8 @@ const struct settings_def settings_table[] = {
 	{ NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL },
 };
 
-static const char *const known_sandboxes[] = { "none", "bubblewrap", "firejail", NULL };
+static const char *const known_sandboxes[] = { "none", "bubblewrap", "landlock", "firejail",
+						 NULL };
 static const char *const known_executors[] = { "toolset", "claude-code", "command", NULL };
 
 void

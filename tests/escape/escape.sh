@@ -14,6 +14,12 @@ skip() {
 case $backend in
 bubblewrap) command -v bwrap >/dev/null 2>&1 || skip "bwrap is not installed" ;;
 firejail) command -v firejail >/dev/null 2>&1 || skip "firejail is not installed" ;;
+landlock)
+	helper="$ER_TOP_BUILDDIR/plugins/sandbox-landlock/er-sandbox-landlock"
+	[ -x "$helper" ] || skip "er-sandbox-landlock is not built"
+	ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --plugin-option=landlock.helper=$helper"
+	export ER_TEST_SANDBOX_ARGS
+	;;
 esac
 [ -f "${ER_TOP_BUILDDIR:?}/plugins/.libs/sandbox-$backend.so" ] ||
 	skip "the $backend plugin is not built here"

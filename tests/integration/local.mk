@@ -77,14 +77,17 @@ EXTRA_DIST += $(PREPARE_TESTS) tests/runner/archives.mjs tests/runner/skills.mjs
 
 # Sandbox escape attempts through the real runner, per backend (tests/escape;
 # each skips with the reason where its backend cannot run), and the runner
-# checks again with every command under bubblewrap.
+# checks again with every command under bubblewrap and under landlock.
 ESCAPE_TESTS = \
 	tests/integration/escape-none.sh \
 	tests/integration/escape-bubblewrap.sh \
 	tests/integration/escape-bubblewrap-user.sh \
 	tests/integration/escape-bubblewrap-allowlist.sh \
+	tests/integration/escape-landlock.sh \
+	tests/integration/escape-landlock-user.sh \
 	tests/integration/escape-firejail.sh \
 	tests/integration/runner-basic-bubblewrap.sh \
+	tests/integration/runner-basic-landlock.sh \
 	tests/integration/runner-differential-bubblewrap.sh
 TESTS += $(ESCAPE_TESTS)
 check_PROGRAMS += tests/escape/er-escape-attempt
