@@ -17,7 +17,10 @@
  * result; a non-zero status makes it an error ("exit <code>" when empty).
  *
  * Timeout, cancellation and a shell that died all kill the shell's process
- * group; the next call starts a fresh shell.
+ * group; the next call starts a fresh shell.  A shell that died is logged
+ * with its exit status and the last line of its own stderr (where bash, or
+ * the sandbox around it, says why it could not run); when there is such a
+ * line, the call's result carries both after the SDK's words.
  */
 #include "config.h"
 
@@ -39,6 +42,7 @@
 #define BASH_DEFAULT_TIMEOUT 120000
 #define BASH_MAX_COMMAND (1u << 20)
 #define BASH_READ_CHUNK 65536
+#define BASH_ERR_TAIL 512
 
 struct ts_bash {
 	struct ts_session *s;
@@ -58,6 +62,11 @@ struct ts_bash {
 	struct buf out;	  /* decoded output, trimmed to the limit */
 	size_t out_units; /* its length in UTF-16 units */
 	int truncated;
+	/* Why the shell died: its status, once exited (as waitpid() reports
+	 * it), and the last bytes of its own stderr. */
+	int status;
+	char err_tail[BASH_ERR_TAIL];
+	size_t err_tail_len;
 };
 
 static void bash_finish(struct ts_bash *b);
@@ -123,15 +132,71 @@ bash_fail(struct ts_bash *b, const char *msg)
 	}
 }
 
+/* Commands write their stderr to stdout (2>&1 in the wrapper); what
+ * arrives on the shell's stderr comes from bash itself or from the
+ * sandbox's tool that runs it. */
+static void
+keep_err_tail(struct ts_bash *b, const char *p, size_t n)
+{
+	if (n >= sizeof(b->err_tail)) {
+		p += n - sizeof(b->err_tail);
+		n = sizeof(b->err_tail);
+	}
+	if (b->err_tail_len + n > sizeof(b->err_tail)) {
+		size_t drop = b->err_tail_len + n - sizeof(b->err_tail);
+
+		memmove(b->err_tail, b->err_tail + drop, b->err_tail_len - drop);
+		b->err_tail_len -= drop;
+	}
+	memcpy(b->err_tail + b->err_tail_len, p, n);
+	b->err_tail_len += n;
+}
+
+/* The text for a shell that died: the SDK's words, then its exit status and
+ * the last line it wrote on stderr, if it wrote one (bash's own "exit 3"
+ * writes none, and keeps the SDK's text alone).  Logged in every case. */
+static void
+died_message(struct ts_bash *b, char *out, size_t size)
+{
+	static const char sdk[] = "bash: bash session terminated";
+	char status[64];
+	char line[BASH_ERR_TAIL + 1];
+	size_t end = b->err_tail_len;
+	size_t start;
+
+	while (end > 0 && (b->err_tail[end - 1] == '\n' || b->err_tail[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start > 0 && b->err_tail[start - 1] != '\n')
+		start--;
+	memcpy(line, b->err_tail + start, end - start);
+	line[end - start] = '\0';
+	if (WIFSIGNALED(b->status))
+		snprintf(status, sizeof(status), "killed by signal %d", WTERMSIG(b->status));
+	else
+		snprintf(status, sizeof(status), "exit status %d", WEXITSTATUS(b->status));
+	host_of(b)->log(b->s->pl->host_ctx, line[0] ? ER_LOG_WARNING : ER_LOG_INFO,
+			"bash: the shell exited (%s)%s%s", status,
+			line[0] ? "; its last stderr line: " : ", nothing on stderr", line);
+	if (line[0])
+		snprintf(out, size, "%s (%s: %s)", sdk, status, line);
+	else
+		snprintf(out, size, "%s", sdk);
+}
+
 static void
 check_closed(struct ts_bash *b)
 {
+	char msg[BASH_ERR_TAIL + 128];
+
 	if (!b->exited || b->fds[1] >= 0 || b->fds[2] >= 0 || b->closed)
 		return;
 	b->closed = 1;
 	/* Woken without the sentinel: the shell is gone. */
-	if (b->call_id)
-		bash_fail(b, "bash: bash session terminated");
+	if (b->call_id) {
+		died_message(b, msg, sizeof(msg));
+		bash_fail(b, msg);
+	}
 }
 
 /* Keep only the last BASH_OUTPUT_LIMIT units. */
@@ -190,6 +255,8 @@ on_output(void *userdata, int fd, uint32_t revents)
 			eof = 1;
 			n = 0;
 		}
+		if (i == 2)
+			keep_err_tail(b, raw, (size_t)n);
 		buf_reset(&chunk);
 		if (utf8_stream_feed(&b->dec[i], &chunk, raw, (size_t)n, eof) < 0 ||
 		    append_output(b, &chunk) < 0) {
@@ -220,6 +287,7 @@ on_exit_cb(void *userdata, struct er_process *proc, int status)
 
 	b->proc = NULL; /* the handle dies with this callback */
 	b->exited = 1;
+	b->status = status;
 	check_closed(b);
 }
 
@@ -360,13 +428,12 @@ bash_finish(struct ts_bash *b)
 }
 
 static int
-bash_start(struct ts_session *s, struct ts_bash **ret)
+bash_start(struct ts_session *s, struct ts_bash **ret, struct er_error *err)
 {
 	const struct er_host *host = s->pl->host;
 	static const char *const argv[] = { "/bin/bash", "--noprofile", "--norc", NULL };
 	static const char *const envp[] = { "PS1=", "PS2=", "TERM=dumb", NULL };
 	struct er_spawn_request req;
-	struct er_error err;
 	struct ts_bash *b;
 	int r;
 	int i;
@@ -380,7 +447,6 @@ bash_start(struct ts_session *s, struct ts_bash **ret)
 	buf_init(&b->pending, BASH_MAX_COMMAND + 4096);
 	buf_init(&b->out, 4 * BASH_OUTPUT_LIMIT + 4 * BASH_READ_CHUNK + 16);
 	memset(&req, 0, sizeof(req));
-	memset(&err, 0, sizeof(err));
 	req.struct_size = sizeof(req);
 	req.cmd.struct_size = sizeof(req.cmd);
 	req.cmd.argv = argv;
@@ -390,7 +456,7 @@ bash_start(struct ts_session *s, struct ts_bash **ret)
 	req.pipe_stdin = 1;
 	req.pipe_stdout = 1;
 	req.pipe_stderr = 1;
-	r = host->spawn(s->handle, &req, on_exit_cb, b, &b->proc, &err);
+	r = host->spawn(s->handle, &req, on_exit_cb, b, &b->proc, err);
 	if (r < 0) {
 		free(b);
 		return r;
@@ -483,18 +549,29 @@ tool_bash(struct ts_session *s, const char *call_id, const struct json_doc *doc,
 	if (s->bash && s->bash->closed) {
 		/* The shell died between calls: this call reports it and the
 		 * next one starts afresh, as the SDK does. */
+		char msg[BASH_ERR_TAIL + 128];
+
+		died_message(s->bash, msg, sizeof(msg));
 		bash_kill(s->bash);
 		s->bash = NULL;
 		buf_release(&command);
-		return answer(s, call_id, 1, "bash: bash session terminated");
+		return answer(s, call_id, 1, msg);
 	}
 	if (!s->bash) {
-		r = bash_start(s, &s->bash);
+		struct er_error err;
+
+		memset(&err, 0, sizeof(err));
+		r = bash_start(s, &s->bash, &err);
 		if (r < 0) {
 			struct buf msg = BUF_INIT(512);
 
 			buf_release(&command);
-			if (buf_printf(&msg, "bash: %s", strerror(-r)) == 0)
+			err.msg[sizeof(err.msg) - 1] = '\0';
+			/* The host's or the sandbox's words, e.g. why wrap() failed. */
+			host->log(s->pl->host_ctx, ER_LOG_WARNING,
+				  "bash: cannot start the shell: %s",
+				  err.msg[0] ? err.msg : strerror(-r));
+			if (buf_printf(&msg, "bash: %s", err.msg[0] ? err.msg : strerror(-r)) == 0)
 				answer(s, call_id, 1, msg.data);
 			buf_release(&msg);
 			return 0;

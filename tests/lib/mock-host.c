@@ -69,14 +69,23 @@ static void m_vlog(void *ctx, int level, const char *fmt, va_list ap) ER_PRINTF(
 static void m_log(void *ctx, int level, const char *fmt, ...) ER_PRINTF(3, 4);
 static int m_err_set(struct er_error *err, int code, const char *fmt, ...) ER_PRINTF(3, 4);
 
+char mock_last_log[1024];
+const char *const *mock_wrapper;
+
 static void
 m_vlog(void *ctx, int level, const char *fmt, va_list ap)
 {
+	vsnprintf(mock_last_log, sizeof(mock_last_log), fmt, ap);
 }
 
 static void
 m_log(void *ctx, int level, const char *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
+	m_vlog(ctx, level, fmt, ap);
+	va_end(ap);
 }
 
 static int
@@ -182,6 +191,7 @@ m_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct er_process *p = NULL;
+	const char *const *argv = mock_wrapper ? mock_wrapper : req->cmd.argv;
 	char **env;
 	pid_t pid;
 	int i;
@@ -199,8 +209,8 @@ m_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_
 	    (req->pipe_stderr && pipe2(errp, O_CLOEXEC) < 0))
 		return m_err_set(err, -errno, "pipe: %s", strerror(errno));
 	env = build_env(req->cmd.envp);
-	if (access(req->cmd.argv[0], X_OK) < 0)
-		return m_err_set(err, -errno, "spawn %s: %s", req->cmd.argv[0], strerror(errno));
+	if (access(argv[0], X_OK) < 0)
+		return m_err_set(err, -errno, "spawn %s: %s", argv[0], strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		return m_err_set(err, -errno, "fork: %s", strerror(errno));
@@ -214,7 +224,7 @@ m_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_
 		dup2(errp[1] >= 0 ? errp[1] : devnull, 2);
 		if (req->cmd.cwd && chdir(req->cmd.cwd) < 0)
 			_exit(127);
-		execve(req->cmd.argv[0], (char *const *)req->cmd.argv, env);
+		execve(argv[0], (char *const *)argv, env);
 		_exit(127);
 	}
 	setpgid(pid, pid);

@@ -25,6 +25,12 @@ extern const struct er_host mock_host;
 extern struct mock_result mock_results[MOCK_MAX_RESULTS];
 extern int mock_nresults;
 
+/* The last line a plugin logged. */
+extern char mock_last_log[1024];
+/* When set, spawn() runs this command instead of the one asked for, as a
+ * sandbox whose wrapped command fails would. */
+extern const char *const *mock_wrapper;
+
 /* A fake session handle for spawn() and tool_result(). */
 struct er_session *mock_session(void);
 

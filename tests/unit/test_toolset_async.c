@@ -164,6 +164,34 @@ static void
 test_bash_died(void **unused)
 {
 	assert_call("bash", "{\"command\":\"exit 3\"}", 1, "bash: bash session terminated");
+	assert_string_equal(mock_last_log,
+			    "bash: the shell exited (exit status 3), nothing on stderr");
+	assert_call("bash", "{\"command\":\"echo again\"}", 0, "again");
+}
+
+/* A shell the sandbox cannot start: its status and last stderr line reach
+ * the result and the log. */
+static void
+test_bash_wrapper_fails(void **unused)
+{
+	static const char *const failing[] = {
+		"/bin/sh", "-c",
+		"echo 'sandbox: starting' >&2; echo 'sandbox: no user namespaces' >&2; exit 71",
+		NULL
+	};
+	static const char *const missing[] = { "/nonexistent/bwrap", NULL };
+
+	assert_call("bash", "{\"restart\":true}", 0, "bash session restarted");
+	mock_wrapper = failing;
+	assert_call("bash", "{\"command\":\"echo hi\"}", 1,
+		    "bash: bash session terminated (exit status 71: sandbox: no user namespaces)");
+	assert_string_equal(mock_last_log, "bash: the shell exited (exit status 71); its last "
+					   "stderr line: sandbox: no user namespaces");
+	/* A spawn that fails: the host's words. */
+	mock_wrapper = missing;
+	assert_call("bash", "{\"command\":\"echo hi\"}", 1,
+		    "bash: spawn /nonexistent/bwrap: No such file or directory");
+	mock_wrapper = NULL;
 	assert_call("bash", "{\"command\":\"echo again\"}", 0, "again");
 }
 
@@ -271,10 +299,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routing),		cmocka_unit_test(test_bash_basics),
-		cmocka_unit_test(test_bash_timeout),	cmocka_unit_test(test_bash_died),
-		cmocka_unit_test(test_bash_truncation), cmocka_unit_test(test_bash_cancel),
-		cmocka_unit_test(test_grep_rg),		cmocka_unit_test(test_grep_walker),
+		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_bash_basics),
+		cmocka_unit_test(test_bash_timeout),
+		cmocka_unit_test(test_bash_died),
+		cmocka_unit_test(test_bash_wrapper_fails),
+		cmocka_unit_test(test_bash_truncation),
+		cmocka_unit_test(test_bash_cancel),
+		cmocka_unit_test(test_grep_rg),
+		cmocka_unit_test(test_grep_walker),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
