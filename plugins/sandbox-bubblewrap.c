@@ -26,9 +26,12 @@
  *    per session through a cgroup where one is writable.
  *  - Network: none (only loopback of its own), host, or allowlist: only
  *    the listed domains, through an HTTP CONNECT proxy the runner serves
- *    (sandbox-bubblewrap/proxy.c) on a unix socket bound into the sandbox,
- *    reached through a small relay (er-sandbox-relay) that listens on
- *    127.0.0.1:3128 inside it; HTTP_PROXY/HTTPS_PROXY point there.
+ *    (sandbox-bubblewrap/proxy.c).  The sandbox's first program, a small
+ *    relay (er-sandbox-relay), listens on 127.0.0.1:3128 inside it, hands
+ *    that socket to the runner over a socketpair and execs the command;
+ *    HTTP_PROXY/HTTPS_PROXY point there.  Nothing in the sandbox needs a
+ *    unix socket, so the seccomp program covers it whole, bwrap's pid 1
+ *    included, in every network mode.
  *
  * Killing bwrap kills the sandbox's pid namespace, so nothing a session
  * started outlives the runner's kill of its process group.
@@ -62,7 +65,6 @@
 /* Inside the sandbox. */
 #define BW_PATH    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define BW_RUN_DIR "/run/environment-runner"
-#define BW_PROXY_SOCKET BW_RUN_DIR "/proxy.sock"
 #define BW_RELAY   BW_RUN_DIR "/relay"
 #define BW_PROXY_URL "http://127.0.0.1:3128"
 
@@ -230,7 +232,6 @@ build_base(struct bw_state *st, struct er_error *err)
 	if (st->pol.network == SB_NET_ALLOWLIST) {
 		r = r ?: argv_push3(a, "--dir", BW_RUN_DIR, NULL);
 		r = r ?: argv_push3(a, "--ro-bind", st->relay, BW_RELAY);
-		r = r ?: argv_push3(a, "--bind", bw_proxy_socket_path(st->proxy), BW_PROXY_SOCKET);
 	}
 	/* Hidden even where a bind above shows them.  Never under the session's
 	 * directory: a mount point there could be a link the session planted. */
@@ -289,8 +290,8 @@ bw_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 			goto fail;
 		}
 		r = bw_proxy_new(host, host_ctx, st->pol.domains,
-				 host->config_get(host_ctx, "bubblewrap.proxy_hosts"),
-				 st->pol.drop_ids ? st->pol.uid : (uint32_t)-1, &st->proxy, err);
+				 host->config_get(host_ctx, "bubblewrap.proxy_hosts"), &st->proxy,
+				 err);
 		if (r < 0)
 			goto fail;
 	}
@@ -379,7 +380,8 @@ bw_probe(void *state, struct er_error *err)
 					      "--unshare-uts", "--unshare-net", "--die-with-parent",
 					      "--new-session", "--cap-drop", "--hostname",
 					      "--ro-bind", "--bind", "--symlink", "--proc", "--dev",
-					      "--tmpfs", "--dir", "--chdir", "--seccomp", NULL };
+					      "--tmpfs", "--dir", "--chdir", "--seccomp", "--sync-fd",
+					      NULL };
 	struct bw_state *st = state;
 	const struct er_host *host = st->host;
 	const char *help_argv[] = { st->bwrap, "--help", NULL };
@@ -538,20 +540,36 @@ bw_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		return host->err_set(err, fd, "cannot pass the seccomp program");
 	snprintf(fdnum, sizeof(fdnum), "%d", fd);
 	r = host->cmd_pass_fd(out, fd); /* the builder owns fd from here */
+	r = r ?: host->cmd_push_arg(out, "--seccomp");
+	r = r ?: host->cmd_push_arg(out, fdnum);
 	if (r == 0 && st->pol.network == SB_NET_ALLOWLIST) {
-		/* The relay listens on 127.0.0.1:3128 and forwards to the proxy
-		 * socket; it loads the program into the command it starts, since
-		 * the program refuses the unix socket the relay itself needs. */
-		r = host->cmd_push_arg(out, "--");
+		/* The relay hands its listener to the proxy over the channel,
+		 * closes it and execs the command; bwrap's pid 1 keeps a copy
+		 * (--sync-fd) for as long as the sandbox lives, so the proxy
+		 * sees the channel's end when the sandbox's. */
+		char syncnum[16];
+		int sync_fd;
+
+		fd = bw_proxy_channel(st->proxy, in->session_id);
+		if (fd < 0)
+			return host->err_set(err, fd, "cannot open a channel to the proxy");
+		sync_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (sync_fd < 0) {
+			r = -errno;
+			close(fd);
+			return host->err_set(err, r, "cannot open a channel to the proxy");
+		}
+		snprintf(fdnum, sizeof(fdnum), "%d", fd);
+		snprintf(syncnum, sizeof(syncnum), "%d", sync_fd);
+		r = host->cmd_pass_fd(out, sync_fd);
+		r = host->cmd_pass_fd(out, fd) ?: r;
+		r = r ?: host->cmd_push_arg(out, "--sync-fd");
+		r = r ?: host->cmd_push_arg(out, syncnum);
+		r = r ?: host->cmd_push_arg(out, "--");
 		r = r ?: host->cmd_push_arg(out, BW_RELAY);
 		r = r ?: host->cmd_push_arg(out, fdnum);
-		r = r ?: host->cmd_push_arg(out, BW_PROXY_SOCKET);
-		r = r ?: host->cmd_push_arg(out, "--");
-	} else {
-		r = r ?: host->cmd_push_arg(out, "--seccomp");
-		r = r ?: host->cmd_push_arg(out, fdnum);
-		r = r ?: host->cmd_push_arg(out, "--");
 	}
+	r = r ?: host->cmd_push_arg(out, "--");
 	for (size_t i = 0; in->argv[i] && r == 0; i++)
 		r = host->cmd_push_arg(out, in->argv[i]);
 	if (r < 0)

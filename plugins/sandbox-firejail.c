@@ -28,9 +28,9 @@
  * the command through the user's login shell, so the sandbox user must be a
  * regular user with a shell (probe() says so).
  *
- * What it cannot do: --sandbox-network=allowlist (no way to bind the
- * runner's proxy socket in with the network otherwise closed): create()
- * refuses it.  TIOCSTI is refused by firejail's default seccomp list only
+ * What it cannot do: --sandbox-network=allowlist (no way to hand the
+ * runner's proxy a listener from a sandbox whose network is otherwise
+ * closed): create() refuses it.  TIOCSTI is refused by firejail's default seccomp list only
  * on kernels where firejail knows it; commands never have a controlling
  * terminal (the runner starts them with setsid and pipes) in any case.
  */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The allow-list proxy (proxy.h).  One listening unix socket; each
- * accepted connection is a small state machine on the runner's loop:
+ * The allow-list proxy (proxy.h).  Each sandbox hands the runner, over a
+ * channel made in wrap(), the socket its relay listens on inside it; the
+ * proxy accepts the sandbox's connections from that socket on the runner's
+ * loop.  Each connection is a small state machine:
  *
  *   HEAD      read the request head (at most PX_HEAD_MAX bytes)
  *   RESOLVE   the name, on a short-lived thread (getaddrinfo blocks); the
@@ -14,6 +16,12 @@
  * an IP literal, or an address that is loopback, private, link-local,
  * multicast or unspecified (unless pinned with `pins`) gets a 403 with
  * X-Proxy-Error: blocked-by-allowlist.
+ *
+ * Fairness: the sandboxes of one session share PX_SESSION_CONNS
+ * connections, so that one session cannot take the proxy from the others;
+ * a connection past that gets a 429.  A head must arrive within
+ * PX_HEAD_MS, a name resolve and connect within PX_CONNECT_MS, and a
+ * relayed connection idle for PX_IDLE_MS is closed.
  */
 #include "config.h"
 
@@ -29,15 +37,18 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "proxy.h"
 
-#define PX_HEAD_MAX 8192
-#define PX_BUF      16384
-#define PX_MAX_CONN 256
+#define PX_HEAD_MAX      8192
+#define PX_BUF           16384
+#define PX_MAX_CONNS     4096 /* in all: two fds each */
+#define PX_SESSION_CONNS 64
+#define PX_HEAD_MS       10000
+#define PX_CONNECT_MS    30000
+#define PX_IDLE_MS       300000
+#define PX_SWEEP_MS      1000
 
 enum px_phase { PX_HEAD, PX_RESOLVE, PX_CONNECT, PX_RELAY };
 
@@ -48,18 +59,37 @@ struct px_pin {
 
 struct px_conn;
 
+/* The connections of one session, over all its sandboxes. */
+struct px_share {
+	struct px_share *next;
+	char *session_id;
+	int refs; /* sandboxes */
+	int n_conns;
+	int warned;
+};
+
+/* One sandbox: the runner's end of its channel, then its listener. */
+struct px_sandbox {
+	struct bw_proxy *px;
+	struct px_sandbox *next;
+	struct px_share *share;
+	int channel_fd;
+	struct er_watch *channel_watch;
+	int listen_fd;
+	struct er_watch *listen_watch;
+};
+
 struct bw_proxy {
 	const struct er_host *host;
 	void *host_ctx;
 	char **domains; /* owned copies */
 	struct px_pin *pins;
 	size_t n_pins;
-	char dir[64];
-	char path[128];
-	int listen_fd;
-	struct er_watch *listen_watch;
+	struct px_share *shares;
+	struct px_sandbox *sandboxes;
 	struct px_conn *conns;
 	int n_conns;
+	struct er_timer *sweep;
 };
 
 /* One side of a relay: bytes read from `fd` wait in `buf` for the other. */
@@ -93,8 +123,10 @@ lookup_free(struct px_lookup *l)
 
 struct px_conn {
 	struct bw_proxy *px;
+	struct px_sandbox *sb;
 	struct px_conn *next;
 	enum px_phase phase;
+	uint64_t deadline_ms;
 	struct px_side client;
 	struct px_side upstream;
 	char head[PX_HEAD_MAX + 1];
@@ -212,6 +244,7 @@ conn_close(struct px_conn *c)
 		}
 	}
 	px->n_conns--;
+	c->sb->share->n_conns--;
 	side_release(px, &c->client);
 	side_release(px, &c->upstream);
 	if (c->lookup_watch)
@@ -228,20 +261,72 @@ conn_close(struct px_conn *c)
 	free(c);
 }
 
+/* A short answer on a client socket (non-blocking, nearly empty). */
+static void
+answer(int fd, int status, const char *reason)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg),
+			 "HTTP/1.1 %d %s\r\nX-Proxy-Error: %s\r\nContent-Length: "
+			 "0\r\nConnection: close\r\n\r\n",
+			 status, reason,
+			 status == 403				? "blocked-by-allowlist"
+			 : status == 429			? "too-many-connections"
+			 : status == 408 || status == 504	? "timeout"
+								: "proxy-error");
+
+	(void)!write(fd, msg, (size_t)n);
+}
+
 /* A short answer to the client, then close. */
 static void
 refuse(struct px_conn *c, int status, const char *reason)
 {
-	char msg[256];
-	int n = snprintf(msg, sizeof(msg),
-			 "HTTP/1.1 %d %s\r\nX-Proxy-Error: blocked-by-allowlist\r\nContent-Length: "
-			 "0\r\nConnection: close\r\n\r\n",
-			 status, reason);
-
-	(void)!write(c->client.fd, msg, (size_t)n);
+	answer(c->client.fd, status, reason);
 	c->px->host->log(c->px->host_ctx, ER_LOG_INFO, "proxy: %d for %s:%s", status,
 			 c->host[0] ? c->host : "?", c->port[0] ? c->port : "?");
 	conn_close(c);
+}
+
+/* ---- deadlines ------------------------------------------------------------------ */
+
+static void
+sweep_cb(void *userdata)
+{
+	struct bw_proxy *px = userdata;
+	uint64_t now = px->host->now_ms(px->host_ctx);
+	struct px_conn *next;
+
+	px->sweep = NULL;
+	for (struct px_conn *c = px->conns; c; c = next) {
+		next = c->next;
+		if (now < c->deadline_ms)
+			continue;
+		px->host->log(px->host_ctx, ER_LOG_INFO, "proxy: %s for %s:%s timed out",
+			      c->phase == PX_HEAD    ? "request head"
+			      : c->phase == PX_RELAY ? "idle connection"
+						     : "connect",
+			      c->host[0] ? c->host : "?", c->port[0] ? c->port : "?");
+		if (c->phase == PX_HEAD)
+			refuse(c, 408, "Request Timeout");
+		else if (c->phase == PX_RELAY)
+			conn_close(c);
+		else
+			refuse(c, 504, "Gateway Timeout");
+	}
+	/* Armed only while there are connections: an idle runner stays idle. */
+	if (px->conns)
+		px->host->add_timer(px->host_ctx, PX_SWEEP_MS, sweep_cb, px, &px->sweep);
+}
+
+static void
+set_deadline(struct px_conn *c, uint64_t ms)
+{
+	struct bw_proxy *px = c->px;
+
+	c->deadline_ms = px->host->now_ms(px->host_ctx) + ms;
+	if (!px->sweep)
+		px->host->add_timer(px->host_ctx, PX_SWEEP_MS, sweep_cb, px, &px->sweep);
 }
 
 /* ---- relay ---------------------------------------------------------------- */
@@ -300,6 +385,7 @@ connected(struct px_conn *c)
 	static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
 	c->phase = PX_RELAY;
+	set_deadline(c, PX_IDLE_MS);
 	if (c->is_connect) {
 		/* To the client; what it sent early waits in client.buf. */
 		memcpy(c->upstream.buf, ok, sizeof(ok) - 1);
@@ -336,6 +422,7 @@ side_cb(void *userdata, int fd, uint32_t revents)
 	}
 	if (c->phase != PX_RELAY)
 		return;
+	set_deadline(c, PX_IDLE_MS);
 	if (pump(&c->client, &c->upstream) < 0 || pump(&c->upstream, &c->client) < 0) {
 		conn_close(c);
 		return;
@@ -442,6 +529,7 @@ start_lookup(struct px_conn *c, const char *name)
 	pthread_attr_destroy(&attr);
 	c->lookup = l;
 	c->phase = PX_RESOLVE;
+	set_deadline(c, PX_CONNECT_MS);
 	side_watch(c, &c->client, 0);
 	if (c->px->host->watch_fd(c->px->host_ctx, l->pipe[0], ER_FD_READ, lookup_done, c,
 				  &c->lookup_watch) < 0)
@@ -582,10 +670,13 @@ head_cb(void *userdata, int fd, uint32_t revents)
 		refuse(c, 431, "Request Header Fields Too Large");
 }
 
+/* ---- sandboxes ------------------------------------------------------------------ */
+
 static void
 accept_cb(void *userdata, int fd, uint32_t revents)
 {
-	struct bw_proxy *px = userdata;
+	struct px_sandbox *sb = userdata;
+	struct bw_proxy *px = sb->px;
 
 	for (;;) {
 		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -593,21 +684,202 @@ accept_cb(void *userdata, int fd, uint32_t revents)
 
 		if (cfd < 0)
 			return;
-		if (px->n_conns >= PX_MAX_CONN || !(c = calloc(1, sizeof(*c)))) {
+		if (sb->share->n_conns >= PX_SESSION_CONNS || px->n_conns >= PX_MAX_CONNS) {
+			if (!sb->share->warned)
+				px->host->log(px->host_ctx, ER_LOG_WARNING,
+					      "proxy: session %s has %d connections open: refusing "
+					      "more",
+					      sb->share->session_id, sb->share->n_conns);
+			sb->share->warned = 1;
+			answer(cfd, 429, "Too Many Requests");
+			close(cfd);
+			continue;
+		}
+		if (sb->share->n_conns < PX_SESSION_CONNS / 2)
+			sb->share->warned = 0;
+		c = calloc(1, sizeof(*c));
+		if (!c) {
 			close(cfd);
 			continue;
 		}
 		c->px = px;
+		c->sb = sb;
 		c->client.fd = cfd;
 		c->upstream.fd = -1;
 		c->next = px->conns;
 		px->conns = c;
 		px->n_conns++;
+		sb->share->n_conns++;
+		set_deadline(c, PX_HEAD_MS);
 		c->client.events = ER_FD_READ;
 		if (px->host->watch_fd(px->host_ctx, cfd, ER_FD_READ, head_cb, c, &c->client.watch) <
 		    0)
 			conn_close(c);
 	}
+}
+
+static void
+share_put(struct bw_proxy *px, struct px_share *share)
+{
+	if (--share->refs > 0)
+		return;
+	for (struct px_share **pp = &px->shares; *pp; pp = &(*pp)->next) {
+		if (*pp == share) {
+			*pp = share->next;
+			break;
+		}
+	}
+	free(share->session_id);
+	free(share);
+}
+
+static struct px_share *
+share_get(struct bw_proxy *px, const char *session_id)
+{
+	struct px_share *share;
+
+	for (share = px->shares; share; share = share->next) {
+		if (strcmp(share->session_id, session_id) == 0) {
+			share->refs++;
+			return share;
+		}
+	}
+	share = calloc(1, sizeof(*share));
+	if (!share || !(share->session_id = strdup(session_id))) {
+		free(share);
+		return NULL;
+	}
+	share->refs = 1;
+	share->next = px->shares;
+	px->shares = share;
+	return share;
+}
+
+/* The sandbox is gone (or never started): its connections go with it. */
+static void
+sandbox_free(struct px_sandbox *sb)
+{
+	struct bw_proxy *px = sb->px;
+	struct px_conn *next;
+
+	for (struct px_conn *c = px->conns; c; c = next) {
+		next = c->next;
+		if (c->sb == sb)
+			conn_close(c);
+	}
+	for (struct px_sandbox **pp = &px->sandboxes; *pp; pp = &(*pp)->next) {
+		if (*pp == sb) {
+			*pp = sb->next;
+			break;
+		}
+	}
+	if (sb->listen_watch)
+		px->host->unwatch_fd(sb->listen_watch);
+	if (sb->listen_fd >= 0)
+		close(sb->listen_fd);
+	if (sb->channel_watch)
+		px->host->unwatch_fd(sb->channel_watch);
+	close(sb->channel_fd);
+	share_put(px, sb->share);
+	free(sb);
+}
+
+/* A TCP socket listening, as the relay makes it? */
+static int
+is_listener(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0 || !v)
+		return 0;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0 || v != AF_INET)
+		return 0;
+	len = sizeof(v);
+	return getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) == 0 && v == SOCK_STREAM;
+}
+
+/* The relay's message (its listener), or the channel's end. */
+static void
+channel_cb(void *userdata, int fd, uint32_t revents)
+{
+	struct px_sandbox *sb = userdata;
+	struct bw_proxy *px = sb->px;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	char data[64];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr msg;
+	ssize_t n;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	for (struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c; c = CMSG_NXTHDR(&msg, c)) {
+		size_t count;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < count; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (sb->listen_fd < 0 && is_listener(got) &&
+			    fcntl(got, F_SETFL, fcntl(got, F_GETFL) | O_NONBLOCK) == 0 &&
+			    px->host->watch_fd(px->host_ctx, got, ER_FD_READ, accept_cb, sb,
+					       &sb->listen_watch) == 0) {
+				sb->listen_fd = got;
+				continue;
+			}
+			close(got);
+		}
+	}
+	if (n <= 0)
+		sandbox_free(sb);
+}
+
+int
+bw_proxy_channel(struct bw_proxy *px, const char *session_id)
+{
+	struct px_sandbox *sb = calloc(1, sizeof(*sb));
+	int pair[2];
+	int r;
+
+	if (!sb)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
+		r = -errno;
+		free(sb);
+		return r;
+	}
+	sb->px = px;
+	sb->channel_fd = pair[0];
+	sb->listen_fd = -1;
+	sb->share = share_get(px, session_id ? session_id : "");
+	r = sb->share ? 0 : -ENOMEM;
+	if (r == 0)
+		r = px->host->watch_fd(px->host_ctx, pair[0], ER_FD_READ, channel_cb, sb,
+				       &sb->channel_watch);
+	if (r < 0) {
+		if (sb->share)
+			share_put(px, sb->share);
+		close(pair[0]);
+		close(pair[1]);
+		free(sb);
+		return r;
+	}
+	sb->next = px->sandboxes;
+	px->sandboxes = sb;
+	return pair[1];
 }
 
 /* ---- lifetime ----------------------------------------------------------------- */
@@ -652,10 +924,9 @@ parse_pins(struct bw_proxy *px, const char *pins)
 
 int
 bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains, const char *pins,
-	     uint32_t owner, struct bw_proxy **ret, struct er_error *err)
+	     struct bw_proxy **ret, struct er_error *err)
 {
 	struct bw_proxy *px = calloc(1, sizeof(*px));
-	struct sockaddr_un sa;
 	size_t n = 0;
 	int r;
 
@@ -663,7 +934,6 @@ bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains, c
 		return host->err_set(err, -ENOMEM, "out of memory");
 	px->host = host;
 	px->host_ctx = host_ctx;
-	px->listen_fd = -1;
 	while (domains[n])
 		n++;
 	px->domains = calloc(n + 1, sizeof(*px->domains));
@@ -677,37 +947,6 @@ bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains, c
 		bw_proxy_free(px);
 		return host->err_set(err, r, "invalid bubblewrap.proxy_hosts; fix: give NAME=ADDR,...");
 	}
-	/* A private directory the sandbox user may pass through, holding a
-	 * socket only that user (and root) may connect to. */
-	snprintf(px->dir, sizeof(px->dir), "/tmp/environment-runner-proxy-XXXXXX");
-	if (!mkdtemp(px->dir) || chmod(px->dir, 0711) < 0) {
-		r = -errno;
-		px->dir[0] = '\0';
-		bw_proxy_free(px);
-		return host->err_set(err, r, "cannot make a directory for the proxy socket");
-	}
-	snprintf(px->path, sizeof(px->path), "%s/proxy.sock", px->dir);
-	px->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(px->path) >= sizeof(sa.sun_path)) {
-		bw_proxy_free(px);
-		return host->err_set(err, -ENAMETOOLONG, "proxy socket path too long");
-	}
-	memcpy(sa.sun_path, px->path, strlen(px->path) + 1);
-	if (px->listen_fd < 0 || bind(px->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    listen(px->listen_fd, 64) < 0 ||
-	    (owner != (uint32_t)-1 && chown(px->path, (uid_t)owner, (gid_t)-1) < 0) ||
-	    chmod(px->path, 0600) < 0) {
-		r = -errno;
-		bw_proxy_free(px);
-		return host->err_set(err, r, "cannot listen on the proxy socket");
-	}
-	r = host->watch_fd(host_ctx, px->listen_fd, ER_FD_READ, accept_cb, px, &px->listen_watch);
-	if (r < 0) {
-		bw_proxy_free(px);
-		return host->err_set(err, r, "cannot watch the proxy socket");
-	}
 	*ret = px;
 	return 0;
 oom:
@@ -720,16 +959,10 @@ bw_proxy_free(struct bw_proxy *px)
 {
 	if (!px)
 		return;
-	while (px->conns)
-		conn_close(px->conns);
-	if (px->listen_watch)
-		px->host->unwatch_fd(px->listen_watch);
-	if (px->listen_fd >= 0)
-		close(px->listen_fd);
-	if (px->path[0])
-		unlink(px->path);
-	if (px->dir[0])
-		rmdir(px->dir);
+	while (px->sandboxes)
+		sandbox_free(px->sandboxes);
+	if (px->sweep)
+		px->host->cancel_timer(px->sweep);
 	for (size_t i = 0; px->domains && px->domains[i]; i++)
 		free(px->domains[i]);
 	free(px->domains);
@@ -739,10 +972,4 @@ bw_proxy_free(struct bw_proxy *px)
 	}
 	free(px->pins);
 	free(px);
-}
-
-const char *
-bw_proxy_socket_path(const struct bw_proxy *px)
-{
-	return px->path;
 }

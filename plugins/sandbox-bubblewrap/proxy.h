@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The allow-list proxy of the bubblewrap backend: an HTTP CONNECT (and
- * plain HTTP forward) proxy served on a unix socket, on the runner's event
- * loop through host->watch_fd.  Every connection is non-blocking with
- * bounded buffers; a request for a host that is not on the list, or whose
- * address is loopback, link-local or private (unless pinned by
- * `proxy_hosts`), gets 403.
+ * plain HTTP forward) proxy on the runner's event loop (host->watch_fd).
+ * Each sandbox's relay (relay.c) hands the proxy the socket it listens on
+ * inside the sandbox; the proxy accepts from it.  Every connection is
+ * non-blocking with bounded buffers and deadlines, and the sandboxes of one
+ * session share a bounded number of connections.  A request for a host
+ * that is not on the list, or whose address is loopback, link-local or
+ * private (unless pinned by `pins`), gets 403.
  */
 #ifndef ER_BW_PROXY_H
 #define ER_BW_PROXY_H
@@ -19,12 +21,15 @@ struct bw_proxy;
 /* `domains`: NULL-terminated allow-list ("example.com" matches only
  * itself, "*.example.com" its subdomains, an optional ":PORT" limits the
  * port).  `pins`: NULL or "name=addr,..." resolved without DNS (tests).
- * `owner`: the uid that may connect to the socket, or (uint32_t)-1 for
- * the runner's own.  Called from create(). */
+ * Called from create(). */
 int bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains,
-		 const char *pins, uint32_t owner, struct bw_proxy **ret, struct er_error *err);
+		 const char *pins, struct bw_proxy **ret, struct er_error *err);
+/* Closes every connection. */
 void bw_proxy_free(struct bw_proxy *px);
-/* The host path of the listening socket. */
-const char *bw_proxy_socket_path(const struct bw_proxy *px);
+/* A channel for one sandbox of session `session_id` (NULL: none): returns
+ * the sandbox's end (close-on-exec), to hand to er-sandbox-relay, or
+ * -errno.  The proxy watches its own end: the relay's listener arrives
+ * there, and its hang-up ends the sandbox's connections. */
+int bw_proxy_channel(struct bw_proxy *px, const char *session_id);
 
 #endif

@@ -22,6 +22,9 @@
  *   nproc NAME N              fork N children that wait: "ok <forked>"
  *   daemon NAME MARKER        double fork, setsid, exec `sh -c 'sleep 300'` as
  *                             argv[0] MARKER with an empty environment
+ *   wait NAME PATH            stay until PATH exists (the test looks at this
+ *                             process and its ancestors from the host
+ *                             meanwhile): "ok", or "err timeout" after 60 s
  */
 #include "config.h"
 
@@ -398,6 +401,20 @@ do_daemon(const char *name, const char *marker)
 	return 0;
 }
 
+static int
+do_wait(const char *name, const char *path)
+{
+	for (int i = 0; i < 600; i++) {
+		if (access(path, F_OK) == 0) {
+			result(name, "ok");
+			return 0;
+		}
+		usleep(100000);
+	}
+	result(name, "err timeout");
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -426,6 +443,8 @@ main(int argc, char **argv)
 		return do_nproc(name, argv[3]);
 	if (strcmp(op, "daemon") == 0 && argc == 4)
 		return do_daemon(name, argv[3]);
+	if (strcmp(op, "wait") == 0 && argc == 4)
+		return do_wait(name, argv[3]);
 	fprintf(stderr, "usage: er-escape-attempt OP NAME ARGS...\n");
 	return 2;
 }

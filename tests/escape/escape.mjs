@@ -10,7 +10,7 @@
 // flags), ER_ESCAPE_ATTEMPT (the built attempt program), ER_ESCAPE_USER (run
 // the runner as this unprivileged user instead of root), ER_ESCAPE_NETWORK
 // (also run the allowlist attempts: "allowlist").
-import { copyFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -83,6 +83,7 @@ if (runAs) {
 const outsideTmp = join(dir, `outside-${nonce}`);
 const outsideEtc = `/etc/er-escape-${nonce}`;
 const marker = `er-escape-daemon-${nonce}`;
+const pid1Flag = join(workdir, `pid1-flag-${nonce}`);
 const A = './attempt';
 
 const attempts = [
@@ -105,6 +106,15 @@ const attempts = [
   { name: 'env-secrets', cmd: `${A} env env-secrets`, escaped: (r, ctx) => ctx.envLeaks.length > 0 },
   { name: 'nproc', cmd: `${A} nproc nproc ${maxProcs + 16}`, escaped: (r) => Number(r.split(' ')[1]) >= maxProcs + 16 },
   { name: 'daemon', cmd: `${A} daemon daemon ${marker}`, escaped: (r, ctx) => ctx.daemons.length > 0 },
+  // Every process of the sandbox, its pid 1 included where it has a pid
+  // namespace, runs under a seccomp filter: seen from the host while the
+  // attempt waits (an unfiltered pid 1 is a way out: its memory is writable
+  // through /proc/1/mem).
+  {
+    name: 'seccomp-pid1', cmd: `${A} wait seccomp-pid1 ${pid1Flag}`,
+    escaped: (r, ctx) => !ctx.pid1?.length || (ctx.pid1[0].ns && !ctx.pid1.some((p) => p.ns === '1')) || ctx.pid1.some((p) => p.seccomp !== '2'),
+    weaker: { firejail: { escaped: (r, ctx) => !ctx.pid1?.length || ctx.pid1.some((p) => p.seccomp !== '2' && p.memUid === ctx.pid1[0].memUid), why: 'pid 1 is firejail itself, unfiltered but not dumpable: the sandbox cannot reach its memory' } },
+  },
 ];
 // With the allow-list network: only allowed.test is reachable, through the
 // runner's proxy (both names resolve to the test's 127.0.0.1 port).
@@ -114,7 +124,6 @@ if (allowlist) {
   attempts.push(
     { name: 'proxy-denied-name', cmd: `${A} proxy proxy-denied-name denied.test ${tcpPort}`, escaped: viaProxy },
     { name: 'proxy-ip-literal', cmd: `${A} proxy proxy-ip-literal 127.0.0.1 ${tcpPort}`, escaped: viaProxy },
-    { name: 'proxy-socket-direct', cmd: `${A} unix proxy-socket-direct /run/environment-runner/proxy.sock`, escaped: (r) => r.startsWith('ok') },
   );
 }
 
@@ -130,6 +139,45 @@ function hostSum(path, r) {
 function sumMatches(sum, r) {
   const m = /^ok (\d+) ([0-9a-f]{8})/.exec(r);
   return !!m && m[1] !== '0' && m[2] === sum;
+}
+
+// The process running `attempt wait` with `flag`, then its ancestors up to
+// the runner (or, in a pid namespace of its own, up to its pid 1), each with
+// its seccomp mode (2: filtered) and whether its memory is reachable.
+function sandboxChain(flag, runnerPid) {
+  const status = (pid) => readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (st, key) => new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(st)?.[1].trim() ?? '';
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const argv = readFileSync(`/proc/${p}/cmdline`, 'latin1').split('\0');
+      if (argv[1] !== 'wait' || argv[3] !== flag) continue;
+      const chain = [];
+      const depth = field(status(p), 'NSpid').split(/\s+/).length;
+      for (let pid = p; pid !== '0' && pid !== String(runnerPid);) {
+        const st = status(pid);
+        const ns = field(st, 'NSpid').split(/\s+/);
+        if (ns.length < depth) break;
+        // /proc/PID/mem belongs to root when the process is not dumpable.
+        chain.push({ pid, ns: depth > 1 ? ns.at(-1) : null, name: field(st, 'Name'), memUid: statSync(`/proc/${pid}/mem`).uid, seccomp: field(st, 'Seccomp') });
+        pid = field(st, 'PPid');
+      }
+      return chain;
+    } catch {}
+  }
+  return null;
+}
+
+async function watchPid1() {
+  for (let i = 0; i < 600; i++) {
+    const chain = sandboxChain(pid1Flag, runner.pid);
+    if (chain) {
+      ctx.pid1 = chain;
+      writeFileSync(pid1Flag, '');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 function daemonsLeft() {
@@ -153,8 +201,10 @@ try {
   const probes = allowlist ? [{ name: 'proxy-allowed', cmd: `${A} proxy proxy-allowed allowed.test ${tcpPort}` }] : [];
   const calls = [...attempts, ...probes].map((a) => ({ name: 'bash', input: { command: `cd ${workdir} && ${a.cmd.replace('RUNNER_PID', String(runner.pid))} 2>&1` } }));
   await cp.script(session.id, { turns: [{ tool_calls: calls, message: 'done' }] });
+  const watching = watchPid1();
   await say(client, session.id, 'try to escape');
   const events = await untilTurnEnds(session.id, 1, 60_000);
+  await watching;
   ok(events, `${label}: the session runs every attempt`, runner.log().slice(-3000));
   const tc = toolCalls(events ?? []);
   const texts = tc.map((c) => c.text ?? '');
@@ -202,7 +252,7 @@ for (const a of attempts) {
   const ran = !r.startsWith('no result') && r !== 'not run';
   if (e) escaped.push(a.name);
   if (isolating) {
-    ok(ran && !e, `${label}: ${a.name} blocked (${r.slice(0, 80)})`, { result: r, leaks: a.name === 'env-secrets' ? ctx.envLeaks : undefined, daemons: a.name === 'daemon' ? ctx.daemons : undefined });
+    ok(ran && !e, `${label}: ${a.name} blocked (${r.slice(0, 80)})`, { result: r, leaks: a.name === 'env-secrets' ? ctx.envLeaks : undefined, daemons: a.name === 'daemon' ? ctx.daemons : undefined, chain: a.name === 'seccomp-pid1' ? ctx.pid1 : undefined });
   } else {
     ok(ran, `${label}: ${a.name} attempted: ${e ? 'ESCAPES (none is no isolation)' : 'blocked anyway'} (${r.slice(0, 60)})`, r);
   }
