@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cmdline.h"
+#include "keyfile.h"
 #include "loader.h"
 #include "log.h"
 #include "runner.h"
@@ -174,26 +175,30 @@ static int
 read_secret_file(const char *path, char **ret)
 {
 	char buf[65536];
-	struct stat st;
+	char err[1024];
 	ssize_t n;
+	int r;
 	size_t len = 0;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		fprintf(stderr,
-			"environment-runner: cannot open ANTHROPIC_WORK_SECRET_FILE '%s': %s; fix: "
-			"point it at the file holding the work secret\n",
-			path, strerror(errno));
+		r = errno;
+		snprintf(err, sizeof(err),
+			 "cannot open ANTHROPIC_WORK_SECRET_FILE '%s': %s; fix: point it at the file "
+			 "holding the work secret",
+			 path, strerror(r));
+		if (r == EACCES)
+			keyfile_check_path(path, "ANTHROPIC_WORK_SECRET_FILE", "ANTHROPIC_WORK_SECRET_FILE",
+					   err, sizeof(err));
+		fprintf(stderr, "environment-runner: %s\n", err);
 		return EX_NOINPUT;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		fprintf(stderr,
-			"environment-runner: ANTHROPIC_WORK_SECRET_FILE '%s' is not a private regular "
-			"file; fix: chmod 600 '%s'\n",
-			path, path);
+	r = keyfile_check_fd(fd, "ANTHROPIC_WORK_SECRET_FILE", path, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "environment-runner: %s\n", err);
 		close(fd);
-		return EX_CONFIG;
+		return r;
 	}
 	while ((n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
 		len += (size_t)n;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "keyfile.h"
 #include "settings.h"
 
 #define KEY_FILE_MAX 65536
@@ -44,7 +45,8 @@ const struct settings_def settings_table[] = {
 	  OFF(environment_id), 0, 0, ORCH, "ID", "environment to serve (required)" },
 	{ "service-key-file", "ER_SERVICE_KEY_FILE", "service_key_file", SETTINGS_PATH,
 	  OFF(service_key_file), 0, 0, ORCH, "FILE",
-	  "file holding the environment's service key, mode 0600 (required)" },
+	  "file holding the environment's service key, mode 0600 (default: "
+	  "$CREDENTIALS_DIRECTORY/service-key, a systemd credential)" },
 	{ "api-url", "ER_API_URL", "api_url", SETTINGS_URL, OFF(api_url), 0, 0, SERVE, "URL",
 	  "control plane (default https://api.anthropic.com)" },
 	{ "ca-file", "ER_CA_FILE", "ca_file", SETTINGS_PATH, OFF(ca_file), 0, 0, SERVE, "FILE",
@@ -99,7 +101,7 @@ const struct settings_def settings_table[] = {
 	  0, 0, SERVE, "URL", "claude-code executor: Messages API base (default --api-url)" },
 	{ "inference-key-file", "ER_INFERENCE_KEY_FILE", "inference_key_file", SETTINGS_PATH,
 	  OFF(inference_key_file), 0, 0, SERVE, "FILE",
-	  "claude-code executor: file holding the Messages API key, mode 0600 (default "
+	  "claude-code executor: file holding the Messages API key, as --service-key-file (default "
 	  "$ANTHROPIC_API_KEY)" },
 	{ "command", "ER_COMMAND", "command", SETTINGS_PATH, OFF(command), 0, 0, SERVE,
 	  "'PROGRAM ARGS'", "command executor: run this with /bin/sh -c for each claimed item" },
@@ -690,37 +692,7 @@ fill_base_dir(struct settings *s)
 int
 settings_check_key_file(const char *path, char *err, size_t errlen)
 {
-	struct stat st;
-
-	if (stat(path, &st) < 0) {
-		snprintf(err, errlen,
-			 "cannot read service key file '%s': %s; fix: pass --service-key-file with "
-			 "the file that holds the environment's key",
-			 path, strerror(errno));
-		return EX_NOINPUT;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen,
-			 "service key file '%s' is not a regular file; fix: pass the "
-			 "file that holds the key",
-			 path);
-		return EX_CONFIG;
-	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		snprintf(err, errlen,
-			 "service key file '%s' is accessible by group or others (mode %04o); fix: "
-			 "chmod 600 '%s'",
-			 path, (unsigned)(st.st_mode & 07777), path);
-		return EX_CONFIG;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen,
-			 "service key file '%s' is owned by uid %u, not by the runner's user (uid %u); "
-			 "fix: chown %u '%s'",
-			 path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
-		return EX_CONFIG;
-	}
-	return 0;
+	return keyfile_check_path(path, "service key file", "--service-key-file", err, errlen);
 }
 
 /* Is the host of this http:// URL the loopback (127.0.0.0/8, [::1],
@@ -833,6 +805,7 @@ fill_trust(struct settings *s, char *err, size_t errlen)
 int
 settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 {
+	const char *v;
 	int r;
 
 	if (!s->api_url) {
@@ -884,10 +857,19 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 			 "(or set ER_ENVIRONMENT_ID, or environment_id in the config file)");
 		return EX_USAGE;
 	}
+	if (!s->service_key_file && (v = settings_getenv("CREDENTIALS_DIRECTORY"))) {
+		/* systemd's LoadCredential=service-key:FILE puts it here. */
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/service-key", v);
+		if (set_string(&s->service_key_file, path) < 0)
+			goto oom;
+	}
 	if (!s->service_key_file) {
 		snprintf(err, errlen,
-			 "no service key file; fix: pass --service-key-file FILE "
-			 "(or set ER_SERVICE_KEY_FILE, or service_key_file in the config file)");
+			 "no service key file; fix: pass --service-key-file FILE (or set "
+			 "ER_SERVICE_KEY_FILE, or service_key_file in the config file, or give "
+			 "systemd's LoadCredential=service-key:FILE)");
 		return EX_USAGE;
 	}
 	return settings_check_key_file(s->service_key_file, err, errlen);
@@ -902,7 +884,6 @@ settings_read_key_file(const char *path, const char *what, const char *flag, cha
 {
 	char *data = NULL;
 	char *key;
-	struct stat st;
 	size_t len = 0;
 	size_t start;
 	int fd;
@@ -912,30 +893,24 @@ settings_read_key_file(const char *path, const char *what, const char *flag, cha
 		snprintf(err, errlen, "no %s; fix: pass --%s FILE", what, flag);
 		return -EINVAL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
 		snprintf(err, errlen,
 			 "cannot open %s '%s': %s; fix: check the path given to --%s", what,
 			 path, strerror(-r), flag);
+		/* Not readable: say which form of key file the runner reads. */
+		if (r == -EACCES)
+			keyfile_check_path(path, what, flag, err, errlen);
 		return r;
 	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot stat %s '%s': %s", what, path, strerror(-r));
+	switch (keyfile_check_fd(fd, what, path, err, errlen)) {
+	case 0:
+		break;
+	case EX_NOINPUT:
+		r = -EACCES;
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_mode & (S_IRWXG | S_IRWXO))) {
-		snprintf(err, errlen,
-			 "%s '%s' is not a private regular file (mode %04o); fix: "
-			 "chmod 600 '%s'",
-			 what, path, (unsigned)(st.st_mode & 07777), path);
-		r = -EPERM;
-		goto out;
-	}
-	if (st.st_uid != geteuid()) {
-		snprintf(err, errlen, "%s '%s' is not owned by the runner's user (uid %u); fix: chown %u '%s'",
-			 what, path, (unsigned)geteuid(), (unsigned)geteuid(), path);
+	default:
 		r = -EPERM;
 		goto out;
 	}

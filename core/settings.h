@@ -198,16 +198,15 @@ int settings_check_url(const struct settings *s, const char *url, const char *so
 		       size_t errlen);
 
 /*
- * Check the service key file: it exists, is a regular file, is not
- * readable or writable by group or others, and belongs to the runner's
- * (effective) user.  Returns 0, EX_NOINPUT (missing, unreadable) or
- * EX_CONFIG (unsafe mode or owner, not a file).
+ * Check the service key file against the key-file policy (keyfile.h).
+ * Returns 0, EX_NOINPUT (missing, unreadable) or EX_CONFIG (unsafe mode or
+ * owner, not a file).
  */
 int settings_check_key_file(const char *path, char *err, size_t errlen);
 
 /*
  * Read the service key: the file's content with surrounding whitespace
- * trimmed, after re-checking the file as above.  The key is registered with
+ * trimmed, after checking the open file as above.  The key is registered with
  * log_add_secret().  On success *ret_key is a new string the caller frees
  * (wipe it first); returns 0, or -ENOENT/-EACCES (unreadable: EX_NOINPUT),
  * -EPERM (unsafe mode: EX_CONFIG), -EINVAL (empty or not one line:

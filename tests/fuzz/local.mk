@@ -21,7 +21,7 @@ tests_fuzz_fuzz_http_header_SOURCES = tests/fuzz/fuzz_http_header.c core/http-he
 tests_fuzz_fuzz_http_header_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_http_header_LDFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_conffile_SOURCES = tests/fuzz/fuzz_conffile.c core/conffile.c core/settings.c \
-	core/log.c $(FUZZ_COMMON)
+	core/keyfile.c core/log.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_conffile_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_conffile_LDFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_toolset_SOURCES = tests/fuzz/fuzz_toolset.c $(FUZZ_COMMON) \

@@ -90,7 +90,7 @@ expect 66 "cannot read service key file '$tmp/nokey'" orchestrator --environment
 	--service-key-file "$tmp/nokey"
 cp "$key" "$tmp/openkey"
 chmod 644 "$tmp/openkey"
-expect 78 "service key file '$tmp/openkey' is accessible by group or others (mode 0644); fix: chmod 600" \
+expect 78 "service key file '$tmp/openkey' is readable by others (mode 0644); fix: chmod o-rw" \
 	orchestrator --environment-id e --service-key-file "$tmp/openkey"
 # A status port another process holds: 73, not 69 (a missing plugin).  The
 # holder is a runner on a port picked at random, retried when taken.

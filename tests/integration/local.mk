@@ -2,9 +2,11 @@
 TESTS += \
 	tests/integration/fd-limit.sh \
 	tests/integration/cli.sh \
+	tests/integration/key-files.sh \
 	tests/integration/plugins.sh \
 	tests/integration/install.sh
 EXTRA_DIST += tests/lib/tap.sh tests/integration/fd-limit.sh tests/integration/cli.sh tests/integration/plugins.sh \
+	tests/integration/key-files.sh \
 	tests/integration/install.sh tests/out-of-tree/sandbox-example.c
 
 # The local control plane (tests/controlplane) and the official SDK against it

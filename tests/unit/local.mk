@@ -72,6 +72,13 @@ tests_unit_test_loader_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_log tests/unit/test_conffile tests/unit/test_cmdline \
 	tests/unit/test_loader
+
+# The key-file policy.
+check_PROGRAMS += tests/unit/test_keyfile
+tests_unit_test_keyfile_SOURCES = tests/unit/test_keyfile.c
+tests_unit_test_keyfile_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_keyfile_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_keyfile
 endif
 
 # Skill archive checks and SHA-256 (skills and memory stores).

@@ -431,7 +431,7 @@ test_read_service_key(void **state)
 	assert_int_equal(settings_read_service_key(&s, &key, err, sizeof(err)), -EINVAL);
 	write_file(path, "sk-x\n", 0604);
 	assert_int_equal(settings_read_service_key(&s, &key, err, sizeof(err)), -EPERM);
-	assert_non_null(strstr(err, "chmod 600"));
+	assert_non_null(strstr(err, "readable by others (mode 0604); fix: chmod o-rw"));
 	unlink(path);
 	assert_int_equal(settings_read_service_key(&s, &key, err, sizeof(err)), -ENOENT);
 	assert_null(key);
