@@ -19,53 +19,95 @@
 #define STREAM_BACKOFF_MAX_MS    10000L
 #define STREAM_SILENCE_SEC       120L     /* no byte, not even a keep-alive */
 #define STREAM_MAX_MESSAGE       (8u << 20)
+/* Each read of a connection (the stream's headers, the session, a page of
+ * the history) gets this long, doubling with every connection that did
+ * not read the whole history. */
+#define READ_TIMEOUT_MS          15000L
+#define READ_TIMEOUT_MAX_MS      240000L
+#define SEND_TIMEOUT_MS          15000L
+#define SEND_TIMEOUT_MAX_MS      240000L
 #define SEND_BACKOFF_MIN_MS      1000L
 #define SEND_BACKOFF_MAX_MS      30000L
 #define HISTORY_PAGE_LIMIT       1000
 #define CALL_BUCKETS             256
+#define SEEN_BUCKETS             1024
 
-enum call_state {
-	CALL_SEEN,       /* known, not routed yet (history) or declined */
-	CALL_HELD,       /* waiting for a user.tool_confirmation */
-	CALL_QUEUED,
-	CALL_RUNNING,
-	CALL_SENDING,    /* its result is being posted */
-	CALL_UNSENT,     /* its result could not be posted in time: re-posted,
-			  * not re-run, after the next reconnect if still unanswered */
-	CALL_DONE,       /* answered, denied, ignored or refused */
+/* The history is read filtered to the events that decide which calls the
+ * session waits on (docs/protocol.md, "Reading a session"). */
+static const char *const view_types[] = {
+	"agent.tool_use",
+	"agent.custom_tool_use",
+	"agent.tool_result",
+	"user.tool_result",
+	"user.custom_tool_result",
+	"user.tool_confirmation",
+	"session.status_idle",
+	"session.status_running",
+	"session.status_rescheduled",
+	"session.status_terminated",
+	"session.thread_status_running",
+	"session.thread_status_rescheduled",
+	"session.thread_status_idle",
+	"session.thread_status_terminated",
 };
 
 enum permission {
-	PERMISSION_ALLOW,  /* or absent */
+	PERMISSION_NONE,   /* absent */
+	PERMISSION_ALLOW,
 	PERMISSION_ASK,    /* or any unknown value: fail closed */
 	PERMISSION_DENY,
 };
 
+enum confirmation {
+	CONFIRMATION_NONE,
+	CONFIRMATION_ALLOW,
+	CONFIRMATION_DENY,  /* or any result but allow */
+};
+
+/*
+ * A tool call as the current view of the session sees it.  Calls outlive
+ * views: each connection rebuilds the view from the history, resetting the
+ * view's part of every call; `handled` and the running state stay.
+ */
 struct call {
-	struct call *next;       /* all calls, in order of appearance */
+	struct call *prev;       /* the view's order: of their latest event */
+	struct call *next;
 	struct call *bucket_next;
-	struct call *queue_next;
 	char *id;
+	/* The agent.tool_use or agent.custom_tool_use, once read. */
+	int has_event;
 	char *name;
 	char *input;
 	size_t input_len;
-	char *thread_id;
-	int custom;              /* agent.custom_tool_use */
+	char *thread_id;         /* NULL: the primary thread */
+	int custom;
 	enum permission permission;
-	enum call_state state;
-	char *unsent;            /* the result event kept in CALL_UNSENT */
-	size_t unsent_len;
+
+	/* The view's part. */
+	int in_view;
+	int waits;               /* -1 not known yet, 0 no, 1 the session waits on it */
+	unsigned long listed_at; /* events read when an idle last listed it */
+	char *thread_stop;       /* why its thread stopped without listing it, or NULL */
+	enum confirmation confirmation;
+
+	int handled;             /* run, denied or left to others: never again */
+	int declined;            /* the executor has no tool of that name */
+	int held_logged;
 };
 
-struct verdict {
-	struct verdict *next;
-	char *tool_use_id;
-	int allow;
+/* An event id and when it was first read. */
+struct seen {
+	struct seen *next;
+	char *id;
+	uint64_t first_ms;
+	unsigned view;           /* the last view that applied it */
 };
 
-struct thread_mark {
-	struct thread_mark *next;
+/* A session thread that reported a status in the current view. */
+struct thread_status {
+	struct thread_status *next;
 	char *thread_id;
+	int terminated;
 };
 
 /* A queued POST of one event. */
@@ -73,16 +115,26 @@ struct outgoing {
 	struct outgoing *next;
 	char *body;
 	size_t len;
-	struct call *call;       /* the call it answers, or NULL */
+	struct call *call;       /* the call whose result it is, or NULL */
+	int is_error;
 	uint64_t first_attempt;
 	int attempts;
+	int replacement;         /* the error result that replaces a refused one */
 };
 
-/* A live event that arrived while the history was being read. */
+/* A live event that arrived while the connection read the history. */
 struct pending_event {
 	struct pending_event *next;
 	char *json;
 	size_t len;
+};
+
+enum connect_phase {
+	PHASE_IDLE,              /* waiting to reconnect */
+	PHASE_OPENING,           /* the stream's headers */
+	PHASE_SESSION,           /* GET /v1/sessions/{id} */
+	PHASE_HISTORY,           /* the event list */
+	PHASE_LIVE,
 };
 
 struct stream {
@@ -98,31 +150,39 @@ struct stream {
 	struct stream_callbacks cb;
 	void *userdata;
 
-	/* The SSE connection. */
+	/* The connection. */
+	enum connect_phase phase;
 	struct http_request *sse;
 	struct sse_parser parser;
+	struct api_call *read_call;
+	struct loop_timer *read_timer;   /* the current read's deadline */
+	long read_timeout_ms;
+	int read_attempts;
 	long backoff_ms;
 	struct loop_timer *reconnect_timer;
-
-	/* History reconcile. */
-	int reconciling;
-	struct api_call *history_call;
+	uint64_t reads_began;
+	int idle_when_read;
 	struct pending_event *pending_head;
 	struct pending_event **pending_tail;
-	int history_ended_turn;
+
+	/* The view. */
+	unsigned view;
+	unsigned long view_events;  /* events applied to this view */
+	struct seen *seen[SEEN_BUCKETS];
+	struct thread_status *threads;
+	int idle_since_set;
+	uint64_t idle_since;
+	int view_ended;
 
 	/* Calls. */
-	struct call *calls;
-	struct call **calls_tail;
+	struct call *head;
+	struct call *tail;
 	struct call *buckets[CALL_BUCKETS];
-	struct call *queue_head;
-	struct call **queue_tail;
-	struct call *running;
-	uint64_t running_since;  /* for the tool call duration metric */
+	struct call *running;       /* its tool runs or its result is posted */
+	int tool_running;
+	uint64_t running_since;
 	struct loop_timer *tool_timer;
-	struct verdict *verdicts;
-	struct thread_mark *dead_threads;
-	int pumping;
+	struct loop_timer *start_timer;
 	int holding;
 
 	/* Sends. */
@@ -130,9 +190,11 @@ struct stream {
 	struct outgoing **out_tail;
 	struct api_call *send_call;
 	struct loop_timer *send_timer;
+	int abandoned;              /* the lease is lost: nothing more is posted */
 
-	/* The idle clock. */
-	int idle_wanted;
+	/* The idle countdown. */
+	uint64_t active_at;
+	uint64_t idle_ends_at;      /* 0: not counting */
 	struct loop_timer *idle_timer;
 
 	/* Ending. */
@@ -142,25 +204,32 @@ struct stream {
 };
 
 static void connect_stream(struct stream *st);
-static void pump(struct stream *st);
-static void handle_event(struct stream *st, const char *json, size_t len, int live);
+static void reconnect_later(struct stream *st);
+static void act(struct stream *st);
+static void start_fired(void *userdata);
 
 /* ---- lookup tables ------------------------------------------------------ */
 
 static unsigned
-hash_id(const char *s)
+hash_id(const char *s, unsigned n)
 {
 	unsigned h = 2166136261u;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % CALL_BUCKETS;
+	return h % n;
+}
+
+static int
+same_thread(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
 static struct call *
 find_call(struct stream *st, const char *id)
 {
-	for (struct call *c = st->buckets[hash_id(id)]; c; c = c->bucket_next) {
+	for (struct call *c = st->buckets[hash_id(id, CALL_BUCKETS)]; c; c = c->bucket_next) {
 		if (strcmp(c->id, id) == 0)
 			return c;
 	}
@@ -168,105 +237,436 @@ find_call(struct stream *st, const char *id)
 }
 
 static struct call *
-add_call(struct stream *st, const struct json_doc *doc, int ev, const char *id, int custom)
+view_call(struct stream *st, const char *id)
+{
+	struct call *c = find_call(st, id);
+
+	return c && c->in_view ? c : NULL;
+}
+
+static void
+unlink_call(struct stream *st, struct call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		st->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		st->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Into the view, as its newest call, with a fresh view state. */
+static void
+enter_view(struct stream *st, struct call *c)
+{
+	unlink_call(st, c);
+	c->prev = st->tail;
+	c->next = NULL;
+	if (st->tail)
+		st->tail->next = c;
+	else
+		st->head = c;
+	st->tail = c;
+	if (!c->in_view) {
+		c->in_view = 1;
+		c->waits = -1;
+		c->listed_at = 0;
+		free(c->thread_stop);
+		c->thread_stop = NULL;
+		c->confirmation = CONFIRMATION_NONE;
+	}
+}
+
+static struct call *
+new_call(struct stream *st, const char *id)
 {
 	struct call *c = calloc(1, sizeof(*c));
-	const char *name = json_get_str(doc, ev, "name");
-	const char *thread = json_get_str(doc, ev, "session_thread_id");
-	const char *perm = json_get_str(doc, ev, "evaluated_permission");
-	int input = json_get(doc, ev, "input");
-	const char *raw = "{}";
-	size_t raw_len = 2;
 	unsigned h;
 
-	if (!c)
-		return NULL;
-	if (input >= 0)
-		raw = json_raw(doc, input, &raw_len);
-	c->id = strdup(id);
-	c->name = strdup(name ? name : "");
-	c->input = strndup(raw, raw_len);
-	c->input_len = raw_len;
-	c->thread_id = thread ? strdup(thread) : NULL;
-	if (!c->id || !c->name || !c->input || (thread && !c->thread_id)) {
-		free(c->id);
-		free(c->name);
-		free(c->input);
-		free(c->thread_id);
+	if (!c || !(c->id = strdup(id))) {
 		free(c);
 		return NULL;
 	}
-	c->custom = custom;
-	c->permission = !perm || strcmp(perm, "allow") == 0 ? PERMISSION_ALLOW
-			: strcmp(perm, "deny") == 0             ? PERMISSION_DENY
-								: PERMISSION_ASK;
-	c->state = CALL_SEEN;
-	h = hash_id(id);
+	h = hash_id(id, CALL_BUCKETS);
 	c->bucket_next = st->buckets[h];
 	st->buckets[h] = c;
-	*st->calls_tail = c;
-	st->calls_tail = &c->next;
+	/* Linked, so that enter_view() moves it to the end. */
+	c->prev = st->tail;
+	if (st->tail)
+		st->tail->next = c;
+	else
+		st->head = c;
+	st->tail = c;
+	c->in_view = 0;
 	return c;
 }
 
-static struct verdict *
-find_verdict(struct stream *st, const char *id)
+static void
+free_call_event(struct call *c)
 {
-	for (struct verdict *v = st->verdicts; v; v = v->next) {
-		if (strcmp(v->tool_use_id, id) == 0)
-			return v;
+	free(c->name);
+	free(c->input);
+	free(c->thread_id);
+	c->name = c->input = c->thread_id = NULL;
+	c->has_event = 0;
+}
+
+static int
+set_call_event(struct call *c, const struct json_doc *doc, int custom)
+{
+	const char *name = json_get_str(doc, 0, "name");
+	const char *thread = json_get_str(doc, 0, "session_thread_id");
+	const char *perm = json_get_str(doc, 0, "evaluated_permission");
+	int input = json_get(doc, 0, "input");
+	const char *raw = "{}";
+	size_t raw_len = 2;
+
+	if (input >= 0 && json_kind(doc, input) == JSON_OBJECT)
+		raw = json_raw(doc, input, &raw_len);
+	free_call_event(c);
+	c->name = strdup(name ? name : "");
+	c->input = strndup(raw, raw_len);
+	c->input_len = raw_len;
+	/* An empty thread id names the primary thread, as no id does. */
+	c->thread_id = thread && *thread ? strdup(thread) : NULL;
+	if (!c->name || !c->input || (thread && *thread && !c->thread_id)) {
+		free_call_event(c);
+		return -ENOMEM;
+	}
+	c->custom = custom;
+	c->permission = !perm || !*perm                ? PERMISSION_NONE
+			: strcmp(perm, "allow") == 0 ? PERMISSION_ALLOW
+			: strcmp(perm, "deny") == 0  ? PERMISSION_DENY
+						     : PERMISSION_ASK;
+	c->has_event = 1;
+	return 0;
+}
+
+/* ---- what the session waits on ------------------------------------------ */
+
+static int
+call_is_waited_on(const struct call *c)
+{
+	return c->waits == 1 && !c->thread_stop;
+}
+
+static int
+call_is_denied(const struct call *c)
+{
+	return c->has_event &&
+	       (c->permission == PERMISSION_DENY || c->confirmation == CONFIRMATION_DENY);
+}
+
+static int
+call_is_unconfirmed(const struct call *c)
+{
+	return c->confirmation == CONFIRMATION_NONE && c->permission == PERMISSION_ASK;
+}
+
+/* A call of `thread` whose answer may come before a later call's: the
+ * session can hold a later result back until this one has its own. */
+static int
+call_is_unanswered(const struct call *c, const char *thread)
+{
+	if (!c->has_event || !same_thread(c->thread_id, thread) || c->declined)
+		return 0;
+	return !call_is_denied(c) && (c->waits == -1 || (call_is_waited_on(c) && call_is_unconfirmed(c)));
+}
+
+static struct thread_status *
+find_thread(struct stream *st, const char *thread_id)
+{
+	for (struct thread_status *t = st->threads; t; t = t->next) {
+		if (same_thread(t->thread_id, thread_id))
+			return t;
 	}
 	return NULL;
 }
 
-static void
-record_verdict(struct stream *st, const char *id, int allow)
+/* Late input can make a terminated thread run again. */
+static int
+thread_has_terminated(struct stream *st, const char *thread_id)
 {
-	struct verdict *v = find_verdict(st, id);
+	struct thread_status *t = find_thread(st, thread_id);
 
-	if (v) {
-		v->allow = allow;
-		return;
-	}
-	v = calloc(1, sizeof(*v));
-	if (!v || !(v->tool_use_id = strdup(id))) {
-		free(v);
-		return;
-	}
-	v->allow = allow;
-	v->next = st->verdicts;
-	st->verdicts = v;
+	return t && t->terminated;
+}
+
+/* Whether the session no longer takes a result for `c`. */
+static int
+call_is_resolved(const struct call *c)
+{
+	return !c->in_view || (c->thread_stop && strcmp(c->thread_stop, "retries_exhausted") != 0);
 }
 
 static int
-thread_is_dead(struct stream *st, const char *thread_id)
+call_is_behind_unanswered(struct stream *st, const struct call *c)
 {
-	if (!thread_id)
+	/* A thread that sends no status never shows that an earlier call
+	 * stopped waiting. */
+	if (c->thread_id && !find_thread(st, c->thread_id))
 		return 0;
-	for (struct thread_mark *t = st->dead_threads; t; t = t->next) {
-		if (strcmp(t->thread_id, thread_id) == 0)
+	for (const struct call *e = st->head; e && e != c; e = e->next) {
+		if (e->in_view && call_is_unanswered(e, c->thread_id) && e->listed_at >= c->listed_at)
 			return 1;
 	}
 	return 0;
 }
 
-static void
-mark_thread_dead(struct stream *st, const char *thread_id)
-{
-	struct thread_mark *t;
+/* ---- the view ----------------------------------------------------------- */
 
-	if (thread_is_dead(st, thread_id))
-		return;
-	t = calloc(1, sizeof(*t));
-	if (!t || !(t->thread_id = strdup(thread_id))) {
-		free(t);
-		return;
+/* When the event was first read, and 0 when this view applied it already. */
+static uint64_t
+mark_seen(struct stream *st, const char *id)
+{
+	unsigned h = hash_id(id, SEEN_BUCKETS);
+	struct seen *s;
+
+	for (s = st->seen[h]; s; s = s->next) {
+		if (strcmp(s->id, id) == 0)
+			break;
 	}
-	t->next = st->dead_threads;
-	st->dead_threads = t;
+	if (s && s->view == st->view)
+		return 0;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s || !(s->id = strdup(id))) {
+			free(s);
+			return loop_now_ms() | 1;
+		}
+		s->first_ms = loop_now_ms() | 1;
+		s->next = st->seen[h];
+		st->seen[h] = s;
+	}
+	s->view = st->view;
+	st->view_events++;
+	return s->first_ms;
 }
 
-/* ---- ending, the idle clock --------------------------------------------- */
+static int
+seen_in_view(struct stream *st, const char *id)
+{
+	for (struct seen *s = st->seen[hash_id(id, SEEN_BUCKETS)]; s; s = s->next) {
+		if (strcmp(s->id, id) == 0)
+			return s->view == st->view;
+	}
+	return 0;
+}
+
+static void
+free_threads(struct stream *st)
+{
+	while (st->threads) {
+		struct thread_status *t = st->threads;
+
+		st->threads = t->next;
+		free(t->thread_id);
+		free(t);
+	}
+}
+
+/* A view without events, as each connection starts one. */
+static void
+begin_view(struct stream *st)
+{
+	st->view++;
+	st->view_events = 0;
+	st->idle_since_set = 0;
+	st->view_ended = 0;
+	free_threads(st);
+	for (struct call *c = st->head; c; c = c->next)
+		c->in_view = 0;
+}
+
+/* The calls that `ids` name; an id not read yet may be a later call's. */
+static void
+list_calls(struct stream *st, const struct json_doc *doc, int ids, int clear_thread_stop)
+{
+	int n = json_size(doc, ids);
+	int e = json_first(doc, ids);
+
+	for (int i = 0; i < n; i++, e = json_next(doc, e)) {
+		const char *id = json_str(doc, e);
+		struct call *c;
+
+		if (!id)
+			continue;
+		c = view_call(st, id);
+		if (!c && !seen_in_view(st, id)) {
+			c = find_call(st, id);
+			if (!c && !(c = new_call(st, id)))
+				continue;
+			enter_view(st, c);
+		}
+		if (!c)
+			continue;
+		c->waits = 1;
+		c->listed_at = st->view_events;
+		if (clear_thread_stop) {
+			free(c->thread_stop);
+			c->thread_stop = NULL;
+		}
+	}
+}
+
+static void
+apply_call(struct stream *st, const struct json_doc *doc, const char *id, int custom)
+{
+	struct call *c = find_call(st, id);
+
+	if (!c && !(c = new_call(st, id)))
+		return;
+	/* The newest event goes last, so that calls keep their events' order. */
+	enter_view(st, c);
+	if (st->running == c) {
+		/* Its tool already runs with the event it was started with. */
+	} else if (set_call_event(c, doc, custom) < 0) {
+		c->in_view = 0;
+		return;
+	}
+	/* A custom call runs only once an idle lists it: the server never
+	 * lists one it refused. */
+	if (c->thread_id || c->permission != PERMISSION_NONE)
+		c->waits = 1;
+}
+
+static void
+apply_result(struct stream *st, const char *id)
+{
+	struct call *c = id ? view_call(st, id) : NULL;
+
+	/* A denied call stays: it is reported even when its result is read
+	 * together with the denial. */
+	if (c && !call_is_denied(c))
+		c->in_view = 0;
+}
+
+static void
+apply_session_idle(struct stream *st, const struct json_doc *doc, uint64_t seen_at)
+{
+	int reason = json_get(doc, 0, "stop_reason");
+	const char *type = json_get_str(doc, reason, "type");
+	int exhausted = type && strcmp(type, "retries_exhausted") == 0;
+
+	if (type && strcmp(type, "requires_action") == 0) {
+		st->idle_since_set = 0;
+		list_calls(st, doc, json_get(doc, reason, "event_ids"), 0);
+		return;
+	}
+	st->idle_since_set = 1;
+	st->idle_since = seen_at;
+	/* After retries_exhausted the session still takes the results of the
+	 * calls it waited on. */
+	for (struct call *c = st->head; c; c = c->next) {
+		if (c->in_view)
+			c->waits = exhausted && c->waits == 1;
+	}
+}
+
+static void
+apply_thread_status(struct stream *st, const char *thread_id, int terminated)
+{
+	struct thread_status *t = find_thread(st, thread_id);
+
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t || (thread_id && !(t->thread_id = strdup(thread_id)))) {
+			free(t);
+			return;
+		}
+		t->next = st->threads;
+		st->threads = t;
+	}
+	t->terminated = terminated;
+}
+
+static void
+apply_thread_stop(struct stream *st, const struct json_doc *doc, const char *type,
+		  const char *thread_id, uint64_t seen_at)
+{
+	int idle = strcmp(type, "session.thread_status_idle") == 0;
+	int reason = json_get(doc, 0, "stop_reason");
+	const char *why = idle ? json_get_str(doc, reason, "type") : type;
+
+	/* This can make the primary thread run again: the countdown starts over. */
+	if (st->idle_since_set && seen_at > st->idle_since)
+		st->idle_since = seen_at;
+	/* A subagent's results stay on its own thread, so its idle is the
+	 * sign, even over a later session idle. */
+	for (struct call *c = st->head; c; c = c->next) {
+		if (!c->in_view || !c->has_event || !same_thread(c->thread_id, thread_id))
+			continue;
+		free(c->thread_stop);
+		c->thread_stop = strdup(why ? why : "");
+	}
+	if (idle && why && strcmp(why, "requires_action") == 0)
+		list_calls(st, doc, json_get(doc, reason, "event_ids"), 1);
+}
+
+static int
+is_view_type(const char *type)
+{
+	for (size_t i = 0; i < sizeof(view_types) / sizeof(view_types[0]); i++) {
+		if (strcmp(type, view_types[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One event into the view. */
+static void
+apply(struct stream *st, const struct json_doc *doc, const char *type, const char *id)
+{
+	uint64_t seen_at;
+	const char *thread;
+
+	if (!id || strcmp(type, "event_start") == 0 || strcmp(type, "event_delta") == 0)
+		return;
+	if (!(seen_at = mark_seen(st, id)))
+		return;
+	thread = json_get_str(doc, 0, "session_thread_id");
+	if (thread && !*thread)
+		thread = NULL;
+
+	if (strcmp(type, "agent.tool_use") == 0) {
+		apply_call(st, doc, id, 0);
+	} else if (strcmp(type, "agent.custom_tool_use") == 0) {
+		apply_call(st, doc, id, 1);
+	} else if (strcmp(type, "user.tool_result") == 0 || strcmp(type, "agent.tool_result") == 0) {
+		apply_result(st, json_get_str(doc, 0, "tool_use_id"));
+	} else if (strcmp(type, "user.custom_tool_result") == 0) {
+		apply_result(st, json_get_str(doc, 0, "custom_tool_use_id"));
+	} else if (strcmp(type, "user.tool_confirmation") == 0) {
+		const char *tid = json_get_str(doc, 0, "tool_use_id");
+		const char *result = json_get_str(doc, 0, "result");
+		struct call *c = tid ? view_call(st, tid) : NULL;
+
+		if (tid && !c && !seen_in_view(st, tid) && ((c = find_call(st, tid)) || (c = new_call(st, tid))))
+			enter_view(st, c);
+		if (c && c->confirmation == CONFIRMATION_NONE)
+			c->confirmation = result && strcmp(result, "allow") == 0 ? CONFIRMATION_ALLOW
+										: CONFIRMATION_DENY;
+	} else if (strcmp(type, "session.status_terminated") == 0 ||
+		   strcmp(type, "session.deleted") == 0) {
+		st->view_ended = 1;
+	} else if (strcmp(type, "session.status_idle") == 0) {
+		apply_session_idle(st, doc, seen_at);
+	} else if (strcmp(type, "session.thread_status_running") == 0 ||
+		   strcmp(type, "session.thread_status_rescheduled") == 0) {
+		apply_thread_status(st, thread, 0);
+	} else if (strcmp(type, "session.thread_status_idle") == 0 ||
+		   strcmp(type, "session.thread_status_terminated") == 0) {
+		apply_thread_status(st, thread, type[22] == 't');
+		apply_thread_stop(st, doc, type, thread, seen_at);
+	} else if (strncmp(type, "session.status_", 15) == 0) {
+		st->idle_since_set = 0;
+	}
+}
+
+/* ---- ending, the idle countdown ----------------------------------------- */
 
 static void
 end_fired(void *userdata)
@@ -291,68 +691,49 @@ end_soon(struct stream *st, enum stream_end why)
 	loop_add_timer(st->loop, 0, end_fired, st, &st->end_timer);
 }
 
+static void drop_connection(struct stream *st);
+
+/* At the end of the countdown the connection is read again: only a read
+ * that began after it ended may confirm that the session is still idle. */
 static void
 idle_fired(void *userdata)
 {
 	struct stream *st = userdata;
 
 	st->idle_timer = NULL;
-	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "idle for %ld ms after the turn ended",
-		 st->max_idle_ms);
-	end_soon(st, STREAM_END_IDLE);
+	if (st->phase != PHASE_LIVE)
+		return;
+	log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx, "idle countdown ended, reading the session again");
+	drop_connection(st);
+	reconnect_later(st);
 }
 
-static int
-has_outstanding_calls(const struct stream *st)
-{
-	if (st->running || st->queue_head)
-		return 1;
-	for (const struct call *c = st->calls; c; c = c->next) {
-		if (c->state == CALL_HELD)
-			return 1;
-	}
-	return 0;
-}
-
+/* The countdown ends max_idle_ms after the later of the idle that ended
+ * the turn and the last call's end; `counting` 0 stops it. */
 static void
-idle_cancel(struct stream *st)
+count_idle(struct stream *st, int counting)
 {
+	uint64_t from;
+
 	loop_cancel_timer(st->idle_timer);
 	st->idle_timer = NULL;
-}
-
-/* Start the countdown afresh, unless a call is held or running. */
-static void
-idle_arm(struct stream *st)
-{
-	idle_cancel(st);
-	if (!st->idle_wanted || st->ending || st->max_idle_ms <= 0 || has_outstanding_calls(st))
+	st->idle_ends_at = 0;
+	if (!counting || !st->idle_since_set || st->max_idle_ms <= 0)
 		return;
-	loop_add_timer(st->loop, (uint64_t)st->max_idle_ms, idle_fired, st, &st->idle_timer);
-}
+	from = st->idle_since > st->active_at ? st->idle_since : st->active_at;
+	st->idle_ends_at = from + (uint64_t)st->max_idle_ms;
+	if (st->phase == PHASE_LIVE && !st->ending) {
+		uint64_t now = loop_now_ms();
 
-/* session.status_idle with any stop reason but requires_action. */
-static int
-ends_turn(const struct json_doc *doc, const char *type)
-{
-	const char *reason;
-
-	if (strcmp(type, "session.status_idle") != 0)
-		return 0;
-	reason = json_get_str(doc, json_get(doc, 0, "stop_reason"), "type");
-	return !reason || strcmp(reason, "requires_action") != 0;
-}
-
-static int
-is_neutral(const char *type)
-{
-	return strcmp(type, "user.tool_confirmation") == 0 ||
-	       strcmp(type, "session.thread_status_terminated") == 0;
+		loop_add_timer(st->loop, st->idle_ends_at > now ? st->idle_ends_at - now : 0,
+			       idle_fired, st, &st->idle_timer);
+	}
 }
 
 /* ---- sending ------------------------------------------------------------ */
 
 static void send_next(struct stream *st);
+static void call_finished(struct stream *st, struct call *c);
 
 static void
 outgoing_free(struct outgoing *o)
@@ -370,67 +751,133 @@ send_retry_fired(void *userdata)
 	send_next(st);
 }
 
+static long
+backoff_ms(int attempt, long base, long cap)
+{
+	long d = base;
+
+	for (int i = 0; i < attempt && d < cap; i++)
+		d *= 2;
+	return d < cap ? d : cap;
+}
+
+/* Uniform in [d/2, d). */
+static long
+jitter_half(long d)
+{
+	return d / 2 + (long)((double)(d - d / 2) * rand_unit());
+}
+
+static int encode_result(struct buf *b, const struct call *c, int is_error, const char *text,
+			 size_t len);
+
+/* A refused result leaves the call open, so an error result takes its place. */
+static int
+queue_replacement(struct stream *st, struct outgoing *o, const struct api_result *res)
+{
+	struct buf text = BUF_INIT(8192);
+	struct buf b = BUF_INIT(HTTP_MAX_BODY);
+	struct outgoing *r;
+	const char *sep = " (";
+
+	if (buf_printf(&text, "The API refused the result of tool '%s': %ld %s", o->call->name,
+		       res->status, res->error_message ? res->error_message : "status code (no body)") < 0)
+		goto fail;
+	if (res->error_code && buf_printf(&text, "%serror_code: %s", sep, res->error_code) == 0)
+		sep = ", ";
+	if (res->error_type && buf_printf(&text, "%stype: %s", sep, res->error_type) == 0)
+		sep = ", ";
+	if (*sep == ',' && buf_putc(&text, ')') < 0)
+		goto fail;
+	if (encode_result(&b, o->call, 1, text.data, text.len) < 0)
+		goto fail;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		goto fail;
+	r->len = b.len;
+	r->body = buf_steal(&b);
+	r->call = o->call;
+	r->is_error = 1;
+	r->replacement = 1;
+	/* It shares the refused one's retry window. */
+	r->first_attempt = o->first_attempt;
+	r->attempts = o->attempts;
+	r->next = o->next;
+	o->next = r;
+	if (st->out_tail == &o->next)
+		st->out_tail = &r->next;
+	buf_release(&text);
+	return 0;
+fail:
+	buf_release(&text);
+	buf_release(&b);
+	return -ENOMEM;
+}
+
+/* Whether a failed send may be tried again, and after how long. */
+static int
+send_retry_delay(struct stream *st, const struct outgoing *o, long *delay)
+{
+	uint64_t now = loop_now_ms();
+	uint64_t window_end;
+
+	*delay = jitter_half(backoff_ms(o->attempts - 1, SEND_BACKOFF_MIN_MS, SEND_BACKOFF_MAX_MS));
+	if (!st->holding && !st->ending)
+		return 1;
+	/* Only a stopping stream gives up, after a last attempt at the end
+	 * of the window (the lease's TTL). */
+	window_end = o->first_attempt + (uint64_t)st->send_window_ms;
+	if (now >= window_end)
+		return 0;
+	if (now + (uint64_t)*delay > window_end)
+		*delay = (long)(window_end - now);
+	return 1;
+}
+
 static void
 send_done(void *userdata, const struct api_result *res)
 {
 	struct stream *st = userdata;
 	struct outgoing *o = st->out_head;
-	struct call *call;
-	uint64_t elapsed;
+	struct call *call = o->call;
 	long delay;
 
 	st->send_call = NULL;
 	if (res->status >= 200 && res->status < 300) {
 		metrics.events_sent++;
-		if (o->call)
-			o->call->state = CALL_DONE;
 		goto next;
 	}
+	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "sending %s failed: %s",
+		 call ? "a tool result" : "an event",
+		 res->status ? (res->error_message ? res->error_message : "HTTP error")
+			     : res->transport_error);
 	if (res->fatal) {
 		metrics.event_send_failures++;
-		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
-			 "event refused with HTTP %ld (%s), not retrying", res->status,
-			 res->error_message ? res->error_message : "no message");
-		if (o->call)
-			o->call->state = CALL_DONE;
+		if (call && !o->replacement && (res->status == 400 || res->status == 413) &&
+		    queue_replacement(st, o, res) == 0)
+			call = NULL;
+		else if (call)
+			log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "failed to send the result of '%s'",
+				 call->id);
 		goto next;
 	}
-	elapsed = loop_now_ms() - o->first_attempt;
-	if (elapsed >= (uint64_t)st->send_window_ms) {
+	if (st->abandoned || !send_retry_delay(st, o, &delay)) {
 		metrics.event_send_failures++;
-		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
-			 "could not send an event within %ld ms; a result is kept for the next reconnect",
-			 st->send_window_ms);
-		if (o->call) {
-			/* Unlike the SDK, which runs the call again, keep the result. */
-			o->call->state = CALL_UNSENT;
-			o->call->unsent = o->body;
-			o->call->unsent_len = o->len;
-			o->body = NULL;
-		}
+		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "could not send %s within %ld ms",
+			 call ? "a tool result" : "an event", st->send_window_ms);
 		goto next;
 	}
 	metrics.event_send_retries++;
-	delay = SEND_BACKOFF_MIN_MS << (o->attempts - 1 < 5 ? o->attempts - 1 : 5);
-	if (delay > SEND_BACKOFF_MAX_MS)
-		delay = SEND_BACKOFF_MAX_MS;
-	delay = (long)((double)delay * (1.0 - rand_unit() * 0.25));
-	if ((uint64_t)delay > st->send_window_ms - elapsed)
-		delay = (long)(st->send_window_ms - elapsed);
-	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "sending an event failed (%s), retrying in %ld ms",
-		 res->status ? "server error" : res->transport_error, delay);
 	loop_add_timer(st->loop, (uint64_t)delay, send_retry_fired, st, &st->send_timer);
 	return;
 next:
 	st->out_head = o->next;
 	if (!st->out_head)
 		st->out_tail = &st->out_head;
-	call = o->call;
 	outgoing_free(o);
 	send_next(st);
-	idle_arm(st);
-	if (call && st->cb.call_done)
-		st->cb.call_done(st->userdata, call->id);
+	if (call)
+		call_finished(st, call);
 }
 
 static void
@@ -440,11 +887,10 @@ send_next(struct stream *st)
 	struct buf path = BUF_INIT(4096);
 	struct api_request r;
 
-	if (!o || st->send_call || st->send_timer)
+	if (!o || st->send_call || st->send_timer || st->abandoned)
 		return;
-	if (!o->attempts)
+	if (!o->first_attempt)
 		o->first_attempt = loop_now_ms();
-	o->attempts++;
 	if (api_path(&path, "/v1/sessions/%s/events", st->session_id) < 0)
 		goto fail;
 	memset(&r, 0, sizeof(r));
@@ -455,8 +901,11 @@ send_next(struct stream *st)
 	r.helper = "environments-worker, session-tool-runner";
 	r.body = o->body;
 	r.body_len = o->len;
-	r.timeout_ms = 60000;
+	/* Each attempt gets twice as long as the one before, so that a large
+	 * body can pass a slow link. */
+	r.timeout_ms = backoff_ms(o->attempts, SEND_TIMEOUT_MS, SEND_TIMEOUT_MAX_MS);
 	r.max_retries = -1;
+	o->attempts++;
 	if (api_call(st->api, &r, send_done, st, &st->send_call) < 0)
 		goto fail;
 	buf_release(&path);
@@ -468,7 +917,7 @@ fail:
 
 /* Queue `{"events":[event]}` for posting; takes the body. */
 static int
-enqueue_send(struct stream *st, char *body, size_t len, struct call *call)
+enqueue_send(struct stream *st, char *body, size_t len, struct call *call, int is_error)
 {
 	struct outgoing *o = calloc(1, sizeof(*o));
 
@@ -479,8 +928,7 @@ enqueue_send(struct stream *st, char *body, size_t len, struct call *call)
 	o->body = body;
 	o->len = len;
 	o->call = call;
-	if (call)
-		call->state = CALL_SENDING;
+	o->is_error = is_error;
 	*st->out_tail = o;
 	st->out_tail = &o->next;
 	send_next(st);
@@ -498,17 +946,16 @@ stream_send_event(struct stream *st, const char *json, size_t len)
 		return -ENOSPC;
 	}
 	len = b.len;
-	return enqueue_send(st, buf_steal(&b), len, NULL);
+	return enqueue_send(st, buf_steal(&b), len, NULL, 0);
 }
 
-/* Post the result of `c`, as the SDK shapes it (protocol.md 6.3). */
-static void
-post_result(struct stream *st, struct call *c, int is_error, const char *text, size_t len)
+/* The result event of `c`, as the SDK shapes it (docs/protocol.md). */
+static int
+encode_result(struct buf *b, const struct call *c, int is_error, const char *text, size_t len)
 {
-	struct buf b = BUF_INIT(HTTP_MAX_BODY);
 	struct jsonw w;
 
-	jw_init(&w, &b);
+	jw_init(&w, b);
 	jw_object_begin(&w);
 	jw_key(&w, "events");
 	jw_array_begin(&w);
@@ -534,41 +981,89 @@ post_result(struct stream *st, struct call *c, int is_error, const char *text, s
 	jw_object_end(&w);
 	jw_array_end(&w);
 	jw_object_end(&w);
-	if (jw_finish(&w) < 0) {
+	return jw_finish(&w);
+}
+
+/* Post the result of the running call `c`; the call ends once it is sent
+ * or given up on. */
+static void
+post_result(struct stream *st, struct call *c, int is_error, const char *text, size_t len)
+{
+	struct buf b = BUF_INIT(HTTP_MAX_BODY);
+
+	/* A terminated thread takes no result. */
+	if (thread_has_terminated(st, c->thread_id)) {
+		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
+			 "thread terminated; not posting the result of '%s'", c->id);
+		call_finished(st, c);
+		return;
+	}
+	if (encode_result(&b, c, is_error, text, len) < 0) {
 		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "cannot encode the result of '%s'", c->id);
 		buf_release(&b);
-		c->state = CALL_DONE;
+		call_finished(st, c);
 		return;
 	}
 	len = b.len;
-	enqueue_send(st, buf_steal(&b), len, c);
+	if (enqueue_send(st, buf_steal(&b), len, c, is_error) < 0)
+		call_finished(st, c);
 }
 
 /* ---- running calls ------------------------------------------------------ */
+
+/* The call's tool and post are over: the next call may start. */
+static void
+call_finished(struct stream *st, struct call *c)
+{
+	if (st->running != c)
+		return;
+	st->running = NULL;
+	st->tool_running = 0;
+	st->active_at = loop_now_ms();
+	if (st->cb.call_done)
+		st->cb.call_done(st->userdata, c->id);
+	/* From the loop: the owner's callbacks may be on the stack. */
+	if (!st->start_timer && !st->ending)
+		loop_add_timer(st->loop, 0, start_fired, st, &st->start_timer);
+}
+
+/* End the running tool without its result: stopped or timed out. */
+static void
+stop_tool(struct stream *st, const char *why, enum metrics_tool_outcome outcome, int post)
+{
+	struct call *c = st->running;
+	char msg[512];
+
+	if (!c || !st->tool_running)
+		return;
+	loop_cancel_timer(st->tool_timer);
+	st->tool_timer = NULL;
+	st->tool_running = 0;
+	metrics_tool_call(c->name, outcome, loop_now_ms() - st->running_since);
+	st->cb.tool_cancel(st->userdata, c->id);
+	if (st->cb.call_stopped)
+		st->cb.call_stopped(st->userdata, c->id);
+	if (!post) {
+		call_finished(st, c);
+		return;
+	}
+	if (outcome == METRICS_TOOL_TIMEOUT)
+		snprintf(msg, sizeof(msg), "tool '%s' timed out", c->name);
+	else
+		snprintf(msg, sizeof(msg),
+			 "tool '%s' was stopped, and may have already done some or all of its work",
+			 c->name);
+	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "tool call '%s' (%s) %s", c->id, c->name, why);
+	post_result(st, c, 1, msg, strlen(msg));
+}
 
 static void
 tool_timeout_fired(void *userdata)
 {
 	struct stream *st = userdata;
-	struct call *c = st->running;
-	char msg[256];
 
 	st->tool_timer = NULL;
-	if (!c)
-		return;
-	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "tool call '%s' (%s) ran past %ld ms, cancelled",
-		 c->id, c->name, st->tool_timeout_ms);
-	st->running = NULL;
-	metrics_tool_call(c->name, METRICS_TOOL_TIMEOUT, loop_now_ms() - st->running_since);
-	st->cb.tool_cancel(st->userdata, c->id);
-	/* The SDK's runner aborts the call: its grep says so tersely, the
-	 * others give the default abort reason. */
-	if (strcmp(c->name, "grep") == 0)
-		snprintf(msg, sizeof(msg), "grep: aborted");
-	else
-		snprintf(msg, sizeof(msg), "%s: This operation was aborted", c->name);
-	post_result(st, c, 1, msg, strlen(msg));
-	pump(st);
+	stop_tool(st, "timed out", METRICS_TOOL_TIMEOUT, 1);
 }
 
 void
@@ -576,185 +1071,140 @@ stream_tool_result(struct stream *st, const char *id, int is_error, const char *
 {
 	struct call *c = st->running;
 
-	if (!c || strcmp(c->id, id) != 0) {
+	if (!c || !st->tool_running || strcmp(c->id, id) != 0) {
 		log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx, "late result for '%s' dropped", id);
 		return;
 	}
 	loop_cancel_timer(st->tool_timer);
 	st->tool_timer = NULL;
-	st->running = NULL;
+	st->tool_running = 0;
 	metrics_tool_call(c->name, is_error ? METRICS_TOOL_ERROR : METRICS_TOOL_OK,
 			  loop_now_ms() - st->running_since);
-	if (c->state == CALL_RUNNING)
-		post_result(st, c, is_error, text, len);
-	pump(st);
+	post_result(st, c, is_error, text, len);
 }
 
 static void
-enqueue_call(struct stream *st, struct call *c)
+start_call(struct stream *st, struct call *c)
 {
-	c->state = CALL_QUEUED;
-	c->queue_next = NULL;
-	*st->queue_tail = c;
-	st->queue_tail = &c->queue_next;
-}
+	int r;
 
-static struct call *
-dequeue_call(struct stream *st)
-{
-	struct call *c = st->queue_head;
-
-	if (c) {
-		st->queue_head = c->queue_next;
-		if (!st->queue_head)
-			st->queue_tail = &st->queue_head;
-	}
-	return c;
-}
-
-static void
-pump(struct stream *st)
-{
-	if (st->pumping)
+	c->handled = 1;
+	st->running = c;
+	st->tool_running = 1;
+	st->running_since = loop_now_ms();
+	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "running tool call '%s' (%s)", c->id, c->name);
+	r = st->cb.tool_call(st->userdata, c->id, c->name, c->input, c->input_len);
+	if (st->running != c || !st->tool_running)
 		return;
-	st->pumping = 1;
-	while (!st->running && !st->holding && !st->ending && st->queue_head) {
-		struct call *c = dequeue_call(st);
-		int r;
+	if (r == ER_DECLINED) {
+		/* Not ours: left for another client, as the SDK does. */
+		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
+			 "no tool named '%s' here, leaving call '%s' to other clients", c->name, c->id);
+		c->declined = 1;
+		st->tool_running = 0;
+		call_finished(st, c);
+	} else if (r < 0) {
+		char msg[256];
 
-		if (c->state != CALL_QUEUED)
+		snprintf(msg, sizeof(msg), "Error: %s could not start: %s", c->name, strerror(-r));
+		st->tool_running = 0;
+		metrics_tool_call(c->name, METRICS_TOOL_ERROR, 0);
+		post_result(st, c, 1, msg, strlen(msg));
+	} else if (st->tool_timeout_ms > 0) {
+		loop_add_timer(st->loop, (uint64_t)st->tool_timeout_ms, tool_timeout_fired, st,
+			       &st->tool_timer);
+	}
+}
+
+/* The first call that is due: waited on, allowed, not behind an earlier
+ * call the session may answer first. */
+static struct call *
+due_call(struct stream *st)
+{
+	for (struct call *c = st->head; c; c = c->next) {
+		if (!c->in_view || !c->has_event || c->handled)
 			continue;
-		c->state = CALL_RUNNING;
-		st->running = c;
-		st->running_since = loop_now_ms();
-		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "running tool call '%s' (%s)", c->id,
-			 c->name);
-		r = st->cb.tool_call(st->userdata, c->id, c->name, c->input, c->input_len);
-		if (r == ER_DECLINED) {
-			/* Not ours: left for another client, as the SDK does. */
-			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
-				 "no tool named '%s' here, leaving call '%s' to other clients", c->name,
+		if (thread_has_terminated(st, c->thread_id) || call_is_denied(c) ||
+		    !call_is_waited_on(c) || call_is_unconfirmed(c))
+			continue;
+		if (!call_is_behind_unanswered(st, c))
+			return c;
+	}
+	return NULL;
+}
+
+/* What the view asks for: skip denied calls, hold unconfirmed ones, stop a
+ * call the session no longer takes, schedule the next start, and count
+ * down to the release. */
+static void
+act(struct stream *st)
+{
+	if (st->ending || st->phase != PHASE_LIVE)
+		return;
+	for (struct call *c = st->head; c; c = c->next) {
+		if (!c->in_view || !c->has_event || c->handled ||
+		    thread_has_terminated(st, c->thread_id))
+			continue;
+		if (call_is_denied(c)) {
+			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "tool call '%s' denied, not run",
 				 c->id);
-			c->state = CALL_SEEN;
-			st->running = NULL;
+			c->handled = 1;
 			if (st->cb.call_done)
 				st->cb.call_done(st->userdata, c->id);
-		} else if (r < 0) {
-			char msg[256];
-
-			snprintf(msg, sizeof(msg), "Error: %s could not start: %s", c->name, strerror(-r));
-			if (st->running == c) {
-				st->running = NULL;
-				metrics_tool_call(c->name, METRICS_TOOL_ERROR, 0);
-				post_result(st, c, 1, msg, strlen(msg));
-			}
-		} else if (st->running == c && st->tool_timeout_ms > 0) {
-			loop_add_timer(st->loop, (uint64_t)st->tool_timeout_ms, tool_timeout_fired, st,
-				       &st->tool_timer);
+		} else if (call_is_waited_on(c) && call_is_unconfirmed(c) && !c->held_logged) {
+			c->held_logged = 1;
+			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
+				 "tool call '%s' awaits confirmation; holding", c->id);
 		}
 	}
-	st->pumping = 0;
-	idle_arm(st);
-}
-
-/* The permission gate (protocol.md 6.3, "Routing"). */
-static void
-route(struct stream *st, struct call *c)
-{
-	struct verdict *v;
-
-	if (thread_is_dead(st, c->thread_id) || c->permission == PERMISSION_DENY) {
-		if (c->permission == PERMISSION_DENY)
-			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "tool call '%s' denied by policy",
-				 c->id);
-		c->state = CALL_DONE;
-		return;
-	}
-	v = find_verdict(st, c->id);
-	if (v) {
-		if (v->allow)
-			enqueue_call(st, c);
-		else
-			c->state = CALL_DONE;
-		return;
-	}
-	if (c->permission == PERMISSION_ALLOW) {
-		enqueue_call(st, c);
-		return;
-	}
-	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "tool call '%s' waits for confirmation", c->id);
-	c->state = CALL_HELD;
+	if (st->running && st->tool_running && call_is_resolved(st->running))
+		stop_tool(st, "was answered elsewhere or its thread stopped", METRICS_TOOL_CANCELLED, 1);
+	count_idle(st, !st->running);
+	/* Started from the loop, so that the events read together with the
+	 * call can still answer or deny it. */
+	if (!st->running && !st->holding && !st->start_timer && due_call(st))
+		loop_add_timer(st->loop, 0, start_fired, st, &st->start_timer);
 }
 
 static void
-mark_answered(struct stream *st, const char *id)
+start_fired(void *userdata)
 {
-	struct call *c = find_call(st, id);
-
-	/* A running call keeps running: only our own result settles it. */
-	if (c && c->state != CALL_RUNNING && c->state != CALL_SENDING) {
-		c->state = CALL_DONE;
-		free(c->unsent);
-		c->unsent = NULL;
-	}
-}
-
-/* Cancel the running call and drop those waiting.  With `why`, as for a
- * user.interrupt, each is answered as "<tool>: <why>" so that it is not run
- * later; without, as when the runner itself stops (lease lost, stop
- * requested, shutdown), nothing is posted, as the SDK posts nothing once
- * aborted: whoever serves the session next runs those calls. */
-static void
-interrupt_calls(struct stream *st, const char *why)
-{
+	struct stream *st = userdata;
 	struct call *c;
-	char msg[256];
 
-	if (st->running) {
-		c = st->running;
-		loop_cancel_timer(st->tool_timer);
-		st->tool_timer = NULL;
-		st->running = NULL;
-		metrics_tool_call(c->name, METRICS_TOOL_CANCELLED, loop_now_ms() - st->running_since);
-		st->cb.tool_cancel(st->userdata, c->id);
-		c->state = CALL_SEEN;
-		if (why) {
-			snprintf(msg, sizeof(msg), "%s: %s", c->name, why);
-			post_result(st, c, 1, msg, strlen(msg));
-		}
-	}
-	while ((c = dequeue_call(st))) {
-		if (c->state != CALL_QUEUED)
-			continue;
-		c->state = CALL_SEEN;
-		if (why) {
-			snprintf(msg, sizeof(msg), "%s: %s", c->name, why);
-			post_result(st, c, 1, msg, strlen(msg));
-		}
-	}
-	for (c = st->calls; c; c = c->next) {
-		if (c->state == CALL_HELD)
-			c->state = CALL_DONE;
-	}
-}
-
-void
-stream_cancel_running(struct stream *st)
-{
-	if (!st)
+	st->start_timer = NULL;
+	if (st->ending || st->phase != PHASE_LIVE || st->running || st->holding)
 		return;
-	st->holding = 1;
-	interrupt_calls(st, NULL);
+	if ((c = due_call(st)))
+		start_call(st, c);
+	act(st);
 }
 
 /* ---- events ------------------------------------------------------------- */
 
 static void
-handle_event(struct stream *st, const char *json, size_t len, int live)
+report_idle(struct stream *st)
+{
+	if (!st->running && st->cb.idle)
+		st->cb.idle(st->userdata);
+}
+
+/* The session ended: stop the running tool, post what it left, end. */
+static void
+session_over(struct stream *st, enum stream_end why)
+{
+	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "session %s",
+		 why == STREAM_END_DELETED ? "deleted" : "terminated");
+	st->holding = 1;
+	stop_tool(st, "stopped: the session ended", METRICS_TOOL_CANCELLED, 1);
+	end_soon(st, why);
+}
+
+static void
+handle_live(struct stream *st, const char *json, size_t len)
 {
 	struct json_doc *doc = NULL;
 	const char *type;
-	const char *id;
 	char err[128];
 
 	if (json_parse(json, len, &doc, err, sizeof(err)) < 0 || json_kind(doc, 0) != JSON_OBJECT) {
@@ -763,229 +1213,52 @@ handle_event(struct stream *st, const char *json, size_t len, int live)
 		return;
 	}
 	type = json_get_str(doc, 0, "type");
-	id = json_get_str(doc, 0, "id");
 	if (!type)
 		goto out;
-	if (!live && st->cb.history)
-		st->cb.history(st->userdata, type, json, len);
-
-	if (strcmp(type, "agent.tool_use") == 0 || strcmp(type, "agent.custom_tool_use") == 0) {
-		struct call *c;
-
-		if (!id || find_call(st, id))
-			goto clock;
-		c = add_call(st, doc, 0, id, type[6] == 'c');
-		if (c && live)
-			route(st, c);
-	} else if (strcmp(type, "user.tool_result") == 0) {
-		if ((id = json_get_str(doc, 0, "tool_use_id")))
-			mark_answered(st, id);
-	} else if (strcmp(type, "user.custom_tool_result") == 0) {
-		if ((id = json_get_str(doc, 0, "custom_tool_use_id")))
-			mark_answered(st, id);
-	} else if (strcmp(type, "user.tool_confirmation") == 0) {
-		const char *tid = json_get_str(doc, 0, "tool_use_id");
-		const char *result = json_get_str(doc, 0, "result");
-		struct call *c = tid ? find_call(st, tid) : NULL;
-
-		if (tid && !(c && c->state == CALL_DONE)) {
-			record_verdict(st, tid, result && strcmp(result, "allow") == 0);
-			if (c && c->state == CALL_HELD && live)
-				route(st, c);
-		}
-	} else if (strcmp(type, "session.thread_status_terminated") == 0) {
-		const char *tid = json_get_str(doc, 0, "session_thread_id");
-
-		if (tid) {
-			mark_thread_dead(st, tid);
-			for (struct call *c = st->calls; c; c = c->next) {
-				if (c->state == CALL_HELD && c->thread_id && strcmp(c->thread_id, tid) == 0)
-					c->state = CALL_DONE;
-			}
-		}
-	} else if (live && (strcmp(type, "session.status_terminated") == 0 ||
-			    strcmp(type, "session.deleted") == 0)) {
-		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "%s", type);
-		interrupt_calls(st, NULL);
-		end_soon(st, type[8] == 'd' ? STREAM_END_DELETED : STREAM_END_TERMINATED);
-		goto out;
-	} else if (live && strcmp(type, "user.interrupt") == 0) {
-		if (st->running || st->queue_head) {
-			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "interrupted: cancelling tool calls");
-			interrupt_calls(st, "interrupted by the user");
-		}
-	}
-	if (live && st->cb.event && (st->event_tool_use || strncmp(type, "agent.tool_use", 14) != 0))
+	if (st->cb.event && (st->event_tool_use || (strcmp(type, "agent.tool_use") != 0 &&
+						    strcmp(type, "agent.custom_tool_use") != 0)))
 		st->cb.event(st->userdata, type, json, len);
-clock:
-	if (!is_neutral(type)) {
-		if (!live) {
-			st->history_ended_turn = ends_turn(doc, type);
-		} else if (ends_turn(doc, type)) {
-			st->idle_wanted = 1;
-			idle_arm(st);
-		} else {
-			st->idle_wanted = 0;
-			idle_cancel(st);
-		}
+	apply(st, doc, type, json_get_str(doc, 0, "id"));
+	if (st->view_ended) {
+		session_over(st, strcmp(type, "session.deleted") == 0 ? STREAM_END_DELETED
+								       : STREAM_END_TERMINATED);
+		goto out;
 	}
-	if (live)
-		pump(st);
+	act(st);
+	if (strcmp(type, "session.status_idle") == 0)
+		report_idle(st);
 out:
 	json_free(doc);
 }
 
-/* ---- history ------------------------------------------------------------ */
-
-static void fetch_history(struct stream *st, const char *page);
-static void reconnect_later(struct stream *st);
+/* ---- the connection: stream, session, history --------------------------- */
 
 static void
-reconcile_finish(struct stream *st)
+free_pending(struct stream *st)
 {
 	struct pending_event *p;
 
-	st->reconciling = 0;
-	for (struct call *c = st->calls; c; c = c->next) {
-		if (c->state == CALL_SEEN) {
-			route(st, c);
-		} else if (c->state == CALL_UNSENT) {
-			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "posting the kept result of '%s'", c->id);
-			enqueue_send(st, c->unsent, c->unsent_len, c);
-			c->unsent = NULL;
-		}
-	}
-	st->idle_wanted = st->history_ended_turn;
-	if (st->cb.history)
-		st->cb.history(st->userdata, NULL, NULL, 0);
-	pump(st);
-	while ((p = st->pending_head) && !st->ending) {
+	while ((p = st->pending_head)) {
 		st->pending_head = p->next;
-		handle_event(st, p->json, p->len, 1);
 		free(p->json);
 		free(p);
 	}
-	if (!st->pending_head)
-		st->pending_tail = &st->pending_head;
+	st->pending_tail = &st->pending_head;
 }
 
 static void
-history_done(void *userdata, const struct api_result *res)
+drop_connection(struct stream *st)
 {
-	struct stream *st = userdata;
-	const struct json_doc *doc = res->doc;
-	const char *next;
-	int data;
-	int n;
-	int e;
-
-	st->history_call = NULL;
-	if (res->status != 200 || !doc || json_kind(doc, json_get(doc, 0, "data")) != JSON_ARRAY) {
-		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
-			 "cannot read the session's history (%s), reconnecting",
-			 res->status ? "bad answer" : res->transport_error);
-		if (res->fatal) {
-			end_soon(st, STREAM_END_FATAL);
-			return;
-		}
-		http_request_cancel(st->sse);
-		st->sse = NULL;
-		reconnect_later(st);
-		return;
-	}
-	data = json_get(doc, 0, "data");
-	n = json_size(doc, data);
-	e = json_first(doc, data);
-	for (int i = 0; i < n && !st->ending; i++, e = json_next(doc, e)) {
-		size_t len;
-		const char *raw = json_raw(doc, e, &len);
-
-		handle_event(st, raw, len, 0);
-	}
-	next = json_get_str(doc, 0, "next_page");
-	if (next && *next && !st->ending) {
-		fetch_history(st, next);
-		return;
-	}
-	reconcile_finish(st);
-}
-
-static void
-fetch_history(struct stream *st, const char *page)
-{
-	struct buf path = BUF_INIT(8192);
-	struct api_request r;
-
-	if (api_path(&path, "/v1/sessions/%s/events?limit=%d", st->session_id, HISTORY_PAGE_LIMIT) < 0 ||
-	    (page && api_path(&path, "&page=%s", page) < 0))
-		goto fail;
-	memset(&r, 0, sizeof(r));
-	r.method = "GET";
-	r.path = path.data;
-	r.token = st->token;
-	r.beta = API_BETA_MANAGED_AGENTS;
-	r.helper = "environments-worker, session-tool-runner";
-	r.timeout_ms = 60000;
-	r.max_retries = -1;
-	if (api_call(st->api, &r, history_done, st, &st->history_call) < 0)
-		goto fail;
-	buf_release(&path);
-	return;
-fail:
-	buf_release(&path);
 	http_request_cancel(st->sse);
 	st->sse = NULL;
-	reconnect_later(st);
-}
-
-/* ---- the SSE connection ------------------------------------------------- */
-
-static int
-sse_message(void *userdata, const char *event, const char *data, size_t len)
-{
-	struct stream *st = userdata;
-	struct pending_event *p;
-
-	/* Any message, keep-alives aside, proves the connection healthy. */
-	if (strcmp(event, "ping") == 0 || !len)
-		return 0;
-	st->backoff_ms = STREAM_BACKOFF_MIN_MS;
-	if (strcmp(event, "error") == 0) {
-		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "the stream reported an error, reconnecting");
-		return -EPROTO;
-	}
-	if (st->reconciling) {
-		p = calloc(1, sizeof(*p));
-		if (!p || !(p->json = strndup(data, len))) {
-			free(p);
-			return -ENOMEM;
-		}
-		p->len = len;
-		*st->pending_tail = p;
-		st->pending_tail = &p->next;
-		return 0;
-	}
-	handle_event(st, data, len, 1);
-	return st->ending ? -ECANCELED : 0;
-}
-
-static void
-sse_headers(void *userdata, long status)
-{
-	struct stream *st = userdata;
-
-	log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx, "event stream open");
-	sse_parser_reset(&st->parser);
-	st->reconciling = 1;
-	fetch_history(st, NULL);
-}
-
-static int
-sse_chunk(void *userdata, const char *data, size_t n)
-{
-	struct stream *st = userdata;
-
-	return sse_parser_feed(&st->parser, data, n);
+	api_call_cancel(st->read_call);
+	st->read_call = NULL;
+	loop_cancel_timer(st->read_timer);
+	st->read_timer = NULL;
+	loop_cancel_timer(st->idle_timer);
+	st->idle_timer = NULL;
+	free_pending(st);
+	st->phase = PHASE_IDLE;
 }
 
 static void
@@ -1000,23 +1273,273 @@ reconnect_fired(void *userdata)
 static void
 reconnect_later(struct stream *st)
 {
-	struct pending_event *p;
-
 	if (st->ending || st->reconnect_timer)
 		return;
-	api_call_cancel(st->history_call);
-	st->history_call = NULL;
-	st->reconciling = 0;
-	while ((p = st->pending_head)) {
+	drop_connection(st);
+	metrics.sse_reconnects++;
+	loop_add_timer(st->loop, (uint64_t)jitter_half(st->backoff_ms), reconnect_fired, st,
+		       &st->reconnect_timer);
+	st->backoff_ms = st->backoff_ms * 2 > STREAM_BACKOFF_MAX_MS ? STREAM_BACKOFF_MAX_MS
+								     : st->backoff_ms * 2;
+}
+
+static void
+read_timeout_fired(void *userdata)
+{
+	struct stream *st = userdata;
+
+	st->read_timer = NULL;
+	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+		 "reading the session took over %ld ms, reconnecting", st->read_timeout_ms);
+	reconnect_later(st);
+}
+
+/* Each read of a connection gets its own deadline. */
+static void
+read_deadline(struct stream *st)
+{
+	loop_cancel_timer(st->read_timer);
+	st->read_timer = NULL;
+	loop_add_timer(st->loop, (uint64_t)st->read_timeout_ms, read_timeout_fired, st,
+		       &st->read_timer);
+}
+
+/* A read failed: a refusal (4xx but 408, 409, 429) ends the stream, the
+ * rest reconnects. */
+static void
+read_failed(struct stream *st, const char *what, const struct api_result *res)
+{
+	if (res->fatal) {
+		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "reading the %s failed permanently: HTTP %ld %s",
+			 what, res->status, res->error_message ? res->error_message : "");
+		drop_connection(st);
+		end_soon(st, STREAM_END_FATAL);
+		return;
+	}
+	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "reading the %s failed (%s), reconnecting", what,
+		 res->status ? (res->error_message ? res->error_message : "bad answer")
+			     : res->transport_error);
+	reconnect_later(st);
+}
+
+static void fetch_history(struct stream *st, const char *page);
+
+static void
+go_live(struct stream *st)
+{
+	struct pending_event *p;
+
+	loop_cancel_timer(st->read_timer);
+	st->read_timer = NULL;
+	st->read_attempts = 0;
+	if (st->cb.history)
+		st->cb.history(st->userdata, NULL, NULL, 0);
+	if (st->view_ended) {
+		session_over(st, STREAM_END_TERMINATED);
+		return;
+	}
+	st->phase = PHASE_LIVE;
+	act(st);
+	/* Only reads that began after the countdown ended can confirm that
+	 * the session is still idle. */
+	if (st->idle_ends_at && st->idle_ends_at <= st->reads_began) {
+		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
+			 "session idle for %ld ms after its turn ended; stopping", st->max_idle_ms);
+		drop_connection(st);
+		end_soon(st, STREAM_END_IDLE);
+		return;
+	}
+	if (st->idle_when_read)
+		report_idle(st);
+	while ((p = st->pending_head) && !st->ending && st->phase == PHASE_LIVE) {
 		st->pending_head = p->next;
+		if (!st->pending_head)
+			st->pending_tail = &st->pending_head;
+		handle_live(st, p->json, p->len);
 		free(p->json);
 		free(p);
 	}
-	st->pending_tail = &st->pending_head;
-	metrics.sse_reconnects++;
-	loop_add_timer(st->loop, (uint64_t)st->backoff_ms, reconnect_fired, st, &st->reconnect_timer);
-	st->backoff_ms = st->backoff_ms * 2 > STREAM_BACKOFF_MAX_MS ? STREAM_BACKOFF_MAX_MS
-								     : st->backoff_ms * 2;
+}
+
+static void
+history_done(void *userdata, const struct api_result *res)
+{
+	struct stream *st = userdata;
+	const struct json_doc *doc = res->doc;
+	const char *next;
+	int data;
+	int n;
+	int e;
+
+	st->read_call = NULL;
+	if (res->status != 200 || !doc || json_kind(doc, json_get(doc, 0, "data")) != JSON_ARRAY) {
+		read_failed(st, "session's events", res);
+		return;
+	}
+	data = json_get(doc, 0, "data");
+	n = json_size(doc, data);
+	e = json_first(doc, data);
+	for (int i = 0; i < n; i++, e = json_next(doc, e)) {
+		size_t len;
+		const char *raw = json_raw(doc, e, &len);
+		const char *type = json_get_str(doc, e, "type");
+
+		if (json_kind(doc, e) != JSON_OBJECT || !type)
+			continue;
+		if (st->cb.history)
+			st->cb.history(st->userdata, type, raw, len);
+		if (is_view_type(type)) {
+			struct json_doc *ev = NULL;
+
+			if (json_parse(raw, len, &ev, NULL, 0) == 0) {
+				apply(st, ev, type, json_get_str(ev, 0, "id"));
+				json_free(ev);
+			}
+		}
+	}
+	next = json_get_str(doc, 0, "next_page");
+	if (next && *next) {
+		fetch_history(st, next);
+		return;
+	}
+	go_live(st);
+}
+
+static void
+fetch_history(struct stream *st, const char *page)
+{
+	struct buf path = BUF_INIT(8192);
+	struct api_request r;
+
+	if (api_path(&path, "/v1/sessions/%s/events?limit=%d", st->session_id, HISTORY_PAGE_LIMIT) < 0)
+		goto fail;
+	/* An executor that replays the conversation reads all of it. */
+	for (size_t i = 0; !st->cb.history && i < sizeof(view_types) / sizeof(view_types[0]); i++) {
+		if (api_path(&path, "&types%5B%5D=%s", view_types[i]) < 0)
+			goto fail;
+	}
+	if (page && api_path(&path, "&page=%s", page) < 0)
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.path = path.data;
+	r.token = st->token;
+	r.beta = API_BETA_MANAGED_AGENTS;
+	r.helper = "environments-worker, session-tool-runner";
+	r.timeout_ms = st->read_timeout_ms;
+	r.max_retries = -1;
+	read_deadline(st);
+	if (api_call(st->api, &r, history_done, st, &st->read_call) < 0)
+		goto fail;
+	buf_release(&path);
+	return;
+fail:
+	buf_release(&path);
+	reconnect_later(st);
+}
+
+static void
+session_read(void *userdata, const struct api_result *res)
+{
+	struct stream *st = userdata;
+	const char *status;
+
+	st->read_call = NULL;
+	if (res->status != 200 || !res->doc || json_kind(res->doc, 0) != JSON_OBJECT) {
+		read_failed(st, "session", res);
+		return;
+	}
+	status = json_get_str(res->doc, 0, "status");
+	/* Archiving adds no event to the history: only the status shows it. */
+	if (status && strcmp(status, "terminated") == 0) {
+		drop_connection(st);
+		session_over(st, STREAM_END_TERMINATED);
+		return;
+	}
+	/* The newest status event can be an idle while a subagent still runs. */
+	if (!status || strcmp(status, "idle") != 0)
+		st->active_at = loop_now_ms();
+	st->idle_when_read = status && strcmp(status, "idle") == 0;
+	st->phase = PHASE_HISTORY;
+	begin_view(st);
+	fetch_history(st, NULL);
+}
+
+/* The session's status comes before its history: a thread that was running
+ * then may have made a call by the time it is idle. */
+static void
+fetch_session(struct stream *st)
+{
+	struct buf path = BUF_INIT(4096);
+	struct api_request r;
+
+	st->phase = PHASE_SESSION;
+	if (api_path(&path, "/v1/sessions/%s", st->session_id) < 0)
+		goto fail;
+	memset(&r, 0, sizeof(r));
+	r.method = "GET";
+	r.path = path.data;
+	r.token = st->token;
+	r.beta = API_BETA_MANAGED_AGENTS;
+	r.helper = "environments-worker, session-tool-runner";
+	r.timeout_ms = st->read_timeout_ms;
+	r.max_retries = -1;
+	read_deadline(st);
+	if (api_call(st->api, &r, session_read, st, &st->read_call) < 0)
+		goto fail;
+	buf_release(&path);
+	return;
+fail:
+	buf_release(&path);
+	reconnect_later(st);
+}
+
+static int
+sse_message(void *userdata, const char *event, const char *data, size_t len)
+{
+	struct stream *st = userdata;
+	struct pending_event *p;
+
+	if (strcmp(event, "ping") == 0 || !len)
+		return 0;
+	if (strcmp(event, "error") == 0) {
+		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "the stream reported an error, reconnecting");
+		return -EPROTO;
+	}
+	/* Any event proves the connection healthy. */
+	st->backoff_ms = STREAM_BACKOFF_MIN_MS;
+	if (st->phase != PHASE_LIVE) {
+		p = calloc(1, sizeof(*p));
+		if (!p || !(p->json = strndup(data, len))) {
+			free(p);
+			return -ENOMEM;
+		}
+		p->len = len;
+		*st->pending_tail = p;
+		st->pending_tail = &p->next;
+		return 0;
+	}
+	handle_live(st, data, len);
+	return st->ending || st->phase != PHASE_LIVE ? -ECANCELED : 0;
+}
+
+static void
+sse_headers(void *userdata, long status)
+{
+	struct stream *st = userdata;
+
+	log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx, "event stream open");
+	sse_parser_reset(&st->parser);
+	st->reads_began = loop_now_ms();
+	fetch_session(st);
+}
+
+static int
+sse_chunk(void *userdata, const char *data, size_t n)
+{
+	struct stream *st = userdata;
+
+	return sse_parser_feed(&st->parser, data, n);
 }
 
 static void
@@ -1031,6 +1554,7 @@ sse_done(void *userdata, const struct http_response *resp)
 	    resp->status != 429) {
 		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "the event stream was refused with HTTP %ld",
 			 resp->status);
+		drop_connection(st);
 		end_soon(st, STREAM_END_FATAL);
 		return;
 	}
@@ -1043,6 +1567,8 @@ sse_done(void *userdata, const struct http_response *resp)
 	reconnect_later(st);
 }
 
+/* The stream opens first, so that an event too new for the history
+ * arrives on the stream. */
 static void
 connect_stream(struct stream *st)
 {
@@ -1052,6 +1578,8 @@ connect_stream(struct stream *st)
 	const char *headers[8];
 	int n = 0;
 
+	st->phase = PHASE_OPENING;
+	st->read_timeout_ms = backoff_ms(st->read_attempts++, READ_TIMEOUT_MS, READ_TIMEOUT_MAX_MS);
 	if (buf_puts(&url, api_base_url(st->api)) < 0 ||
 	    api_path(&url, "/v1/sessions/%s/events/stream", st->session_id) < 0 ||
 	    buf_printf(&auth, "Authorization: Bearer %s", st->token) < 0)
@@ -1072,6 +1600,7 @@ connect_stream(struct stream *st)
 	o.on_chunk = sse_chunk;
 	o.on_done = sse_done;
 	o.userdata = st;
+	read_deadline(st);
 	if (http_request_start(st->loop, &o, &st->sse) < 0)
 		goto fail;
 	buf_release(&url);
@@ -1113,8 +1642,7 @@ stream_start(struct loop *loop, struct api *api, const struct stream_options *o,
 	st->cb = *cb;
 	st->userdata = userdata;
 	st->backoff_ms = STREAM_BACKOFF_MIN_MS;
-	st->calls_tail = &st->calls;
-	st->queue_tail = &st->queue_head;
+	st->active_at = loop_now_ms();
 	st->out_tail = &st->out_head;
 	st->pending_tail = &st->pending_head;
 	sse_parser_init(&st->parser, STREAM_MAX_MESSAGE, sse_message, st);
@@ -1149,57 +1677,61 @@ stream_sending(const struct stream *st)
 }
 
 void
-stream_free(struct stream *st)
+stream_stop_calls(struct stream *st, int lease_lost)
 {
-	struct pending_event *p;
-
 	if (!st)
 		return;
-	http_request_cancel(st->sse);
-	api_call_cancel(st->history_call);
+	st->holding = 1;
+	if (lease_lost) {
+		/* Whoever holds the item now answers the call. */
+		st->abandoned = 1;
+		api_call_cancel(st->send_call);
+		st->send_call = NULL;
+		loop_cancel_timer(st->send_timer);
+		st->send_timer = NULL;
+	}
+	stop_tool(st, "stopped: the runner stops serving the session", METRICS_TOOL_CANCELLED,
+		  !lease_lost);
+}
+
+void
+stream_free(struct stream *st)
+{
+	if (!st)
+		return;
+	drop_connection(st);
 	api_call_cancel(st->send_call);
 	loop_cancel_timer(st->reconnect_timer);
 	loop_cancel_timer(st->tool_timer);
+	loop_cancel_timer(st->start_timer);
 	loop_cancel_timer(st->send_timer);
-	loop_cancel_timer(st->idle_timer);
 	loop_cancel_timer(st->end_timer);
 	sse_parser_release(&st->parser);
-	while ((p = st->pending_head)) {
-		st->pending_head = p->next;
-		free(p->json);
-		free(p);
-	}
 	while (st->out_head) {
 		struct outgoing *o = st->out_head;
 
 		st->out_head = o->next;
 		outgoing_free(o);
 	}
-	while (st->calls) {
-		struct call *c = st->calls;
+	while (st->head) {
+		struct call *c = st->head;
 
-		st->calls = c->next;
+		st->head = c->next;
 		free(c->id);
-		free(c->name);
-		free(c->input);
-		free(c->thread_id);
-		free(c->unsent);
+		free_call_event(c);
+		free(c->thread_stop);
 		free(c);
 	}
-	while (st->verdicts) {
-		struct verdict *v = st->verdicts;
+	for (size_t i = 0; i < SEEN_BUCKETS; i++) {
+		while (st->seen[i]) {
+			struct seen *s = st->seen[i];
 
-		st->verdicts = v->next;
-		free(v->tool_use_id);
-		free(v);
+			st->seen[i] = s->next;
+			free(s->id);
+			free(s);
+		}
 	}
-	while (st->dead_threads) {
-		struct thread_mark *t = st->dead_threads;
-
-		st->dead_threads = t->next;
-		free(t->thread_id);
-		free(t);
-	}
+	free_threads(st);
 	free(st->session_id);
 	secret_free(st->token);
 	free(st);

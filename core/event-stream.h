@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A session's event stream, as the SDK's SessionToolRunner reads it
- * (protocol.md 6.3): open the SSE stream, then reconcile the whole history,
- * so no answered tool call runs again and none is missed; route each new
- * agent.tool_use through the permission gate (deny, ask and
- * user.tool_confirmation); run calls one at a time and post each result,
- * retrying within the lease's TTL; reconnect with backoff; release the
- * session when its turn has ended and the idle window passed, and at once on
- * session.status_terminated or session.deleted.
- *
- * Unlike the SDK, the stream keeps being read while a tool runs, so an
- * interrupt, an archive or a deletion cancels the running call at once
- * instead of after it finishes.
+ * (docs/protocol.md, "Reading a session" and "Which calls run"): each
+ * connection opens the SSE stream, reads the session, then the history
+ * filtered to the events that matter, and builds a view of the calls the
+ * session waits on; only those run, one at a time.  The stream is read
+ * while a tool runs: a call answered elsewhere, a call whose thread
+ * stopped, and every call when the session ends or the runner stops, is
+ * stopped and answered with the SDK's "was stopped" result.  A result the
+ * API refuses with 400 or 413 is replaced by an error result quoting the
+ * refusal.  The session is released when it stayed idle max_idle_ms after
+ * its turn ended, as a fresh read confirms.
  */
 #ifndef ER_EVENT_STREAM_H
 #define ER_EVENT_STREAM_H
@@ -43,6 +42,11 @@ struct stream_callbacks {
 	 * it was left to other clients; where the SDK's runner yields a
 	 * dispatched call (may be NULL). */
 	void (*call_done)(void *userdata, const char *id);
+	/* A running call was stopped (may be NULL): its tool may have moved
+	 * files away and not put them back. */
+	void (*call_stopped)(void *userdata, const char *id);
+	/* The session went idle with no call running (may be NULL). */
+	void (*idle)(void *userdata);
 	/* Every event of the history, each time it is read (may be NULL); then
 	 * once with `type` NULL when the walk is complete, before the live
 	 * events that arrived meanwhile. */
@@ -53,7 +57,7 @@ struct stream_options {
 	const char *session_id;
 	const char *token;          /* the item's credential; never logged */
 	long max_idle_ms;           /* <= 0 disables the idle release */
-	long tool_timeout_ms;       /* per call; the SDK's is 120 s */
+	long tool_timeout_ms;       /* per call; the SDK's is 325 s */
 	long send_window_ms;        /* how long to retry a result; follows the lease TTL */
 	int event_tool_use;         /* also pass new agent.tool_use events to cb.event */
 	const struct log_ctx *ctx;
@@ -78,8 +82,8 @@ void stream_hold(struct stream *st);
 int stream_busy(const struct stream *st);
 /* An event or result is still being sent. */
 int stream_sending(const struct stream *st);
-/* Cancel the running call and stop starting new ones; nothing is posted
- * for the cancelled calls (the runner is giving the session up). */
-void stream_cancel_running(struct stream *st);
+/* Stop the running call and start no other: its "was stopped" result is
+ * posted, unless the lease was lost (then nothing more is posted). */
+void stream_stop_calls(struct stream *st, int lease_lost);
 
 #endif

@@ -441,7 +441,7 @@ session_end(struct session *s, enum session_end why)
 	}
 	if (s->phase == PHASE_DRAINING && why == SESSION_END_SHUTDOWN_NOW) {
 		s->why = why;
-		stream_cancel_running(s->stream);
+		stream_stop_calls(s->stream, s->lease_lost);
 		teardown(s);
 		return;
 	}
@@ -470,7 +470,7 @@ session_end(struct session *s, enum session_end why)
 		return;
 	}
 	if (why != SESSION_END_IDLE && why != SESSION_END_EXECUTOR)
-		stream_cancel_running(s->stream);
+		stream_stop_calls(s->stream, s->lease_lost);
 	/* From the loop, not from inside the callback that reported the end. */
 	loop_cancel_timer(s->timer);
 	s->timer = NULL;

@@ -137,7 +137,7 @@ const struct settings_def settings_table[] = {
 	{ "block-ms", "ER_BLOCK_MS", "block_ms", SETTINGS_INT, OFF(block_ms), 1, 999, ORCH, "MS",
 	  "long-poll hold, 1-999 (default 999)" },
 	{ "tool-timeout-sec", "ER_TOOL_TIMEOUT_SEC", "tool_timeout_sec", SETTINGS_INT,
-	  OFF(tool_timeout_sec), 1, 86400, SERVE, "N", "time limit of one tool call (default 120)" },
+	  OFF(tool_timeout_sec), 1, 86400, SERVE, "N", "time limit of one tool call (default 325)" },
 	{ "drain-wait-sec", "ER_DRAIN_WAIT_SEC", "drain_wait_sec", SETTINGS_INT,
 	  OFF(drain_wait_sec), 0, 3600, SERVE, "N",
 	  "on SIGTERM, wait this long for sessions to end (default 30)" },
@@ -203,7 +203,7 @@ settings_init(struct settings *s)
 	s->capacity = 1;
 	s->max_idle_sec = 60;
 	s->block_ms = 999;
-	s->tool_timeout_sec = 120;
+	s->tool_timeout_sec = 325;
 	s->drain_wait_sec = 30;
 	s->memory_sync_sec = 15;
 	s->skills_max_mb = 512;

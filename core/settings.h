@@ -74,7 +74,7 @@ struct settings {
 	int keep_session_dirs;
 	int max_idle_sec;     /* release after the turn ends; default 60, 0 disables */
 	int block_ms;	      /* poll hold, 1-999, default 999 */
-	int tool_timeout_sec; /* per tool call, default 120 */
+	int tool_timeout_sec; /* per tool call, default 325 */
 	int drain_wait_sec;   /* on SIGTERM, default 30 */
 	int memory_sync_sec;  /* memory stores sync period, default 15 */
 	int skills_max_mb;    /* largest skill archive, default 512 */

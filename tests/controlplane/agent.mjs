@@ -19,6 +19,7 @@ export function validateScript(s) {
       if (typeof call.name !== 'string' || call.input === null || typeof call.input !== 'object') {
         throw badRequest(`turns[${t}].tool_calls[${c}]: name (string) and input (object) required`);
       }
+      if (call.awaited !== undefined && typeof call.awaited !== 'boolean') throw badRequest(`turns[${t}].tool_calls[${c}].awaited: expected a boolean`);
       const p = call.evaluated_permission;
       if (p !== undefined && p !== null && !PERMISSIONS.has(p)) {
         throw badRequest(`turns[${t}].tool_calls[${c}].evaluated_permission: allow, ask, deny or null`);
@@ -64,6 +65,14 @@ export class ScriptedAgent {
       if (!this.busy) this.#drain();
     } else if (ev.type === 'user.interrupt') {
       this.inbox.length = 0;
+      // The calls the turn waited on are answered by the session itself, so a runner stops them.
+      for (const call of this.session.calls.values()) {
+        if (call.answered || call.closed || call.event.evaluated_permission === 'deny' || call.confirmation === 'deny') continue;
+        this.session.append(
+          { type: 'agent.tool_result', tool_use_id: call.event.id, is_error: true, content: [{ type: 'text', text: 'interrupted by the user' }] },
+          { fromAgent: true },
+        );
+      }
       for (const w of this.waiters) w.reject(new Interrupted());
     } else {
       for (const w of [...this.waiters]) if (w.pred(ev)) w.resolve(ev);
@@ -134,6 +143,10 @@ export class ScriptedAgent {
       const at = this.session.events.lastIndexOf(tu);
       if (permission === 'deny') {
         results.push({ text: '(denied)', is_error: true });
+        continue;
+      }
+      if (call.awaited === false) {
+        results.push({ text: '(not awaited)', is_error: false });
         continue;
       }
       const idle = () =>

@@ -67,6 +67,9 @@ export class Session {
       this.calls.get(ev.custom_tool_use_id).answered = true;
     } else if (ev.type === 'user.tool_confirmation') {
       this.calls.get(ev.tool_use_id).confirmation = ev.result;
+    } else if (ev.type === 'agent.tool_result') {
+      const call = this.calls.get(ev.tool_use_id);
+      if (call) call.closed = true;
     }
     for (const pump of [...this.streams]) pump();
     if (!fromAgent) this.agent?.onEvent(ev);
@@ -92,6 +95,11 @@ export class Session {
           return ['tool_result_unknown_tool_use', `${ev.type}: ${JSON.stringify(id)} is not a ${custom ? 'custom ' : ''}tool use of this session`];
         }
         if (call.answered || pendingResults.has(id)) return ['tool_result_duplicate', `${ev.type}: ${id} already has a result`];
+        // A call the session closed itself (interrupt) still takes the runner's late result.
+        if (call.closed) {
+          pendingResults.add(id);
+          return null;
+        }
         const perm = call.event.evaluated_permission;
         if (perm === 'deny' || call.confirmation === 'deny') return ['tool_result_for_denied', `${ev.type}: ${id} was denied`];
         if (perm === 'ask' && call.confirmation !== 'allow') {

@@ -1,6 +1,7 @@
-// user.interrupt while a tool runs: the runner (unlike the SDK worker, which
-// only notices after the tool ends) cancels it within about a second, posts
-// an error result, and the session goes on with the next message.
+// user.interrupt while a tool runs: the session answers the call itself
+// (agent.tool_result), so the runner stops the tool within about a second,
+// posts the SDK's "was stopped" result, and the session goes on with the
+// next message.
 import {
   apiClient, cp, done, environment, eventsOf, ok, say, startRunner, textOf, toolCalls, until, untilGone, untilNoTracked,
   untilTracked, untilTurnEnds, untilWork,
@@ -30,6 +31,7 @@ try {
   }, 3000);
   const resultMs = first && Date.parse(first.results[0].processed_at) - t0;
   ok(first?.is_error === true && first.results.length === 1, `an error result is posted ${resultMs} ms after the interrupt: ${JSON.stringify(first?.text)}`, first);
+  ok(first?.text === "tool 'bash' was stopped, and may have already done some or all of its work", 'it says the tool was stopped', first?.text);
   ok(resultMs !== null && resultMs < 1500, 'within about a second');
   const idle = await until(async () => (await eventsOf(session.id)).some((e) => e.type === 'session.status_idle'), 1000);
   ok(idle, 'the turn ended');

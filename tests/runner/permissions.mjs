@@ -1,7 +1,9 @@
 // Permission gating and unknown tools, as the SDK worker does them:
 // `ask` waits for user.tool_confirmation (allow runs once, deny never runs),
 // `deny` never runs, and a tool the toolset does not know is left to another
-// client (here the test answers it).
+// client (here the test answers it). A call the session does not wait on
+// (no evaluated_permission, no requires_action idle listing it, then the
+// turn ends) is not run at all.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiClient, cp, done, environment, eventsOf, ok, say, startRunner, textOf, toolCalls, until, untilNoTracked } from './lib.mjs';
@@ -17,6 +19,7 @@ await cp.script(session.id, {
       { name: 'bash', input: { command: 'touch denied.txt' }, evaluated_permission: 'deny' },
       { name: 'web_lookup', input: { q: 'x' } },
       { name: 'bash', input: { command: 'ls' }, evaluated_permission: null },
+      { name: 'bash', input: { command: 'touch not-awaited.txt' }, evaluated_permission: null, awaited: false },
     ],
     message: 'asked: {{result.0}}; ask-denied: {{result.1}}; denied: {{result.2}}; other: {{result.3}}; ls: {{result.4}}',
   }],
@@ -56,6 +59,7 @@ try {
   ok(unknownWait === 0, 'unknown tool name: the runner posts nothing for it', unknownWait);
   ok(calls[3]?.results.length === 1 && calls[3].text === 'from another client', 'unknown tool name: answered by the other client only', calls[3]);
   ok(calls[4]?.results.length === 1 && calls[4].is_error === false && calls[4].text.includes('asked.txt'), 'no evaluated_permission: executed', calls[4]);
+  ok(calls[5]?.results.length === 0 && !existsSync(join(wd, 'not-awaited.txt')), 'a call the session does not wait on: not run, no result', calls[5]);
   const answer = textOf(seen.findLast((e) => e.type === 'agent.message')?.content);
   ok(answer.startsWith('asked: wrote 8 bytes to asked.txt; ask-denied: (denied: no); denied: (denied); other: from another client; ls: '), 'final message', answer);
   const rep = await until(async () => {
