@@ -116,6 +116,9 @@ apply_file_pair(void *userdata, const char *key, const char *value, const char *
 	char msg[400];
 	int r;
 
+	/* "key =" leaves the default, as an empty variable does. */
+	if (!*value && (d || settings_is_option_key(key)))
+		return 0;
 	if (!d) {
 		if (settings_is_option_key(key)) {
 			r = settings_set_option(s, key, value);

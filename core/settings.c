@@ -87,8 +87,8 @@ const struct settings_def settings_table[] = {
 	  "open-file limit (RLIMIT_NOFILE) of sandboxed commands (default 1024)" },
 	{ "sandbox-max-file-size-mb", "ER_SANDBOX_MAX_FILE_SIZE_MB", "sandbox_max_file_size_mb",
 	  SETTINGS_POLICY, 0, 0, 1048576, SERVE, "MB",
-	  "largest file a sandboxed command may write, MiB (RLIMIT_FSIZE; default 16384, 0: no "
-	  "limit)" },
+	  "largest file a sandboxed command may write, MiB, RLIMIT_FSIZE (default 16384, 0: "
+	  "no limit)" },
 	{ "sandbox-memory-mb", "ER_SANDBOX_MEMORY_MB", "sandbox_memory_mb", SETTINGS_POLICY, 0, 0,
 	  1048576, SERVE, "MB",
 	  "memory cap of one session's commands, MiB, where a cgroup is writable (default 4096, "
@@ -188,7 +188,7 @@ const struct settings_def settings_table[] = {
 	{ "log-format", "ER_LOG_FORMAT", "log_format", SETTINGS_LOG_FORMAT, OFF(log_format), 0, 0,
 	  SERVE, "FORMAT", "logfmt|json (default logfmt)" },
 	{ "log-file", "ER_LOG_FILE", "log_file", SETTINGS_PATH, OFF(log_file), 0, 0, SERVE, "FILE",
-	  "append log lines to FILE, reopened on SIGHUP (default stderr)" },
+	  "append log lines to FILE, reopened on SIGHUP (default: stderr)" },
 	{ NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL },
 };
 

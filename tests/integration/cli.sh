@@ -154,6 +154,12 @@ xenv=ER_CONFIG=$tmp/bad.conf
 orch 78 "$tmp/bad.conf:2:"
 xenv=
 
+# sample-config/runner.conf with every setting uncommented is the defaults:
+# the run gets as far as the (unknown) executor.
+sed 's/^#\([a-z_]* =\)/\1/' "$ER_TOP_SRCDIR/sample-config/runner.conf" >"$tmp/all.conf"
+expect 64 "unknown executor 'exec-from-flag'" orchestrator --environment-id e --service-key-file "$key" \
+	--config "$tmp/all.conf" --sandbox-backend "$good_sb" --executor exec-from-flag
+
 # Precedence, observed through which plugin gets loaded: a good sandbox
 # from one source lets the run reach the (unknown) executor; a bad name from
 # a source that should lose must not matter.

@@ -79,6 +79,13 @@ tests_unit_test_keyfile_SOURCES = tests/unit/test_keyfile.c
 tests_unit_test_keyfile_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_keyfile_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_keyfile
+
+# sample-config/runner.conf against the table of settings.
+check_PROGRAMS += tests/unit/test_sample_config
+tests_unit_test_sample_config_SOURCES = tests/unit/test_sample_config.c
+tests_unit_test_sample_config_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_sample_config_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_sample_config
 endif
 
 # Skill archive checks and SHA-256 (skills and memory stores).
