@@ -11,8 +11,8 @@
  *    /run, /var, /home, /root, no host socket.  --sandbox-read-only and
  *    --sandbox-read-write add paths, --sandbox-deny hides paths (an empty
  *    tmpfs over a directory, /dev/null over a file), and /etc/shadow,
- *    /etc/gshadow, /etc/environment-runner and the runner's key file are
- *    always hidden.
+ *    /etc/gshadow, /etc/environment-runner, the runner's key file and the
+ *    other sessions' directories are always hidden.
  *  - It runs as the sandbox user (--sandbox-user, default environment-runner
  *    or nobody) when the runner is root: the runner drops supplementary
  *    groups and changes uid and gid before bwrap starts, since bwrap's own
@@ -244,6 +244,10 @@ build_base(struct bw_state *st, struct er_error *err)
 	r = r ?: push_deny(st, "/etc/environment-runner");
 	if (st->pol.key_file)
 		r = r ?: push_deny(st, st->pol.key_file);
+	/* Other sessions' directories, where a --sandbox-read-* path shows
+	 * the base directory; wrap() binds the session's own over this. */
+	if (st->pol.base_dir)
+		r = r ?: push_deny(st, st->pol.base_dir);
 	for (size_t i = 0; st->pol.deny[i] && r == 0; i++)
 		r = push_deny(st, st->pol.deny[i]);
 	if (r < 0)

@@ -12,9 +12,11 @@
  *   --caps.drop=all --nonewprivs --nogroups --noroot
  *   --seccomp --seccomp.block-secondary --restrict-namespaces
  *   --protocol=inet,inet6 (no unix sockets) --ipc-namespace --hostname=sandbox
- *   --private (empty temporary home) --private-dev --private-tmp or a
- *   whitelist of the session's directory under /tmp or /var, --read-only=/
- *   with --read-write=<session dir> (and --sandbox-read-write paths),
+ *   --private (empty temporary home) --private-dev --private-tmp,
+ *   --whitelist=<session dir> (a tmpfs over its top directory that shows
+ *   only it there: neither the base directory nor the other sessions'
+ *   directories, wherever --base-dir is), --read-only=/ with
+ *   --read-write=<session dir> (and --sandbox-read-write paths),
  *   --blacklist= every entry of /run but firejail's own (as it is at
  *   start-up), /etc/shadow, /etc/gshadow, the runner's key file and
  *   --sandbox-deny paths, --net=none unless the network is "host",
@@ -306,6 +308,28 @@ fj_probe(void *state, struct er_error *err)
 	return 0;
 }
 
+/* --whitelist=`path` when it lies below the top directory of `workdir`
+ * (firejail mounts a tmpfs there that shows only what is whitelisted).  A
+ * workdir that is itself a top directory is shown as it is. */
+static int
+push_whitelist(struct fj_state *st, struct er_cmd_builder *out, const char *workdir,
+	       const char *path)
+{
+	const char *slash = strchr(workdir + 1, '/');
+	char top[PATH_MAX];
+	char opt[PATH_MAX + 32];
+
+	if (!slash || (size_t)(slash - workdir) >= sizeof(top))
+		return 0;
+	memcpy(top, workdir, (size_t)(slash - workdir));
+	top[slash - workdir] = '\0';
+	if (!sb_path_under(path, top) || strcmp(path, top) == 0)
+		return 0;
+	if ((size_t)snprintf(opt, sizeof(opt), "--whitelist=%s", path) >= sizeof(opt))
+		return -ENAMETOOLONG;
+	return st->host->cmd_push_arg(out, opt);
+}
+
 static int
 fj_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 	struct er_error *err)
@@ -327,12 +351,15 @@ fj_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		return r;
 	for (size_t i = 0; i < st->n_args && r == 0; i++)
 		r = host->cmd_push_arg(out, st->args[i]);
-	/* The session's directory: visible (whitelisted where firejail builds
-	 * /tmp or /var from scratch) and writable. */
-	if (r == 0 && (sb_path_under(workdir, "/tmp") || sb_path_under(workdir, "/var"))) {
-		snprintf(opt, sizeof(opt), "--whitelist=%s", workdir);
-		r = host->cmd_push_arg(out, opt);
-	}
+	/* The session's directory, alone in its top directory (so that other
+	 * sessions' directories beside it stay hidden; the sandbox user would
+	 * otherwise read them: they all belong to it), and writable.  The
+	 * --sandbox-read-* paths in the same top directory stay visible. */
+	r = r ?: push_whitelist(st, out, workdir, workdir);
+	for (size_t i = 0; st->pol.ro[i] && r == 0; i++)
+		r = push_whitelist(st, out, workdir, st->pol.ro[i]);
+	for (size_t i = 0; st->pol.rw[i] && r == 0; i++)
+		r = push_whitelist(st, out, workdir, st->pol.rw[i]);
 	if (r == 0 && !sb_path_under(workdir, "/tmp"))
 		r = host->cmd_push_arg(out, "--private-tmp");
 	if (r == 0) {

@@ -539,6 +539,7 @@ sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx,
 		return r;
 	p->memory = mb * MIB;
 	p->key_file = host->config_get(host_ctx, "runner.service_key_file");
+	p->base_dir = host->config_get(host_ctx, "runner.base_dir");
 	if (p->memory) {
 		find_cgroup(p);
 		if (!p->cg_ok)

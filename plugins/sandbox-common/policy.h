@@ -41,6 +41,8 @@ struct sb_policy {
 	char **rw;
 	char **deny;
 	const char *key_file;       /* the runner's key: hidden (borrowed) */
+	const char *base_dir;       /* the sessions' directories: hidden but
+				     * for the session's own (borrowed) */
 	uint64_t max_procs;
 	uint64_t max_files;
 	uint64_t max_fsize;         /* bytes, ER_RLIM_INFINITY for none */

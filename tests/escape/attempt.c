@@ -22,6 +22,7 @@
  *   nproc NAME N              fork N children that wait: "ok <forked>"
  *   daemon NAME MARKER        double fork, setsid, exec `sh -c 'sleep 300'` as
  *                             argv[0] MARKER with an empty environment
+ *   list NAME DIR             the names in DIR: "ok <count> <name>,<name>..."
  *   wait NAME PATH            stay until PATH exists (the test looks at this
  *                             process and its ancestors from the host
  *                             meanwhile): "ok", or "err timeout" after 60 s
@@ -29,6 +30,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -402,6 +404,34 @@ do_daemon(const char *name, const char *marker)
 }
 
 static int
+do_list(const char *name, const char *path)
+{
+	char names[2048] = "";
+	size_t len = 0;
+	int count = 0;
+	struct dirent *de;
+	DIR *d = opendir(path);
+
+	if (!d) {
+		result(name, "err %s", strerror(errno));
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		int n;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		count++;
+		n = snprintf(names + len, sizeof(names) - len, "%s%s", len ? "," : "", de->d_name);
+		if (n > 0 && (size_t)n < sizeof(names) - len)
+			len += (size_t)n;
+	}
+	closedir(d);
+	result(name, "ok %d %s", count, names);
+	return 0;
+}
+
+static int
 do_wait(const char *name, const char *path)
 {
 	for (int i = 0; i < 600; i++) {
@@ -443,6 +473,8 @@ main(int argc, char **argv)
 		return do_nproc(name, argv[3]);
 	if (strcmp(op, "daemon") == 0 && argc == 4)
 		return do_daemon(name, argv[3]);
+	if (strcmp(op, "list") == 0 && argc == 4)
+		return do_list(name, argv[3]);
 	if (strcmp(op, "wait") == 0 && argc == 4)
 		return do_wait(name, argv[3]);
 	fprintf(stderr, "usage: er-escape-attempt OP NAME ARGS...\n");

@@ -1,9 +1,11 @@
 #!/bin/sh
-# Runs tests/escape/escape.mjs (TAP) against the local control plane with
+# Runs tests/escape/escape.mjs (TAP; $ER_ESCAPE_CHECK names another check
+# of tests/escape, e.g. sessions.mjs) against the local control plane with
 # one sandbox backend, or skips with the reason it cannot run here.
 # Usage: escape.sh BACKEND [user|allowlist]   ("user": the runner runs as
-# an unprivileged user, $ER_ESCAPE_USER or nobody, instead of root;
-# "allowlist": --sandbox-network=allowlist with two names served)
+# an unprivileged user, $ER_ESCAPE_USER or nobody (firejail: its regular
+# user), instead of root; "allowlist": --sandbox-network=allowlist with two
+# names served)
 set -u
 backend=$1
 mode=${2:-root}
@@ -24,6 +26,21 @@ esac
 [ -f "${ER_TOP_BUILDDIR:?}/plugins/.libs/sandbox-$backend.so" ] ||
 	skip "the $backend plugin is not built here"
 [ -x "$ER_TOP_BUILDDIR/tests/escape/er-escape-attempt" ] || skip "er-escape-attempt is not built"
+if [ "$backend" = firejail ] && [ "$(id -u)" -eq 0 ]; then
+	# firejail refuses system users (nobody) and runs commands through the
+	# user's login shell: a regular user with a shell, made once here.
+	fjuser=${ER_ESCAPE_FIREJAIL_USER:-er-sbx-test}
+	if ! id "$fjuser" >/dev/null 2>&1; then
+		command -v useradd >/dev/null 2>&1 || skip "no useradd to make a regular user for firejail"
+		useradd -M -s /bin/bash -K UID_MIN=1000 "$fjuser" >/dev/null 2>&1 ||
+			skip "cannot create the regular user '$fjuser' firejail needs"
+	fi
+	if [ "$mode" != user ]; then
+		ER_TEST_SANDBOX_UID=$(id -u "$fjuser")
+		ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --sandbox-user=$fjuser"
+		export ER_TEST_SANDBOX_UID ER_TEST_SANDBOX_ARGS
+	fi
+fi
 if [ "$mode" = allowlist ]; then
 	relay="$ER_TOP_BUILDDIR/plugins/sandbox-bubblewrap/er-sandbox-relay"
 	[ -x "$relay" ] || skip "er-sandbox-relay is not built"
@@ -35,6 +52,7 @@ if [ "$mode" = allowlist ]; then
 	export ER_ESCAPE_NETWORK ER_TEST_SANDBOX_ARGS
 elif [ "$mode" = user ]; then
 	[ "$(id -u)" -eq 0 ] || skip "needs root to start the runner as another user"
+	[ "$backend" = firejail ] && ER_ESCAPE_USER=${ER_ESCAPE_USER:-${ER_ESCAPE_FIREJAIL_USER:-er-sbx-test}}
 	ER_ESCAPE_USER=${ER_ESCAPE_USER:-nobody}
 	id "$ER_ESCAPE_USER" >/dev/null 2>&1 || skip "no user '$ER_ESCAPE_USER'"
 	export ER_ESCAPE_USER
@@ -42,19 +60,6 @@ elif [ "$(id -u)" -ne 0 ] && [ "$backend" != none ]; then
 	# Not root: the runner already runs unprivileged; that is the user variant.
 	:
 fi
-if [ "$backend" = firejail ] && [ "$(id -u)" -eq 0 ]; then
-	# firejail refuses system users (nobody) and runs commands through the
-	# user's login shell: a regular user with a shell, made once here.
-	fjuser=${ER_ESCAPE_FIREJAIL_USER:-er-sbx-test}
-	if ! id "$fjuser" >/dev/null 2>&1; then
-		command -v useradd >/dev/null 2>&1 || skip "no useradd to make a regular user for firejail"
-		useradd -M -s /bin/bash -K UID_MIN=1000 "$fjuser" >/dev/null 2>&1 ||
-			skip "cannot create the regular user '$fjuser' firejail needs"
-	fi
-	ER_TEST_SANDBOX_UID=$(id -u "$fjuser")
-	ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --sandbox-user=$fjuser"
-	export ER_TEST_SANDBOX_UID ER_TEST_SANDBOX_ARGS
-fi
 export ER_TEST_SANDBOX=$backend
 export ER_ESCAPE_ATTEMPT="$ER_TOP_BUILDDIR/tests/escape/er-escape-attempt"
-exec sh "${ER_TOP_SRCDIR:?}/tests/sdk/run-check.sh" ../escape/escape.mjs
+exec sh "${ER_TOP_SRCDIR:?}/tests/sdk/run-check.sh" "../escape/${ER_ESCAPE_CHECK:-escape.mjs}"

@@ -1,0 +1,102 @@
+// Two sessions at once under one runner (--capacity 2, --base-dir): while
+// the first runs, the second tries to reach its directory and the base
+// directory.  Judged on the host: the bait's checksum, a planted file, the
+// first's directory name in a listing.  Under an isolating backend every
+// attempt must fail.
+//
+// Environment: as escape.mjs (ER_TEST_SANDBOX, ER_TEST_SANDBOX_ARGS,
+// ER_ESCAPE_ATTEMPT, ER_ESCAPE_USER), plus ER_ESCAPE_BASE=outside for a
+// --base-dir outside /tmp and /var (in the build directory).
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import {
+  apiClient, cp, done, environment, ok, say, startRunner, toolCalls, TMP, SANDBOX, untilTurnEnds, until,
+} from '../runner/lib.mjs';
+
+const client = apiClient();
+const nonce = Math.random().toString(36).slice(2, 12);
+const runAs = process.env.ER_ESCAPE_USER || null;
+const outside = process.env.ER_ESCAPE_BASE === 'outside';
+const attempt = process.env.ER_ESCAPE_ATTEMPT;
+const label = `${SANDBOX}${runAs ? ` as ${runAs}` : ''}, two sessions, --base-dir ${outside ? 'outside' : 'under'} /tmp`;
+
+function fnv1a(buf) {
+  let h = 2166136261;
+  for (const b of buf) {
+    h ^= b;
+    h = Math.imul(h, 16777619) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function idsOf(user) {
+  const f = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`)).split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+const baseDir = outside ? join(process.env.ER_TOP_BUILDDIR, `escape-base-${nonce}`) : join(TMP, `base-${nonce}`);
+mkdirSync(baseDir, { recursive: true });
+chmodSync(baseDir, 0o711);
+const runnerIds = runAs ? idsOf(runAs) : null;
+if (runnerIds) chownSync(baseDir, runnerIds.uid, runnerIds.gid);
+
+const { env, key } = await environment(client, `escape-sessions-${SANDBOX}`);
+const keyFile = join(TMP, `key-${nonce}`);
+writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+if (runnerIds) chownSync(keyFile, runnerIds.uid, runnerIds.gid);
+const bait = `bait-${nonce}\n`;
+const flag = `flag-${nonce}`;
+const ATT = attempt;
+const runner = startRunner({
+  envId: env.id, key, keyFile, baseDir, workerId: `escape-sessions-${nonce}`, uid: runnerIds?.uid, gid: runnerIds?.gid,
+  extra: ['--capacity', '2', `--sandbox-read-only=${dirname(attempt)}`],
+});
+let stopped = null;
+const results = {};
+let first = null;
+try {
+  // The first session leaves a bait in its directory and stays until told.
+  const a = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(a.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: `printf '${bait.trim()}\\n' > bait && ${ATT} wait hold ./${flag} 2>&1` } }], message: 'done' }] });
+  await say(client, a.id, 'hold');
+  first = await until(() => {
+    for (const d of readdirSync(baseDir)) {
+      try {
+        if (readFileSync(join(baseDir, d, 'bait'), 'utf8') === bait) return join(baseDir, d);
+      } catch {}
+    }
+    return null;
+  }, 30_000);
+  ok(first, `${label}: the first session runs`, runner.log().slice(-2000));
+  // The second knows the first's directory by name.
+  const attempts = first ? [
+    { name: 'other-read', cmd: `${ATT} read other-read ${first}/bait`, escaped: (r) => r.includes(fnv1a(Buffer.from(bait))) },
+    { name: 'other-list', cmd: `${ATT} list other-list ${first}`, escaped: (r) => /^ok [1-9]/.test(r) && r.includes('bait') },
+    { name: 'other-write', cmd: `${ATT} write other-write ${first}/planted-${nonce}`, escaped: () => existsSync(join(first, `planted-${nonce}`)) },
+    { name: 'base-list', cmd: `${ATT} list base-list ${baseDir}`, escaped: (r) => r.includes(basename(first)) },
+  ] : [];
+  if (first) {
+    const b = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+    await cp.script(b.id, { turns: [{ tool_calls: attempts.map((x) => ({ name: 'bash', input: { command: `${x.cmd} 2>&1` } })), message: 'done' }] });
+    await say(client, b.id, 'reach the other');
+    const evs = await untilTurnEnds(b.id, 1, 60_000);
+    ok(evs, `${label}: the second session runs its attempts`, runner.log().slice(-2000));
+    const texts = toolCalls(evs ?? []).map((c) => c.text ?? '');
+    for (const [i, x] of attempts.entries()) {
+      const line = texts[i]?.split('\n').find((l) => l.startsWith(`RESULT ${x.name} `));
+      results[x.name] = line ? line.slice(`RESULT ${x.name} `.length) : `no result: ${texts[i]?.slice(0, 200)}`;
+    }
+    writeFileSync(join(first, flag), '');
+    ok(await untilTurnEnds(a.id, 1, 60_000), `${label}: the first session ends its turn`);
+  }
+  for (const x of attempts) {
+    const r = results[x.name] ?? 'not run';
+    const ran = !r.startsWith('no result') && r !== 'not run';
+    ok(ran && !x.escaped(r), `${label}: ${x.name} blocked (${r.slice(0, 80)})`, r);
+  }
+} finally {
+  stopped = await runner.stop();
+}
+ok(stopped?.code === 0, `${label}: SIGTERM ends the runner with status 0`, stopped);
+rmSync(baseDir, { recursive: true, force: true });
+done();
