@@ -3,11 +3,14 @@
  * toolset-driver WORKDIR: feed the toolset plugin tool calls and print what
  * it answers, for the differential test against the SDK's own toolset.
  *
- * Reads one JSON object per line, {"name": ..., "input": {...}}, sends it
- * to the plugin (through a stand-in host, so bash and rg run as well) and
- * prints one line per call, {"is_error": <bool>, "text": <string>}, where
- * text is what the plugin passed to tool_result (before the runner's
- * "(no output)" substitution).  Calls run one at a time, in order.
+ * Reads one JSON object per line, {"name": ..., "input": {...}, "thread":
+ * ...}, sends it to the plugin (through a stand-in host, so bash and rg run
+ * as well) and prints one line per call, {"is_error": <bool>, "text":
+ * <string>}, where text is what the plugin passed to tool_result (before the
+ * runner's "(no output)" substitution).  Calls run one at a time, in order,
+ * on the session thread `thread` when given.  The name "thread_stop" ends
+ * the thread `thread` instead.  "<SAVED>" in a line stands for the file
+ * where the last result that named one saved bash's output.
  */
 #include "config.h"
 
@@ -51,6 +54,45 @@ print_result(int is_error, const char *text, size_t len)
 	return r;
 }
 
+/* Remember the file a result names as "saved to: <file> \u2014 ...". */
+static void
+note_saved(char *saved, size_t size, const char *text)
+{
+	const char *p = strstr(text, "saved to: ");
+	const char *e;
+
+	if (!p)
+		return;
+	p += strlen("saved to: ");
+	e = strstr(p, " \xe2\x80\x94 ");
+	if (e && (size_t)(e - p) < size)
+		snprintf(saved, size, "%.*s", (int)(e - p), p);
+}
+
+/* `line` with every "<SAVED>" replaced by `saved`; caller frees. */
+static char *
+fill_saved(const char *line, const char *saved)
+{
+	struct buf b = BUF_INIT(2 * LINE_MAX_BYTES);
+	const char *p = line;
+	const char *hit;
+	int r = buf_puts(&b, "");
+
+	while (r == 0 && (hit = strstr(p, "<SAVED>")) != NULL) {
+		r = buf_append(&b, p, (size_t)(hit - p));
+		if (r == 0)
+			r = buf_puts(&b, saved);
+		p = hit + strlen("<SAVED>");
+	}
+	if (r == 0)
+		r = buf_puts(&b, p);
+	if (r < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -62,6 +104,7 @@ main(int argc, char **argv)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	char saved[4096] = "";
 	int seq = 0;
 	int rc = 0;
 
@@ -83,9 +126,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	while ((n = getline(&line, &cap, stdin)) > 0) {
+		char *filled = fill_saved(line, saved);
 		struct json_doc *doc = NULL;
 		struct er_tool_call call;
 		const char *name;
+		const char *thread;
 		const char *input = "{}";
 		size_t input_len = 2;
 		char id[32];
@@ -94,13 +139,22 @@ main(int argc, char **argv)
 		int tok;
 		int r;
 
-		if ((size_t)n > LINE_MAX_BYTES ||
-		    json_parse(line, (size_t)n, &doc, errbuf, sizeof(errbuf)) < 0) {
+		if ((size_t)n > LINE_MAX_BYTES || !filled ||
+		    json_parse(filled, strlen(filled), &doc, errbuf, sizeof(errbuf)) < 0) {
 			fprintf(stderr, "bad input line %d\n", seq + 1);
+			free(filled);
 			rc = 1;
 			break;
 		}
 		name = json_get_str(doc, 0, "name");
+		thread = json_get_str(doc, 0, "thread");
+		if (name && strcmp(name, "thread_stop") == 0) {
+			ops->thread_stop(state, sess, thread);
+			print_result(0, "(thread stopped)", 16);
+			json_free(doc);
+			free(filled);
+			continue;
+		}
 		tok = json_get(doc, 0, "input");
 		if (tok >= 0)
 			input = json_raw(doc, tok, &input_len);
@@ -110,6 +164,7 @@ main(int argc, char **argv)
 		call.name = name ? name : "";
 		call.input_json = input;
 		call.input_len = input_len;
+		call.session_thread_id = thread;
 		r = ops->tool_call(state, sess, &call);
 		if (r == ER_DECLINED) {
 			print_result(1, "(declined)", 10);
@@ -118,11 +173,13 @@ main(int argc, char **argv)
 		} else if (mock_run_until(before + 1, 150000) == before + 1) {
 			print_result(mock_results[before].is_error, mock_results[before].text,
 				     mock_results[before].len);
+			note_saved(saved, sizeof(saved), mock_results[before].text);
 		} else {
 			print_result(1, "(no result)", 11);
 		}
 		mock_reset_results();
 		json_free(doc);
+		free(filled);
 	}
 	free(line);
 	ops->session_stop(state, sess, ER_STOP_SHUTDOWN);

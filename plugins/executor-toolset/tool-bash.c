@@ -1,338 +1,516 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bash: one persistent /bin/bash per session (node.ts BashSession and
- * betaBashTool).
+ * bash: one persistent /bin/bash per session thread (node.ts betaBashTool,
+ * Shell, BashProcess, RunningCommand, CommandStream and SavedOutput).
  *
- * Each command is written to the shell's stdin as
+ * The shell starts with BASH_SETUP on its stdin: it keeps copies of its
+ * stdout and stderr pipes on fds 30 and 31 for the commands, sends its own
+ * output to /dev/null and ends what it printed at start with a NUL on
+ * stderr.  Each command is then written as the script of command_script():
+ * it runs under `eval` with stdin from /dev/null, stdout on 30 and stderr on
+ * 31, and ends with a per-call random sentinel and the status on stderr,
+ * the sentinel and 0 on stdout.  The two outputs are kept apart; once both
+ * sentinels are in, the result is the two joined, stdout first when the
+ * status is 0, else stderr first, with a newline between them when stderr
+ * has anything.  Up to 30,000 UTF-16 code units the result is that text
+ * without ANSI CSI sequences and trailing newlines; past it, the first
+ * 30,000 units are kept and the whole output (at most 32 MiB) is saved to
+ * <tmp>/bash-output-XXXXXX/<uuid>.txt, a file that this session's read and
+ * grep may open, named in the result's trailer.
  *
- *   { <command>
- *   } </dev/null 2>&1; printf '\n<sentinel>%d\n' $?
+ * A timeout (295 s at most) or an abort kills the shell's process group, and
+ * so does a shell that ends (`exit`): the shell is then gone, and every later
+ * call of that thread is refused until one passes `restart`.
  *
- * with a per-call random sentinel whose literal never appears in what is
- * written (it is split by '' after 8 characters).  Everything the shell
- * prints on stdout or stderr is collected, keeping the last 100 * 1024
- * UTF-16 code units; the call completes when the sentinel shows up.  The
- * output before it, with ANSI CSI sequences and trailing newlines removed
- * (and "[output truncated]\n" in front when something was dropped), is the
- * result; a non-zero status makes it an error ("exit <code>" when empty).
- *
- * Timeout, cancellation and a shell that died all kill the shell's process
- * group; the next call starts a fresh shell.  A shell that died is logged
- * with its exit status and the last line of its own stderr (where bash, or
- * the sandbox around it, says why it could not run); when there is such a
- * line, the call's result carries both after the SDK's words.
+ * A shell that ends by itself is logged with its exit status and the last
+ * line of its own stderr, what it wrote before its set-up ended (where bash,
+ * or the sandbox around it, says why it could not run); when there is such
+ * a line, the results that say the shell is gone carry both after the SDK's
+ * words.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <environment-runner/plugin.h>
 
+#include "rand.h"
 #include "toolset.h"
 
-#define BASH_OUTPUT_LIMIT (100u * 1024u) /* UTF-16 units */
-#define BASH_DEFAULT_TIMEOUT 120000
+#define BASH_OUTPUT_LIMIT 30000u	      /* UTF-16 units */
+#define BASH_SAVED_OUTPUT_BYTES (32ull << 20) /* bytes */
+#define BASH_TIMEOUT_MS 295000.0	      /* default and cap */
+#define BASH_EXIT_DRAIN_MS 200		      /* for output after an exit or a kill */
 #define BASH_MAX_COMMAND (1u << 20)
+#define BASH_MAX_QUEUED 64
 #define BASH_READ_CHUNK 65536
 #define BASH_ERR_TAIL 512
+/* "\n<sentinel>255": the end of a stream that may be the start of one. */
+#define SENTINEL_LEN 53
+#define SENTINEL_HOLD (1 + SENTINEL_LEN + 3)
 
-struct ts_bash {
-	struct ts_session *s;
-	struct er_process *proc;
-	int fds[3]; /* stdin, stdout, stderr; -1 once closed */
-	struct er_watch *watch[3];
-	struct utf8_stream dec[3]; /* for stdout and stderr */
-	int exited;		   /* the process was reaped */
-	int closed;		   /* exited and both outputs at EOF: "close" */
-	struct buf pending;	   /* command text not yet written */
-	size_t pending_off;
-	/* The running call. */
-	char *call_id;
-	char sentinel[64];
-	int64_t timeout_ms;
-	struct er_timer *timer;
-	struct buf out;	  /* decoded output, trimmed to the limit */
-	size_t out_units; /* its length in UTF-16 units */
-	int truncated;
-	/* Why the shell died: its status, once exited (as waitpid() reports
-	 * it), and the last bytes of its own stderr. */
-	int status;
-	char err_tail[BASH_ERR_TAIL];
-	size_t err_tail_len;
+#define BASH_HOW_TO_RESTART                                                                        \
+	"Call bash with restart set to true to start a new one. It starts in the original "        \
+	"working directory, without the old shell's variables, activated environments and "        \
+	"background jobs."
+#define BASH_SHELL_GONE "[The shell is gone. " BASH_HOW_TO_RESTART "]"
+#define BASH_COMMAND_NOT_RUN                                                                       \
+	"[This command did not run, because the shell is gone. " BASH_HOW_TO_RESTART "]"
+
+/* Fds 30 and 31 are copies of 10 and 11, where the shell saves 1 and 2
+ * inside the braces, so the programs it runs do not get them. */
+static const char bash_setup[] = "exec 10>&- 11>&-; { exec 30>&10 31>&11; } >/dev/null 2>&1; "
+				 "exec >/dev/null 2>&1; command printf '\\0' >&31\n";
+
+enum { OUT = 0, ERR = 1 };
+
+/* One output of a command (CommandStream). */
+struct cmd_stream {
+	struct utf8_stream dec;
+	struct buf held;  /* the end so far, which can be the start of the sentinel */
+	struct buf start; /* all of the text, or more than BASH_OUTPUT_LIMIT units of it */
+	size_t start_units;
+	int rest_fd; /* the rest, in a nameless file; -1 */
+	uint64_t rest_bytes;
+	int rest_failed;
+	uint64_t line_breaks;
+	int has_status;
+	long status;
 };
 
-static void bash_finish(struct ts_bash *b);
-static const char *find_sentinel(const struct ts_bash *b);
+/* A queued or running call. */
+struct bash_call {
+	struct bash_call *next;
+	char *id;
+	char *command; /* NULL: none given */
+	int restart;
+	double timeout_ms;
+};
+
+/* The per-thread shell (Shell and BashProcess). */
+struct ts_shell {
+	struct ts_shell *next;
+	struct ts_session *s;
+	char *thread; /* NULL: the primary thread */
+	/* The process: none yet (or restarted), live, or gone. */
+	enum { SHELL_NONE, SHELL_LIVE, SHELL_GONE } state;
+	struct er_process *proc;
+	int exited;
+	int exit_status;
+	int fds[3]; /* stdin, stdout, stderr; -1 once closed */
+	struct er_watch *watch[3];
+	struct utf8_stream dec[2];
+	int set_up; /* the NUL that ends the shell's own start-up output was read */
+	/* The end of that output, and why the shell ended: " (<status>:
+	 * <its last line>)" or "". */
+	char own_err[BASH_ERR_TAIL];
+	size_t own_err_len;
+	char why[BASH_ERR_TAIL + 128];
+	struct buf pending; /* script not yet written */
+	size_t pending_off;
+	/* The running call. */
+	struct bash_call *running;
+	char sentinel[SENTINEL_LEN + 1];
+	struct cmd_stream streams[2];
+	struct er_timer *timer; /* its timeout, then the drain after a kill or exit */
+	int interrupted;	/* timed out */
+	int draining;
+	/* Calls waiting for the shell. */
+	struct bash_call *queue;
+	struct er_timer *next_timer;
+	/* The saved output, and the one to remove once out of a tool call. */
+	struct ts_saved_dir *saved;
+	struct ts_saved_dir *stale;
+	struct er_timer *stale_timer;
+};
+
+static void shell_next(struct ts_shell *sh);
+static void command_finish(struct ts_shell *sh);
 
 static const struct er_host *
-host_of(const struct ts_bash *b)
+host_of(const struct ts_shell *sh)
 {
-	return b->s->pl->host;
+	return sh->s->pl->host;
+}
+
+static void *
+host_ctx_of(const struct ts_shell *sh)
+{
+	return sh->s->pl->host_ctx;
 }
 
 static void
-close_stream(struct ts_bash *b, int i)
+call_free(struct bash_call *c)
 {
-	if (b->watch[i]) {
-		host_of(b)->unwatch_fd(b->watch[i]);
-		b->watch[i] = NULL;
-	}
-	if (b->fds[i] >= 0) {
-		close(b->fds[i]);
-		b->fds[i] = -1;
-	}
-}
-
-/* Kill the shell's process group and forget everything about it. */
-static void
-bash_kill(struct ts_bash *b)
-{
-	const struct er_host *host = host_of(b);
-	int i;
-
-	for (i = 0; i < 3; i++)
-		close_stream(b, i);
-	if (b->timer) {
-		host->cancel_timer(b->timer);
-		b->timer = NULL;
-	}
-	if (b->proc) {
-		host->process_kill(b->proc, SIGKILL);
-		host->process_release(b->proc);
-		b->proc = NULL;
-	}
-	buf_release(&b->pending);
-	buf_release(&b->out);
-	free(b->call_id);
-	b->call_id = NULL;
-	free(b);
-}
-
-/* Answer the running call and drop the shell (timeout, died). */
-static void
-bash_fail(struct ts_bash *b, const char *msg)
-{
-	struct ts_session *s = b->s;
-	char *id = b->call_id;
-
-	b->call_id = NULL;
-	s->bash = NULL;
-	bash_kill(b);
-	if (id) {
-		ts_result(s, id, 1, msg, strlen(msg));
-		free(id);
-	}
-}
-
-/* Commands write their stderr to stdout (2>&1 in the wrapper); what
- * arrives on the shell's stderr comes from bash itself or from the
- * sandbox's tool that runs it. */
-static void
-keep_err_tail(struct ts_bash *b, const char *p, size_t n)
-{
-	if (n >= sizeof(b->err_tail)) {
-		p += n - sizeof(b->err_tail);
-		n = sizeof(b->err_tail);
-	}
-	if (b->err_tail_len + n > sizeof(b->err_tail)) {
-		size_t drop = b->err_tail_len + n - sizeof(b->err_tail);
-
-		memmove(b->err_tail, b->err_tail + drop, b->err_tail_len - drop);
-		b->err_tail_len -= drop;
-	}
-	memcpy(b->err_tail + b->err_tail_len, p, n);
-	b->err_tail_len += n;
-}
-
-/* The text for a shell that died: the SDK's words, then its exit status and
- * the last line it wrote on stderr, if it wrote one (bash's own "exit 3"
- * writes none, and keeps the SDK's text alone).  Logged in every case. */
-static void
-died_message(struct ts_bash *b, char *out, size_t size)
-{
-	static const char sdk[] = "bash: bash session terminated";
-	char status[64];
-	char line[BASH_ERR_TAIL + 1];
-	size_t end = b->err_tail_len;
-	size_t start;
-
-	while (end > 0 && (b->err_tail[end - 1] == '\n' || b->err_tail[end - 1] == '\r'))
-		end--;
-	start = end;
-	while (start > 0 && b->err_tail[start - 1] != '\n')
-		start--;
-	memcpy(line, b->err_tail + start, end - start);
-	line[end - start] = '\0';
-	if (WIFSIGNALED(b->status))
-		snprintf(status, sizeof(status), "killed by signal %d", WTERMSIG(b->status));
-	else
-		snprintf(status, sizeof(status), "exit status %d", WEXITSTATUS(b->status));
-	host_of(b)->log(b->s->pl->host_ctx, line[0] ? ER_LOG_WARNING : ER_LOG_INFO,
-			"bash: the shell exited (%s)%s%s", status,
-			line[0] ? "; its last stderr line: " : ", nothing on stderr", line);
-	if (line[0])
-		snprintf(out, size, "%s (%s: %s)", sdk, status, line);
-	else
-		snprintf(out, size, "%s", sdk);
-}
-
-static void
-check_closed(struct ts_bash *b)
-{
-	char msg[BASH_ERR_TAIL + 128];
-
-	if (!b->exited || b->fds[1] >= 0 || b->fds[2] >= 0 || b->closed)
+	if (!c)
 		return;
-	b->closed = 1;
-	/* Woken without the sentinel: the shell is gone. */
-	if (b->call_id) {
-		died_message(b, msg, sizeof(msg));
-		bash_fail(b, msg);
-	}
+	free(c->id);
+	free(c->command);
+	free(c);
 }
 
-/* Keep only the last BASH_OUTPUT_LIMIT units. */
-static int
-append_output(struct ts_bash *b, struct buf *chunk)
+static void
+answer(struct ts_session *s, const char *id, int is_error, const char *text)
 {
-	size_t units = utf16_length(chunk->data, chunk->len);
-	int r;
+	ts_result(s, id, is_error, text, strlen(text));
+}
 
-	if (chunk->len == 0)
-		return 0;
-	r = buf_append(&b->out, chunk->data, chunk->len);
-	if (r < 0)
-		return r;
-	b->out_units += units;
-	if (b->out_units > BASH_OUTPUT_LIMIT) {
-		size_t drop =
-			utf16_prefix(b->out.data, b->out.len, b->out_units - BASH_OUTPUT_LIMIT);
-		size_t dropped_units = utf16_length(b->out.data, drop);
+/* ---- saved output ------------------------------------------------------- */
 
-		/* The SDK's slice() can split a surrogate pair; whole code
-		 * points are dropped here, one more if need be. */
-		if (b->out_units - dropped_units > BASH_OUTPUT_LIMIT) {
-			size_t next = drop + 1;
+/* Where the SDK's os.tmpdir() points, resolved. */
+static char *
+tmp_dir(const struct ts_shell *sh)
+{
+	const char *t = host_of(sh)->getenv(host_ctx_of(sh), "TMPDIR");
 
-			while (next < b->out.len &&
-			       ((unsigned char)b->out.data[next] & 0xc0) == 0x80)
-				next++;
-			drop = next;
-			dropped_units = utf16_length(b->out.data, drop);
-		}
-		buf_consume(&b->out, drop);
-		b->out_units -= dropped_units;
-		b->truncated = 1;
+	return realpath(t && *t ? t : "/tmp", NULL);
+}
+
+static void
+saved_remove(struct ts_shell *sh, struct ts_saved_dir *d)
+{
+	if (!d)
+		return;
+	ts_saved_dir_remove(&sh->s->ctx, d);
+}
+
+static void
+stale_remove(void *userdata)
+{
+	struct ts_shell *sh = userdata;
+
+	sh->stale_timer = NULL;
+	saved_remove(sh, sh->stale);
+	sh->stale = NULL;
+}
+
+/* Forget the saved output.  Inside a tool call the runner may act as the
+ * sandbox's user, which cannot remove the runner's files: the removal
+ * waits for the loop. */
+static void
+saved_discard(struct ts_shell *sh, int deferred)
+{
+	struct ts_saved_dir *d = sh->saved;
+
+	sh->saved = NULL;
+	if (!d)
+		return;
+	ts_saved_dir_hide(&sh->s->ctx, d);
+	if (!deferred || sh->stale) {
+		saved_remove(sh, d);
+		return;
+	}
+	sh->stale = d;
+	if (host_of(sh)->add_timer(host_ctx_of(sh), 0, stale_remove, sh, &sh->stale_timer) < 0)
+		stale_remove(sh);
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		p += w;
+		n -= (size_t)w;
 	}
 	return 0;
 }
 
-static void
-on_output(void *userdata, int fd, uint32_t revents)
+/* Append up to *left bytes of `p`, cut at a character boundary; *over is
+ * set once something did not fit. */
+static int
+write_capped(int fd, const char *p, size_t n, uint64_t *left, int *over)
 {
-	struct ts_bash *b = userdata;
-	struct buf chunk = BUF_INIT(4 * BASH_READ_CHUNK + 8);
-	char raw[BASH_READ_CHUNK];
-	int i = fd == b->fds[1] ? 1 : 2;
-	int eof = 0;
+	size_t take = n;
 
-	for (;;) {
-		ssize_t n = read(fd, raw, sizeof(raw));
+	if (*over)
+		return 0;
+	if ((uint64_t)take > *left) {
+		take = (size_t)*left;
+		while (take > 0 && ((unsigned char)p[take] & 0xc0) == 0x80)
+			take--;
+		*over = 1;
+	}
+	*left -= take;
+	return write_all(fd, p, take);
+}
+
+static int
+write_stream(int fd, const struct cmd_stream *st, uint64_t *left, int *over)
+{
+	char chunk[BASH_READ_CHUNK];
+	off_t at = 0;
+	int r;
+
+	r = write_capped(fd, st->start.data ? st->start.data : "", st->start.len, left, over);
+	if (r < 0 || st->rest_fd < 0)
+		return r;
+	if (st->rest_failed)
+		return -EIO;
+	while (!*over) {
+		ssize_t n = pread(st->rest_fd, chunk, sizeof(chunk), at);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n < 0)
+			return -errno;
+		if (n == 0)
 			break;
-		if (n <= 0) {
-			eof = 1;
-			n = 0;
+		r = write_capped(fd, chunk, (size_t)n, left, over);
+		if (r < 0)
+			return r;
+		at += n;
+	}
+	return 0;
+}
+
+/* SavedOutput.replace(): a new directory for the whole output, in place of
+ * the shell's last one.  Appends the sentence naming the file to `out`, or
+ * nothing when it could not be written. */
+static int
+saved_write(struct ts_shell *sh, const struct cmd_stream *first, const char *separator,
+	    const struct cmd_stream *second, struct buf *out)
+{
+	uint64_t left = BASH_SAVED_OUTPUT_BYTES;
+	struct ts_saved_dir *d = NULL;
+	char uuid[37];
+	char name[48];
+	char *tmp;
+	char *dir;
+	int over = 0;
+	int fd = -1;
+	int r;
+
+	saved_discard(sh, 0);
+	tmp = tmp_dir(sh);
+	if (!tmp)
+		return 0;
+	r = asprintf(&dir, "%s/bash-output-XXXXXX", strcmp(tmp, "/") == 0 ? "" : tmp);
+	free(tmp);
+	if (r < 0)
+		return -ENOMEM;
+	if (!mkdtemp(dir)) {
+		free(dir);
+		return 0;
+	}
+	r = ts_saved_dir_add(&sh->s->ctx, dir, &d);
+	if (r < 0) {
+		rmdir(dir);
+		free(dir);
+		return r;
+	}
+	free(dir);
+	sh->saved = d;
+	r = rand_uuid(uuid);
+	if (r == 0) {
+		snprintf(name, sizeof(name), "%s.txt", uuid);
+		fd = openat(d->root.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		r = fd < 0 ? -errno : 0;
+	}
+	if (r == 0)
+		r = write_stream(fd, first, &left, &over);
+	if (r == 0)
+		r = write_capped(fd, separator, strlen(separator), &left, &over);
+	if (r == 0)
+		r = write_stream(fd, second, &left, &over);
+	if (fd >= 0)
+		close(fd);
+	if (r < 0) {
+		saved_discard(sh, 0);
+		return r == -ENOMEM ? r : 0;
+	}
+	if (over)
+		r = buf_printf(out, "First %llu MiB of output",
+			       (unsigned long long)(BASH_SAVED_OUTPUT_BYTES >> 20));
+	else
+		r = buf_puts(out, "Full output");
+	return r
+		       ?: buf_printf(
+				  out,
+				  " saved to: %s/%s \xe2\x80\x94 use read with view_range to read "
+				  "specific portions. ",
+				  d->root.path, name);
+}
+
+/* ---- a command's output ------------------------------------------------- */
+
+static void
+stream_init(struct cmd_stream *st)
+{
+	memset(st, 0, sizeof(*st));
+	buf_init(&st->held, 2 * BASH_READ_CHUNK + 4 * SENTINEL_HOLD);
+	buf_init(&st->start, 4 * BASH_OUTPUT_LIMIT + 4 * BASH_READ_CHUNK + 256);
+	st->rest_fd = -1;
+}
+
+static void
+stream_release(struct cmd_stream *st)
+{
+	buf_release(&st->held);
+	buf_release(&st->start);
+	if (st->rest_fd >= 0)
+		close(st->rest_fd);
+	st->rest_fd = -1;
+}
+
+/* A nameless file for the rest of a long output (openNamelessFile). */
+static int
+open_nameless(struct ts_shell *sh)
+{
+	char *tmp = tmp_dir(sh);
+	char uuid[37];
+	char *name;
+	int fd;
+
+	if (!tmp || rand_uuid(uuid) < 0 ||
+	    asprintf(&name, "%s/bash-output-%s", strcmp(tmp, "/") == 0 ? "" : tmp, uuid) < 0) {
+		free(tmp);
+		return -ENOMEM;
+	}
+	free(tmp);
+	fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fd = -errno;
+	else
+		unlink(name);
+	free(name);
+	return fd;
+}
+
+static size_t
+count_line_breaks(const char *p, size_t n)
+{
+	size_t count = 0;
+	const char *e = p + n;
+
+	while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+		count++;
+		p++;
+	}
+	return count;
+}
+
+/* CommandStream#keep(). */
+static int
+stream_keep(struct ts_shell *sh, struct cmd_stream *st, const char *p, size_t n)
+{
+	int r;
+
+	if (n == 0)
+		return 0;
+	st->line_breaks += count_line_breaks(p, n);
+	if (st->start_units <= BASH_OUTPUT_LIMIT) {
+		r = buf_append(&st->start, p, n);
+		st->start_units += utf16_length(p, n);
+		return r;
+	}
+	if (st->rest_failed || st->rest_bytes >= BASH_SAVED_OUTPUT_BYTES)
+		return 0;
+	if (st->rest_fd < 0) {
+		st->rest_fd = open_nameless(sh);
+		if (st->rest_fd == -ENOMEM)
+			return -ENOMEM;
+		if (st->rest_fd < 0) {
+			st->rest_failed = 1;
+			return 0;
 		}
-		if (i == 2)
-			keep_err_tail(b, raw, (size_t)n);
-		buf_reset(&chunk);
-		if (utf8_stream_feed(&b->dec[i], &chunk, raw, (size_t)n, eof) < 0 ||
-		    append_output(b, &chunk) < 0) {
-			buf_release(&chunk);
-			bash_fail(b, "bash: out of memory");
-			return;
-		}
-		if (eof)
-			break;
-		if ((size_t)n < sizeof(raw))
-			break;
 	}
-	buf_release(&chunk);
-	if (b->call_id && find_sentinel(b)) {
-		bash_finish(b);
-		return;
-	}
-	if (eof) {
-		close_stream(b, i);
-		check_closed(b);
-	}
+	st->rest_bytes += n;
+	if (write_all(st->rest_fd, p, n) < 0)
+		st->rest_failed = 1;
+	return 0;
 }
 
-static void
-on_exit_cb(void *userdata, struct er_process *proc, int status)
+/* The status after the sentinel at `at` in `t`: 1 with *ret_status and
+ * *ret_end (past the newline), 0 when it has not all arrived. */
+static int
+parse_status(const char *t, size_t len, size_t at, long *ret_status, size_t *ret_end)
 {
-	struct ts_bash *b = userdata;
+	size_t i = at + SENTINEL_LEN;
+	long v = 0;
 
-	b->proc = NULL; /* the handle dies with this callback */
-	b->exited = 1;
-	b->status = status;
-	check_closed(b);
-}
-
-static void
-flush_input(struct ts_bash *b)
-{
-	while (b->pending_off < b->pending.len) {
-		ssize_t n = write(b->fds[0], b->pending.data + b->pending_off,
-				  b->pending.len - b->pending_off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0) {
-			/* EPIPE: the shell is gone; its exit reports it. */
-			b->pending_off = b->pending.len;
-			break;
-		}
-		b->pending_off += (size_t)n;
+	if (i >= len || t[i] < '0' || t[i] > '9')
+		return 0;
+	while (i < len && t[i] >= '0' && t[i] <= '9') {
+		if (v < 1000000)
+			v = v * 10 + (t[i] - '0');
+		i++;
 	}
-	if (b->watch[0]) {
-		host_of(b)->unwatch_fd(b->watch[0]);
-		b->watch[0] = NULL;
+	if (i >= len || t[i] != '\n')
+		return 0;
+	*ret_status = v;
+	*ret_end = i + 1;
+	return 1;
+}
+
+/* CommandStream.append(): decoded text of one output. */
+static int
+stream_append(struct ts_shell *sh, struct cmd_stream *st, const char *p, size_t n)
+{
+	const char *t;
+	const char *hit;
+	size_t len;
+	size_t keep;
+	size_t end;
+	long status;
+	int r;
+
+	if (st->has_status)
+		return 0;
+	r = buf_append(&st->held, p, n);
+	if (r < 0)
+		return r;
+	t = st->held.data ? st->held.data : "";
+	len = st->held.len;
+	hit = memmem(t, len, sh->sentinel, SENTINEL_LEN);
+	if (hit && parse_status(t, len, (size_t)(hit - t), &status, &end)) {
+		/* The newline before the sentinel is the report's, not output. */
+		keep = (size_t)(hit - t);
+		if (keep > 0 && t[keep - 1] == '\n')
+			keep--;
+		r = stream_keep(sh, st, t, keep);
+		buf_reset(&st->held);
+		st->has_status = 1;
+		st->status = status;
+		return r;
 	}
-	buf_reset(&b->pending);
-	b->pending_off = 0;
+	/* Hold back what may be the start of the sentinel, at a character
+	 * boundary. */
+	keep = hit ? (size_t)(hit - t) : len > SENTINEL_HOLD ? len - SENTINEL_HOLD : 0;
+	if (hit && keep > 0 && t[keep - 1] == '\n')
+		keep--;
+	while (keep > 0 && keep < len && ((unsigned char)t[keep] & 0xc0) == 0x80)
+		keep--;
+	r = stream_keep(sh, st, t, keep);
+	buf_consume(&st->held, keep);
+	return r;
 }
 
-static void
-on_stdin_writable(void *userdata, int fd, uint32_t revents)
+/* CommandStream.end(). */
+static int
+stream_end(struct ts_shell *sh, struct cmd_stream *st, const char *last)
 {
-	flush_input(userdata);
-}
+	int r = 0;
 
-static void
-on_timeout(void *userdata)
-{
-	struct ts_bash *b = userdata;
-	char msg[96];
-
-	b->timer = NULL;
-	snprintf(msg, sizeof(msg), "bash: bash command timed out after %lldms",
-		 (long long)b->timeout_ms);
-	bash_fail(b, msg);
+	if (!st->has_status && st->held.len > 0)
+		r = stream_keep(sh, st, st->held.data, st->held.len);
+	buf_reset(&st->held);
+	return r ?: stream_keep(sh, st, last, strlen(last));
 }
 
 /* Remove ANSI CSI sequences: ESC [ [0-9;?]* [ -/]* [@-~]. */
@@ -361,273 +539,807 @@ strip_ansi(struct buf *t)
 	buf_truncate(t, o);
 }
 
-static const char *
-find_sentinel(const struct ts_bash *b)
+/* RunningCommand.output(). */
+static int
+command_output(struct ts_shell *sh, long exit_code, const char *stderr_end, struct buf *out)
 {
-	if (!b->out.data)
-		return NULL;
-	return memmem(b->out.data, b->out.len, b->sentinel, strlen(b->sentinel));
+	struct cmd_stream *first = &sh->streams[exit_code == 0 ? OUT : ERR];
+	struct cmd_stream *second = &sh->streams[exit_code == 0 ? ERR : OUT];
+	struct buf start = BUF_INIT(TS_OUT_MAX);
+	const char *separator;
+	size_t kept;
+	int r;
+
+	r = stream_end(sh, &sh->streams[OUT], "");
+	if (r == 0)
+		r = stream_end(sh, &sh->streams[ERR], stderr_end);
+	if (r < 0)
+		return r;
+	separator = sh->streams[ERR].start.len > 0 ? "\n" : "";
+	r = buf_puts(&start, "");
+	if (r == 0)
+		r = buf_append(&start, first->start.data, first->start.len);
+	if (r == 0)
+		r = buf_puts(&start, separator);
+	if (r == 0)
+		r = buf_append(&start, second->start.data, second->start.len);
+	if (r < 0)
+		goto done;
+	if (utf16_length(start.data, start.len) <= BASH_OUTPUT_LIMIT) {
+		strip_ansi(&start);
+		while (start.len > 0 && start.data[start.len - 1] == '\n')
+			buf_truncate(&start, start.len - 1);
+		r = buf_append(out, start.data, start.len);
+		goto done;
+	}
+	kept = utf16_prefix(start.data, start.len, BASH_OUTPUT_LIMIT);
+	{
+		uint64_t cut = 1 + first->line_breaks + strlen(separator) + second->line_breaks -
+			       count_line_breaks(start.data, kept);
+
+		buf_truncate(&start, kept);
+		strip_ansi(&start);
+		r = buf_append(out, start.data, start.len);
+		if (r == 0)
+			r = buf_printf(out, "\n\n... [%llu lines truncated] ",
+				       (unsigned long long)cut);
+	}
+	if (r == 0)
+		r = saved_write(sh, first, separator, second, out);
+	if (r == 0)
+		r = buf_puts(out, "...");
+done:
+	buf_release(&start);
+	return r;
+}
+
+/* ---- the process -------------------------------------------------------- */
+
+static void
+close_stream(struct ts_shell *sh, int i)
+{
+	if (sh->watch[i]) {
+		host_of(sh)->unwatch_fd(sh->watch[i]);
+		sh->watch[i] = NULL;
+	}
+	if (sh->fds[i] >= 0) {
+		close(sh->fds[i]);
+		sh->fds[i] = -1;
+	}
+}
+
+/* Kill the shell's process group and let go of it (BashProcess.close and
+ * #killGroup). */
+static void
+process_close(struct ts_shell *sh)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		close_stream(sh, i);
+	if (sh->proc) {
+		host_of(sh)->process_kill(sh->proc, SIGKILL);
+		host_of(sh)->process_release(sh->proc);
+		sh->proc = NULL;
+	}
+	buf_release(&sh->pending);
+	sh->pending_off = 0;
 }
 
 static void
-bash_finish(struct ts_bash *b)
+command_clear(struct ts_shell *sh)
 {
-	static const char marker[] = "[output truncated]\n";
-	struct ts_session *s = b->s;
-	struct buf text = BUF_INIT(TS_OUT_MAX);
-	struct buf body = BUF_INIT(TS_OUT_MAX);
-	const char *hit = find_sentinel(b);
-	const char *tail = hit + strlen(b->sentinel);
-	int truncated = b->truncated;
-	long long code = -1;
-	char *id = b->call_id;
-	int r;
+	if (sh->timer) {
+		host_of(sh)->cancel_timer(sh->timer);
+		sh->timer = NULL;
+	}
+	stream_release(&sh->streams[OUT]);
+	stream_release(&sh->streams[ERR]);
+	call_free(sh->running);
+	sh->running = NULL;
+	sh->interrupted = 0;
+	sh->draining = 0;
+}
 
-	if (b->timer) {
-		host_of(b)->cancel_timer(b->timer);
-		b->timer = NULL;
-	}
-	/* tail.match(/^(-?\d+)/) */
-	if ((tail[0] == '-' && tail[1] >= '0' && tail[1] <= '9') ||
-	    (tail[0] >= '0' && tail[0] <= '9')) {
-		char *end;
+/* Both outputs at their end and the shell reaped. */
+static int
+process_drained(const struct ts_shell *sh)
+{
+	return sh->exited && sh->fds[1] < 0 && sh->fds[2] < 0;
+}
 
-		errno = 0;
-		code = strtoll(tail, &end, 10);
-		if (errno)
-			code = -1;
-	}
-	r = buf_append(&body, b->out.data, (size_t)(hit - b->out.data));
-	b->call_id = NULL;
-	buf_reset(&b->out);
-	b->out_units = 0;
-	b->truncated = 0;
-	if (r == 0) {
-		strip_ansi(&body);
-		while (body.len > 0 && body.data[body.len - 1] == '\n')
-			buf_truncate(&body, body.len - 1);
-		r = buf_puts(&text, truncated ? marker : "");
-		if (r == 0)
-			r = buf_append(&text, body.data ? body.data : "", body.len);
-	}
-	if (r < 0)
-		ts_result(s, id, 1, "bash: out of memory", 19);
-	else if (code == 0)
-		ts_result(s, id, 0, text.data, text.len);
-	else if (text.len > 0)
-		ts_result(s, id, 1, text.data, text.len);
-	else {
-		char msg[48];
+static void
+on_drained(void *userdata)
+{
+	struct ts_shell *sh = userdata;
 
-		snprintf(msg, sizeof(msg), "exit %lld", code);
-		ts_result(s, id, 1, msg, strlen(msg));
+	sh->timer = NULL;
+	command_finish(sh);
+}
+
+/* Wait up to BASH_EXIT_DRAIN_MS for the last output, then finish. */
+static void
+command_drain(struct ts_shell *sh)
+{
+	if (sh->draining)
+		return;
+	sh->draining = 1;
+	if (sh->timer) {
+		host_of(sh)->cancel_timer(sh->timer);
+		sh->timer = NULL;
 	}
-	free(id);
-	buf_release(&body);
-	buf_release(&text);
+	if (process_drained(sh) || host_of(sh)->add_timer(host_ctx_of(sh), BASH_EXIT_DRAIN_MS,
+							  on_drained, sh, &sh->timer) < 0)
+		command_finish(sh);
+}
+
+static void
+check_drained(struct ts_shell *sh)
+{
+	if (sh->draining && sh->running && process_drained(sh))
+		command_finish(sh);
+}
+
+static void
+keep_own_err(struct ts_shell *sh, const char *p, size_t n)
+{
+	if (n >= sizeof(sh->own_err)) {
+		p += n - sizeof(sh->own_err);
+		n = sizeof(sh->own_err);
+	}
+	if (sh->own_err_len + n > sizeof(sh->own_err)) {
+		size_t drop = sh->own_err_len + n - sizeof(sh->own_err);
+
+		memmove(sh->own_err, sh->own_err + drop, sh->own_err_len - drop);
+		sh->own_err_len -= drop;
+	}
+	memcpy(sh->own_err + sh->own_err_len, p, n);
+	sh->own_err_len += n;
+}
+
+/* Log why the shell ended, and keep it for the results that say so. */
+static void
+note_exit(struct ts_shell *sh)
+{
+	char status[64];
+	char line[BASH_ERR_TAIL + 1];
+	size_t end = sh->own_err_len;
+	size_t start;
+
+	while (end > 0 && (sh->own_err[end - 1] == '\n' || sh->own_err[end - 1] == '\r'))
+		end--;
+	start = end;
+	while (start > 0 && sh->own_err[start - 1] != '\n')
+		start--;
+	memcpy(line, sh->own_err + start, end - start);
+	line[end - start] = '\0';
+	if (WIFSIGNALED(sh->exit_status))
+		snprintf(status, sizeof(status), "killed by signal %d", WTERMSIG(sh->exit_status));
+	else
+		snprintf(status, sizeof(status), "exit status %d", WEXITSTATUS(sh->exit_status));
+	host_of(sh)->log(host_ctx_of(sh), line[0] ? ER_LOG_WARNING : ER_LOG_INFO,
+			 "bash: the shell exited (%s)%s%s", status,
+			 line[0] ? "; its last stderr line: " : ", nothing on stderr", line);
+	if (line[0])
+		snprintf(sh->why, sizeof(sh->why), " (%s: %s)", status, line);
+}
+
+static void
+on_output(void *userdata, int fd, uint32_t revents)
+{
+	struct ts_shell *sh = userdata;
+	struct buf chunk = BUF_INIT(4 * BASH_READ_CHUNK + 8);
+	char raw[BASH_READ_CHUNK];
+	int i = fd == sh->fds[1] ? 1 : 2;
+	int eof = 0;
+	int r = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, raw, sizeof(raw));
+		const char *p = raw;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			eof = 1;
+			n = 0;
+		}
+		if (i == 2 && !sh->set_up) {
+			/* What the shell printed before its set-up ended. */
+			const char *nul = memchr(raw, '\0', (size_t)n);
+
+			keep_own_err(sh, raw, nul ? (size_t)(nul - raw) : (size_t)n);
+			if (!nul) {
+				if (eof)
+					break;
+				continue;
+			}
+			sh->set_up = 1;
+			n -= nul + 1 - raw;
+			p = nul + 1;
+		}
+		buf_reset(&chunk);
+		r = utf8_stream_feed(&sh->dec[i - 1], &chunk, p, (size_t)n, eof);
+		if (r == 0 && sh->running)
+			r = stream_append(sh, &sh->streams[i == 1 ? OUT : ERR], chunk.data,
+					  chunk.len);
+		if (r < 0 || eof || (size_t)n < sizeof(raw))
+			break;
+	}
+	buf_release(&chunk);
+	if (r < 0) {
+		/* Out of memory: the call fails and the shell with it. */
+		sh->interrupted = 0;
+		process_close(sh);
+		sh->state = SHELL_GONE;
+		if (sh->running) {
+			answer(sh->s, sh->running->id, 1, "bash: out of memory");
+			command_clear(sh);
+			shell_next(sh);
+		}
+		return;
+	}
+	if (eof)
+		close_stream(sh, i);
+	if (sh->running && !sh->draining && sh->streams[OUT].has_status &&
+	    sh->streams[ERR].has_status) {
+		command_finish(sh);
+		return;
+	}
+	check_drained(sh);
+}
+
+static void
+on_exit_cb(void *userdata, struct er_process *proc, int status)
+{
+	struct ts_shell *sh = userdata;
+
+	sh->proc = NULL; /* the handle dies with this callback */
+	sh->exited = 1;
+	sh->exit_status = status;
+	if (sh->state == SHELL_LIVE) {
+		sh->state = SHELL_GONE;
+		if (!sh->interrupted)
+			note_exit(sh);
+	}
+	if (sh->running)
+		command_drain(sh);
+}
+
+static void
+flush_input(struct ts_shell *sh)
+{
+	while (sh->pending_off < sh->pending.len) {
+		ssize_t n = write(sh->fds[0], sh->pending.data + sh->pending_off,
+				  sh->pending.len - sh->pending_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			/* EPIPE: the shell is gone; its exit reports it. */
+			sh->pending_off = sh->pending.len;
+			break;
+		}
+		sh->pending_off += (size_t)n;
+	}
+	if (sh->watch[0]) {
+		host_of(sh)->unwatch_fd(sh->watch[0]);
+		sh->watch[0] = NULL;
+	}
+	buf_reset(&sh->pending);
+	sh->pending_off = 0;
+}
+
+static void
+on_stdin_writable(void *userdata, int fd, uint32_t revents)
+{
+	flush_input(userdata);
 }
 
 static int
-bash_start(struct ts_session *s, struct ts_bash **ret, struct er_error *err)
+send_input(struct ts_shell *sh, const char *text, size_t len)
 {
-	const struct er_host *host = s->pl->host;
+	int r = buf_append(&sh->pending, text, len);
+
+	if (r < 0)
+		return r;
+	flush_input(sh);
+	if (sh->pending.len > 0 && sh->fds[0] >= 0 && !sh->watch[0])
+		r = host_of(sh)->watch_fd(host_ctx_of(sh), sh->fds[0], ER_FD_WRITE,
+					  on_stdin_writable, sh, &sh->watch[0]);
+	return r;
+}
+
+static int
+process_start(struct ts_shell *sh, struct er_error *err)
+{
 	static const char *const argv[] = { "/bin/bash", "--noprofile", "--norc", NULL };
-	static const char *const envp[] = { "PS1=", "PS2=", "TERM=dumb", NULL };
+	/* Shell-control settings the framing needs; HISTFILE keeps a nested
+	 * shell off the user's history. */
+	static const char *const envp[] = { "PS1=", "PS2=", "TERM=dumb", "HISTFILE=", NULL };
+	const struct er_host *host = host_of(sh);
 	struct er_spawn_request req;
-	struct ts_bash *b;
 	int r;
 	int i;
 
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	b->s = s;
-	for (i = 0; i < 3; i++)
-		b->fds[i] = -1;
-	buf_init(&b->pending, BASH_MAX_COMMAND + 4096);
-	buf_init(&b->out, 4 * BASH_OUTPUT_LIMIT + 4 * BASH_READ_CHUNK + 16);
 	memset(&req, 0, sizeof(req));
 	req.struct_size = sizeof(req);
 	req.cmd.struct_size = sizeof(req.cmd);
 	req.cmd.argv = argv;
 	req.cmd.envp = envp;
-	req.cmd.cwd = s->ctx.workdir;
-	req.cmd.workdir = s->ctx.workdir;
+	req.cmd.cwd = sh->s->ctx.workdir;
+	req.cmd.workdir = sh->s->ctx.workdir;
 	req.pipe_stdin = 1;
 	req.pipe_stdout = 1;
 	req.pipe_stderr = 1;
-	r = host->spawn(s->handle, &req, on_exit_cb, b, &b->proc, err);
-	if (r < 0) {
-		free(b);
+	r = host->spawn(sh->s->handle, &req, on_exit_cb, sh, &sh->proc, err);
+	if (r < 0)
 		return r;
+	sh->state = SHELL_LIVE;
+	sh->exited = 0;
+	sh->set_up = 0;
+	sh->own_err_len = 0;
+	sh->why[0] = '\0';
+	memset(sh->dec, 0, sizeof(sh->dec));
+	sh->fds[0] = req.stdin_fd;
+	sh->fds[1] = req.stdout_fd;
+	sh->fds[2] = req.stderr_fd;
+	buf_init(&sh->pending, BASH_MAX_COMMAND + 4096);
+	for (i = 1; i <= 2 && r == 0; i++)
+		r = host->watch_fd(host_ctx_of(sh), sh->fds[i], ER_FD_READ, on_output, sh,
+				   &sh->watch[i]);
+	if (r == 0)
+		r = send_input(sh, bash_setup, sizeof(bash_setup) - 1);
+	if (r < 0) {
+		process_close(sh);
+		sh->state = SHELL_NONE;
 	}
-	b->fds[0] = req.stdin_fd;
-	b->fds[1] = req.stdout_fd;
-	b->fds[2] = req.stderr_fd;
-	for (i = 1; i <= 2; i++) {
-		r = host->watch_fd(s->pl->host_ctx, b->fds[i], ER_FD_READ, on_output, b,
-				   &b->watch[i]);
-		if (r < 0) {
-			bash_kill(b);
-			return r;
-		}
-	}
-	*ret = b;
-	return 0;
+	return r;
+}
+
+/* ---- calls -------------------------------------------------------------- */
+
+/* RunningCommand.script(). */
+static int
+command_script(struct buf *out, const char *command, const char *sentinel)
+{
+	int r = buf_puts(out, "\\builtin unset __ant_status; { \\builtin eval '{ :\n");
+
+	for (const char *c = command; r == 0 && *c; c++)
+		r = *c == '\'' ? buf_puts(out, "'\\''") : buf_putc(out, *c);
+	if (r == 0)
+		r = buf_printf(
+			out,
+			"\n\n}\n__ant_status=$?'; } </dev/null >&30 2>&31; "
+			"! \\builtin : \"${__ant_status=$?}\"\n"
+			"__ant_status=${__ant_status-$?} && "
+			"\\builtin printf '\\n%%s%%s%%d\\n' %.8s %s \"$__ant_status\" >&31 && "
+			"\\builtin printf '\\n%%s%%s%%d\\n' %.8s %s 0 >&30 || \\builtin exit\n",
+			sentinel, sentinel + 8, sentinel, sentinel + 8);
+	return r;
 }
 
 static void
-make_sentinel(char *out, size_t size)
+on_timeout(void *userdata)
 {
-	unsigned char u[16];
-	size_t i;
+	struct ts_shell *sh = userdata;
 
-	if (getentropy(u, sizeof(u)) < 0) {
-		uint64_t t = (uint64_t)time(NULL) ^ (uint64_t)getpid() ^ (uintptr_t)out;
-
-		for (i = 0; i < sizeof(u); i++) {
-			t = t * 6364136223846793005ULL + 1442695040888963407ULL;
-			u[i] = (unsigned char)(t >> 56);
-		}
-	}
-	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
-	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
-	snprintf(out, size,
-		 "__ANT_CMD_%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x_"
-		 "DONE__",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
+	sh->timer = NULL;
+	sh->interrupted = 1;
+	/* The whole group, then what is left of the output. */
+	if (sh->proc)
+		host_of(sh)->process_kill(sh->proc, SIGKILL);
+	command_drain(sh);
 }
 
+/* Append `v` (positive, finite) as JavaScript's Number#toString() prints
+ * it. */
 static int
-answer(struct ts_session *s, const char *id, int is_error, const char *text)
+js_number(struct buf *out, double v)
 {
-	ts_result(s, id, is_error, text, strlen(text));
-	return 0;
+	char mant[40];
+	char digits[20];
+	const char *c;
+	int k = 0;
+	int n;
+	int p;
+	int r = 0;
+
+	if (v == 0)
+		return buf_putc(out, '0');
+	/* The fewest digits that read back as `v`. */
+	for (p = 1; p <= 17; p++) {
+		snprintf(mant, sizeof(mant), "%.*e", p - 1, v);
+		if (strtod(mant, NULL) == v)
+			break;
+	}
+	for (c = mant; *c && *c != 'e'; c++) {
+		if (*c >= '0' && *c <= '9' && k < (int)sizeof(digits) - 1)
+			digits[k++] = *c;
+	}
+	/* v = 0.d1...dk * 10^n */
+	n = (int)strtol(c + 1, NULL, 10) + 1;
+	while (k > 1 && digits[k - 1] == '0')
+		k--;
+	digits[k] = '\0';
+	if (k <= n && n <= 21) {
+		r = buf_puts(out, digits);
+		for (int i = k; r == 0 && i < n; i++)
+			r = buf_putc(out, '0');
+	} else if (0 < n && n <= 21) {
+		r = buf_printf(out, "%.*s.%s", n, digits, digits + n);
+	} else if (-6 < n && n <= 0) {
+		r = buf_puts(out, "0.");
+		for (int i = n; r == 0 && i < 0; i++)
+			r = buf_putc(out, '0');
+		if (r == 0)
+			r = buf_puts(out, digits);
+	} else {
+		r = buf_printf(out, "%c%s%se%c%d", digits[0], k > 1 ? "." : "", digits + 1,
+			       n - 1 < 0 ? '-' : '+', abs(n - 1));
+	}
+	return r;
 }
 
-int
-tool_bash(struct ts_session *s, const char *call_id, const struct json_doc *doc, int input)
+/* Shell.run()'s answer once the command ended, timed out or lost its
+ * shell. */
+static void
+command_finish(struct ts_shell *sh)
 {
-	const struct er_host *host = s->pl->host;
-	struct buf command = BUF_INIT(BASH_MAX_COMMAND);
-	int64_t timeout = BASH_DEFAULT_TIMEOUT;
-	struct ts_bash *b;
-	int t_tok;
-	int c_tok;
+	struct ts_session *s = sh->s;
+	struct buf text = BUF_INIT(TS_OUT_MAX);
+	struct buf output = BUF_INIT(TS_OUT_MAX);
+	struct buf stderr_end = BUF_INIT(128);
+	struct bash_call *call = sh->running;
+	long exit_code;
+	int r = 0;
+
+	if (!call)
+		return;
+	if (sh->timer) {
+		host_of(sh)->cancel_timer(sh->timer);
+		sh->timer = NULL;
+	}
+	if (sh->interrupted) {
+		exit_code = -1;
+		r = buf_puts(&stderr_end, "\ncommand timed out after ");
+		if (r == 0)
+			r = js_number(&stderr_end, call->timeout_ms / 1000);
+		if (r == 0)
+			r = buf_puts(&stderr_end, "s\n");
+		/* A timeout ends the shell. */
+		process_close(sh);
+		sh->state = SHELL_GONE;
+	} else if (sh->streams[OUT].has_status && sh->streams[ERR].has_status) {
+		exit_code = sh->streams[ERR].status;
+	} else if (sh->exited && WIFEXITED(sh->exit_status)) {
+		exit_code = WEXITSTATUS(sh->exit_status);
+	} else {
+		exit_code = -1;
+	}
+	if (sh->state == SHELL_GONE) {
+		/* Nothing of the shell may outlive it. */
+		process_close(sh);
+	}
+	if (r == 0)
+		r = buf_puts(&output, "");
+	if (r == 0)
+		r = command_output(sh, exit_code, stderr_end.data ? stderr_end.data : "", &output);
+	if (r == 0 && sh->state == SHELL_GONE)
+		r = buf_printf(&text, "%s\n" BASH_SHELL_GONE "%s",
+			       output.len > 0 ? output.data : "(no output)", sh->why);
+	else if (r == 0)
+		r = buf_append(&text, output.data, output.len);
+	if (r < 0)
+		answer(s, call->id, 1, "bash: out of memory");
+	else if (exit_code != 0)
+		answer(s, call->id, 1, text.len > 0 ? text.data : "(no output)");
+	else
+		ts_result(s, call->id, 0, text.data, text.len);
+	buf_release(&text);
+	buf_release(&output);
+	buf_release(&stderr_end);
+	command_clear(sh);
+	shell_next(sh);
+}
+
+/* Start `call` on the shell: restart, checks, then the command. */
+static void
+call_run(struct ts_shell *sh, struct bash_call *call)
+{
+	struct ts_session *s = sh->s;
 	int r;
 
-	if (s->bash && s->bash->call_id)
-		return answer(s, call_id, 1, "bash: another bash command is still running");
-	if (ts_truthy(doc, ts_member(doc, input, "restart")) && s->bash) {
-		bash_kill(s->bash);
-		s->bash = NULL;
+	if (call->restart) {
+		process_close(sh);
+		saved_discard(sh, 1);
+		sh->state = SHELL_NONE;
 	}
-	c_tok = ts_member(doc, input, "command");
-	if (!ts_truthy(doc, c_tok)) {
-		if (ts_truthy(doc, ts_member(doc, input, "restart")))
-			return answer(s, call_id, 0, "bash session restarted");
-		return answer(s, call_id, 1, "bash: command is required");
+	if (!call->command) {
+		answer(s, call->id, call->restart ? 0 : 1,
+		       call->restart ? "bash session restarted" : "bash: command is required");
+		call_free(call);
+		return;
 	}
-	/* timeout_ms <= 0 means the default (protocol.md A12). */
-	t_tok = ts_member(doc, input, "timeout_ms");
-	if (json_kind(doc, t_tok) == JSON_NUMBER) {
-		int64_t v;
-		double d;
-
-		if (json_int64(doc, t_tok, &v) == 0 && v > 0)
-			timeout = v;
-		else if (json_double(doc, t_tok, &d) == 0 && d >= 1 && d < 9e15)
-			timeout = (int64_t)d;
-	}
-	r = ts_js_string(doc, c_tok, &command);
-	if (r == -ENOSPC)
-		return answer(s, call_id, 1, "bash: command is too long");
-	if (r < 0)
-		return r;
-
-	if (s->bash && s->bash->closed) {
-		/* The shell died between calls: this call reports it and the
-		 * next one starts afresh, as the SDK does. */
-		char msg[BASH_ERR_TAIL + 128];
-
-		died_message(s->bash, msg, sizeof(msg));
-		bash_kill(s->bash);
-		s->bash = NULL;
-		buf_release(&command);
-		return answer(s, call_id, 1, msg);
-	}
-	if (!s->bash) {
+	if (sh->state == SHELL_NONE) {
 		struct er_error err;
 
 		memset(&err, 0, sizeof(err));
-		r = bash_start(s, &s->bash, &err);
+		r = process_start(sh, &err);
 		if (r < 0) {
-			struct buf msg = BUF_INIT(512);
+			struct buf msg = BUF_INIT(8192);
 
-			buf_release(&command);
-			err.msg[sizeof(err.msg) - 1] = '\0';
 			/* The host's or the sandbox's words, e.g. why wrap() failed. */
-			host->log(s->pl->host_ctx, ER_LOG_WARNING,
-				  "bash: cannot start the shell: %s",
-				  err.msg[0] ? err.msg : strerror(-r));
+			err.msg[sizeof(err.msg) - 1] = '\0';
+			host_of(sh)->log(host_ctx_of(sh), ER_LOG_WARNING,
+					 "bash: cannot start the shell: %s",
+					 err.msg[0] ? err.msg : strerror(-r));
 			if (buf_printf(&msg, "bash: %s", err.msg[0] ? err.msg : strerror(-r)) == 0)
-				answer(s, call_id, 1, msg.data);
+				answer(s, call->id, 1, msg.data);
 			buf_release(&msg);
-			return 0;
+			call_free(call);
+			return;
 		}
 	}
-	b = s->bash;
-	b->call_id = strdup(call_id);
-	if (!b->call_id) {
-		buf_release(&command);
+	if (sh->state == SHELL_GONE) {
+		struct buf msg = BUF_INIT(BASH_ERR_TAIL + 1024);
+
+		if (buf_printf(&msg, "%s%s", BASH_COMMAND_NOT_RUN, sh->why) == 0)
+			answer(s, call->id, 1, msg.data);
+		buf_release(&msg);
+		call_free(call);
+		return;
+	}
+	sh->running = call;
+	stream_init(&sh->streams[OUT]);
+	stream_init(&sh->streams[ERR]);
+	{
+		struct buf script = BUF_INIT(2 * BASH_MAX_COMMAND + 4096);
+		char uuid[37];
+
+		r = rand_uuid(uuid);
+		if (r == 0) {
+			snprintf(sh->sentinel, sizeof(sh->sentinel), "__ANT_CMD_%s_DONE__", uuid);
+			r = command_script(&script, call->command, sh->sentinel);
+		}
+		if (r == 0)
+			r = send_input(sh, script.data, script.len);
+		buf_release(&script);
+	}
+	if (r == 0)
+		r = host_of(sh)->add_timer(host_ctx_of(sh), (uint64_t)call->timeout_ms, on_timeout,
+					   sh, &sh->timer);
+	if (r < 0) {
+		struct buf msg = BUF_INIT(512);
+
+		if (buf_printf(&msg, "bash: %s", strerror(-r)) == 0)
+			answer(s, call->id, 1, msg.data);
+		buf_release(&msg);
+		process_close(sh);
+		sh->state = SHELL_GONE;
+		command_clear(sh);
+	}
+}
+
+static void
+on_next(void *userdata)
+{
+	struct ts_shell *sh = userdata;
+
+	sh->next_timer = NULL;
+	while (!sh->running && sh->queue) {
+		struct bash_call *call = sh->queue;
+
+		sh->queue = call->next;
+		call->next = NULL;
+		call_run(sh, call);
+	}
+}
+
+/* Run the next queued call, from the loop: a result is never posted from
+ * inside the result of another. */
+static void
+shell_next(struct ts_shell *sh)
+{
+	if (!sh->queue || sh->running || sh->next_timer)
+		return;
+	if (host_of(sh)->add_timer(host_ctx_of(sh), 0, on_next, sh, &sh->next_timer) < 0)
+		on_next(sh);
+}
+
+static int
+same_thread(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static struct ts_shell *
+shell_of(struct ts_session *s, const char *thread, int create)
+{
+	struct ts_shell *sh;
+
+	for (sh = s->shells; sh; sh = sh->next) {
+		if (same_thread(sh->thread, thread))
+			return sh;
+	}
+	if (!create)
+		return NULL;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	if (thread && !(sh->thread = strdup(thread))) {
+		free(sh);
+		return NULL;
+	}
+	sh->s = s;
+	sh->fds[0] = sh->fds[1] = sh->fds[2] = -1;
+	sh->streams[OUT].rest_fd = sh->streams[ERR].rest_fd = -1;
+	sh->next = s->shells;
+	s->shells = sh;
+	return sh;
+}
+
+/* The call's timeout: `timeout_ms && timeout_ms > 0 ? min(timeout_ms,
+ * 295000) : 295000`. */
+static double
+call_timeout(const struct json_doc *doc, int tok)
+{
+	double d;
+
+	if (json_kind(doc, tok) == JSON_NUMBER && json_double(doc, tok, &d) == 0 && d > 0)
+		return d < BASH_TIMEOUT_MS ? d : BASH_TIMEOUT_MS;
+	return BASH_TIMEOUT_MS;
+}
+
+int
+tool_bash(struct ts_session *s, const char *call_id, const char *thread, const struct json_doc *doc,
+	  int input)
+{
+	struct ts_shell *sh;
+	struct bash_call *call;
+	struct bash_call **tail;
+	int queued = 0;
+	int c_tok;
+
+	/* The primary thread's events name no thread. */
+	if (thread && !*thread)
+		thread = NULL;
+	sh = shell_of(s, thread, 1);
+	if (!sh)
 		return -ENOMEM;
-	}
-	make_sentinel(b->sentinel, sizeof(b->sentinel));
-	b->timeout_ms = timeout;
-	buf_reset(&b->out);
-	b->out_units = 0;
-	b->truncated = 0;
-	r = buf_printf(&b->pending, "{ %s\n} </dev/null 2>&1; printf '\\n%.8s''%s%%d\\n' $?\n",
-		       command.data, b->sentinel, b->sentinel + 8);
-	buf_release(&command);
-	if (r < 0) {
-		free(b->call_id);
-		b->call_id = NULL;
-		return answer(s, call_id, 1, "bash: command is too long");
-	}
-	r = host->add_timer(s->pl->host_ctx, (uint64_t)timeout, on_timeout, b, &b->timer);
-	if (r < 0) {
-		bash_fail(b, "bash: cannot arm the timeout");
+	for (call = sh->queue; call; call = call->next)
+		queued++;
+	if (queued >= BASH_MAX_QUEUED) {
+		answer(s, call_id, 1, "bash: too many bash commands are waiting");
 		return 0;
 	}
-	flush_input(b);
-	if (b->pending.len > 0 && b->fds[0] >= 0 && !b->watch[0]) {
-		r = host->watch_fd(s->pl->host_ctx, b->fds[0], ER_FD_WRITE, on_stdin_writable, b,
-				   &b->watch[0]);
-		if (r < 0)
-			bash_fail(b, "bash: cannot write to the shell");
+	call = calloc(1, sizeof(*call));
+	if (!call || !(call->id = strdup(call_id))) {
+		call_free(call);
+		return -ENOMEM;
+	}
+	call->restart = ts_truthy(doc, ts_member(doc, input, "restart"));
+	call->timeout_ms = call_timeout(doc, ts_member(doc, input, "timeout_ms"));
+	c_tok = ts_member(doc, input, "command");
+	if (ts_truthy(doc, c_tok)) {
+		const char *command = json_str(doc, c_tok);
+
+		if (!command) {
+			/* What String.prototype.replace on a number says. */
+			answer(s, call_id, 1, "bash: command.replace is not a function");
+			call_free(call);
+			return 0;
+		}
+		if (strlen(command) > BASH_MAX_COMMAND) {
+			answer(s, call_id, 1, "bash: command is too long");
+			call_free(call);
+			return 0;
+		}
+		call->command = strdup(command);
+		if (!call->command) {
+			call_free(call);
+			return -ENOMEM;
+		}
+	}
+	for (tail = &sh->queue; *tail; tail = &(*tail)->next)
+		;
+	*tail = call;
+	if (!sh->running && sh->queue == call) {
+		sh->queue = NULL;
+		call_run(sh, call);
 	}
 	return 0;
+}
+
+/* Forget the shell's process and pending work without answering. */
+static void
+shell_free(struct ts_shell *sh)
+{
+	const struct er_host *host = host_of(sh);
+
+	process_close(sh);
+	command_clear(sh);
+	while (sh->queue) {
+		struct bash_call *c = sh->queue;
+
+		sh->queue = c->next;
+		call_free(c);
+	}
+	if (sh->next_timer)
+		host->cancel_timer(sh->next_timer);
+	if (sh->stale_timer)
+		host->cancel_timer(sh->stale_timer);
+	saved_remove(sh, sh->stale);
+	saved_discard(sh, 0);
+	free(sh->thread);
+	free(sh);
 }
 
 void
 bash_cancel(struct ts_session *s, const char *call_id)
 {
-	struct ts_bash *b = s->bash;
+	for (struct ts_shell *sh = s->shells; sh; sh = sh->next) {
+		struct bash_call **q;
 
-	if (!b || !b->call_id || (call_id && strcmp(call_id, b->call_id) != 0))
+		for (q = &sh->queue; *q; q = &(*q)->next) {
+			if (!call_id || strcmp((*q)->id, call_id) == 0) {
+				struct bash_call *c = *q;
+
+				*q = c->next;
+				call_free(c);
+				if (call_id)
+					return;
+				if (!*q)
+					break;
+			}
+		}
+		if (sh->running && (!call_id || strcmp(sh->running->id, call_id) == 0)) {
+			/* An abort ends the shell, as a timeout does; the runner
+			 * answers the call. */
+			process_close(sh);
+			sh->state = SHELL_GONE;
+			command_clear(sh);
+			shell_next(sh);
+			if (call_id)
+				return;
+		}
+	}
+}
+
+void
+bash_thread_stop(struct ts_session *s, const char *thread)
+{
+	struct ts_shell *sh;
+
+	if (thread && !*thread)
+		thread = NULL;
+	sh = shell_of(s, thread, 0);
+	if (!sh)
 		return;
-	/* No result: the runner answers an abandoned call itself. */
-	s->bash = NULL;
-	bash_kill(b);
+	/* Shell.kill(): the shell and its saved output go; a later call of
+	 * the thread finds the shell gone. */
+	process_close(sh);
+	if (sh->state == SHELL_LIVE)
+		sh->state = SHELL_GONE;
+	saved_discard(sh, 0);
+	if (sh->running) {
+		answer(s, sh->running->id, 1, "bash: bash session terminated");
+		command_clear(sh);
+		shell_next(sh);
+	}
 }
 
 void
 bash_free(struct ts_session *s)
 {
-	if (s->bash) {
-		bash_kill(s->bash);
-		s->bash = NULL;
+	while (s->shells) {
+		struct ts_shell *sh = s->shells;
+
+		s->shells = sh->next;
+		shell_free(sh);
 	}
 }

@@ -42,13 +42,13 @@ load_file(struct ts_ctx *ctx, int dfd, const char *base, const char *file_path, 
 	if (!S_ISREG(st.st_mode))
 		return buf_printf(out, "edit: %s is not a regular file", file_path)
 			       ?: TS_TOOL_ERROR;
-	if (ctx->max_file_bytes && (uint64_t)st.st_size > ctx->max_file_bytes)
+	if ((uint64_t)st.st_size > ts_max_bytes(ctx, "edit"))
 		return buf_printf(out,
 				  "edit: %s is %lld bytes, exceeds %llu-byte limit. "
 				  "The edit tool loads the whole file and cannot modify a file "
 				  "this large.",
 				  file_path, (long long)st.st_size,
-				  (unsigned long long)ctx->max_file_bytes)
+				  (unsigned long long)ts_max_bytes(ctx, "edit"))
 			       ?: TS_TOOL_ERROR;
 	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
@@ -150,7 +150,7 @@ tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	file_path = json_str(doc, fp_tok);
 	if (!file_path)
 		return buf_puts(out, "edit: file_path must be a string") ?: TS_TOOL_ERROR;
-	r = ts_confine(ctx, file_path, &real, &root, out);
+	r = ts_confine(ctx, "edit", file_path, &real, &root, out);
 	if (r != 0)
 		return r < 0 ? r : TS_TOOL_ERROR;
 	if ((ro = ts_read_only_root(ctx, real)) != NULL) {
@@ -184,6 +184,21 @@ tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	if (count == 0) {
 		r = buf_printf(out, "edit: old_string not found in %s", file_path) ?: TS_TOOL_ERROR;
 		goto done;
+	}
+	if (replace_all && count > 1) {
+		/* The result's size, refused over the cap before it is built. */
+		uint64_t limit = ts_max_bytes(ctx, "edit");
+		int64_t size =
+			(int64_t)text.len + (int64_t)count * ((int64_t) new.len - (int64_t)old.len);
+
+		if (size > (int64_t)limit) {
+			r = buf_printf(out,
+				       "edit: %zu replacements would make %s %lld bytes, exceeds "
+				       "%llu-byte limit.",
+				       count, file_path, (long long)size, (unsigned long long)limit)
+				    ?: TS_TOOL_ERROR;
+			goto done;
+		}
 	}
 	if (!replace_all && count > 1) {
 		r = buf_printf(out, "edit: old_string appears %zu times in %s (must be unique)",

@@ -782,7 +782,7 @@ tool_glob(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 
 		if (!sp)
 			return buf_puts(out, "glob: path must be a string") ?: TS_TOOL_ERROR;
-		r = ts_confine(ctx, sp, &real, NULL, out);
+		r = ts_confine(ctx, "glob", sp, &real, NULL, out);
 		if (r != 0)
 			return r < 0 ? r : TS_TOOL_ERROR;
 		w.root = real;

@@ -374,7 +374,7 @@ tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc,
 			r = buf_puts(&out, "grep: path must be a string") ?: TS_TOOL_ERROR;
 			goto answer;
 		}
-		r = ts_confine(&s->ctx, p, &real, NULL, &out);
+		r = ts_confine_readable(&s->ctx, "grep", p, &real, NULL, &out);
 		if (r != 0) {
 			if (r > 0)
 				r = TS_TOOL_ERROR;

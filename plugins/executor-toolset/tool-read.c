@@ -134,7 +134,7 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	file_path = json_str(doc, fp_tok);
 	if (!file_path)
 		return buf_puts(out, "read: file_path must be a string") ?: TS_TOOL_ERROR;
-	r = ts_confine(ctx, file_path, &real, &root, out);
+	r = ts_confine_readable(ctx, "read", file_path, &real, &root, out);
 	if (r != 0)
 		return r < 0 ? r : TS_TOOL_ERROR;
 
@@ -176,19 +176,19 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 		r = buf_printf(out, "read: %s is not a regular file", file_path) ?: TS_TOOL_ERROR;
 		goto done;
 	}
-	if (ctx->max_file_bytes && (uint64_t)st.st_size > ctx->max_file_bytes) {
+	if ((uint64_t)st.st_size > ts_max_bytes(ctx, "read")) {
 		if (!has_range) {
 			r = buf_printf(out,
 				       "read: %s is %lld bytes, exceeds %llu-byte limit. "
 				       "Use the view_range parameter to read specific line ranges, "
 				       "e.g. view_range: [1, 500].",
 				       file_path, (long long)st.st_size,
-				       (unsigned long long)ctx->max_file_bytes)
+				       (unsigned long long)ts_max_bytes(ctx, "read"))
 				    ?: TS_TOOL_ERROR;
 			goto done;
 		}
 		streaming = 1;
-		lr.limit = ctx->max_file_bytes;
+		lr.limit = ts_max_bytes(ctx, "read");
 		if (lr.end <= lr.start) {
 			r = buf_puts(out, "");
 			goto done;

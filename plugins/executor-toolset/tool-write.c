@@ -11,36 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fs-errors.h"
+#include "rand.h"
 #include "toolset.h"
 
 /* ".tmp-<pid>-<uuid v4>", as the SDK names its temporary files. */
-static void
+static int
 temp_name(char *name, size_t size)
 {
-	unsigned char u[16];
-	size_t i;
+	char uuid[37];
+	int r = rand_uuid(uuid);
 
-	if (getentropy(u, sizeof(u)) < 0) {
-		/* Uniqueness matters, not secrecy: O_EXCL catches a clash. */
-		uint64_t t = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uintptr_t)name;
-
-		for (i = 0; i < sizeof(u); i++) {
-			t = t * 6364136223846793005ULL + 1442695040888963407ULL;
-			u[i] = (unsigned char)(t >> 56);
-		}
-	}
-	u[6] = (unsigned char)((u[6] & 0x0f) | 0x40);
-	u[8] = (unsigned char)((u[8] & 0x3f) | 0x80);
-	snprintf(name, size,
-		 ".tmp-%ld-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 (long)getpid(), u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10],
-		 u[11], u[12], u[13], u[14], u[15]);
+	if (r == 0)
+		snprintf(name, size, ".tmp-%ld-%s", (long)getpid(), uuid);
+	return r;
 }
 
 static int
@@ -80,7 +67,11 @@ ts_atomic_write(const struct confine_root *root, const char *real, const char *d
 		return -EISDIR;
 	}
 	have_mode = fstatat(dfd, base, &st, 0) == 0;
-	temp_name(tmp, sizeof(tmp));
+	r = temp_name(tmp, sizeof(tmp));
+	if (r < 0) {
+		close(dfd);
+		return r;
+	}
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		r = -errno;
@@ -122,7 +113,7 @@ tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf
 	file_path = json_str(doc, fp_tok);
 	if (!file_path)
 		return buf_puts(out, "write: file_path must be a string") ?: TS_TOOL_ERROR;
-	r = ts_confine(ctx, file_path, &real, &root, out);
+	r = ts_confine(ctx, "write", file_path, &real, &root, out);
 	if (r != 0)
 		return r < 0 ? r : TS_TOOL_ERROR;
 	if ((ro = ts_read_only_root(ctx, real)) != NULL) {

@@ -128,7 +128,14 @@ toolset_tool_call(void *state, void *sess, const struct er_tool_call *call)
 		return 0;
 	}
 	if (is_bash) {
-		r = tool_bash(s, call->id, doc, 0);
+		/* ABI 1.2: the call's session thread. */
+		const char *thread =
+			call->struct_size >= offsetof(struct er_tool_call, session_thread_id) +
+						     sizeof(call->session_thread_id)
+				? call->session_thread_id
+				: NULL;
+
+		r = tool_bash(s, call->id, thread, doc, 0);
 	} else if (is_grep) {
 		r = tool_grep(s, call->id, doc, 0);
 	} else {
@@ -169,13 +176,22 @@ toolset_tool_cancel(void *state, void *sess, const char *call_id)
 }
 
 static void
+toolset_thread_stop(void *state, void *sess, const char *thread_id)
+{
+	struct ts_session *s = sess;
+
+	if (s)
+		bash_thread_stop(s, thread_id);
+}
+
+static void
 toolset_session_stop(void *state, void *sess, uint32_t reason)
 {
 	struct ts_session *s = sess;
 
 	if (!s)
 		return;
-	/* As the SDK's runner closes its tools: the shell is killed. */
+	/* As the SDK's runner closes its tools: the shells are killed. */
 	bash_cancel(s, NULL);
 	grep_cancel(s, NULL);
 	bash_free(s);
@@ -206,6 +222,7 @@ static const struct er_executor_ops toolset_ops = {
 	.session_event = NULL,
 	.session_stop = toolset_session_stop,
 	.session_free = toolset_session_free,
+	.thread_stop = toolset_thread_stop,
 };
 
 ER_PLUGIN_DEFINE(ER_KIND_EXECUTOR, "toolset", PACKAGE_VERSION,

@@ -23,9 +23,11 @@
 #define TS_OK 0
 #define TS_TOOL_ERROR 1
 
-/* The SDK's defaults. */
-#define TS_MAX_FILE_BYTES (256u * 1024u) /* read and edit */
-#define TS_OUT_MAX (4u << 20)		 /* cap of any result text we build */
+/* The SDK's defaults: the size caps of a whole-file read (the API cuts a
+ * longer result) and of edit (which loads the whole file). */
+#define TS_MAX_READ_BYTES 110000u
+#define TS_MAX_EDIT_BYTES (256u * 1024u)
+#define TS_OUT_MAX (4u << 20) /* cap of any result text we build */
 #define TS_WALK_MAX_ENTRIES 50000
 #define TS_WALK_MAX_DEPTH 40
 #define TS_GLOB_RESULTS 200
@@ -35,7 +37,9 @@
 struct ts_ctx {
 	struct confine_root root; /* canonical workdir, opened */
 	char *workdir;		  /* the workdir as configured, lexically normalised */
-	uint64_t max_file_bytes;  /* 0: no cap */
+	/* The SDK's maxFileBytes: 0 for its default (the caps above), else
+	 * the cap of both read and edit. */
+	uint64_t max_file_bytes;
 	/* The SDK's allowedRoots and readOnlyRoots: other directories the file
 	 * tools may reach (the session's memory stores) and those where write
 	 * and edit are refused; NULL-terminated, as the runner gave them, or
@@ -43,6 +47,17 @@ struct ts_ctx {
 	char **allowed_roots;
 	char **read_only_roots;
 	struct confine_root other; /* the allowed root of the last ts_confine() */
+	/* Where bash saved long outputs, which read and grep may also open
+	 * (the SDK's savedOutputDirs). */
+	struct ts_saved_dir *saved;
+};
+
+/* A directory holding a saved output, resolved and opened when made, so
+ * that replacing it with a symlink gives no access to its target. */
+struct ts_saved_dir {
+	struct ts_saved_dir *next;
+	struct confine_root root;
+	int listed; /* on the context's list */
 };
 
 /* 0, or -errno (the workdir cannot be resolved or opened). */
@@ -51,12 +66,26 @@ void ts_ctx_release(struct ts_ctx *ctx);
 /* Copy the allowed and read-only roots (either may be NULL).  0 or
  * -ENOMEM. */
 int ts_ctx_set_roots(struct ts_ctx *ctx, const char *const *allowed, const char *const *read_only);
-/* Confine a tool's path to the workdir or an allowed root: 0 with the
- * canonical path in *ret_real (caller frees) and the root to operate
- * beneath in *ret_root (the workdir's, or ctx->other opened for this call,
- * valid until the next call); 1 with the SDK's message in `msg`; -ENOMEM. */
-int ts_confine(struct ts_ctx *ctx, const char *p, char **ret_real,
+/* Confine the path `p` of the tool `tool` to the workdir or an allowed
+ * root: 0 with the canonical path in *ret_real (caller frees) and the root
+ * to operate beneath in *ret_root (the workdir's, or ctx->other opened for
+ * this call, valid until the next call); 1 with the SDK's message in `msg`,
+ * which starts with the tool's name; -ENOMEM. */
+int ts_confine(struct ts_ctx *ctx, const char *tool, const char *p, char **ret_real,
 	       const struct confine_root **ret_root, struct buf *msg);
+/* ts_confine() for read and grep, which also reach this session's saved
+ * outputs (resolveReadablePath). */
+int ts_confine_readable(struct ts_ctx *ctx, const char *tool, const char *p, char **ret_real,
+			const struct confine_root **ret_root, struct buf *msg);
+/* Record the new directory `path` (canonical) as a saved output's:
+ * 0 or -errno. */
+int ts_saved_dir_add(struct ts_ctx *ctx, const char *path, struct ts_saved_dir **ret);
+/* Take it off the list read and grep look at. */
+void ts_saved_dir_hide(struct ts_ctx *ctx, struct ts_saved_dir *d);
+/* Hide it, delete it with its file, and free it. */
+void ts_saved_dir_remove(struct ts_ctx *ctx, struct ts_saved_dir *d);
+/* The cap of `tool` ("read" or "edit"). */
+uint64_t ts_max_bytes(const struct ts_ctx *ctx, const char *tool);
 /* The read-only root (as configured) that holds the canonical `real`, or
  * NULL. */
 const char *ts_read_only_root(const struct ts_ctx *ctx, const char *real);
@@ -79,7 +108,7 @@ int ts_utf8_append(struct buf *out, const char *s, size_t n);
 
 struct er_host;
 struct er_session;
-struct ts_bash;
+struct ts_shell;
 struct ts_rg;
 
 struct ts_plugin {
@@ -91,8 +120,8 @@ struct ts_session {
 	struct ts_plugin *pl;
 	struct er_session *handle;
 	struct ts_ctx ctx;
-	struct ts_bash *bash; /* the persistent shell; NULL until first needed */
-	struct ts_rg *rg;     /* the running rg search, if any */
+	struct ts_shell *shells; /* one per session thread, made by its first call */
+	struct ts_rg *rg;	 /* the running rg search, if any */
 };
 
 /* Post a result through the host (it turns "" into "(no output)"). */
@@ -101,11 +130,15 @@ ts_result(struct ts_session *s, const char *call_id, int is_error, const char *t
 
 /* Asynchronous tools: 0 when the call was answered or is running (the
  * result follows from a callback), or -errno when it could not start. */
-int tool_bash(struct ts_session *s, const char *call_id, const struct json_doc *doc, int input);
-/* Abandon the running bash call, if it is `call_id` (NULL: any): the
- * shell is killed and the next call starts a fresh one.  No result. */
+int tool_bash(struct ts_session *s, const char *call_id, const char *thread,
+	      const struct json_doc *doc, int input);
+/* Abandon the bash call `call_id` (NULL: every one): a waiting call is
+ * dropped, a running one kills its shell, which is then gone.  No result. */
 void bash_cancel(struct ts_session *s, const char *call_id);
-/* Kill the shell and free it; accepts a session without one. */
+/* The session thread `thread` (NULL: the primary) ended: its shell is
+ * killed and gone, its saved output deleted. */
+void bash_thread_stop(struct ts_session *s, const char *thread);
+/* Kill every shell, delete the saved outputs and free them. */
 void bash_free(struct ts_session *s);
 
 int tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc, int input);

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fs-errors.h"
 #include "toolset.h"
@@ -15,12 +18,13 @@ ts_ctx_init(struct ts_ctx *ctx, const char *workdir)
 	int r;
 
 	ctx->workdir = NULL;
-	ctx->max_file_bytes = TS_MAX_FILE_BYTES;
+	ctx->max_file_bytes = 0;
 	ctx->allowed_roots = NULL;
 	ctx->read_only_roots = NULL;
 	ctx->other.path = NULL;
 	ctx->other.len = 0;
 	ctx->other.fd = -1;
+	ctx->saved = NULL;
 	r = confine_root_init(&ctx->root, workdir);
 	if (r < 0)
 		return r;
@@ -90,17 +94,31 @@ ts_ctx_set_roots(struct ts_ctx *ctx, const char *const *allowed, const char *con
 	return 0;
 }
 
-int
-ts_confine(struct ts_ctx *ctx, const char *p, char **ret_real, const struct confine_root **ret_root,
-	   struct buf *msg)
+uint64_t
+ts_max_bytes(const struct ts_ctx *ctx, const char *tool)
 {
+	if (ctx->max_file_bytes)
+		return ctx->max_file_bytes;
+	return strcmp(tool, "read") == 0 ? TS_MAX_READ_BYTES : TS_MAX_EDIT_BYTES;
+}
+
+int
+ts_confine(struct ts_ctx *ctx, const char *tool, const char *p, char **ret_real,
+	   const struct confine_root **ret_root, struct buf *msg)
+{
+	size_t start = msg->len;
 	int index = -1;
 	int r;
 
+	/* The SDK's refusedBy(): a refusal names the tool. */
+	r = buf_printf(msg, "%s: ", tool);
+	if (r < 0)
+		return r;
 	r = confine_path_ex(&ctx->root, (const char *const *)ctx->allowed_roots, p, ret_real,
 			    &index, msg);
 	if (r != 0)
 		return r;
+	buf_truncate(msg, start);
 	if (ret_root)
 		*ret_root = &ctx->root;
 	if (index < 0)
@@ -110,7 +128,7 @@ ts_confine(struct ts_ctx *ctx, const char *p, char **ret_real, const struct conf
 	r = confine_root_init(&ctx->other, ctx->allowed_roots[index]);
 	if (r < 0 || !confine_is_within(ctx->other.path, *ret_real)) {
 		struct buf what = BUF_INIT(65536);
-		int w = buf_puts(&what, "path ");
+		int w = buf_printf(msg, "%s: ", tool) ?: buf_puts(&what, "path ");
 
 		if (w == 0)
 			w = js_quote_append(&what, p);
@@ -126,10 +144,103 @@ ts_confine(struct ts_ctx *ctx, const char *p, char **ret_real, const struct conf
 	return 0;
 }
 
+int
+ts_confine_readable(struct ts_ctx *ctx, const char *tool, const char *p, char **ret_real,
+		    const struct confine_root **ret_root, struct buf *msg)
+{
+	char *abs = NULL;
+	char *real = NULL;
+
+	if (ctx->saved && path_resolve(ctx->workdir, p, &abs) == 0 &&
+	    confine_canonicalize(abs, &real) == 0) {
+		for (struct ts_saved_dir *d = ctx->saved; d; d = d->next) {
+			if (confine_is_within(d->root.path, real)) {
+				free(abs);
+				*ret_real = real;
+				if (ret_root)
+					*ret_root = &d->root;
+				return 0;
+			}
+		}
+	}
+	free(abs);
+	free(real);
+	return ts_confine(ctx, tool, p, ret_real, ret_root, msg);
+}
+
+int
+ts_saved_dir_add(struct ts_ctx *ctx, const char *path, struct ts_saved_dir **ret)
+{
+	struct ts_saved_dir *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return -ENOMEM;
+	r = confine_root_init(&d->root, path);
+	if (r < 0) {
+		free(d);
+		return r;
+	}
+	d->next = ctx->saved;
+	d->listed = 1;
+	ctx->saved = d;
+	*ret = d;
+	return 0;
+}
+
+void
+ts_saved_dir_hide(struct ts_ctx *ctx, struct ts_saved_dir *d)
+{
+	struct ts_saved_dir **p;
+
+	if (!d->listed)
+		return;
+	for (p = &ctx->saved; *p; p = &(*p)->next) {
+		if (*p == d) {
+			*p = d->next;
+			break;
+		}
+	}
+	d->next = NULL;
+	d->listed = 0;
+}
+
+void
+ts_saved_dir_remove(struct ts_ctx *ctx, struct ts_saved_dir *d)
+{
+	int fd;
+	DIR *dir;
+
+	ts_saved_dir_hide(ctx, d);
+	/* Beneath the descriptor: the name may lead elsewhere by now. */
+	fd = fcntl(d->root.fd, F_DUPFD_CLOEXEC, 0);
+	dir = fd >= 0 ? fdopendir(fd) : NULL;
+	if (dir) {
+		struct dirent *e;
+
+		while ((e = readdir(dir)) != NULL) {
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				unlinkat(d->root.fd, e->d_name, 0);
+		}
+		closedir(dir);
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	rmdir(d->root.path);
+	confine_root_release(&d->root);
+	free(d);
+}
+
 const char *
 ts_read_only_root(const struct ts_ctx *ctx, const char *real)
 {
-	int i = confine_containing_root((const char *const *)ctx->read_only_roots, real);
+	int i;
+
+	for (const struct ts_saved_dir *d = ctx->saved; d; d = d->next) {
+		if (confine_is_within(d->root.path, real))
+			return d->root.path;
+	}
+	i = confine_containing_root((const char *const *)ctx->read_only_roots, real);
 
 	return i < 0 ? NULL : ctx->read_only_roots[i];
 }

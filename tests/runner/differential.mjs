@@ -69,7 +69,8 @@ const calls = [
   ['bash-big-exact', ...B("head -c 102400 /dev/zero | tr '\\0' x")],
   ['bash-big-err', ...B('seq 1 40000; (exit 2)')],
   ['bash-exit-shell', ...B('exit 4')],
-  ['bash-fresh', ...B('echo fresh; pwd')],
+  ['bash-gone', ...B('echo not run')],
+  ['bash-fresh', 'bash', { command: 'echo fresh; pwd', restart: true }],
   ['bash-env', ...B('env | grep -c "^ANTHROPIC_" || true')],
   ['bash-symlinks', ...B(`ln -s ${outside} outlink && ln -s ${outside}/secret.txt outfile && ln -s ../.. up && ln -s notes inlink && mkfifo fifo && echo made`)],
   // read
@@ -179,7 +180,11 @@ try {
       tc.map((c, i) => `${calls[i]?.[0]}: ${c.results.length}`).filter((s) => !s.endsWith(': 1')));
     results[r.kind] = tc.map((c) => ({
       is_error: c.results[0]?.is_error,
-      content: JSON.stringify(c.results[0]?.content ?? null).replaceAll(r.wd, '<WD>').replaceAll(outside, OUT),
+      // A long bash output is saved to a file of a random name.
+      content: JSON.stringify(c.results[0]?.content ?? null)
+        .replaceAll(r.wd, '<WD>')
+        .replaceAll(outside, OUT)
+        .replace(/\/bash-output-[^/]{6}\/[0-9a-f-]{36}\.txt/g, '/bash-output-<X>/<uuid>.txt'),
     }));
   }
 
@@ -204,8 +209,9 @@ try {
   // Spot checks that the corpus exercises what it claims, on the C runner's results.
   const at = (label) => results.c?.[calls.findIndex((x) => x[0] === label)] ?? {};
   const text = (label) => JSON.parse(at(label).content ?? 'null')?.[0]?.text;
-  ok(text('bash-big')?.startsWith('[output truncated]\n') && text('bash-big').length <= 102400 + 19, 'bash output over 100 KiB is truncated with the marker', text('bash-big')?.slice(0, 40));
-  ok(at('bash-timeout').is_error && text('bash-timeout') === 'bash: bash command timed out after 300ms', 'bash timeout_ms', text('bash-timeout'));
+  ok(text('bash-big')?.startsWith('1\n2\n') && text('bash-big').includes(' lines truncated] Full output saved to: '), 'bash output over 30,000 characters keeps the head and names the saved file', text('bash-big')?.slice(-200));
+  ok(at('bash-timeout').is_error && text('bash-timeout')?.startsWith('\ncommand timed out after 0.3s\n[The shell is gone. '), 'bash timeout_ms', text('bash-timeout'));
+  ok(at('bash-after-timeout').is_error && text('bash-after-timeout')?.startsWith('[This command did not run, because the shell is gone. '), 'bash: the shell is gone after a timeout', text('bash-after-timeout'));
   ok(text('bash-restart') === 'bash session restarted', 'bash restart', text('bash-restart'));
   ok(text('bash-persist') === '<WD>/sub\nFOO=bar', 'bash keeps cwd and environment between calls', text('bash-persist'));
   ok(text('bash-env') === '0', 'bash gets no ANTHROPIC_* variable', text('bash-env'));

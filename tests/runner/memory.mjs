@@ -136,7 +136,7 @@ try {
   ok(results.c?.[7]?.is_error && text(7) === 'edit: memory/ref/ro.md is inside read-only directory <WD>/memory/ref',
     'edit into a read-only store is refused with the SDK\'s message', text(7));
   ok(!results.c?.[9]?.is_error, 'an absolute path inside a store is readable', text(9));
-  ok(text(10) === 'path "../outside-memory.txt" is outside the session\'s working directory and its other permitted directories',
+  ok(text(10) === 'write: path "../outside-memory.txt" is outside the session\'s working directory and its other permitted directories',
     'outside paths name the other permitted directories', text(10));
   ok(text(13).includes('v2-server') && text(13).includes('ALPHA'), 'the mid-session sync pulled the server\'s version of the conflict', text(13));
   // A store that cannot be mounted (something already sits at its mount

@@ -216,6 +216,7 @@ const corpus = [
   ['bash', { command: 'echo "$V" && basename "$PWD"' }],
   ['bash', { command: 'false' }],
   ['bash', { command: 'echo out; echo err >&2; exit 2' }],
+  ['bash', { command: 'echo "$V"', restart: true }],
   ['bash', { command: "printf '\\033[1;31mred\\033[0m\\n\\n\\n'" }],
   ['bash', { command: 'cat; echo after-cat' }],
   ['bash', { command: 'echo "[$TERM][$PS1][$PS2]"' }],
@@ -227,13 +228,44 @@ const corpus = [
   ['bash', { command: 'echo hi # a comment' }],
   ['bash', { command: 'cat <<EOT\nline1\nline2\nEOT' }],
   ['bash', { command: 'echo -n' }],
-  ['bash', { command: 'printf "\\n\\n"; exit 3' }],
   ['bash', { command: 'if' }],
-  ['bash', { restart: true }],
   ['bash', { command: 'basename "$PWD"' }],
-  ['bash', { command: 'sleep 3', timeout_ms: 300 }],
-  ['bash', { command: 'exit 4' }],
-  ['bash', { command: 'echo fresh' }],
+  // stdout and stderr apart: stdout first on success, stderr first on failure
+  ['bash', { command: 'echo out; echo err >&2' }],
+  ['bash', { command: 'echo out; echo err >&2; false' }],
+  ['bash', { command: 'echo out; false' }],
+  ['bash', { command: 'echo err >&2' }],
+  ['bash', { command: 'exec 3>&1; echo three >&3' }],
+  // long output: the head, and the whole of it in a file read and grep reach
+  ['bash', { command: 'for i in $(seq 1 20000); do echo "line $i"; done; echo tail >&2' }],
+  ['read', { file_path: '<SAVED>', view_range: [19999, 20001] }],
+  ['grep', { pattern: '^line 1234$', path: '<SAVED>' }],
+  ['write', { file_path: '<SAVED>', content: 'x' }],
+  ['bash', { command: "head -c 40000 /dev/zero | tr '\\0' e >&2; exit 5" }],
+  ['bash', { command: "printf '\\360\\237\\230\\200%.0s' $(seq 1 16000)" }],
+  ['bash', { command: "printf '\\033[1m%.0s' $(seq 1 8000)" }],
+  // the shell gone, and back with restart
+  ['bash', { command: 'printf "\\n\\n"; exit 3' }],
+  ['bash', { command: 'echo not run' }],
+  ['bash', {}],
+  ['bash', { restart: true }],
+  ['bash', { command: 'exit 0' }],
+  ['bash', { command: 'echo not run' }],
+  ['bash', { command: 'echo back', restart: true }],
+  ['bash', { command: 'echo partial; sleep 3', timeout_ms: 300 }],
+  ['bash', { command: 'echo not run' }],
+  ['bash', { command: 'sleep 3', timeout_ms: 250.5, restart: true }],
+  ['bash', { command: 'echo "[$HISTFILE]" "${HISTFILE+set}"', restart: true }],
+  ['bash', { command: '(sleep 30; echo late) & echo started' }],
+  ['bash', { command: 'echo fresh', timeout_ms: -5 }],
+  // one shell per session thread
+  ['bash', { command: 'cd src && X=t1' }, 't1'],
+  ['bash', { command: 'echo "$X" && basename "$PWD"' }, 't1'],
+  ['bash', { command: 'echo "[$X]" && basename "$PWD"' }],
+  ['thread_stop', {}, 't1'],
+  ['bash', { command: 'echo not run' }, 't1'],
+  ['bash', { command: 'echo "[$X]"', restart: true }, 't1'],
+  ['bash', { command: 'echo primary' }],
 ];
 
 // The kernel stamps files with a coarse clock: let every write and edit
@@ -259,27 +291,47 @@ if (!hasRg) corpus.splice(0, corpus.length, ...corpus.filter(([name]) => name !=
 
 const fill = (root, v) => JSON.parse(JSON.stringify(v).replaceAll('<ROOT>', root));
 
+// The file a result names as where bash saved its whole output.
+const savedIn = (text) => /saved to: (.*?) \u2014 /.exec(text)?.[1];
+
 async function runSdk() {
   process.chdir(sdkRoot);
   const tools = betaAgentToolset20260401({ workdir: sdkRoot });
+  // As the session runner passes them: a thread's signal ends its shell.
+  const threads = new Map();
+  const threadOf = (thread) => {
+    if (!threads.has(thread)) threads.set(thread, new AbortController());
+    return { key: `sesn_driver/${thread ?? ''}`, signal: threads.get(thread).signal };
+  };
   const out = [];
-  for (const [name, input] of corpus) {
+  let saved = '';
+  for (const [name, input, thread] of corpus) {
+    if (name === 'thread_stop') {
+      threads.get(thread)?.abort();
+      threads.delete(thread);
+      out.push({ is_error: false, text: '(thread stopped)' });
+      continue;
+    }
     const tool = tools.find((t) => t.name === name);
+    const context = { signal: new AbortController().signal, _sessionThread: threadOf(thread) };
     try {
-      const r = await tool.run(fill(sdkRoot, input));
+      const r = await tool.run(JSON.parse(JSON.stringify(fill(sdkRoot, input)).replaceAll('<SAVED>', saved)), context);
       out.push({ is_error: false, text: typeof r === 'string' ? r : JSON.stringify(r) });
     } catch (e) {
       const text =
         e && typeof e.content === 'string' ? e.content : `Error: ${e instanceof Error ? e.message : e}`;
       out.push({ is_error: true, text });
     }
+    saved = savedIn(out.at(-1).text) ?? saved;
   }
-  for (const t of tools) t.close?.();
+  await Promise.all(tools.map((t) => t.close?.()));
   return out;
 }
 
 function runDriver() {
-  const lines = corpus.map(([name, input]) => JSON.stringify({ name, input: fill(cRoot, input) }));
+  const lines = corpus.map(([name, input, thread]) =>
+    JSON.stringify({ name, input: fill(cRoot, input), ...(thread ? { thread } : {}) }),
+  );
   const r = spawnSync(driver, [cRoot], {
     input: lines.join('\n') + '\n',
     cwd: cRoot,
@@ -292,7 +344,9 @@ function runDriver() {
 
 const sdk = await runSdk();
 const c = runDriver();
-const norm = (s, root) => s.replaceAll(root, '<ROOT>');
+// Saved outputs have random names.
+const norm = (s, root) =>
+  s.replaceAll(root, '<ROOT>').replace(/\/bash-output-[^/]{6}\/[0-9a-f-]{36}\.txt/g, '/bash-output-<X>/<uuid>.txt');
 const show = (s) => JSON.stringify(s.length > 300 ? s.slice(0, 300) + `...(${s.length})` : s);
 
 console.log(`1..${corpus.length}`);

@@ -21,7 +21,8 @@ const script = {
   bash: ['bash', { command: 'wc -l < notes/a.txt' }],
   bashExit: ['bash', { command: 'sh -c "exit 3"' }],
   bashKill: ['bash', { command: 'exit 4' }],
-  bashFresh: ['bash', { command: 'echo fresh' }],
+  bashGone: ['bash', { command: 'echo not run' }],
+  bashFresh: ['bash', { command: 'echo fresh', restart: true }],
   askAllow: ['write', { file_path: 'asked.txt', content: 'approved' }, 'ask'],
   askDeny: ['bash', { command: 'touch ask-denied.txt' }, 'ask'],
   deny: ['bash', { command: 'touch denied.txt' }, 'deny'],
@@ -70,9 +71,10 @@ try {
   ok(at('readOutside').is_error && at('readOutside').text.includes('is outside the session\'s working directory'), 'read outside the workdir refused', at('readOutside'));
   ok(at('readMissing').is_error && at('readMissing').text.includes('no such file or directory'), 'read of a missing file fails', at('readMissing'));
   ok(!at('bash').is_error && at('bash').text === '3', 'bash runs in the workdir', at('bash'));
-  ok(at('bashExit').is_error && at('bashExit').text === 'exit 3', 'bash non-zero exit is an error "exit 3"', at('bashExit'));
-  ok(at('bashKill').is_error && at('bashKill').text === 'bash: bash session terminated', 'bash: exit in the shell itself ends the session', at('bashKill'));
-  ok(at('bashFresh').text === 'fresh', 'bash: the next call gets a fresh shell', at('bashFresh'));
+  ok(at('bashExit').is_error && at('bashExit').text === '(no output)', 'bash non-zero exit with no output is an error "(no output)"', at('bashExit'));
+  ok(at('bashKill').is_error && at('bashKill').text.startsWith('(no output)\n[The shell is gone. '), 'bash: exit in the shell itself ends the shell', at('bashKill'));
+  ok(at('bashGone').is_error && at('bashGone').text.startsWith('[This command did not run, because the shell is gone. '), 'bash: the next call does not run', at('bashGone'));
+  ok(at('bashFresh').text === 'fresh', 'bash: a call with restart gets a fresh shell', at('bashFresh'));
   ok(at('askAllow').results.length === 1 && readFileSync(join(w, 'asked.txt'), 'utf8') === 'approved', 'ask + allow confirmation: executed once', at('askAllow'));
   ok(at('askDeny').results.length === 0 && !existsSync(join(w, 'ask-denied.txt')), 'ask + deny confirmation: not executed, no result', at('askDeny'));
   ok(at('deny').results.length === 0 && !existsSync(join(w, 'denied.txt')), 'deny: not executed, no result', at('deny'));

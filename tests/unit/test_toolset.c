@@ -328,11 +328,11 @@ test_read(void **state)
 	assert_result(run(tool_read, "{\"file_path\":\".\"}"), TS_TOOL_ERROR,
 		      "read: . is not a regular file");
 	assert_result(run(tool_read, "{\"file_path\":\"out-link/secret\"}"), TS_TOOL_ERROR,
-		      "path \"out-link/secret\" is outside the session's working directory");
+		      "read: path \"out-link/secret\" is outside the session's working directory");
 	/* Confinement is checked before view_range. */
 	assert_result(run(tool_read, "{\"file_path\":\"/etc/passwd\",\"view_range\":[1]}"),
 		      TS_TOOL_ERROR,
-		      "path \"/etc/passwd\" is outside the session's working directory");
+		      "read: path \"/etc/passwd\" is outside the session's working directory");
 	in_workdir("mkfifo fifo");
 	assert_result(run(tool_read, "{\"file_path\":\"fifo\"}"), TS_TOOL_ERROR,
 		      "read: fifo is not a regular file");
@@ -368,7 +368,7 @@ test_read_large(void **state)
 	put_file("big.txt", big, 0644);
 	assert_result(
 		run(tool_read, "{\"file_path\":\"big.txt\"}"), TS_TOOL_ERROR,
-		"read: big.txt is 300005 bytes, exceeds 262144-byte limit. Use the view_range "
+		"read: big.txt is 300005 bytes, exceeds 110000-byte limit. Use the view_range "
 		"parameter to read specific line ranges, e.g. view_range: [1, 500].");
 	run(tool_read, "{\"file_path\":\"big.txt\",\"view_range\":[2,3]}");
 	assert_int_equal(out.len, 199);
@@ -379,15 +379,30 @@ test_read_large(void **state)
 		      "");
 	assert_result(run(tool_read, "{\"file_path\":\"big.txt\",\"view_range\":[1,0]}"),
 		      TS_TOOL_ERROR,
-		      "read: view_range [1, 0] of big.txt exceeds 262144-byte limit. Narrow the "
+		      "read: view_range [1, 0] of big.txt exceeds 110000-byte limit. Narrow the "
 		      "view_range to read a smaller portion.");
 	memset(big, 'x', 300 * 1024);
 	big[300 * 1024] = '\0';
 	put_file("oneline.txt", big, 0644);
 	assert_result(run(tool_read, "{\"file_path\":\"oneline.txt\",\"view_range\":[1,1]}"),
 		      TS_TOOL_ERROR,
-		      "read: line 1 of oneline.txt alone exceeds 262144-byte limit. The read tool "
+		      "read: line 1 of oneline.txt alone exceeds 110000-byte limit. The read tool "
 		      "cannot return part of a line, so view_range cannot narrow this further.");
+	/* The cap of read is 110,000 bytes; edit keeps 256 KiB. */
+	memset(big, 'y', 110001);
+	big[110001] = '\0';
+	put_file("cap.txt", big, 0644);
+	assert_result(run(tool_edit, "{\"file_path\":\"cap.txt\",\"old_string\":\"yy\","
+				     "\"new_string\":\"z\"}"),
+		      TS_TOOL_ERROR,
+		      "edit: old_string appears 55000 times in cap.txt (must be unique)");
+	assert_result(
+		run(tool_read, "{\"file_path\":\"cap.txt\"}"), TS_TOOL_ERROR,
+		"read: cap.txt is 110001 bytes, exceeds 110000-byte limit. Use the view_range "
+		"parameter to read specific line ranges, e.g. view_range: [1, 500].");
+	put_file("cap.txt", big + 1, 0644);
+	run(tool_read, "{\"file_path\":\"cap.txt\"}");
+	assert_int_equal(out.len, 110000);
 	free(big);
 }
 
@@ -423,10 +438,10 @@ test_write(void **state)
 		      "write: file_path is required");
 	assert_result(run(tool_write, "{\"file_path\":\"../evil.txt\",\"content\":\"x\"}"),
 		      TS_TOOL_ERROR,
-		      "path \"../evil.txt\" is outside the session's working directory");
+		      "write: path \"../evil.txt\" is outside the session's working directory");
 	assert_result(run(tool_write, "{\"file_path\":\"dangling-out\",\"content\":\"x\"}"),
 		      TS_TOOL_ERROR,
-		      "path \"dangling-out\" is outside the session's working directory");
+		      "write: path \"dangling-out\" is outside the session's working directory");
 	assert_null(get_file("../outside/nope"));
 	assert_result(run(tool_write, "{\"file_path\":\"a.txt/x\",\"content\":\"x\"}"),
 		      TS_TOOL_ERROR, "write: a.txt/x: i/o error (EEXIST)");
@@ -453,6 +468,29 @@ test_write_portable(void **state)
 }
 
 /* ---- edit --------------------------------------------------------------- */
+
+/* A replace_all whose result would pass the cap is refused (SDK 1.17). */
+static void
+test_edit_replace_all_limit(void **state)
+{
+	char *text = malloc(130001);
+
+	assert_non_null(text);
+	for (int i = 0; i < 130000; i += 2)
+		memcpy(text + i, "ab", 2);
+	text[130000] = '\0';
+	put_file("r.txt", text, 0644);
+	assert_result(run(tool_edit, "{\"file_path\":\"r.txt\",\"old_string\":\"ab\","
+				     "\"new_string\":\"abcde\",\"replace_all\":true}"),
+		      TS_TOOL_ERROR,
+		      "edit: 65000 replacements would make r.txt 325000 bytes, exceeds "
+		      "262144-byte limit.");
+	assert_string_equal(get_file("r.txt"), text);
+	assert_result(run(tool_edit, "{\"file_path\":\"r.txt\",\"old_string\":\"ab\","
+				     "\"new_string\":\"abcd\",\"replace_all\":true}"),
+		      TS_OK, "edited r.txt (65000 replacement(s))");
+	free(text);
+}
 
 static void
 test_edit(void **state)
@@ -487,7 +525,7 @@ test_edit(void **state)
 	assert_result(run(tool_edit, "{\"file_path\":\"/etc/passwd\",\"old_string\":\"a\","
 				     "\"new_string\":\"x\"}"),
 		      TS_TOOL_ERROR,
-		      "path \"/etc/passwd\" is outside the session's working directory");
+		      "edit: path \"/etc/passwd\" is outside the session's working directory");
 	/* Overlapping occurrences count as String.split counts them. */
 	put_file("o.txt", "aaaa", 0600);
 	assert_result(run(tool_edit, "{\"file_path\":\"o.txt\",\"old_string\":\"aa\","
@@ -605,7 +643,7 @@ test_glob(void **state)
 	assert_result(run(tool_glob, "{\"pattern\":\"a/{x,..}/b\"}"), TS_TOOL_ERROR,
 		      "glob: \"..\" is not permitted in the pattern");
 	assert_result(run(tool_glob, "{\"pattern\":\"*\",\"path\":\"../outside\"}"), TS_TOOL_ERROR,
-		      "path \"../outside\" is outside the session's working directory");
+		      "glob: path \"../outside\" is outside the session's working directory");
 }
 
 int
@@ -623,6 +661,7 @@ main(void)
 		cmocka_unit_test(test_write),
 		cmocka_unit_test(test_write_portable),
 		cmocka_unit_test(test_edit),
+		cmocka_unit_test(test_edit_replace_all_limit),
 		cmocka_unit_test(test_glob_match),
 		cmocka_unit_test(test_brace_expand),
 		cmocka_unit_test(test_glob),

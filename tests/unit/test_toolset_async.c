@@ -79,9 +79,10 @@ teardown(void **unused)
 	return 0;
 }
 
-/* Send a call and wait for its result; returns its index. */
+/* Send a call on a session thread (NULL: the primary) and wait for its
+ * result. */
 static struct mock_result *
-call(const char *name, const char *input)
+call_on(const char *thread, const char *name, const char *input)
 {
 	struct er_tool_call c;
 	char id[32];
@@ -94,11 +95,18 @@ call(const char *name, const char *input)
 	c.name = name;
 	c.input_json = input;
 	c.input_len = strlen(input);
+	c.session_thread_id = thread;
 	r = ops->tool_call(state, sess, &c);
 	assert_int_equal(r, 0);
 	assert_int_equal(mock_run_until(before + 1, 10000), before + 1);
 	assert_string_equal(mock_results[before].call_id, id);
 	return &mock_results[before];
+}
+
+static struct mock_result *
+call(const char *name, const char *input)
+{
+	return call_on(NULL, name, input);
 }
 
 #define assert_call(name, input, want_err, want_text)                                              \
@@ -120,6 +128,15 @@ test_routing(void **unused)
 	assert_call("read", "[1,2]", 1, "read: file_path is required");
 }
 
+#define SHELL_GONE                                                                               \
+	"[The shell is gone. Call bash with restart set to true to start a new one. It starts in " \
+	"the original working directory, without the old shell's variables, activated "           \
+	"environments and background jobs.]"
+#define NOT_RUN                                                                                  \
+	"[This command did not run, because the shell is gone. Call bash with restart set to "     \
+	"true to start a new one. It starts in the original working directory, without the old "   \
+	"shell's variables, activated environments and background jobs.]"
+
 static void
 test_bash_basics(void **unused)
 {
@@ -129,14 +146,15 @@ test_bash_basics(void **unused)
 	assert_call("bash", "{\"command\":\"cd sub && export FOO=bar\"}", 0, "");
 	snprintf(want, sizeof(want), "%s/sub bar", workdir);
 	assert_call("bash", "{\"command\":\"echo $PWD $FOO\"}", 0, want);
-	assert_call("bash", "{\"command\":\"false\"}", 1, "exit 1");
-	assert_call("bash", "{\"command\":\"echo oops >&2; exit_code=3; (exit 3)\"}", 1, "oops");
+	/* A failure with no output says so. */
+	assert_call("bash", "{\"command\":\"false\"}", 1, "(no output)");
 	assert_call("bash", "{\"command\":\"printf '\\\\033[31mred\\\\033[0m\\\\n\\\\n\\\\n'\"}", 0,
 		    "red");
 	assert_call("bash", "{\"command\":\"cat; echo done\"}", 0, "done");
 	assert_call("bash",
-		    "{\"command\":\"echo \\\"$TERM|$PS1|$PS2|${ANTHROPIC_API_KEY-unset}\\\"\"}", 0,
-		    "dumb|||unset");
+		    "{\"command\":\"echo \\\"$TERM|$PS1|$PS2|${HISTFILE-unset}|"
+		    "${ANTHROPIC_API_KEY-unset}\\\"\"}",
+		    0, "dumb||||unset");
 	assert_call("bash", "{}", 1, "bash: command is required");
 	assert_call("bash", "{\"command\":\"\"}", 1, "bash: command is required");
 	assert_call("bash", "{\"restart\":true}", 0, "bash session restarted");
@@ -147,26 +165,46 @@ test_bash_basics(void **unused)
 		    "__ANT_CMD_fake_DONE__0");
 }
 
+/* stdout and stderr are read apart: stdout first after success, stderr
+ * first after a failure, a newline between them when stderr has any. */
+static void
+test_bash_output_split(void **unused)
+{
+	assert_call("bash", "{\"command\":\"echo err >&2; echo out\"}", 0, "out\n\nerr");
+	assert_call("bash", "{\"command\":\"echo out; echo err >&2; false\"}", 1, "err\n\nout");
+	assert_call("bash", "{\"command\":\"echo out; false\"}", 1, "out");
+	assert_call("bash", "{\"command\":\"echo err >&2\"}", 0, "\nerr");
+}
+
+/* After a timeout the shell is gone until a call restarts it. */
 static void
 test_bash_timeout(void **unused)
 {
 	char want[PATH_MAX * 2];
 
 	assert_call("bash", "{\"command\":\"cd sub\"}", 0, "");
-	assert_call("bash", "{\"command\":\"sleep 5\",\"timeout_ms\":200}", 1,
-		    "bash: bash command timed out after 200ms");
+	assert_call("bash", "{\"command\":\"echo partial; sleep 5\",\"timeout_ms\":200}", 1,
+		    "\ncommand timed out after 0.2s\n\npartial\n" SHELL_GONE);
+	assert_call("bash", "{\"command\":\"pwd\"}", 1, NOT_RUN);
+	assert_call("bash", "{\"command\":\"pwd\"}", 1, NOT_RUN);
 	/* A fresh shell: back in the workdir. */
 	snprintf(want, sizeof(want), "%s", workdir);
-	assert_call("bash", "{\"command\":\"pwd\",\"timeout_ms\":0}", 0, want);
+	assert_call("bash", "{\"command\":\"pwd\",\"timeout_ms\":0,\"restart\":true}", 0, want);
+	/* A long timeout is capped at 295 s, not taken as given. */
+	assert_call("bash", "{\"command\":\"sleep 1 & wait\",\"timeout_ms\":1e300}", 0, "");
 }
 
 static void
 test_bash_died(void **unused)
 {
-	assert_call("bash", "{\"command\":\"exit 3\"}", 1, "bash: bash session terminated");
+	assert_call("bash", "{\"command\":\"exit 3\"}", 1, "(no output)\n" SHELL_GONE);
 	assert_string_equal(mock_last_log,
 			    "bash: the shell exited (exit status 3), nothing on stderr");
-	assert_call("bash", "{\"command\":\"echo again\"}", 0, "again");
+	assert_call("bash", "{\"command\":\"echo again\"}", 1, NOT_RUN);
+	assert_call("bash", "{}", 1, "bash: command is required");
+	assert_call("bash", "{\"restart\":true}", 0, "bash session restarted");
+	assert_call("bash", "{\"command\":\"echo bye; exit 0\"}", 0, "bye\n" SHELL_GONE);
+	assert_call("bash", "{\"command\":\"echo again\",\"restart\":true}", 0, "again");
 }
 
 /* A shell the sandbox cannot start: its status and last stderr line reach
@@ -184,53 +222,114 @@ test_bash_wrapper_fails(void **unused)
 	assert_call("bash", "{\"restart\":true}", 0, "bash session restarted");
 	mock_wrapper = failing;
 	assert_call("bash", "{\"command\":\"echo hi\"}", 1,
-		    "bash: bash session terminated (exit status 71: sandbox: no user namespaces)");
+		    "(no output)\n" SHELL_GONE " (exit status 71: sandbox: no user namespaces)");
 	assert_string_equal(mock_last_log, "bash: the shell exited (exit status 71); its last "
 					   "stderr line: sandbox: no user namespaces");
+	assert_call("bash", "{\"command\":\"echo hi\"}", 1,
+		    NOT_RUN " (exit status 71: sandbox: no user namespaces)");
 	/* A spawn that fails: the host's words. */
 	mock_wrapper = missing;
-	assert_call("bash", "{\"command\":\"echo hi\"}", 1,
+	assert_call("bash", "{\"command\":\"echo hi\",\"restart\":true}", 1,
 		    "bash: spawn /nonexistent/bwrap: No such file or directory");
 	mock_wrapper = NULL;
 	assert_call("bash", "{\"command\":\"echo again\"}", 0, "again");
 }
 
+/* Past 30,000 characters the head is kept and the whole output saved to a
+ * file that read and grep of the session may open. */
 static void
 test_bash_truncation(void **unused)
 {
-	struct mock_result *r =
-		call("bash", "{\"command\":\"head -c 200000 /dev/zero | tr '\\\\0' a\"}");
+	struct mock_result *r = call(
+		"bash", "{\"command\":\"head -c 40000 /dev/zero | tr '\\\\0' a; echo; echo end\"}");
+	const char *trailer = "\n\n... [3 lines truncated] Full output saved to: ";
+	char path[PATH_MAX];
+	char input[PATH_MAX + 64];
+	const char *p;
+	const char *e;
+	struct stat st;
 	size_t i;
 
 	assert_int_equal(r->is_error, 0);
-	/* The kept tail also holds "\n<sentinel>0\n" (56 characters). */
-	assert_int_equal(r->len, strlen("[output truncated]\n") + 100 * 1024 - 56);
-	assert_memory_equal(r->text, "[output truncated]\naaa", 22);
-	for (i = strlen("[output truncated]\n"); i < r->len; i++)
+	for (i = 0; i < 30000; i++)
 		assert_int_equal(r->text[i], 'a');
+	assert_memory_equal(r->text + 30000, trailer, strlen(trailer));
+	p = r->text + 30000 + strlen(trailer);
+	e = strstr(p, " \xe2\x80\x94 use read with view_range to read specific portions. ...");
+	assert_non_null(e);
+	assert_string_equal(e + strlen(" \xe2\x80\x94 use read with view_range to read specific "
+				       "portions. ..."),
+			    "");
+	snprintf(path, sizeof(path), "%.*s", (int)(e - p), p);
+	assert_non_null(strstr(path, "/bash-output-"));
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 40000 + 1 + 4);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(input, sizeof(input), "{\"file_path\":\"%s\",\"view_range\":[2,2]}", path);
+	assert_call("read", input, 0, "end");
+	snprintf(input, sizeof(input), "{\"file_path\":\"%s\",\"content\":\"x\"}", path);
+	r = call("write", input);
+	assert_int_equal(r->is_error, 1);
+	/* A restart deletes it. */
+	assert_call("bash", "{\"restart\":true}", 0, "bash session restarted");
+	mock_run_for(20);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(input, sizeof(input), "{\"file_path\":\"%s\"}", path);
+	r = call("read", input);
+	assert_int_equal(r->is_error, 1);
+	assert_non_null(strstr(r->text, "is outside the session's working directory"));
 }
 
+/* An abort kills the shell's whole process group, answers nothing, and
+ * leaves the shell gone. */
 static void
 test_bash_cancel(void **unused)
 {
-	struct er_tool_call c = { sizeof(c), "toolu_cancel", "bash", "{\"command\":\"sleep 30\"}",
-				  22, NULL };
-	struct er_tool_call c2 = { sizeof(c2), "toolu_stray", "bash", "{\"command\":\"echo hi\"}",
-				   21, NULL };
+	static const char slow[] = "{\"command\":\"sleep 30 & sleep 30\"}";
+	static const char quick[] = "{\"command\":\"echo hi\"}";
+	struct er_tool_call c = { sizeof(c), "toolu_cancel", "bash", slow, sizeof(slow) - 1, NULL };
+	struct er_tool_call c2 = { sizeof(c2), "toolu_queued", "bash", quick, sizeof(quick) - 1,
+				   NULL };
 	int before = mock_nresults;
 
 	assert_int_equal(ops->tool_call(state, sess, &c), 0);
 	mock_run_for(100);
-	/* A stray second call while one runs is refused, not queued. */
+	/* A second call of the thread waits for the shell. */
 	assert_int_equal(ops->tool_call(state, sess, &c2), 0);
-	assert_int_equal(mock_nresults, before + 1);
-	assert_string_equal(mock_results[before].text,
-			    "bash: another bash command is still running");
+	mock_run_for(50);
+	assert_int_equal(mock_nresults, before);
 	ops->tool_cancel(state, sess, "toolu_cancel");
-	mock_run_for(100);
-	assert_int_equal(mock_nresults, before + 1);
+	assert_int_equal(mock_run_until(before + 1, 5000), before + 1);
+	assert_string_equal(mock_results[before].call_id, "toolu_queued");
+	assert_string_equal(mock_results[before].text, NOT_RUN);
 	assert_int_equal(mock_live_processes(), 0);
-	assert_call("bash", "{\"command\":\"echo after\"}", 0, "after");
+	assert_call("bash", "{\"command\":\"echo after\",\"restart\":true}", 0, "after");
+}
+
+/* Each session thread has its own shell; a thread that stops loses it. */
+static void
+test_bash_threads(void **unused)
+{
+	struct mock_result *r;
+
+	r = call_on("sthr_1", "bash", "{\"command\":\"cd sub && X=one\"}");
+	assert_int_equal(r->is_error, 0);
+	r = call_on("sthr_1", "bash", "{\"command\":\"echo $X ${PWD##*/}\"}");
+	assert_string_equal(r->text, "one sub");
+	r = call_on(NULL, "bash", "{\"command\":\"echo [$X] ${PWD##*/}\"}");
+	assert_string_equal(r->text, "[] work");
+	/* An empty thread id is the primary thread. */
+	r = call_on("", "bash", "{\"command\":\"Y=prim\"}");
+	r = call_on(NULL, "bash", "{\"command\":\"echo $Y\"}");
+	assert_string_equal(r->text, "prim");
+	ops->thread_stop(state, sess, "sthr_1");
+	r = call_on("sthr_1", "bash", "{\"command\":\"echo $X\"}");
+	assert_int_equal(r->is_error, 1);
+	assert_string_equal(r->text, NOT_RUN);
+	r = call_on("sthr_1", "bash", "{\"command\":\"echo [$X]\",\"restart\":true}");
+	assert_string_equal(r->text, "[]");
+	r = call_on(NULL, "bash", "{\"command\":\"echo $Y\"}");
+	assert_string_equal(r->text, "prim");
 }
 
 static void
@@ -246,7 +345,7 @@ test_grep_rg(void **unused)
 	assert_call("grep", "{\"pattern\":\"beta\",\"path\":\"a.txt\"}", 0,
 		    "2:beta\n3:gamma beta\n");
 	assert_call("grep", "{\"pattern\":\"x\",\"path\":\"/etc\"}", 1,
-		    "path \"/etc\" is outside the session's working directory");
+		    "grep: path \"/etc\" is outside the session's working directory");
 	assert_call("grep", "{}", 1, "grep: pattern is required");
 	{
 		struct mock_result *r = call("grep", "{\"pattern\":\"(\"}");
@@ -301,11 +400,13 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routing),
 		cmocka_unit_test(test_bash_basics),
+		cmocka_unit_test(test_bash_output_split),
 		cmocka_unit_test(test_bash_timeout),
 		cmocka_unit_test(test_bash_died),
 		cmocka_unit_test(test_bash_wrapper_fails),
 		cmocka_unit_test(test_bash_truncation),
 		cmocka_unit_test(test_bash_cancel),
+		cmocka_unit_test(test_bash_threads),
 		cmocka_unit_test(test_grep_rg),
 		cmocka_unit_test(test_grep_walker),
 	};
