@@ -9,13 +9,21 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef HAVE_SYS_EPOLL_H
+#include <sys/epoll.h>
+#endif
 
 #include "loop.h"
 
 struct loop_watch {
 	struct loop *loop;
+	/* In the live list; once unwatched, in the graveyard (next only). */
+	struct loop_watch *prev;
+	struct loop_watch *next;
 	int fd;
 	uint32_t events;
+	uint32_t id;       /* tells it from an earlier watch of the same fd */
+	int registered;    /* epoll: in the interest set */
 	loop_fd_cb cb;
 	void *userdata;
 	int dead;
@@ -37,23 +45,33 @@ struct loop_signal {
 };
 
 #define LOOP_MAX_SIGNALS 8
+/* Events taken from the kernel per wait (epoll); more wait for the next. */
+#define LOOP_MAX_EVENTS 256
 
 struct loop {
 	CURLM *multi;
 	loop_curl_done_cb curl_done;
 
-	struct loop_watch **watches;
+	struct loop_watch *watches;    /* live */
+	struct loop_watch *graveyard;  /* unwatched, freed after the dispatch pass */
+	struct loop_watch **by_fd;     /* the live watch of each fd */
+	size_t by_fd_alloc;
 	size_t n_watches;
-	size_t watches_alloc;
-	int dead_watches;
+	uint32_t watch_seq;
 
 	struct loop_timer **heap;
 	size_t n_timers;
 	size_t heap_alloc;
 	uint64_t timer_seq;
 
+#ifdef HAVE_SYS_EPOLL_H
+	int epfd;
+	struct epoll_event events[LOOP_MAX_EVENTS];
+#else
 	struct pollfd *pollfds;
+	struct loop_watch **polled;    /* the watch behind each pollfd */
 	size_t pollfds_alloc;
+#endif
 	struct loop_timer *curl_timer;  /* curl's own timeout */
 
 	struct loop_signal signals[LOOP_MAX_SIGNALS];
@@ -120,6 +138,207 @@ drain_signal_pipe(struct loop *loop)
 	}
 }
 
+/* ---- the kernel's side: epoll on Linux, poll(2) elsewhere -------------- */
+
+#ifdef HAVE_SYS_EPOLL_H
+
+/* The event's key: the watch's id and fd, so that an event still queued
+ * for a watch that went (and whose fd number a new watch took) is dropped. */
+#define SIGNAL_PIPE_KEY UINT64_MAX
+
+static uint64_t
+watch_key(const struct loop_watch *w)
+{
+	return (uint64_t)w->id << 32 | (uint32_t)w->fd;
+}
+
+static int
+backend_init(struct loop *loop)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = SIGNAL_PIPE_KEY };
+
+	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (loop->epfd < 0)
+		return -errno;
+	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, signal_pipe[0], &ev) < 0) {
+		int r = -errno;
+
+		close(loop->epfd);
+		return r;
+	}
+	return 0;
+}
+
+static void
+backend_free(struct loop *loop)
+{
+	close(loop->epfd);
+}
+
+/* Bring the kernel's interest in w->fd to w->events. */
+static int
+backend_update(struct loop_watch *w, uint32_t events)
+{
+	struct epoll_event ev = {
+		.events = (events & LOOP_READ ? EPOLLIN : 0) | (events & LOOP_WRITE ? EPOLLOUT : 0),
+		.data.u64 = watch_key(w),
+	};
+	int op;
+
+	/* No events: out of the set, or epoll would still report hang-ups. */
+	if (!events)
+		op = w->registered ? EPOLL_CTL_DEL : -1;
+	else
+		op = w->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+	if (op >= 0 && epoll_ctl(w->loop->epfd, op, w->fd, &ev) < 0) {
+		/* Closed before it was unwatched: the kernel dropped it already. */
+		if (op == EPOLL_CTL_DEL && errno == EBADF)
+			errno = 0;
+		else
+			return -errno;
+	}
+	w->registered = events != 0;
+	return 0;
+}
+
+static void dispatch(struct loop_watch *w, uint32_t revents);
+static void drain_signal_pipe(struct loop *loop);
+
+static int
+backend_wait(struct loop *loop, int timeout)
+{
+	int n = epoll_wait(loop->epfd, loop->events, LOOP_MAX_EVENTS, timeout);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n && !loop->quit; i++) {
+		const struct epoll_event *ev = &loop->events[i];
+		uint64_t key = ev->data.u64;
+		uint32_t fd = (uint32_t)key;
+		struct loop_watch *w;
+		uint32_t re = 0;
+
+		if (key == SIGNAL_PIPE_KEY) {
+			drain_signal_pipe(loop);
+			continue;
+		}
+		w = fd < loop->by_fd_alloc ? loop->by_fd[fd] : NULL;
+		if (!w || watch_key(w) != key)
+			continue;
+		if (ev->events & EPOLLIN)
+			re |= LOOP_READ;
+		if (ev->events & EPOLLOUT)
+			re |= LOOP_WRITE;
+		if (ev->events & EPOLLHUP)
+			re |= LOOP_HUP;
+		if (ev->events & EPOLLERR)
+			re |= LOOP_ERROR;
+		dispatch(w, re);
+	}
+	return 0;
+}
+
+#else /* poll(2): the portable path, the array built anew for each wait */
+
+static int
+backend_init(struct loop *loop)
+{
+	(void)loop;
+	return 0;
+}
+
+static void
+backend_free(struct loop *loop)
+{
+	free(loop->pollfds);
+	free(loop->polled);
+}
+
+static int
+backend_update(struct loop_watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	return 0;
+}
+
+static void dispatch(struct loop_watch *w, uint32_t revents);
+static void drain_signal_pipe(struct loop *loop);
+
+static int
+build_pollfds(struct loop *loop)
+{
+	size_t n = loop->n_watches + 1;
+	size_t i = 1;
+
+	if (n > loop->pollfds_alloc) {
+		struct pollfd *p = realloc(loop->pollfds, n * sizeof(*p));
+		struct loop_watch **q;
+
+		if (!p)
+			return -ENOMEM;
+		loop->pollfds = p;
+		q = realloc(loop->polled, n * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		loop->polled = q;
+		loop->pollfds_alloc = n;
+	}
+	loop->pollfds[0].fd = signal_pipe[0];
+	loop->pollfds[0].events = POLLIN;
+	loop->pollfds[0].revents = 0;
+	for (struct loop_watch *w = loop->watches; w; w = w->next) {
+		if (!w->events)
+			continue;
+		loop->pollfds[i].fd = w->fd;
+		loop->pollfds[i].events = (short)((w->events & LOOP_READ ? POLLIN : 0) |
+						  (w->events & LOOP_WRITE ? POLLOUT : 0));
+		loop->pollfds[i].revents = 0;
+		loop->polled[i] = w;
+		i++;
+	}
+	return (int)i;
+}
+
+static int
+backend_wait(struct loop *loop, int timeout)
+{
+	int n_polled = build_pollfds(loop);
+	int n;
+
+	if (n_polled < 0)
+		return n_polled;
+	n = poll(loop->pollfds, (nfds_t)n_polled, timeout);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return 0;
+	if (loop->pollfds[0].revents)
+		drain_signal_pipe(loop);
+	/* Watches added by callbacks are not in this array: they wait a round. */
+	for (int i = 1; i < n_polled && !loop->quit; i++) {
+		short re = loop->pollfds[i].revents;
+		uint32_t ev = 0;
+
+		if (!re)
+			continue;
+		if (re & POLLIN)
+			ev |= LOOP_READ;
+		if (re & POLLOUT)
+			ev |= LOOP_WRITE;
+		if (re & POLLHUP)
+			ev |= LOOP_HUP;
+		if (re & (POLLERR | POLLNVAL))
+			ev |= LOOP_ERROR;
+		dispatch(loop->polled[i], ev);
+	}
+	return 0;
+}
+
+#endif
+
+/* ---- the loop ------------------------------------------------------------ */
+
 struct loop *
 loop_new(loop_curl_done_cb curl_done)
 {
@@ -127,8 +346,20 @@ loop_new(loop_curl_done_cb curl_done)
 
 	if (!loop)
 		return NULL;
+	if (signal_pipe[0] < 0) {
+		if (pipe(signal_pipe) < 0 || set_cloexec_nonblock(signal_pipe[0]) < 0 ||
+		    set_cloexec_nonblock(signal_pipe[1]) < 0) {
+			free(loop);
+			return NULL;
+		}
+	}
+	if (backend_init(loop) < 0) {
+		free(loop);
+		return NULL;
+	}
 	loop->multi = curl_multi_init();
 	if (!loop->multi) {
+		backend_free(loop);
 		free(loop);
 		return NULL;
 	}
@@ -141,15 +372,18 @@ loop_new(loop_curl_done_cb curl_done)
 	curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
 	curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
 	loop->curl_done = curl_done;
-	if (signal_pipe[0] < 0) {
-		if (pipe(signal_pipe) < 0 || set_cloexec_nonblock(signal_pipe[0]) < 0 ||
-		    set_cloexec_nonblock(signal_pipe[1]) < 0) {
-			curl_multi_cleanup(loop->multi);
-			free(loop);
-			return NULL;
-		}
-	}
 	return loop;
+}
+
+static void
+free_graveyard(struct loop *loop)
+{
+	while (loop->graveyard) {
+		struct loop_watch *w = loop->graveyard;
+
+		loop->graveyard = w->next;
+		free(w);
+	}
 }
 
 void
@@ -159,15 +393,16 @@ loop_free(struct loop *loop)
 		return;
 	/* First: the cleanup may still call the socket and timer callbacks. */
 	curl_multi_cleanup(loop->multi);
-	for (size_t i = 0; i < loop->n_watches; i++)
-		free(loop->watches[i]);
+	while (loop->watches)
+		loop_unwatch(loop->watches);
+	free_graveyard(loop);
 	for (size_t i = 0; i < loop->n_timers; i++)
 		free(loop->heap[i]);
 	for (int k = 0; k < loop->n_signals; k++)
 		signal(loop->signals[k].signo, SIG_DFL);
-	free(loop->watches);
+	backend_free(loop);
+	free(loop->by_fd);
 	free(loop->heap);
-	free(loop->pollfds);
 	free(loop);
 }
 
@@ -177,68 +412,109 @@ loop_multi(struct loop *loop)
 	return loop->multi;
 }
 
+static int
+reserve_fd_slot(struct loop *loop, int fd)
+{
+	size_t alloc = loop->by_fd_alloc ? loop->by_fd_alloc : 64;
+	struct loop_watch **p;
+
+	if ((size_t)fd < loop->by_fd_alloc)
+		return 0;
+	while (alloc <= (size_t)fd)
+		alloc *= 2;
+	p = realloc(loop->by_fd, alloc * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	memset(p + loop->by_fd_alloc, 0, (alloc - loop->by_fd_alloc) * sizeof(*p));
+	loop->by_fd = p;
+	loop->by_fd_alloc = alloc;
+	return 0;
+}
+
 int
 loop_watch_fd(struct loop *loop, int fd, uint32_t events, loop_fd_cb cb, void *userdata,
 	      struct loop_watch **ret_watch)
 {
 	struct loop_watch *w;
+	int r;
 
 	if (fd < 0 || !cb)
 		return -EINVAL;
-	if (loop->n_watches == loop->watches_alloc) {
-		size_t alloc = loop->watches_alloc ? loop->watches_alloc * 2 : 16;
-		struct loop_watch **p = realloc(loop->watches, alloc * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		loop->watches = p;
-		loop->watches_alloc = alloc;
-	}
+	r = reserve_fd_slot(loop, fd);
+	if (r < 0)
+		return r;
+	if (loop->by_fd[fd])
+		return -EEXIST;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->loop = loop;
 	w->fd = fd;
-	w->events = events;
 	w->cb = cb;
 	w->userdata = userdata;
-	loop->watches[loop->n_watches++] = w;
+	w->id = ++loop->watch_seq;
+	r = backend_update(w, events);
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	w->events = events;
+	w->next = loop->watches;
+	if (w->next)
+		w->next->prev = w;
+	loop->watches = w;
+	loop->by_fd[fd] = w;
+	loop->n_watches++;
 	if (ret_watch)
 		*ret_watch = w;
 	return 0;
 }
 
-void
+int
 loop_watch_set_events(struct loop_watch *watch, uint32_t events)
 {
+	int r;
+
+	if (watch->dead || watch->events == events)
+		return 0;
+	r = backend_update(watch, events);
+	if (r < 0)
+		return r;
 	watch->events = events;
+	return 0;
 }
 
 void
 loop_unwatch(struct loop_watch *watch)
 {
-	if (!watch)
+	struct loop *loop;
+
+	if (!watch || watch->dead)
 		return;
-	/* Freed after the current dispatch pass, which may still hold it. */
+	loop = watch->loop;
+	(void)backend_update(watch, 0);
 	watch->dead = 1;
-	watch->loop->dead_watches = 1;
+	loop->by_fd[watch->fd] = NULL;
+	if (watch->prev)
+		watch->prev->next = watch->next;
+	else
+		loop->watches = watch->next;
+	if (watch->next)
+		watch->next->prev = watch->prev;
+	loop->n_watches--;
+	/* Freed after the current dispatch pass, which may still hold it. */
+	watch->prev = NULL;
+	watch->next = loop->graveyard;
+	loop->graveyard = watch;
 }
 
 static void
-sweep_dead_watches(struct loop *loop)
+dispatch(struct loop_watch *w, uint32_t revents)
 {
-	size_t j = 0;
-
-	if (!loop->dead_watches)
+	/* Unwatched by an earlier callback of the same pass. */
+	if (w->dead)
 		return;
-	for (size_t i = 0; i < loop->n_watches; i++) {
-		if (loop->watches[i]->dead)
-			free(loop->watches[i]);
-		else
-			loop->watches[j++] = loop->watches[i];
-	}
-	loop->n_watches = j;
-	loop->dead_watches = 0;
+	w->cb(w->userdata, w->fd, revents);
 }
 
 /* Timer heap, ordered by (due, seq). */
@@ -440,10 +716,8 @@ curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *clientp, void *socke
 		curl_multi_assign(loop->multi, s, NULL);
 		return 0;
 	}
-	if (w) {
-		loop_watch_set_events(w, events);
-		return 0;
-	}
+	if (w)
+		return loop_watch_set_events(w, events) < 0 ? -1 : 0;
 	if (loop_watch_fd(loop, (int)s, events, curl_socket_ready, loop, &w) < 0)
 		return -1;
 	curl_multi_assign(loop->multi, s, w);
@@ -476,83 +750,24 @@ curl_timer_cb(CURLM *multi, long timeout_ms, void *clientp)
 		       : 0;
 }
 
-static int
-build_pollfds(struct loop *loop)
-{
-	size_t n = loop->n_watches + 1;
-
-	if (n > loop->pollfds_alloc) {
-		struct pollfd *p = realloc(loop->pollfds, n * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		loop->pollfds = p;
-		loop->pollfds_alloc = n;
-	}
-	loop->pollfds[0].fd = signal_pipe[0];
-	loop->pollfds[0].events = POLLIN;
-	loop->pollfds[0].revents = 0;
-	for (size_t i = 0; i < loop->n_watches; i++) {
-		struct loop_watch *w = loop->watches[i];
-
-		loop->pollfds[i + 1].fd = w->events ? w->fd : -1;
-		loop->pollfds[i + 1].events = (short)((w->events & LOOP_READ ? POLLIN : 0) |
-						      (w->events & LOOP_WRITE ? POLLOUT : 0));
-		loop->pollfds[i + 1].revents = 0;
-	}
-	return 0;
-}
-
-static void
-dispatch_fds(struct loop *loop, size_t n_polled)
-{
-	/* Watches added by callbacks sit past n_polled and wait a round. */
-	for (size_t i = 0; i < n_polled && !loop->quit; i++) {
-		struct loop_watch *w = loop->watches[i];
-		short re = loop->pollfds[i + 1].revents;
-		uint32_t ev = 0;
-
-		if (w->dead || !re)
-			continue;
-		if (re & POLLIN)
-			ev |= LOOP_READ;
-		if (re & POLLOUT)
-			ev |= LOOP_WRITE;
-		if (re & POLLHUP)
-			ev |= LOOP_HUP;
-		if (re & (POLLERR | POLLNVAL))
-			ev |= LOOP_ERROR;
-		w->cb(w->userdata, w->fd, ev);
-	}
-}
-
 int
 loop_run(struct loop *loop)
 {
 	loop->quit = 0;
 	while (!loop->quit) {
 		int timeout = 60000;
-		size_t n_polled;
-		int n;
+		int r;
 
-		sweep_dead_watches(loop);
 		if (loop->n_timers > 0) {
 			uint64_t now = loop_now_ms();
 			uint64_t due = loop->heap[0]->due;
 
 			timeout = due <= now ? 0 : due - now > 60000 ? 60000 : (int)(due - now);
 		}
-		if (build_pollfds(loop) < 0)
-			return -ENOMEM;
-		n_polled = loop->n_watches;
-		n = poll(loop->pollfds, (nfds_t)(n_polled + 1), timeout);
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n > 0) {
-			if (loop->pollfds[0].revents)
-				drain_signal_pipe(loop);
-			dispatch_fds(loop, n_polled);
-		}
+		r = backend_wait(loop, timeout);
+		free_graveyard(loop);
+		if (r < 0)
+			return r;
 		run_due_timers(loop);
 	}
 	return loop->quit_code;

@@ -2,14 +2,17 @@
 /*
  * The runner's single event loop: libcurl's multi handle (through its socket
  * and timer callbacks), the fds of child pipes and other watches, a timer
- * heap and signals, all served from one poll(2).  Not curl_multi_poll(): it
- * drops POLLHUP on extra fds, so a child's closed pipe would spin the loop.
+ * heap and signals, all served from one epoll instance on Linux, whose
+ * interest set changes only when a watch does, so an iteration costs what
+ * is ready, not what is watched; elsewhere (and with --disable-linux-extras)
+ * from one poll(2) over every watch.  Not curl_multi_poll(): it drops
+ * POLLHUP on extra fds, so a child's closed pipe would spin the loop.
  * Signals arrive through a self-pipe, which works the same on Linux and
  * macOS.
  *
  * Callbacks may add or remove watches and timers (their own included) at any
  * time; removal takes effect at once: a removed watch or cancelled timer is
- * never called again.
+ * never called again.  A watch must be removed before its fd is closed.
  */
 #ifndef ER_LOOP_H
 #define ER_LOOP_H
@@ -40,9 +43,11 @@ CURLM *loop_multi(struct loop *loop);
 /* Monotonic clock in milliseconds. */
 uint64_t loop_now_ms(void);
 
+/* One watch an fd (-EEXIST for a second); epoll refuses regular files
+ * (-EPERM), which poll(2) would report ready at every wait. */
 int loop_watch_fd(struct loop *loop, int fd, uint32_t events, loop_fd_cb cb, void *userdata,
 		  struct loop_watch **ret_watch);
-void loop_watch_set_events(struct loop_watch *watch, uint32_t events);
+int loop_watch_set_events(struct loop_watch *watch, uint32_t events);
 /* Accepts NULL. */
 void loop_unwatch(struct loop_watch *watch);
 
