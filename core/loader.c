@@ -214,10 +214,19 @@ check_descriptor(const char *path, void *dl, uint32_t kind, const struct er_plug
 	}
 	if (d->min_host_minor > ER_ABI_MINOR) {
 		snprintf(err, errlen,
-			 "plugin '%s': needs a runner with plugin ABI %d.%u or later, "
-			 "this runner has %d.%d; fix: upgrade the runner or use an older plugin",
-			 path, ER_ABI_MAJOR, (unsigned)d->min_host_minor, ER_ABI_MAJOR,
-			 ER_ABI_MINOR);
+			 "plugin '%s': built for plugin ABI %d.%u, needs a runner with plugin ABI "
+			 "%d.%u or later, this runner has %d.%d; fix: upgrade the runner, or "
+			 "rebuild the plugin against this runner's plugin.h",
+			 path, ER_ABI_MAJOR, (unsigned)d->abi_minor, ER_ABI_MAJOR,
+			 (unsigned)d->min_host_minor, ER_ABI_MAJOR, ER_ABI_MINOR);
+		return -EPROTO;
+	}
+	if (d->flags & ~ER_PLUGIN_FLAGS_KNOWN) {
+		snprintf(err, errlen,
+			 "plugin '%s': descriptor flags 0x%x unknown to this runner (plugin ABI "
+			 "%d.%d, built for %d.%u); fix: upgrade the runner",
+			 path, (unsigned)(d->flags & ~ER_PLUGIN_FLAGS_KNOWN), ER_ABI_MAJOR,
+			 ER_ABI_MINOR, ER_ABI_MAJOR, (unsigned)d->abi_minor);
 		return -EPROTO;
 	}
 	if (d->kind != kind) {
@@ -257,6 +266,19 @@ check_descriptor(const char *path, void *dl, uint32_t kind, const struct er_plug
 }
 
 static int
+check_executor_flags(const struct plugin *p, uint32_t flags, char *err, size_t errlen)
+{
+	if (!(flags & ~ER_EXECUTOR_FLAGS_KNOWN))
+		return 0;
+	snprintf(err, errlen,
+		 "plugin '%s': executor flags 0x%x unknown to this runner (plugin ABI %d.%d, "
+		 "built for %d.%u); fix: upgrade the runner",
+		 p->path, (unsigned)(flags & ~ER_EXECUTOR_FLAGS_KNOWN), ER_ABI_MAJOR, ER_ABI_MINOR,
+		 ER_ABI_MAJOR, (unsigned)p->desc.abi_minor);
+	return -EPROTO;
+}
+
+static int
 copy_ops(struct plugin *p, const struct er_plugin *d, char *err, size_t errlen)
 {
 	uint32_t size = *(const uint32_t *)d->ops;
@@ -285,6 +307,8 @@ copy_ops(struct plugin *p, const struct er_plugin *d, char *err, size_t errlen)
 			 p->path);
 		return -ENOEXEC;
 	}
+	if (p->kind == ER_KIND_EXECUTOR)
+		return check_executor_flags(p, p->ops.executor.flags, err, errlen);
 	return 0;
 }
 
@@ -476,10 +500,17 @@ plugin_create(struct plugin *p, const struct er_host *host, void *host_ctx, char
 	}
 	p->state = state;
 	p->created = 1;
-	/* An executor may choose its flags from its configuration in create()
-	 * (plugin.h, ABI 1.1). */
-	if (p->kind == ER_KIND_EXECUTOR)
-		p->ops.executor.flags = ((const struct er_executor_ops *)p->desc.ops)->flags;
+	/* An executor may choose its flags from its configuration in create():
+	 * it returns them (ABI 1.2), or it wrote them into its ops (1.1). */
+	if (p->kind == ER_KIND_EXECUTOR) {
+		p->ops.executor.flags =
+			p->ops.executor.get_flags
+				? p->ops.executor.get_flags(state)
+				: ((const struct er_executor_ops *)p->desc.ops)->flags;
+		r = check_executor_flags(p, p->ops.executor.flags, err, errlen);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 

@@ -591,20 +591,8 @@ static const struct er_sandbox_ops bw_ops = {
 #define PACKAGE_VERSION "1.0"
 #endif
 /* Needs the process attributes of ABI 1.1. */
-ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL = {
-	ER_PLUGIN_MAGIC,
-	ER_ABI_MAJOR,
-	ER_ABI_MINOR,
-	sizeof(struct er_plugin),
-	ER_KIND_SANDBOX,
-	"bubblewrap",
-	PACKAGE_VERSION,
+ER_PLUGIN_DEFINE_FULL(
+	ER_KIND_SANDBOX, "bubblewrap", PACKAGE_VERSION,
 	"bwrap namespaces, an unprivileged user, seccomp and rlimits; network none, host or "
 	"an allow-list",
-	1,
-	0,
-	bw_options,
-	bw_create,
-	bw_destroy,
-	&bw_ops,
-};
+	bw_options, 1, 0, bw_create, bw_destroy, &bw_ops);

@@ -405,20 +405,8 @@ static const struct er_sandbox_ops fj_ops = {
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "1.0"
 #endif
-ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL = {
-	ER_PLUGIN_MAGIC,
-	ER_ABI_MAJOR,
-	ER_ABI_MINOR,
-	sizeof(struct er_plugin),
-	ER_KIND_SANDBOX,
-	"firejail",
-	PACKAGE_VERSION,
+ER_PLUGIN_DEFINE_FULL(
+	ER_KIND_SANDBOX, "firejail", PACKAGE_VERSION,
 	"firejail with the bubblewrap backend's policy where it can express it (prefer "
 	"bubblewrap)",
-	1,
-	0,
-	fj_options,
-	fj_create,
-	fj_destroy,
-	&fj_ops,
-};
+	fj_options, 1, 0, fj_create, fj_destroy, &fj_ops);

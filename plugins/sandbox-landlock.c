@@ -419,20 +419,8 @@ static const struct er_sandbox_ops ll_ops = {
 #define PACKAGE_VERSION "1.0"
 #endif
 /* Needs the process attributes of ABI 1.1. */
-ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL = {
-	ER_PLUGIN_MAGIC,
-	ER_ABI_MAJOR,
-	ER_ABI_MINOR,
-	sizeof(struct er_plugin),
-	ER_KIND_SANDBOX,
-	"landlock",
-	PACKAGE_VERSION,
+ER_PLUGIN_DEFINE_FULL(
+	ER_KIND_SANDBOX, "landlock", PACKAGE_VERSION,
 	"Landlock and seccomp, no namespace or privilege needed (containers, pods); network "
 	"none or host",
-	1,
-	0,
-	ll_options,
-	ll_create,
-	ll_destroy,
-	&ll_ops,
-};
+	ll_options, 1, 0, ll_create, ll_destroy, &ll_ops);

@@ -163,6 +163,6 @@ static const struct er_sandbox_ops none_ops = {
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "1.0"
 #endif
-ER_PLUGIN_DEFINE(ER_KIND_SANDBOX, "none", PACKAGE_VERSION,
-		 "no isolation: runs commands directly, with an allow-listed environment", NULL,
-		 none_create, none_destroy, &none_ops);
+ER_PLUGIN_DEFINE_FULL(ER_KIND_SANDBOX, "none", PACKAGE_VERSION,
+		      "no isolation: runs commands directly, with an allow-listed environment",
+		      NULL, ER_ABI_MINOR, 0, none_create, none_destroy, &none_ops);

@@ -4,7 +4,8 @@
  *
  * This is the only header a third-party sandbox backend or executor needs.
  * A plugin is a shared object that exports exactly one data symbol,
- * `er_plugin_v1`, a `struct er_plugin` filled by ER_PLUGIN_DEFINE().  The
+ * `er_plugin_v1`, a `struct er_plugin` filled by ER_PLUGIN_DEFINE_FULL() (or
+ * ER_PLUGIN_DEFINE(), its short form).  The
  * runner reads the descriptor without running plugin code (so `plugins` can
  * list a plugin it would refuse), checks it, then calls `create` with a table
  * of host services.  Everything the plugin needs from the runner goes through
@@ -17,13 +18,21 @@
  *  - ER_ABI_MINOR grows when members are appended to the END of a struct, or
  *    new kinds, flags or constants appear.  Old plugins keep loading: the
  *    runner copies a plugin's vtable into a zeroed struct of its own size, so
- *    members the plugin did not know read as NULL ("use the default").  A
- *    plugin that needs newer host services sets `min_host_minor`, or tests
- *    single members with ER_HOST_HAS().
+ *    members the plugin did not know read as NULL ("use the default").
+ *  - A plugin names the oldest runner minor it works with in
+ *    `min_host_minor`.  ER_PLUGIN_DEFINE() sets it to the minor of the header
+ *    the plugin is built against, so a runner older than that header refuses
+ *    the plugin with a message naming both minors.  A plugin that tests every
+ *    newer host service with ER_HOST_HAS() before using it may name an older
+ *    minor with ER_PLUGIN_DEFINE_FULL().  Flag bits a runner does not know
+ *    (descriptor or executor flags) are refused the same way.
  *  - Nothing is ever reordered, retyped or removed; a retired member is
- *    documented as ignored.  Public structs hold only fixed-width integers,
+ *    documented as ignored.  Public structs hold fixed-width integers,
  *    pointers and function pointers: no bool, no enum-typed members, no
- *    bitfields, no #ifdef-dependent layout.
+ *    bitfields, no #ifdef-dependent layout.  The one exception, kept for
+ *    the layout of 1.0, is the lengths typed `size_t` (er_tool_call's
+ *    input_len, er_session_info's *_len, and the `len` parameters): the
+ *    platform's size_t, as the rest of the platform's ABI has it.
  *
  * Conventions for every entry point:
  *  - All calls happen on the runner's single event-loop thread.  A plugin
@@ -378,10 +387,14 @@ struct er_sandbox_ops {
  * every event already in the log, in order, each time the stream
  * (re)connects, before the live events that follow. */
 #define ER_EXECUTOR_HISTORY    UINT32_C(16)
+/* The flags this minor defines; a runner refuses an executor with others. */
+#define ER_EXECUTOR_FLAGS_KNOWN UINT32_C(31)
 /*
- * Flags are read when create() returns, so a plugin may choose them from
- * its configuration there (its ops struct then is not const).  An executor
- * without ER_EXECUTOR_TOOL_CALLS that asks for EVENTS also receives the
+ * Flags are read when create() returns.  Since 1.2 a plugin that chooses
+ * them from its configuration returns them from get_flags(); before, it
+ * wrote them into its (then not const) ops struct in create(), which the
+ * runner still reads when get_flags is NULL.  An executor without
+ * ER_EXECUTOR_TOOL_CALLS that asks for EVENTS also receives the
  * agent.tool_use events themselves through session_event().
  */
 
@@ -417,6 +430,9 @@ struct er_executor_ops {
 	 * a later call there finds it gone).  A thread that runs again starts
 	 * from what the executor then does on its next call. */
 	void (*thread_stop)(void *state, void *sess, const char *thread_id);
+	/* Since 1.2: the executor's flags, asked once after create()
+	 * succeeded; they replace `flags`.  NULL: `flags` as it is then. */
+	uint32_t (*get_flags)(void *state);
 };
 
 /* The descriptor, exported as `er_plugin_v1`. */
@@ -430,7 +446,7 @@ struct er_plugin {
 	const char *version;      /* the plugin's own version */
 	const char *description;  /* one line */
 	uint32_t min_host_minor;  /* refuse hosts older than this minor */
-	uint32_t flags;           /* reserved, 0 */
+	uint32_t flags;           /* ER_PLUGIN_FLAG_*; none is defined yet: 0 */
 	const struct er_option *options;
 	/* Build the plugin's state.  May block (start-up only). */
 	int (*create)(const struct er_host *host, void *host_ctx, void **ret_state,
@@ -441,26 +457,42 @@ struct er_plugin {
 	const void *ops;
 };
 
+/* Descriptor flags (er_plugin.flags): none is defined in this minor; a
+ * runner refuses a plugin with a bit it does not know. */
+#define ER_PLUGIN_FLAGS_KNOWN UINT32_C(0)
+
 #define ER_PLUGIN_SYMBOL er_plugin_v1
 #define ER_PLUGIN_SYMBOL_NAME "er_plugin_v1"
 
 /* Declared here so that the definition below has external (and, in C++,
- * C) linkage: a namespace-scope const has internal linkage in C++. */
-extern const struct er_plugin ER_PLUGIN_SYMBOL;
+ * C) linkage: a namespace-scope const has internal linkage in C++.  The
+ * declaration carries ER_EXPORT too, so that a plugin built with
+ * -fvisibility=hidden (the C++ norm) still exports the symbol. */
+extern ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL;
 
 /*
  * Define the exported descriptor:
  *
  *   static const struct er_sandbox_ops ops = { sizeof(ops), my_probe, my_wrap };
- *   ER_PLUGIN_DEFINE(ER_KIND_SANDBOX, "example", "1.0", "an example backend",
- *                    NULL, my_create, my_destroy, &ops);
+ *   ER_PLUGIN_DEFINE_FULL(ER_KIND_SANDBOX, "example", "1.0", "an example backend",
+ *                         my_options, ER_ABI_MINOR, 0, my_create, my_destroy, &ops);
+ *
+ * `min_host_minor_`: the oldest runner minor the plugin works with (see the
+ * version rules above); `flags_`: ER_PLUGIN_FLAG_* bits.
  */
-#define ER_PLUGIN_DEFINE(kind_, name_, version_, description_, options_, create_, destroy_, ops_) \
-	ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL = {                                    \
-		ER_PLUGIN_MAGIC, ER_ABI_MAJOR, ER_ABI_MINOR, sizeof(struct er_plugin),          \
-		(kind_), (name_), (version_), (description_), 0, 0, (options_), (create_),      \
-		(destroy_), (ops_)                                                               \
+#define ER_PLUGIN_DEFINE_FULL(kind_, name_, version_, description_, options_, min_host_minor_, \
+			      flags_, create_, destroy_, ops_)                                  \
+	ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL = {                                  \
+		ER_PLUGIN_MAGIC, ER_ABI_MAJOR, ER_ABI_MINOR, sizeof(struct er_plugin),        \
+		(kind_), (name_), (version_), (description_), (min_host_minor_), (flags_),    \
+		(options_), (create_), (destroy_), (ops_)                                      \
 	}
+
+/* The short form, kept for the plugins written before ER_PLUGIN_DEFINE_FULL:
+ * needs a runner at least as new as this header, no flags. */
+#define ER_PLUGIN_DEFINE(kind_, name_, version_, description_, options_, create_, destroy_, ops_) \
+	ER_PLUGIN_DEFINE_FULL(kind_, name_, version_, description_, options_, ER_ABI_MINOR, 0,  \
+			      create_, destroy_, ops_)
 
 #ifdef __cplusplus
 }

@@ -1711,6 +1711,6 @@ static const struct er_executor_ops cc_ops = {
 	.session_history = cc_session_history,
 };
 
-ER_PLUGIN_DEFINE(ER_KIND_EXECUTOR, "claude-code", PACKAGE_VERSION,
-		 "one Claude Code CLI per session, over stream-json", cc_options, cc_create,
-		 cc_destroy, &cc_ops);
+ER_PLUGIN_DEFINE_FULL(ER_KIND_EXECUTOR, "claude-code", PACKAGE_VERSION,
+		      "one Claude Code CLI per session, over stream-json", cc_options, ER_ABI_MINOR,
+		      0, cc_create, cc_destroy, &cc_ops);

@@ -88,8 +88,6 @@ struct cmd_session {
 	int done;
 };
 
-static struct er_executor_ops command_ops;
-
 static int
 command_create(const struct er_host *host, void *host_ctx, void **ret_state, struct er_error *err)
 {
@@ -140,9 +138,6 @@ command_create(const struct er_host *host, void *host_ctx, void **ret_state, str
 		return host->err_set(err, -EINVAL,
 				     "command.secret=file needs the runner's base dir");
 	}
-	/* Read by the runner when create() returns (plugin.h). */
-	command_ops.flags =
-		ER_EXECUTOR_NO_STREAM | (pl->program_lease ? ER_EXECUTOR_OWNS_LEASE : 0);
 	*ret_state = pl;
 	return 0;
 }
@@ -553,15 +548,25 @@ static const struct er_option command_options[] = {
 	{ NULL, NULL, NULL },
 };
 
-/* Not const: create() sets the flags from --command-lease. */
-static struct er_executor_ops command_ops = {
+/* Asked by the runner when create() returned. */
+static uint32_t
+command_get_flags(void *state)
+{
+	const struct cmd_plugin *pl = state;
+
+	return ER_EXECUTOR_NO_STREAM | (pl->program_lease ? ER_EXECUTOR_OWNS_LEASE : 0);
+}
+
+static const struct er_executor_ops command_ops = {
 	.struct_size = sizeof(struct er_executor_ops),
 	.flags = ER_EXECUTOR_NO_STREAM,
 	.session_start = command_session_start,
 	.session_stop = command_session_stop,
 	.session_free = command_session_free,
+	.get_flags = command_get_flags,
 };
 
-ER_PLUGIN_DEFINE(ER_KIND_EXECUTOR, "command", PACKAGE_VERSION,
-		 "runs --command for each claimed item, as ant's poll --on-work does",
-		 command_options, command_create, command_destroy, &command_ops);
+ER_PLUGIN_DEFINE_FULL(ER_KIND_EXECUTOR, "command", PACKAGE_VERSION,
+		      "runs --command for each claimed item, as ant's poll --on-work does",
+		      command_options, ER_ABI_MINOR, 0, command_create, command_destroy,
+		      &command_ops);

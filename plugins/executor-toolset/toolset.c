@@ -225,6 +225,6 @@ static const struct er_executor_ops toolset_ops = {
 	.thread_stop = toolset_thread_stop,
 };
 
-ER_PLUGIN_DEFINE(ER_KIND_EXECUTOR, "toolset", PACKAGE_VERSION,
-		 "the agent toolset (bash, read, write, edit, glob, grep), as the SDK runs it",
-		 NULL, toolset_create, toolset_destroy, &toolset_ops);
+ER_PLUGIN_DEFINE_FULL(ER_KIND_EXECUTOR, "toolset", PACKAGE_VERSION,
+		      "the agent toolset (bash, read, write, edit, glob, grep), as the SDK runs it",
+		      NULL, ER_ABI_MINOR, 0, toolset_create, toolset_destroy, &toolset_ops);

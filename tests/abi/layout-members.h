@@ -38,6 +38,14 @@
 	X(er_plugin, description) X(er_plugin, min_host_minor) X(er_plugin, flags) \
 	X(er_plugin, options) X(er_plugin, create) X(er_plugin, destroy) X(er_plugin, ops)
 
+/* The members ABI 1.1 appended. */
+#define LAYOUT_MEMBERS_V1_1(X) \
+	X(er_session_info, work_secret) X(er_session_info, environment_key) \
+	X(er_session_info, allowed_roots) X(er_session_info, read_only_roots) \
+	X(er_host, cmd_set_credentials) X(er_host, cmd_set_rlimit) X(er_host, cmd_pass_fd) \
+	X(er_host, cmd_set_cgroup) X(er_host, set_sandbox_identity) \
+	X(er_executor_ops, session_history)
+
 #define LAYOUT_STRUCTS_V1_0(X) \
 	X(er_error) X(er_option) X(er_command) X(er_spawn_request) X(er_tool_call) \
 	X(er_session_info) X(er_host) X(er_sandbox_ops) X(er_executor_ops) X(er_plugin)

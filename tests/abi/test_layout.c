@@ -3,7 +3,8 @@
  * ABI layout test.  Compile-time: every public member's offset and size on
  * LP64 targets, so inserting, reordering or retyping a member breaks the
  * build.  Run time (every target): the layout of the current header equals
- * the frozen ABI 1.0 header's (layout-v1.0.c) for every 1.0 member.
+ * the frozen ABI 1.0 and 1.1 headers' (layout-v1.0.c, layout-v1.1.c) for
+ * every member they have.
  *
  * Appending a member in a later minor changes only a SIZE line below (the
  * struct grows); an OFFSET line must never change.  er_error and er_option
@@ -112,6 +113,7 @@ LAYOUT(er_executor_ops, session_free, 48, 8);
 LAYOUT(er_executor_ops, session_history, 56, 8);
 /* ABI 1.2, appended. */
 LAYOUT(er_executor_ops, thread_stop, 64, 8);
+LAYOUT(er_executor_ops, get_flags, 72, 8);
 LAYOUT(er_plugin, magic, 0, 4);
 LAYOUT(er_plugin, abi_major, 4, 2);
 LAYOUT(er_plugin, abi_minor, 6, 2);
@@ -134,7 +136,7 @@ SIZE(er_tool_call, 48);
 SIZE(er_session_info, 104);
 SIZE(er_host, 200);
 SIZE(er_sandbox_ops, 24);
-SIZE(er_executor_ops, 72);
+SIZE(er_executor_ops, 80);
 SIZE(er_plugin, 80);
 #endif
 
@@ -157,10 +159,13 @@ _Static_assert(ER_RLIMIT_CORE == 1 && ER_RLIMIT_CPU == 2 && ER_RLIMIT_DATA == 3 
 	       "ER_RLIMIT_*");
 _Static_assert(ER_CMD_MAX_RLIMITS == 8 && ER_CMD_MAX_FDS == 8, "ER_CMD_MAX_*");
 _Static_assert(ER_EXECUTOR_TOOL_CALLS == 1 && ER_EXECUTOR_EVENTS == 2 &&
-		       ER_EXECUTOR_NO_STREAM == 4,
+		       ER_EXECUTOR_NO_STREAM == 4 && ER_EXECUTOR_OWNS_LEASE == 8 &&
+		       ER_EXECUTOR_HISTORY == 16 && ER_EXECUTOR_FLAGS_KNOWN == 31,
 	       "ER_EXECUTOR_*");
+_Static_assert(ER_PLUGIN_FLAGS_KNOWN == 0, "ER_PLUGIN_FLAGS_KNOWN");
 
-/* From layout-v1.0.c, built against tests/abi/plugin-v1.0.h. */
+/* From layout-v1.0.c and layout-v1.1.c, built against the frozen headers
+ * tests/abi/plugin-v1.0.h and plugin-v1.1.h. */
 struct layout_entry {
 	const char *name;
 	size_t offset;
@@ -168,31 +173,41 @@ struct layout_entry {
 };
 extern const struct layout_entry layout_v1_0[];
 extern const size_t layout_v1_0_count;
+extern const struct layout_entry layout_v1_1[];
+extern const size_t layout_v1_1_count;
 
 #define ENTRY(s, m) { #s "." #m, offsetof(struct s, m), MEMBER_SIZE(s, m) },
-static const struct layout_entry current[] = { LAYOUT_MEMBERS_V1_0(ENTRY) };
+static const struct layout_entry current[] = { LAYOUT_MEMBERS_V1_0(ENTRY)
+						       LAYOUT_MEMBERS_V1_1(ENTRY) };
 
-int
-main(void)
+/* The first `count` members of `current` against a frozen minor's. */
+static int
+compare(const char *minor, const struct layout_entry *frozen, size_t count)
 {
-	size_t n = sizeof(current) / sizeof(current[0]);
 	int failed = 0;
 
-	if (n != layout_v1_0_count) {
-		printf("not ok: %zu members now, %zu in ABI 1.0\n", n, layout_v1_0_count);
+	if (count > sizeof(current) / sizeof(current[0])) {
+		printf("not ok: ABI %s has %zu members, more than listed now\n", minor, count);
 		return 1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(current[i].name, layout_v1_0[i].name) != 0 ||
-		    current[i].offset != layout_v1_0[i].offset ||
-		    current[i].size != layout_v1_0[i].size) {
-			printf("not ok: %s at %zu (%zu bytes), ABI 1.0 had it at %zu (%zu bytes)\n",
-			       current[i].name, current[i].offset, current[i].size,
-			       layout_v1_0[i].offset, layout_v1_0[i].size);
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(current[i].name, frozen[i].name) != 0 ||
+		    current[i].offset != frozen[i].offset || current[i].size != frozen[i].size) {
+			printf("not ok: %s at %zu (%zu bytes), ABI %s had it at %zu (%zu bytes)\n",
+			       current[i].name, current[i].offset, current[i].size, minor,
+			       frozen[i].offset, frozen[i].size);
 			failed = 1;
 		}
 	}
 	if (!failed)
-		printf("ok: %zu members keep their ABI 1.0 offsets and sizes\n", n);
+		printf("ok: %zu members keep their ABI %s offsets and sizes\n", count, minor);
 	return failed;
+}
+
+int
+main(void)
+{
+	int failed = compare("1.0", layout_v1_0, layout_v1_0_count);
+
+	return compare("1.1", layout_v1_1, layout_v1_1_count) || failed;
 }

@@ -61,7 +61,7 @@ rc=$?
 diag "$out"
 check "plugins exits 0" test "$rc" -eq 0
 case "$out" in
-*"sandbox   example "*" 0.1 "*" 1.1 "*"$tmp/plugins/sandbox-example.so"*)
+*"sandbox   example "*" 0.1 "*" 1.2 "*"$tmp/plugins/sandbox-example.so"*)
 	ok "the installed runner loads the example" ;;
 *) not_ok "the installed runner loads the example" ;;
 esac

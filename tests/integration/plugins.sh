@@ -33,7 +33,10 @@ listed "executor  good             1.2.3      1.2    $fix/executor-good.so"
 listed "sandbox   oldminor         1.0        1.0    $abi/sandbox-oldminor.so"
 listed "refused   plugin '$fix/sandbox-badmagic.so': wrong magic"
 listed "refused   plugin '$fix/sandbox-badmajor.so': built for plugin ABI 2"
-listed "refused   plugin '$fix/sandbox-toonew.so': needs a runner with plugin ABI 1.3"
+listed "sandbox   minor1           1.1        1.1    $abi/sandbox-minor1.so"
+listed "executor  minor1           1.1        1.1    $abi/executor-minor1.so"
+listed "refused   plugin '$fix/sandbox-toonew.so': built for plugin ABI 1.3, needs a runner with plugin ABI 1.3 or later, this runner has 1.2"
+listed "refused   plugin '$fix/sandbox-newflag.so': descriptor flags 0x80 unknown to this runner"
 listed "refused   plugin '$fix/sandbox-wrongkind.so': wrong kind 'executor'"
 listed "refused   plugin '$fix/sandbox-mismatch.so': name 'other' does not match"
 listed "refused   plugin '$fix/sandbox-nosym.so': no symbol 'er_plugin_v1'"
@@ -64,8 +67,10 @@ sb 78 "plugin '$fix/sandbox-badmagic.so': wrong magic 0xdeadbeef" "$fix/sandbox-
 sb 78 "plugin '$fix/sandbox-badmajor.so': built for plugin ABI 2, this runner speaks ABI 1" \
 	"$fix/sandbox-badmajor.so"
 sb 78 "plugin '$fix/sandbox-badmajor1.so': built for plugin ABI 3" "$fix/sandbox-badmajor1.so"
-sb 78 "plugin '$fix/sandbox-toonew.so': needs a runner with plugin ABI 1.3 or later" \
+sb 78 "plugin '$fix/sandbox-toonew.so': built for plugin ABI 1.3, needs a runner with plugin ABI 1.3 or later, this runner has 1.2" \
 	"$fix/sandbox-toonew.so"
+sb 78 "plugin '$fix/sandbox-newflag.so': descriptor flags 0x80 unknown to this runner (plugin ABI 1.2, built for 1.3)" \
+	"$fix/sandbox-newflag.so"
 sb 78 "plugin '$fix/sandbox-wrongkind.so': wrong kind 'executor'" "$fix/sandbox-wrongkind.so"
 sb 78 "plugin '$fix/sandbox-mismatch.so': name 'other' does not match the file name" \
 	"$fix/sandbox-mismatch.so"

@@ -116,6 +116,12 @@ mock_set_cwd(struct er_cmd_builder *b, const char *dir)
 	return 0;
 }
 
+static int
+mock_set_rlimit(struct er_cmd_builder *b, uint32_t resource, uint64_t soft, uint64_t hard)
+{
+	return 0;
+}
+
 static const struct er_host mock_host = {
 	.struct_size = sizeof(struct er_host),
 	.abi_major = ER_ABI_MAJOR,
@@ -128,6 +134,7 @@ static const struct er_host mock_host = {
 	.cmd_push_arg = mock_push_arg,
 	.cmd_set_env = mock_set_env,
 	.cmd_set_cwd = mock_set_cwd,
+	.cmd_set_rlimit = mock_set_rlimit,
 };
 
 static const char *
@@ -257,7 +264,10 @@ test_rejections(void **state)
 	expect_refused("sandbox-badmajor1.so", ER_KIND_SANDBOX, -EPROTO,
 		       "built for plugin ABI 3, this runner speaks ABI 1");
 	expect_refused("sandbox-toonew.so", ER_KIND_SANDBOX, -EPROTO,
-		       "needs a runner with plugin ABI 1.3 or later");
+		       "built for plugin ABI 1.3, needs a runner with plugin ABI 1.3 or later, "
+		       "this runner has 1.2");
+	expect_refused("sandbox-newflag.so", ER_KIND_SANDBOX, -EPROTO,
+		       "descriptor flags 0x80 unknown to this runner (plugin ABI 1.2, built for 1.3)");
 	expect_refused("sandbox-wrongkind.so", ER_KIND_SANDBOX, -ENOEXEC, "wrong kind 'executor'");
 	expect_refused("executor-good.so", ER_KIND_SANDBOX, -ENOEXEC, "wrong kind 'executor'");
 	expect_refused("sandbox-mismatch.so", ER_KIND_SANDBOX, -ENOEXEC,
@@ -333,6 +343,53 @@ test_unsafe_file_as_root(void **state)
 	assert_int_equal(loader_open_path(path, ER_KIND_SANDBOX, &p, err, sizeof(err)), 0);
 	plugin_close(p);
 	unlink(path);
+}
+
+/* Built against the frozen 1.1 header: loads, works, and an executor's
+ * flags written into its ops in create() are still read. */
+static void
+test_minor1_plugins_keep_loading(void **state)
+{
+	char path[1200];
+	struct plugin *p = NULL;
+	struct er_cmd_builder b;
+	struct er_error e;
+	const char *argv[] = { "echo", "hi", NULL };
+	struct er_command cmd = { sizeof(cmd), argv, NULL, "/", "/", NULL };
+
+	snprintf(path, sizeof(path), "%s/sandbox-minor1.so", abi_dir);
+	assert_int_equal(loader_open_path(path, ER_KIND_SANDBOX, &p, err, sizeof(err)), 0);
+	assert_int_equal(p->desc.abi_minor, 1);
+	assert_int_equal(plugin_create(p, &mock_host, NULL, err, sizeof(err)), 0);
+	memset(&b, 0, sizeof(b));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(p->ops.sandbox.wrap(p->state, &cmd, &b, &e), 0);
+	assert_int_equal(b.argc, 2);
+	plugin_close(p);
+
+	snprintf(path, sizeof(path), "%s/executor-minor1.so", abi_dir);
+	assert_int_equal(loader_open_path(path, ER_KIND_EXECUTOR, &p, err, sizeof(err)), 0);
+	assert_int_equal(p->ops.executor.flags, 0);
+	assert_int_equal(plugin_create(p, &mock_host, NULL, err, sizeof(err)), 0);
+	assert_int_equal(p->ops.executor.flags, ER_EXECUTOR_NO_STREAM | ER_EXECUTOR_OWNS_LEASE);
+	plugin_close(p);
+}
+
+/* Flags returned by get_flags() are checked like the descriptor's. */
+static void
+test_executor_flags_checked(void **state)
+{
+	char path[1200];
+	struct plugin *p = NULL;
+	int r;
+
+	fixture_path(path, sizeof(path), "executor-newflag.so");
+	assert_int_equal(loader_open_path(path, ER_KIND_EXECUTOR, &p, err, sizeof(err)), 0);
+	r = plugin_create(p, &mock_host, NULL, err, sizeof(err));
+	assert_int_equal(r, -EPROTO);
+	assert_int_equal(loader_exit_code(r), EX_CONFIG);
+	assert_non_null(strstr(err, "executor flags 0x20 unknown to this runner"));
+	plugin_close(p);
 }
 
 static void
@@ -530,6 +587,8 @@ main(void)
 		cmocka_unit_test(test_not_regular_file),
 		cmocka_unit_test(test_unsafe_file_as_root),
 		cmocka_unit_test(test_old_minor_plugin_keeps_loading),
+		cmocka_unit_test(test_minor1_plugins_keep_loading),
+		cmocka_unit_test(test_executor_flags_checked),
 		cmocka_unit_test(test_search_order),
 		cmocka_unit_test(test_no_dlclose),
 		cmocka_unit_test(test_scan),
