@@ -599,8 +599,8 @@ is_sandbox_policy_key(const char *key)
 }
 
 int
-loader_check_options(const struct settings *s, const struct plugin *sandbox,
-		     const struct plugin *executor, char *err, size_t errlen)
+loader_check_options(const struct settings *s, const struct plugin *const *sandboxes,
+		     size_t n_sandboxes, const struct plugin *executor, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < s->n_options; i++) {
 		const char *key = s->options[i].key;
@@ -610,8 +610,8 @@ loader_check_options(const struct settings *s, const struct plugin *sandbox,
 
 		if (is_sandbox_policy_key(key))
 			continue;
-		for (int k = 0; k < 2; k++) {
-			const struct plugin *p = k == 0 ? sandbox : executor;
+		for (size_t k = 0; k <= n_sandboxes; k++) {
+			const struct plugin *p = k < n_sandboxes ? sandboxes[k] : executor;
 
 			if (p && p->desc.name && strlen(p->desc.name) == name_len &&
 			    strncmp(p->desc.name, key, name_len) == 0)
@@ -623,10 +623,12 @@ loader_check_options(const struct settings *s, const struct plugin *sandbox,
 			continue;
 		}
 		snprintf(err, errlen,
-			 "plugin option '%s': %s (sandbox '%s', executor '%s'); fix: use one of "
-			 "the keys they declare: %s",
+			 "plugin option '%s': %s (sandbox '%s'%s%s%s, executor '%s'); fix: use one "
+			 "of the keys they declare: %s",
 			 key, named ? "no such key" : "names no selected plugin",
-			 sandbox ? sandbox->desc.name : "-", executor ? executor->desc.name : "-",
+			 n_sandboxes ? sandboxes[0]->desc.name : "-", n_sandboxes > 1 ? " or '" : "",
+			 n_sandboxes > 1 ? sandboxes[1]->desc.name : "", n_sandboxes > 1 ? "'" : "",
+			 executor ? executor->desc.name : "-",
 			 m.list.len ? m.list.data : "(none)");
 		buf_release(&m.list);
 		return -EINVAL;

@@ -100,13 +100,15 @@ void plugin_close(struct plugin *p);
 int loader_exit_code(int r);
 
 /*
- * Every plugin option of `s` ("NAME.KEY") must be one that `sandbox` or
+ * Every plugin option of `s` ("NAME.KEY") must be one that one of the
+ * `sandboxes` (the candidates of the default: any of them may serve) or
  * `executor` declares in its options table, or a shared "sandbox.*" key of a
  * --sandbox-* setting.  Otherwise -EINVAL, and err names the key and lists
  * the valid ones (the caller exits with EX_USAGE).
  */
-int loader_check_options(const struct settings *s, const struct plugin *sandbox,
-			 const struct plugin *executor, char *err, size_t errlen);
+int loader_check_options(const struct settings *s, const struct plugin *const *sandboxes,
+			 size_t n_sandboxes, const struct plugin *executor, char *err,
+			 size_t errlen);
 
 /* Calls cb for each entry of a plugin's options table, stopping at the
  * terminator or after a sane maximum. */

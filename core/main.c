@@ -107,25 +107,70 @@ open_plugin(const struct settings *s, uint32_t kind, const char *name, struct pl
 			  err);
 		return EX_USAGE;
 	}
-	log_error("loader", "%s%s", err,
-		  kind == ER_KIND_SANDBOX && s->sandbox_defaulted ? SETTINGS_DEFAULT_SANDBOX_HINT : "");
+	log_error("loader", "%s", err);
 	return loader_exit_code(r);
 }
 
-/* The selected sandbox and executor, and the plugin options they declare. */
+/* The default's candidates, strongest first (runner.h). */
+static const char *const default_sandboxes[] = {
+	ER_DEFAULT_SANDBOX,
+#ifdef ER_DEFAULT_SANDBOX_FALLBACK
+	ER_DEFAULT_SANDBOX_FALLBACK,
+#endif
+	NULL,
+};
+
+/* The sandbox asked for, or the default's candidates that load. */
 static int
-open_plugins(const struct settings *s, struct plugin **ret_sandbox, struct plugin **ret_executor)
+open_sandboxes(const struct settings *s, struct runner_sandboxes *sb)
+{
+	char err[LOADER_ERR_MAX];
+	int r;
+
+	if (!s->sandbox_defaulted) {
+		r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, &sb->p[0]);
+		sb->n = r ? 0 : 1;
+		return r;
+	}
+	for (size_t i = 0; default_sandboxes[i] && sb->n < RUNNER_MAX_SANDBOXES; i++) {
+		if (loader_find_and_open(s, ER_KIND_SANDBOX, default_sandboxes[i], &sb->p[sb->n], err,
+					 sizeof(err)) == 0)
+			sb->n++;
+		else
+			runner_sandboxes_note(sb, default_sandboxes[i], err);
+	}
+	if (sb->n == 0) {
+		log_error("loader", "no sandbox backend to choose from (%s); %s", sb->why,
+			  SETTINGS_DEFAULT_SANDBOX_FIX);
+		return EX_UNAVAILABLE;
+	}
+	return 0;
+}
+
+static void
+close_sandboxes(struct runner_sandboxes *sb)
+{
+	for (size_t i = 0; i < sb->n; i++)
+		plugin_close(sb->p[i]);
+}
+
+/* The selected sandbox (or the default's candidates) and executor, and the
+ * plugin options they declare. */
+static int
+open_plugins(const struct settings *s, struct runner_sandboxes *ret_sandboxes,
+	     struct plugin **ret_executor)
 {
 	char err[LOADER_ERR_MAX * 2];
 	int r;
 
-	r = open_plugin(s, ER_KIND_SANDBOX, s->sandbox_backend, ret_sandbox);
+	r = open_sandboxes(s, ret_sandboxes);
 	if (r)
 		return r;
 	r = open_plugin(s, ER_KIND_EXECUTOR, s->executor, ret_executor);
 	if (r)
 		return r;
-	if (loader_check_options(s, *ret_sandbox, *ret_executor, err, sizeof(err)) < 0) {
+	if (loader_check_options(s, (const struct plugin *const *)ret_sandboxes->p,
+				 ret_sandboxes->n, *ret_executor, err, sizeof(err)) < 0) {
 		log_error("loader", "%s", err);
 		return EX_USAGE;
 	}
@@ -150,23 +195,26 @@ open_log(const struct settings *s)
 static int
 run_orchestrator(struct settings *s)
 {
-	struct plugin *sandbox = NULL;
+	struct runner_sandboxes sandboxes = { { NULL }, 0, "" };
 	struct plugin *executor = NULL;
+	struct plugin *first;
 	int r;
 
 	r = open_log(s);
 	if (r)
 		return r;
-	r = open_plugins(s, &sandbox, &executor);
+	r = open_plugins(s, &sandboxes, &executor);
 	if (r)
 		goto out;
-	log_info("main", "environment-runner %s: sandbox %s %s (%s), executor %s %s (%s)",
-		 PACKAGE_VERSION, sandbox->desc.name, sandbox->desc.version, sandbox->path,
+	first = sandboxes.p[0];
+	log_info("main", "environment-runner %s: sandbox %s %s (%s)%s%s, executor %s %s (%s)",
+		 PACKAGE_VERSION, first->desc.name, first->desc.version, first->path,
+		 sandboxes.n > 1 ? ", else " : "", sandboxes.n > 1 ? sandboxes.p[1]->desc.name : "",
 		 executor->desc.name, executor->desc.version, executor->path);
-	r = runner_run(s, sandbox, executor);
+	r = runner_run(s, &sandboxes, executor);
 out:
 	plugin_close(executor);
-	plugin_close(sandbox);
+	close_sandboxes(&sandboxes);
 	return r;
 }
 
@@ -223,7 +271,7 @@ run_item(struct settings *s)
 {
 	static const char *const required[] = { "ANTHROPIC_WORK_ID", "ANTHROPIC_ENVIRONMENT_ID",
 						"ANTHROPIC_SESSION_ID" };
-	struct plugin *sandbox = NULL;
+	struct runner_sandboxes sandboxes = { { NULL }, 0, "" };
 	struct plugin *executor = NULL;
 	struct runner_item item;
 	const char *url = settings_getenv("ANTHROPIC_BASE_URL");
@@ -292,13 +340,13 @@ run_item(struct settings *s)
 	r = open_log(s);
 	if (r)
 		goto out;
-	r = open_plugins(s, &sandbox, &executor);
+	r = open_plugins(s, &sandboxes, &executor);
 	if (r)
 		goto out;
-	r = runner_run_item(s, sandbox, executor, &item);
+	r = runner_run_item(s, &sandboxes, executor, &item);
 out:
 	plugin_close(executor);
-	plugin_close(sandbox);
+	close_sandboxes(&sandboxes);
 	free(env_id);
 	secret_free(secret);
 	return r;

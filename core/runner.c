@@ -106,6 +106,10 @@ struct runner {
 	uint64_t reread_poll_ok_ms; /* last_poll_ok_ms when the key was last re-read on 401 */
 	int reread_once;
 
+	/* Why the sandbox serving is not the first candidate, or why there
+	 * is none (--on-work); empty when it is the one asked for. */
+	const char *sandbox_why;
+
 	struct health *health;
 	struct api_call *stats_call;
 	uint64_t stats_asked_ms;
@@ -868,6 +872,10 @@ serve(void *userdata, const char *path, struct buf *body, const char **ret_type)
 	}
 	jw_key(&w, "worker_id");
 	jw_string(&w, r->rt.worker_id);
+	jw_key(&w, "sandbox");
+	jw_string(&w, r->rt.sandbox ? r->rt.sandbox->desc.name : NULL);
+	jw_key(&w, "sandbox_reason");
+	jw_string(&w, r->sandbox_why && r->sandbox_why[0] ? r->sandbox_why : NULL);
 	jw_key(&w, "active_sessions");
 	jw_int(&w, r->n_sessions);
 	jw_key(&w, "capacity");
@@ -921,24 +929,83 @@ start_health(struct runner *r)
 
 /* ---- setup -------------------------------------------------------------- */
 
+/* plugin_create(), and plugin_probe() for a sandbox; 0, or a negative code
+ * with `err` filled. */
 static int
-create_plugin(struct runner *r, struct plugin *p, struct host_plugin *hp)
+create_plugin(struct runner *r, struct plugin *p, struct host_plugin *hp, char *err,
+	      size_t errlen)
 {
-	char err[LOADER_ERR_MAX];
 	int ret;
 
 	hp->rt = &r->rt;
 	hp->name = p->desc.name;
-	ret = plugin_create(p, &host_services, hp, err, sizeof(err));
+	ret = plugin_create(p, &host_services, hp, err, errlen);
 	if (ret == 0 && p->kind == ER_KIND_SANDBOX)
-		ret = plugin_probe(p, err, sizeof(err));
-	if (ret < 0) {
-		log_error("runner", "%s%s", err,
-			  p->kind == ER_KIND_SANDBOX && r->rt.settings->sandbox_defaulted
-				  ? SETTINGS_DEFAULT_SANDBOX_HINT
-				  : "");
-		return loader_exit_code(ret);
+		ret = plugin_probe(p, err, errlen);
+	return ret;
+}
+
+void
+runner_sandboxes_note(struct runner_sandboxes *sb, const char *name, const char *text)
+{
+	size_t n = strlen(sb->why);
+
+	if (n < sizeof(sb->why))
+		snprintf(sb->why + n, sizeof(sb->why) - n, "%s%s: %s", n ? "; " : "", name, text);
+}
+
+/*
+ * The first candidate that creates and probes serves (runner.h).  Those
+ * that do not are closed at once: a half-made sandbox must hold nothing.
+ */
+static int
+choose_sandbox(struct runner *r, struct runner_sandboxes *sb)
+{
+	const struct settings *s = r->rt.settings;
+	char err[LOADER_ERR_MAX];
+	int ret = EX_UNAVAILABLE;
+
+	r->sandbox_why = sb->why;
+	if (s->on_work && !r->run_item) {
+		r->sandbox_why = "--on-work runs no command of a session itself";
+		log_info("runner", "sandbox: none probed (%s; a run-item chooses its own)",
+			 r->sandbox_why);
+		return 0;
 	}
+	for (size_t i = 0; i < sb->n; i++) {
+		struct plugin *p = sb->p[i];
+
+		if (!p->ops.sandbox.wrap) {
+			snprintf(err, sizeof(err), "plugin '%s' has no wrap: not a usable sandbox",
+				 p->path);
+			ret = EX_CONFIG;
+		} else {
+			ret = create_plugin(r, p, &r->rt.sandbox_host, err, sizeof(err));
+			if (ret == 0) {
+				r->rt.sandbox = p;
+				break;
+			}
+			ret = loader_exit_code(ret);
+		}
+		if (!s->sandbox_defaulted) {
+			log_error("runner", "%s", err);
+			return ret;
+		}
+		runner_sandboxes_note(sb, p->desc.name, err);
+		plugin_close(p);
+		sb->p[i] = NULL;
+	}
+	if (!r->rt.sandbox) {
+		log_error("runner", "no sandbox backend runs here (%s); %s", r->sandbox_why,
+			  SETTINGS_DEFAULT_SANDBOX_FIX);
+		return ret;
+	}
+	if (r->sandbox_why[0])
+		log_notice("runner", "sandbox: %s, the strongest that runs here (not %s)",
+			   r->rt.sandbox->desc.name, r->sandbox_why);
+	else if (s->sandbox_defaulted && sb->n > 1)
+		log_info("runner", "sandbox: %s, the strongest that runs here",
+			 r->rt.sandbox->desc.name);
 	return 0;
 }
 
@@ -1011,19 +1078,16 @@ raise_fd_limit(const struct settings *s)
 
 /* Everything but the poller; `key` is taken (may be NULL for run-item). */
 static int
-setup(struct runner *r, struct settings *s, struct plugin *sandbox, struct plugin *executor)
+setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
+      struct plugin *executor)
 {
+	char err[LOADER_ERR_MAX];
 	int ret;
 
 	r->rt.settings = s;
-	r->rt.sandbox = sandbox;
 	r->rt.executor = executor;
 	r->rt.session_finished = session_finished;
 	r->rt.worker_id = s->worker_id;
-	if (!sandbox->ops.sandbox.wrap) {
-		log_error("runner", "plugin '%s' has no wrap: not a usable sandbox", sandbox->path);
-		return EX_CONFIG;
-	}
 	if (!s->on_work || r->run_item) {
 		ret = check_executor(executor);
 		if (ret)
@@ -1046,11 +1110,14 @@ setup(struct runner *r, struct settings *s, struct plugin *sandbox, struct plugi
 		log_error("runner", "cannot set up the event loop: out of memory");
 		return EX_SOFTWARE;
 	}
-	ret = create_plugin(r, sandbox, &r->rt.sandbox_host);
-	if (!ret)
-		ret = create_plugin(r, executor, &r->rt.executor_host);
+	ret = choose_sandbox(r, sandboxes);
 	if (ret)
 		return ret;
+	ret = create_plugin(r, executor, &r->rt.executor_host, err, sizeof(err));
+	if (ret < 0) {
+		log_error("runner", "%s", err);
+		return loader_exit_code(ret);
+	}
 	loop_on_signal(r->rt.loop, SIGTERM, on_stop_signal, r);
 	loop_on_signal(r->rt.loop, SIGINT, on_stop_signal, r);
 	loop_on_signal(r->rt.loop, SIGHUP, on_hup, r);
@@ -1117,7 +1184,7 @@ print_budget(const struct settings *s)
 }
 
 int
-runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor)
+runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin *executor)
 {
 	struct runner r;
 	char err[512];
@@ -1128,7 +1195,7 @@ runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor)
 		log_error("runner", "%s", err);
 		return EX_CONFIG;
 	}
-	ret = setup(&r, s, sandbox, executor);
+	ret = setup(&r, s, sandboxes, executor);
 	if (ret)
 		goto out;
 	check_disk(&r);
@@ -1145,7 +1212,7 @@ runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor)
 	log_info(
 		"runner",
 		"serving environment %s as worker %s: sandbox %s, executor %s, capacity %d, api %s",
-		s->environment_id, s->worker_id, sandbox->desc.name,
+		s->environment_id, s->worker_id, r.rt.sandbox ? r.rt.sandbox->desc.name : "(--on-work)",
 		s->on_work ? "(--on-work)" : executor->desc.name, s->capacity, s->api_url);
 	print_budget(s);
 	ret = run_loop(&r);
@@ -1190,7 +1257,7 @@ item_doc(const struct runner_item *item)
 }
 
 int
-runner_run_item(struct settings *s, struct plugin *sandbox, struct plugin *executor,
+runner_run_item(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin *executor,
 		const struct runner_item *item)
 {
 	struct runner r;
@@ -1206,7 +1273,7 @@ runner_run_item(struct settings *s, struct plugin *sandbox, struct plugin *execu
 		if (!r.rt.environment_key || log_add_secret(item->environment_key) < 0)
 			return EX_OSERR;
 	}
-	ret = setup(&r, s, sandbox, executor);
+	ret = setup(&r, s, sandboxes, executor);
 	if (ret)
 		goto out;
 	ret = start_health(&r);
@@ -1227,7 +1294,7 @@ runner_run_item(struct settings *s, struct plugin *sandbox, struct plugin *execu
 	r.n_sessions = 1;
 	log_info("runner",
 		 "serving work item %s of environment %s: sandbox %s, executor %s, api %s",
-		 item->work_id, item->environment_id, sandbox->desc.name, executor->desc.name,
+		 item->work_id, item->environment_id, r.rt.sandbox->desc.name, executor->desc.name,
 		 s->api_url);
 	print_budget(s);
 	ret = run_loop(&r);

@@ -10,11 +10,32 @@
 #include "loader.h"
 #include "settings.h"
 
-/* Run until told to stop.  The runner calls plugin_create() on both plugins
- * with its host table (and plugin_probe() on the sandbox), and
- * plugin_destroy() before its event loop goes; main() closes them afterwards
- * with plugin_close().  Returns a sysexits code. */
-int runner_run(struct settings *s, struct plugin *sandbox, struct plugin *executor);
+/*
+ * The sandbox backends to try, strongest first: the one --sandbox-backend
+ * names, or, when it names none, the default's candidates (bubblewrap, then
+ * landlock where it is built).  The runner creates and probes them in order
+ * and serves with the first that runs; it closes the others (and sets
+ * their slot to NULL), and says in its log and on /healthz which one it
+ * chose and why the stronger ones did not run.  `why` starts with the
+ * reasons of candidates main() could not even open ("NAME: reason; ...").
+ * An orchestrator with --on-work runs no command itself: it probes none.
+ */
+#define RUNNER_MAX_SANDBOXES 2
+struct runner_sandboxes {
+	struct plugin *p[RUNNER_MAX_SANDBOXES];
+	size_t n;
+	char why[LOADER_ERR_MAX * 3];
+};
+
+/* Append "NAME: text" to the reasons in `why`. */
+void runner_sandboxes_note(struct runner_sandboxes *sb, const char *name, const char *text);
+
+/* Run until told to stop.  The runner calls plugin_create() on the
+ * executor and the sandbox it chooses with its host table (and
+ * plugin_probe() on the sandbox), and plugin_destroy() before its event
+ * loop goes; main() closes them afterwards with plugin_close().  Returns a
+ * sysexits code. */
+int runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin *executor);
 
 /* An item another runner claimed (run-item, protocol.md 8).  Borrowed. */
 struct runner_item {
@@ -28,7 +49,7 @@ struct runner_item {
 /* Serve that one item: heartbeat, session, tools, force stop; no poll, no
  * ack.  Returns 0 when the session ended, 1 when it failed, EX_TEMPFAIL
  * when the lease was lost or a signal stopped it, or a sysexits code. */
-int runner_run_item(struct settings *s, struct plugin *sandbox, struct plugin *executor,
-		    const struct runner_item *item);
+int runner_run_item(struct settings *s, struct runner_sandboxes *sandboxes,
+		    struct plugin *executor, const struct runner_item *item);
 
 #endif

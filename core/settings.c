@@ -60,8 +60,8 @@ const struct settings_def settings_table[] = {
 	  "ID", "this worker's id (default <hostname>-<random uuid>)" },
 	{ "sandbox-backend", "ER_SANDBOX_BACKEND", "sandbox_backend", SETTINGS_SANDBOX,
 	  OFF(sandbox_backend), 0, 0, SERVE, "NAME",
-	  "none|bubblewrap|firejail (srt, bwrap: bubblewrap), or a plugin path (default "
-	  ER_DEFAULT_SANDBOX "; none: no isolation)" },
+	  "none|bubblewrap|landlock|firejail (srt, bwrap: bubblewrap), or a plugin path (default "
+	  SETTINGS_DEFAULT_SANDBOX_TEXT "; none: no isolation)" },
 	{ "sandbox-network", "ER_SANDBOX_NETWORK", "sandbox_network", SETTINGS_POLICY, 0, 0, 0,
 	  SERVE, "none|host|allowlist",
 	  "network of sandboxed commands; allowlist: only --sandbox-allowed-domains, through "
@@ -561,7 +561,7 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		if (!strchr(value, '/') && !is_plugin_name(value)) {
 			snprintf(err, errlen,
 				 "unknown sandbox backend '%s'; fix: use none, bubblewrap (or its "
-				 "aliases srt, bwrap), firejail, or the path of a plugin",
+				 "aliases srt, bwrap), landlock, firejail, or the path of a plugin",
 				 value);
 			return -EINVAL;
 		}

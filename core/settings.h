@@ -50,7 +50,7 @@ struct settings {
 	/* Plugins. */
 	char *sandbox_backend; /* none|bubblewrap|firejail (srt, bwrap: bubblewrap), a
 				     * third-party name, or a path; default none */
-	int sandbox_defaulted; /* not chosen: ER_DEFAULT_SANDBOX (bubblewrap on Linux) */
+	int sandbox_defaulted; /* not chosen: bubblewrap, else landlock (runner.h) */
 	char *executor;	       /* toolset|claude-code|command, a name or a path;
 				     * default toolset */
 	char *plugin_dirs[SETTINGS_MAX_PLUGIN_DIRS];
@@ -223,10 +223,18 @@ int settings_read_key_file(const char *path, const char *what, const char *flag,
 const char *settings_getenv(const char *name);
 
 
-/* Appended to a failure of the sandbox backend the runner chose by default:
- * it never falls back to no isolation on its own. */
-#define SETTINGS_DEFAULT_SANDBOX_HINT                                                    \
-	" (the default sandbox backend here; fix: install bubblewrap and allow "          \
-	"unprivileged user namespaces, or choose --sandbox-backend=none to run tools "    \
-	"with no isolation)"
+/* The default sandbox backend, as --help states it (runner.h). */
+#ifdef ER_DEFAULT_SANDBOX_FALLBACK
+#define SETTINGS_DEFAULT_SANDBOX_TEXT                                                    \
+	ER_DEFAULT_SANDBOX " where it runs, else " ER_DEFAULT_SANDBOX_FALLBACK
+#else
+#define SETTINGS_DEFAULT_SANDBOX_TEXT ER_DEFAULT_SANDBOX
+#endif
+
+/* When no candidate of the default sandbox backend runs: the runner never
+ * falls back to no isolation on its own. */
+#define SETTINGS_DEFAULT_SANDBOX_FIX                                                     \
+	"fix: install bubblewrap and allow unprivileged user namespaces, or run a "       \
+	"kernel with Landlock (Linux 5.19 or later), or choose --sandbox-backend=none "   \
+	"to run tools with no isolation"
 #endif

@@ -95,12 +95,13 @@ ESCAPE_TESTS = \
 	tests/integration/escape-sessions-landlock.sh \
 	tests/integration/runner-basic-bubblewrap.sh \
 	tests/integration/runner-basic-landlock.sh \
+	tests/integration/sandbox-default.sh \
 	tests/integration/runner-differential-bubblewrap.sh
 TESTS += $(ESCAPE_TESTS)
 check_PROGRAMS += tests/escape/er-escape-attempt
 tests_escape_er_escape_attempt_SOURCES = tests/escape/attempt.c
 EXTRA_DIST += $(ESCAPE_TESTS) tests/escape/escape.sh tests/escape/escape.mjs \
-	tests/escape/sessions.mjs
+	tests/escape/sessions.mjs tests/runner/sandbox-default.mjs
 
 # The benchmark harness (bench/run.sh; README "Performance"): a QUICK run of
 # the tool round trip benchmark, checking the report's structure only.

@@ -14,7 +14,8 @@ export const TMP = process.env.CP_TMP;
 export const RUNNER = process.env.ER_RUNNER;
 export const PLUGIN_DIR = process.env.ER_TOP_BUILDDIR ? join(process.env.ER_TOP_BUILDDIR, 'plugins/.libs') : process.env.ER_PLUGIN_PATH;
 export const TRACKING_VAR = 'ENVIRONMENT_RUNNER_TRACKING_ID';
-/** The sandbox backend runners start with: $ER_TEST_SANDBOX (default none, explicitly). */
+/** The sandbox backend runners start with: $ER_TEST_SANDBOX (default none, explicitly;
+ * "default": no --sandbox-backend, the runner chooses). */
 export const SANDBOX = process.env.ER_TEST_SANDBOX || 'none';
 /** Extra runner flags for that backend, space-separated: $ER_TEST_SANDBOX_ARGS. */
 const SANDBOX_ARGS = (process.env.ER_TEST_SANDBOX_ARGS || '').split(' ').filter(Boolean);
@@ -41,7 +42,7 @@ export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, work
   // A root runner's sandbox user must own a fixed --workdir to write in it.
   if (workdir && SANDBOX_UID !== null) chownSync(workdir, SANDBOX_UID, SANDBOX_UID);
   const args = ['orchestrator', '--environment-id', envId, '--service-key-file', keyFile, '--api-url', apiUrl,
-    `--sandbox-backend=${SANDBOX}`, ...SANDBOX_ARGS, '--plugin-dir', PLUGIN_DIR, '--max-idle-sec', String(maxIdleSec), '--log-level', 'debug'];
+    ...(SANDBOX === 'default' ? [] : [`--sandbox-backend=${SANDBOX}`]), ...SANDBOX_ARGS, '--plugin-dir', PLUGIN_DIR, '--max-idle-sec', String(maxIdleSec), '--log-level', 'debug'];
   if (workdir) args.push('--workdir', workdir);
   else args.push('--base-dir', baseDir);
   if (workerId) args.push('--worker-id', workerId);
