@@ -135,7 +135,9 @@ export class ScriptedAgent {
     for (const call of turn.tool_calls ?? []) {
       if (call.delay_ms) await sleep(call.delay_ms);
       const permission = call.evaluated_permission === undefined ? 'allow' : call.evaluated_permission;
-      const use = { type: 'agent.tool_use', name: call.name, input: call.input };
+      // pad_bytes: an input made that much larger (an event past a client's cap).
+      const input = call.pad_bytes ? { ...call.input, pad: 'x'.repeat(call.pad_bytes) } : call.input;
+      const use = { type: 'agent.tool_use', name: call.name, input };
       if (permission !== null) use.evaluated_permission = permission;
       const tu = this.#emit(use);
       // Its confirmation and result can only come after it: search from there, not from the

@@ -1,7 +1,9 @@
 // Fault knobs: injected error statuses, added latency, SSE drops, forced
 // heartbeat 412s, server-side stop requests, a lease-TTL override, and
-// hostile answers: raw response bodies (or responses that never end) for a
-// route, and raw bytes written into an event stream.
+// hostile answers: raw response bodies (or responses that never end, or
+// that are reset mid-body) for a route, raw bytes written into an event
+// stream, streams that drip bytes but never a whole event, and work secrets
+// whose sessions token is a given string.
 // Route names are those of the router (e.g. "work.heartbeat", "events.send");
 // a knob's `route` may be a name, a prefix ending in ".*", or "*"; an
 // optional `credential` (api, env, token) limits it to callers of that class.
@@ -31,6 +33,8 @@ export class Faults {
     this.leaseTtlSec = null;
     this.raw = []; // {route, status, headers, body: Buffer, count, hang, credential?, session_id?}
     this.sseInjects = []; // {bytes: Buffer, count, close, session_id?}
+    this.sseDrips = []; // {count, interval_ms, session_id?}
+    this.secretTokens = []; // {token, count, session_id?}
   }
 
   /** Merges a knob document (see README.md) into the current knobs. */
@@ -66,8 +70,15 @@ export class Faults {
       if (!Number.isInteger(status) || status < 100 || status > 599) throw badRequest('raw[].status: must be 100-599');
       this.raw.push({
         route: r.route, status, headers: r.headers ?? {}, body: rawBytes(r, 'raw[]'), count: nonNegativeInt(r.count, 'raw[].count', 1),
-        hang: !!r.hang, credential: r.credential, session_id: r.session_id,
+        hang: !!r.hang, reset: !!r.reset, credential: r.credential, session_id: r.session_id,
       });
+    }
+    for (const d of [doc.sse_drip ?? []].flat()) {
+      this.sseDrips.push({ count: nonNegativeInt(d.count, 'sse_drip.count', 1), interval_ms: nonNegativeInt(d.interval_ms, 'sse_drip.interval_ms', 1000), session_id: d.session_id });
+    }
+    for (const t of [doc.secret_token ?? []].flat()) {
+      if (typeof t.token !== 'string') throw badRequest('secret_token.token: required');
+      this.secretTokens.push({ token: t.token, api_base_url: t.api_base_url, count: nonNegativeInt(t.count, 'secret_token.count', 1), session_id: t.session_id });
     }
     for (const j of [doc.sse_inject ?? []].flat()) {
       this.sseInjects.push({ bytes: rawBytes(j, 'sse_inject'), count: nonNegativeInt(j.count, 'sse_inject.count', 1), close: !!j.close, session_id: j.session_id });
@@ -100,8 +111,9 @@ export class Faults {
   /**
    * Answers the request with a matching `raw` knob (consumes one): the given
    * status, headers and bytes, or with `hang` the status, headers and bytes
-   * and then nothing more, the response left open until the client gives up.
-   * Returns true if it answered.
+   * and then nothing more, the response left open until the client gives up,
+   * or with `reset` the status, headers and bytes and then a reset connection
+   * (the request itself is not processed).  Returns true if it answered.
    */
   sendRaw(route, sessionId, credential, res) {
     const r = this.raw.find(
@@ -109,11 +121,15 @@ export class Faults {
     );
     if (!r) return false;
     r.count--;
-    this.report.fault('raw', route, { status: r.status, bytes: r.body.length, hang: r.hang });
+    this.report.fault('raw', route, { status: r.status, bytes: r.body.length, hang: r.hang, reset: r.reset, session_id: sessionId });
     const headers = { 'request-id': res.requestId, ...r.headers };
-    if (!r.hang && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = r.body.length;
+    // A reset answer promises more than it sends.
+    const length = r.reset ? r.body.length + 1024 : r.body.length;
+    if (!r.hang && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) headers['content-length'] = length;
     res.writeHead(r.status, headers);
-    if (r.hang) {
+    if (r.reset) {
+      res.write(r.body, () => res.destroy());
+    } else if (r.hang) {
       res.write(r.body);
       res.socket?.setTimeout(0);
     } else {
@@ -128,6 +144,23 @@ export class Faults {
     if (!j) return null;
     j.count--;
     return j;
+  }
+
+  /** The drip rule for a new stream of `sessionId`, or null (consumes one). */
+  takeSseDrip(sessionId) {
+    const d = this.sseDrips.find((x) => x.count > 0 && (!x.session_id || x.session_id === sessionId));
+    if (!d) return null;
+    d.count--;
+    return d;
+  }
+
+  /** {token, api_base_url?} to put into the next secret handed out for `sessionId`, or null (consumes one). */
+  takeSecretToken(sessionId) {
+    const t = this.secretTokens.find((x) => x.count > 0 && (!x.session_id || x.session_id === sessionId));
+    if (!t) return null;
+    t.count--;
+    this.report.fault('secret_token', 'work.poll', { session_id: sessionId });
+    return t;
   }
 
   /** True if this heartbeat must be answered with 412 (consumes one). */
@@ -159,6 +192,8 @@ export class Faults {
       lease_ttl_sec: this.leaseTtlSec,
       raw: this.raw.map(({ body, ...r }) => ({ ...r, bytes: body.length })),
       sse_injects: this.sseInjects.map(({ bytes, ...j }) => ({ ...j, bytes: bytes.length })),
+      sse_drips: this.sseDrips,
+      secret_tokens: this.secretTokens.map(({ token, ...t }) => ({ ...t, bytes: token.length })),
     };
   }
 }

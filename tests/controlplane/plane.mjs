@@ -140,6 +140,8 @@ export class ControlPlane {
       body: () => (bodyPromise ??= readJson(req)),
     };
     if (ctx.cred.kind === 'token') ctx.worker = ctx.cred.worker;
+    // The header a forged sessions token (the secret_token knob) tries to inject.
+    if (req.headers['x-injected'] !== undefined) this.report.mistake('header_injected', ctx.route, { path: url.pathname });
     res.on('close', () => {
       this.report.request({
         route: ctx.route,

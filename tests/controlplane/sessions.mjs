@@ -131,6 +131,14 @@ export class Session {
       'request-id': res.requestId,
     });
     res.flushHeaders();
+    const drip = plane.faults.takeSseDrip(this.id);
+    if (drip) {
+      // Bytes, but never a whole event (not even a keep-alive), until the client leaves.
+      plane.report.fault('sse_drip', 'events.stream', { session_id: this.id, interval_ms: drip.interval_ms });
+      const timer = setInterval(() => res.write('x'), drip.interval_ms);
+      res.on('close', () => clearInterval(timer));
+      return;
+    }
     const inject = plane.faults.takeSseInject(this.id);
     if (inject) {
       plane.report.fault('sse_inject', 'events.stream', { session_id: this.id, bytes: inject.bytes.length, close: inject.close });

@@ -118,8 +118,9 @@ export class WorkQueue {
     const token = this.plane.creds.issueSessionsToken(item.id, worker);
     item._.handedOutMs = now;
     item._.worker = worker;
+    const forged = this.plane.faults.takeSecretToken(item.data.id);
     const secret = Buffer.from(
-      JSON.stringify({ sessions_token: token, api_base_url: this.plane.baseUrl }),
+      JSON.stringify({ sessions_token: forged?.token ?? token, api_base_url: forged?.api_base_url ?? this.plane.baseUrl }),
     ).toString('base64url');
     // Token and secret are in the report so that tests can check no client logs them.
     item._.handouts.push({ at: nowIso(now), worker, sessions_token: token, secret });
