@@ -24,6 +24,11 @@
  * not read the whole history. */
 #define READ_TIMEOUT_MS          15000L
 #define READ_TIMEOUT_MAX_MS      240000L
+/* Live, each message (keep-alives included) is due within this, doubling
+ * with every reconnect it causes, for a server whose keep-alives are rarer:
+ * a stream that drips bytes but never a whole message is reconnected. */
+#define LIVE_TIMEOUT_MS          15000L
+#define LIVE_TIMEOUT_MAX_MS      240000L
 #define SEND_TIMEOUT_MS          15000L
 #define SEND_TIMEOUT_MAX_MS      240000L
 #define SEND_BACKOFF_MIN_MS      1000L
@@ -158,6 +163,7 @@ struct stream {
 	struct loop_timer *read_timer;   /* the current read's deadline */
 	long read_timeout_ms;
 	int read_attempts;
+	long live_timeout_ms;            /* the next message's, once live */
 	long backoff_ms;
 	struct loop_timer *reconnect_timer;
 	uint64_t reads_began;
@@ -859,6 +865,15 @@ send_done(void *userdata, const struct api_result *res)
 		else if (call)
 			log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "failed to send the result of '%s'",
 				 call->id);
+		/* Not this event but our right to answer the session was refused
+		 * (401, 403, 404...): no call can be answered any more, so the
+		 * item is given up rather than its capacity slot held. */
+		if (res->status != 400 && res->status != 413) {
+			log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
+				 "the session refused our events with HTTP %ld, giving the item up",
+				 res->status);
+			end_soon(st, STREAM_END_FATAL);
+		}
 		goto next;
 	}
 	if (st->abandoned || !send_retry_delay(st, o, &delay)) {
@@ -1289,19 +1304,30 @@ read_timeout_fired(void *userdata)
 	struct stream *st = userdata;
 
 	st->read_timer = NULL;
-	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
-		 "reading the session took over %ld ms, reconnecting", st->read_timeout_ms);
+	if (st->phase == PHASE_LIVE) {
+		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+			 "no whole message in %ld ms, not even a keep-alive, reconnecting",
+			 st->live_timeout_ms);
+		st->live_timeout_ms = st->live_timeout_ms * 2 > LIVE_TIMEOUT_MAX_MS
+					      ? LIVE_TIMEOUT_MAX_MS
+					      : st->live_timeout_ms * 2;
+	} else {
+		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+			 "reading the session took over %ld ms, reconnecting", st->read_timeout_ms);
+	}
 	reconnect_later(st);
 }
 
-/* Each read of a connection gets its own deadline. */
+/* Each read of a connection gets its own deadline, and so does each
+ * message once the connection is live. */
 static void
 read_deadline(struct stream *st)
 {
+	long ms = st->phase == PHASE_LIVE ? st->live_timeout_ms : st->read_timeout_ms;
+
 	loop_cancel_timer(st->read_timer);
 	st->read_timer = NULL;
-	loop_add_timer(st->loop, (uint64_t)st->read_timeout_ms, read_timeout_fired, st,
-		       &st->read_timer);
+	loop_add_timer(st->loop, (uint64_t)ms, read_timeout_fired, st, &st->read_timer);
 }
 
 /* A read failed: a refusal (4xx but 408, 409, 429) ends the stream, the
@@ -1329,8 +1355,6 @@ go_live(struct stream *st)
 {
 	struct pending_event *p;
 
-	loop_cancel_timer(st->read_timer);
-	st->read_timer = NULL;
 	st->read_attempts = 0;
 	if (st->cb.history)
 		st->cb.history(st->userdata, NULL, NULL, 0);
@@ -1339,6 +1363,7 @@ go_live(struct stream *st)
 		return;
 	}
 	st->phase = PHASE_LIVE;
+	read_deadline(st);
 	act(st);
 	/* Only reads that began after the countdown ended can confirm that
 	 * the session is still idle. */
@@ -1500,6 +1525,8 @@ sse_message(void *userdata, const char *event, const char *data, size_t len)
 	struct stream *st = userdata;
 	struct pending_event *p;
 
+	if (st->phase == PHASE_LIVE)
+		read_deadline(st);
 	if (strcmp(event, "ping") == 0 || !len)
 		return 0;
 	if (strcmp(event, "error") == 0) {
@@ -1642,6 +1669,7 @@ stream_start(struct loop *loop, struct api *api, const struct stream_options *o,
 	st->cb = *cb;
 	st->userdata = userdata;
 	st->backoff_ms = STREAM_BACKOFF_MIN_MS;
+	st->live_timeout_ms = LIVE_TIMEOUT_MS;
 	st->active_at = loop_now_ms();
 	st->out_tail = &st->out_head;
 	st->pending_tail = &st->pending_head;

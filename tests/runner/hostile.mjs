@@ -3,9 +3,11 @@
 // never ends) and from sessions (tool inputs of every wrong type, 1 GB of
 // output, file names with newlines and control characters, a full disk).
 // Each gets a clear error or a bounded result, and the runner keeps serving
-// a benign session running next to the hostile ones.
+// a benign session running next to the hostile ones.  Then a hostile
+// network (every fault knob of the control plane at once) and a full disk.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -211,6 +213,117 @@ try {
   ok(r.code === 0, `the runner exits 0 on SIGTERM (${r.ms} ms)`, { r, log: runner?.log().slice(-2000) });
   const left = await untilNoTracked(TMP, 5000);
   ok(left.length === 0, 'no tracked process left', left);
+}
+
+// ---- a hostile network ---------------------------------------------------------
+// Every knob of the control plane at once, against one runner: a work secret
+// whose token would inject a header and whose base URL is another origin, a
+// tool result refused with 403, an event stream that drips, a stop reset
+// mid-body, polls answered 429 with Retry-After, work ids that are dot
+// segments.  Then the invariants: nothing sent to the other origin, no header
+// injected, no item held past its end, no call left unanswered, no spin,
+// memory bounded.
+{
+  const { env: env2, key: key2 } = await environment(client, 'hostile-net');
+  const other = createServer((sock) => {
+    otherHits++;
+    sock.destroy();
+  });
+  let otherHits = 0;
+  await new Promise((r) => other.listen(0, '127.0.0.1', r));
+  const otherOrigin = `http://127.0.0.1:${other.address().port}`;
+  const script = (tag) => ({ turns: [{ tool_calls: [1, 2].map((i) => ({ name: 'bash', input: { command: `echo ${tag}${i}` } })), message: `${tag} done` }] });
+  const forged = await newSession(env2, script('f'));
+  const refused = await newSession(env2, script('r'));
+  const drip = await newSession(env2, script('d'));
+  const plain = await newSession(env2, script('p'));
+  const all = [forged, refused, drip, plain];
+  await cp.faults({
+    secret_token: { session_id: forged, token: 'sk-ant-req-x\r\nX-Injected: yes', api_base_url: otherOrigin },
+    errors: [{ route: 'events.send', status: 403, count: 1, session_id: refused, credential: 'token' }],
+    sse_drip: { session_id: drip, interval_ms: 500 },
+    raw: [
+      { route: 'work.stop', credential: 'token', status: 200, headers: { 'content-type': 'application/json' }, body: '{"id":"work_', reset: true },
+      ...['..', '.', ''].map((id) => ({
+        route: 'work.poll', credential: 'env', status: 200, headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id, type: 'work', data: { type: 'session', id: '..' }, environment_id: env2.id }),
+      })),
+    ],
+  });
+  for (const sid of all) await say(client, sid, 'go');
+  const t1 = Date.now();
+  const r3 = startRunner({ envId: env2.id, key: key2, workerId: 'hostile-net', baseDir: join(TMP, 'base-net'), extra: ['--capacity', '8'] });
+  let rss0 = NaN;
+  let rssPeak = 0;
+  const sampler2 = setInterval(() => {
+    const st = status(r3.pid);
+    if (Number.isNaN(rss0)) rss0 = st.rss;
+    if (st.rss > rssPeak) rssPeak = st.rss;
+  }, 100);
+  try {
+    // Retry-After between polls: armed once the sessions are claimed.
+    await until(async () => (await cp.report()).work.filter((w) => all.includes(w.session_id) && w.state !== 'queued').length === all.length, 20_000);
+    await cp.faults({ errors: [{ route: 'work.poll', status: 429, count: 3, retry_after: 3, credential: 'env' }] });
+
+    const evF = await untilTurnEnds(forged, 1, 30_000);
+    ok(toolCalls(evF ?? []).map((c) => c.text).join() === 'f1,f2', 'a secret whose token would inject a header: the item is served with the environment key', toolCalls(evF ?? []).map((c) => c.text));
+    ok(/work secret carries no sessions token/.test(r3.log()), '... with a warning in the log');
+
+    const refusedRep = await until(async () => {
+      const rep = await cp.report();
+      return itemsOf(rep, refused).every((w) => w.state === 'stopped') ? rep : null;
+    }, 30_000);
+    ok(refusedRep, 'a tool result refused with 403: the item is given up and stopped', itemsOf(await cp.report(), refused).map((w) => w.state));
+    ok(/refused our events with HTTP 403, giving the item up/.test(r3.log()), '... with the refusal in the log');
+
+    const evD = await untilTurnEnds(drip, 1, 60_000);
+    ok(toolCalls(evD ?? []).map((c) => c.text).join() === 'd1,d2', 'a stream that drips bytes but never an event: reconnected, the session completes', r3.log().split('\n').filter((l) => l.includes(drip)).slice(-8));
+    ok(/no whole message in \d+ ms/.test(r3.log()), '... after a read deadline, logged');
+
+    const evP = await untilTurnEnds(plain, 1, 30_000);
+    ok(toolCalls(evP ?? []).map((c) => c.text).join() === 'p1,p2', 'a session next to them is served');
+
+    const rep = await until(async () => {
+      const x = await cp.report();
+      return all.every((sid) => itemsOf(x, sid).every((w) => w.state === 'stopped')) ? x : null;
+    }, 30_000);
+    ok(rep, 'every item is stopped (a stop reset mid-body is retried)', all.map((sid) => itemsOf(rep ?? { work: [] }, sid).map((w) => w.state)));
+    const fired = (await cp.report()).faults_fired;
+    ok(fired.some((f) => f.kind === 'raw' && f.route === 'work.stop' && f.detail?.reset), 'the stop reset mid-body fired');
+    ok(all.every((sid) => itemsOf(rep ?? { work: [] }, sid).every((w) => w.handouts.length === 1)), 'each item was handed out once: none held past its lease and delivered again',
+      all.map((sid) => itemsOf(rep ?? { work: [] }, sid).map((w) => w.handouts.length)));
+
+    // Retry-After: the poll after the third 429 waits for it.
+    const polls = (await until(async () => {
+      const l = (await cp.report()).requests.log.filter((x) => x.route === 'work.poll' && x.worker === 'hostile-net');
+      const i = l.findIndex((x, k) => x.status === 429 && l.slice(0, k).filter((y) => y.status === 429).length === 2);
+      return i >= 0 && l[i + 1] ? { third: l[i], next: l[i + 1] } : null;
+    }, 30_000)) ?? {};
+    const gap = polls.next ? Date.parse(polls.next.at) - Date.parse(polls.third.at) - polls.third.ms : NaN;
+    ok(gap >= 2500, `after a 429 with Retry-After: 3 the poller waits ${gap} ms before polling again`);
+
+    const log2 = (await cp.report()).requests.log;
+    ok(fired.filter((f) => f.kind === 'raw' && f.route === 'work.poll' && Date.parse(f.at) >= t1).length === 3, 'the work ids "..", "." and "" were handed out');
+    ok(!log2.some((l) => l.route === 'unknown'), 'no request left its path segment (no unknown route)', log2.filter((l) => l.route === 'unknown').map((l) => `${l.method} ${l.path}`));
+
+    // The invariants.
+    ok(otherHits === 0, `nothing was sent to another origin (${otherHits} connections)`);
+    const repEnd = await cp.report();
+    ok(!repEnd.mistake_counts.header_injected, 'no header was injected', repEnd.mistakes.filter((m) => m.kind === 'header_injected'));
+    const unanswered = all.filter((sid) => sid !== refused).flatMap((sid) => toolCalls(repEnd.sessions[sid].events).filter((c) => c.results.length !== 1).map((c) => `${sid} ${c.input.command}`));
+    ok(unanswered.length === 0, 'every call (but the refused one) was answered exactly once', unanswered);
+    const mine = repEnd.requests.log.filter((l) => l.worker === 'hostile-net' || l.path.includes(env2.id));
+    const rate = mine.length / ((Date.now() - t1) / 1000);
+    ok(rate < 20, `no spin: ${mine.length} requests in ${((Date.now() - t1) / 1000).toFixed(0)} s (${rate.toFixed(1)}/s)`, repEnd.requests.by_worker['hostile-net']);
+    const asan = /libasan|libclang_rt\.asan/.test(readFileSync(`/proc/${r3.pid}/maps`, 'utf8'));
+    ok(rssPeak - rss0 < (asan ? 320 : 64) * 1024, `memory bounded: RSS from ${rss0} kB to a peak of ${rssPeak} kB`);
+  } finally {
+    clearInterval(sampler2);
+    await cp.clearFaults();
+    other.close();
+    const r = await r3.stop();
+    ok(r.code === 0, 'the hostile-network runner exits 0 on SIGTERM', { r, log: r3.log().slice(-2000) });
+  }
 }
 
 // ---- a full disk ---------------------------------------------------------------
