@@ -12,6 +12,7 @@
  *   --caps.drop=all --nonewprivs --nogroups --noroot
  *   --seccomp --seccomp.block-secondary --restrict-namespaces
  *   --protocol=inet,inet6 (no unix sockets) --ipc-namespace --hostname=sandbox
+ *   --keep-fd=all (the runner already closed all but the executor's fds)
  *   --private (empty temporary home) --private-dev --private-tmp,
  *   --whitelist=<session dir> (a tmpfs over its top directory that shows
  *   only it there: neither the base directory nor the other sessions'
@@ -64,6 +65,7 @@ struct fj_state {
 	int probed;
 	int has_restrict_ns;
 	int has_block_secondary;
+	int has_keep_fd;
 	/* The fixed options, built once. */
 	char *args[FJ_MAX_ARGS];
 	size_t n_args;
@@ -169,6 +171,10 @@ build_args(struct fj_state *st)
 		r = add(st, "", "--seccomp.block-secondary");
 	if (r == 0 && st->has_restrict_ns)
 		r = add(st, "", "--restrict-namespaces");
+	/* The runner closes every fd but those an executor passes on purpose
+	 * (a secret or a key on a descriptor); firejail would close those too. */
+	if (r == 0 && st->has_keep_fd)
+		r = add(st, "", "--keep-fd=all");
 	if (r == 0 && st->pol.network != SB_NET_HOST)
 		r = add(st, "", "--net=none");
 	/* firejail needs /run/firejail: hide every other entry of /run (where
@@ -285,6 +291,7 @@ fj_probe(void *state, struct er_error *err)
 					     needed[i]);
 	st->has_restrict_ns = has_opt(help, "--restrict-namespaces");
 	st->has_block_secondary = has_opt(help, "--seccomp.block-secondary");
+	st->has_keep_fd = has_opt(help, "--keep-fd");
 	if (stat(st->firejail, &s) < 0 || !(s.st_mode & S_ISUID) || s.st_uid != 0)
 		return host->err_set(err, -EPERM,
 				     "'%s' is not setuid root: firejail cannot build its sandbox "

@@ -8,9 +8,11 @@
  *   ANTHROPIC_WORK_ID, ANTHROPIC_ENVIRONMENT_ID, ANTHROPIC_SESSION_ID,
  *   ANTHROPIC_BASE_URL (the runner's --api-url),
  *   the item's secret (base64url JSON holding the sessions token) as
- *   ANTHROPIC_WORK_SECRET, or with command.secret=file in a private file
- *   named by ANTHROPIC_WORK_SECRET_FILE, or with command.secret=stdin only
- *   on its standard input,
+ *   ANTHROPIC_WORK_SECRET, or with command.secret=file in a file named by
+ *   ANTHROPIC_WORK_SECRET_FILE (/dev/fd/N: a file without a name on a
+ *   descriptor the program inherits, so that only the program's processes
+ *   can read it, in any sandbox), or with command.secret=stdin only on its
+ *   standard input,
  *   ANTHROPIC_ENVIRONMENT_KEY only with --command-environment-key,
  * and the claimed work item as JSON, secret included, on its standard
  * input.  Its output goes to the runner's log, line by line.
@@ -35,6 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_MEMFD_CREATE
+#include <sys/mman.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,8 +87,7 @@ struct cmd_session {
 	size_t input_off;
 	struct cmd_stream out;
 	struct cmd_stream err;
-	char *secret_dir; /* command.secret=file: a private directory */
-	char *secret_file;
+	int32_t secret_fd; /* command.secret=file: an unlinked file, or -1 */
 	int stopping;
 	int done;
 };
@@ -295,50 +299,62 @@ build_input(struct cmd_session *s, const struct er_session_info *info)
 
 /* ---- the secret file ---------------------------------------------------- */
 
+/*
+ * The secret in a file without a name: a memfd, or where there is none, a
+ * file made in the base directory (a private directory no sandbox shows)
+ * and unlinked at once.  It reaches the program on a descriptor; reading
+ * /dev/fd/N reopens it through the process's own descriptor table, which
+ * only the program's processes hold.  It belongs to the owner of the
+ * session's directory, the user the sandbox runs the program as, mode 0400.
+ */
 static int
-write_secret_file(struct cmd_session *s, const char *secret)
+open_nameless(const char *dir)
 {
 	struct buf path = BUF_INIT(4096);
-	size_t len = strlen(secret);
 	int fd;
-	int r;
 
-	if (buf_printf(&path, "%s/.command-XXXXXX", s->pl->base_dir) < 0)
+#ifdef HAVE_MEMFD_CREATE
+	fd = memfd_create("work-secret", MFD_CLOEXEC);
+	if (fd >= 0 || errno != ENOSYS)
+		return fd < 0 ? -errno : fd;
+#endif
+	if (buf_printf(&path, "%s/.command-secret-XXXXXX", dir) < 0)
 		return -ENOMEM;
-	if (mkdir(s->pl->base_dir, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		buf_release(&path);
-		return r;
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		fd = -errno;
+	} else {
+		fd = mkstemp(path.data);
+		if (fd < 0) {
+			fd = -errno;
+		} else {
+			unlink(path.data);
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		}
 	}
-	if (!mkdtemp(path.data)) {
-		r = -errno;
-		buf_release(&path);
-		return r;
-	}
-	s->secret_dir = buf_steal(&path);
-	if (buf_printf(&path, "%s/work-secret", s->secret_dir) < 0)
-		return -ENOMEM;
-	s->secret_file = buf_steal(&path);
-	fd = open(s->secret_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	r = write(fd, secret, len) == (ssize_t)len ? 0 : -EIO;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	return r;
+	buf_release(&path);
+	return fd;
 }
 
-static void
-remove_secret_file(struct cmd_session *s)
+static int
+write_secret_file(struct cmd_session *s, const char *secret, const char *workdir)
 {
-	if (s->secret_file)
-		unlink(s->secret_file);
-	if (s->secret_dir)
-		rmdir(s->secret_dir);
-	free(s->secret_file);
-	free(s->secret_dir);
-	s->secret_file = NULL;
-	s->secret_dir = NULL;
+	size_t len = strlen(secret);
+	struct stat st;
+	int fd = open_nameless(s->pl->base_dir);
+
+	if (fd < 0)
+		return fd;
+	errno = EIO;
+	if (write(fd, secret, len) != (ssize_t)len || stat(workdir, &st) < 0 ||
+	    (st.st_uid != geteuid() && fchown(fd, st.st_uid, st.st_gid) < 0) ||
+	    fchmod(fd, 0400) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	s->secret_fd = fd;
+	return 0;
 }
 
 /* ---- the process -------------------------------------------------------- */
@@ -426,6 +442,7 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 	s->pl = pl;
 	s->handle = session;
 	s->in_fd = -1;
+	s->secret_fd = -1;
 	s->out.fd = -1;
 	s->err.fd = -1;
 	r = build_input(s, info);
@@ -434,7 +451,7 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 		goto fail;
 	}
 	if (pl->secret == SECRET_FILE && secret) {
-		r = write_secret_file(s, secret);
+		r = write_secret_file(s, secret, info->workdir);
 		if (r < 0) {
 			host->err_set(err, r, "cannot write the work secret file: %s",
 				      strerror(-r));
@@ -451,8 +468,12 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 		r = push_env(env, &n_env, "ANTHROPIC_BASE_URL", pl->api_url);
 	if (r == 0 && secret && pl->secret == SECRET_ENV)
 		r = push_env(env, &n_env, "ANTHROPIC_WORK_SECRET", secret);
-	if (r == 0 && s->secret_file)
-		r = push_env(env, &n_env, "ANTHROPIC_WORK_SECRET_FILE", s->secret_file);
+	if (r == 0 && s->secret_fd >= 0) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/dev/fd/%d", s->secret_fd);
+		r = push_env(env, &n_env, "ANTHROPIC_WORK_SECRET_FILE", path);
+	}
 	if (r == 0 && env_key)
 		r = push_env(env, &n_env, "ANTHROPIC_ENVIRONMENT_KEY", env_key);
 	env[n_env] = NULL;
@@ -477,8 +498,16 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 	req.pipe_stdin = 1;
 	req.pipe_stdout = 1;
 	req.pipe_stderr = 1;
+	if (s->secret_fd >= 0) {
+		req.pass_fds = &s->secret_fd;
+		req.n_pass_fds = 1;
+	}
 	r = host->spawn(session, &req, program_exited, s, &s->proc, err);
 	free_env(env, n_env);
+	/* The program holds its copy from here. */
+	if (s->secret_fd >= 0)
+		close(s->secret_fd);
+	s->secret_fd = -1;
 	if (r < 0)
 		goto fail;
 	s->in_fd = req.stdin_fd;
@@ -536,15 +565,16 @@ command_session_free(void *state, void *sess)
 	buf_release(&s->out.line);
 	buf_release(&s->err.line);
 	input_close(s);
-	remove_secret_file(s);
+	if (s->secret_fd >= 0)
+		close(s->secret_fd);
 	free(s);
 }
 
 static const struct er_option command_options[] = {
 	{ "command.secret", "env|file|stdin",
 	  "how the item's secret reaches the command besides its input: ANTHROPIC_WORK_SECRET "
-	  "(default), a private file named by ANTHROPIC_WORK_SECRET_FILE, or only the work JSON "
-	  "on stdin" },
+	  "(default), a file only the command can read, named by ANTHROPIC_WORK_SECRET_FILE, or "
+	  "only the work JSON on stdin" },
 	{ NULL, NULL, NULL },
 };
 

@@ -1,12 +1,16 @@
 // Two sessions at once under one runner (--capacity 2, --base-dir): while
 // the first runs, the second tries to reach its directory and the base
 // directory.  Judged on the host: the bait's checksum, a planted file, the
-// first's directory name in a listing.  Under an isolating backend every
-// attempt must fail.
+// first's directory name in a listing.  Then two sessions of the command
+// executor with command.secret=file: each program reads its own work secret
+// through ANTHROPIC_WORK_SECRET_FILE, and neither finds the other's among
+// the files it can open (judged against the secrets the control plane
+// handed out).  Under an isolating backend every attempt must fail.
 //
 // Environment: as escape.mjs (ER_TEST_SANDBOX, ER_TEST_SANDBOX_ARGS,
 // ER_ESCAPE_ATTEMPT, ER_ESCAPE_USER), plus ER_ESCAPE_BASE=outside for a
 // --base-dir outside /tmp and /var (in the build directory).
+import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -98,5 +102,45 @@ try {
   stopped = await runner.stop();
 }
 ok(stopped?.code === 0, `${label}: SIGTERM ends the runner with status 0`, stopped);
+
+// The work secret file: each program says it is ready, waits for the host's
+// go (so that both run at once), then hashes its own secret file and every
+// regular file it can open through /proc.
+const probe = [
+  'echo "secret-probe-ready $ANTHROPIC_SESSION_ID"',
+  'i=0; while [ ! -e ./go ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done',
+  'own=$(sha256sum < "$ANTHROPIC_WORK_SECRET_FILE" | cut -c1-16)',
+  'seen=$(for p in /proc/[0-9]*/fd/*; do [ -f "$p" ] && sha256sum < "$p" 2>/dev/null | cut -c1-16; done | sort -u | tr "\\n" " ")',
+  'echo "secret-probe $ANTHROPIC_SESSION_ID own=$own seen=$seen"',
+].join('; ');
+const hash16 = (s) => createHash('sha256').update(s).digest('hex').slice(0, 16);
+const cmdRunner = startRunner({
+  envId: env.id, key, keyFile, baseDir, workerId: `escape-secret-${nonce}`, uid: runnerIds?.uid, gid: runnerIds?.gid, maxIdleSec: 60,
+  extra: ['--capacity', '2', '--executor=command', `--command=${probe}`, '--plugin-option=command.secret=file'],
+});
+try {
+  const ids = [];
+  for (let i = 0; i < 2; i++) ids.push((await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id })).id);
+  const ready = await until(() => ids.every((id) => cmdRunner.log().includes(`secret-probe-ready ${id}`)), 30_000);
+  ok(ready, `${label}: both command sessions run at once`, cmdRunner.log().slice(-2000));
+  for (const d of readdirSync(baseDir)) {
+    if (ids.some((id) => d.startsWith(`${id}-`)) && !d.endsWith('.er-lock')) writeFileSync(join(baseDir, d, 'go'), '');
+  }
+  const seen = await until(() => {
+    const lines = ids.map((id) => new RegExp(`secret-probe ${id} own=(\\S*) seen=([^"\\n]*)`).exec(cmdRunner.log()));
+    return lines.every(Boolean) ? lines.map((m) => ({ own: m[1], seen: m[2].trim().split(' ') })) : null;
+  }, 30_000);
+  const report = await cp.report();
+  const secretOf = (id) => report.work.find((w) => w.session_id === id)?.handouts.at(-1)?.secret ?? '';
+  for (const [i, id] of ids.entries()) {
+    const mine = hash16(secretOf(id));
+    const other = hash16(secretOf(ids[1 - i]));
+    ok(seen?.[i].own === mine, `${label}: command session ${i + 1} reads its own work secret file`, { got: seen?.[i], log: cmdRunner.log().slice(-1500) });
+    ok(seen && !seen[i].seen.includes(other), `${label}: command session ${i + 1} finds no other session's secret`, seen?.[i]);
+  }
+} finally {
+  stopped = await cmdRunner.stop();
+}
+ok(stopped?.code === 0, `${label}: SIGTERM ends the command runner with status 0`, stopped);
 rmSync(baseDir, { recursive: true, force: true });
 done();
