@@ -15,6 +15,7 @@
  *                             127.0.0.1 port; "ok <status> <banner>"
  *   environ NAME PID          read /proc/PID/environ: "ok <fnv1a of it>"
  *   ptrace NAME PID           PTRACE_ATTACH (then detach): "ok" or "err"
+ *   signal NAME PID           kill(PID, 0): may it be signalled? "ok" or "err"
  *   tiocsti NAME              push a byte into a terminal: the runner's, if
  *                             any is reachable (fds 0-2, /dev/tty), else one
  *                             of our own made with openpty + TIOCSCTTY
@@ -263,6 +264,18 @@ do_ptrace(const char *name, const char *pid)
 }
 
 static int
+do_signal(const char *name, const char *pid)
+{
+	int p = num(pid);
+
+	if (p <= 0 || kill(p, 0) < 0)
+		result(name, "err %s", p <= 0 ? "bad pid" : strerror(errno));
+	else
+		result(name, "ok");
+	return 0;
+}
+
+static int
 do_environ(const char *name, const char *pid)
 {
 	char path[64];
@@ -465,6 +478,8 @@ main(int argc, char **argv)
 		return do_environ(name, argv[3]);
 	if (strcmp(op, "ptrace") == 0 && argc == 4)
 		return do_ptrace(name, argv[3]);
+	if (strcmp(op, "signal") == 0 && argc == 4)
+		return do_signal(name, argv[3]);
 	if (strcmp(op, "tiocsti") == 0 && argc == 3)
 		return do_tiocsti(name);
 	if (strcmp(op, "env") == 0 && argc == 3)

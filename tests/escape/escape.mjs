@@ -103,6 +103,12 @@ const attempts = [
   },
   { name: 'ptrace', cmd: `${A} ptrace ptrace RUNNER_PID`, escaped: (r) => r.startsWith('ok') },
   { name: 'environ', cmd: `${A} environ environ RUNNER_PID`, escaped: (r, ctx) => sumMatches(ctx.environSum, r) },
+  { name: 'signal', cmd: `${A} signal signal RUNNER_PID`, escaped: (r) => r.startsWith('ok') },
+  // Without a pid namespace the host's processes are listed, command lines included.
+  {
+    name: 'proc-cmdline', cmd: `${A} read proc-cmdline /proc/RUNNER_PID/cmdline`, escaped: (r, ctx) => sumMatches(ctx.cmdlineSum, r),
+    weaker: { landlock: { escaped: () => false, why: 'the runner\'s command line is readable in /proc (no pid namespace)' } },
+  },
   { name: 'env-secrets', cmd: `${A} env env-secrets`, escaped: (r, ctx) => ctx.envLeaks.length > 0 },
   { name: 'nproc', cmd: `${A} nproc nproc ${maxProcs + 16}`, escaped: (r) => Number(r.split(' ')[1]) >= maxProcs + 16 },
   { name: 'daemon', cmd: `${A} daemon daemon ${marker}`, escaped: (r, ctx) => ctx.daemons.length > 0 },
@@ -225,6 +231,7 @@ try {
   ];
   // The runner's environment as it is now (it holds the canaries).
   ctx.environSum = fnv1a(readFileSync(`/proc/${runner.pid}/environ`));
+  ctx.cmdlineSum = fnv1a(readFileSync(`/proc/${runner.pid}/cmdline`));
   // The session ends (--max-idle-sec) and the runner kills what it started.
   await untilWork(session.id, (x) => x[0]?.state === 'stopped', 20_000);
   await new Promise((r) => setTimeout(r, 1500));
