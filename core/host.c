@@ -6,6 +6,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +17,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #ifdef HAVE_SETFSUID
 #include <linux/capability.h>
@@ -629,6 +634,177 @@ host_session_done(struct er_session *session, int32_t failed)
 		session_executor_done((struct session *)session, failed);
 }
 
+static void __attribute__((format(printf, 3, 4)))
+host_session_log(struct er_session *session, int level, const char *fmt, ...)
+{
+	struct session *s = (struct session *)session;
+	va_list ap;
+
+	if (level < LOG_LEVEL_ERR)
+		level = LOG_LEVEL_ERR;
+	if (level > LOG_LEVEL_DEBUG)
+		level = LOG_LEVEL_DEBUG;
+	va_start(ap, fmt);
+	log_emitv(level, s ? session_runtime(s)->executor->desc.name : "plugin",
+		  s ? session_log_ctx(s) : NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* The runner's environment as getenv() shows it to plugins. */
+static int
+plugin_environment(struct strv *env)
+{
+	extern char **environ;
+
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char name[256];
+
+		if (!eq || (size_t)(eq - *e) >= sizeof(name))
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		if (!is_secret_name(name) && strv_push(env, *e) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Read the command's output until EOF or the deadline; 0 or -ETIMEDOUT. */
+static int
+collect_output(int fd, uint64_t deadline, char *output, uint32_t output_size)
+{
+	uint32_t got = 0;
+
+	for (;;) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+		uint64_t now = loop_now_ms();
+		char buf[4096];
+		ssize_t n;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!pfd.revents)
+			continue;
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return 0;
+		if (output_size && got < output_size - 1) {
+			uint32_t take = (uint32_t)n < output_size - 1 - got ? (uint32_t)n
+									: output_size - 1 - got;
+
+			memcpy(output + got, buf, take);
+			got += take;
+			output[got] = '\0';
+		}
+	}
+}
+
+/* argv0 itself when it has a '/', else the first executable of that name on
+ * the runner's PATH. */
+static int
+find_program(const char *argv0, char *out, size_t len)
+{
+	const char *path = settings_getenv("PATH");
+
+	if (strchr(argv0, '/')) {
+		snprintf(out, len, "%s", argv0);
+		return access(out, X_OK) == 0 ? 0 : -errno;
+	}
+	for (const char *d = path ? path : "/usr/bin:/bin"; *d;) {
+		size_t n = strcspn(d, ":");
+
+		if (n > 0 && d[0] == '/' &&
+		    (size_t)snprintf(out, len, "%.*s/%s", (int)n, d, argv0) < len &&
+		    access(out, X_OK) == 0)
+			return 0;
+		d += n;
+		if (*d == ':')
+			d++;
+	}
+	return -ENOENT;
+}
+
+/* ABI 1.2: a short command run to its end, in a process group of its own
+ * (killed whole on timeout).  Start-up only: it blocks. */
+static int
+host_run_command(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
+		 int32_t *ret_status, char *output, uint32_t output_size, struct er_error *err)
+{
+	struct strv env = STRV_INIT;
+	char *const *envp;
+	char program[PATH_MAX];
+	int pipefd[2];
+	int devnull;
+	pid_t pid;
+	int status = 0;
+	int r;
+
+	if (!argv || !argv[0] || !ret_status || (!output && output_size))
+		return host_err_set(err, -EINVAL, "run_command: no command");
+	if (output_size)
+		output[0] = '\0';
+	if (timeout_ms == 0 || timeout_ms > ER_RUN_MAX_TIMEOUT_MS)
+		timeout_ms = ER_RUN_MAX_TIMEOUT_MS;
+	r = find_program(argv[0], program, sizeof(program));
+	if (r < 0)
+		return host_err_set(err, r, "cannot run '%s': %s", argv[0], strerror(-r));
+	if (plugin_environment(&env) < 0) {
+		strv_release(&env);
+		return host_err_set(err, -ENOMEM, "run_command: out of memory");
+	}
+	envp = strv_array(&env);
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (!envp || devnull < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		r = -errno;
+		if (devnull >= 0)
+			close(devnull);
+		strv_release(&env);
+		return host_err_set(err, r, "run_command: %s", strerror(-r));
+	}
+	pid = fork();
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		setpgid(0, 0);
+		if (dup2(devnull, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
+			_exit(127);
+		execve(program, (char *const *)argv, envp);
+		_exit(127);
+	}
+	r = pid < 0 ? -errno : 0;
+	close(devnull);
+	close(pipefd[1]);
+	strv_release(&env);
+	if (r < 0) {
+		close(pipefd[0]);
+		return host_err_set(err, r, "run_command: fork: %s", strerror(-r));
+	}
+	r = collect_output(pipefd[0], loop_now_ms() + timeout_ms, output, output_size);
+	close(pipefd[0]);
+	if (r < 0)
+		kill(-pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*ret_status = status;
+	if (r == -ETIMEDOUT)
+		return host_err_set(err, r, "'%s' did not finish within %u ms", argv[0],
+				    (unsigned)timeout_ms);
+	if (r < 0)
+		return host_err_set(err, r, "reading the output of '%s': %s", argv[0], strerror(-r));
+	return 0;
+}
+
 const struct er_host host_services = {
 	.struct_size = sizeof(struct er_host),
 	.abi_major = ER_ABI_MAJOR,
@@ -657,4 +833,6 @@ const struct er_host host_services = {
 	.cmd_pass_fd = host_cmd_pass_fd,
 	.cmd_set_cgroup = host_cmd_set_cgroup,
 	.set_sandbox_identity = host_set_sandbox_identity,
+	.session_log = host_session_log,
+	.run_command = host_run_command,
 };

@@ -1017,7 +1017,8 @@ check_executor(const struct plugin *p)
 			  p->path);
 		return EX_CONFIG;
 	}
-	if ((p->ops.executor.flags & ER_EXECUTOR_TOOL_CALLS) && !p->ops.executor.tool_call) {
+	if ((p->ops.executor.flags & ER_EXECUTOR_TOOL_CALLS) && !p->ops.executor.tool_call &&
+	    !p->ops.executor.tool_call_err) {
 		log_error("runner", "plugin '%s' asks for tool calls but has no tool_call",
 			  p->path);
 		return EX_CONFIG;

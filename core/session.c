@@ -515,17 +515,34 @@ stream_tool_call(void *userdata, const char *id, const char *name, const char *i
 {
 	struct session *s = userdata;
 	struct er_tool_call call = { sizeof(call), id, name, input, len, NULL };
+	const struct er_executor_ops *ops = exec_ops(s);
+	struct er_error err;
 	int as_sandbox;
 	int r;
 
-	if (!exec_ops(s)->tool_call || !(exec_ops(s)->flags & ER_EXECUTOR_TOOL_CALLS))
+	if ((!ops->tool_call && !ops->tool_call_err) || !(ops->flags & ER_EXECUTOR_TOOL_CALLS))
 		return ER_DECLINED;
 	/* With a sandbox running as another user, the file tools act as that
 	 * user, so that what they create stays usable inside the sandbox. */
 	as_sandbox = host_sandbox_fs_enter(s->rt, s->workdir);
-	r = exec_ops(s)->tool_call(s->rt->executor->state, s->exec_sess, &call);
+	memset(&err, 0, sizeof(err));
+	if (ops->tool_call_err)
+		r = ops->tool_call_err(s->rt->executor->state, s->exec_sess, &call, &err);
+	else
+		r = ops->tool_call(s->rt->executor->state, s->exec_sess, &call);
 	if (as_sandbox)
 		host_sandbox_fs_leave(s->rt);
+	if (r < 0 && err.msg[0]) {
+		/* The executor's own words answer the call (ABI 1.2). */
+		char text[sizeof(err.msg) + 160];
+
+		err.msg[sizeof(err.msg) - 1] = '\0';
+		snprintf(text, sizeof(text), "Error: %s: %s", name, err.msg);
+		log_emit(LOG_LEVEL_WARNING, s->rt->executor->desc.name, &s->ctx,
+			 "tool call '%s' (%s) could not start: %s", id, name, err.msg);
+		session_tool_result(s, id, 1, text, strlen(text));
+		return 0;
+	}
 	return r;
 }
 

@@ -135,7 +135,8 @@ struct er_option {
 
 /* Opaque handles owned by the runner. */
 struct er_cmd_builder;  /* the command a sandbox's wrap() produces */
-struct er_session;      /* one claimed session */
+struct er_session;      /* one claimed session: valid from the executor's
+			 * session_start() until its session_free() returns */
 struct er_process;      /* a process started with host->spawn() */
 struct er_watch;        /* an fd watch */
 struct er_timer;        /* a one-shot timer */
@@ -337,7 +338,30 @@ struct er_host {
 	 * usable by both.  -ENOTSUP where the platform has no such identity
 	 * switch. */
 	int (*set_sandbox_identity)(void *host_ctx, uint32_t uid, uint32_t gid);
+
+	/* ---- ABI 1.2 ----------------------------------------------------- */
+
+	/* Log on behalf of a session, as log(): the line also carries the
+	 * session's work_id and session_id. */
+	void (*session_log)(struct er_session *session, int level, const char *fmt, ...)
+		ER_PRINTF(3, 4);
+	/* Run a short command to its end: for probe() and create() only, which
+	 * may block (e.g. to learn a tool's version or test that namespaces
+	 * work).  argv[0] is a path or a name on PATH; no shell; stdin reads
+	 * /dev/null; the environment is the runner's as getenv() shows it.
+	 * The first `output_size` - 1 bytes of its stdout and stderr, as they
+	 * came, land NUL-terminated in `output` (NULL with a size of 0: none).
+	 * *ret_status is as waitpid(2) reports it.  0 once the command ran,
+	 * whatever its status; -ETIMEDOUT when it was killed after
+	 * `timeout_ms` (at most ER_RUN_MAX_TIMEOUT_MS); -ENOENT or another
+	 * -errno when it could not start. */
+	int (*run_command)(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
+			   int32_t *ret_status, char *output, uint32_t output_size,
+			   struct er_error *err);
 };
+
+/* The longest run_command() (ABI 1.2). */
+#define ER_RUN_MAX_TIMEOUT_MS UINT32_C(30000)
 
 /* Resources for cmd_set_rlimit (ABI 1.1). */
 #define ER_RLIMIT_CORE   UINT32_C(1)
@@ -433,6 +457,13 @@ struct er_executor_ops {
 	/* Since 1.2: the executor's flags, asked once after create()
 	 * succeeded; they replace `flags`.  NULL: `flags` as it is then. */
 	uint32_t (*get_flags)(void *state);
+	/* Since 1.2: tool_call() with an error description, called instead of
+	 * tool_call when set.  A call it cannot start (negative errno) is
+	 * answered as an error with `err`'s message, the plugin's own words
+	 * ("Error: NAME: MESSAGE"), or the errno's description when it set
+	 * none. */
+	int (*tool_call_err)(void *state, void *sess, const struct er_tool_call *call,
+			     struct er_error *err);
 };
 
 /* The descriptor, exported as `er_plugin_v1`. */

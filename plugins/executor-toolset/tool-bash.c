@@ -717,9 +717,9 @@ note_exit(struct ts_shell *sh)
 		snprintf(status, sizeof(status), "killed by signal %d", WTERMSIG(sh->exit_status));
 	else
 		snprintf(status, sizeof(status), "exit status %d", WEXITSTATUS(sh->exit_status));
-	host_of(sh)->log(host_ctx_of(sh), line[0] ? ER_LOG_WARNING : ER_LOG_INFO,
-			 "bash: the shell exited (%s)%s%s", status,
-			 line[0] ? "; its last stderr line: " : ", nothing on stderr", line);
+	host_of(sh)->session_log(sh->s->handle, line[0] ? ER_LOG_WARNING : ER_LOG_INFO,
+				 "bash: the shell exited (%s)%s%s", status,
+				 line[0] ? "; its last stderr line: " : ", nothing on stderr", line);
 	if (line[0])
 		snprintf(sh->why, sizeof(sh->why), " (%s: %s)", status, line);
 }
@@ -1075,9 +1075,9 @@ call_run(struct ts_shell *sh, struct bash_call *call)
 
 			/* The host's or the sandbox's words, e.g. why wrap() failed. */
 			err.msg[sizeof(err.msg) - 1] = '\0';
-			host_of(sh)->log(host_ctx_of(sh), ER_LOG_WARNING,
-					 "bash: cannot start the shell: %s",
-					 err.msg[0] ? err.msg : strerror(-r));
+			host_of(sh)->session_log(sh->s->handle, ER_LOG_WARNING,
+						 "bash: cannot start the shell: %s",
+						 err.msg[0] ? err.msg : strerror(-r));
 			if (buf_printf(&msg, "bash: %s", err.msg[0] ? err.msg : strerror(-r)) == 0)
 				answer(s, call->id, 1, msg.data);
 			buf_release(&msg);

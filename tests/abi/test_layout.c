@@ -99,6 +99,9 @@ LAYOUT(er_host, cmd_set_rlimit, 168, 8);
 LAYOUT(er_host, cmd_pass_fd, 176, 8);
 LAYOUT(er_host, cmd_set_cgroup, 184, 8);
 LAYOUT(er_host, set_sandbox_identity, 192, 8);
+/* ABI 1.2, appended. */
+LAYOUT(er_host, session_log, 200, 8);
+LAYOUT(er_host, run_command, 208, 8);
 LAYOUT(er_sandbox_ops, struct_size, 0, 4);
 LAYOUT(er_sandbox_ops, probe, 8, 8);
 LAYOUT(er_sandbox_ops, wrap, 16, 8);
@@ -114,6 +117,7 @@ LAYOUT(er_executor_ops, session_history, 56, 8);
 /* ABI 1.2, appended. */
 LAYOUT(er_executor_ops, thread_stop, 64, 8);
 LAYOUT(er_executor_ops, get_flags, 72, 8);
+LAYOUT(er_executor_ops, tool_call_err, 80, 8);
 LAYOUT(er_plugin, magic, 0, 4);
 LAYOUT(er_plugin, abi_major, 4, 2);
 LAYOUT(er_plugin, abi_minor, 6, 2);
@@ -134,9 +138,9 @@ SIZE(er_command, 48);
 SIZE(er_spawn_request, 104);
 SIZE(er_tool_call, 48);
 SIZE(er_session_info, 104);
-SIZE(er_host, 200);
+SIZE(er_host, 216);
 SIZE(er_sandbox_ops, 24);
-SIZE(er_executor_ops, 80);
+SIZE(er_executor_ops, 88);
 SIZE(er_plugin, 80);
 #endif
 

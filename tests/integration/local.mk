@@ -42,12 +42,14 @@ RUNNER_TESTS = \
 	tests/integration/runner-bad-input.sh \
 	tests/integration/runner-permissions.sh \
 	tests/integration/runner-ending.sh \
-	tests/integration/runner-tls-proxy.sh
+	tests/integration/runner-tls-proxy.sh \
+	tests/integration/plugin-session.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/faults.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
-	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/tls-proxy.mjs tests/runner/README.md
+	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/tls-proxy.mjs tests/runner/README.md \
+	tests/runner/plugin-session.mjs
 
 # Operating it: the status listener and metrics, drain, watchdogs, hooks,
 # lifecycle limits, --on-work with run-item, and sample-config/.

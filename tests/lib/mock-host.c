@@ -68,6 +68,8 @@ now_ms(void)
 static void m_vlog(void *ctx, int level, const char *fmt, va_list ap) ER_PRINTF(3, 0);
 static void m_log(void *ctx, int level, const char *fmt, ...) ER_PRINTF(3, 4);
 static int m_err_set(struct er_error *err, int code, const char *fmt, ...) ER_PRINTF(3, 4);
+static void m_session_log(struct er_session *session, int level, const char *fmt, ...)
+	ER_PRINTF(3, 4);
 
 char mock_last_log[1024];
 const char *const *mock_wrapper;
@@ -85,6 +87,16 @@ m_log(void *ctx, int level, const char *fmt, ...)
 
 	va_start(ap, fmt);
 	m_vlog(ctx, level, fmt, ap);
+	va_end(ap);
+}
+
+static void
+m_session_log(struct er_session *session, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	m_vlog(NULL, level, fmt, ap);
 	va_end(ap);
 }
 
@@ -302,6 +314,7 @@ const struct er_host mock_host = {
 	.add_timer = m_add_timer,
 	.cancel_timer = m_cancel_timer,
 	.spawn = m_spawn,
+	.session_log = m_session_log,
 	.process_kill = m_process_kill,
 	.process_release = m_process_release,
 	.tool_result = m_tool_result,

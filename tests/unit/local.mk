@@ -57,7 +57,7 @@ endif
 # Logging, config file, command line and settings, plugin loader.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_log tests/unit/test_conffile tests/unit/test_cmdline \
-	tests/unit/test_loader
+	tests/unit/test_loader tests/unit/test_host
 tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_log_LDADD = $(UNIT_LINK_LIBS)
@@ -70,8 +70,11 @@ tests_unit_test_cmdline_LDADD = $(UNIT_LINK_LIBS)
 tests_unit_test_loader_SOURCES = tests/unit/test_loader.c
 tests_unit_test_loader_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_loader_LDADD = $(UNIT_LINK_LIBS)
+tests_unit_test_host_SOURCES = tests/unit/test_host.c
+tests_unit_test_host_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_host_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_log tests/unit/test_conffile tests/unit/test_cmdline \
-	tests/unit/test_loader
+	tests/unit/test_loader tests/unit/test_host
 
 # The key-file policy.
 check_PROGRAMS += tests/unit/test_keyfile
