@@ -135,7 +135,7 @@ test_defaults(void **state)
 	assert_int_equal(s.capacity, 1);
 	assert_int_equal(s.block_ms, 999);
 	assert_int_equal(s.max_idle_sec, 60);
-	assert_int_equal(s.tool_timeout_sec, 120);
+	assert_int_equal(s.tool_timeout_sec, 325);
 	assert_int_equal(s.drain_wait_sec, 30);
 	assert_int_equal(s.keep_session_dirs, 0);
 	assert_int_equal(s.log_level, LOG_LEVEL_INFO);
