@@ -94,7 +94,7 @@ static const struct er_option bw_options[] = {
 	{ "bubblewrap.relay", "PATH",
 	  "the in-sandbox proxy relay for --sandbox-network=allowlist (default: installed)" },
 	{ "bubblewrap.proxy_hosts", "NAME=ADDR,...",
-	  "allowlist proxy: resolve NAME to ADDR instead of DNS (for tests)" },
+	  "allowlist proxy: resolve NAME to ADDR instead of DNS, loopback allowed (for tests)" },
 	{ NULL, NULL, NULL },
 };
 

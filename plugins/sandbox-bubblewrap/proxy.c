@@ -12,10 +12,11 @@
  *   RELAY     bytes both ways, PX_BUF bytes buffered per direction
  *
  * CONNECT host:port is answered "200 Connection established"; an absolute
- * http:// request is forwarded in origin form.  A name not on the list,
- * an IP literal, or an address that is loopback, private, link-local,
- * multicast or unspecified (unless pinned with `pins`) gets a 403 with
- * X-Proxy-Error: blocked-by-allowlist.
+ * http:// request is forwarded in origin form.  A name not on the list, a
+ * port other than 443 unless the entry names it, an IP literal, or a name
+ * whose addresses are all refused by address.c (not public unicast, or the
+ * runner host's own; a pin in `pins` may name a loopback address, for
+ * tests) gets a 403 with X-Proxy-Error: blocked-by-allowlist.
  *
  * Fairness: the sandboxes of one session share PX_SESSION_CONNS
  * connections, so that one session cannot take the proxy from the others;
@@ -39,6 +40,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "proxy.h"
 
 #define PX_HEAD_MAX      8192
@@ -49,6 +51,7 @@
 #define PX_CONNECT_MS    30000
 #define PX_IDLE_MS       300000
 #define PX_SWEEP_MS      1000
+#define PX_ADDRS_MAX     16
 
 enum px_phase { PX_HEAD, PX_RESOLVE, PX_CONNECT, PX_RELAY };
 
@@ -102,24 +105,21 @@ struct px_side {
 	int eof; /* no more to read from fd */
 };
 
-/* A lookup on its own thread.  Whichever of the thread (done) and the
- * connection (gone) sets `claimed` second frees it. */
+/* A lookup on its own thread, which also keeps only the addresses the
+ * proxy may connect to.  Whichever of the thread (done) and the connection
+ * (gone) sets `claimed` second frees it. */
 struct px_lookup {
 	char host[256];
 	char port[8];
-	struct addrinfo *res;
+	int pinned;
 	int err;
+	struct sockaddr_storage addrs[PX_ADDRS_MAX];
+	socklen_t lens[PX_ADDRS_MAX];
+	size_t n_addrs;
+	size_t refused;
 	int pipe[2];
 	int claimed;
 };
-
-static void
-lookup_free(struct px_lookup *l)
-{
-	if (l->res)
-		freeaddrinfo(l->res);
-	free(l);
-}
 
 struct px_conn {
 	struct bw_proxy *px;
@@ -136,10 +136,10 @@ struct px_conn {
 	char port[8];
 	char *forward;      /* the rewritten head of a plain http:// request */
 	size_t forward_len;
-	struct px_lookup *lookup;
+	struct px_lookup *lookup;   /* in flight */
 	struct er_watch *lookup_watch;
-	struct addrinfo *addrs;
-	struct addrinfo *next_addr;
+	struct px_lookup *resolved; /* its answer */
+	size_t next_addr;
 	int pinned;
 };
 
@@ -161,7 +161,7 @@ host_allowed(const struct bw_proxy *px, const char *host, const char *port)
 			continue;
 		memcpy(name, pat, n);
 		name[n] = '\0';
-		if (colon && strcmp(colon + 1, port) != 0)
+		if (strcmp(colon ? colon + 1 : "443", port) != 0)
 			continue;
 		if (strncmp(name, "*.", 2) == 0) {
 			size_t hl = strlen(host);
@@ -172,34 +172,6 @@ host_allowed(const struct bw_proxy *px, const char *host, const char *port)
 		} else if (strcasecmp(host, name) == 0) {
 			return 1;
 		}
-	}
-	return 0;
-}
-
-static int
-addr_public(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
-
-		return !((a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-			 (a >> 16) == 0xa9fe || (a >> 20) == 0xac1 || (a >> 16) == 0xc0a8 ||
-			 (a >> 22) == (0x64400000u >> 22) || (a >> 28) == 0xe || (a >> 28) == 0xf);
-	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			struct sockaddr_in v4;
-
-			memset(&v4, 0, sizeof(v4));
-			v4.sin_family = AF_INET;
-			memcpy(&v4.sin_addr, a->s6_addr + 12, 4);
-			return addr_public((const struct sockaddr *)&v4);
-		}
-		return !(IN6_IS_ADDR_LOOPBACK(a) || IN6_IS_ADDR_UNSPECIFIED(a) ||
-			 IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_SITELOCAL(a) ||
-			 IN6_IS_ADDR_MULTICAST(a) || (a->s6_addr[0] & 0xfe) == 0xfc);
 	}
 	return 0;
 }
@@ -253,10 +225,9 @@ conn_close(struct px_conn *c)
 		close(c->lookup->pipe[0]);
 		/* Free it if the thread is done; else the thread will. */
 		if (__atomic_exchange_n(&c->lookup->claimed, 1, __ATOMIC_ACQ_REL))
-			lookup_free(c->lookup);
+			free(c->lookup);
 	}
-	if (c->addrs)
-		freeaddrinfo(c->addrs);
+	free(c->resolved);
 	free(c->forward);
 	free(c);
 }
@@ -433,17 +404,18 @@ side_cb(void *userdata, int fd, uint32_t revents)
 static void
 try_connect(struct px_conn *c)
 {
-	while (c->next_addr) {
-		struct addrinfo *ai = c->next_addr;
+	struct px_lookup *l = c->resolved;
+
+	while (c->next_addr < l->n_addrs) {
+		const struct sockaddr *sa = (const struct sockaddr *)&l->addrs[c->next_addr];
+		socklen_t len = l->lens[c->next_addr];
 		int fd;
 
-		c->next_addr = ai->ai_next;
-		if (!c->pinned && !addr_public(ai->ai_addr))
-			continue;
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		c->next_addr++;
+		fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0 && errno != EINPROGRESS) {
+		if (connect(fd, sa, len) < 0 && errno != EINPROGRESS) {
 			close(fd);
 			continue;
 		}
@@ -453,25 +425,54 @@ try_connect(struct px_conn *c)
 		side_watch(c, &c->client, 0);
 		return;
 	}
-	refuse(c, c->pinned ? 502 : 403, c->pinned ? "Bad Gateway" : "Forbidden");
+	if (l->n_addrs == 0 && l->refused)
+		refuse(c, 403, "Forbidden");
+	else
+		refuse(c, 502, "Bad Gateway");
 }
 
 /* ---- resolve --------------------------------------------------------------- */
+
+/* Keep the addresses the proxy may connect to; with the host's own
+ * addresses unknown, none. */
+static void
+lookup_filter(struct px_lookup *l, const struct addrinfo *res)
+{
+	struct px_local local;
+	int known = px_local_read(&local) == 0;
+
+	for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		if (ai->ai_addrlen > sizeof(l->addrs[0]) || l->n_addrs == PX_ADDRS_MAX)
+			continue;
+		if (!(l->pinned && px_address_loopback(ai->ai_addr)) &&
+		    !(known && px_address_allowed(ai->ai_addr, &local))) {
+			l->refused++;
+			continue;
+		}
+		memcpy(&l->addrs[l->n_addrs], ai->ai_addr, ai->ai_addrlen);
+		l->lens[l->n_addrs++] = ai->ai_addrlen;
+	}
+}
 
 static void *
 lookup_thread(void *arg)
 {
 	struct px_lookup *l = arg;
 	struct addrinfo hints;
+	struct addrinfo *res = NULL;
 	int wfd = l->pipe[1];
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 
-	l->err = getaddrinfo(l->host, l->port, &hints, &l->res);
+	l->err = getaddrinfo(l->host, l->port, &hints, &res);
+	if (!l->err) {
+		lookup_filter(l, res);
+		freeaddrinfo(res);
+	}
 	if (__atomic_exchange_n(&l->claimed, 1, __ATOMIC_ACQ_REL)) {
 		/* The connection went away: nobody will read the answer. */
-		lookup_free(l);
+		free(l);
 	} else {
 		/* `l` belongs to the loop from here on. */
 		(void)!write(wfd, "x", 1);
@@ -490,14 +491,11 @@ lookup_done(void *userdata, int fd, uint32_t revents)
 	c->lookup_watch = NULL;
 	c->lookup = NULL;
 	close(l->pipe[0]);
-	c->addrs = l->err ? NULL : l->res;
-	l->res = NULL;
-	lookup_free(l);
-	if (!c->addrs) {
+	c->resolved = l;
+	if (l->err) {
 		refuse(c, 502, "Bad Gateway");
 		return;
 	}
-	c->next_addr = c->addrs;
 	try_connect(c);
 }
 
@@ -515,6 +513,7 @@ start_lookup(struct px_conn *c, const char *name)
 	}
 	snprintf(l->host, sizeof(l->host), "%s", name);
 	snprintf(l->port, sizeof(l->port), "%s", c->port);
+	l->pinned = c->pinned;
 	/* The thread writes once; SIGPIPE is ignored by the runner. */
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);

@@ -6,8 +6,8 @@
  * inside the sandbox; the proxy accepts from it.  Every connection is
  * non-blocking with bounded buffers and deadlines, and the sandboxes of one
  * session share a bounded number of connections.  A request for a host
- * that is not on the list, or whose address is loopback, link-local or
- * private (unless pinned by `pins`), gets 403.
+ * or port that is not on the list, or whose addresses are not public
+ * unicast or are the runner host's own (address.h), gets 403.
  */
 #ifndef ER_BW_PROXY_H
 #define ER_BW_PROXY_H
@@ -19,8 +19,9 @@
 struct bw_proxy;
 
 /* `domains`: NULL-terminated allow-list ("example.com" matches only
- * itself, "*.example.com" its subdomains, an optional ":PORT" limits the
- * port).  `pins`: NULL or "name=addr,..." resolved without DNS (tests).
+ * itself, "*.example.com" its subdomains; port 443 unless the entry ends
+ * in ":PORT").  `pins`: NULL or "name=addr,..." resolved without DNS
+ * (tests); a pinned loopback address is allowed.
  * Called from create(). */
 int bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains,
 		 const char *pins, struct bw_proxy **ret, struct er_error *err);

@@ -24,6 +24,10 @@
  *   daemon NAME MARKER        double fork, setsid, exec `sh -c 'sleep 300'` as
  *                             argv[0] MARKER with an empty environment
  *   list NAME DIR             the names in DIR: "ok <count> <name>,<name>..."
+ *   hold NAME N PATH          open N connections to $HTTPS_PROXY's port and
+ *                             send nothing; create PATH once they are open,
+ *                             then wait (at most 60 s) for the proxy to end
+ *                             them: "ok <opened> <ended by the proxy>"
  *   wait NAME PATH            stay until PATH exists (the test looks at this
  *                             process and its ancestors from the host
  *                             meanwhile): "ok", or "err timeout" after 60 s
@@ -35,6 +39,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -417,6 +422,47 @@ do_daemon(const char *name, const char *marker)
 }
 
 static int
+do_hold(const char *name, const char *count, const char *path)
+{
+	const char *proxy = getenv("HTTPS_PROXY");
+	const char *colon = proxy ? strrchr(proxy, ':') : NULL;
+	struct pollfd fds[512];
+	int want = num(count);
+	int opened = 0;
+	int ended = 0;
+	int fd;
+
+	if (!colon || want < 1 || want > 512) {
+		result(name, "err no HTTPS_PROXY or a bad count");
+		return 0;
+	}
+	for (; opened < want && (fd = tcp_connect(num(colon + 1))) >= 0; opened++) {
+		fds[opened].fd = fd;
+		fds[opened].events = POLLIN;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; i < 600 && ended < opened; i++) {
+		if (poll(fds, (nfds_t)opened, 100) <= 0)
+			continue;
+		for (int k = 0; k < opened; k++) {
+			char buf[512];
+
+			if (fds[k].fd < 0 || !fds[k].revents)
+				continue;
+			if (read(fds[k].fd, buf, sizeof(buf)) > 0)
+				continue;
+			close(fds[k].fd);
+			fds[k].fd = -1;
+			ended++;
+		}
+	}
+	result(name, "ok %d %d", opened, ended);
+	return 0;
+}
+
+static int
 do_list(const char *name, const char *path)
 {
 	char names[2048] = "";
@@ -488,6 +534,8 @@ main(int argc, char **argv)
 		return do_nproc(name, argv[3]);
 	if (strcmp(op, "daemon") == 0 && argc == 4)
 		return do_daemon(name, argv[3]);
+	if (strcmp(op, "hold") == 0 && argc == 5)
+		return do_hold(name, argv[3], argv[4]);
 	if (strcmp(op, "list") == 0 && argc == 4)
 		return do_list(name, argv[3]);
 	if (strcmp(op, "wait") == 0 && argc == 4)

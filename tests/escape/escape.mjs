@@ -12,10 +12,11 @@
 // (also run the allowlist attempts: "allowlist").
 import { copyFileSync, chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, toolCalls, TMP, SANDBOX, untilTurnEnds, untilWork,
+  apiClient, cp, done, environment, ok, say, startRunner, toolCalls, TMP, SANDBOX, until, untilTurnEnds, untilWork,
 } from '../runner/lib.mjs';
 
 const client = apiClient();
@@ -86,6 +87,7 @@ const marker = `er-escape-daemon-${nonce}`;
 const pid1Flag = join(workdir, `pid1-flag-${nonce}`);
 const A = './attempt';
 
+const extraAllowlist = [];
 const attempts = [
   { name: 'shadow', cmd: `${A} read shadow /etc/shadow`, escaped: (r) => hostSum('/etc/shadow', r) },
   { name: 'keyfile', cmd: `${A} read keyfile ${keyFile}`, escaped: (r) => hostSum(keyFile, r) },
@@ -122,15 +124,35 @@ const attempts = [
     weaker: { firejail: { escaped: (r, ctx) => !ctx.pid1?.length || ctx.pid1.some((p) => p.seccomp !== '2' && p.memUid === ctx.pid1[0].memUid), why: 'pid 1 is firejail itself, unfiltered but not dumpable: the sandbox cannot reach its memory' } },
   },
 ];
-// With the allow-list network: only allowed.test is reachable, through the
-// runner's proxy (both names resolve to the test's 127.0.0.1 port).
+// With the allow-list network: only allowed.test on the test's port is
+// reachable, through the runner's proxy.  The other names are pinned to
+// addresses the proxy must refuse (the IPv4 loopback in IPv6 forms, an
+// address of this host, reached through a wildcard entry; a listener on
+// every address answers there) or listed without the port asked for.
 const allowlist = process.env.ER_ESCAPE_NETWORK === 'allowlist';
 const viaProxy = (r) => /^ok 200 /.test(r) && r.includes(`HOST-${nonce}`);
+const refusedByPolicy = (r) => viaProxy(r) || !/^ok 403 /.test(r);
+const anySrv = allowlist ? await serve([0, '0.0.0.0']) : null;
+const ownAddr = Object.values(networkInterfaces()).flat().find((i) => i.family === 'IPv4' && !i.internal)?.address;
 if (allowlist) {
+  const port = tcpPort;
+  const pins = ['allowed.test=127.0.0.1', 'denied.test=127.0.0.1', 'port443.test=127.0.0.1', 'mapped.test=::ffff:127.0.0.1',
+    'compat.test=::127.0.0.1', 'nat64.test=64:ff9b::7f00:1', 'sixto4.test=2002:7f00:1::1'];
+  const domains = [`allowed.test:${port}`, 'port443.test', `mapped.test:${port}`, `compat.test:${port}`, `nat64.test:${port}`,
+    `sixto4.test:${port}`, `*.wild.test:${anySrv.address().port}`];
+  if (ownAddr) pins.push(`own.wild.test=${ownAddr}`);
+  extraAllowlist.push('--capacity=2', `--sandbox-allowed-domains=${domains.join(',')}`, `--plugin-option=bubblewrap.proxy_hosts=${pins.join(',')}`);
   attempts.push(
-    { name: 'proxy-denied-name', cmd: `${A} proxy proxy-denied-name denied.test ${tcpPort}`, escaped: viaProxy },
-    { name: 'proxy-ip-literal', cmd: `${A} proxy proxy-ip-literal 127.0.0.1 ${tcpPort}`, escaped: viaProxy },
+    { name: 'proxy-denied-name', cmd: `${A} proxy proxy-denied-name denied.test ${port}`, escaped: viaProxy },
+    { name: 'proxy-ip-literal', cmd: `${A} proxy proxy-ip-literal 127.0.0.1 ${port}`, escaped: viaProxy },
+    { name: 'proxy-port', cmd: `${A} proxy proxy-port port443.test ${port}`, escaped: refusedByPolicy },
+    { name: 'proxy-v4-mapped', cmd: `${A} proxy proxy-v4-mapped mapped.test ${port}`, escaped: refusedByPolicy },
+    { name: 'proxy-v4-compatible', cmd: `${A} proxy proxy-v4-compatible compat.test ${port}`, escaped: refusedByPolicy },
+    { name: 'proxy-nat64', cmd: `${A} proxy proxy-nat64 nat64.test ${port}`, escaped: refusedByPolicy },
+    { name: 'proxy-6to4', cmd: `${A} proxy proxy-6to4 sixto4.test ${port}`, escaped: refusedByPolicy },
   );
+  if (ownAddr) attempts.push({ name: 'proxy-host-own-address', cmd: `${A} proxy proxy-host-own-address own.wild.test ${anySrv.address().port}`, escaped: refusedByPolicy });
+  else console.log('# no non-loopback IPv4 address here: the host-own-address attempt is not run');
 }
 
 // ok <bytes> <sum> equal to the host file's content?
@@ -186,6 +208,29 @@ async function watchPid1() {
   }
 }
 
+// One session opens more connections to the proxy than its share and
+// sends nothing on them; meanwhile another session's request goes through,
+// and the proxy ends every held connection (refused past the share, or a
+// request head that never came).
+async function proxyFairness() {
+  const holding = join(workdir, `holding-${nonce}`);
+  const hog = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(hog.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: `cd ${workdir} && ${A} hold proxy-hold 300 ${holding} 2>&1` } }], message: 'done' }] });
+  await say(client, hog.id, 'take the proxy');
+  const held = await until(() => existsSync(holding), 30_000);
+  ok(held, `${label}: one session holds 300 connections to the proxy`, runner.log().slice(-2000));
+  const other = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(other.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: `cd ${workdir} && ${A} proxy proxy-fair allowed.test ${tcpPort} 2>&1` } }], message: 'done' }] });
+  await say(client, other.id, 'use the proxy');
+  const fair = toolCalls((await untilTurnEnds(other.id, 1, 30_000)) ?? [])[0]?.text ?? '';
+  ok(viaProxy(fair.replace('RESULT proxy-fair ', '')), `${label}: another session still gets through the proxy meanwhile`, fair);
+  const hogText = toolCalls((await untilTurnEnds(hog.id, 1, 90_000)) ?? [])[0]?.text ?? '';
+  const m = /RESULT proxy-hold ok (\d+) (\d+)/.exec(hogText);
+  ok(m && m[1] === '300' && m[2] === m[1], `${label}: the proxy ends every held connection (past the share, or no request head)`, hogText);
+  ok(/request head for \?:\? timed out/.test(runner.log()) && /session \S+ has \d+ connections open: refusing more/.test(runner.log()),
+    `${label}: the runner's log shows the share and the head deadline at work`);
+}
+
 function daemonsLeft() {
   const found = [];
   for (const p of readdirSync('/proc')) {
@@ -197,7 +242,7 @@ function daemonsLeft() {
   return found;
 }
 
-const extra = [`--sandbox-max-procs=${maxProcs}`];
+const extra = [`--sandbox-max-procs=${maxProcs}`, ...extraAllowlist];
 const runner = startRunner({ envId: env.id, key, workdir, keyFile, workerId: `escape-${nonce}`, extra, uid: runnerIds?.uid, gid: runnerIds?.gid });
 let results = {};
 let ctx = {};
@@ -234,6 +279,7 @@ try {
   ctx.cmdlineSum = fnv1a(readFileSync(`/proc/${runner.pid}/cmdline`));
   // The session ends (--max-idle-sec) and the runner kills what it started.
   await untilWork(session.id, (x) => x[0]?.state === 'stopped', 20_000);
+  if (allowlist) await proxyFairness();
   await new Promise((r) => setTimeout(r, 1500));
   ctx.daemons = daemonsLeft();
 } finally {
@@ -268,6 +314,7 @@ if (!isolating) console.log(`# none: ${escaped.length} of ${attempts.length} att
 rmSync(outsideTmp, { force: true });
 rmSync(outsideEtc, { force: true });
 tcpSrv.close();
+anySrv?.close();
 unixSrv.close();
 unixWorkSrv.close();
 ok(!runner.log().includes(key), `${label}: the service key is not in the runner's log`);

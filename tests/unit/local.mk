@@ -98,4 +98,14 @@ tests_unit_test_archive_SOURCES = tests/unit/test_archive.c
 tests_unit_test_archive_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_archive_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_archive
+
+if LINUX_SANDBOXES
+check_PROGRAMS += tests/unit/test_proxy_address
+tests_unit_test_proxy_address_SOURCES = tests/unit/test_proxy_address.c \
+	plugins/sandbox-bubblewrap/address.c
+tests_unit_test_proxy_address_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins
+tests_unit_test_proxy_address_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_proxy_address_LDADD = $(CMOCKA_LIBS)
+TESTS += tests/unit/test_proxy_address
+endif
 endif
