@@ -6,11 +6,14 @@
 
 #include "lease.h"
 #include "metrics.h"
+#include "rand.h"
 #include "secret.h"
 
-#define LEASE_DEFAULT_INTERVAL_MS 30000L
-#define LEASE_DEFAULT_TTL_MS      90000L  /* assumed until the server says */
-#define LEASE_NO_HEARTBEAT        "NO_HEARTBEAT"
+#define LEASE_INTERVAL_MS      30000L
+#define LEASE_BACKOFF_MIN_MS   1000L
+#define LEASE_CLAIM_TTL_MS     300000L  /* the API's default, assumed until it says */
+#define LEASE_BEAT_TIMEOUT_MS  30000L
+#define LEASE_NO_HEARTBEAT     "NO_HEARTBEAT"
 
 struct lease {
 	struct loop *loop;
@@ -21,53 +24,29 @@ struct lease {
 	char *last;              /* the last_heartbeat to echo */
 	struct log_ctx ctx;
 	long ttl_ms;
-	long interval_ms;
-	uint64_t last_success;
+	uint64_t sent_at;        /* of the beat in flight */
+	uint64_t expires_at;     /* the last good beat's send time + TTL */
+	int attempt;             /* failed tries of the current beat */
+	int claimed;
 	struct api_call *call;
 	struct loop_timer *timer;
-	struct loop_timer *deadline;  /* last success + TTL: the lease is gone */
 	struct lease_callbacks cb;
 	void *userdata;
 	int ended;
 };
 
 static void beat(void *userdata);
-static void end(struct lease *lease, enum lease_end why);
-
-/* No beat succeeded for a whole TTL: the server may already have handed the
- * item out again, so stop now rather than after the failing beat's retries
- * (the SDK only notices at the end of a failed beat). */
-static void
-deadline_fired(void *userdata)
-{
-	struct lease *lease = userdata;
-
-	lease->deadline = NULL;
-	log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx,
-		 "lease assumed lost: no successful heartbeat for %ld ms", lease->ttl_ms);
-	end(lease, LEASE_END_ASSUMED_LOST);
-}
-
-static void
-arm_deadline(struct lease *lease)
-{
-	loop_cancel_timer(lease->deadline);
-	lease->deadline = NULL;
-	loop_add_timer(lease->loop, (uint64_t)lease->ttl_ms, deadline_fired, lease, &lease->deadline);
-}
 
 int
 lease_end_is_lost(enum lease_end why)
 {
-	return why == LEASE_END_LOST || why == LEASE_END_ASSUMED_LOST;
+	return why != LEASE_END_NOT_EXTENDED;
 }
 
 const char *
 lease_end_to_string(enum lease_end why)
 {
 	switch (why) {
-	case LEASE_END_STOPPING:
-		return "stop requested";
 	case LEASE_END_NOT_EXTENDED:
 		return "lease not extended";
 	case LEASE_END_LOST:
@@ -86,12 +65,6 @@ lease_ttl_ms(const struct lease *lease)
 	return lease->ttl_ms;
 }
 
-long
-lease_interval_ms(const struct lease *lease)
-{
-	return lease->interval_ms;
-}
-
 static void
 end(struct lease *lease, enum lease_end why)
 {
@@ -100,97 +73,111 @@ end(struct lease *lease, enum lease_end why)
 	lease->ended = 1;
 	loop_cancel_timer(lease->timer);
 	lease->timer = NULL;
-	loop_cancel_timer(lease->deadline);
-	lease->deadline = NULL;
 	api_call_cancel(lease->call);
 	lease->call = NULL;
-	lease->cb.ended(lease->userdata, why);
+	lease->cb.ended(lease->userdata, why, !lease->claimed);
 }
 
 static void
-schedule(struct lease *lease)
+schedule(struct lease *lease, uint64_t at)
 {
+	uint64_t now = loop_now_ms();
+
 	if (!lease->ended)
-		loop_add_timer(lease->loop, (uint64_t)lease->interval_ms, beat, lease, &lease->timer);
+		loop_add_timer(lease->loop, at > now ? at - now : 0, beat, lease, &lease->timer);
+}
+
+static int
+beat_ok(struct lease *lease, const struct json_doc *doc)
+{
+	const char *last;
+	int64_t ttl_s;
+	long ttl;
+
+	metrics.heartbeats++;
+	if (json_bool(doc, json_get(doc, 0, "lease_extended")) != 1) {
+		log_emit(LOG_LEVEL_INFO, "lease", &lease->ctx, "heartbeat signals shutdown (state %s)",
+			 json_get_str(doc, 0, "state") ? json_get_str(doc, 0, "state") : "unknown");
+		end(lease, LEASE_END_NOT_EXTENDED);
+		return 0;
+	}
+	if (json_int64(doc, json_get(doc, 0, "ttl_seconds"), &ttl_s) == 0 && ttl_s > 0) {
+		ttl = (long)(ttl_s > 86400 ? 86400 : ttl_s) * 1000L;
+		if (ttl != lease->ttl_ms) {
+			lease->ttl_ms = ttl;
+			if (lease->cb.ttl_changed)
+				lease->cb.ttl_changed(lease->userdata, ttl);
+		}
+	}
+	last = json_get_str(doc, 0, "last_heartbeat");
+	if (last) {
+		char *copy = strdup(last);
+
+		if (copy) {
+			free(lease->last);
+			lease->last = copy;
+		}
+	}
+	lease->expires_at = lease->sent_at + (uint64_t)lease->ttl_ms;
+	lease->attempt = 0;
+	log_emit(LOG_LEVEL_DEBUG, "lease", &lease->ctx, "heartbeat ok, ttl %ld ms", lease->ttl_ms);
+	schedule(lease, lease->sent_at + (uint64_t)(lease->ttl_ms / 2 < LEASE_INTERVAL_MS
+							     ? lease->ttl_ms / 2
+							     : LEASE_INTERVAL_MS));
+	return 1;
 }
 
 static void
 beat_done(void *userdata, const struct api_result *res)
 {
 	struct lease *lease = userdata;
-	const struct json_doc *doc = res->doc;
-	const char *state;
-	const char *last;
-	int64_t ttl_s;
+	uint64_t retry_at;
+	long delay;
 
 	lease->call = NULL;
-	if (res->status == 200 && doc && json_kind(doc, 0) == JSON_OBJECT) {
-		metrics.heartbeats++;
-		lease->last_success = loop_now_ms();
-		last = json_get_str(doc, 0, "last_heartbeat");
-		if (last) {
-			char *copy = strdup(last);
+	if (res->status == 200 && res->doc && json_kind(res->doc, 0) == JSON_OBJECT) {
+		int first = !lease->claimed;
 
-			if (copy) {
-				free(lease->last);
-				lease->last = copy;
-			}
+		if (beat_ok(lease, res->doc) && first) {
+			lease->claimed = 1;
+			lease->cb.claimed(lease->userdata);
 		}
-		if (json_int64(doc, json_get(doc, 0, "ttl_seconds"), &ttl_s) == 0 && ttl_s > 0) {
-			long ttl = (long)(ttl_s > 86400 ? 86400 : ttl_s) * 1000L;
-			long interval = ttl / 2 < LEASE_DEFAULT_INTERVAL_MS ? ttl / 2
-									   : LEASE_DEFAULT_INTERVAL_MS;
-
-			lease->interval_ms = interval < 1000 ? 1000 : interval;
-			if (ttl != lease->ttl_ms) {
-				lease->ttl_ms = ttl;
-				if (lease->cb.ttl_changed)
-					lease->cb.ttl_changed(lease->userdata, ttl);
-			}
-		}
-		arm_deadline(lease);
-		state = json_get_str(doc, 0, "state");
-		if (state && (strcmp(state, "stopping") == 0 || strcmp(state, "stopped") == 0)) {
-			log_emit(LOG_LEVEL_INFO, "lease", &lease->ctx, "work item is %s", state);
-			end(lease, LEASE_END_STOPPING);
-			return;
-		}
-		if (json_bool(doc, json_get(doc, 0, "lease_extended")) == 0) {
-			end(lease, LEASE_END_NOT_EXTENDED);
-			return;
-		}
-		log_emit(LOG_LEVEL_DEBUG, "lease", &lease->ctx, "heartbeat ok, ttl %ld ms",
-			 lease->ttl_ms);
-		schedule(lease);
 		return;
 	}
 	metrics.heartbeat_failures++;
 	if (res->status == 412) {
-		log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx,
+		/* Also what a beat whose answer was lost causes. */
+		log_emit(LOG_LEVEL_ERR, "lease", &lease->ctx,
 			 "lease lost: heartbeat precondition failed (%s)",
 			 res->error_message ? res->error_message : "412");
 		end(lease, LEASE_END_LOST);
 		return;
 	}
 	if (res->fatal) {
-		log_emit(LOG_LEVEL_ERR, "lease", &lease->ctx, "heartbeat rejected with HTTP %ld: %s",
-			 res->status, res->error_message ? res->error_message : "no message");
+		log_emit(LOG_LEVEL_ERR, "lease", &lease->ctx,
+			 "permanent heartbeat failure: HTTP %ld %s", res->status,
+			 res->error_message ? res->error_message : "");
 		end(lease, LEASE_END_REJECTED);
 		return;
 	}
-	if (loop_now_ms() - lease->last_success > (uint64_t)lease->ttl_ms) {
-		log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx,
-			 "lease assumed lost: no successful heartbeat for %ld ms", lease->ttl_ms);
-		end(lease, LEASE_END_ASSUMED_LOST);
+	log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx, "transient heartbeat failure: %s",
+		 res->status ? (res->error_message ? res->error_message : "HTTP error")
+			     : res->transport_error);
+	delay = LEASE_BACKOFF_MIN_MS;
+	for (int i = 0; i < lease->attempt && delay < LEASE_INTERVAL_MS; i++)
+		delay *= 2;
+	if (delay > LEASE_INTERVAL_MS)
+		delay = LEASE_INTERVAL_MS;
+	lease->attempt++;
+	/* Uniform in [delay/2, delay). */
+	retry_at = loop_now_ms() + (uint64_t)(delay / 2) + (uint64_t)((double)(delay - delay / 2) * rand_unit());
+	if (retry_at >= lease->expires_at) {
+		/* Wait out the lease, then give it up. */
+		lease->attempt = -1;
+		schedule(lease, lease->expires_at);
 		return;
 	}
-	if (res->status)
-		log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx, "heartbeat failed with HTTP %ld, retrying",
-			 res->status);
-	else
-		log_emit(LOG_LEVEL_WARNING, "lease", &lease->ctx, "heartbeat failed: %s, retrying",
-			 res->transport_error);
-	schedule(lease);
+	schedule(lease, retry_at);
 }
 
 static void
@@ -201,24 +188,32 @@ beat(void *userdata)
 	struct api_request r;
 
 	lease->timer = NULL;
-	if (api_path(&path, "/v1/environments/%s/work/%s/heartbeat?expected_last_heartbeat=%s",
-		     lease->environment_id, lease->work_id, lease->last) < 0) {
-		buf_release(&path);
-		schedule(lease);
+	if (lease->attempt < 0) {
+		log_emit(LOG_LEVEL_ERR, "lease", &lease->ctx,
+			 "lease assumed lost: no heartbeat succeeded in time");
+		end(lease, LEASE_END_ASSUMED_LOST);
 		return;
 	}
+	if (api_path(&path, "/v1/environments/%s/work/%s/heartbeat?expected_last_heartbeat=%s",
+		     lease->environment_id, lease->work_id, lease->last) < 0)
+		goto fail;
 	memset(&r, 0, sizeof(r));
 	r.method = "POST";
 	r.path = path.data;
 	r.token = lease->token;
 	r.beta = API_BETA_MANAGED_AGENTS;
 	r.helper = "environments-worker";
-	/* As the SDK: a beat may not outlast the interval. */
-	r.timeout_ms = lease->interval_ms;
-	r.max_retries = -1;
+	r.timeout_ms = LEASE_BEAT_TIMEOUT_MS;
+	/* The lease retries itself, within its TTL. */
+	r.max_retries = 0;
+	lease->sent_at = loop_now_ms();
 	if (api_call(lease->api, &r, beat_done, lease, &lease->call) < 0)
-		schedule(lease);
+		goto fail;
 	buf_release(&path);
+	return;
+fail:
+	buf_release(&path);
+	schedule(lease, loop_now_ms() + LEASE_BACKOFF_MIN_MS);
 }
 
 struct lease *
@@ -242,10 +237,8 @@ lease_start(struct loop *loop, struct api *api, const char *environment_id, cons
 	}
 	lease->ctx.work_id = lease->work_id;
 	lease->ctx.session_id = ctx ? ctx->session_id : NULL;
-	lease->ttl_ms = LEASE_DEFAULT_TTL_MS;
-	lease->interval_ms = LEASE_DEFAULT_INTERVAL_MS;
-	lease->last_success = loop_now_ms();
-	arm_deadline(lease);
+	lease->ttl_ms = LEASE_CLAIM_TTL_MS;
+	lease->expires_at = loop_now_ms() + LEASE_CLAIM_TTL_MS;
 	lease->cb = *cb;
 	lease->userdata = userdata;
 	beat(lease);
@@ -259,7 +252,6 @@ lease_free(struct lease *lease)
 		return;
 	api_call_cancel(lease->call);
 	loop_cancel_timer(lease->timer);
-	loop_cancel_timer(lease->deadline);
 	free(lease->environment_id);
 	free(lease->work_id);
 	secret_free(lease->token);

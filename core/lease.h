@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The lease on a claimed work item, kept alive by heartbeats exactly as the
- * SDK's worker does (protocol.md 6.2): the first beat at once with
- * expected_last_heartbeat=NO_HEARTBEAT, then every min(ttl/2, 30 s) (at
- * least 1 s) echoing the server's last_heartbeat.  The lease ends when the
- * server says stopping/stopped or does not extend it, when a 412 says
- * someone else holds it, when a beat is refused with another 4xx, or when
- * no beat succeeded for a whole TTL.
+ * The lease on a claimed work item, kept as the SDK's worker keeps it
+ * (docs/protocol.md, "The lease"): the first heartbeat, with
+ * expected_last_heartbeat=NO_HEARTBEAT, claims the item, and nothing of the
+ * session is read before it succeeded; then a beat is due min(ttl/2, 30 s)
+ * after the last good one was sent, echoing the server's last_heartbeat.
+ * A failed beat is retried with backoff until the retry would pass the
+ * last good beat's send time plus the TTL.  The lease ends when a beat
+ * answers lease_extended: false (the stop signal), and is lost on a 412,
+ * on any other refusal (a 4xx but 408, 409, 429), or when no beat
+ * succeeded in time.
  */
 #ifndef ER_LEASE_H
 #define ER_LEASE_H
@@ -16,22 +19,24 @@
 #include "loop.h"
 
 enum lease_end {
-	LEASE_END_STOPPING,       /* the server asked the item to stop */
-	LEASE_END_NOT_EXTENDED,   /* lease_extended: false */
+	LEASE_END_NOT_EXTENDED,   /* lease_extended: false: stop the item */
 	LEASE_END_LOST,           /* 412: another worker or the queue has it */
-	LEASE_END_ASSUMED_LOST,   /* no successful beat within the TTL */
-	LEASE_END_REJECTED,       /* another 4xx */
+	LEASE_END_ASSUMED_LOST,   /* no beat succeeded in time */
+	LEASE_END_REJECTED,       /* another 4xx: the item is not ours to stop */
 };
 
 struct lease_callbacks {
-	void (*ended)(void *userdata, enum lease_end why);
+	/* The first beat succeeded: the item is ours to serve. */
+	void (*claimed)(void *userdata);
+	/* Once; `first` when no beat had succeeded yet. */
+	void (*ended)(void *userdata, enum lease_end why, int first);
 	/* The server's TTL changed (the send-retry window follows it). */
 	void (*ttl_changed)(void *userdata, long ttl_ms);
 };
 
 struct lease;
 
-/* Start beating at once.  Strings are copied; `token` is the item's
+/* Send the first beat at once.  Strings are copied; `token` is the item's
  * credential and is never logged. */
 struct lease *lease_start(struct loop *loop, struct api *api, const char *environment_id,
 			  const char *work_id, const char *token, const struct log_ctx *ctx,
@@ -42,6 +47,5 @@ void lease_free(struct lease *lease);
 int lease_end_is_lost(enum lease_end why);
 const char *lease_end_to_string(enum lease_end why);
 long lease_ttl_ms(const struct lease *lease);
-long lease_interval_ms(const struct lease *lease);
 
 #endif

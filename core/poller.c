@@ -28,7 +28,7 @@ struct poller {
 	struct api_call *call;
 	struct loop_timer *timer;
 	struct json_doc *acking;  /* the item being acked */
-	int attempt;
+	int failures;             /* polls and acks failed in a row */
 	int stopped;
 	int waiting_capacity;
 	uint64_t poll_sent_ms; /* loop_now_ms() when the poll in flight went out */
@@ -54,6 +54,19 @@ poll_later(struct poller *p, long ms)
 		loop_add_timer(p->loop, (uint64_t)(ms > 0 ? ms : 0), timer_fired, p, &p->timer);
 }
 
+/* After a failed poll or ack: 2 s, 4 s ... 60 s, plus up to a second. */
+static long
+failure_delay(struct poller *p)
+{
+	long delay = 1000L << (p->failures < 6 ? p->failures + 1 : 6);
+
+	if (p->failures < 6)
+		p->failures++;
+	if (delay > POLL_BACKOFF_MAX_MS)
+		delay = POLL_BACKOFF_MAX_MS;
+	return delay + (long)(rand_unit() * 1000.0);
+}
+
 static void
 ack_done(void *userdata, const struct api_result *res)
 {
@@ -67,16 +80,20 @@ ack_done(void *userdata, const struct api_result *res)
 	if (res->status >= 200 && res->status < 300) {
 		metrics.acks++;
 		log_emit(LOG_LEVEL_DEBUG, "poller", &ctx, "acked");
+		p->failures = 0;
 		p->cb.claimed(p->userdata, work);
-	} else {
-		/* As the SDK: not handed over, not stopped; back to polling. */
-		metrics.ack_failures++;
-		log_emit(LOG_LEVEL_WARNING, "poller", &ctx, "ack failed: %s",
-			 res->status ? (res->error_message ? res->error_message : "HTTP error")
-				     : res->transport_error);
+		json_free(work);
+		poll_later(p, 0);
+		return;
 	}
+	/* As the SDK: not handed over, not stopped; back to polling after a
+	 * failure's delay. */
+	metrics.ack_failures++;
+	log_emit(LOG_LEVEL_WARNING, "poller", &ctx, "ack failed: %s",
+		 res->status ? (res->error_message ? res->error_message : "HTTP error")
+			     : res->transport_error);
 	json_free(work);
-	poll_later(p, 0);
+	poll_later(p, failure_delay(p));
 }
 
 static void
@@ -97,7 +114,7 @@ ack(struct poller *p, struct json_doc *work)
 	r.token = p->environment_key;
 	r.beta = API_BETA_MANAGED_AGENTS;
 	r.helper = "environments-work-poller";
-	r.timeout_ms = 60000;
+	r.timeout_ms = 30000;
 	r.max_retries = -1;
 	if (api_call(p->api, &r, ack_done, p, &p->call) < 0)
 		goto fail;
@@ -128,10 +145,11 @@ poll_done(void *userdata, const struct api_result *res)
 	if (p->stopped)
 		return;
 	if (res->status >= 200 && res->status < 300) {
-		p->attempt = 0;
 		/* No work: 204, an empty body, or JSON null. */
 		if (res->status == 204 || res->body_len == 0 || (res->doc && json_kind(res->doc, 0) == JSON_NULL)) {
 			long took = (long)(loop_now_ms() - p->poll_sent_ms);
+
+			p->failures = 0;
 
 			/* Keep one long poll in flight: poll again at once (the server
 			 * holds each poll for block_ms), but not sooner than a second
@@ -162,16 +180,12 @@ poll_done(void *userdata, const struct api_result *res)
 		p->cb.fatal(p->userdata, res->status, res->error_message);
 		return;
 	}
-	delay = 1000L << (p->attempt < 6 ? p->attempt : 6);
-	if (delay > POLL_BACKOFF_MAX_MS)
-		delay = POLL_BACKOFF_MAX_MS;
-	delay = (long)((double)delay * (1.0 - rand_unit() * 0.25));
+	delay = failure_delay(p);
 	/* The server's Retry-After holds between polls too, not only between
 	 * the client's own retries of one poll. */
 	if (res->retry_after_ms > delay)
 		delay = res->retry_after_ms < POLL_BACKOFF_MAX_MS ? res->retry_after_ms
 								  : POLL_BACKOFF_MAX_MS;
-	p->attempt++;
 	if (res->status)
 		log_warning("poller", "poll failed with HTTP %ld, retrying in %ld ms", res->status, delay);
 	else

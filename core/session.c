@@ -19,7 +19,14 @@
 #include "sessiondir.h"
 #include "skills.h"
 
-#define SESSION_STOP_TIMEOUT_MS 30000L
+/* The final stop: each try 10 s, 5 retries, 60 s in all. */
+#define SESSION_STOP_ATTEMPT_MS 10000L
+#define SESSION_STOP_RETRIES    5
+#define SESSION_STOP_TIMEOUT_MS 60000u
+/* Reading the session: a try gets 30 s; retries back off 1 s to 8 s. */
+#define SESSION_READ_TIMEOUT_MS 30000L
+#define SESSION_READ_BACKOFF_MIN_MS 1000L
+#define SESSION_READ_BACKOFF_MAX_MS 8000L
 /* How long the teardown waits for an executor's processes to end and for
  * its last events to go out (plugin.h, session_stop). */
 #define SESSION_STOP_GRACE_MS 10000u
@@ -49,6 +56,9 @@ struct session {
 	enum session_phase phase;
 	enum session_end why;
 	int lease_lost;
+	int claim_refused;        /* the first heartbeat was refused: failed */
+	int read_attempts;        /* of the session */
+	int serves_session;       /* a session item, not a health check */
 	int failed;
 
 	struct lease *lease;
@@ -142,7 +152,7 @@ cancel_watchdogs(struct session *s)
 enum session_outcome
 session_outcome(const struct session *s)
 {
-	if (s->lease_lost)
+	if (s->lease_lost && !s->claim_refused)
 		return SESSION_OUTCOME_LEASE_LOST;
 	if (s->failed)
 		return SESSION_OUTCOME_FAILED;
@@ -229,18 +239,36 @@ stop_done(void *userdata, const struct api_result *res)
 	struct session *s = userdata;
 
 	s->call = NULL;
+	loop_cancel_timer(s->timer);
+	s->timer = NULL;
 	if (res->status >= 200 && res->status < 300)
 		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "work item stopped");
 	else if (res->status == 409)
 		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "work item was already stopped");
 	else
-		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "stopping the work item failed: %s",
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "stop failed: %s",
 			 res->status ? (res->error_message ? res->error_message : "HTTP error")
 				     : res->transport_error);
+	/* The credential is no longer good for the item: someone else's now. */
+	if (res->status == 401)
+		s->lease_lost = 1;
 	finish(s);
 }
 
-/* POST .../stop {"force":true} with the item's credential (worker.ts). */
+static void
+stop_timeout_fired(void *userdata)
+{
+	struct session *s = userdata;
+
+	s->timer = NULL;
+	api_call_cancel(s->call);
+	s->call = NULL;
+	log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "stop failed: no answer within %u ms",
+		 SESSION_STOP_TIMEOUT_MS);
+	finish(s);
+}
+
+/* POST .../stop {"force":true} with the item's credential. */
 static void
 stop_item(struct session *s)
 {
@@ -259,10 +287,12 @@ stop_item(struct session *s)
 	r.helper = "environments-worker";
 	r.body = body;
 	r.body_len = sizeof(body) - 1;
-	r.timeout_ms = SESSION_STOP_TIMEOUT_MS;
-	r.max_retries = -1;
+	r.timeout_ms = SESSION_STOP_ATTEMPT_MS;
+	r.max_retries = SESSION_STOP_RETRIES;
 	if (api_call(s->rt->api, &r, stop_done, s, &s->call) < 0)
 		goto fail;
+	loop_cancel_timer(s->timer);
+	loop_add_timer(s->rt->loop, SESSION_STOP_TIMEOUT_MS, stop_timeout_fired, s, &s->timer);
 	buf_release(&path);
 	return;
 fail:
@@ -485,18 +515,36 @@ session_busy(const struct session *s)
 
 /* ---- callbacks ---------------------------------------------------------- */
 
+static void fetch_session(struct session *s);
+
+/* The item is ours: a health check is stopped, a session is read. */
 static void
-lease_ended(void *userdata, enum lease_end why)
+lease_claimed(void *userdata)
+{
+	struct session *s = userdata;
+
+	if (!s->serves_session) {
+		session_end(s, SESSION_END_EXECUTOR);
+		return;
+	}
+	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "claimed");
+	fetch_session(s);
+}
+
+static void
+lease_ended(void *userdata, enum lease_end why, int first)
 {
 	struct session *s = userdata;
 
 	if (lease_end_is_lost(why)) {
 		metrics.leases_lost++;
 		s->lease_lost = 1;
+		/* A first beat refused: the item could not be claimed. */
+		s->claim_refused = first && why == LEASE_END_REJECTED;
 		/* Stop at once: the item may already run elsewhere. */
 		if (s->procs)
 			proc_group_kill(s->procs);
-		session_end(s, SESSION_END_LEASE_LOST);
+		session_end(s, s->claim_refused ? SESSION_END_FAILED : SESSION_END_LEASE_LOST);
 		return;
 	}
 	session_end(s, SESSION_END_STOP);
@@ -916,6 +964,8 @@ run_executor(struct session *s)
 	}
 }
 
+static void fetch_session_fired(void *userdata);
+
 static void
 session_fetched(void *userdata, const struct api_result *res)
 {
@@ -926,10 +976,24 @@ session_fetched(void *userdata, const struct api_result *res)
 
 	s->call = NULL;
 	if (res->status != 200 || !res->doc || json_kind(res->doc, 0) != JSON_OBJECT) {
-		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot read the session: %s",
+		long delay = SESSION_READ_BACKOFF_MIN_MS;
+
+		log_emit(res->fatal ? LOG_LEVEL_ERR : LOG_LEVEL_WARNING, "session", &s->ctx,
+			 "cannot read the session: %s",
 			 res->status ? (res->error_message ? res->error_message : "bad answer")
 				     : res->transport_error);
-		session_end(s, SESSION_END_FAILED);
+		if (res->fatal) {
+			session_end(s, SESSION_END_FAILED);
+			return;
+		}
+		/* A failed read would stop the item: retry while the lease lasts. */
+		for (int i = 0; i < s->read_attempts && delay < SESSION_READ_BACKOFF_MAX_MS; i++)
+			delay *= 2;
+		if (delay > SESSION_READ_BACKOFF_MAX_MS)
+			delay = SESSION_READ_BACKOFF_MAX_MS;
+		s->read_attempts++;
+		delay = delay / 2 + (long)((double)(delay - delay / 2) * rand_unit());
+		loop_add_timer(s->rt->loop, (uint64_t)delay, fetch_session_fired, s, &s->timer);
 		return;
 	}
 	status = json_get_str(res->doc, 0, "status");
@@ -961,7 +1025,7 @@ fetch_session(struct session *s)
 	r.token = s->token;
 	r.beta = API_BETA_MANAGED_AGENTS;
 	r.helper = "environments-worker";
-	r.timeout_ms = 60000;
+	r.timeout_ms = SESSION_READ_TIMEOUT_MS;
 	r.max_retries = -1;
 	if (api_call(s->rt->api, &r, session_fetched, s, &s->call) < 0)
 		goto fail;
@@ -970,6 +1034,15 @@ fetch_session(struct session *s)
 fail:
 	buf_release(&path);
 	session_end(s, SESSION_END_FAILED);
+}
+
+static void
+fetch_session_fired(void *userdata)
+{
+	struct session *s = userdata;
+
+	s->timer = NULL;
+	fetch_session(s);
 }
 
 static void
@@ -1029,7 +1102,8 @@ fail:
 struct session *
 session_start(struct runtime *rt, const struct json_doc *work)
 {
-	static const struct lease_callbacks lease_cb = { lease_ended, lease_ttl_changed };
+	static const struct lease_callbacks lease_cb = { lease_claimed, lease_ended,
+							 lease_ttl_changed };
 	struct session *s = calloc(1, sizeof(*s));
 	int data = json_get(work, 0, "data");
 	const char *type = json_get_str(work, data, "type");
@@ -1079,22 +1153,22 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	if (rt->settings->kill_session_after_sec > 0)
 		loop_add_timer(rt->loop, (uint64_t)rt->settings->kill_session_after_sec * 1000u,
 			       runtime_limit_fired, s, &s->runtime_timer);
-	/* The lease first, so nothing slow can let it lapse; unless the
-	 * executor's program keeps it (it must send the first heartbeat). */
+	s->serves_session = type && strcmp(type, "session") == 0 && *s->session_id;
+	if (!s->serves_session)
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
+			 "work item of type '%s' needs no session: claimed, then stopped",
+			 type ? type : "healthcheck");
+	/* The first heartbeat claims the item: nothing of the session is read
+	 * before it succeeded.  Unless the executor's program keeps the lease
+	 * (it must send the first heartbeat). */
 	if (!program_owns_lease(s)) {
 		s->lease = lease_start(rt->loop, rt->api, s->environment_id, s->work_id, s->token,
 				       &s->ctx, &lease_cb, s);
 		if (!s->lease)
 			goto oom;
-	}
-	if (!type || strcmp(type, "session") != 0 || !*s->session_id) {
-		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "work item of type '%s' needs no session",
-			 type ? type : "healthcheck");
-		session_end(s, SESSION_END_EXECUTOR);
 		return s;
 	}
-	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "claimed");
-	fetch_session(s);
+	lease_claimed(s);
 	return s;
 oom:
 	session_free(s);

@@ -148,7 +148,8 @@ export class WorkQueue {
     item._.heartbeats++;
     item._.heartbeatTimes.push(nowIso());
     if (item.state === 'stopping' || item.state === 'stopped') {
-      return { type: 'work_heartbeat', last_heartbeat: item._.lastHeartbeat ?? '', lease_extended: item.state === 'stopping', state: item.state, ttl_seconds: ttl };
+      // lease_extended: false is the stop signal the SDK reads (since 1.16 it ignores `state`).
+      return { type: 'work_heartbeat', last_heartbeat: item._.lastHeartbeat ?? '', lease_extended: false, state: item.state, ttl_seconds: ttl };
     }
     if (this.plane.faults.take412(item)) {
       this.transition(item, 'queued', 'forced_412');

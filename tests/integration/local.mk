@@ -35,6 +35,7 @@ RUNNER_TESTS = \
 	tests/integration/runner-differential.sh \
 	tests/integration/runner-sigkill.sh \
 	tests/integration/runner-lease-lost.sh \
+	tests/integration/runner-lease-claim.sh \
 	tests/integration/runner-faults.sh \
 	tests/integration/runner-sigterm.sh \
 	tests/integration/runner-capacity.sh \
@@ -46,7 +47,7 @@ RUNNER_TESTS = \
 	tests/integration/plugin-session.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
-	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/faults.mjs \
+	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/lease-claim.mjs tests/runner/faults.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
 	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/tls-proxy.mjs tests/runner/README.md \
 	tests/runner/plugin-session.mjs

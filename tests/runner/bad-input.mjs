@@ -12,11 +12,11 @@ const { env, key } = await environment(client, 'bad-input');
 {
   const runner = startRunner({ envId: env.id, key, apiUrl: 'http://127.0.0.1:1', workerId: 'unreachable' });
   const lines = () => runner.log().split('\n').filter((l) => /poll failed.*retrying in \d+ ms/.test(l));
-  await until(() => lines().length >= 3, 10_000);
+  await until(() => lines().length >= 2, 15_000);
   ok(runner.alive(), 'unreachable API: the runner keeps running', runner.log().slice(-2000));
   const delays = lines().map((l) => Number(l.match(/retrying in (\d+) ms/)[1]));
-  ok(delays.length >= 3, `unreachable API: each failed poll is logged with its retry delay (${delays.join(', ')} ms)`, runner.log().slice(-2000));
-  ok(delays.length >= 3 && delays[2] > delays[0], 'unreachable API: the backoff grows', delays);
+  ok(delays.length >= 2, `unreachable API: each failed poll is logged with its retry delay (${delays.join(', ')} ms)`, runner.log().slice(-2000));
+  ok(delays.length >= 2 && delays[1] > delays[0] && delays[0] >= 2000, 'unreachable API: the backoff grows, from 2 s', delays);
   ok(/level=warning/.test(lines()[0] ?? ''), 'unreachable API: logged as a warning', lines()[0]);
   const r = await runner.stop();
   ok(r.code === 0 && r.ms < 3000, `unreachable API: SIGTERM still ends it with 0 (${r.ms} ms)`, r);

@@ -56,7 +56,7 @@ const retrieved = await client.beta.environments.work.retrieve(w1.id, { environm
 ok(retrieved.state === 'active' && retrieved.started_at && retrieved.secret === null, 'work.retrieve with the API key, secret null');
 const stopping = await work.stop(w1.id, { environment_id: env.id });
 const hb3 = await tok.heartbeat(w1.id, { environment_id: env.id, expected_last_heartbeat: 'whatever' });
-ok(stopping.state === 'stopping' && hb3.state === 'stopping', 'non-force stop: active -> stopping, reported by the next heartbeat unchecked');
+ok(stopping.state === 'stopping' && hb3.state === 'stopping' && hb3.lease_extended === false, 'non-force stop: active -> stopping, reported by the next heartbeat unchecked, lease not extended');
 const stopped = await tok.stop(w1.id, { environment_id: env.id, force: true });
 ok(stopped.state === 'stopped' && stopped.stopped_at, 'force stop with the sessions token -> stopped');
 const before = (await cp.report()).requests.by_route_status['work.stop 409'] ?? 0;
