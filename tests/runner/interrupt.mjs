@@ -13,7 +13,8 @@ const session = await client.beta.sessions.create({ agent: 'agent_local', enviro
 await cp.script(session.id, {
   turns: [
     { tool_calls: [{ name: 'bash', input: { command: 'sleep 30; echo never' } }], message: 'first: {{result.0}}' },
-    { tool_calls: [{ name: 'bash', input: { command: 'echo second' } }], message: 'second: {{result.0}}' },
+    // The stopped call took its shell with it: the next one restarts it.
+    { tool_calls: [{ name: 'bash', input: { command: 'echo second', restart: true } }], message: 'second: {{result.0}}' },
   ],
 });
 const runner = startRunner({ envId: env.id, key, workerId: 'interrupt', maxIdleSec: 5 });
