@@ -38,6 +38,7 @@
 #include "secret.h"
 #include "session.h"
 #include "sessiondir.h"
+#include "spawn.h"
 #include "strv.h"
 
 /* What the printed budget allows after the drain for the executor to wind
@@ -1026,21 +1027,33 @@ check_executor(const struct plugin *p)
 	return 0;
 }
 
+/* What a runner killed before it could end its sessions left behind: its
+ * session directories, and the processes its sessions' commands left
+ * running (a background job outlives its call; under the `none` sandbox
+ * nothing else ends it). */
 static void
 sweep(const struct settings *s)
 {
 	int removed = 0;
+	int killed = 0;
 	int ret;
 
-	if (s->workdir)
-		return;
-	ret = sessiondir_sweep(s->base_dir, &removed);
-	if (ret < 0)
-		log_warning("runner", "cannot sweep '%s' for stale session directories: %s",
-			    s->base_dir, strerror(-ret));
-	else if (removed)
-		log_info("runner", "removed %d session director%s left by a runner that is gone",
-			 removed, removed == 1 ? "y" : "ies");
+	if (s->workdir) {
+		/* One runner serves a --workdir at a time. */
+		killed = spawn_kill_left_behind(s->workdir);
+	} else {
+		ret = sessiondir_sweep(s->base_dir, &removed, &killed);
+		if (ret < 0)
+			log_warning("runner", "cannot sweep '%s' for stale session directories: %s",
+				    s->base_dir, strerror(-ret));
+		else if (removed)
+			log_info("runner",
+				 "removed %d session director%s left by a runner that is gone",
+				 removed, removed == 1 ? "y" : "ies");
+	}
+	if (killed)
+		log_info("runner", "killed %d process%s left running by a runner that is gone",
+			 killed, killed == 1 ? "" : "es");
 }
 
 /* Open files one session may hold at once: its event stream and API

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "rand.h"
 #include "sessiondir.h"
+#include "spawn.h"
 
 #define NAME_MAX_ID 96
 
@@ -162,9 +163,10 @@ sessiondir_release(const char *path, int lock_fd, int keep)
 	return r;
 }
 
-/* One lock file: remove its directory if nobody holds it.  1 when removed. */
+/* One lock file: remove its directory if nobody holds it, after killing
+ * the processes its runner left working in it.  1 when removed. */
 static int
-sweep_one(const char *base, const char *lockname)
+sweep_one(const char *base, const char *lockname, int *killed)
 {
 	size_t n = strlen(lockname) - strlen(SESSIONDIR_LOCK_SUFFIX);
 	struct buf lock = BUF_INIT(4096);
@@ -181,6 +183,7 @@ sweep_one(const char *base, const char *lockname)
 		goto out;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || !is_same_file(fd, lock.data))
 		goto out; /* a live runner holds it, or it changed meanwhile */
+	*killed += spawn_kill_left_behind(dir.data);
 	if (lstat(dir.data, &st) == 0) {
 		if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
 			goto out;
@@ -199,13 +202,14 @@ out:
 }
 
 int
-sessiondir_sweep(const char *base, int *ret_removed)
+sessiondir_sweep(const char *base, int *ret_removed, int *ret_killed)
 {
 	size_t suffix = strlen(SESSIONDIR_LOCK_SUFFIX);
 	struct dirent *de;
 	int removed = 0;
 	DIR *d;
 
+	*ret_killed = 0;
 	d = opendir(base);
 	if (!d) {
 		*ret_removed = 0;
@@ -217,7 +221,7 @@ sessiondir_sweep(const char *base, int *ret_removed)
 		if (de->d_name[0] == '.' || len <= suffix ||
 		    strcmp(de->d_name + len - suffix, SESSIONDIR_LOCK_SUFFIX) != 0)
 			continue;
-		removed += sweep_one(base, de->d_name);
+		removed += sweep_one(base, de->d_name, ret_killed);
 	}
 	closedir(d);
 	*ret_removed = removed;

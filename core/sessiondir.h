@@ -10,8 +10,10 @@
  * the directories whose lock file it can lock: created by a runner (the
  * lock file says so) that is gone (the lock is free), never a directory
  * without a lock file and never one a live runner sharing the base
- * directory holds.  A kept directory (--keep-session-dirs) loses its lock
- * file when the session ends, so no sweep touches it.
+ * directory holds.  The processes a gone runner left working in such a
+ * directory (a session's background jobs) are killed first.  A kept
+ * directory (--keep-session-dirs) loses its lock file when the session
+ * ends, so no sweep touches it.
  */
 #ifndef ER_SESSIONDIR_H
 #define ER_SESSIONDIR_H
@@ -29,9 +31,10 @@ int sessiondir_create(const char *base, const char *session_id, char **ret_path,
 /* The session is over: remove the directory and its temporary directory
  * unless `keep`, remove the lock file, close the lock.  0, or -errno of the first failure. */
 int sessiondir_release(const char *path, int lock_fd, int keep);
-/* Remove stale directories under `base`; *ret_removed counts them.  A
- * missing base is not an error. */
-int sessiondir_sweep(const char *base, int *ret_removed);
+/* Remove stale directories under `base`, and kill the processes left
+ * working in them; *ret_removed and *ret_killed count them.  A missing base
+ * is not an error. */
+int sessiondir_sweep(const char *base, int *ret_removed, int *ret_killed);
 /* Remove a directory tree without following symbolic links. */
 int sessiondir_remove_tree(const char *path);
 

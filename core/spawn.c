@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,13 +133,14 @@ proc_group_live(const struct proc_group *g)
 	return n;
 }
 
-/* Does /proc/PID/environ hold VAR=id?  Linux only. */
+/* The tracking id /proc/PID/environ holds, copied into `id` (truncated to
+ * its size): 1, or 0 when it holds none or is not ours to read.  Linux only. */
 static int
-environ_has(pid_t pid, const char *needle)
+tracking_id_of(pid_t pid, char *id, size_t idlen)
 {
+	static const char var[] = SPAWN_TRACKING_VAR "=";
 	char path[64];
 	char buf[65536];
-	size_t len = strlen(needle);
 	ssize_t n;
 	int fd;
 
@@ -152,8 +154,26 @@ environ_has(pid_t pid, const char *needle)
 		return 0;
 	buf[n] = '\0';
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
-		if (strncmp(buf + i, needle, len) == 0 && buf[i + (ssize_t)len] == '\0')
+		if (strncmp(buf + i, var, sizeof(var) - 1) == 0) {
+			snprintf(id, idlen, "%s", buf + i + sizeof(var) - 1);
 			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The pid of each process of /proc, but init and this one. */
+static pid_t
+next_pid(DIR *d)
+{
+	struct dirent *de;
+
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!*end && pid > 1 && pid != (long)getpid())
+			return (pid_t)pid;
 	}
 	return 0;
 }
@@ -162,26 +182,96 @@ environ_has(pid_t pid, const char *needle)
 static int
 signal_tracked(const char *tracking_id, int sig)
 {
-	char needle[96];
-	struct dirent *de;
+	char id[64];
 	DIR *d;
+	pid_t pid;
 	int n = 0;
 
 	d = opendir("/proc");
 	if (!d)
 		return 0;
-	snprintf(needle, sizeof(needle), "%s=%s", SPAWN_TRACKING_VAR, tracking_id);
-	while ((de = readdir(d))) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end || pid <= 1 || pid == (long)getpid())
-			continue;
-		if (environ_has((pid_t)pid, needle)) {
+	while ((pid = next_pid(d))) {
+		if (tracking_id_of(pid, id, sizeof(id)) && strcmp(id, tracking_id) == 0) {
 			n++;
 			if (sig)
-				kill((pid_t)pid, sig);
+				kill(pid, sig);
 		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* The parent of `pid` from /proc/PID/stat, or 0. */
+static pid_t
+parent_of(pid_t pid)
+{
+	char path[64];
+	char buf[1024];
+	const char *paren;
+	ssize_t n;
+	int ppid = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, ')' too. */
+	paren = strrchr(buf, ')');
+	if (!paren || sscanf(paren + 1, " %*c %d", &ppid) != 1)
+		return 0;
+	return (pid_t)ppid;
+}
+
+static int
+is_ancestor(pid_t pid)
+{
+	for (pid_t p = parent_of(getpid()); p > 1; p = parent_of(p))
+		if (p == pid)
+			return 1;
+	return 0;
+}
+
+/* Is the working directory of `pid` `dir` or below it? */
+static int
+works_within(pid_t pid, const char *dir)
+{
+	char path[64];
+	char cwd[PATH_MAX];
+	size_t len = strlen(dir);
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
+	n = readlink(path, cwd, sizeof(cwd) - 1);
+	if (n < 0)
+		return 0;
+	cwd[n] = '\0';
+	return strncmp(cwd, dir, len) == 0 && (cwd[len] == '\0' || cwd[len] == '/');
+}
+
+int
+spawn_kill_left_behind(const char *dir)
+{
+	char real[PATH_MAX];
+	char id[64];
+	DIR *d;
+	pid_t pid;
+	int n = 0;
+
+	if (!realpath(dir, real))
+		return 0;
+	d = opendir("/proc");
+	if (!d)
+		return 0;
+	while ((pid = next_pid(d))) {
+		if (tracking_id_of(pid, id, sizeof(id)) && works_within(pid, real) &&
+		    !is_ancestor(pid) && kill(pid, SIGKILL) == 0)
+			n++;
 	}
 	closedir(d);
 	return n;

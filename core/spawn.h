@@ -76,5 +76,10 @@ void proc_release(struct proc *p);
 
 /* Processes on this host still carrying `tracking_id` (Linux; 0 elsewhere). */
 int spawn_count_tracked(const char *tracking_id);
+/* SIGKILL the processes that carry a tracking id, any, and work in `dir` or
+ * below: left behind by a runner killed before it could end its sessions
+ * (Linux; 0 elsewhere).  Only for a directory no live runner serves.  Their
+ * number. */
+int spawn_kill_left_behind(const char *dir);
 
 #endif

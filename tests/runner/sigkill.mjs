@@ -2,6 +2,8 @@
 // item once the lease expires and finishes the session. No call answered
 // before the kill runs again (each call appends to a log in the shared
 // --workdir); only the call in flight may; every call gets exactly one result.
+// The background job the call in flight left running (no sandbox ends it) is
+// killed by the second runner as it starts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -18,7 +20,7 @@ const session = await client.beta.sessions.create({ agent: 'agent_local', enviro
 const step = (i) => ({ name: 'bash', input: { command: `echo c${i} >> calls.log; echo r${i}` } });
 await cp.script(session.id, {
   turns: [{
-    tool_calls: [step(0), step(1), { name: 'bash', input: { command: 'echo c2-start >> calls.log; sleep 3; echo c2-end >> calls.log; echo r2' } }, step(3), step(4)],
+    tool_calls: [step(0), step(1), { name: 'bash', input: { command: 'echo c2-start >> calls.log; sleep 30 >/dev/null 2>&1 & sleep 3; echo c2-end >> calls.log; echo r2' } }, step(3), step(4)],
     message: '{{result.0}}{{result.1}}{{result.2}}{{result.3}}{{result.4}}',
   }],
 });
@@ -36,8 +38,12 @@ try {
   const k = await a.kill('SIGKILL');
   ok(k.sig === 'SIGKILL', 'first runner SIGKILLed');
   const orphans = trackedProcs(workdir).filter((p) => p.id === slow?.id);
+  ok(orphans.some((p) => p.cmd === 'sleep 30'), 'the call in flight left a background job running', orphans);
 
   b = startRunner({ envId: env.id, key, workdir, workerId: 'second' });
+  ok(await until(() => orphans.every((p) => gone(p.pid)), 5000), 'the second runner kills what the first left running as it starts',
+    orphans.filter((p) => !gone(p.pid)));
+  ok(/killed \d+ process(es)? left running by a runner that is gone/.test(b.log()), '... and says so', b.log().slice(0, 2000));
   const events = await untilTurnEnds(session.id, 1, 25_000);
   ok(events, 'the second runner finishes the session', b.log().slice(-3000));
   const w = await untilWork(session.id, (x) => x[0]?.state === 'stopped', 10_000);
@@ -61,10 +67,6 @@ try {
   ok(!rep.mistake_counts.tool_result_duplicate, 'no duplicate results', rep.mistake_counts);
   const answer = events?.findLast((e) => e.type === 'agent.message');
   ok(answer?.content?.[0]?.text === 'r0r1r2r3r4', 'final message');
-  if (orphans.length) {
-    // Not asserted: a SIGKILLed runner cannot kill its children; they end with the call.
-    ok(await until(() => orphans.every((p) => gone(p.pid)), 6000), 'processes orphaned by the kill end by themselves', orphans);
-  }
 } finally {
   a.kill();
   const r = b ? await b.stop() : null;
