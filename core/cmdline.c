@@ -26,6 +26,8 @@ static const struct {
 	  "serve one already claimed work item named by ANTHROPIC_* variables (for --on-work)" },
 	{ "plugins", CMDLINE_PLUGINS, SETTINGS_VERB_PLUGINS,
 	  "list the plugins found in the search path, and the files refused" },
+	{ "plugin-check", CMDLINE_PLUGIN_CHECK, SETTINGS_VERB_PLUGIN_CHECK,
+	  "run the plugin FILE through the checks of its contract (for plugin authors)" },
 };
 
 static const char *
@@ -66,7 +68,8 @@ cmdline_usage(FILE *f, enum cmdline_verb verb)
 			"key; precedence: flag > environment > file > default.\n");
 		return;
 	}
-	fprintf(f, "Usage: environment-runner %s [FLAGS]\n\n", verb_name(verb));
+	fprintf(f, "Usage: environment-runner %s%s [FLAGS]\n\n", verb_name(verb),
+		verb == CMDLINE_PLUGIN_CHECK ? " FILE" : "");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (verbs[i].verb == verb)
 			fprintf(f, "%c%s.\n\nFlags (--flag=VALUE or --flag VALUE):\n",
@@ -201,6 +204,7 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 	size_t n = 0;
 	int r;
 
+	ret->file = NULL;
 	if (argc < 2) {
 		snprintf(err, errlen,
 			 "missing command; fix: run 'environment-runner orchestrator "
@@ -237,8 +241,8 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 				 name, name);
 		else
 			snprintf(err, errlen,
-				 "unknown command '%s'; fix: use 'orchestrator', 'run-item' or "
-				 "'plugins' (see 'environment-runner --help')",
+				 "unknown command '%s'; fix: use 'orchestrator', 'run-item', "
+				 "'plugins' or 'plugin-check' (see 'environment-runner --help')",
 				 name);
 		return EX_USAGE;
 	}
@@ -260,6 +264,10 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 			ret->help_for = verb;
 			r = 0;
 			goto out;
+		}
+		if (!is_flag(arg) && verb == CMDLINE_PLUGIN_CHECK && !ret->file) {
+			ret->file = arg;
+			continue;
 		}
 		if (!is_flag(arg)) {
 			snprintf(err, errlen,
@@ -326,6 +334,13 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 	r = apply_flags(s, flags, n, err, errlen);
 	if (r)
 		goto out;
+	if (verb == CMDLINE_PLUGIN_CHECK && !ret->file) {
+		snprintf(err, errlen,
+			 "missing plugin file; fix: 'environment-runner plugin-check "
+			 "./sandbox-NAME.so' (or executor-NAME.so)");
+		r = EX_USAGE;
+		goto out;
+	}
 	r = settings_finish(s, mask, err, errlen);
 	if (r)
 		goto out;

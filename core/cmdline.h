@@ -6,6 +6,7 @@
  *   environment-runner orchestrator [FLAGS]     serve sessions
  *   environment-runner run-item [FLAGS]         serve one claimed item (ANTHROPIC_* variables)
  *   environment-runner plugins [FLAGS]          list the plugins in the search path
+ *   environment-runner plugin-check FILE [FLAGS] run a plugin through its contract checks
  *   environment-runner COMMAND --help
  *
  * cmdline_parse() resolves every setting from flags, environment variables,
@@ -26,11 +27,13 @@ enum cmdline_verb {
 	CMDLINE_ORCHESTRATOR,
 	CMDLINE_PLUGINS,
 	CMDLINE_RUN_ITEM,
+	CMDLINE_PLUGIN_CHECK,
 };
 
 struct cmdline {
 	enum cmdline_verb verb;
 	enum cmdline_verb help_for; /* with CMDLINE_HELP: CMDLINE_HELP for the global text */
+	const char *file;	    /* plugin-check: the plugin's file (borrowed from argv) */
 };
 
 /*

@@ -495,13 +495,55 @@ builder_release(struct er_cmd_builder *b)
 	free(b->cgroup_procs);
 }
 
+/* The sandbox's wrap() of `cmd` into `b`; 0 or -errno with `err` filled. */
+static int
+sandbox_wrap(struct runtime *rt, const struct er_command *cmd, struct er_cmd_builder *b,
+	     struct er_error *err)
+{
+	int r = rt->sandbox->ops.sandbox.wrap(rt->sandbox->state, cmd, b, err);
+
+	if (r < 0) {
+		metrics.sandbox_launch_failures++;
+		if (!err || !err->msg[0])
+			host_err_set(err, r, "sandbox '%s' cannot wrap the command",
+				     rt->sandbox->desc.name);
+		return r;
+	}
+	if (b->argv.n == 0)
+		return host_err_set(err, -EINVAL, "sandbox '%s' produced no command",
+				    rt->sandbox->desc.name);
+	return 0;
+}
+
+/* What the builder asks of the child: its command, environment, directory
+ * (`cwd` unless wrap() set one) and process attributes.  `pass` holds
+ * `n_pass` fds already; the builder's are appended. */
+static void
+spec_from_builder(struct spawn_spec *spec, struct er_cmd_builder *b, const char *cwd, int *pass,
+		  int n_pass)
+{
+	for (int i = 0; i < b->n_fds; i++)
+		pass[n_pass + i] = b->fds[i];
+	memset(spec, 0, sizeof(*spec));
+	spec->argv = strv_array(&b->argv);
+	spec->envp = strv_array(&b->env);
+	spec->cwd = b->cwd ? b->cwd : cwd;
+	spec->pass_fds = pass;
+	spec->n_pass_fds = n_pass + b->n_fds;
+	spec->cgroup_procs = b->cgroup_procs;
+	spec->rlimits = b->rlimits;
+	spec->n_rlimits = b->n_rlimits;
+	spec->set_ids = b->set_ids;
+	spec->uid = (uid_t)b->uid;
+	spec->gid = (gid_t)b->gid;
+}
+
 static int
 host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_exit,
 	   void *userdata, struct er_process **ret_proc, struct er_error *err)
 {
 	struct session *s = (struct session *)session;
 	struct runtime *rt;
-	const struct er_sandbox_ops *sb;
 	struct er_cmd_builder b = BUILDER_INIT;
 	struct er_command cmd;
 	struct spawn_spec spec;
@@ -515,7 +557,6 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	if (!s || !req || !req->cmd.argv || !req->cmd.argv[0])
 		return host_err_set(err, -EINVAL, "spawn: no command");
 	rt = session_runtime(s);
-	sb = &rt->sandbox->ops.sandbox;
 	if (!session_procs(s))
 		return host_err_set(err, -ESRCH, "spawn: the session is not running");
 	if (req->n_pass_fds > 64 || (req->n_pass_fds && !req->pass_fds))
@@ -527,18 +568,9 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	cmd = req->cmd;
 	if (!cmd.session_id)
 		cmd.session_id = session_id(s);
-	r = sb->wrap(rt->sandbox->state, &cmd, &b, err);
-	if (r < 0) {
-		metrics.sandbox_launch_failures++;
-		if (!err || !err->msg[0])
-			host_err_set(err, r, "sandbox '%s' cannot wrap the command", rt->sandbox->desc.name);
+	r = sandbox_wrap(rt, &cmd, &b, err);
+	if (r < 0)
 		goto out;
-	}
-	if (b.argv.n == 0) {
-		r = host_err_set(err, -EINVAL, "sandbox '%s' produced no command",
-				 rt->sandbox->desc.name);
-		goto out;
-	}
 	r = strv_setenv(&b.env, SPAWN_TRACKING_VAR, proc_group_tracking_id(session_procs(s)));
 	hp = calloc(1, sizeof(*hp));
 	if (r < 0 || !hp) {
@@ -548,23 +580,10 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	}
 	for (uint32_t i = 0; i < req->n_pass_fds; i++)
 		pass[i] = req->pass_fds[i];
-	for (int i = 0; i < b.n_fds; i++)
-		pass[req->n_pass_fds + (uint32_t)i] = b.fds[i];
-	memset(&spec, 0, sizeof(spec));
-	spec.argv = strv_array(&b.argv);
-	spec.envp = strv_array(&b.env);
-	spec.cwd = b.cwd ? b.cwd : req->cmd.cwd;
+	spec_from_builder(&spec, &b, req->cmd.cwd, pass, (int)req->n_pass_fds);
 	spec.pipe_stdin = !!req->pipe_stdin;
 	spec.pipe_stdout = !!req->pipe_stdout;
 	spec.pipe_stderr = !!req->pipe_stderr;
-	spec.pass_fds = pass;
-	spec.n_pass_fds = (int)req->n_pass_fds + b.n_fds;
-	spec.cgroup_procs = b.cgroup_procs;
-	spec.rlimits = b.rlimits;
-	spec.n_rlimits = b.n_rlimits;
-	spec.set_ids = b.set_ids;
-	spec.uid = (uid_t)b.uid;
-	spec.gid = (gid_t)b.gid;
 	hp->on_exit = on_exit;
 	hp->userdata = userdata;
 	r = proc_spawn(session_procs(s), &spec, process_exited, hp, fds, &proc, msg, sizeof(msg));
@@ -803,6 +822,128 @@ host_run_command(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
 	if (r < 0)
 		return host_err_set(err, r, "reading the output of '%s': %s", argv[0], strerror(-r));
 	return 0;
+}
+
+/* ---- plugin-check: a wrapped command run to its end --------------------- */
+
+struct wrapped_run {
+	struct loop *loop;
+	struct loop_watch *watch[2];
+	int fds[2];
+	struct buf out;
+	int exited;
+	int status;
+};
+
+static void
+wrapped_done_if_over(struct wrapped_run *w)
+{
+	if (w->exited && w->fds[0] < 0 && w->fds[1] < 0)
+		loop_quit(w->loop, 0);
+}
+
+static void
+wrapped_output(void *userdata, int fd, uint32_t revents)
+{
+	struct wrapped_run *w = userdata;
+	int i = fd == w->fds[0] ? 0 : 1;
+	char chunk[4096];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		(void)buf_append(&w->out, chunk, (size_t)n); /* past its cap: cut */
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	loop_unwatch(w->watch[i]);
+	w->watch[i] = NULL;
+	close(fd);
+	w->fds[i] = -1;
+	wrapped_done_if_over(w);
+}
+
+static void
+wrapped_exited(void *userdata, struct proc *proc, int status)
+{
+	struct wrapped_run *w = userdata;
+
+	w->exited = 1;
+	w->status = status;
+	wrapped_done_if_over(w);
+}
+
+static void
+wrapped_timeout(void *userdata)
+{
+	struct wrapped_run *w = userdata;
+
+	loop_quit(w->loop, -ETIMEDOUT);
+}
+
+int
+host_run_wrapped(struct runtime *rt, const struct er_command *cmd, uint32_t timeout_ms,
+		 int *ret_status, char *out, size_t outlen, struct er_error *err)
+{
+	struct wrapped_run w = { rt->loop, { NULL, NULL }, { -1, -1 }, BUF_INIT(65536), 0, 0 };
+	struct er_cmd_builder b = BUILDER_INIT;
+	struct proc_group *group = proc_group_new(rt->spawner);
+	struct loop_timer *timer = NULL;
+	struct spawn_spec spec;
+	struct proc *proc;
+	int pass[ER_CMD_MAX_FDS];
+	int fds[3];
+	char msg[256];
+	int r;
+
+	if (outlen)
+		out[0] = '\0';
+	if (!group)
+		return host_err_set(err, -ENOMEM, "out of memory");
+	r = sandbox_wrap(rt, cmd, &b, err);
+	if (r < 0)
+		goto out;
+	r = strv_setenv(&b.env, SPAWN_TRACKING_VAR, proc_group_tracking_id(group));
+	if (r < 0) {
+		host_err_set(err, r, "out of memory");
+		goto out;
+	}
+	spec_from_builder(&spec, &b, cmd->cwd, pass, 0);
+	spec.pipe_stdout = 1;
+	spec.pipe_stderr = 1;
+	r = proc_spawn(group, &spec, wrapped_exited, &w, fds, &proc, msg, sizeof(msg));
+	if (r < 0) {
+		host_err_set(err, r, "%s", msg);
+		goto out;
+	}
+	w.fds[0] = fds[1];
+	w.fds[1] = fds[2];
+	for (int i = 0; i < 2; i++) {
+		r = loop_watch_fd(rt->loop, w.fds[i], LOOP_READ, wrapped_output, &w, &w.watch[i]);
+		if (r < 0) {
+			host_err_set(err, r, "cannot watch the command's output");
+			goto out;
+		}
+	}
+	r = loop_add_timer(rt->loop, timeout_ms, wrapped_timeout, &w, &timer);
+	if (r == 0)
+		r = loop_run(rt->loop);
+	if (r == -ETIMEDOUT)
+		host_err_set(err, r, "the command did not finish within %u ms", (unsigned)timeout_ms);
+	else if (r < 0)
+		host_err_set(err, r, "the event loop failed: %s", strerror(-r));
+	*ret_status = w.status;
+	if (outlen && w.out.len)
+		snprintf(out, outlen, "%.*s", (int)w.out.len, w.out.data);
+out:
+	loop_cancel_timer(timer);
+	for (int i = 0; i < 2; i++) {
+		loop_unwatch(w.watch[i]);
+		if (w.fds[i] >= 0)
+			close(w.fds[i]);
+	}
+	buf_release(&w.out);
+	builder_release(&b);
+	proc_group_free(group);
+	return r;
 }
 
 const struct er_host host_services = {

@@ -19,6 +19,7 @@
 #include "keyfile.h"
 #include "loader.h"
 #include "log.h"
+#include "plugin-check.h"
 #include "runner.h"
 #include "secret.h"
 #include "settings.h"
@@ -385,6 +386,9 @@ main(int argc, char **argv)
 		break;
 	case CMDLINE_RUN_ITEM:
 		r = run_item(&s);
+		break;
+	case CMDLINE_PLUGIN_CHECK:
+		r = plugin_check(&s, cmd.file);
 		break;
 	}
 out:

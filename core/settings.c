@@ -30,8 +30,11 @@ wipe(void *p, size_t n)
 
 #define OFF(m) offsetof(struct settings, m)
 #define ORCH SETTINGS_VERB_ORCHESTRATOR
-#define BOTH (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS | SETTINGS_VERB_RUN_ITEM)
-#define SERVE (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_RUN_ITEM)
+/* plugin-check takes what configures the plugins of a session. */
+#define BOTH                                                                          \
+	(SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS | SETTINGS_VERB_RUN_ITEM | \
+	 SETTINGS_VERB_PLUGIN_CHECK)
+#define SERVE (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_RUN_ITEM | SETTINGS_VERB_PLUGIN_CHECK)
 
 /*
  * Every setting: flag, environment variable, config key.  The plugin

@@ -111,6 +111,7 @@ enum settings_verb {
 	SETTINGS_VERB_ORCHESTRATOR = 1 << 0,
 	SETTINGS_VERB_PLUGINS = 1 << 1,
 	SETTINGS_VERB_RUN_ITEM = 1 << 2,
+	SETTINGS_VERB_PLUGIN_CHECK = 1 << 3,
 };
 
 enum settings_type {

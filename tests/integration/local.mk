@@ -4,8 +4,10 @@ TESTS += \
 	tests/integration/cli.sh \
 	tests/integration/key-files.sh \
 	tests/integration/plugins.sh \
+	tests/integration/plugin-check.sh \
 	tests/integration/install.sh
 EXTRA_DIST += tests/lib/tap.sh tests/integration/fd-limit.sh tests/integration/cli.sh tests/integration/plugins.sh \
+	tests/integration/plugin-check.sh \
 	tests/integration/key-files.sh \
 	tests/integration/install.sh tests/out-of-tree/sandbox-example.c
 
