@@ -106,7 +106,7 @@ echo "run-item exit $?" >&2
   writeFileSync(open, 'c2VjcmV0', { mode: 0o644 });
   chmodSync(open, 0o644);
   let r = run({ ...base, ANTHROPIC_WORK_SECRET_FILE: open });
-  ok(r.status === 78 && /chmod 600/.test(r.stderr), `run-item: a group/world-readable secret file is refused (${r.status})`, r.stderr);
+  ok(r.status === 78 && /readable by others.*fix: chmod o-rw/.test(r.stderr), `run-item: a world-readable secret file is refused (${r.status})`, r.stderr);
   r = run({ ...base, ANTHROPIC_WORK_ID: '' });
   ok(r.status === 64 && /ANTHROPIC_WORK_ID/.test(r.stderr), `run-item: a missing variable is a usage error (${r.status})`, r.stderr);
   r = run(base);
