@@ -189,24 +189,34 @@ static int
 make_tmp_dir(struct ll_state *st, const char *path, struct er_error *err)
 {
 	const struct er_host *host = st->host;
+	int made = mkdir(path, 0700) == 0;
 	struct stat sb;
+	int fd;
+	int r;
 
-	if (mkdir(path, 0700) < 0) {
-		if (errno != EEXIST)
-			return host->err_set(err, -errno, "cannot make '%s': %s", path,
-					     strerror(errno));
-		if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != st->pol.uid)
-			return host->err_set(err, -EPERM,
-					     "'%s' is not a directory of the sandbox's user", path);
+	if (!made && errno != EEXIST)
+		return host->err_set(err, -errno,
+				     "cannot make '%s': %s; fix: let the runner's user write the "
+				     "directory that holds the session's",
+				     path, strerror(errno));
+	/* Never through a link planted in its place. */
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	r = 0;
+	if (made && st->pol.drop_ids && fchown(fd, st->pol.uid, st->pol.gid) < 0)
+		r = -errno;
+	else if (!made && sb.st_uid != st->pol.uid)
+		r = -EPERM;
+	close(fd);
+	if (r == 0)
 		return 0;
-	}
-	if (st->pol.drop_ids && chown(path, st->pol.uid, st->pol.gid) < 0) {
-		int r = -errno;
-
+fail:
+	if (made)
 		rmdir(path);
-		return host->err_set(err, r, "cannot hand '%s' to the sandbox's user", path);
-	}
-	return 0;
+	return host->err_set(err, r, "'%s' is not a directory of the sandbox's user", path);
 }
 
 static void

@@ -108,6 +108,20 @@ tests_escape_er_escape_attempt_SOURCES = tests/escape/attempt.c
 EXTRA_DIST += $(ESCAPE_TESTS) tests/escape/escape.sh tests/escape/escape.mjs \
 	tests/escape/sessions.mjs tests/runner/sandbox-default.mjs
 
+# The runner in a pod-like harness (tests/pod: a non-root uid, no
+# capability, a read-only root, no new namespaces, Secret-like key files):
+# the default backend is landlock, and the runner checks pass under it.
+POD_TESTS = \
+	tests/integration/pod.sh \
+	tests/integration/pod-basic.sh \
+	tests/integration/pod-differential.sh
+TESTS += $(POD_TESTS)
+EXTRA_DIST += $(POD_TESTS) tests/pod/pod.mjs tests/pod/runner.sh tests/pod/setup.sh
+if LINUX_LANDLOCK
+check_PROGRAMS += tests/pod/er-pod
+tests_pod_er_pod_SOURCES = tests/pod/pod.c
+endif
+
 # The benchmark harness (bench/run.sh; README "Performance"): a QUICK run of
 # the tool round trip benchmark, checking the report's structure only.
 TESTS += tests/integration/bench-smoke.sh

@@ -180,11 +180,12 @@ try {
       tc.map((c, i) => `${calls[i]?.[0]}: ${c.results.length}`).filter((s) => !s.endsWith(': 1')));
     results[r.kind] = tc.map((c) => ({
       is_error: c.results[0]?.is_error,
-      // A long bash output is saved to a file of a random name.
+      // A long bash output is saved to a file of a random name, in the
+      // runner's TMPDIR (a pod's differs from this machine's).
       content: JSON.stringify(c.results[0]?.content ?? null)
         .replaceAll(r.wd, '<WD>')
         .replaceAll(outside, OUT)
-        .replace(/\/bash-output-[^/]{6}\/[0-9a-f-]{36}\.txt/g, '/bash-output-<X>/<uuid>.txt'),
+        .replace(/\/[^\s\\"]*\/bash-output-[^/]{6}\/[0-9a-f-]{36}\.txt/g, '<TMPDIR>/bash-output-<X>/<uuid>.txt'),
     }));
   }
 
