@@ -5,13 +5,19 @@
  * With an executable `rg` on PATH whose real path lies outside the workdir,
  * the search is `rg --no-config -n --no-heading -e <pattern> -- <path>`,
  * started through the host (and so the sandbox), its output capped at
- * 100 * 1024 characters.  Without one, a built-in walker searches in
+ * 100 * 1024 characters.  The path is checked, then opened beneath the
+ * workdir following no symlink, and rg gets that descriptor as
+ * /proc/self/fd/N, which names what was checked whatever the path leads to
+ * by then; its output and errors name the path again.  Where the sandbox
+ * does not hand the descriptor on (firejail closes it), rg is told the path
+ * itself, and the sandbox's view bounds what it reaches.  Without one, a built-in walker searches in
  * process.  The SDK's walker uses JavaScript regular expressions; this one
  * translates the pattern to a POSIX extended expression (regcomp): \d \w \s
  * and their negations, lazy quantifiers (which do not change whether a line
  * matches) and (?:...) groups are translated, lookarounds and
  * backreferences are refused as invalid.  Lines are tested one by one, so
- * the difference is confined to the pattern language.
+ * the difference is confined to the pattern language.  The walker, too,
+ * goes from the descriptor down with openat(O_NOFOLLOW), never by name.
  */
 #include "config.h"
 
@@ -37,12 +43,33 @@
 #define GREP_STDERR_MAX (64u * 1024u)
 #define GREP_READ_CHUNK 65536
 
+/* rg can be handed a descriptor as a path where /proc/self/fd names it. */
+#ifdef __linux__
+#define RG_BY_FD 1
+#else
+#define RG_BY_FD 0
+#endif
+
 /* ---- rg ----------------------------------------------------------------- */
 
 struct ts_rg {
 	struct ts_session *s;
 	struct er_process *proc;
 	char *call_id;
+	/* For a second run by name, and to name the path in the output. */
+	char *rg;
+	char *pattern;
+	char *search_path;
+	/* What rg is told in place of the search path ("/proc/self/fd/N"),
+	 * or "" when it searches by name; `passed` when that is the
+	 * descriptor handed to it; the start of a line of output that may
+	 * begin with it. */
+	char fd_path[32];
+	int passed;
+	size_t fd_path_len;
+	char head[34];
+	size_t head_len;
+	int line_start;
 	int fds[3];
 	struct er_watch *watch[3];
 	struct utf8_stream dec;
@@ -81,7 +108,41 @@ rg_free(struct ts_rg *g)
 	buf_release(&g->out);
 	buf_release(&g->err);
 	free(g->call_id);
+	free(g->rg);
+	free(g->pattern);
+	free(g->search_path);
 	free(g);
+}
+
+static int rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *pattern,
+		    const char *search_path, const char *stand_in, int target_fd);
+
+/* Whether `p` starts with the descriptor's path followed by '/' or ':'. */
+static int
+names_fd(const struct ts_rg *g, const char *p, size_t n)
+{
+	return g->fd_path_len > 0 && n > g->fd_path_len &&
+	       memcmp(p, g->fd_path, g->fd_path_len) == 0 &&
+	       (p[g->fd_path_len] == '/' || p[g->fd_path_len] == ':');
+}
+
+/* rg's errors, with the descriptor's path named as the search path. */
+static int
+append_errors(struct buf *msg, const struct ts_rg *g)
+{
+	const char *p = g->err.data ? g->err.data : "";
+	const char *e = p + g->err.len;
+	int r = 0;
+
+	while (r == 0 && p < e) {
+		if (names_fd(g, p, (size_t)(e - p))) {
+			r = buf_puts(msg, g->search_path);
+			p += g->fd_path_len;
+		} else {
+			r = buf_putc(msg, *p++);
+		}
+	}
+	return r;
 }
 
 /* "close": the process was reaped and both outputs reached EOF. */
@@ -96,6 +157,22 @@ rg_check_done(struct ts_rg *g)
 		return;
 	s->rg = NULL;
 	code = WIFEXITED(g->status) ? WEXITSTATUS(g->status) : -1;
+	if (code == 2 && g->fd_path_len > 0 && g->err.data) {
+		char gone[96];
+
+		snprintf(gone, sizeof(gone), "%s: No such file or directory (os error 2)",
+			 g->fd_path);
+		if (g->passed && strstr(g->err.data, gone)) {
+			/* The sandbox closed the descriptor: search by name,
+			 * now and for the rest of the session. */
+			s->rg_by_name = 1;
+			if (rg_start(s, g->call_id, g->rg, g->pattern, g->search_path, NULL, -1) <
+			    0)
+				ts_result(s, g->call_id, 1, "grep: rg failed: out of memory", 30);
+			rg_free(g);
+			return;
+		}
+	}
 	if (g->truncated) {
 		if (buf_append(&msg, g->out.data ? g->out.data : "", g->out.len) == 0 &&
 		    buf_printf(&msg, "\n[output truncated at %u bytes]", GREP_OUTPUT_LIMIT) == 0)
@@ -108,7 +185,7 @@ rg_check_done(struct ts_rg *g)
 		int r = buf_puts(&msg, "grep: rg failed: ");
 
 		if (r == 0 && g->err.len > 0)
-			r = buf_append(&msg, g->err.data, g->err.len);
+			r = append_errors(&msg, g);
 		else if (r == 0 && code >= 0)
 			r = buf_printf(&msg, "exit %d", code);
 		else if (r == 0)
@@ -118,6 +195,67 @@ rg_check_done(struct ts_rg *g)
 	}
 	buf_release(&msg);
 	rg_free(g);
+}
+
+/* Keep output text, up to GREP_OUTPUT_LIMIT characters. */
+static void
+rg_keep(struct ts_rg *g, const char *p, size_t n)
+{
+	if (g->truncated || n == 0)
+		return;
+	g->out_units += utf16_length(p, n);
+	if (g->out_units > GREP_OUTPUT_LIMIT) {
+		size_t have = utf16_length(g->out.data ? g->out.data : "", g->out.len);
+		size_t take = utf16_prefix(p, n, GREP_OUTPUT_LIMIT - have);
+
+		(void)buf_append(&g->out, p, take);
+		g->truncated = 1;
+		if (g->proc)
+			g->s->pl->host->process_kill(g->proc, SIGKILL);
+		return;
+	}
+	if (buf_append(&g->out, p, n) < 0) {
+		g->truncated = 1;
+		if (g->proc)
+			g->s->pl->host->process_kill(g->proc, SIGKILL);
+	}
+}
+
+/* Output text, each line that starts with the descriptor's path starting
+ * with the search path instead. */
+static void
+rg_emit(struct ts_rg *g, const char *p, size_t n)
+{
+	while (n > 0 && !g->truncated) {
+		const char *nl = memchr(p, '\n', n);
+		size_t upto = nl ? (size_t)(nl - p) + 1 : n;
+
+		if (g->fd_path_len > 0 && g->line_start) {
+			/* Gather enough of the line to tell. */
+			size_t want = g->fd_path_len + 1 - g->head_len;
+			size_t take = upto < want ? upto : want;
+
+			memcpy(g->head + g->head_len, p, take);
+			g->head_len += take;
+			p += take;
+			n -= take;
+			if (g->head_len <= g->fd_path_len && !(nl && take == upto))
+				continue;
+			if (names_fd(g, g->head, g->head_len)) {
+				rg_keep(g, g->search_path, strlen(g->search_path));
+				rg_keep(g, g->head + g->fd_path_len, g->head_len - g->fd_path_len);
+			} else {
+				rg_keep(g, g->head, g->head_len);
+			}
+			g->line_start = g->head[g->head_len - 1] == '\n';
+			g->head_len = 0;
+			continue;
+		}
+		rg_keep(g, p, upto);
+		p += upto;
+		n -= upto;
+		g->line_start = nl != NULL;
+	}
 }
 
 static void
@@ -153,22 +291,7 @@ rg_on_output(void *userdata, int fd, uint32_t revents)
 		buf_reset(&chunk);
 		if (utf8_stream_feed(&g->dec, &chunk, raw, (size_t)n, 0) < 0)
 			continue;
-		g->out_units += utf16_length(chunk.data, chunk.len);
-		if (g->out_units > GREP_OUTPUT_LIMIT) {
-			size_t have = utf16_length(g->out.data ? g->out.data : "", g->out.len);
-			size_t take = utf16_prefix(chunk.data, chunk.len, GREP_OUTPUT_LIMIT - have);
-
-			(void)buf_append(&g->out, chunk.data, take);
-			g->truncated = 1;
-			if (g->proc)
-				g->s->pl->host->process_kill(g->proc, SIGKILL);
-			continue;
-		}
-		if (buf_append(&g->out, chunk.data, chunk.len) < 0) {
-			g->truncated = 1;
-			if (g->proc)
-				g->s->pl->host->process_kill(g->proc, SIGKILL);
-		}
+		rg_emit(g, chunk.data, chunk.len);
 	}
 	buf_release(&chunk);
 	if (eof) {
@@ -176,8 +299,10 @@ rg_on_output(void *userdata, int fd, uint32_t revents)
 			struct buf rest = BUF_INIT(16);
 
 			if (utf8_stream_feed(&g->dec, &rest, "", 0, 1) == 0 && rest.len)
-				(void)buf_append(&g->out, rest.data, rest.len);
+				rg_emit(g, rest.data, rest.len);
 			buf_release(&rest);
+			rg_keep(g, g->head, g->head_len);
+			g->head_len = 0;
 		}
 		rg_close_stream(g, i);
 		rg_check_done(g);
@@ -258,44 +383,68 @@ find_rg(const struct ts_session *s)
 	return NULL;
 }
 
+/* Start rg on `search_path`: by name when `stand_in` is NULL, else told
+ * `stand_in`, a path that means the same to it, and given `target_fd` (or
+ * -1), which is closed in any case.  Its output names `search_path`. */
 static int
 rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *pattern,
-	 const char *search_path)
+	 const char *search_path, const char *stand_in, int target_fd)
 {
 	const struct er_host *host = s->pl->host;
-	const char *argv[] = { rg,   "--no-config", "-n", "--no-heading", "-e", pattern,
-			       "--", search_path,   NULL };
 	static const char *const envp[] = { NULL };
 	struct er_spawn_request req;
 	struct er_error err;
 	struct ts_rg *g;
-	int r;
+	int r = -ENOMEM;
 	int i;
 
 	g = calloc(1, sizeof(*g));
 	if (!g)
-		return -ENOMEM;
+		goto fail;
 	g->s = s;
 	for (i = 0; i < 3; i++)
 		g->fds[i] = -1;
+	g->line_start = 1;
 	buf_init(&g->out, 4 * GREP_OUTPUT_LIMIT + 16);
 	buf_init(&g->err, GREP_STDERR_MAX + 16);
 	g->call_id = strdup(call_id);
-	if (!g->call_id) {
-		free(g);
-		return -ENOMEM;
+	g->rg = strdup(rg);
+	g->pattern = strdup(pattern);
+	g->search_path = strdup(search_path);
+	if (!g->call_id || !g->rg || !g->pattern || !g->search_path)
+		goto fail;
+	if (stand_in) {
+		snprintf(g->fd_path, sizeof(g->fd_path), "%s", stand_in);
+		g->fd_path_len = strlen(g->fd_path);
+		g->passed = target_fd >= 0;
 	}
-	memset(&req, 0, sizeof(req));
-	memset(&err, 0, sizeof(err));
-	req.struct_size = sizeof(req);
-	req.cmd.struct_size = sizeof(req.cmd);
-	req.cmd.argv = argv;
-	req.cmd.envp = envp;
-	req.cmd.cwd = s->ctx.workdir;
-	req.cmd.workdir = s->ctx.workdir;
-	req.pipe_stdout = 1;
-	req.pipe_stderr = 1;
-	r = host->spawn(s->handle, &req, rg_on_exit, g, &g->proc, &err);
+	{
+		const char *argv[] = { rg,   "--no-config",
+				       "-n", "--no-heading",
+				       "-e", pattern,
+				       "--", stand_in ? g->fd_path : search_path,
+				       NULL };
+		int32_t pass[1] = { target_fd };
+
+		memset(&req, 0, sizeof(req));
+		memset(&err, 0, sizeof(err));
+		req.struct_size = sizeof(req);
+		req.cmd.struct_size = sizeof(req.cmd);
+		req.cmd.argv = argv;
+		req.cmd.envp = envp;
+		req.cmd.cwd = s->ctx.workdir;
+		req.cmd.workdir = s->ctx.workdir;
+		req.pipe_stdout = 1;
+		req.pipe_stderr = 1;
+		if (target_fd >= 0) {
+			req.pass_fds = pass;
+			req.n_pass_fds = 1;
+		}
+		r = host->spawn(s->handle, &req, rg_on_exit, g, &g->proc, &err);
+	}
+	if (target_fd >= 0)
+		close(target_fd);
+	target_fd = -1;
 	if (r < 0) {
 		struct buf msg = BUF_INIT(1024);
 
@@ -303,10 +452,7 @@ rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *
 		    0)
 			ts_result(s, call_id, 1, msg.data, msg.len);
 		buf_release(&msg);
-		free(g->call_id);
-		buf_release(&g->out);
-		buf_release(&g->err);
-		free(g);
+		rg_free(g);
 		return 0;
 	}
 	g->fds[1] = req.stdout_fd;
@@ -321,6 +467,43 @@ rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *
 	}
 	s->rg = g;
 	return 0;
+fail:
+	if (target_fd >= 0)
+		close(target_fd);
+	if (g)
+		rg_free(g);
+	return r;
+}
+
+/* Open what grep searches, the checked path `real` beneath `root`,
+ * following no symlink: a descriptor, or -errno. */
+static int
+open_search_root(const struct confine_root *root, const char *real)
+{
+	return confine_open(root, real, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+}
+
+/* Run rg on what `target_fd` holds, or, when it could not be opened
+ * (-errno), on a path that fails the same way and cannot lead anywhere, so
+ * that rg says it in its own words.  stdin is /dev/null, so
+ * /proc/self/fd/0/x is not a directory; fd -1 does not exist. */
+static int
+rg_run(struct ts_session *s, const char *call_id, const char *rg, const char *pattern,
+       const char *search_path, int target_fd)
+{
+	char stand_in[32];
+
+	if (!RG_BY_FD || s->rg_by_name) {
+		if (target_fd >= 0)
+			close(target_fd);
+		return rg_start(s, call_id, rg, pattern, search_path, NULL, -1);
+	}
+	if (target_fd >= 0)
+		snprintf(stand_in, sizeof(stand_in), "/proc/self/fd/%d", target_fd);
+	else
+		snprintf(stand_in, sizeof(stand_in), "%s",
+			 target_fd == -ENOTDIR ? "/proc/self/fd/0/x" : "/proc/self/fd/-1");
+	return rg_start(s, call_id, rg, pattern, search_path, stand_in, target_fd);
 }
 
 void
@@ -338,10 +521,12 @@ int
 tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc, int input)
 {
 	struct buf out = BUF_INIT(TS_OUT_MAX);
+	const struct confine_root *root;
 	const char *pattern;
 	const char *search_path;
 	char *real = NULL;
 	char *rg = NULL;
+	int target_fd = -1;
 	int p_tok;
 	int path_tok;
 	int r;
@@ -366,6 +551,7 @@ tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc,
 		goto answer;
 	}
 	search_path = s->ctx.workdir;
+	root = &s->ctx.root;
 	path_tok = ts_member(doc, input, "path");
 	if (ts_truthy(doc, path_tok)) {
 		const char *p = json_str(doc, path_tok);
@@ -374,7 +560,7 @@ tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc,
 			r = buf_puts(&out, "grep: path must be a string") ?: TS_TOOL_ERROR;
 			goto answer;
 		}
-		r = ts_confine_readable(&s->ctx, "grep", p, &real, NULL, &out);
+		r = ts_confine_readable(&s->ctx, "grep", p, &real, &root, &out);
 		if (r != 0) {
 			if (r > 0)
 				r = TS_TOOL_ERROR;
@@ -383,17 +569,25 @@ tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc,
 		search_path = real;
 	}
 	rg = find_rg(s);
+	target_fd = open_search_root(root, real ? real : root->path);
+	if (target_fd == -ENOMEM) {
+		r = -ENOMEM;
+		goto answer;
+	}
 	if (rg) {
-		r = rg_start(s, call_id, rg, pattern, search_path);
+		r = rg_run(s, call_id, rg, pattern, search_path, target_fd);
 		free(rg);
 		free(real);
 		buf_release(&out);
 		return r;
 	}
-	r = tool_grep_walk(&s->ctx, pattern, search_path, &out);
+	r = tool_grep_walk(&s->ctx, pattern, search_path, target_fd, &out);
 answer:
+	if (target_fd >= 0)
+		close(target_fd);
 	if (r >= 0)
 		ts_result(s, call_id, r == TS_TOOL_ERROR, out.data, out.len);
+	free(rg);
 	free(real);
 	buf_release(&out);
 	return r < 0 ? r : 0;
@@ -405,7 +599,7 @@ answer:
  * regcomp() copies a repeated subexpression once per count, so
  * "(a{1000}){1000}" alone would take gigabytes. */
 #define ERE_MAX_EXPANSION 1000
-#define ERE_MAX_GROUPS    64
+#define ERE_MAX_GROUPS 64
 
 /* A counted quantifier "{n}", "{n,}" or "{n,m}" at p: its length, and its
  * largest count in *ret_max; 0 when p is a literal brace (as in JS). */
@@ -431,7 +625,7 @@ counted_quantifier(const char *p, unsigned long *ret_max)
 			has_hi = 1;
 		}
 		if (!has_hi)
-			hi = lo;  /* "{n,}": the copies made are n, plus a star */
+			hi = lo; /* "{n,}": the copies made are n, plus a star */
 	}
 	if (*q != '}')
 		return 0;
@@ -687,9 +881,10 @@ test_line(struct walker *w, const char *file, unsigned long n, struct buf *line)
 		push_hit(w, file, n, line->data ? line->data : "", line->len);
 }
 
-/* readline's line splitting: \n, \r\n and a lone \r all end a line. */
+/* readline's line splitting: \n, \r\n and a lone \r all end a line.
+ * `fd` is the open file, named `file` in the output. */
 static void
-grep_file(struct walker *w, const char *file)
+grep_file(struct walker *w, const char *file, int fd)
 {
 	struct buf line = BUF_INIT(4 * GREP_MAX_LINE + 16);
 	struct buf dec = BUF_INIT(4 * GREP_READ_CHUNK + 16);
@@ -698,15 +893,9 @@ grep_file(struct walker *w, const char *file)
 	unsigned long n = 0;
 	int too_long = 0;
 	int cr = 0;
-	int fd;
 
 	if (!raw)
 		return;
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		free(raw);
-		return;
-	}
 	(void)buf_puts(&line, "");
 	for (;;) {
 		ssize_t got = read(fd, raw, GREP_READ_CHUNK);
@@ -748,7 +937,6 @@ grep_file(struct walker *w, const char *file)
 		if (!too_long)
 			test_line(w, file, n, &line);
 	}
-	close(fd);
 	free(raw);
 	buf_release(&line);
 	buf_release(&dec);
@@ -760,9 +948,25 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* 0 to go on, 1 to stop the whole walk. */
+/* Search the regular file `name` in `dfd`, opened without following a
+ * symlink. */
+static void
+grep_entry(struct walker *w, const char *path, int dfd, const char *name)
+{
+	struct stat st;
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		grep_file(w, path, fd);
+	close(fd);
+}
+
+/* Walk the directory `dfd`, named `dir` in the output: 0 to go on, 1 to stop
+ * the whole walk. */
 static int
-walk_dir(struct walker *w, const char *dir, int depth)
+walk_dir(struct walker *w, const char *dir, int dfd, int depth)
 {
 	char **names = NULL;
 	size_t n = 0;
@@ -771,14 +975,19 @@ walk_dir(struct walker *w, const char *dir, int depth)
 	DIR *d;
 	size_t i;
 	int stop = 0;
+	int lfd;
 
 	if (depth > TS_WALK_MAX_DEPTH)
 		return 0;
 	if (walker_expired(w))
 		return 1;
-	d = opendir(dir);
-	if (!d)
+	lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = lfd >= 0 ? fdopendir(lfd) : NULL;
+	if (!d) {
+		if (lfd >= 0)
+			close(lfd);
 		return 0;
+	}
 	/* Node's readdir lists names in strcmp order (libuv sorts them). */
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
@@ -814,12 +1023,18 @@ walk_dir(struct walker *w, const char *dir, int depth)
 		}
 		w->remaining--;
 		snprintf(path, sizeof(path), "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, names[i]);
-		if (lstat(path, &st) < 0)
+		if (fstatat(dfd, names[i], &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			stop = walk_dir(w, path, depth + 1);
+			int cfd = openat(dfd, names[i],
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (cfd >= 0) {
+				stop = walk_dir(w, path, cfd, depth + 1);
+				close(cfd);
+			}
 		} else if (S_ISREG(st.st_mode)) {
-			grep_file(w, path);
+			grep_entry(w, path, dfd, names[i]);
 			stop = w->full;
 		}
 	}
@@ -830,7 +1045,8 @@ walk_dir(struct walker *w, const char *dir, int depth)
 }
 
 int
-tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path, struct buf *out)
+tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path, int target_fd,
+	       struct buf *out)
 {
 	struct buf ere = BUF_INIT(64 * 1024);
 	struct walker w;
@@ -864,10 +1080,10 @@ tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path,
 	w.remaining = TS_WALK_MAX_ENTRIES;
 	clock_gettime(CLOCK_MONOTONIC, &w.deadline);
 	w.deadline.tv_sec += GREP_TIMEOUT_MS / 1000;
-	if (stat(search_path, &st) == 0 && S_ISREG(st.st_mode))
-		grep_file(&w, search_path);
-	else
-		walk_dir(&w, search_path, 0);
+	if (target_fd >= 0 && fstat(target_fd, &st) == 0 && S_ISREG(st.st_mode))
+		grep_file(&w, search_path, target_fd);
+	else if (target_fd >= 0 && S_ISDIR(st.st_mode))
+		walk_dir(&w, search_path, target_fd, 0);
 	regfree(&w.re);
 	if (w.timed_out && !w.full) {
 		if (w.lines == 0) {

@@ -122,6 +122,7 @@ struct ts_session {
 	struct ts_ctx ctx;
 	struct ts_shell *shells; /* one per session thread, made by its first call */
 	struct ts_rg *rg;	 /* the running rg search, if any */
+	int rg_by_name; /* the sandbox does not hand rg a descriptor */
 };
 
 /* Post a result through the host (it turns "" into "(no output)"). */
@@ -163,8 +164,10 @@ int tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct 
 int tool_write(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);
 int tool_edit(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);
 int tool_glob(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf *out);
-int
-tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path, struct buf *out);
+/* The built-in search of `target_fd` (the file or directory named
+ * `search_path`; -1 when it could not be opened). */
+int tool_grep_walk(struct ts_ctx *ctx, const char *pattern, const char *search_path, int target_fd,
+		   struct buf *out);
 
 /* Write `len` bytes to the canonical path `real` atomically (a temporary
  * file in the same directory, fsync, rename): a new file gets mode 0600, an

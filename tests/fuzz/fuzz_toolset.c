@@ -146,6 +146,7 @@ grep(const struct json_doc *doc, struct buf *out)
 	int path_tok = ts_member(doc, 0, "path");
 	const char *pattern = json_str(doc, p_tok);
 	char *real = NULL;
+	int fd;
 	int r;
 
 	if (!pattern)
@@ -159,7 +160,10 @@ grep(const struct json_doc *doc, struct buf *out)
 		if (r != 0)
 			return r > 0 ? TS_TOOL_ERROR : r;
 	}
-	r = tool_grep_walk(&ctx, pattern, real ? real : ctx.workdir, out);
+	fd = confine_open(&ctx.root, real ? real : ctx.root.path, O_RDONLY | O_NONBLOCK);
+	r = tool_grep_walk(&ctx, pattern, real ? real : ctx.workdir, fd, out);
+	if (fd >= 0)
+		close(fd);
 	free(real);
 	return r;
 }

@@ -7,7 +7,7 @@ FUZZ_TARGETS = json sse secret http_header conffile toolset
 if ENABLE_FUZZING
 check_PROGRAMS += tests/fuzz/fuzz_json tests/fuzz/fuzz_sse tests/fuzz/fuzz_secret \
 	tests/fuzz/fuzz_http_header tests/fuzz/fuzz_conffile tests/fuzz/fuzz_toolset
-FUZZ_COMMON = core/json.c core/buf.c core/secret.c core/base64.c core/http-header.c
+FUZZ_COMMON = core/json.c core/buf.c core/secret.c core/base64.c core/http-header.c core/rand.c
 tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c core/jsonw.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_json_LDFLAGS = $(FUZZ_CFLAGS)

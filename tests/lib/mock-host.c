@@ -73,6 +73,7 @@ static void m_session_log(struct er_session *session, int level, const char *fmt
 
 char mock_last_log[1024];
 const char *const *mock_wrapper;
+const char *mock_pre_exec;
 
 static void
 m_vlog(void *ctx, int level, const char *fmt, va_list ap)
@@ -234,8 +235,13 @@ m_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_
 		dup2(in[0] >= 0 ? in[0] : devnull, 0);
 		dup2(out[1] >= 0 ? out[1] : devnull, 1);
 		dup2(errp[1] >= 0 ? errp[1] : devnull, 2);
+		/* Passed fds keep their numbers, as the runner passes them. */
+		for (uint32_t k = 0; k < req->n_pass_fds; k++)
+			fcntl(req->pass_fds[k], F_SETFD, 0);
 		if (req->cmd.cwd && chdir(req->cmd.cwd) < 0)
 			_exit(127);
+		if (mock_pre_exec && system(mock_pre_exec) != 0)
+			_exit(126);
 		execve(argv[0], (char *const *)argv, env);
 		_exit(127);
 	}

@@ -30,6 +30,9 @@ extern char mock_last_log[1024];
 /* When set, spawn() runs this command instead of the one asked for, as a
  * sandbox whose wrapped command fails would. */
 extern const char *const *mock_wrapper;
+/* When set, the child runs this shell command just before the exec: what
+ * the session does between a tool's check and the program's start. */
+extern const char *mock_pre_exec;
 
 /* A fake session handle for spawn() and tool_result(). */
 struct er_session *mock_session(void);

@@ -210,6 +210,12 @@ const corpus = [
   ['grep', { pattern: 'hidden', path: 'docs' }],
   ['grep', { pattern: 'SECRET' }],
   ['grep', { pattern: 'x', path: '/etc' }],
+  ['grep', { pattern: 'x', path: 'missing' }],
+  ['grep', { pattern: 'x', path: 'a.txt/x' }],
+  ['grep', { pattern: 'a', path: 'bad.bin' }],
+  ['grep', { pattern: 'leaf', path: 'srclink' }],
+  ['grep', { pattern: 'int', path: 'srclink/main.c' }],
+  ['grep', { pattern: 'x', path: 'loop1' }],
   // bash
   ['bash', { command: 'echo hello' }],
   ['bash', { command: 'cd src && export V=1' }],

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +38,8 @@ setup(void **unused)
 	char cmd[PATH_MAX * 3];
 	char *real;
 
+	/* As the runner: a write to a shell that died fails with EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 	snprintf(tmpdir, sizeof(tmpdir), "%s/toolset-async-XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	assert_non_null(mkdtemp(tmpdir));
@@ -128,11 +131,11 @@ test_routing(void **unused)
 	assert_call("read", "[1,2]", 1, "read: file_path is required");
 }
 
-#define SHELL_GONE                                                                               \
+#define SHELL_GONE                                                                                 \
 	"[The shell is gone. Call bash with restart set to true to start a new one. It starts in " \
-	"the original working directory, without the old shell's variables, activated "           \
+	"the original working directory, without the old shell's variables, activated "            \
 	"environments and background jobs.]"
-#define NOT_RUN                                                                                  \
+#define NOT_RUN                                                                                    \
 	"[This command did not run, because the shell is gone. Call bash with restart set to "     \
 	"true to start a new one. It starts in the original working directory, without the old "   \
 	"shell's variables, activated environments and background jobs.]"
@@ -288,8 +291,8 @@ test_bash_cancel(void **unused)
 	static const char slow[] = "{\"command\":\"sleep 30 & sleep 30\"}";
 	static const char quick[] = "{\"command\":\"echo hi\"}";
 	struct er_tool_call c = { sizeof(c), "toolu_cancel", "bash", slow, sizeof(slow) - 1, NULL };
-	struct er_tool_call c2 = { sizeof(c2), "toolu_queued", "bash", quick, sizeof(quick) - 1,
-				   NULL };
+	struct er_tool_call c2 = { sizeof(c2), "toolu_queued",	  "bash",
+				   quick,      sizeof(quick) - 1, NULL };
 	int before = mock_nresults;
 
 	assert_int_equal(ops->tool_call(state, sess, &c), 0);
@@ -302,6 +305,7 @@ test_bash_cancel(void **unused)
 	assert_int_equal(mock_run_until(before + 1, 5000), before + 1);
 	assert_string_equal(mock_results[before].call_id, "toolu_queued");
 	assert_string_equal(mock_results[before].text, NOT_RUN);
+	mock_run_for(100);
 	assert_int_equal(mock_live_processes(), 0);
 	assert_call("bash", "{\"command\":\"echo after\",\"restart\":true}", 0, "after");
 }
@@ -355,6 +359,45 @@ test_grep_rg(void **unused)
 	}
 }
 
+/* The path grep checked is the one rg searches, even when the session
+ * swaps it for a symlink to outside before rg starts (rg gets the
+ * descriptor that was checked, not the name). */
+static void
+test_grep_rg_swap(void **unused)
+{
+	char cmd[PATH_MAX * 8];
+	char want[PATH_MAX * 2];
+	struct mock_result *r;
+
+	if (system("command -v rg >/dev/null 2>&1") != 0)
+		skip();
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s/outside' '%s/d' && echo 'SECRET outside' > '%s/outside/f.txt' && "
+		 "echo 'inside' > '%s/d/f.txt'",
+		 tmpdir, workdir, tmpdir, workdir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "mv '%s/d' '%s/d.moved' && ln -s '%s/outside' '%s/d'", workdir,
+		 workdir, tmpdir, workdir);
+	mock_pre_exec = cmd;
+	r = call("grep", "{\"pattern\":\"SECRET|inside\",\"path\":\"d\"}");
+	mock_pre_exec = NULL;
+	snprintf(want, sizeof(want), "%s/d/f.txt:1:inside\n", workdir);
+	assert_string_equal(r->text, want);
+	assert_int_equal(r->is_error, 0);
+	/* A path that is not there, or not a directory: rg's own words. */
+	snprintf(want, sizeof(want), "%s/nothere", workdir);
+	r = call("grep", "{\"pattern\":\"x\",\"path\":\"nothere\"}");
+	assert_int_equal(r->is_error, 1);
+	assert_non_null(strstr(r->text, want));
+	assert_non_null(strstr(r->text, "No such file or directory (os error 2)"));
+	assert_null(strstr(r->text, "/proc/self"));
+	r = call("grep", "{\"pattern\":\"x\",\"path\":\"a.txt/x\"}");
+	assert_int_equal(r->is_error, 1);
+	assert_non_null(strstr(r->text, "a.txt/x: Not a directory (os error 20)"));
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/d' '%s/d.moved'", workdir, workdir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_grep_walker(void **unused)
 {
@@ -398,17 +441,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routing),
-		cmocka_unit_test(test_bash_basics),
-		cmocka_unit_test(test_bash_output_split),
-		cmocka_unit_test(test_bash_timeout),
-		cmocka_unit_test(test_bash_died),
-		cmocka_unit_test(test_bash_wrapper_fails),
-		cmocka_unit_test(test_bash_truncation),
-		cmocka_unit_test(test_bash_cancel),
-		cmocka_unit_test(test_bash_threads),
-		cmocka_unit_test(test_grep_rg),
-		cmocka_unit_test(test_grep_walker),
+		cmocka_unit_test(test_routing),		  cmocka_unit_test(test_bash_basics),
+		cmocka_unit_test(test_bash_output_split), cmocka_unit_test(test_bash_timeout),
+		cmocka_unit_test(test_bash_died),	  cmocka_unit_test(test_bash_wrapper_fails),
+		cmocka_unit_test(test_bash_truncation),	  cmocka_unit_test(test_bash_cancel),
+		cmocka_unit_test(test_bash_threads),	  cmocka_unit_test(test_grep_rg),
+		cmocka_unit_test(test_grep_rg_swap),	  cmocka_unit_test(test_grep_walker),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
