@@ -320,9 +320,55 @@ rg_on_exit(void *userdata, struct er_process *proc, int status)
 	rg_check_done(g);
 }
 
-/* fs-util.ts findExecutable('rg', [workdir]): the first executable regular
- * file called rg in an absolute, normalised PATH entry whose real path is
- * not inside the workdir (compared without regard to case).  Caller frees. */
+/* fs-util.ts isWithinFolded(): confine_is_within() with ASCII letter case
+ * ignored (the SDK also folds Unicode case and form).  Out of memory reads
+ * as inside. */
+static int
+within_folded(const char *root, const char *p)
+{
+	char *a = strdup(root);
+	char *b = strdup(p);
+	int inside = 1;
+
+	if (a && b) {
+		for (char *c = a; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+		for (char *c = b; *c; c++)
+			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
+		inside = confine_is_within(a, b);
+	}
+	free(a);
+	free(b);
+	return inside;
+}
+
+/* Whether the canonical `real` is in the workdir or an allowed root, each
+ * resolved now. */
+static int
+inside_session(const struct ts_session *s, const char *real)
+{
+	if (within_folded(s->ctx.root.path, real))
+		return 1;
+	for (size_t i = 0; s->ctx.allowed_roots && s->ctx.allowed_roots[i]; i++) {
+		char *abs = NULL;
+		char *canon = NULL;
+		int inside = 0;
+
+		if (path_resolve("/", s->ctx.allowed_roots[i], &abs) == 0 &&
+		    confine_canonicalize(abs, &canon) == 0)
+			inside = within_folded(canon, real);
+		free(abs);
+		free(canon);
+		if (inside)
+			return 1;
+	}
+	return 0;
+}
+
+/* fs-util.ts findExecutable('rg', [workdir, ...allowedRoots]): the first
+ * executable regular file called rg in an absolute, normalised PATH entry
+ * whose real path is neither in the workdir nor in an allowed root
+ * (compared without regard to case).  Caller frees. */
 static char *
 find_rg(const struct ts_session *s)
 {
@@ -351,24 +397,7 @@ find_rg(const struct ts_session *s)
 				char *real = realpath(cand, NULL);
 
 				if (real) {
-					char *lr = strdup(real);
-					char *lw = strdup(s->ctx.root.path);
-					int inside = 1;
-
-					if (lr && lw) {
-						for (char *c = lr; *c; c++)
-							*c = (char)((*c >= 'A' && *c <= 'Z')
-									    ? *c + 32
-									    : *c);
-						for (char *c = lw; *c; c++)
-							*c = (char)((*c >= 'A' && *c <= 'Z')
-									    ? *c + 32
-									    : *c);
-						inside = confine_is_within(lw, lr);
-					}
-					free(lr);
-					free(lw);
-					if (!inside) {
+					if (!inside_session(s, real)) {
 						free(norm);
 						free(dir);
 						return real;

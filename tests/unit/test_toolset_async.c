@@ -398,6 +398,53 @@ test_grep_rg_swap(void **unused)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* An rg inside an allowed root (a memory store the session writes) is not
+ * run: grep takes the next one on PATH. */
+static void
+test_grep_rg_in_allowed_root(void **unused)
+{
+	char store[PATH_MAX * 2];
+	char cmd[PATH_MAX * 8];
+	char path_env[PATH_MAX * 4];
+	const char *roots[] = { store, NULL };
+	const char *path = getenv("PATH");
+	char *saved = path ? strdup(path) : NULL;
+	struct er_session_info info;
+	struct er_tool_call c;
+	struct er_error err;
+	void *other = NULL;
+	int before = mock_nresults;
+
+	snprintf(store, sizeof(store), "%s/store", tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p '%s/bin' && printf '#!/bin/sh\\necho planted\\n' > '%s/bin/rg' && "
+		 "chmod 755 '%s/bin/rg'",
+		 store, store, store);
+	assert_int_equal(system(cmd), 0);
+	snprintf(path_env, sizeof(path_env), "%s/bin:%s", store, saved ? saved : "/usr/bin:/bin");
+	setenv("PATH", path_env, 1);
+	memset(&info, 0, sizeof(info));
+	info.struct_size = sizeof(info);
+	info.session_id = "sesn_roots";
+	info.workdir = workdir;
+	info.allowed_roots = roots;
+	assert_int_equal(ops->session_start(state, mock_session(), &info, &other, &err), 0);
+	memset(&c, 0, sizeof(c));
+	c.struct_size = sizeof(c);
+	c.id = "toolu_roots";
+	c.name = "grep";
+	c.input_json = "{\"pattern\":\"zzz\"}";
+	c.input_len = strlen(c.input_json);
+	assert_int_equal(ops->tool_call(state, other, &c), 0);
+	assert_int_equal(mock_run_until(before + 1, 10000), before + 1);
+	assert_string_equal(mock_results[before].text, "no matches");
+	ops->session_stop(state, other, ER_STOP_SHUTDOWN);
+	ops->session_free(state, other);
+	if (saved)
+		setenv("PATH", saved, 1);
+	free(saved);
+}
+
 static void
 test_grep_walker(void **unused)
 {
@@ -441,12 +488,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_routing),		  cmocka_unit_test(test_bash_basics),
-		cmocka_unit_test(test_bash_output_split), cmocka_unit_test(test_bash_timeout),
-		cmocka_unit_test(test_bash_died),	  cmocka_unit_test(test_bash_wrapper_fails),
-		cmocka_unit_test(test_bash_truncation),	  cmocka_unit_test(test_bash_cancel),
-		cmocka_unit_test(test_bash_threads),	  cmocka_unit_test(test_grep_rg),
-		cmocka_unit_test(test_grep_rg_swap),	  cmocka_unit_test(test_grep_walker),
+		cmocka_unit_test(test_routing),
+		cmocka_unit_test(test_bash_basics),
+		cmocka_unit_test(test_bash_output_split),
+		cmocka_unit_test(test_bash_timeout),
+		cmocka_unit_test(test_bash_died),
+		cmocka_unit_test(test_bash_wrapper_fails),
+		cmocka_unit_test(test_bash_truncation),
+		cmocka_unit_test(test_bash_cancel),
+		cmocka_unit_test(test_bash_threads),
+		cmocka_unit_test(test_grep_rg),
+		cmocka_unit_test(test_grep_rg_swap),
+		cmocka_unit_test(test_grep_rg_in_allowed_root),
+		cmocka_unit_test(test_grep_walker),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
