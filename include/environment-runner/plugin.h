@@ -43,10 +43,19 @@
  *    failure in the caller-allocated `struct er_error` with host->err_set().
  *    The runner prefixes the plugin's name and logs it once.  Plugins never
  *    print, never exit or abort, and never leave errno to be read.  The
- *    code of a failed `create` or `probe` picks the runner's exit status:
- *    -EINVAL or -EPERM, a configuration refused (78); -ESRCH, a user or
- *    group the configuration names does not exist (67); anything else,
- *    the plugin cannot run here (69).
+ *    code of a failed `create` or `probe` picks the runner's exit status
+ *    (sysexits(3)), the same for every plugin:
+ *
+ *      -EINVAL, -EPERM   a configuration refused (a bad option value)   78
+ *      -ESRCH            a user or group the configuration names is
+ *                        missing                                         67
+ *      -ENOMEM           out of memory                                   71
+ *      anything else     the plugin cannot run here: -ENOENT a program
+ *                        it needs is missing, -ENOTSUP the kernel or the
+ *                        tool lacks a feature, -EACCES not allowed here  69
+ *
+ *    A failed tool_call_err() answers the call with the plugin's message;
+ *    a failed wrap() or spawn() fails that one command.
  *  - Memory: every pointer the runner passes in is borrowed for the duration
  *    of the call, except the host table and `host_ctx`, which live until
  *    `destroy` returns.  Whatever a plugin hands back goes through a host
@@ -497,8 +506,9 @@ struct er_plugin {
 
 /* Declared here so that the definition below has external (and, in C++,
  * C) linkage: a namespace-scope const has internal linkage in C++.  The
- * declaration carries ER_EXPORT too, so that a plugin built with
- * -fvisibility=hidden (the C++ norm) still exports the symbol. */
+ * declaration carries ER_EXPORT, which the definition inherits, so that a
+ * plugin built with -fvisibility=hidden (the C++ norm) still exports the
+ * symbol (g++ ignores the attribute on the definition itself). */
 extern ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL;
 
 /*
@@ -513,7 +523,7 @@ extern ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL;
  */
 #define ER_PLUGIN_DEFINE_FULL(kind_, name_, version_, description_, options_, min_host_minor_, \
 			      flags_, create_, destroy_, ops_)                                  \
-	ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL = {                                  \
+	const struct er_plugin ER_PLUGIN_SYMBOL = {                                            \
 		ER_PLUGIN_MAGIC, ER_ABI_MAJOR, ER_ABI_MINOR, sizeof(struct er_plugin),        \
 		(kind_), (name_), (version_), (description_), (min_host_minor_), (flags_),    \
 		(options_), (create_), (destroy_), (ops_)                                      \

@@ -1,10 +1,12 @@
 #!/bin/sh
-# make install into a DESTDIR, then build tests/out-of-tree/sandbox-example.c
-# with plain cc against the *installed* header alone (found through the
-# installed pkg-config file) and load it with the installed runner.
+# make install into a DESTDIR under the build directory, then, as a backend
+# author would with the installed -dev files only (header, pkg-config file,
+# manual page, example sources): build the installed examples, a sandbox
+# backend in C and an executor in C++ with hidden visibility, and with the
+# installed runner list them, pass plugin-check, and serve a session.
 . "$ER_TOP_SRCDIR/tests/lib/tap.sh"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/er-install.XXXXXX") || exit 99
+tmp=$(mktemp -d "$ER_TOP_BUILDDIR/tests/er-install.XXXXXX") || exit 99
 trap 'rm -rf "$tmp"' EXIT
 dest=$tmp/dest
 
@@ -26,6 +28,11 @@ bin=$(find "$dest" -type f -name environment-runner | head -n 1)
 check "the runner is installed" test -x "$bin"
 man=$(find "$dest" -path '*/man8/environment-runner.8' | head -n 1)
 check "the manual page environment-runner(8) is installed" test -s "$man"
+man7=$(find "$dest" -path '*/man7/environment-runner-plugin.7' | head -n 1)
+check "the manual page environment-runner-plugin(7) is installed" test -s "$man7"
+examples=$(find "$dest" -path '*/examples/plugins' -type d | head -n 1)
+check "the example plugins' sources are installed" \
+	test -s "$examples/sandbox-example.c" -a -s "$examples/executor-example.cc"
 unit=$(find "$dest" -path '*/sample-config/systemd/environment-runner.service' | head -n 1)
 onwork=$(find "$dest" -path '*/sample-config/kubernetes/job-per-item/on-work.sh' | head -n 1)
 check "the sample configuration is installed (systemd unit, executable on-work script)" \
@@ -35,6 +42,9 @@ export PKG_CONFIG_PATH="$(dirname "$pc")" PKG_CONFIG_SYSROOT_DIR="$dest"
 cflags=$(pkg-config --cflags environment-runner-plugin)
 plugindir=$(pkg-config --variable=plugindir environment-runner-plugin)
 plugindir=${plugindir#"$dest"}  # pkgconf prefixes variables with the sysroot too
+abi=$(pkg-config --variable=abi_version environment-runner-plugin)
+header_abi=$(sed -n 's/^#define ER_ABI_MAJOR \([0-9]*\)$/\1/p' "$hdr").$(sed -n 's/^#define ER_ABI_MINOR \([0-9]*\)$/\1/p' "$hdr")
+check "pkg-config --variable=abi_version is the header's ($abi)" test "$abi" = "$header_abi"
 case "$cflags" in
 "-I$dest/"*) ok "pkg-config --cflags points into the installed tree" ;;
 *) not_ok "pkg-config --cflags: '$cflags'" ;;
@@ -48,12 +58,25 @@ else not_ok "sandbox-none.so exports: $syms"; fi
 mkdir -p "$tmp/plugins"
 # shellcheck disable=SC2086 # cflags is a word list
 if ${CC_FOR_TEST:-cc} $cflags -std=c99 -Wall -Wextra -Werror -shared -fPIC \
-	-o "$tmp/plugins/sandbox-example.so" "$ER_TOP_SRCDIR/tests/out-of-tree/sandbox-example.c" \
+	-o "$tmp/plugins/sandbox-example.so" "$examples/sandbox-example.c" \
 	2>"$tmp/cc.log"; then
-	ok "the out-of-tree example builds against the installed header"
+	ok "the installed sandbox example (C) builds against the installed header"
 else
-	not_ok "the out-of-tree example builds against the installed header"
+	not_ok "the installed sandbox example (C) builds against the installed header"
 	sed 's/^/# /' "$tmp/cc.log"
+fi
+if ! command -v "${CXX_FOR_TEST:-c++}" >/dev/null 2>&1; then
+	skip "no C++ compiler: the C++ executor example is not built"
+# shellcheck disable=SC2086 # cflags is a word list
+elif ${CXX_FOR_TEST:-c++} $cflags -std=c++17 -Wall -Wextra -Werror -fvisibility=hidden \
+	-shared -fPIC -o "$tmp/plugins/executor-example.so" "$examples/executor-example.cc" \
+	2>"$tmp/cxx.log"; then
+	ok "the installed executor example (C++, -fvisibility=hidden) builds against the installed header"
+	syms=$(nm -D --defined-only "$tmp/plugins/executor-example.so" | awk '$2 == "D" { print $3 }')
+	check "and exports er_plugin_v1 ($syms)" test "$syms" = er_plugin_v1
+else
+	not_ok "the installed executor example (C++, -fvisibility=hidden) builds against the installed header"
+	sed 's/^/# /' "$tmp/cxx.log"
 fi
 
 out=$(env -u ER_PLUGIN_PATH "$bin" plugins --plugin-dir "$tmp/plugins" --plugin-dir "$dest$plugindir" 2>&1)
@@ -61,10 +84,17 @@ rc=$?
 diag "$out"
 check "plugins exits 0" test "$rc" -eq 0
 case "$out" in
-*"sandbox   example "*" 0.1 "*" 1.2 "*"$tmp/plugins/sandbox-example.so"*)
-	ok "the installed runner loads the example" ;;
-*) not_ok "the installed runner loads the example" ;;
+*"sandbox   example "*" 0.1 "*" $abi "*"$tmp/plugins/sandbox-example.so"*)
+	ok "the installed runner loads the sandbox example" ;;
+*) not_ok "the installed runner loads the sandbox example" ;;
 esac
+if [ -f "$tmp/plugins/executor-example.so" ]; then
+	case "$out" in
+	*"executor  example "*" 0.1 "*" $abi "*"$tmp/plugins/executor-example.so"*)
+		ok "and the executor example" ;;
+	*) not_ok "and the executor example" ;;
+	esac
+fi
 case "$out" in
 *"sandbox   none "*"$dest$plugindir/sandbox-none.so"*) ok "and the installed sandbox-none" ;;
 *) not_ok "and the installed sandbox-none" ;;
@@ -73,4 +103,31 @@ case "$out" in
 *refused*) not_ok "nothing refused" ;;
 *) ok "nothing refused" ;;
 esac
+
+# plugin-check, as an author runs it before publishing.
+for p in "$tmp"/plugins/*.so; do
+	if env -u ER_PLUGIN_PATH "$bin" plugin-check "$p" >"$tmp/check.out" 2>&1; then
+		ok "plugin-check $(basename "$p") passes"
+	else
+		not_ok "plugin-check $(basename "$p") passes"
+		sed 's/^/# /' "$tmp/check.out"
+	fi
+done
+
+# A session served by the installed runner with both: the executor's echo
+# tool runs /bin/echo through the sandbox example.
+if [ -f "$tmp/plugins/executor-example.so" ]; then
+	ER_RUNNER=$bin ER_TEST_SANDBOX=$tmp/plugins/sandbox-example.so \
+		ER_CHECK_EXECUTOR=$tmp/plugins/executor-example.so ER_CHECK_NAME=example \
+		sh "$ER_TOP_SRCDIR/tests/sdk/run-check.sh" ../runner/plugin-session.mjs \
+		>"$tmp/session.out" 2>&1
+	if grep -q '^1\.\.0 # SKIP' "$tmp/session.out"; then
+		skip "a session with the examples: $(sed -n 's/^1\.\.0 # SKIP //p' "$tmp/session.out")"
+	elif grep -q '^ok ' "$tmp/session.out" && ! grep -q '^not ok' "$tmp/session.out"; then
+		ok "the installed runner serves a session with the two examples ($(grep -c '^ok ' "$tmp/session.out") checks)"
+	else
+		not_ok "the installed runner serves a session with the two examples"
+		sed 's/^/# /' "$tmp/session.out" | tail -40
+	fi
+fi
 done_testing

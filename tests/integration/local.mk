@@ -9,7 +9,7 @@ TESTS += \
 EXTRA_DIST += tests/lib/tap.sh tests/integration/fd-limit.sh tests/integration/cli.sh tests/integration/plugins.sh \
 	tests/integration/plugin-check.sh \
 	tests/integration/key-files.sh \
-	tests/integration/install.sh tests/out-of-tree/sandbox-example.c
+	tests/integration/install.sh
 
 # The local control plane (tests/controlplane) and the official SDK against it
 # (tests/sdk; skipped until `npm install --prefix tests/sdk` has run).
