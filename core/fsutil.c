@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "fsutil.h"
@@ -98,6 +101,52 @@ fsutil_remove_tree(const char *path)
 	if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0)
 		return errno ? -errno : -EIO;
 	return 0;
+}
+
+/* Deeper than this is left for the session directory's own removal. */
+#define REMOVE_AT_DEPTH 64
+
+static int
+remove_at(int dirfd, const char *name, int depth)
+{
+	struct dirent *e;
+	DIR *d;
+	int fd;
+	int r = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != ENOTDIR && errno != ELOOP)
+			return -errno;
+		/* A file or a link: the entry itself goes. */
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	}
+	if (depth >= REMOVE_AT_DEPTH) {
+		close(fd);
+		return -ELOOP;
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (r == 0 && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			r = remove_at(fd, e->d_name, depth + 1);
+	}
+	closedir(d);
+	if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		r = -errno;
+	return r;
+}
+
+int
+fsutil_remove_tree_at(int dirfd, const char *name)
+{
+	return remove_at(dirfd, name, 0);
 }
 
 int

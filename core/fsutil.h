@@ -2,7 +2,8 @@
 /*
  * Small filesystem helpers shared by the skills and memory-store setup:
  * lexical path resolution as Node's path.resolve does it, recursive removal
- * that never follows a link, and mkdir -p.
+ * that never follows a link (by path, or by fd from an open directory), and
+ * mkdir -p.
  */
 #ifndef ER_FSUTIL_H
 #define ER_FSUTIL_H
@@ -22,6 +23,10 @@ bool fsutil_is_within_folded(const char *root, const char *p);
 
 /* rm -rf without following links; a missing path is fine.  0 or -errno. */
 int fsutil_remove_tree(const char *path);
+/* The same for the entry `name` of the directory open as `dirfd`, by fd all
+ * the way down: a link is removed itself, whatever it points to, and a
+ * folder swapped for a link meanwhile is never entered.  0 or -errno. */
+int fsutil_remove_tree_at(int dirfd, const char *name);
 /* mkdir -p with `mode` for every directory it creates.  0 or -errno. */
 int fsutil_mkdir_p(const char *path, mode_t mode);
 

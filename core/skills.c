@@ -19,6 +19,7 @@
 #include "archive.h"
 #include "fsutil.h"
 #include "json.h"
+#include "rand.h"
 #include "skills.h"
 #include "strv.h"
 
@@ -47,8 +48,11 @@ struct skill_ref {
 struct job {
 	struct skill_ref *ref;
 	char *version_id;
-	char *dest;
-	char *work;    /* the owner-only staging folder beside dest */
+	char *dest;      /* for messages: the skill's folder */
+	char *dest_name; /* its name in the skills folder */
+	char *work_name; /* the owner-only staging folder beside dest */
+	int work_fd;
+	char *work;    /* a path to it that no swapped folder can redirect */
 	char *archive; /* work/archive */
 	char *stage;   /* work/stage */
 	int fd;	       /* the archive being downloaded, or -1 */
@@ -88,10 +92,16 @@ struct skills {
 	const struct log_ctx *ctx;
 	uint64_t max_bytes;
 	char *skills_root;
+	int root_fd; /* skills_root, opened without following a link */
+	/* A root runner hands what it installs to the owner of the workdir
+	 * (the sandbox's user); its staging folders stay its own. */
+	int chown;
+	uid_t uid;
+	gid_t gid;
 	struct skill_ref *refs;
 	size_t n_refs;
 	size_t next;
-	struct strv created;
+	struct strv created; /* names in skills_root */
 	skills_done_cb done;
 	void *userdata;
 	struct loop_timer *timer;
@@ -103,6 +113,28 @@ struct skills {
 static void next_skill(void *userdata);
 
 /* ---- the current job ---------------------------------------------------- */
+
+/*
+ * A path to the folder open as `fd` for the archive tools and the checks:
+ * on Linux through /proc/self/fd, which names the folder itself (the tools
+ * get the fd at the same number), so that a folder of the path swapped for
+ * a link cannot redirect them; elsewhere its path.
+ */
+static char *
+job_path(int fd, const char *dir, const char *name)
+{
+#ifdef __linux__
+	char path[64];
+
+	(void)dir;
+	(void)name;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return strdup(path);
+#else
+	(void)fd;
+	return fsutil_resolve(dir, name);
+#endif
+}
 
 static void
 proc_stop(struct job *j)
@@ -124,15 +156,21 @@ proc_stop(struct job *j)
 }
 
 static void
-job_release(struct job *j)
+job_release(struct skills *sk)
 {
+	struct job *j = &sk->job;
+
 	proc_stop(j);
 	if (j->fd >= 0)
 		close(j->fd);
-	if (j->work)
-		fsutil_remove_tree(j->work);
+	if (j->work_name)
+		fsutil_remove_tree_at(sk->root_fd, j->work_name);
+	if (j->work_fd >= 0)
+		close(j->work_fd);
 	free(j->version_id);
 	free(j->dest);
+	free(j->dest_name);
+	free(j->work_name);
 	free(j->work);
 	free(j->archive);
 	free(j->stage);
@@ -143,6 +181,7 @@ job_release(struct job *j)
 	archive_listing_release(&j->listing);
 	memset(j, 0, sizeof(*j));
 	j->fd = -1;
+	j->work_fd = -1;
 	j->pfd[0] = j->pfd[1] = -1;
 }
 
@@ -160,7 +199,7 @@ job_failed(struct skills *sk, const char *fmt, ...)
 	va_end(ap);
 	log_emit(LOG_LEVEL_WARNING, "skills", sk->ctx, "failed to download skill '%s': %s",
 		 sk->job.ref->skill_id, msg);
-	job_release(&sk->job);
+	job_release(sk);
 	sk->active = 0;
 	next_skill(sk);
 }
@@ -439,6 +478,9 @@ run_tool(struct skills *sk, const char *const *args, int watch_stage, void (*don
 	spec.cwd = *cwd ? cwd : "/";
 	spec.pipe_stdout = 1;
 	spec.pipe_stderr = 1;
+	/* The tool reaches the staging folder through this fd (job_path()). */
+	spec.pass_fds = &j->work_fd;
+	spec.n_pass_fds = 1;
 	j->exited = j->over_limit = j->over_size = j->timed_out = 0;
 	r = proc_spawn(sk->group, &spec, proc_exited, sk, fds, &j->proc, err, sizeof(err));
 	if (r < 0) {
@@ -514,9 +556,9 @@ tool_check(struct skills *sk)
 /* ---- after the extraction ------------------------------------------------- */
 
 /* Verify that `dir` holds only regular files and directories (lstat, never
- * following a link), reset their modes and count the bytes. */
+ * following a link), reset their modes and owners and count the bytes. */
 static int
-normalize_tree(const char *dir, uint64_t *bytes, int verify_only)
+normalize_tree(const struct skills *sk, const char *dir, uint64_t *bytes, int verify_only)
 {
 	DIR *d;
 	struct dirent *e;
@@ -541,7 +583,10 @@ normalize_tree(const char *dir, uint64_t *bytes, int verify_only)
 		if (lstat(p, &st) < 0) {
 			r = -errno;
 		} else if (S_ISDIR(st.st_mode)) {
-			r = normalize_tree(p, bytes, verify_only);
+			if (!verify_only && sk->chown && lchown(p, sk->uid, sk->gid) < 0)
+				r = -errno;
+			else
+				r = normalize_tree(sk, p, bytes, verify_only);
 		} else if (!S_ISREG(st.st_mode)) {
 			r = -EBADMSG;
 		} else if (!verify_only) {
@@ -549,7 +594,8 @@ normalize_tree(const char *dir, uint64_t *bytes, int verify_only)
 			 * did not create. */
 			if (st.st_nlink > 1)
 				r = -EBADMSG;
-			else if (chmod(p, st.st_mode & 0111 ? 0755 : 0644) < 0)
+			else if (chmod(p, st.st_mode & 0111 ? 0755 : 0644) < 0 ||
+				 (sk->chown && lchown(p, sk->uid, sk->gid) < 0))
 				r = -errno;
 			*bytes += (uint64_t)st.st_size;
 		}
@@ -564,14 +610,16 @@ after_extract(struct skills *sk)
 {
 	struct job *j = &sk->job;
 	uint64_t bytes = 0;
-	char *src;
+	struct buf src = BUF_INIT(4096);
+	int src_fd;
+	int dest_fd;
 	DIR *d;
 	struct dirent *e;
 	int r;
 
-	r = normalize_tree(j->stage, &bytes, 1);
+	r = normalize_tree(sk, j->stage, &bytes, 1);
 	if (r == 0)
-		r = normalize_tree(j->stage, &bytes, 0);
+		r = normalize_tree(sk, j->stage, &bytes, 0);
 	if (r == -EBADMSG) {
 		job_failed(sk, "%s", INCONSISTENT_LISTING);
 		return;
@@ -586,46 +634,47 @@ after_extract(struct skills *sk)
 		return;
 	}
 	/* Promote the wrapper's contents (or the staged tree) into dest; the
-	 * stage is beside dest, so each rename stays on one filesystem. */
-	src = j->top && *j->top ? fsutil_resolve(j->stage, j->top) : strdup(j->stage);
-	if (!src) {
+	 * stage is beside dest, so each rename stays on one filesystem.  Both
+	 * by fd: dest may have been swapped for a link meanwhile. */
+	if (buf_printf(&src, "stage%s%s", j->top && *j->top ? "/" : "", j->top ? j->top : "") < 0) {
+		buf_release(&src);
 		job_failed(sk, "out of memory");
 		return;
 	}
-	d = opendir(src);
+	src_fd = openat(j->work_fd, src.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	buf_release(&src);
+	dest_fd = src_fd < 0 ? -1
+			     : openat(sk->root_fd, j->dest_name,
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = dest_fd < 0 ? NULL : fdopendir(src_fd);
 	if (!d) {
 		r = -errno;
-		free(src);
-		if (r == -ENOENT)
+		if (src_fd >= 0)
+			close(src_fd);
+		if (dest_fd >= 0)
+			close(dest_fd);
+		if (r == -ENOENT && src_fd < 0)
 			job_failed(sk, "%s", INCONSISTENT_LISTING);
 		else
-			job_failed(sk, "cannot read the staging folder: %s", strerror(-r));
+			job_failed(sk, "cannot open the staging folder or '%s': %s", j->dest,
+				   strerror(-r));
 		return;
 	}
 	while (r == 0 && (e = readdir(d))) {
-		char *from;
-		char *to;
-
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		from = fsutil_resolve(src, e->d_name);
-		to = fsutil_resolve(j->dest, e->d_name);
-		if (!from || !to)
-			r = -ENOMEM;
-		else if (rename(from, to) < 0)
+		if (renameat(dirfd(d), e->d_name, dest_fd, e->d_name) < 0)
 			r = -errno;
-		free(from);
-		free(to);
 	}
 	closedir(d);
-	free(src);
+	close(dest_fd);
 	if (r < 0) {
 		job_failed(sk, "cannot move the skill into place: %s", strerror(-r));
 		return;
 	}
 	log_emit(LOG_LEVEL_INFO, "skills", sk->ctx, "downloaded skill '%s' version '%s' into '%s'",
 		 j->ref->skill_id, j->version_id, j->dest);
-	job_release(j);
+	job_release(sk);
 	sk->active = 0;
 	next_skill(sk);
 }
@@ -676,7 +725,7 @@ typed_listed(struct skills *sk)
 		job_failed(sk, "out of memory");
 		return;
 	}
-	if (mkdir(j->stage, 0700) < 0) {
+	if (mkdirat(j->work_fd, "stage", 0700) < 0) {
 		job_failed(sk, "cannot create the staging folder: %m");
 		return;
 	}
@@ -714,8 +763,10 @@ typed_listed(struct skills *sk)
 				int fd;
 
 				exclude = fsutil_resolve(j->work, "exclude");
-				fd = exclude ? open(exclude,
-						    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)
+				fd = exclude ? openat(j->work_fd, "exclude",
+						      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
+							      O_NOFOLLOW,
+						      0600)
 					     : -1;
 				r = fd < 0 ? -EIO : 0;
 				for (size_t i = 0; r == 0 && i < patterns.n; i++) {
@@ -772,7 +823,7 @@ start_listing(struct skills *sk)
 	int fd;
 	int r;
 
-	fd = open(j->archive, O_RDONLY | O_CLOEXEC);
+	fd = openat(j->work_fd, "archive", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	n = fd >= 0 ? read(fd, head, sizeof(head)) : -1;
 	if (fd >= 0)
 		close(fd);
@@ -800,36 +851,111 @@ start_listing(struct skills *sk)
 
 /* ---- the download ------------------------------------------------------- */
 
+/* The skills folder, opened once without following a link: a `skills`
+ * link or file the session planted is replaced by a folder. */
+static int
+open_root(struct skills *sk)
+{
+	struct stat st;
+	int wfd;
+	int r = 0;
+
+	if (sk->root_fd >= 0)
+		return 0;
+	wfd = open(sk->workdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (wfd < 0)
+		return -errno;
+	if (fstat(wfd, &st) < 0) {
+		r = -errno;
+		close(wfd);
+		return r;
+	}
+	sk->uid = st.st_uid;
+	sk->gid = st.st_gid;
+	sk->chown = st.st_uid != geteuid() && geteuid() == 0;
+	for (int tries = 0; tries < 2; tries++) {
+		if (mkdirat(wfd, "skills", 0700) < 0 && errno != EEXIST) {
+			r = -errno;
+			break;
+		}
+		sk->root_fd = openat(wfd, "skills", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		r = sk->root_fd < 0 ? -errno : 0;
+		if (r == 0 && sk->chown && fchown(sk->root_fd, sk->uid, sk->gid) < 0)
+			r = -errno;
+		if (r != -ELOOP && r != -ENOTDIR)
+			break;
+		r = fsutil_remove_tree_at(wfd, "skills");
+		if (r < 0)
+			break;
+	}
+	close(wfd);
+	return r;
+}
+
+/* A new owner-only folder in the skills folder, as mkdtemp() makes one. */
+static int
+make_work(struct skills *sk)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	struct job *j = &sk->job;
+	char name[32];
+	unsigned char rnd[6];
+
+	for (int tries = 0; tries < 100; tries++) {
+		if (rand_bytes(rnd, sizeof(rnd)) < 0)
+			return -EIO;
+		memcpy(name, ".skill-stage-", 13);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			name[13 + i] = chars[rnd[i] % (sizeof(chars) - 1)];
+		name[13 + sizeof(rnd)] = '\0';
+		if (mkdirat(sk->root_fd, name, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+		name[0] = '\0';
+	}
+	if (!name[0])
+		return -EEXIST;
+	j->work_name = strdup(name);
+	if (!j->work_name)
+		return -ENOMEM;
+	j->work_fd = openat(sk->root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (j->work_fd < 0)
+		return -errno;
+	j->work = job_path(j->work_fd, sk->skills_root, name);
+	return j->work ? 0 : -ENOMEM;
+}
+
 /* Remove and recreate dest, and make the staging folder beside it (the
- * SDK does this once the download's answer arrived). */
+ * SDK does this once the download's answer arrived), all by fd from the
+ * skills folder. */
 static int
 prepare_dest(struct skills *sk)
 {
 	struct job *j = &sk->job;
-	char *tmpl;
 	int r;
 
 	j->dest_ready = 1;
-	r = fsutil_remove_tree(j->dest);
+	r = open_root(sk);
 	if (r == 0)
-		r = fsutil_mkdir_p(j->dest, 0700);
+		r = fsutil_remove_tree_at(sk->root_fd, j->dest_name);
+	if (r == 0 && mkdirat(sk->root_fd, j->dest_name, 0700) < 0)
+		r = -errno;
+	if (r == 0 && sk->chown &&
+	    fchownat(sk->root_fd, j->dest_name, sk->uid, sk->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
 	if (r < 0)
 		return r;
-	if (strv_push(&sk->created, j->dest) < 0)
+	if (strv_push(&sk->created, j->dest_name) < 0)
 		return -ENOMEM;
-	tmpl = fsutil_resolve(sk->skills_root, ".skill-stage-XXXXXX");
-	if (!tmpl)
-		return -ENOMEM;
-	if (!mkdtemp(tmpl)) {
-		r = -errno;
-		free(tmpl);
+	r = make_work(sk);
+	if (r < 0)
 		return r;
-	}
-	j->work = tmpl;
 	j->archive = fsutil_resolve(j->work, "archive");
 	if (!j->archive)
 		return -ENOMEM;
-	j->fd = open(j->archive, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	j->fd = openat(j->work_fd, "archive", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
 	return j->fd < 0 ? -errno : 0;
 }
 
@@ -949,15 +1075,16 @@ version_done(void *userdata, const struct api_result *res)
 	}
 	j->version_id = strdup(id);
 	j->dest = dirname ? fsutil_resolve(sk->skills_root, dirname) : NULL;
-	free(dirname);
+	j->dest_name = dirname;
 	if (!j->version_id || !j->dest) {
 		job_failed(sk, "out of memory");
 		return;
 	}
-	if (strcmp(j->dest, sk->skills_root) == 0 || !fsutil_is_within(sk->skills_root, j->dest)) {
+	if (strcmp(j->dest, sk->skills_root) == 0 || !fsutil_is_within(sk->skills_root, j->dest) ||
+	    strchr(j->dest_name, '/')) {
 		log_emit(LOG_LEVEL_WARNING, "skills", sk->ctx,
 			 "skill name '%s' escapes the skills dir; skipping", name);
-		job_release(j);
+		job_release(sk);
 		sk->active = 0;
 		next_skill(sk);
 		return;
@@ -997,7 +1124,7 @@ next_skill(void *userdata)
 		sk->done(sk->userdata);
 		return;
 	}
-	job_release(&sk->job);
+	job_release(sk);
 	sk->job.ref = &sk->refs[sk->next++];
 	sk->active = 1;
 	if (api_path(&path, "/v1/skills/%s/versions/%s", sk->job.ref->skill_id,
@@ -1075,7 +1202,9 @@ skills_start(struct loop *loop, struct api *api, struct spawner *sp, const char 
 	sk->max_bytes = o->max_bytes;
 	sk->done = done;
 	sk->userdata = userdata;
+	sk->root_fd = -1;
 	sk->job.fd = -1;
+	sk->job.work_fd = -1;
 	sk->job.pfd[0] = sk->job.pfd[1] = -1;
 	sk->workdir = strdup(o->workdir);
 	sk->token = strdup(o->token);
@@ -1099,7 +1228,7 @@ skills_cancel(struct skills *sk)
 	sk->timer = NULL;
 	api_call_cancel(sk->call);
 	sk->call = NULL;
-	job_release(&sk->job);
+	job_release(sk);
 	sk->active = 0;
 	sk->next = sk->n_refs;
 }
@@ -1111,7 +1240,7 @@ skills_cleanup(struct skills *sk)
 		return;
 	skills_cancel(sk);
 	for (size_t i = 0; i < sk->created.n; i++) {
-		int r = fsutil_remove_tree(sk->created.v[i]);
+		int r = fsutil_remove_tree_at(sk->root_fd, sk->created.v[i]);
 
 		if (r < 0)
 			log_emit(LOG_LEVEL_WARNING, "skills", sk->ctx,
@@ -1139,5 +1268,7 @@ skills_free(struct skills *sk)
 		memset(sk->token, 0, strlen(sk->token));
 	free(sk->token);
 	free(sk->skills_root);
+	if (sk->root_fd >= 0)
+		close(sk->root_fd);
 	free(sk);
 }

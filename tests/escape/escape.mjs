@@ -16,8 +16,9 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, toolCalls, TMP, SANDBOX, until, untilTurnEnds, untilWork,
+  API_KEY, CP_URL, apiClient, cp, done, environment, ok, say, startRunner, toolCalls, TMP, SANDBOX, until, untilTurnEnds, untilWork,
 } from '../runner/lib.mjs';
+import { zip } from '../runner/archives.mjs';
 
 const client = apiClient();
 const isolating = SANDBOX !== 'none';
@@ -231,6 +232,40 @@ async function proxyFairness() {
     `${label}: the runner's log shows the share and the head deadline at work`);
 }
 
+// The runner installs and removes a session's skills as itself, in the
+// session's directory: a `skills` link planted by an earlier session, and
+// the folders swapped for links while the session runs, must not lead it
+// outside.  Judged by a bait folder on the host named like the skill.
+async function skillsPlanted() {
+  const bait = join(dir, `skills-bait-${nonce}`);
+  mkdirSync(join(bait, 'bait-skill'), { recursive: true });
+  writeFileSync(join(bait, 'bait-skill', 'keep.txt'), 'keep\n');
+  const res = await fetch(`${CP_URL}/_test/skills?name=bait-skill`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/octet-stream' },
+    body: zip([{ name: 'bait-skill/SKILL.md', data: 'bait\n' }]),
+  });
+  const skill = await res.json();
+  const run = async (agent, command) => {
+    const sess = await client.beta.sessions.create({ agent, environment_id: env.id });
+    await cp.script(sess.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: `cd ${workdir} && ${command} 2>&1` } }], message: 'done' }] });
+    await say(client, sess.id, 'skills');
+    const text = toolCalls((await untilTurnEnds(sess.id, 1, 30_000)) ?? [])[0]?.text;
+    await untilWork(sess.id, (x) => x[0]?.state === 'stopped', 20_000);
+    return text;
+  };
+  const planted = await run('agent_local', `rm -rf skills && ln -s ${bait} skills && ls -ld skills`);
+  const swapped = await run({ id: 'agent_skills_bait', skills: [{ skill_id: skill.skill_id, version: 'latest' }] },
+    `ls skills/bait-skill && mv skills skills.old && ln -s ${bait} skills && echo swapped`);
+  // The session's directory goes (or, a fixed --workdir, its skills) after the stop.
+  await until(() => !existsSync(join(workdir, 'skills.old', 'bait-skill')), 5000);
+  const left = existsSync(join(bait, 'bait-skill')) ? readdirSync(join(bait, 'bait-skill')).sort().join(',') : 'gone';
+  results['skills-link'] = left === 'keep.txt' ? `ok held (${(swapped ?? '').split('\n')[0]})` : `escaped: the bait folder holds ${left}`;
+  ctx.skillsPlanted = planted;
+  rmSync(join(workdir, 'skills.old'), { recursive: true, force: true });
+  rmSync(join(workdir, 'skills'), { recursive: true, force: true });
+}
+
 function daemonsLeft() {
   const found = [];
   for (const p of readdirSync('/proc')) {
@@ -280,6 +315,7 @@ try {
   // The session ends (--max-idle-sec) and the runner kills what it started.
   await untilWork(session.id, (x) => x[0]?.state === 'stopped', 20_000);
   if (allowlist) await proxyFairness();
+  await skillsPlanted();
   await new Promise((r) => setTimeout(r, 1500));
   ctx.daemons = daemonsLeft();
 } finally {
@@ -291,6 +327,9 @@ for (const pid of ctx.daemons ?? []) {
   } catch {}
 }
 
+// Judged outside the attempts' session (skillsPlanted()).
+// The runner's own doing: it must hold under `none` too.
+attempts.push({ name: 'skills-link', cmd: null, escaped: (r) => !r.startsWith('ok'), runner: true });
 const escaped = [];
 for (const a of attempts) {
   const r = results[a.name] ?? 'not run';
@@ -304,7 +343,7 @@ for (const a of attempts) {
   if (weaker && a.escaped(r, ctx)) console.log(`# ${label}: weaker than bubblewrap: ${weaker.why}`);
   const ran = !r.startsWith('no result') && r !== 'not run';
   if (e) escaped.push(a.name);
-  if (isolating) {
+  if (isolating || a.runner) {
     ok(ran && !e, `${label}: ${a.name} blocked (${r.slice(0, 80)})`, { result: r, leaks: a.name === 'env-secrets' ? ctx.envLeaks : undefined, daemons: a.name === 'daemon' ? ctx.daemons : undefined, chain: a.name === 'seccomp-pid1' ? ctx.pid1 : undefined });
   } else {
     ok(ran, `${label}: ${a.name} attempted: ${e ? 'ESCAPES (none is no isolation)' : 'blocked anyway'} (${r.slice(0, 60)})`, r);
