@@ -66,6 +66,7 @@ struct ts_rg {
 	 * begin with it. */
 	char fd_path[32];
 	int passed;
+	int saved; /* the search is in bash's saved output */
 	size_t fd_path_len;
 	char head[34];
 	size_t head_len;
@@ -116,6 +117,18 @@ rg_free(struct ts_rg *g)
 
 static int rg_start(struct ts_session *s, const char *call_id, const char *rg, const char *pattern,
 		    const char *search_path, const char *stand_in, int target_fd);
+static void
+grep_here(struct ts_session *s, const char *call_id, const char *pattern, const char *search_path);
+
+/* Whether rg's errors say it could not reach the path it was given. */
+static int
+rg_could_not_reach(const struct ts_rg *g)
+{
+	char given[4096];
+
+	snprintf(given, sizeof(given), "%s: ", g->fd_path_len ? g->fd_path : g->search_path);
+	return g->err.data && strstr(g->err.data, given) != NULL;
+}
 
 /* Whether `p` starts with the descriptor's path followed by '/' or ':'. */
 static int
@@ -169,9 +182,19 @@ rg_check_done(struct ts_rg *g)
 			if (rg_start(s, g->call_id, g->rg, g->pattern, g->search_path, NULL, -1) <
 			    0)
 				ts_result(s, g->call_id, 1, "grep: rg failed: out of memory", 30);
+			else if (s->rg)
+				s->rg->saved = g->saved;
 			rg_free(g);
 			return;
 		}
+	}
+	if (code == 2 && g->saved && rg_could_not_reach(g)) {
+		/* The sandbox keeps rg from bash's saved output (it lies
+		 * outside what firejail or landlock let a command see):
+		 * search it here, as the SDK does where it has no rg. */
+		grep_here(s, g->call_id, g->pattern, g->search_path);
+		rg_free(g);
+		return;
 	}
 	if (g->truncated) {
 		if (buf_append(&msg, g->out.data ? g->out.data : "", g->out.len) == 0 &&
@@ -512,6 +535,31 @@ open_search_root(const struct confine_root *root, const char *real)
 	return confine_open(root, real, O_RDONLY | O_NONBLOCK | O_NOCTTY);
 }
 
+static void
+grep_here(struct ts_session *s, const char *call_id, const char *pattern, const char *search_path)
+{
+	struct buf out = BUF_INIT(TS_OUT_MAX);
+	const struct confine_root *root = NULL;
+	char *real = NULL;
+	int fd = -1;
+	int r = buf_puts(&out, "");
+
+	if (r == 0)
+		r = ts_confine_readable(&s->ctx, "grep", search_path, &real, &root, &out);
+	if (r == 0) {
+		fd = open_search_root(root, real);
+		r = tool_grep_walk(&s->ctx, pattern, search_path, fd, &out);
+	}
+	if (r >= 0)
+		ts_result(s, call_id, r != TS_OK, out.data, out.len);
+	else
+		ts_result(s, call_id, 1, "grep: out of memory", 19);
+	if (fd >= 0)
+		close(fd);
+	free(real);
+	buf_release(&out);
+}
+
 /* Run rg on what `target_fd` holds, or, when it could not be opened
  * (-errno), on a path that fails the same way and cannot lead anywhere, so
  * that rg says it in its own words.  stdin is /dev/null, so
@@ -605,6 +653,8 @@ tool_grep(struct ts_session *s, const char *call_id, const struct json_doc *doc,
 	}
 	if (rg) {
 		r = rg_run(s, call_id, rg, pattern, search_path, target_fd);
+		if (r == 0 && s->rg)
+			s->rg->saved = ts_is_saved_root(&s->ctx, root);
 		free(rg);
 		free(real);
 		buf_release(&out);

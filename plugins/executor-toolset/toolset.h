@@ -77,6 +77,8 @@ int ts_confine(struct ts_ctx *ctx, const char *tool, const char *p, char **ret_r
  * outputs (resolveReadablePath). */
 int ts_confine_readable(struct ts_ctx *ctx, const char *tool, const char *p, char **ret_real,
 			const struct confine_root **ret_root, struct buf *msg);
+/* Whether `root` (from ts_confine_readable) is a saved output's. */
+int ts_is_saved_root(const struct ts_ctx *ctx, const struct confine_root *root);
 /* Record the new directory `path` (canonical) as a saved output's:
  * 0 or -errno. */
 int ts_saved_dir_add(struct ts_ctx *ctx, const char *path, struct ts_saved_dir **ret);
@@ -122,7 +124,7 @@ struct ts_session {
 	struct ts_ctx ctx;
 	struct ts_shell *shells; /* one per session thread, made by its first call */
 	struct ts_rg *rg;	 /* the running rg search, if any */
-	int rg_by_name; /* the sandbox does not hand rg a descriptor */
+	int rg_by_name;		 /* the sandbox does not hand rg a descriptor */
 };
 
 /* Post a result through the host (it turns "" into "(no output)"). */

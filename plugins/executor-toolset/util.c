@@ -169,6 +169,16 @@ ts_confine_readable(struct ts_ctx *ctx, const char *tool, const char *p, char **
 }
 
 int
+ts_is_saved_root(const struct ts_ctx *ctx, const struct confine_root *root)
+{
+	for (const struct ts_saved_dir *d = ctx->saved; d; d = d->next) {
+		if (&d->root == root)
+			return 1;
+	}
+	return 0;
+}
+
+int
 ts_saved_dir_add(struct ts_ctx *ctx, const char *path, struct ts_saved_dir **ret)
 {
 	struct ts_saved_dir *d = calloc(1, sizeof(*d));

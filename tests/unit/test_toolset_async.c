@@ -283,6 +283,65 @@ test_bash_truncation(void **unused)
 	assert_non_null(strstr(r->text, "is outside the session's working directory"));
 }
 
+/* Where the sandbox keeps rg from the saved output (firejail, landlock: a
+ * stand-in rg here that cannot reach it), grep searches it in the runner. */
+static void
+test_bash_saved_grep_unreachable(void **unused)
+{
+	char fakebin[PATH_MAX * 2];
+	char cmd[PATH_MAX * 8];
+	char path_env[PATH_MAX * 4];
+	char saved[PATH_MAX];
+	char input[PATH_MAX * 2];
+	char want[PATH_MAX * 2];
+	const char *path = getenv("PATH");
+	char *old_path = path ? strdup(path) : NULL;
+	struct mock_result *r;
+	const char *p;
+	const char *e;
+	FILE *f;
+
+	if (system("command -v rg >/dev/null 2>&1") != 0)
+		skip();
+	r = call("bash", "{\"command\":\"head -c 40000 /dev/zero | tr '\\\\0' a; echo; echo "
+			 "end\",\"restart\":true}");
+	p = strstr(r->text, "saved to: ");
+	assert_non_null(p);
+	p += strlen("saved to: ");
+	e = strstr(p, " \xe2\x80\x94 ");
+	assert_non_null(e);
+	snprintf(saved, sizeof(saved), "%.*s", (int)(e - p), p);
+	snprintf(fakebin, sizeof(fakebin), "%s/fakebin", tmpdir);
+	assert_true(mkdir(fakebin, 0755) == 0 || errno == EEXIST);
+	snprintf(cmd, sizeof(cmd), "%s/rg", fakebin);
+	f = fopen(cmd, "w");
+	assert_non_null(f);
+	fprintf(f,
+		"#!/bin/sh\n"
+		"for a; do last=$a; done\n"
+		"case $(readlink -f \"$last\") in */bash-output-*)\n"
+		"\techo \"$last: Permission denied (os error 13)\" >&2; exit 2;;\n"
+		"esac\n"
+		"PATH=%s exec rg \"$@\"\n",
+		old_path ? old_path : "/usr/bin:/bin");
+	fclose(f);
+	assert_int_equal(chmod(cmd, 0755), 0);
+	snprintf(path_env, sizeof(path_env), "%s:%s", fakebin,
+		 old_path ? old_path : "/usr/bin:/bin");
+	setenv("PATH", path_env, 1);
+	snprintf(input, sizeof(input), "{\"pattern\":\"^end$\",\"path\":\"%s\"}", saved);
+	r = call("grep", input);
+	snprintf(want, sizeof(want), "%s:2:end", saved);
+	assert_string_equal(r->text, want);
+	assert_int_equal(r->is_error, 0);
+	/* The workdir itself is still searched by rg. */
+	assert_call("grep", "{\"pattern\":\"beta\",\"path\":\"a.txt\"}", 0,
+		    "2:beta\n3:gamma beta\n");
+	if (old_path)
+		setenv("PATH", old_path, 1);
+	free(old_path);
+}
+
 /* An abort kills the shell's whole process group, answers nothing, and
  * leaves the shell gone. */
 static void
@@ -495,6 +554,7 @@ main(void)
 		cmocka_unit_test(test_bash_died),
 		cmocka_unit_test(test_bash_wrapper_fails),
 		cmocka_unit_test(test_bash_truncation),
+		cmocka_unit_test(test_bash_saved_grep_unreachable),
 		cmocka_unit_test(test_bash_cancel),
 		cmocka_unit_test(test_bash_threads),
 		cmocka_unit_test(test_grep_rg),
