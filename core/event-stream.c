@@ -38,7 +38,7 @@
 #define SEEN_BUCKETS             1024
 
 /* The history is read filtered to the events that decide which calls the
- * session waits on (docs/protocol.md, "Reading a session"). */
+ * session waits on (docs/protocol.md §7). */
 static const char *const view_types[] = {
 	"agent.tool_use",
 	"agent.custom_tool_use",
@@ -964,7 +964,7 @@ stream_send_event(struct stream *st, const char *json, size_t len)
 	return enqueue_send(st, buf_steal(&b), len, NULL, 0);
 }
 
-/* The result event of `c`, as the SDK shapes it (docs/protocol.md). */
+/* The result event of `c`, as the SDK shapes it (docs/protocol.md §4). */
 static int
 encode_result(struct buf *b, const struct call *c, int is_error, const char *text, size_t len)
 {
@@ -1034,7 +1034,9 @@ call_finished(struct stream *st, struct call *c)
 		return;
 	st->running = NULL;
 	st->tool_running = 0;
-	st->active_at = loop_now_ms();
+	/* A call left to others did not run. */
+	if (!c->declined)
+		st->active_at = loop_now_ms();
 	if (st->cb.call_done)
 		st->cb.call_done(st->userdata, c->id);
 	/* From the loop: the owner's callbacks may be on the stack. */

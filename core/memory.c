@@ -140,6 +140,7 @@ struct store {
 	struct map refused;
 	struct map pending; /* pending deletes */
 	struct map sent;
+	struct map restore; /* missing after a stopped call: pulled again, never deleted */
 };
 
 enum op {
@@ -612,6 +613,11 @@ scan(struct memory *m, struct store *st)
 		      : marker	   ? "the marker file does not match this store"
 				   : "the marker file is gone";
 	map_del(&m->local, MEMORY_MARKER);
+	/* A file that came back needs no pull. */
+	for (size_t i = st->restore.n; i-- > 0;) {
+		if (map_find(&m->local, st->restore.v[i].rel))
+			map_del(&st->restore, st->restore.v[i].rel);
+	}
 	return 0;
 }
 
@@ -1077,7 +1083,8 @@ sync_path(struct memory *m, struct store *st, const char *rel)
 	int remote_changed;
 	int locally_edited;
 
-	if (!local && base && remote && strcmp(remote->sha, base) == 0 && !st->read_only)
+	if (!local && base && remote && strcmp(remote->sha, base) == 0 && !st->read_only &&
+	    !map_find(&st->restore, rel))
 		return corroborated_delete(m, st, rel, remote, base);
 	if (local)
 		map_del(&st->pending, rel);
@@ -1119,12 +1126,12 @@ sync_path(struct memory *m, struct store *st, const char *rel)
 	remote_changed = !str_eq(remote->sha, base);
 	locally_edited = local && !str_eq(local, base) && strcmp(local, remote->sha) != 0;
 	if (!local && base) {
-		if (remote_changed) {
-			mlog(m, LOG_LEVEL_WARNING,
-			     "memory deleted locally but changed remotely; restoring the remote "
-			     "version "
-			     "(path '%s', memory_store_id=%s)",
-			     rel, st->id);
+		if (remote_changed || map_find(&st->restore, rel)) {
+			if (remote_changed)
+				mlog(m, LOG_LEVEL_WARNING,
+				     "memory deleted locally but changed remotely; restoring the "
+				     "remote version (path '%s', memory_store_id=%s)",
+				     rel, st->id);
 			map_del(&st->pending, rel);
 			map_set(&m->pulls, rel, NULL)->id = strdup(remote->id);
 		}
@@ -1177,6 +1184,8 @@ pull_done(void *userdata, const struct api_result *res)
 		const char *content = json_get_str(res->doc, 0, "content");
 		const char *sha = json_get_str(res->doc, 0, "content_sha256");
 		int r = store_put(st, rel, content ? content : "", content ? strlen(content) : 0);
+
+		map_del(&st->restore, rel);
 
 		if (r < 0)
 			mlog(m, LOG_LEVEL_WARNING,
@@ -1237,6 +1246,7 @@ stamp_and_list(struct memory *m, struct store *st)
 	map_clear(&st->baseline);
 	map_clear(&st->sent);
 	map_clear(&st->pending);
+	map_clear(&st->restore);
 	marker_text(st, &text);
 	r = store_put(st, MEMORY_MARKER, text.data ? text.data : "", text.len);
 	buf_release(&text);
@@ -1530,6 +1540,8 @@ op_done(struct memory *m)
 		finish_phase(m);
 		return;
 	}
+	loop_cancel_timer(m->bound);
+	m->bound = NULL;
 	if (done)
 		done(ud, m->failed);
 }
@@ -1668,6 +1680,7 @@ store_release(struct store *st)
 	map_clear(&st->refused);
 	map_clear(&st->pending);
 	map_clear(&st->sent);
+	map_clear(&st->restore);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1828,6 +1841,54 @@ memory_sync_if_due(struct memory *m)
 	if (loop_now_ms() - m->last_sync < (uint64_t)m->interval_ms)
 		return;
 	start_op(m, OP_SYNC, 0);
+}
+
+static void cancel_op(struct memory *m);
+
+void
+memory_restore_missing(struct memory *m)
+{
+	struct map here = { 0 };
+
+	if (!m || m->resource >= 0)
+		return;
+	for (size_t i = 0; i < m->n_stores; i++) {
+		struct store *st = &m->stores[i];
+		const struct map *known[] = { &st->baseline, &st->sent };
+		int budget = MAX_WALK_ENTRIES;
+
+		/* A folder that cannot be read counts as empty. */
+		map_clear(&here);
+		if (walk(st, st->root, "", &here, &budget) < 0)
+			map_clear(&here);
+		for (size_t k = 0; k < 2; k++) {
+			for (size_t j = 0; j < known[k]->n; j++) {
+				if (!map_find(&here, known[k]->v[j].rel))
+					map_set(&st->restore, known[k]->v[j].rel, NULL);
+			}
+		}
+	}
+	map_clear(&here);
+}
+
+static void
+flush_cut(void *userdata)
+{
+	struct memory *m = userdata;
+
+	m->bound = NULL;
+	cancel_op(m);
+	mlog(m, LOG_LEVEL_WARNING, "memory flush cut off after %ldms", MEMORY_FLUSH_TIMEOUT_MS);
+}
+
+void
+memory_flush(struct memory *m)
+{
+	if (!m || m->op != OP_NONE || m->finishing || m->n_stores == 0 || m->resource >= 0)
+		return;
+	if (loop_add_timer(m->loop, MEMORY_FLUSH_TIMEOUT_MS, flush_cut, m, &m->bound) < 0)
+		return;
+	start_op(m, OP_FLUSH, 0);
 }
 
 static void

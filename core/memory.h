@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The session's memory stores, mounted as folders and kept in sync with the
- * memory-store API (protocol.md 6.6; the SDK's memories.ts
+ * memory-store API (docs/protocol.md §12; the SDK's memories.ts
  * SessionMemoryStores, which this follows rule by rule).
  *
  * Done in the core, not in an executor: the memory endpoints take only the
@@ -75,6 +75,12 @@ const char *const *memory_read_only_roots(struct memory *m);
 
 /* Sync if the interval has passed since the last one and nothing runs. */
 void memory_sync_if_due(struct memory *m);
+/* Upload the changed files now, unless something runs (the session went
+ * idle). */
+void memory_flush(struct memory *m);
+/* A call was stopped: the files it may have moved away and not put back
+ * are pulled again at the next sync instead of being deleted remotely. */
+void memory_restore_missing(struct memory *m);
 
 /* Teardown: stop what runs; after a clean end the last full sync, then
  * the flush, each within MEMORY_FLUSH_TIMEOUT_MS; then remove the folders.

@@ -687,7 +687,7 @@ make_workdir(struct session *s)
 
 static void run_executor(struct session *s);
 
-/* ---- skills and memory stores (protocol.md 6.2 steps 5-7, 10) ----------- */
+/* ---- skills and memory stores (docs/protocol.md §5 steps 5-8, §12) ------ */
 
 /* They live in the core, not in the executor: both need the API client and
  * the item's sessions token, which no plugin sees.  The executor only
@@ -711,15 +711,10 @@ memory_tick(void *userdata)
 }
 
 static void
-memory_ready(void *userdata, int failed)
+skills_ready(void *userdata)
 {
 	struct session *s = userdata;
 
-	if (failed) {
-		/* A store that cannot be mounted fails the item, as in the SDK. */
-		session_end(s, SESSION_END_FAILED);
-		return;
-	}
 	s->prepared = 1;
 	if (s->memory && memory_roots(s->memory)[0])
 		loop_add_timer(s->rt->loop, (uint64_t)s->rt->settings->memory_sync_sec * 1000u,
@@ -727,32 +722,11 @@ memory_ready(void *userdata, int failed)
 	run_executor(s);
 }
 
+/* Skills come after the memory stores, as in the SDK's worker. */
 static void
-skills_ready(void *userdata)
+memory_ready(void *userdata, int failed)
 {
 	struct session *s = userdata;
-	struct memory_options o = {
-		.workdir = s->workdir,
-		.token = s->token,
-		.ctx = &s->ctx,
-		.sync_interval_ms = (long)s->rt->settings->memory_sync_sec * 1000L,
-	};
-
-	/* The memory endpoints take only a sessions token. */
-	if (!has_sessions_token(s) || !memory_session_has_stores(s->session_json)) {
-		memory_ready(s, 0);
-		return;
-	}
-	s->memory = memory_new(s->rt->loop, s->rt->api, &o);
-	if (!s->memory || memory_download(s->memory, s->session_json, memory_ready, s) < 0) {
-		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot mount the session's memories");
-		session_end(s, SESSION_END_FAILED);
-	}
-}
-
-static void
-prepare(struct session *s)
-{
 	struct skills_options o = {
 		.workdir = s->workdir,
 		.token = s->token,
@@ -760,13 +734,8 @@ prepare(struct session *s)
 		.max_bytes = (uint64_t)s->rt->settings->skills_max_mb << 20,
 	};
 
-	if (!has_sessions_token(s) && memory_session_has_stores(s->session_json)) {
-		log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
-			 "cannot mount the session's memories: the work item carried no sessions "
-			 "token (work_id=%s, session_id=%s); the memory endpoints reject the "
-			 "environment key, so the poller must issue a per-item `secret` carrying "
-			 "`sessions_token`",
-			 s->work_id, s->session_id);
+	if (failed) {
+		/* A store that cannot be mounted fails the item, as in the SDK. */
 		session_end(s, SESSION_END_FAILED);
 		return;
 	}
@@ -779,11 +748,59 @@ prepare(struct session *s)
 }
 
 static void
+prepare(struct session *s)
+{
+	struct memory_options o = {
+		.workdir = s->workdir,
+		.token = s->token,
+		.ctx = &s->ctx,
+		.sync_interval_ms = (long)s->rt->settings->memory_sync_sec * 1000L,
+	};
+
+	if (!memory_session_has_stores(s->session_json)) {
+		memory_ready(s, 0);
+		return;
+	}
+	/* The memory endpoints take only a sessions token. */
+	if (!has_sessions_token(s)) {
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
+			 "cannot mount the session's memories: the work item carried no sessions "
+			 "token (work_id=%s, session_id=%s); the memory endpoints reject the "
+			 "environment key, so the poller must issue a per-item `secret` carrying "
+			 "`sessions_token`",
+			 s->work_id, s->session_id);
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
+	s->memory = memory_new(s->rt->loop, s->rt->api, &o);
+	if (!s->memory || memory_download(s->memory, s->session_json, memory_ready, s) < 0) {
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot mount the session's memories");
+		session_end(s, SESSION_END_FAILED);
+	}
+}
+
+static void
 stream_call_done(void *userdata, const char *id)
 {
 	struct session *s = userdata;
 
 	memory_sync_if_due(s->memory);
+}
+
+static void
+stream_call_stopped(void *userdata, const char *id)
+{
+	struct session *s = userdata;
+
+	memory_restore_missing(s->memory);
+}
+
+static void
+stream_idle(void *userdata)
+{
+	struct session *s = userdata;
+
+	memory_flush(s->memory);
 }
 
 static void
@@ -894,7 +911,7 @@ run_executor(struct session *s)
 	int r;
 
 	if (!s->prepared) {
-		/* Skills, then memory stores; comes back here when done. */
+		/* Memory stores, then skills; comes back here when done. */
 		prepare(s);
 		return;
 	}
@@ -944,6 +961,8 @@ run_executor(struct session *s)
 											: NULL,
 			.ended = stream_ended,
 			.call_done = stream_call_done,
+			.call_stopped = stream_call_stopped,
+			.idle = stream_idle,
 			.history = (ops->flags & ER_EXECUTOR_HISTORY) && ops->session_history
 					   ? stream_history
 					   : NULL,

@@ -611,10 +611,6 @@ after_extract(struct skills *sk)
 	struct job *j = &sk->job;
 	uint64_t bytes = 0;
 	struct buf src = BUF_INIT(4096);
-	int src_fd;
-	int dest_fd;
-	DIR *d;
-	struct dirent *e;
 	int r;
 
 	r = normalize_tree(sk, j->stage, &bytes, 1);
@@ -633,43 +629,38 @@ after_extract(struct skills *sk)
 			   (unsigned long long)sk->max_bytes);
 		return;
 	}
-	/* Promote the wrapper's contents (or the staged tree) into dest; the
-	 * stage is beside dest, so each rename stays on one filesystem.  Both
-	 * by fd: dest may have been swapped for a link meanwhile. */
+	/* The wrapper (or the staged tree) takes dest's place in one rename,
+	 * by fd from the skills folder; the stage is beside dest, so it stays
+	 * on one filesystem.  A skill that fails leaves dest as it was. */
 	if (buf_printf(&src, "stage%s%s", j->top && *j->top ? "/" : "", j->top ? j->top : "") < 0) {
 		buf_release(&src);
 		job_failed(sk, "out of memory");
 		return;
 	}
-	src_fd = openat(j->work_fd, src.data, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	buf_release(&src);
-	dest_fd = src_fd < 0 ? -1
-			     : openat(sk->root_fd, j->dest_name,
-				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	d = dest_fd < 0 ? NULL : fdopendir(src_fd);
-	if (!d) {
-		r = -errno;
-		if (src_fd >= 0)
-			close(src_fd);
-		if (dest_fd >= 0)
-			close(dest_fd);
-		if (r == -ENOENT && src_fd < 0)
-			job_failed(sk, "%s", INCONSISTENT_LISTING);
-		else
-			job_failed(sk, "cannot open the staging folder or '%s': %s", j->dest,
-				   strerror(-r));
-		return;
-	}
-	while (r == 0 && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (renameat(dirfd(d), e->d_name, dest_fd, e->d_name) < 0)
+	r = 0;
+	if (renameat(sk->root_fd, j->dest_name, j->work_fd, "replaced") < 0) {
+		/* overlayfs cannot rename a directory of a lower layer. */
+		if (errno == EXDEV)
+			r = fsutil_remove_tree_at(sk->root_fd, j->dest_name);
+		else if (errno != ENOENT)
 			r = -errno;
 	}
-	closedir(d);
-	close(dest_fd);
+	if (r == 0 && renameat(j->work_fd, src.data, sk->root_fd, j->dest_name) < 0)
+		r = errno == ENOENT ? -EBADMSG : -errno;
+	buf_release(&src);
+	if (r == 0 && sk->chown &&
+	    fchownat(sk->root_fd, j->dest_name, sk->uid, sk->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		r = -errno;
+	if (r == -EBADMSG) {
+		job_failed(sk, "%s", INCONSISTENT_LISTING);
+		return;
+	}
 	if (r < 0) {
 		job_failed(sk, "cannot move the skill into place: %s", strerror(-r));
+		return;
+	}
+	if (strv_push(&sk->created, j->dest_name) < 0) {
+		job_failed(sk, "out of memory");
 		return;
 	}
 	log_emit(LOG_LEVEL_INFO, "skills", sk->ctx, "downloaded skill '%s' version '%s' into '%s'",
@@ -926,9 +917,9 @@ make_work(struct skills *sk)
 	return j->work ? 0 : -ENOMEM;
 }
 
-/* Remove and recreate dest, and make the staging folder beside it (the
- * SDK does this once the download's answer arrived), all by fd from the
- * skills folder. */
+/* Make the staging folder beside dest, once the download's answer
+ * arrived, by fd from the skills folder; dest itself is replaced only by a
+ * complete extraction (after_extract). */
 static int
 prepare_dest(struct skills *sk)
 {
@@ -937,17 +928,8 @@ prepare_dest(struct skills *sk)
 
 	j->dest_ready = 1;
 	r = open_root(sk);
-	if (r == 0)
-		r = fsutil_remove_tree_at(sk->root_fd, j->dest_name);
-	if (r == 0 && mkdirat(sk->root_fd, j->dest_name, 0700) < 0)
-		r = -errno;
-	if (r == 0 && sk->chown &&
-	    fchownat(sk->root_fd, j->dest_name, sk->uid, sk->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		r = -errno;
 	if (r < 0)
 		return r;
-	if (strv_push(&sk->created, j->dest_name) < 0)
-		return -ENOMEM;
 	r = make_work(sk);
 	if (r < 0)
 		return r;
@@ -1043,6 +1025,24 @@ skill_dirname(const char *name)
 	return strndup(b, (size_t)(e - b));
 }
 
+/* Whether an earlier skill was extracted to `name`: the file system is
+ * asked, since different names can be the same folder. */
+static int
+is_among(const struct skills *sk, const char *name)
+{
+	struct stat a;
+	struct stat b;
+
+	if (sk->root_fd < 0 || fstatat(sk->root_fd, name, &a, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	for (size_t i = 0; i < sk->created.n; i++) {
+		if (fstatat(sk->root_fd, sk->created.v[i], &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return 1;
+	}
+	return 0;
+}
+
 static void
 version_done(void *userdata, const struct api_result *res)
 {
@@ -1084,6 +1084,14 @@ version_done(void *userdata, const struct api_result *res)
 	    strchr(j->dest_name, '/')) {
 		log_emit(LOG_LEVEL_WARNING, "skills", sk->ctx,
 			 "skill name '%s' escapes the skills dir; skipping", name);
+		job_release(sk);
+		sk->active = 0;
+		next_skill(sk);
+		return;
+	}
+	if (is_among(sk, j->dest_name)) {
+		log_emit(LOG_LEVEL_WARNING, "skills", sk->ctx,
+			 "an earlier skill has the name '%s'; skipping", name);
 		job_release(sk);
 		sk->active = 0;
 		next_skill(sk);
@@ -1150,38 +1158,87 @@ next_skill(void *userdata)
 
 /* ---- the instance --------------------------------------------------------- */
 
+/* Add the skills of one agent, each skill id once. */
+static int
+add_refs(struct skills *sk, const struct json_doc *doc, int agent, const char *whose)
+{
+	int list = json_get(doc, agent, "skills");
+	int n = json_kind(doc, list) == JSON_ARRAY ? json_size(doc, list) : 0;
+	struct skill_ref *refs;
+
+	if (n <= 0)
+		return 0;
+	refs = realloc(sk->refs, (sk->n_refs + (size_t)n) * sizeof(*refs));
+	if (!refs)
+		return -ENOMEM;
+	sk->refs = refs;
+	for (int i = 0, e = json_first(doc, list); i < n; i++, e = json_next(doc, e)) {
+		const char *id = json_get_str(doc, e, "skill_id");
+		const char *v = json_get_str(doc, e, "version");
+		int seen = 0;
+
+		if (!id || !v) {
+			log_emit(LOG_LEVEL_WARNING, "skills", sk->ctx,
+				 "skill %d of %s has no skill_id or version; skipping", i, whose);
+			continue;
+		}
+		for (size_t k = 0; k < sk->n_refs && !seen; k++)
+			seen = strcmp(sk->refs[k].skill_id, id) == 0;
+		if (seen)
+			continue;
+		sk->refs[sk->n_refs].skill_id = strdup(id);
+		sk->refs[sk->n_refs].version = strdup(v);
+		sk->n_refs++;
+		if (!sk->refs[sk->n_refs - 1].skill_id || !sk->refs[sk->n_refs - 1].version)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The subagents' own agents, of type "agent", in the array `members`. */
+static int
+add_member_refs(struct skills *sk, const struct json_doc *doc, int members)
+{
+	int n = json_kind(doc, members) == JSON_ARRAY ? json_size(doc, members) : 0;
+	int r = 0;
+
+	for (int i = 0, e = json_first(doc, members); r == 0 && i < n; i++, e = json_next(doc, e)) {
+		const char *type = json_get_str(doc, e, "type");
+
+		if (type && strcmp(type, "agent") == 0)
+			r = add_refs(sk, doc, e, "a subagent");
+	}
+	return r;
+}
+
+/* The agent's skills, then its subagents' (a coordinator's agents, or the
+ * predefined agents of enabled subagents and workflows). */
 static int
 read_refs(struct skills *sk, const char *session_json)
 {
+	static const char *const groups[] = { "subagents", "workflows" };
 	struct json_doc *doc = NULL;
 	int agent;
-	int list;
-	int n;
+	int multi;
+	const char *type;
 	int r;
 
 	if (json_parse(session_json, strlen(session_json), &doc, NULL, 0) < 0)
 		return 0;
 	agent = json_get(doc, 0, "agent");
-	list = json_get(doc, agent, "skills");
-	n = json_kind(doc, list) == JSON_ARRAY ? json_size(doc, list) : 0;
-	r = 0;
-	sk->refs = n > 0 ? calloc((size_t)n, sizeof(*sk->refs)) : NULL;
-	if (n > 0 && !sk->refs)
-		r = -ENOMEM;
-	for (int i = 0, e = json_first(doc, list); r == 0 && i < n; i++, e = json_next(doc, e)) {
-		const char *id = json_get_str(doc, e, "skill_id");
-		const char *v = json_get_str(doc, e, "version");
+	r = add_refs(sk, doc, agent, "the agent");
+	multi = json_get(doc, agent, "multiagent");
+	type = json_get_str(doc, multi, "type");
+	if (r == 0 && type && strcmp(type, "coordinator") == 0) {
+		r = add_member_refs(sk, doc, json_get(doc, multi, "agents"));
+	} else if (r == 0 && type && strcmp(type, "multiagent_20261001") == 0) {
+		for (size_t i = 0; r == 0 && i < sizeof(groups) / sizeof(groups[0]); i++) {
+			int group = json_get(doc, multi, groups[i]);
+			const char *state = json_get_str(doc, group, "type");
 
-		if (!id || !v) {
-			log_emit(LOG_LEVEL_WARNING, "skills", sk->ctx,
-				 "skill %d of the agent has no skill_id or version; skipping", i);
-			continue;
+			if (state && strcmp(state, "enabled") == 0)
+				r = add_member_refs(sk, doc, json_get(doc, group, "predefined_agents"));
 		}
-		sk->refs[sk->n_refs].skill_id = strdup(id);
-		sk->refs[sk->n_refs].version = strdup(v);
-		if (!sk->refs[sk->n_refs].skill_id || !sk->refs[sk->n_refs].version)
-			r = -ENOMEM;
-		sk->n_refs++;
 	}
 	json_free(doc);
 	return r;

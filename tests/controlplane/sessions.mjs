@@ -195,7 +195,7 @@ function buildAgent(spec) {
     model: typeof ref.model === 'string' ? { id: ref.model } : (ref.model ?? { id: 'claude-sonnet-4-5' }),
     execution_identity: null,
     mcp_servers: ref.mcp_servers ?? [],
-    multiagent: null,
+    multiagent: ref.multiagent ?? null,
     tools: ref.tools ?? [
       { type: 'agent_toolset_20260401', configs: [], default_config: { enabled: true, permission_policy: { type: 'always_allow' } } },
     ],
@@ -323,7 +323,7 @@ export function sessionRoutes(plane) {
         }
       }
       const data = body.events.map((ev) => s.append(ev));
-      // protocol.md A21: a new message to a session nobody serves enqueues a new work item.
+      // docs/protocol.md §2: a new message to a session nobody serves enqueues a new work item.
       if (body.events.some((e) => e.type === 'user.message') && !plane.work.liveFor(s.id)) {
         const env = plane.environments.get(s.obj.environment_id);
         if (env?.config.type === 'self_hosted') plane.work.enqueue(env.id, s.id, 'user_message');

@@ -77,10 +77,12 @@ EXTRA_DIST += $(HARDENING_TESTS) tests/runner/soak.mjs tests/runner/secrets.mjs 
 # Skills and memory stores prepared by the core, against the SDK's worker.
 PREPARE_TESTS = \
 	tests/integration/runner-skills.sh \
-	tests/integration/runner-memory.sh
+	tests/integration/runner-memory.sh \
+	tests/integration/runner-memory-stopped.sh
 TESTS += $(PREPARE_TESTS)
 EXTRA_DIST += $(PREPARE_TESTS) tests/runner/archives.mjs tests/runner/skills.mjs \
-	tests/runner/memory.mjs tests/controlplane/skills.mjs tests/controlplane/memory.mjs
+	tests/runner/memory.mjs tests/runner/memory-stopped.mjs tests/controlplane/skills.mjs \
+	tests/controlplane/memory.mjs
 
 # Sandbox escape attempts through the real runner, per backend (tests/escape;
 # each skips with the reason where its backend cannot run), and the runner

@@ -1,7 +1,9 @@
-// Skills (protocol.md 6.5), differential: the same session, whose agent has
-// skills as zip and tar.gz (the `latest` alias, a flat archive, a nested
+// Skills (docs/protocol.md §12), differential: the same session, whose agent
+// has skills as zip and tar.gz (the `latest` alias, a flat archive, a nested
 // name, special members to exclude, hostile members that refuse the whole
-// archive, a missing skill), served once by the SDK's worker and once by the
+// archive, a missing skill) and a subagent with skills of its own (one the
+// agent has too, one whose name an agent's skill took, one new), served
+// once by the SDK's worker and once by the
 // C runner. A bash call lists what landed in <workdir>/skills with modes and
 // contents: both results must be byte-identical, and both runners must
 // remove the skill folders when the session ends.
@@ -63,6 +65,20 @@ const traversal = await upload('traversal', zip([
   { name: 'traversal/SKILL.md', data: 'ok\n' },
   { name: 'traversal/../../escape.txt', data: 'escaped\n' },
 ]));
+const subOnly = await upload('sub-only', zip([{ name: 'sub-only/SKILL.md', data: 'subagent skill\n' }]));
+const flatAgain = await upload('flat', zip([{ name: 'flat/SKILL.md', data: 'the second flat\n' }]));
+const multiagent = {
+  type: 'coordinator',
+  agents: [{
+    type: 'agent',
+    id: 'agent_sub',
+    skills: [
+      { skill_id: kit.skill_id, version: kit.id },
+      { skill_id: flatAgain.skill_id, version: 'latest' },
+      { skill_id: subOnly.skill_id, version: 'latest' },
+    ],
+  }],
+};
 const skills = [
   { skill_id: pdf1.skill_id, version: 'latest' },
   { skill_id: kit.skill_id, version: kit.id },
@@ -84,7 +100,7 @@ async function serve(kind) {
   const { env, key } = await environment(client, `skills-${kind}`);
   const wd = join(tmp, `skills-${kind}`, 'wd');
   mkdirSync(wd, { recursive: true });
-  const session = await client.beta.sessions.create({ agent: { id: 'agent_skills', skills }, environment_id: env.id });
+  const session = await client.beta.sessions.create({ agent: { id: 'agent_skills', skills, multiagent }, environment_id: env.id });
   await cp.script(session.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: LIST } }], message: 'done' }] });
   const opts = { envId: env.id, key, workdir: wd, maxIdleSec: 1, workerId: `skills-${kind}` };
   const proc = kind === 'sdk' ? startWorker(opts) : startRunner(opts);
@@ -110,8 +126,10 @@ try {
   ok(t.includes('./data-kit/SKILL.md') && !t.includes('./data-kit/data-kit'), 'the single top-level folder is stripped; the name is a basename', t);
   ok(t.includes('./flat/a.txt') && t.includes('./flat/b/c.txt'), 'a flat archive keeps its layout', t);
   ok(!t.includes('./pdf-tools/link') && !t.includes('./data-kit/l\n'), 'symlink members are not extracted', t);
-  ok(t.includes('./traversal\n') && !t.includes('escape') && !t.includes('traversal/SKILL.md'),
-    'an archive with a `..` member is refused as a whole (its folder stays empty)', t);
+  ok(!t.includes('./traversal') && !t.includes('escape'),
+    'an archive with a `..` member is refused as a whole (no folder: a skill replaces its folder only once extracted)', t);
+  ok(t.includes('== ./sub-only/SKILL.md 644\nsubagent skill'), 'a subagent\'s skill is downloaded too', t);
+  ok(t.includes('./flat/a.txt') && !t.includes('the second flat'), 'of two skills with one name, the first (the agent\'s) wins', t);
   ok(!/\.skill-stage-/.test(t), 'no staging folder is left behind', t);
 } finally {
   const exits = await Promise.all(runs.map((r) => r.proc.stop()));
