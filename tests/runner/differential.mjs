@@ -3,10 +3,17 @@
 // and once by the C runner, each in a fresh workdir built the same way. Every
 // call's user.tool_result content and is_error must be byte-identical once
 // the workdir path is replaced by <WD>; the attacks must be refused by both.
+//
+// Then the item's lifecycle, both runners side by side again: a call the
+// session does not wait on, a running call interrupted, one whose item the
+// server asks to stop, one whose session is archived. The posted results
+// (the stopped call's included), the item's transitions and the stop
+// requests must be the same.
 import { existsSync, mkdirSync, readFileSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, startWorker, TMP, toolCalls, untilNoTracked, untilTurnEnds,
+  apiClient, cp, done, environment, eventsOf, ok, say, startRunner, startWorker, TMP, toolCalls, until, untilNoTracked, untilTurnEnds,
+  untilWork,
 } from './lib.mjs';
 
 const client = apiClient();
@@ -237,4 +244,69 @@ try {
   const left = await untilNoTracked(tmp, 3000);
   ok(left.length === 0, 'no tracked process left', left);
 }
+
+// ---- the item's lifecycle -------------------------------------------------
+
+const LONG = 'touch started; sleep 30; echo never';
+
+async function lifecycle(name, toolCallsOf, trigger) {
+  const serveOne = async (kind) => {
+    const { env, key } = await environment(client, `life-${name}-${kind}`);
+    const wd = join(tmp, `life-${name}-${kind}`, 'wd');
+    mkdirSync(wd, { recursive: true });
+    const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+    await cp.script(session.id, { turns: [{ tool_calls: toolCallsOf, message: 'done' }] });
+    const opts = { envId: env.id, key, workdir: wd, maxIdleSec: 1, workerId: `life-${name}-${kind}` };
+    const proc = kind === 'sdk' ? startWorker(opts) : startRunner(opts);
+    await say(client, session.id, 'go');
+    return { kind, wd, session, proc };
+  };
+  const pair = await Promise.all([serveOne('sdk'), serveOne('c')]);
+  const seen = {};
+  try {
+    for (const r of pair) {
+      if (trigger) {
+        const started = await until(() => existsSync(join(r.wd, 'started')), 20_000);
+        ok(started, `${name}: ${r.kind}: the long call runs`, started ? undefined : r.proc.log().slice(-2000));
+        await untilWork(r.session.id, (w) => w[0]?.state === 'active', 5000);
+        await trigger(r.session);
+      }
+    }
+    for (const r of pair) {
+      const w = await untilWork(r.session.id, (x) => x.length > 0 && x.every((i) => i.state === 'stopped'), 30_000);
+      ok(w, `${name}: ${r.kind}: the item ends stopped`, w ? undefined : r.proc.log().slice(-2000));
+      const rep = await cp.report();
+      seen[r.kind] = {
+        results: toolCalls(await eventsOf(r.session.id)).map((c) => c.results.map((x) => `${x.is_error}:${JSON.stringify(x.content)}`)),
+        history: (w?.[0]?.history ?? []).map((h) => `${h.to}:${h.reason}`),
+        stops: rep.requests.log.filter((l) => l.route === 'work.stop' && l.worker === `life-${name}-${r.kind}`).length,
+      };
+    }
+  } finally {
+    await Promise.all(pair.map((r) => r.proc.stop()));
+  }
+  ok(JSON.stringify(seen.sdk) === JSON.stringify(seen.c), `${name}: the same results, transitions and stops under both runners`, seen);
+  return seen.c;
+}
+
+await cp.faults({ lease_ttl_sec: 4 });
+try {
+  const notAwaited = await lifecycle('not-awaited', [
+    { name: 'bash', input: { command: 'touch ran' }, evaluated_permission: null, awaited: false },
+    { name: 'bash', input: { command: 'echo after' } },
+  ]);
+  ok(notAwaited.results[0]?.length === 0 && notAwaited.results[1]?.length === 1, 'not-awaited: only the awaited call ran', notAwaited);
+  const stopped = `true:${JSON.stringify([{ type: 'text', text: "tool 'bash' was stopped, and may have already done some or all of its work" }])}`;
+  const interrupted = await lifecycle('interrupt', [{ name: 'bash', input: { command: LONG } }],
+    (s) => client.beta.sessions.events.send(s.id, { events: [{ type: 'user.interrupt' }] }));
+  ok(interrupted.results[0]?.[0] === stopped, 'interrupt: the stopped call\'s result is posted', interrupted);
+  const stopReq = await lifecycle('stop-request', [{ name: 'bash', input: { command: LONG } }],
+    (s) => cp.faults({ stop_request: { session_id: s.id } }));
+  ok(stopReq.results[0]?.[0] === stopped && stopReq.stops === 1, 'stop-request: the stopped call\'s result is posted, one stop', stopReq);
+  await lifecycle('archived', [{ name: 'bash', input: { command: LONG } }], (s) => client.beta.sessions.archive(s.id));
+} finally {
+  await cp.clearFaults();
+}
+const leftAfter = await untilNoTracked(tmp, 3000);
+ok(leftAfter.length === 0, 'no tracked process left after the lifecycle scenarios', leftAfter);
 done();
