@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control plane's HTTP API as the official SDK's core client speaks it
- * (protocol.md 1): Bearer credentials, anthropic-beta, JSON bodies, the
+ * (docs/protocol.md §1): Bearer credentials, anthropic-beta, JSON bodies, the
  * error envelope, and the same retry rule (x-should-retry first, then 408,
  * 409, 429 and 5xx and connection errors, a transfer cut after its status
  * line included, at most two retries, honouring retry-after-ms and

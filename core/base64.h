@@ -6,7 +6,7 @@
 
 /* Decode standard or URL-safe base64 (the alphabets may even be mixed),
  * padded or not, as Node's lenient decoder does for the work secret
- * (protocol.md 3): decoding stops at the first '=', and leftover bits that
+ * (docs/protocol.md §3): decoding stops at the first '=', and leftover bits that
  * do not fill a byte are dropped.  Returns 0 with a malloc'd, NUL-terminated
  * buffer in *ret (length in *ret_len, which may be NULL; the data may hold
  * NULs), -EINVAL on a character outside both alphabets (whitespace

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A session's event stream, as the SDK's SessionToolRunner reads it
- * (docs/protocol.md, "Reading a session" and "Which calls run"): each
+ * (docs/protocol.md §7-§11): each
  * connection opens the SSE stream, reads the session, then the history
  * filtered to the events that matter, and builds a view of the calls the
  * session waits on; only those run, one at a time.  The stream is read

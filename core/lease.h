@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The lease on a claimed work item, kept as the SDK's worker keeps it
- * (docs/protocol.md, "The lease"): the first heartbeat, with
+ * (docs/protocol.md §6): the first heartbeat, with
  * expected_last_heartbeat=NO_HEARTBEAT, claims the item, and nothing of the
  * session is read before it succeeded; then a beat is due min(ttl/2, 30 s)
  * after the last good one was sent, echoing the server's last_heartbeat.

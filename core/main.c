@@ -266,7 +266,7 @@ read_secret_file(const char *path, char **ret)
 	return 0;
 }
 
-/* `environment-runner run-item`: the item from ANTHROPIC_* (protocol.md 8). */
+/* `environment-runner run-item`: the item from ANTHROPIC_* (docs/protocol.md §13). */
 static int
 run_item(struct settings *s)
 {

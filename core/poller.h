@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The work poller, as the SDK's WorkPoller (protocol.md 6.1): long-poll the
+ * The work poller, as the SDK's WorkPoller (docs/protocol.md §2): long-poll the
  * environment's queue with block_ms and Anthropic-Worker-ID, ack what comes
  * (with the environment key), and hand it over.  Fatal 4xx stop it; other
  * errors back off exponentially (1 s doubling to 60 s, jittered).  It polls

@@ -37,7 +37,7 @@ void runner_sandboxes_note(struct runner_sandboxes *sb, const char *name, const 
  * sysexits code. */
 int runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin *executor);
 
-/* An item another runner claimed (run-item, protocol.md 8).  Borrowed. */
+/* An item another runner claimed (run-item, docs/protocol.md §13).  Borrowed. */
 struct runner_item {
 	const char *work_id;
 	const char *environment_id;

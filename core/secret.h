@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The work secret (protocol.md 3): base64url of a UTF-8 JSON object whose
+ * The work secret (docs/protocol.md §3): base64url of a UTF-8 JSON object whose
  * `sessions_token` is the Bearer credential for the work's session calls.
  * Nothing here logs; callers must not log the secret or the token either.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One claimed work item and the session it carries, from the ack to the
- * final stop, as the SDK's worker handles an item (protocol.md 6.2): the
+ * final stop, as the SDK's worker handles an item (docs/protocol.md §5): the
  * lease starts beating at once; the session is fetched (a terminated one is
  * not run); a working directory is made; the executor starts; the event
  * stream runs the session's tool calls; then the teardown kills every

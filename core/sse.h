@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * An incremental Server-Sent Events parser with no I/O, so tests can feed a
- * stream split at every byte.  It follows the SDK's reading (protocol.md
- * 5.4): lines end in CRLF, LF or CR; a leading BOM is dropped; `:` lines are
+ * stream split at every byte.  It follows the SDK's reading (docs/protocol.md
+ * §4): lines end in CRLF, LF or CR; a leading BOM is dropped; `:` lines are
  * comments; only `event` and `data` fields count (`id` and `retry` are
  * ignored); one space after the colon is stripped; data lines are joined with
  * "\n"; a blank line dispatches.  Messages without an `event:` line are

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The command executor: hands each claimed item to a program, with the
- * contract of `ant beta:worker poll --on-work` (protocol.md section 8).
+ * contract of `ant beta:worker poll --on-work` (docs/protocol.md §13).
  *
  * The program (--command, run with /bin/sh -c in the session's working
  * directory, through the sandbox) gets

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Path confinement of the toolset's file tools (protocol.md 7.0, the SDK's
+ * Path confinement of the toolset's file tools (docs/protocol.md §14, the SDK's
  * fs-util.ts confineToRoot).
  *
  * A path is resolved against the canonical workdir (absolute paths are

@@ -1,4 +1,4 @@
-// Memory stores (protocol.md 6.6): stores of text memories addressed by
+// Memory stores (docs/protocol.md §12): stores of text memories addressed by
 // path, with the list/retrieve/create/update/delete endpoints the SDK's
 // worker syncs through, their content_sha256 preconditions and the 409
 // conflict errors it expects. Admin: POST /_test/memory_stores creates a

@@ -85,7 +85,7 @@ export class ControlPlane {
     return this.#refuse(ctx, `the environment key of ${envId}`);
   }
 
-  /** Ack, heartbeat, stop: the environment key or this item's sessions token (protocol.md A6). */
+  /** Ack, heartbeat, stop: the environment key or this item's sessions token (docs/protocol.md §1). */
   requireItemCred(ctx, item) {
     const c = ctx.cred;
     ctx.worker ??= item._.worker;

@@ -1,4 +1,4 @@
-// Skills (protocol.md 6.5): skill versions and their content archives, as
+// Skills (docs/protocol.md §12): skill versions and their content archives, as
 // the SDK's worker downloads them. Admin: POST /_test/skills uploads an
 // archive (any bytes) as a new skill or a new version of one.
 import { createHash } from 'node:crypto';

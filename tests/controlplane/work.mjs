@@ -1,5 +1,5 @@
 // The per-environment work queue: items, leases, the state machine of
-// protocol.md 2.10, and the work routes.
+// docs/protocol.md §2, and the work routes.
 import { ApiError, badRequest, intParam, newId, notFound, nowIso, paginate, sleep } from './http.mjs';
 
 const LIVE = new Set(['queued', 'starting', 'active', 'stopping']);
@@ -204,7 +204,7 @@ export class WorkQueue {
     return { applied: false, armed: true };
   }
 
-  /** protocol.md A9: force → stopped; otherwise active → stopping, other live states → stopped. */
+  /** docs/protocol.md §2: force → stopped; otherwise active → stopping, other live states → stopped. */
   stop(item, force, reason) {
     if (item.state === 'stopped') return false;
     if (force || item.state === 'queued' || item.state === 'starting') {

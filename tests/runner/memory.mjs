@@ -1,4 +1,4 @@
-// Memory stores (protocol.md 6.6), differential: the same session with a
+// Memory stores (docs/protocol.md §12), differential: the same session with a
 // read-write store and a read-only one, served once by the SDK's worker and
 // once by the C runner (--memory-sync-sec 5 for both). Before the turn a
 // memory is changed on the server; the agent then creates, edits and

@@ -1,5 +1,5 @@
 // Every fault knob of the control plane has a visible effect on the SDK's
-// worker, and the worker reacts as protocol.md section 6.2 says.
+// worker, and the worker reacts as docs/protocol.md §5-§6 says.
 import { apiClient, cp, done, environment, eventsOf, ok, say, startWorker, textOf, toolCalls, until, untilTurnEnds, workOf } from './lib.mjs';
 
 const client = apiClient();
