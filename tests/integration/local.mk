@@ -116,9 +116,11 @@ EXTRA_DIST += $(ESCAPE_TESTS) tests/escape/escape.sh tests/escape/escape.mjs \
 POD_TESTS = \
 	tests/integration/pod.sh \
 	tests/integration/pod-basic.sh \
-	tests/integration/pod-differential.sh
+	tests/integration/pod-differential.sh \
+	tests/integration/pod-samples.sh
 TESTS += $(POD_TESTS)
-EXTRA_DIST += $(POD_TESTS) tests/pod/pod.mjs tests/pod/runner.sh tests/pod/setup.sh
+EXTRA_DIST += $(POD_TESTS) tests/pod/pod.mjs tests/pod/samples.mjs tests/pod/runner.sh \
+	tests/pod/setup.sh
 if LINUX_LANDLOCK
 check_PROGRAMS += tests/pod/er-pod
 tests_pod_er_pod_SOURCES = tests/pod/pod.c

@@ -1,6 +1,6 @@
 // A stand-in for `kubectl create -f -` as sample-config's on-work.sh calls
 // it: a Job is recorded (its uid printed for -o jsonpath); the Secret that
-// names it as owner is written as a 0400 file, and the Job's container is
+// names it as owner is written as this user's file, and the Job's container is
 // then started here, detached: KUBE_RUNNER replaces its command, the
 // secret volume's mount path is mapped to that file, KUBE_EXTRA_ARGS are
 // appended to its arguments. Output and exit status go to KUBE_DIR.
@@ -30,7 +30,11 @@ const vol = join(dir, name);
 mkdirSync(vol, { recursive: true, mode: 0o700 });
 for (const [k, v] of Object.entries(doc.data)) {
   writeFileSync(join(vol, k), Buffer.from(v, 'base64'));
-  chmodSync(join(vol, k), job.spec.template.spec.volumes[0].secret.defaultMode);
+  // The container runs here as this user, who owns the file: the bits
+  // the pod's fsGroup would read it through are the owner's here
+  // (tests/pod runs the Job as its pod does).
+  const mode = job.spec.template.spec.volumes[0].secret.defaultMode;
+  chmodSync(join(vol, k), (mode | ((mode & 0o040) << 3)) & 0o700);
 }
 const c = job.spec.template.spec.containers[0];
 const mount = c.volumeMounts[0].mountPath;

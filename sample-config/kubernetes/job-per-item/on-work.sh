@@ -11,9 +11,13 @@
 # session and stops the item; if the Job never starts, the lease lapses and
 # the item is queued again.
 #
-# The secret travels in a Secret (never on a command line), mounted as a
-# 0400 file for ANTHROPIC_WORK_SECRET_FILE, and owned by the Job so that it
-# is deleted with it.  kubectl reads the manifests from stdin: `kubectl
+# The secret travels in a Secret (never on a command line), mounted for
+# ANTHROPIC_WORK_SECRET_FILE as a root-owned 0440 file whose group is the
+# pod's fsGroup (readable by the runner's user, uid 10001, through that
+# group: a 0400 file would be root's alone), and owned by the Job so that
+# it is deleted with it.  The pod is restricted (no capability, read-only
+# root file system, emptyDirs for the sessions and /tmp): the runner there
+# takes landlock where bubblewrap cannot make its namespaces.  kubectl reads the manifests from stdin: `kubectl
 # create job` cannot set variables or volumes.
 #
 # Settings (environment): ER_JOB_IMAGE, ER_JOB_NAMESPACE (default: the
@@ -35,7 +39,7 @@ session_id=$(clean "$ANTHROPIC_SESSION_ID")
 base_url=$(printf '%s' "$ANTHROPIC_BASE_URL" | tr -d '"\\')
 name=er-$(printf '%s' "$work_id" | tr 'A-Z_' 'a-z-' | cut -c1-50)
 
-args='"run-item"'
+args='"run-item", "--base-dir=/work/sessions"'
 for a in ${ER_JOB_ARGS:-}; do
 	args="$args, \"$(printf '%s' "$a" | tr -d '"\\')\""
 done
@@ -53,7 +57,7 @@ uid=$($kubectl create $ns_flag -f - -o 'jsonpath={.metadata.uid}' <<JOB
       "spec": {
         "restartPolicy": "Never",
         "terminationGracePeriodSeconds": 70,
-        "securityContext": {"runAsNonRoot": true, "runAsUser": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {"runAsNonRoot": true, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [{
           "name": "run-item",
           "image": "$image",
@@ -64,12 +68,21 @@ uid=$($kubectl create $ns_flag -f - -o 'jsonpath={.metadata.uid}' <<JOB
             {"name": "ANTHROPIC_ENVIRONMENT_ID", "value": "$env_id"},
             {"name": "ANTHROPIC_SESSION_ID", "value": "$session_id"},
             {"name": "ANTHROPIC_BASE_URL", "value": "$base_url"},
-            {"name": "ANTHROPIC_WORK_SECRET_FILE", "value": "/var/run/work/secret"}
+            {"name": "ANTHROPIC_WORK_SECRET_FILE", "value": "/var/run/work/secret"},
+            {"name": "TMPDIR", "value": "/tmp"}
           ],
-          "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
-          "volumeMounts": [{"name": "work-secret", "mountPath": "/var/run/work", "readOnly": true}]
+          "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": {"drop": ["ALL"]}},
+          "volumeMounts": [
+            {"name": "work-secret", "mountPath": "/var/run/work", "readOnly": true},
+            {"name": "work", "mountPath": "/work"},
+            {"name": "tmp", "mountPath": "/tmp"}
+          ]
         }],
-        "volumes": [{"name": "work-secret", "secret": {"secretName": "$name", "defaultMode": 256}}]
+        "volumes": [
+          {"name": "work-secret", "secret": {"secretName": "$name", "defaultMode": 288}},
+          {"name": "work", "emptyDir": {}},
+          {"name": "tmp", "emptyDir": {}}
+        ]
       }
     }
   }
