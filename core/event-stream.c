@@ -740,6 +740,7 @@ count_idle(struct stream *st, int counting)
 
 static void send_next(struct stream *st);
 static void call_finished(struct stream *st, struct call *c);
+static void settle(struct stream *st);
 
 static void
 outgoing_free(struct outgoing *o)
@@ -893,6 +894,7 @@ next:
 	send_next(st);
 	if (call)
 		call_finished(st, call);
+	settle(st);
 }
 
 static void
@@ -1026,6 +1028,14 @@ post_result(struct stream *st, struct call *c, int is_error, const char *text, s
 
 /* ---- running calls ------------------------------------------------------ */
 
+/* Tell the owner when nothing runs or is sent any more. */
+static void
+settle(struct stream *st)
+{
+	if (!stream_busy(st) && st->cb.settled)
+		st->cb.settled(st->userdata);
+}
+
 /* The call's tool and post are over: the next call may start. */
 static void
 call_finished(struct stream *st, struct call *c)
@@ -1042,6 +1052,7 @@ call_finished(struct stream *st, struct call *c)
 	/* From the loop: the owner's callbacks may be on the stack. */
 	if (!st->start_timer && !st->ending)
 		loop_add_timer(st->loop, 0, start_fired, st, &st->start_timer);
+	settle(st);
 }
 
 /* End the running tool without its result: stopped or timed out. */

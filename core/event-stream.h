@@ -47,6 +47,9 @@ struct stream_callbacks {
 	void (*call_stopped)(void *userdata, const char *id);
 	/* The session went idle with no call running (may be NULL). */
 	void (*idle)(void *userdata);
+	/* Nothing runs or is being sent any more: stream_busy() turned false
+	 * (may be NULL).  The stream must not be freed from inside it. */
+	void (*settled)(void *userdata);
 	/* Every event of the history, each time it is read (may be NULL); then
 	 * once with `type` NULL when the walk is complete, before the live
 	 * events that arrived meanwhile. */

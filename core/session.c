@@ -68,6 +68,7 @@ struct session {
 	void *exec_sess;
 	int exec_started;
 	struct loop_timer *timer;
+	loop_timer_cb grace_check; /* the wait `timer` ends: drain or wind */
 	uint64_t drain_deadline;
 	int exec_done;            /* the executor called session_done */
 	int stop_sent;            /* session_stop was called */
@@ -347,6 +348,29 @@ release_item(struct session *s)
 	stop_item(s);
 }
 
+/* The teardown's waits (the running call's drain, then the executor's
+ * wind-down) end at their deadline or as soon as what they wait for is
+ * over: checked again when the stream settles, the session's processes are
+ * gone or the session ends again, never polled. */
+static void
+grace_wait(struct session *s, loop_timer_cb check, uint64_t deadline)
+{
+	uint64_t now = loop_now_ms();
+
+	loop_cancel_timer(s->timer);
+	s->grace_check = check;
+	loop_add_timer(s->rt->loop, deadline > now ? deadline - now : 0, check, s, &s->timer);
+}
+
+static void
+grace_recheck(void *userdata)
+{
+	struct session *s = userdata;
+
+	if (s->grace_check)
+		grace_wait(s, s->grace_check, 0);
+}
+
 /* Is the teardown's grace still worth waiting for: the executor's
  * processes winding down, or its last events on their way? */
 static int
@@ -364,8 +388,9 @@ wind_check(void *userdata)
 	struct session *s = userdata;
 
 	s->timer = NULL;
+	s->grace_check = NULL;
 	if (winding_down(s)) {
-		loop_add_timer(s->rt->loop, 50, wind_check, s, &s->timer);
+		grace_wait(s, wind_check, s->wind_deadline);
 		return;
 	}
 	teardown(s);
@@ -379,6 +404,7 @@ teardown(struct session *s)
 	cancel_watchdogs(s);
 	loop_cancel_timer(s->timer);
 	s->timer = NULL;
+	s->grace_check = NULL;
 	api_call_cancel(s->call);
 	s->call = NULL;
 	if (!s->stop_sent) {
@@ -388,7 +414,7 @@ teardown(struct session *s)
 			exec_ops(s)->session_stop(s->rt->executor->state, s->exec_sess,
 						  stop_reason(s->why));
 		if (winding_down(s)) {
-			loop_add_timer(s->rt->loop, 50, wind_check, s, &s->timer);
+			grace_wait(s, wind_check, s->wind_deadline);
 			return;
 		}
 	}
@@ -412,8 +438,9 @@ drain_check(void *userdata)
 	struct session *s = userdata;
 
 	s->timer = NULL;
+	s->grace_check = NULL;
 	if (session_busy(s) && loop_now_ms() < s->drain_deadline) {
-		loop_add_timer(s->rt->loop, 100, drain_check, s, &s->timer);
+		grace_wait(s, drain_check, s->drain_deadline);
 		return;
 	}
 	if (session_busy(s))
@@ -478,6 +505,7 @@ session_end(struct session *s, enum session_end why)
 	if (s->phase >= PHASE_DRAINING) {
 		if (why == SESSION_END_LEASE_LOST)
 			s->lease_lost = 1;
+		grace_recheck(s);
 		return;
 	}
 	s->why = why;
@@ -496,7 +524,7 @@ session_end(struct session *s, enum session_end why)
 	if (why == SESSION_END_SHUTDOWN && session_busy(s)) {
 		/* Let the running call finish and its result go out. */
 		s->drain_deadline = loop_now_ms() + (uint64_t)s->rt->settings->drain_wait_sec * 1000u;
-		loop_add_timer(s->rt->loop, 100, drain_check, s, &s->timer);
+		grace_wait(s, drain_check, s->drain_deadline);
 		return;
 	}
 	if (why != SESSION_END_IDLE && why != SESSION_END_EXECUTOR)
@@ -920,6 +948,7 @@ run_executor(struct session *s)
 		session_end(s, SESSION_END_FAILED);
 		return;
 	}
+	proc_group_on_empty(s->procs, grace_recheck, s);
 	memset(&info, 0, sizeof(info));
 	info.struct_size = sizeof(info);
 	info.session_id = s->session_id;
@@ -963,6 +992,7 @@ run_executor(struct session *s)
 			.call_done = stream_call_done,
 			.call_stopped = stream_call_stopped,
 			.idle = stream_idle,
+			.settled = grace_recheck,
 			.history = (ops->flags & ER_EXECUTOR_HISTORY) && ops->session_history
 					   ? stream_history
 					   : NULL,

@@ -42,6 +42,8 @@ struct proc_group {
 	char tracking_id[40];
 	int freed;              /* kept until its processes are reaped */
 	int in_exit_callback;   /* one of its exit callbacks is running */
+	void (*on_empty)(void *userdata);
+	void *on_empty_data;
 };
 
 struct spawner {
@@ -131,6 +133,13 @@ proc_group_live(const struct proc_group *g)
 	for (const struct proc *p = g->procs; p; p = p->next)
 		n += !p->reaped;
 	return n;
+}
+
+void
+proc_group_on_empty(struct proc_group *g, void (*cb)(void *userdata), void *userdata)
+{
+	g->on_empty = cb;
+	g->on_empty_data = userdata;
 }
 
 /* The tracking id /proc/PID/environ holds, copied into `id` (truncated to
@@ -364,11 +373,12 @@ reap_children(void *userdata, int signo)
 			continue;
 		p->reaped = 1;
 		g = p->group;
-		if (!p->released && p->on_exit) {
-			g->in_exit_callback = 1;
+		g->in_exit_callback = 1;
+		if (!p->released && p->on_exit)
 			p->on_exit(p->userdata, p, status);
-			g->in_exit_callback = 0;
-		}
+		if (!g->freed && g->on_empty && proc_group_live(g) == 0)
+			g->on_empty(g->on_empty_data);
+		g->in_exit_callback = 0;
 		if (g->freed && proc_group_live(g) == 0)
 			group_destroy(g);
 	}

@@ -60,6 +60,9 @@ const char *proc_group_tracking_id(const struct proc_group *g);
 void proc_group_kill(struct proc_group *g);
 /* Number of the group's processes not yet reaped. */
 int proc_group_live(const struct proc_group *g);
+/* Call `cb` whenever the group's last live process has been reaped, from
+ * the loop; NULL stops it.  Not called once the group is freed. */
+void proc_group_on_empty(struct proc_group *g, void (*cb)(void *userdata), void *userdata);
 /* Kill, then forget the group (processes are reaped in the background). */
 void proc_group_free(struct proc_group *g);
 

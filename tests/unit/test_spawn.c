@@ -121,6 +121,52 @@ test_exec_failure_is_reported_at_once(void **state)
 	loop_free(loop);
 }
 
+static void
+count_empty(void *userdata)
+{
+	(*(int *)userdata)++;
+}
+
+static int
+is_positive(void *arg)
+{
+	return *(int *)arg > 0;
+}
+
+/* The group says when its last process is gone, so that a teardown waiting
+ * for it needs no polling. */
+static void
+test_group_reports_when_empty(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	struct proc_group *g = proc_group_new(sp);
+	char *quick[] = { "/bin/sh", "-c", "exit 0", NULL };
+	char *waiting[] = { "/bin/sh", "-c", "read line", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	struct spawn_spec a = { .argv = quick, .envp = envp };
+	struct spawn_spec b = { .argv = waiting, .envp = envp, .pipe_stdin = 1 };
+	struct run r = { .loop = loop };
+	int empty = 0;
+	int fds[3];
+	int none[3];
+	char err[256];
+
+	proc_group_on_empty(g, count_empty, &empty);
+	assert_int_equal(proc_spawn(g, &b, NULL, NULL, fds, NULL, err, sizeof(err)), 0);
+	assert_int_equal(proc_spawn(g, &a, on_exit_cb, &r, none, NULL, err, sizeof(err)), 0);
+	/* Not when the first exits: the second still reads its stdin. */
+	assert_true(run_until(loop, has_exited, &r));
+	assert_int_equal(empty, 0);
+	close(fds[0]);
+	assert_true(run_until(loop, is_positive, &empty));
+	assert_int_equal(empty, 1);
+	assert_int_equal(proc_group_live(g), 0);
+	proc_group_free(g);
+	spawner_free(sp);
+	loop_free(loop);
+}
+
 struct census {
 	struct loop *loop;
 	const char *id;
@@ -182,6 +228,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_and_exit_status),
 		cmocka_unit_test(test_exec_failure_is_reported_at_once),
+		cmocka_unit_test(test_group_reports_when_empty),
 		cmocka_unit_test(test_daemonised_grandchild_is_killed),
 	};
 
