@@ -9,6 +9,12 @@ export function adminRoutes(plane) {
       const env = plane.environment(ctx.params.id);
       return { type: 'environment_key', environment_id: env.id, key: plane.creds.issueEnvKey(env.id) };
     }],
+    ['POST', '/_test/environments/{id}/healthcheck', '_test.healthcheck', (ctx) => {
+      plane.requireApi(ctx);
+      const env = plane.environment(ctx.params.id);
+      const item = plane.work.enqueue(env.id, null, 'healthcheck');
+      return { work_id: item.id };
+    }],
     ['POST', '/_test/sessions/{id}/script', '_test.script', async (ctx) => {
       plane.requireApi(ctx);
       const s = plane.session(ctx.params.id);

@@ -23,13 +23,14 @@ export class WorkQueue {
     return this.plane.faults.leaseTtlSec ?? this.plane.opts.leaseTtlSec;
   }
 
+  /** A session's item, or with `sessionId` null a health check (data without a session). */
   enqueue(envId, sessionId, reason) {
     const now = Date.now();
     const item = {
       id: newId('work'),
       type: 'work',
       environment_id: envId,
-      data: { type: 'session', id: sessionId },
+      data: sessionId === null ? { type: 'healthcheck' } : { type: 'session', id: sessionId },
       state: 'queued',
       created_at: nowIso(now),
       acknowledged_at: null,

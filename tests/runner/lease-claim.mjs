@@ -2,9 +2,10 @@
 // nothing of the session is read before that heartbeat succeeded; a refused
 // first heartbeat (403) fails the item without stopping it; a heartbeat
 // refused later (403) loses the lease: the session's processes go, and the
-// item is not stopped (it returns to the queue and is served again).
+// item is not stopped (it returns to the queue and is served again). A
+// health-check item is claimed (first heartbeat answered), then force-stopped.
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, untilGone, untilNoTracked, untilTracked, untilTurnEnds, untilWork,
+  API_KEY, CP_URL, apiClient, cp, done, environment, ok, say, startRunner, until, untilGone, untilNoTracked, untilTracked, untilTurnEnds, untilWork,
 } from './lib.mjs';
 
 const client = apiClient();
@@ -42,6 +43,28 @@ await scenario('claim-order', async ({ session, runner }) => {
   ok(first?.status === 200 && reads.length > 0 && reads.every((l) => Date.parse(l.at) >= endOf(first)),
     'claim-order: no read of the session began before the first heartbeat answered', { first, reads: reads.slice(0, 3) });
 });
+
+// A health check: claimed with a heartbeat, then force-stopped, nothing read.
+{
+  const { env, key } = await environment(client, 'health-check');
+  const res = await fetch(`${CP_URL}/_test/environments/${env.id}/healthcheck`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}` } });
+  const { work_id: workId } = await res.json();
+  const runner = startRunner({ envId: env.id, key, workerId: 'health-check' });
+  try {
+    const item = await until(async () => (await cp.report()).work.find((w) => w.id === workId && w.state === 'stopped'), 15_000);
+    const hist = (item?.history ?? []).map((h) => `${h.to}:${h.reason}`);
+    ok(hist.join(' ') === 'queued:healthcheck starting:ack active:first_heartbeat stopped:stop_force',
+      'health-check: acked, claimed by its first heartbeat, then force-stopped', hist);
+    const log = requestsOf(await cp.report(), 'health-check');
+    const beat = log.find((l) => l.route === 'work.heartbeat');
+    const stop = log.find((l) => l.route === 'work.stop');
+    ok(beat?.status === 200 && stop && Date.parse(stop.at) >= endOf(beat) && !log.some((l) => l.route.startsWith('sessions.')),
+      'health-check: the stop follows the answered heartbeat; no session is read', log.map((l) => `${l.route} ${l.status}`));
+  } finally {
+    const r = await runner.stop();
+    ok(r.code === 0, 'health-check: runner exits 0 on SIGTERM', { r, log: runner.log().slice(-2000) });
+  }
+}
 
 // The first heartbeat is refused: the item fails, unread and not stopped.
 await scenario('claim-refused', async ({ session, runner }) => {
