@@ -217,13 +217,13 @@ m_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb on_
 	}
 	if (!p)
 		return m_err_set(err, -EAGAIN, "too many processes");
+	if (access(argv[0], X_OK) < 0)
+		return m_err_set(err, -errno, "spawn %s: %s", argv[0], strerror(errno));
 	if ((req->pipe_stdin && pipe2(in, O_CLOEXEC) < 0) ||
 	    (req->pipe_stdout && pipe2(out, O_CLOEXEC) < 0) ||
 	    (req->pipe_stderr && pipe2(errp, O_CLOEXEC) < 0))
 		return m_err_set(err, -errno, "pipe: %s", strerror(errno));
 	env = build_env(req->cmd.envp);
-	if (access(argv[0], X_OK) < 0)
-		return m_err_set(err, -errno, "spawn %s: %s", argv[0], strerror(errno));
 	pid = fork();
 	if (pid < 0)
 		return m_err_set(err, -errno, "fork: %s", strerror(errno));
