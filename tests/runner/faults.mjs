@@ -1,6 +1,7 @@
 // 5xx bursts on every route the runner uses and SSE drops (ended and reset
 // streams): the session completes, each tool call has exactly one result,
-// and the results are right.
+// and the results are right. A result the API refuses with 413 is replaced
+// by an error result quoting the refusal, as SDK 1.17's runner does.
 import {
   apiClient, cp, done, environment, ok, say, startRunner, textOf, toolCalls, until, untilNoTracked, untilTurnEnds,
   untilWork,
@@ -71,4 +72,24 @@ await scenario('sse-reset', (sid) => ({ sse_drop: { after_events: 3, count: 2, m
   const streams = rep.requests.log.filter((l) => l.route === 'events.stream' && l.worker === 'sse-reset');
   ok(streams.length >= 3, `sse-reset: the runner reconnected (${streams.length} stream connections)`);
 });
+// A refused result (413): an error result takes its place, quoting the API.
+{
+  const { env, key } = await environment(client, 'refused');
+  const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(session.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'echo big' } }], message: '{{result.0}}' }] });
+  await cp.faults({ errors: [{ route: 'events.send', status: 413, count: 1, credential: 'token' }] });
+  const runner = startRunner({ envId: env.id, key, workerId: 'refused' });
+  try {
+    await say(client, session.id, 'go');
+    const events = await untilTurnEnds(session.id, 1, 20_000);
+    const calls = toolCalls(events ?? []);
+    ok(calls.length === 1 && calls[0].results.length === 1 && calls[0].is_error === true &&
+      calls[0].text.startsWith("The API refused the result of tool 'bash': 413 injected fault (413) on events.send"),
+    'refused: the refused result is replaced by an error result quoting the API', calls[0]);
+  } finally {
+    await cp.clearFaults();
+    const r = await runner.stop();
+    ok(r.code === 0, 'refused: runner exits 0 on SIGTERM', { r, log: runner.log().slice(-2000) });
+  }
+}
 done();
