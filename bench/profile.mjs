@@ -35,8 +35,9 @@ export function startProfile(mode, pid, { out, tmp, name }) {
         const exited = new Promise((r) => rec.once('exit', r));
         rec.kill('SIGINT');
         await exited;
-        const report = sh('perf', ['report', '-i', data, '--stdio', '--no-children', '-g', 'none', '--sort', 'dso,symbol', '--percent-limit', '0.5']);
-        writeFileSync(file, report.split('\n').filter((l) => l.trim()).slice(0, 80).join('\n') + '\n');
+        const report = sh('perf', ['report', '-i', data, '--stdio', '--no-children', '-g', 'none', '-F', 'overhead,dso,sym', '--percent-limit', '0.5']);
+        const lines = report.split('\n').filter((l) => /^# (Samples|Event count)/.test(l) || (l.trim() && !l.startsWith('#')));
+        writeFileSync(file, `${lines.slice(0, 60).join('\n')}\n`);
         return { file };
       },
     };
