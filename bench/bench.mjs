@@ -8,6 +8,7 @@
 //   ER_RUNNER      the environment-runner binary
 //   ER_PLUGIN_DIR  its plugins (sandbox-bubblewrap.so is used when present)
 //   BENCH_LAUNCH   the sandbox launch harness (bench/launch.c, built)
+//   BENCH_LANDLOCK_HELPER  the landlock backend's er-sandbox-landlock, built
 //   QUICK=1        a smoke-sized run; BENCH_ONLY=a,b restricts the benchmarks
 //                  (footprint, claim, roundtrip, scale, launch)
 //   BENCH_PROFILE  perf or callgrind: profile this runner over each scale
@@ -53,6 +54,8 @@ if (process.env.BENCH_BIG_NS !== undefined) P.bigNs = process.env.BENCH_BIG_NS.s
 const PROFILE = process.env.BENCH_PROFILE || null;
 const bubblewrap = existsSync(join(cfg.pluginDir, 'sandbox-bubblewrap.so'));
 const firejail = existsSync(join(cfg.pluginDir, 'sandbox-firejail.so'));
+const landlockHelper = process.env.BENCH_LANDLOCK_HELPER;
+const landlock = existsSync(join(cfg.pluginDir, 'sandbox-landlock.so')) && !!landlockHelper && existsSync(landlockHelper);
 
 const results = {
   started_at: new Date().toISOString(),
@@ -60,7 +63,7 @@ const results = {
   quick: QUICK,
   machine: machineInfo(),
   params: P,
-  backends: { none: true, bubblewrap, firejail },
+  backends: { none: true, bubblewrap, landlock, firejail },
   benchmarks: {},
   notes: [],
 };
@@ -434,18 +437,19 @@ async function scale() {
 // ---- 5. sandbox launch ---------------------------------------------------
 
 // Through the runner: the bash tool keeps one shell per session, so a call
-// after `exit` starts a new shell through the sandbox backend; its round trip
-// minus a warm call's is what the backend adds to a launch.
+// with `restart` starts a new shell through the sandbox backend; its round
+// trip minus a warm call's is what the backend adds to a launch.
 async function launchThroughRunner(kind, backend) {
   const pairs = P.launchPairs;
   const calls = [];
-  for (let i = 0; i < pairs; i++) calls.push({ name: 'bash', input: { command: 'exit 0' } }, { name: 'bash', input: { command: 'true' } });
+  for (let i = 0; i < pairs; i++) calls.push({ name: 'bash', input: { command: 'true' } }, { name: 'bash', input: { command: 'true', restart: true } });
   for (let i = 0; i < pairs; i++) calls.push({ name: 'bash', input: { command: 'true' } });
   return withPlane({}, async (cp) => {
     await cp.api('POST', '/_test/default-script', { turns: [{ tool_calls: calls, message: 'ok' }] });
     const env = await environment(cp, TMP, `launch-${kind}-${backend}`);
     const workerId = uid(`launch-${kind}-${backend}`);
-    const r = startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, workdir: join(TMP, workerId), backend, maxIdleSec: 30, extra: sandboxUserArgs(kind) });
+    const r = startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, workdir: join(TMP, workerId), backend, maxIdleSec: 30,
+      extra: [...sandboxUserArgs(kind), ...(backend === 'landlock' ? ['--plugin-option', `landlock.helper=${landlockHelper}`] : [])] });
     try {
       const s = await createSession(cp, env.id);
       const done = await until(async () => {
@@ -512,8 +516,9 @@ function harness(label, desc, args) {
 
 async function launch() {
   const out = { runner: {}, bare: {} };
-  const backends = [['c', 'none'], ...(bubblewrap ? [['c', 'bubblewrap']] : [])];
+  const backends = [['c', 'none'], ...(bubblewrap ? [['c', 'bubblewrap']] : []), ...(landlock ? [['c', 'landlock']] : [])];
   if (!bubblewrap) results.notes.push('sandbox launch: the bubblewrap backend is not built; measured none only');
+  if (!landlock) results.notes.push('sandbox launch: the landlock backend is not built here');
   if (firejail && process.env.BENCH_SANDBOX_USER) backends.push(['c', 'firejail']);
   else if (firejail) results.notes.push('sandbox launch: firejail skipped (it refuses system users: set BENCH_SANDBOX_USER to a user with a uid in 1000-60000)');
   backends.push(['sdk', 'none']);
@@ -525,6 +530,10 @@ async function launch() {
     }
     say(`launch ${kind}/${backend} done`);
   }
+  // A new shell under landlock against none, through the runner (cold medians).
+  const ll = out.runner['c/landlock'];
+  const none = out.runner['c/none'];
+  if (ll?.cold_ms && none?.cold_ms) out.landlock_vs_none = round(ll.cold_ms.median / none.cold_ms.median, 3);
   if (!cfg.launch || !existsSync(cfg.launch)) throw new Error('the launch harness is not built');
   out.bare.exec = harness('exec', 'fork + exec of /bin/bash -c true', ['--', '/bin/bash', '-c', 'true']);
   if (bubblewrap && existsSync('/usr/bin/bwrap')) {

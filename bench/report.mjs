@@ -206,7 +206,7 @@ put('## 5. Sandbox launch');
 put();
 if (failed(la) || !la.runner) put(`Sandbox launch: ${why(la)}`);
 else {
-  put('Through the runner: the `bash` tool keeps one shell per session, so a `bash true` call right after an `exit` call starts a new shell ' +
+  put('Through the runner: the `bash` tool keeps one shell per session, so a `bash true` call with `restart` starts a new shell ' +
     'through the sandbox backend. "cold" is that call\'s round trip, "warm" a call in a running shell; their difference is what starting ' +
     'the sandboxed shell costs through the runner. Bare: a small C harness (`bench/launch.c`) timing `fork`+`exec`+`wait` of the same command, ' +
     'without the runner; for bwrap it replays the exact command line the bubblewrap backend built (recorded by a wrapper in front of bwrap), ' +
@@ -222,6 +222,11 @@ else {
     else rows.push([`bare ${k === 'exec' ? 'exec of `bash -c true`' : 'bwrap, same flags, `bash -c true`'}`, `${ms(v.median)} ms`, `${ms(v.p95)} ms`, '', '']);
   }
   table(['', 'cold median', 'cold p95', 'warm median', 'cold − warm'], rows);
+  if (la.landlock_vs_none !== undefined) {
+    put();
+    put(`A new shell under landlock takes ${la.landlock_vs_none}× the time it takes under none (cold medians; the aim is 1.5× at most: ` +
+      'landlock pays one more exec, of its helper, and no namespace).');
+  }
 }
 
 put('## Files');

@@ -78,6 +78,7 @@ say "results in ${out#"$top"/}${QUICK:+ (QUICK)}"
 BENCH_OUT="$out" BENCH_TMP="$tmp" BENCH_COMMIT="$commit" \
 	ER_RUNNER="$build/environment-runner" ER_PLUGIN_DIR="$build/plugins/.libs" \
 	BENCH_LAUNCH="$build/bench/launch" \
+	BENCH_LANDLOCK_HELPER="$build/plugins/sandbox-landlock/er-sandbox-landlock" \
 	"$node" bench/bench.mjs
 "$node" bench/report.mjs "$out"
 (cd "$out" && gnuplot plots.gp) || say "gnuplot failed; the tables are in results.md"
