@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "diskuse.h"
 #include "event-stream.h"
 #include "hooks.h"
 #include "lease.h"
+#include "jsonw.h"
 #include "memory.h"
 #include "metrics.h"
 #include "rand.h"
@@ -30,6 +32,8 @@
 /* How long the teardown waits for an executor's processes to end and for
  * its last events to go out (plugin.h, session_stop). */
 #define SESSION_STOP_GRACE_MS 10000u
+/* How long a session ended for its disk waits for its session.error to go. */
+#define DISK_FULL_SEND_MS 5000u
 
 enum session_phase {
 	PHASE_FETCHING,   /* heartbeating, reading the session */
@@ -77,6 +81,7 @@ struct session {
 	/* Watchdogs, hooks, the directory's lock (sessiondir.h). */
 	struct loop_timer *startup_timer;
 	struct loop_timer *runtime_timer;
+	struct diskuse *disk; /* --sandbox-max-disk-mb */
 	struct hook_run *hook;
 	int lock_fd;
 	int tree_killed;
@@ -148,6 +153,8 @@ cancel_watchdogs(struct session *s)
 	s->startup_timer = NULL;
 	loop_cancel_timer(s->runtime_timer);
 	s->runtime_timer = NULL;
+	diskuse_free(s->disk);
+	s->disk = NULL;
 }
 
 enum session_outcome
@@ -315,6 +322,7 @@ stop_reason(enum session_end why)
 		return ER_STOP_SHUTDOWN;
 	case SESSION_END_STARTUP_TIMEOUT:
 	case SESSION_END_MAX_RUNTIME:
+	case SESSION_END_DISK_FULL:
 		return ER_STOP_TIMEOUT;
 	default:
 		return ER_STOP_REQUESTED;
@@ -462,6 +470,7 @@ end_to_string(enum session_end why)
 		[SESSION_END_SHUTDOWN_NOW] = "runner stopping now",
 		[SESSION_END_STARTUP_TIMEOUT] = "not started within --startup-timeout-sec",
 		[SESSION_END_MAX_RUNTIME] = "ran past --kill-session-after-min",
+		[SESSION_END_DISK_FULL] = "its directory passed --sandbox-max-disk-mb",
 	};
 
 	return names[why];
@@ -482,6 +491,7 @@ end_reason(enum session_end why)
 		[SESSION_END_SHUTDOWN_NOW] = "shutdown_now",
 		[SESSION_END_STARTUP_TIMEOUT] = "startup_timeout",
 		[SESSION_END_MAX_RUNTIME] = "max_runtime",
+		[SESSION_END_DISK_FULL] = "disk_full",
 	};
 
 	return names[why];
@@ -513,10 +523,11 @@ session_end(struct session *s, enum session_end why)
 	if (why == SESSION_END_LEASE_LOST)
 		s->lease_lost = 1;
 	if (why == SESSION_END_FAILED || why == SESSION_END_STARTUP_TIMEOUT ||
-	    why == SESSION_END_MAX_RUNTIME)
+	    why == SESSION_END_MAX_RUNTIME || why == SESSION_END_DISK_FULL)
 		s->failed = 1;
 	cancel_watchdogs(s);
-	log_emit(why == SESSION_END_STARTUP_TIMEOUT || why == SESSION_END_MAX_RUNTIME
+	log_emit(why == SESSION_END_STARTUP_TIMEOUT || why == SESSION_END_MAX_RUNTIME ||
+				 why == SESSION_END_DISK_FULL
 			 ? LOG_LEVEL_WARNING
 			 : LOG_LEVEL_INFO,
 		 "session", &s->ctx, "ending session: %s", end_to_string(why));
@@ -750,6 +761,47 @@ skills_ready(void *userdata)
 	run_executor(s);
 }
 
+/* The session's directory passed --sandbox-max-disk-mb: its commands stop
+ * writing at once, the session hears why, and it ends as failed. */
+static void
+disk_full(void *userdata, uint64_t used)
+{
+	struct session *s = userdata;
+	struct buf b = BUF_INIT(4096);
+	struct buf msg = BUF_INIT(1024);
+	struct jsonw w;
+
+	proc_group_kill(s->procs);
+	buf_printf(&msg,
+		   "the session's directory takes %llu MiB of disk, more than the %d MiB this "
+		   "runner allows (--sandbox-max-disk-mb): its commands were stopped and the "
+		   "session ends",
+		   (unsigned long long)(used >> 20), s->rt->settings->sandbox_max_disk_mb);
+	log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "%s", msg.data ? msg.data : "disk full");
+	jw_init(&w, &b);
+	jw_object_begin(&w);
+	jw_key(&w, "type");
+	jw_string(&w, "session.error");
+	jw_key(&w, "error");
+	jw_object_begin(&w);
+	jw_key(&w, "type");
+	jw_string(&w, "unknown_error");
+	jw_key(&w, "message");
+	jw_string(&w, msg.data ? msg.data : "");
+	jw_key(&w, "retry_status");
+	jw_object_begin(&w);
+	jw_key(&w, "type");
+	jw_string(&w, "terminal");
+	jw_object_end(&w);
+	jw_object_end(&w);
+	jw_object_end(&w);
+	if (jw_finish(&w) == 0 && s->stream && stream_send_event(s->stream, b.data, b.len) == 0)
+		s->drain_deadline = loop_now_ms() + DISK_FULL_SEND_MS;
+	buf_release(&b);
+	buf_release(&msg);
+	session_end(s, SESSION_END_DISK_FULL);
+}
+
 /* Skills come after the memory stores, as in the SDK's worker. */
 static void
 memory_ready(void *userdata, int failed)
@@ -785,6 +837,10 @@ prepare(struct session *s)
 		.sync_interval_ms = (long)s->rt->settings->memory_sync_sec * 1000L,
 	};
 
+	if (s->rt->settings->sandbox_max_disk_mb > 0)
+		s->disk = diskuse_watch(s->rt->loop, s->workdir,
+					(uint64_t)s->rt->settings->sandbox_max_disk_mb << 20, disk_full,
+					s);
 	if (!memory_session_has_stores(s->session_json)) {
 		memory_ready(s, 0);
 		return;

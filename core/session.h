@@ -29,6 +29,7 @@ enum session_end {
 	SESSION_END_SHUTDOWN_NOW, /* the runner must stop at once */
 	SESSION_END_STARTUP_TIMEOUT, /* not started within --startup-timeout-sec: failed */
 	SESSION_END_MAX_RUNTIME,  /* ran past --kill-session-after-min: failed */
+	SESSION_END_DISK_FULL,    /* its directory passed --sandbox-max-disk-mb: failed */
 };
 
 /* How a finished session went (for metrics, hooks and run-item's exit). */

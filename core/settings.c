@@ -96,6 +96,10 @@ const struct settings_def settings_table[] = {
 	  1048576, SERVE, "MB",
 	  "memory cap of one session's commands, MiB, where a cgroup is writable (default 4096, "
 	  "0: none)" },
+	{ "sandbox-max-disk-mb", "ER_SANDBOX_MAX_DISK_MB", "sandbox_max_disk_mb", SETTINGS_INT,
+	  OFF(sandbox_max_disk_mb), 0, 1000000000, SERVE, "MB",
+	  "disk one session's directory may take, MiB; past it its commands are killed and the "
+	  "session ends with a session.error (default 0: no bound)" },
 	{ "executor", "ER_EXECUTOR", "executor", SETTINGS_EXECUTOR, OFF(executor), 0, 0, SERVE,
 	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
 	{ "exec-path", "ER_EXEC_PATH", "exec_path", SETTINGS_PATH, OFF(exec_path), 0, 0, SERVE,

@@ -85,6 +85,7 @@ struct settings {
 	int exit_if_unused_sec;      /* exit after this long unused (flag in minutes), 0: never */
 	int max_sessions;            /* exit after serving this many, 0: no limit */
 	int min_free_disk_mb;        /* claim nothing while the base dir has less free */
+	int sandbox_max_disk_mb;     /* a session's directory, 0: no bound */
 	char *hooks_dir;             /* pre-session, post-session executables */
 	int pre_session_hook_timeout_sec;  /* default 600 */
 	int post_session_hook_timeout_sec; /* default 60 */

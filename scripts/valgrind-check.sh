@@ -9,7 +9,8 @@
 # hostile-input check (their 1 GiB and many-session phases take long under
 # valgrind; name them to run them anyway) and the sandboxed variants
 # (*-bubblewrap, *-firejail), plus the escape attempts under bubblewrap with
-# the allow-list network (the proxy lives on the runner's event loop).
+# the allow-list network (the proxy lives on the runner's event loop) and
+# with two sessions at once (the secret file, the disk bound's thread).
 # valgrind refuses a child's setrlimit(RLIMIT_NOFILE) that changes the hard
 # limit it emulates, so sandboxed commands get exactly that limit
 # (--sandbox-max-open-files) here.  Timeouts are stretched
@@ -54,7 +55,8 @@ if [ $# -eq 0 ]; then
 		case $t in */runner-soak.sh | */runner-hostile.sh | *-bubblewrap.sh | *-firejail.sh) continue ;; esac
 		set -- "$@" "$t"
 	done
-	set -- "$@" "$top/tests/integration/escape-bubblewrap-allowlist.sh"
+	set -- "$@" "$top/tests/integration/escape-bubblewrap-allowlist.sh" \
+		"$top/tests/integration/escape-sessions-bubblewrap.sh"
 fi
 status=0
 for t in "$@"; do

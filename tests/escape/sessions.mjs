@@ -5,7 +5,10 @@
 // executor with command.secret=file: each program reads its own work secret
 // through ANTHROPIC_WORK_SECRET_FILE, and neither finds the other's among
 // the files it can open (judged against the secrets the control plane
-// handed out).  Under an isolating backend every attempt must fail.
+// handed out).  Then --sandbox-max-disk-mb: one session writes past the
+// bound in files each smaller than it and is stopped with a session.error,
+// while the other, under it, finishes its turn.  Under an isolating backend
+// every attempt must fail.
 //
 // Environment: as escape.mjs (ER_TEST_SANDBOX, ER_TEST_SANDBOX_ARGS,
 // ER_ESCAPE_ATTEMPT, ER_ESCAPE_USER), plus ER_ESCAPE_BASE=outside for a
@@ -14,7 +17,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, toolCalls, TMP, SANDBOX, untilTurnEnds, until,
+  apiClient, cp, done, environment, eventsOf, ok, say, startRunner, toolCalls, TMP, SANDBOX, untilTurnEnds, untilWork, until,
 } from '../runner/lib.mjs';
 
 const client = apiClient();
@@ -142,5 +145,32 @@ try {
   stopped = await cmdRunner.stop();
 }
 ok(stopped?.code === 0, `${label}: SIGTERM ends the command runner with status 0`, stopped);
+
+// The total disk bound: 8 MiB, files of 6 MiB each (under the per-file
+// limit), four of them.
+const diskRunner = startRunner({
+  envId: env.id, key, keyFile, baseDir, workerId: `escape-disk-${nonce}`, uid: runnerIds?.uid, gid: runnerIds?.gid,
+  extra: ['--capacity', '2', '--sandbox-max-disk-mb=8', '--sandbox-max-file-size-mb=7'],
+});
+try {
+  const big = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  const small = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(big.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'for i in 1 2 3 4; do head -c 6291456 /dev/zero > f$i; done; sleep 60; echo wrote all' } }], message: 'done' }] });
+  await cp.script(small.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'head -c 1048576 /dev/zero > small && echo fine' } }], message: 'done' }] });
+  await say(client, big.id, 'fill the disk');
+  await say(client, small.id, 'write a little');
+  const stoppedBig = await untilWork(big.id, (x) => x[0]?.state === 'stopped', 30_000);
+  const evs = await eventsOf(big.id);
+  const error = evs.find((e) => e.type === 'session.error');
+  ok(stoppedBig && /--sandbox-max-disk-mb/.test(error?.error?.message ?? ''),
+    `${label}: a session past --sandbox-max-disk-mb is stopped with a session.error naming it`, { error, log: diskRunner.log().slice(-1500) });
+  ok(!toolCalls(evs).some((c) => (c.text ?? '').includes('wrote all')), `${label}: its command does not run on`, toolCalls(evs));
+  const smallEvs = await untilTurnEnds(small.id, 1, 30_000);
+  ok(toolCalls(smallEvs ?? [])[0]?.text?.includes('fine') && !(smallEvs ?? []).some((e) => e.type === 'session.error'),
+    `${label}: the other session, under the bound, finishes its turn`, smallEvs);
+} finally {
+  stopped = await diskRunner.stop();
+}
+ok(stopped?.code === 0, `${label}: SIGTERM ends the disk-bound runner with status 0`, stopped);
 rmSync(baseDir, { recursive: true, force: true });
 done();
