@@ -28,6 +28,7 @@
 #include "buf.h"
 #include "metrics.h"
 #include "runtime.h"
+#include "sandbox-settings.h"
 #include "session.h"
 #include "strv.h"
 
@@ -824,6 +825,22 @@ host_run_command(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
 	return 0;
 }
 
+static int
+host_sandbox_settings(void *host_ctx, struct er_sandbox_settings *out, struct er_error *err)
+{
+	struct host_plugin *hp = host_ctx;
+
+	if (!hp)
+		return host_err_set(err, -EINVAL, "sandbox_settings: no host context");
+	return sandbox_settings_get(hp->rt->settings, out, err);
+}
+
+static const char *const *
+host_env_allowlist(void *host_ctx)
+{
+	return sandbox_env_allowlist;
+}
+
 /* ---- plugin-check: a wrapped command run to its end --------------------- */
 
 struct wrapped_run {
@@ -976,4 +993,6 @@ const struct er_host host_services = {
 	.set_sandbox_identity = host_set_sandbox_identity,
 	.session_log = host_session_log,
 	.run_command = host_run_command,
+	.sandbox_settings = host_sandbox_settings,
+	.env_allowlist = host_env_allowlist,
 };

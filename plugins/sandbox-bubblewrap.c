@@ -514,11 +514,11 @@ bw_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		r = set_env(st, out, "USER", st->pol.user, err);
 		r = r ?: set_env(st, out, "LOGNAME", st->pol.user, err);
 	}
-	for (size_t i = 0; sb_inherited_env[i] && r == 0; i++) {
-		const char *v = host->getenv(st->host_ctx, sb_inherited_env[i]);
+	for (size_t i = 0; st->pol.inherited_env[i] && r == 0; i++) {
+		const char *v = host->getenv(st->host_ctx, st->pol.inherited_env[i]);
 
 		if (v)
-			r = set_env(st, out, sb_inherited_env[i], v, err);
+			r = set_env(st, out, st->pol.inherited_env[i], v, err);
 	}
 	if (r == 0 && st->pol.network == SB_NET_ALLOWLIST) {
 		static const char *const proxy_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
@@ -590,9 +590,9 @@ static const struct er_sandbox_ops bw_ops = {
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "1.0"
 #endif
-/* Needs the process attributes of ABI 1.1. */
+/* Needs the sandbox settings of ABI 1.2. */
 ER_PLUGIN_DEFINE_FULL(
 	ER_KIND_SANDBOX, "bubblewrap", PACKAGE_VERSION,
 	"bwrap namespaces, an unprivileged user, seccomp and rlimits; network none, host or "
 	"an allow-list",
-	bw_options, 1, 0, bw_create, bw_destroy, &bw_ops);
+	bw_options, 2, 0, bw_create, bw_destroy, &bw_ops);

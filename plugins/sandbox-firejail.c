@@ -384,11 +384,11 @@ fj_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		r = host->cmd_set_env(out, "USER", st->pol.user);
 		r = r ?: host->cmd_set_env(out, "LOGNAME", st->pol.user);
 	}
-	for (size_t i = 0; sb_inherited_env[i] && r == 0; i++) {
-		const char *v = host->getenv(st->host_ctx, sb_inherited_env[i]);
+	for (size_t i = 0; st->pol.inherited_env[i] && r == 0; i++) {
+		const char *v = host->getenv(st->host_ctx, st->pol.inherited_env[i]);
 
 		if (v)
-			r = host->cmd_set_env(out, sb_inherited_env[i], v);
+			r = host->cmd_set_env(out, st->pol.inherited_env[i], v);
 	}
 	if (r < 0)
 		return host->err_set(err, r, "cannot set the environment");
@@ -416,4 +416,4 @@ ER_PLUGIN_DEFINE_FULL(
 	ER_KIND_SANDBOX, "firejail", PACKAGE_VERSION,
 	"firejail with the bubblewrap backend's policy where it can express it (prefer "
 	"bubblewrap)",
-	fj_options, 1, 0, fj_create, fj_destroy, &fj_ops);
+	fj_options, 2, 0, fj_create, fj_destroy, &fj_ops);

@@ -390,11 +390,11 @@ ll_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		r = set_env(st, out, "USER", st->pol.user, err);
 		r = r ?: set_env(st, out, "LOGNAME", st->pol.user, err);
 	}
-	for (size_t i = 0; sb_inherited_env[i] && r == 0; i++) {
-		const char *v = host->getenv(st->host_ctx, sb_inherited_env[i]);
+	for (size_t i = 0; st->pol.inherited_env[i] && r == 0; i++) {
+		const char *v = host->getenv(st->host_ctx, st->pol.inherited_env[i]);
 
 		if (v)
-			r = set_env(st, out, sb_inherited_env[i], v, err);
+			r = set_env(st, out, st->pol.inherited_env[i], v, err);
 	}
 	for (size_t i = 0; in->envp && in->envp[i] && r == 0; i++)
 		r = sb_set_env_pair(host, out, in->envp[i], err);
@@ -428,9 +428,9 @@ static const struct er_sandbox_ops ll_ops = {
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "1.0"
 #endif
-/* Needs the process attributes of ABI 1.1. */
+/* Needs the sandbox settings of ABI 1.2. */
 ER_PLUGIN_DEFINE_FULL(
 	ER_KIND_SANDBOX, "landlock", PACKAGE_VERSION,
 	"Landlock and seccomp, no namespace or privilege needed (containers, pods); network "
 	"none or host",
-	ll_options, 1, 0, ll_create, ll_destroy, &ll_ops);
+	ll_options, 2, 0, ll_create, ll_destroy, &ll_ops);

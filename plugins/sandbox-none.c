@@ -33,15 +33,15 @@
 #include <environment-runner/plugin.h>
 
 /*
- * The runner's variables a command inherits.  Locale and terminal settings
- * make tools behave as they do in a shell; PATH finds programs.  Everything
- * else (credentials, proxies with passwords, ER_* settings) stays out; a
- * command that needs more asks for it in its own envp.
+ * Besides those every backend passes on (host->env_allowlist(): locale,
+ * terminal, time zone), a command run without isolation keeps the runner's
+ * own identity: its PATH finds programs, HOME, USER and the rest describe
+ * the user it runs as.  Everything else (credentials, proxies with
+ * passwords, ER_* settings) stays out; a command that needs more asks for
+ * it in its own envp.
  */
-static const char *const inherited_env[] = {
-	"PATH",	      "HOME",	     "USER",	    "LOGNAME",	  "SHELL",   "TZ",
-	"TERM",	      "TMPDIR",	     "LANG",	    "LANGUAGE",	  "LC_ALL",  "LC_CTYPE",
-	"LC_COLLATE", "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME", NULL,
+static const char *const identity_env[] = {
+	"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TMPDIR", NULL,
 };
 
 /* Per-plugin state: what create() received, kept for wrap(). */
@@ -123,15 +123,19 @@ none_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 	}
 
 	/* 2. The allow-listed part of the runner's environment.  host->getenv()
-	 * already withholds anything that may carry a secret; the list above
-	 * narrows it to what a shell session would expect. */
-	for (size_t i = 0; inherited_env[i]; i++) {
-		const char *v = host->getenv(st->host_ctx, inherited_env[i]);
+	 * already withholds anything that may carry a secret; the lists narrow
+	 * it to what a shell session would expect. */
+	for (int l = 0; l < 2; l++) {
+		const char *const *names = l ? identity_env : host->env_allowlist(st->host_ctx);
 
-		if (v) {
-			r = host->cmd_set_env(out, inherited_env[i], v);
+		for (size_t i = 0; names[i]; i++) {
+			const char *v = host->getenv(st->host_ctx, names[i]);
+
+			if (!v)
+				continue;
+			r = host->cmd_set_env(out, names[i], v);
 			if (r < 0)
-				return host->err_set(err, r, "cannot set %s", inherited_env[i]);
+				return host->err_set(err, r, "cannot set %s", names[i]);
 		}
 	}
 

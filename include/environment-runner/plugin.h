@@ -233,6 +233,44 @@ struct er_session_info {
 	const char *const *read_only_roots;
 };
 
+/* Network modes (er_sandbox_settings.network, ABI 1.2). */
+#define ER_NETWORK_NONE      UINT32_C(1)  /* no network at all */
+#define ER_NETWORK_HOST      UINT32_C(2)  /* the host's network */
+#define ER_NETWORK_ALLOWLIST UINT32_C(3)  /* only allowed_domains, through a proxy */
+
+/*
+ * The runner's --sandbox-* settings, checked and with their defaults
+ * applied, as host->sandbox_settings() hands them to a backend (ABI 1.2).
+ * Every backend applies them as far as it can, and logs what it cannot.
+ * Strings and lists are borrowed until destroy; lists are NULL-terminated
+ * and never NULL (empty when not set).
+ */
+struct er_sandbox_settings {
+	uint32_t struct_size;   /* set by the caller; the host fills what fits */
+	uint32_t network;       /* ER_NETWORK_*, default NONE */
+	const char *const *allowed_domains; /* for ALLOWLIST: "example.com", "*.example.com" */
+	const char *const *read_only;       /* absolute paths to bind read-only */
+	const char *const *read_write;      /* absolute paths to bind read-write */
+	const char *const *deny;            /* absolute paths to hide */
+	/* 1 when commands must run as uid:gid, another user than the
+	 * runner's: a root runner's --sandbox-user, by default
+	 * "environment-runner" if it exists, else "nobody" (never root).
+	 * 0 for a runner that is not root: its commands run as itself. */
+	uint32_t switch_user;
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t reserved;      /* 0 */
+	const char *user;       /* for messages: the user's name, or "uid N" */
+	uint64_t max_procs;     /* RLIMIT_NPROC, default 1024 */
+	uint64_t max_open_files; /* RLIMIT_NOFILE, default 1024 */
+	uint64_t max_file_size; /* bytes, RLIMIT_FSIZE; ER_RLIM_INFINITY for
+				 * none; default 16 GiB */
+	uint64_t memory;        /* bytes, a memory cgroup's limit; 0 for none;
+				 * default 4 GiB */
+	const char *service_key_file; /* the runner's key: hide it */
+	const char *base_dir;   /* the sessions' directories: hide the others' */
+};
+
 /* Why the runner asks a session to stop (session_stop's `reason`). */
 #define ER_STOP_IDLE        UINT32_C(1)  /* the turn ended and the idle window passed */
 #define ER_STOP_REQUESTED   UINT32_C(2)  /* the control plane asked (stopping, terminated, deleted) */
@@ -367,6 +405,18 @@ struct er_host {
 	int (*run_command)(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
 			   int32_t *ret_status, char *output, uint32_t output_size,
 			   struct er_error *err);
+	/* The --sandbox-* settings, resolved (struct er_sandbox_settings): set
+	 * out->struct_size first.  For create(): it may look the user up.
+	 * -EINVAL for a value the runner refuses, -ESRCH for a user or group
+	 * that does not exist, -EPERM for a root sandbox user. */
+	int (*sandbox_settings)(void *host_ctx, struct er_sandbox_settings *out,
+				struct er_error *err);
+	/* The variables of the runner's environment every sandboxed command
+	 * inherits, whatever the backend: terminal and locale (TERM, TZ, LANG,
+	 * LANGUAGE, LC_*).  NULL-terminated names; read the values with
+	 * getenv().  A backend then sets PATH and HOME as they fit inside it,
+	 * and last the command's own envp, which wins.  Static. */
+	const char *const *(*env_allowlist)(void *host_ctx);
 };
 
 /* The longest run_command() (ABI 1.2). */

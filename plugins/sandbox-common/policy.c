@@ -5,8 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -21,15 +19,6 @@
 extern char **environ;
 
 #define MIB (UINT64_C(1) << 20)
-#define SB_DEFAULT_PROCS  1024
-#define SB_DEFAULT_FILES  1024
-#define SB_DEFAULT_FSIZE  16384 /* MiB */
-#define SB_DEFAULT_MEMORY 4096  /* MiB */
-
-const char *const sb_inherited_env[] = {
-	"TERM",	       "TZ",	      "LANG",	       "LANGUAGE",   "LC_ALL",	"LC_CTYPE",
-	"LC_COLLATE",  "LC_MESSAGES", "LC_MONETARY", "LC_NUMERIC", "LC_TIME", NULL,
-};
 
 void
 sb_strv_free(char **v)
@@ -188,132 +177,24 @@ sb_run_capture(const char *const *argv, int pass_fd, char *out, size_t len)
 	return status;
 }
 
-/* ---- the sandbox's user -------------------------------------------------- */
-
-static int
-lookup_ids(struct sb_policy *p, const char *spec, struct er_error *err)
+/* A copy of a NULL-terminated list the host lends. */
+static char **
+dup_list(const char *const *in)
 {
-	const struct er_host *host = p->host;
-	char user[64];
-	const char *colon = strchr(spec, ':');
-	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
-	struct passwd *pw;
-	char *end;
+	size_t n = 0;
+	char **v;
 
-	if (n == 0 || n >= sizeof(user))
-		return host->err_set(err, -EINVAL, "invalid sandbox user '%s'; fix: give USER[:GROUP]",
-				     spec);
-	memcpy(user, spec, n);
-	user[n] = '\0';
-	errno = 0;
-	pw = getpwnam(user);
-	if (pw) {
-		p->uid = (uint32_t)pw->pw_uid;
-		p->gid = (uint32_t)pw->pw_gid;
-	} else {
-		unsigned long v = strtoul(user, &end, 10);
-
-		if (*end || end == user || v >= UINT32_MAX)
-			return host->err_set(err, -ESRCH,
-					     "no user '%s' for the sandbox; fix: create it (useradd "
-					     "--system --no-create-home %s) or pass --sandbox-user",
-					     user, user);
-		p->uid = (uint32_t)v;
-		p->gid = (uint32_t)v;
-	}
-	snprintf(p->user, sizeof(p->user), "%s", user);
-	if (colon) {
-		struct group *gr = getgrnam(colon + 1);
-		unsigned long v;
-
-		if (gr) {
-			p->gid = (uint32_t)gr->gr_gid;
-		} else {
-			v = strtoul(colon + 1, &end, 10);
-			if (*end || end == colon + 1 || v >= UINT32_MAX)
-				return host->err_set(err, -ESRCH,
-						     "no group '%s' for the sandbox; fix: create it "
-						     "(groupadd --system %s) or pass --sandbox-user",
-						     colon + 1, colon + 1);
-			p->gid = (uint32_t)v;
+	while (in && in[n])
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	for (size_t i = 0; v && i < n; i++) {
+		v[i] = strdup(in[i]);
+		if (!v[i]) {
+			sb_strv_free(v);
+			return NULL;
 		}
 	}
-	if (p->uid == 0 || p->gid == 0)
-		return host->err_set(err, -EPERM,
-				     "the sandbox user must not be root (uid or gid 0); fix: pass "
-				     "--sandbox-user with an unprivileged user");
-	return 0;
-}
-
-static int
-load_user(struct sb_policy *p, struct er_error *err)
-{
-	const char *spec = p->host->config_get(p->host_ctx, "sandbox.user");
-	int r;
-
-	p->root = geteuid() == 0;
-	if (!p->root) {
-		/* An unprivileged runner cannot switch users: its commands run as
-		 * itself, which is what it can already do. */
-		p->uid = (uint32_t)geteuid();
-		p->gid = (uint32_t)getegid();
-		snprintf(p->user, sizeof(p->user), "uid %u", (unsigned)p->uid);
-		if (spec)
-			p->host->log(p->host_ctx, ER_LOG_WARNING,
-				     "--sandbox-user '%s' ignored: the runner is not root, commands run "
-				     "as its own user",
-				     spec);
-		return 0;
-	}
-	if (!spec)
-		spec = getpwnam("environment-runner") ? "environment-runner" : "nobody";
-	r = lookup_ids(p, spec, err);
-	if (r < 0)
-		return r;
-	p->drop_ids = 1;
-	return 0;
-}
-
-/* ---- numbers and paths ----------------------------------------------------- */
-
-static int
-get_u64(struct sb_policy *p, const char *key, uint64_t def, uint64_t *ret, struct er_error *err)
-{
-	const char *v = p->host->config_get(p->host_ctx, key);
-	char *end;
-	unsigned long long n;
-
-	if (!v) {
-		*ret = def;
-		return 0;
-	}
-	errno = 0;
-	n = strtoull(v, &end, 10);
-	if (errno || end == v || *end)
-		return p->host->err_set(err, -EINVAL, "invalid %s '%s'; fix: give a number", key, v);
-	*ret = (uint64_t)n;
-	return 0;
-}
-
-static int
-get_paths(struct sb_policy *p, const char *key, char ***ret, struct er_error *err)
-{
-	const char *v = p->host->config_get(p->host_ctx, key);
-	char **list;
-
-	list = sb_split(v ? v : "", ':');
-	if (!list)
-		return p->host->err_set(err, -ENOMEM, "out of memory");
-	for (size_t i = 0; list[i]; i++) {
-		if (list[i][0] != '/') {
-			p->host->err_set(err, -EINVAL, "%s: '%s' is not an absolute path", key,
-					 list[i]);
-			sb_strv_free(list);
-			return -EINVAL;
-		}
-	}
-	*ret = list;
-	return 0;
+	return v;
 }
 
 /* ---- cgroup ---------------------------------------------------------------- */
@@ -486,8 +367,7 @@ int
 sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx,
 	       const char *plugin, struct er_error *err)
 {
-	const char *net;
-	const char *domains;
+	struct er_sandbox_settings set;
 	uint64_t mb;
 	int r;
 
@@ -499,47 +379,48 @@ sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx,
 	    !ER_HOST_HAS(host, cmd_pass_fd) || !ER_HOST_HAS(host, cmd_set_cgroup))
 		return host->err_set(err, -ENOTSUP,
 				     "this runner lacks the process attributes of plugin ABI 1.1");
-	net = host->config_get(host_ctx, "sandbox.network");
-	if (!net || strcmp(net, "none") == 0)
-		p->network = SB_NET_NONE;
-	else if (strcmp(net, "host") == 0)
-		p->network = SB_NET_HOST;
-	else if (strcmp(net, "allowlist") == 0)
-		p->network = SB_NET_ALLOWLIST;
-	else
-		return host->err_set(err, -EINVAL,
-				     "invalid sandbox.network '%s'; fix: give none, host or allowlist",
-				     net);
-	domains = host->config_get(host_ctx, "sandbox.allowed_domains");
-	p->domains = sb_split(domains ? domains : "", ',');
-	if (!p->domains)
+	/* The --sandbox-* settings, checked and with their defaults, and the
+	 * environment every backend passes on: the runner resolves them
+	 * (plugin ABI 1.2). */
+	if (!ER_HOST_HAS(host, sandbox_settings) || !ER_HOST_HAS(host, env_allowlist))
+		return host->err_set(err, -ENOTSUP,
+				     "this runner lacks the sandbox settings of plugin ABI 1.2");
+	memset(&set, 0, sizeof(set));
+	set.struct_size = sizeof(set);
+	r = host->sandbox_settings(host_ctx, &set, err);
+	if (r < 0)
+		return r;
+	p->inherited_env = host->env_allowlist(host_ctx);
+	p->network = set.network == ER_NETWORK_HOST	   ? SB_NET_HOST
+		     : set.network == ER_NETWORK_ALLOWLIST ? SB_NET_ALLOWLIST
+							   : SB_NET_NONE;
+	p->domains = dup_list(set.allowed_domains);
+	p->ro = dup_list(set.read_only);
+	p->rw = dup_list(set.read_write);
+	p->deny = dup_list(set.deny);
+	if (!p->domains || !p->ro || !p->rw || !p->deny)
 		return host->err_set(err, -ENOMEM, "out of memory");
 	if (p->network == SB_NET_ALLOWLIST && !p->domains[0])
 		host->log(host_ctx, ER_LOG_WARNING,
 			  "--sandbox-network=allowlist with no --sandbox-allowed-domains: every "
 			  "connection through the proxy is refused");
-	r = load_user(p, err);
-	if (r == 0)
-		r = get_paths(p, "sandbox.read_only", &p->ro, err);
-	if (r == 0)
-		r = get_paths(p, "sandbox.read_write", &p->rw, err);
-	if (r == 0)
-		r = get_paths(p, "sandbox.deny", &p->deny, err);
-	if (r == 0)
-		r = get_u64(p, "sandbox.max_procs", SB_DEFAULT_PROCS, &p->max_procs, err);
-	if (r == 0)
-		r = get_u64(p, "sandbox.max_open_files", SB_DEFAULT_FILES, &p->max_files, err);
-	if (r == 0)
-		r = get_u64(p, "sandbox.max_file_size_mb", SB_DEFAULT_FSIZE, &mb, err);
-	if (r == 0) {
-		p->max_fsize = mb ? mb * MIB : ER_RLIM_INFINITY;
-		r = get_u64(p, "sandbox.memory_mb", SB_DEFAULT_MEMORY, &mb, err);
-	}
-	if (r < 0)
-		return r;
-	p->memory = mb * MIB;
-	p->key_file = host->config_get(host_ctx, "runner.service_key_file");
-	p->base_dir = host->config_get(host_ctx, "runner.base_dir");
+	p->root = geteuid() == 0;
+	p->drop_ids = set.switch_user != 0;
+	p->uid = set.uid;
+	p->gid = set.gid;
+	snprintf(p->user, sizeof(p->user), "%s", set.user);
+	if (!p->root && host->config_get(host_ctx, "sandbox.user"))
+		host->log(host_ctx, ER_LOG_WARNING,
+			  "--sandbox-user '%s' ignored: the runner is not root, commands run as its "
+			  "own user",
+			  host->config_get(host_ctx, "sandbox.user"));
+	p->max_procs = set.max_procs;
+	p->max_files = set.max_open_files;
+	p->max_fsize = set.max_file_size;
+	p->memory = set.memory;
+	mb = set.memory / MIB;
+	p->key_file = set.service_key_file;
+	p->base_dir = set.base_dir;
 	if (p->memory) {
 		find_cgroup(p);
 		if (!p->cg_ok)

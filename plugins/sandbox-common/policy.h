@@ -30,6 +30,8 @@ struct sb_policy {
 	const struct er_host *host; /* borrowed until destroy */
 	void *host_ctx;
 	const char *plugin;         /* for messages */
+	const char *const *inherited_env; /* the runner's variables a command
+					   * inherits: host->env_allowlist() */
 	int network;                /* SB_NET_* */
 	char **domains;             /* allowlist entries, NULL-terminated */
 	int root;                   /* the runner runs as root */
@@ -78,9 +80,6 @@ int sb_path_under(const char *path, const char *dir);
 int sb_set_env_pair(const struct er_host *host, struct er_cmd_builder *out, const char *pair,
 		    struct er_error *err);
 
-/* The runner's variables a sandboxed command inherits (locale, terminal,
- * time zone), NULL-terminated. */
-extern const char *const sb_inherited_env[];
 
 /* Find `name` on PATH (or take it as is when it has a '/'); 0 with an
  * absolute path in `out`, or -ENOENT. */

@@ -102,6 +102,25 @@ LAYOUT(er_host, set_sandbox_identity, 192, 8);
 /* ABI 1.2, appended. */
 LAYOUT(er_host, session_log, 200, 8);
 LAYOUT(er_host, run_command, 208, 8);
+LAYOUT(er_host, sandbox_settings, 216, 8);
+LAYOUT(er_host, env_allowlist, 224, 8);
+LAYOUT(er_sandbox_settings, struct_size, 0, 4);
+LAYOUT(er_sandbox_settings, network, 4, 4);
+LAYOUT(er_sandbox_settings, allowed_domains, 8, 8);
+LAYOUT(er_sandbox_settings, read_only, 16, 8);
+LAYOUT(er_sandbox_settings, read_write, 24, 8);
+LAYOUT(er_sandbox_settings, deny, 32, 8);
+LAYOUT(er_sandbox_settings, switch_user, 40, 4);
+LAYOUT(er_sandbox_settings, uid, 44, 4);
+LAYOUT(er_sandbox_settings, gid, 48, 4);
+LAYOUT(er_sandbox_settings, reserved, 52, 4);
+LAYOUT(er_sandbox_settings, user, 56, 8);
+LAYOUT(er_sandbox_settings, max_procs, 64, 8);
+LAYOUT(er_sandbox_settings, max_open_files, 72, 8);
+LAYOUT(er_sandbox_settings, max_file_size, 80, 8);
+LAYOUT(er_sandbox_settings, memory, 88, 8);
+LAYOUT(er_sandbox_settings, service_key_file, 96, 8);
+LAYOUT(er_sandbox_settings, base_dir, 104, 8);
 LAYOUT(er_sandbox_ops, struct_size, 0, 4);
 LAYOUT(er_sandbox_ops, probe, 8, 8);
 LAYOUT(er_sandbox_ops, wrap, 16, 8);
@@ -138,7 +157,8 @@ SIZE(er_command, 48);
 SIZE(er_spawn_request, 104);
 SIZE(er_tool_call, 48);
 SIZE(er_session_info, 104);
-SIZE(er_host, 216);
+SIZE(er_host, 232);
+SIZE(er_sandbox_settings, 112);
 SIZE(er_sandbox_ops, 24);
 SIZE(er_executor_ops, 88);
 SIZE(er_plugin, 80);
@@ -167,6 +187,8 @@ _Static_assert(ER_EXECUTOR_TOOL_CALLS == 1 && ER_EXECUTOR_EVENTS == 2 &&
 		       ER_EXECUTOR_HISTORY == 16 && ER_EXECUTOR_FLAGS_KNOWN == 31,
 	       "ER_EXECUTOR_*");
 _Static_assert(ER_PLUGIN_FLAGS_KNOWN == 0, "ER_PLUGIN_FLAGS_KNOWN");
+_Static_assert(ER_NETWORK_NONE == 1 && ER_NETWORK_HOST == 2 && ER_NETWORK_ALLOWLIST == 3,
+	       "ER_NETWORK_*");
 
 /* From layout-v1.0.c and layout-v1.1.c, built against the frozen headers
  * tests/abi/plugin-v1.0.h and plugin-v1.1.h. */

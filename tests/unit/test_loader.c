@@ -122,6 +122,14 @@ mock_set_rlimit(struct er_cmd_builder *b, uint32_t resource, uint64_t soft, uint
 	return 0;
 }
 
+static const char *const *
+mock_env_allowlist(void *ctx)
+{
+	static const char *const names[] = { "LANG", NULL };
+
+	return names;
+}
+
 static const struct er_host mock_host = {
 	.struct_size = sizeof(struct er_host),
 	.abi_major = ER_ABI_MAJOR,
@@ -135,6 +143,7 @@ static const struct er_host mock_host = {
 	.cmd_set_env = mock_set_env,
 	.cmd_set_cwd = mock_set_cwd,
 	.cmd_set_rlimit = mock_set_rlimit,
+	.env_allowlist = mock_env_allowlist,
 };
 
 static const char *
