@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -1091,6 +1092,30 @@ raise_fd_limit(const struct settings *s)
 }
 
 /* Everything but the poller; `key` is taken (may be NULL for run-item). */
+/* A root runner's sandbox runs as a user of its own, and the file tools
+ * take that user's identity only in a directory it owns: in a --workdir it
+ * does not own, bash and the file tools would act as two users (a file a
+ * tool just wrote that bash cannot read, an executor that cannot read its
+ * own prompt file).  Refused, with the ways out. */
+static int
+check_workdir_owner(const struct runner *r)
+{
+	const struct settings *s = r->rt.settings;
+	struct stat st;
+
+	if (!s->workdir || !r->rt.sandbox_ids || stat(s->workdir, &st) < 0 ||
+	    st.st_uid == (uid_t)r->rt.sandbox_uid)
+		return 0;
+	log_error("runner",
+		  "--workdir '%s' belongs to uid %u but the sandbox runs commands as uid %u, so "
+		  "its commands and the file tools would act as two users; fix: chown %u:%u '%s', "
+		  "or pass --sandbox-user with the directory's owner, or use --base-dir (a "
+		  "directory per session, owned by the sandbox's user) instead of --workdir",
+		  s->workdir, (unsigned)st.st_uid, (unsigned)r->rt.sandbox_uid,
+		  (unsigned)r->rt.sandbox_uid, (unsigned)r->rt.sandbox_gid, s->workdir);
+	return EX_CONFIG;
+}
+
 static int
 setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
       struct plugin *executor)
@@ -1125,6 +1150,9 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 		return EX_SOFTWARE;
 	}
 	ret = choose_sandbox(r, sandboxes);
+	if (ret)
+		return ret;
+	ret = check_workdir_owner(r);
 	if (ret)
 		return ret;
 	ret = create_plugin(r, executor, &r->rt.executor_host, err, sizeof(err));

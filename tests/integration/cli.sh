@@ -143,6 +143,28 @@ else
 	skip "neither root nor a user namespace to look up a sandbox user"
 fi
 
+# A root runner whose sandbox runs as another user, on a --workdir that user
+# does not own: bash and the file tools would act as two users.  78, with the
+# ways out.
+if $asroot true 2>/dev/null && [ -f "$ER_TOP_BUILDDIR/plugins/.libs/sandbox-bubblewrap.so" ]; then
+	mkdir -p "$tmp/rootwd"
+	# Bounded: a runner that accepts the directory polls on (nothing answers).
+	timeout 30 $asroot "$ER_RUNNER" orchestrator --environment-id env_1 --service-key-file "$key" \
+		--sandbox-backend bubblewrap --api-url http://127.0.0.1:1 --health-port 0 \
+		--workdir "$tmp/rootwd" >"$tmp/rootwd.log" 2>&1
+	rc=$?
+	if [ $rc -eq 69 ]; then
+		skip "bubblewrap cannot run here"
+	elif [ $rc -eq 78 ] && grep -q "level=error.*--workdir '$tmp/rootwd' belongs to uid 0 but the sandbox runs commands as uid [0-9]*.*fix: chown [0-9:]* '$tmp/rootwd', or pass --sandbox-user with the directory's owner, or use --base-dir" "$tmp/rootwd.log"; then
+		ok "exit 78: a root runner's --workdir that its sandbox user does not own"
+	else
+		not_ok "exit 78: a root runner's --workdir that its sandbox user does not own (got $rc)"
+		sed 's/^/# /' "$tmp/rootwd.log"
+	fi
+else
+	skip "neither root nor a user namespace, or no bubblewrap plugin"
+fi
+
 printf 'capacity = 2\nthis is not a setting\n' >"$tmp/bad.conf"
 orch 78 "$tmp/bad.conf:2: expected 'key = value'" --config "$tmp/bad.conf"
 printf 'capasity = 2\n' >"$tmp/typo.conf"
