@@ -14,7 +14,8 @@
  *    links, /proc and --sandbox-read-only paths; read and write the null,
  *    zero, full, random and terminal devices; every right in the session's
  *    directory, in its temporary directory beside it ("<dir>.tmp", where
- *    TMPDIR and HOME point; removed with the session's directory) and in
+ *    TMPDIR and HOME point; removed with the session's directory; inside a
+ *    fixed --workdir whose directory the runner may not write) and in
  *    --sandbox-read-write paths; nothing else: no /home, /root, /tmp, /run,
  *    /var, no other session.  /etc/shadow, /etc/gshadow, /etc/sudoers,
  *    /etc/ssh, /etc/environment-runner, the runner's key file and
@@ -67,6 +68,7 @@
 /* A session's TMPDIR sits beside its directory, outside what the agent's
  * tools list: core/sessiondir.h's SESSIONDIR_TMP_SUFFIX. */
 #define LL_TMP_SUFFIX ".tmp"
+#define LL_TMP_INSIDE ".tmp"
 
 struct ll_state {
 	const struct er_host *host;
@@ -183,40 +185,57 @@ fail:
 }
 
 /* The session's temporary directory, made for the sandbox's user on its
- * first command.  The runner removes it with the session's directory
- * (core/sessiondir.h); beside a fixed --workdir it stays, as that does. */
+ * first command: 0 or -errno.  The runner removes the one beside a
+ * session's directory with it (core/sessiondir.h). */
 static int
-make_tmp_dir(struct ll_state *st, const char *path, struct er_error *err)
+make_tmp_dir(const struct ll_state *st, const char *path)
 {
-	const struct er_host *host = st->host;
 	int made = mkdir(path, 0700) == 0;
 	struct stat sb;
 	int fd;
-	int r;
+	int r = 0;
 
 	if (!made && errno != EEXIST)
-		return host->err_set(err, -errno,
-				     "cannot make '%s': %s; fix: let the runner's user write the "
-				     "directory that holds the session's",
-				     path, strerror(errno));
+		return -errno;
 	/* Never through a link planted in its place. */
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &sb) < 0) {
+	if (fd < 0 || fstat(fd, &sb) < 0)
 		r = -errno;
-		goto fail;
-	}
-	r = 0;
-	if (made && st->pol.drop_ids && fchown(fd, st->pol.uid, st->pol.gid) < 0)
+	else if (made && st->pol.drop_ids && fchown(fd, st->pol.uid, st->pol.gid) < 0)
 		r = -errno;
 	else if (!made && sb.st_uid != st->pol.uid)
 		r = -EPERM;
-	close(fd);
-	if (r == 0)
-		return 0;
-fail:
-	if (made)
+	if (fd >= 0)
+		close(fd);
+	if (r < 0 && made)
 		rmdir(path);
-	return host->err_set(err, r, "'%s' is not a directory of the sandbox's user", path);
+	return r;
+}
+
+/*
+ * TMPDIR: "<workdir>.tmp" beside it, out of the agent's listings; where the
+ * runner may not write there (a fixed --workdir in a directory that is not
+ * its own), "<workdir>/.tmp", inside the tree the command may write anyway.
+ */
+static int
+session_tmp_dir(struct ll_state *st, const char *workdir, char *out, size_t len,
+		struct er_error *err)
+{
+	int r;
+
+	if ((size_t)snprintf(out, len, "%s" LL_TMP_SUFFIX, workdir) >= len)
+		return st->host->err_set(err, -ENAMETOOLONG, "the working directory is too long");
+	r = make_tmp_dir(st, out);
+	if (r == -EACCES || r == -EPERM || r == -EROFS) {
+		if ((size_t)snprintf(out, len, "%s/" LL_TMP_INSIDE, workdir) >= len)
+			return st->host->err_set(err, -ENAMETOOLONG,
+						 "the working directory is too long");
+		r = make_tmp_dir(st, out);
+	}
+	if (r < 0)
+		return st->host->err_set(err, r, "cannot make the temporary directory '%s': %s", out,
+					 strerror(-r));
+	return 0;
 }
 
 static void
@@ -365,10 +384,8 @@ ll_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		return host->err_set(err, -EAGAIN, "the backend was not probed");
 	if (!workdir || workdir[0] != '/')
 		return host->err_set(err, -EINVAL, "the command has no absolute working directory");
-	if ((size_t)snprintf(tmpdir, sizeof(tmpdir), "%s" LL_TMP_SUFFIX, workdir) >= sizeof(tmpdir))
-		return host->err_set(err, -ENAMETOOLONG, "the working directory is too long");
 	r = sb_check_reachable(&st->pol, workdir, err);
-	r = r ?: make_tmp_dir(st, tmpdir, err);
+	r = r ?: session_tmp_dir(st, workdir, tmpdir, sizeof(tmpdir), err);
 	if (r < 0)
 		return r;
 
@@ -376,8 +393,10 @@ ll_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		r = host->cmd_push_arg(out, st->args[i]);
 	r = r ?: host->cmd_push_arg(out, "--rw");
 	r = r ?: host->cmd_push_arg(out, workdir);
-	r = r ?: host->cmd_push_arg(out, "--rw");
-	r = r ?: host->cmd_push_arg(out, tmpdir);
+	if (!sb_path_under(tmpdir, workdir)) {
+		r = r ?: host->cmd_push_arg(out, "--rw");
+		r = r ?: host->cmd_push_arg(out, tmpdir);
+	}
 	if (r < 0)
 		return host->err_set(err, r, "cannot build the command");
 

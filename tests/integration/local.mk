@@ -100,15 +100,17 @@ ESCAPE_TESTS = \
 	tests/integration/escape-sessions-firejail.sh \
 	tests/integration/escape-sessions-firejail-user.sh \
 	tests/integration/escape-sessions-landlock.sh \
+	tests/integration/escape-sessions-landlock-user.sh \
 	tests/integration/runner-basic-bubblewrap.sh \
 	tests/integration/runner-basic-landlock.sh \
+	tests/integration/runner-landlock.sh \
 	tests/integration/sandbox-default.sh \
 	tests/integration/runner-differential-bubblewrap.sh
 TESTS += $(ESCAPE_TESTS)
 check_PROGRAMS += tests/escape/er-escape-attempt
 tests_escape_er_escape_attempt_SOURCES = tests/escape/attempt.c
 EXTRA_DIST += $(ESCAPE_TESTS) tests/escape/escape.sh tests/escape/escape.mjs \
-	tests/escape/sessions.mjs tests/runner/sandbox-default.mjs
+	tests/escape/sessions.mjs tests/runner/sandbox-default.mjs tests/runner/landlock.mjs
 
 # The runner in a pod-like harness (tests/pod: a non-root uid, no
 # capability, a read-only root, no new namespaces, Secret-like key files):
