@@ -41,6 +41,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -1154,6 +1155,22 @@ close_fds(struct cc_session *s)
 	s->out_fd = s->err_fd = -1;
 }
 
+/* The last non-blank line of `tail` (what the CLI last wrote on stderr),
+ * truncated to fit `out`; "" when there is none. */
+static void
+last_line(const struct buf *tail, char *out, size_t outlen)
+{
+	size_t end = tail->len;
+	size_t start;
+
+	while (end > 0 && isspace((unsigned char)tail->data[end - 1]))
+		end--;
+	start = end;
+	while (start > 0 && tail->data[start - 1] != '\n')
+		start--;
+	snprintf(out, outlen, "%.*s", (int)(end - start), end > start ? tail->data + start : "");
+}
+
 static void
 cli_exited(void *userdata, struct er_process *proc, int status)
 {
@@ -1177,13 +1194,16 @@ cli_exited(void *userdata, struct er_process *proc, int status)
 	if (s->stopping) {
 		logf_(s, ER_LOG_INFO, "the CLI %s", how);
 	} else {
+		char cause[256];
 		char msg[512];
 
-		/* A crash: the session learns it, the log says why. */
+		/* A crash: the session learns it and its cause, the log more. */
 		logf_(s, ER_LOG_ERR,
 		      "session.error: the Claude Code CLI %s unexpectedly; its last words: %s", how,
 		      s->errtail.len ? s->errtail.data : "(nothing on stderr)");
-		snprintf(msg, sizeof(msg), "the agent process (Claude Code CLI) %s", how);
+		last_line(&s->errtail, cause, sizeof(cause));
+		snprintf(msg, sizeof(msg), "the agent process (Claude Code CLI) %s%s%s", how,
+			 *cause ? ": " : "", cause);
 		send_error(s, "unknown_error", msg, "terminal");
 		if (s->turns || s->running)
 			send_status_idle(s, "end_turn", NULL);

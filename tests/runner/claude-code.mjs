@@ -13,10 +13,12 @@
 //    user.tool_confirmation;
 //  - user.interrupt ends the running turn, and the session goes on;
 //  - a crashed CLI ends the session with session.error and a force stop;
+//  - a CLI that fails at once (a stand-in, run without the real CLI too):
+//    the session.error carries the cause, its last line on stderr;
 //  - nothing is left running and the CLI's state directory is removed.
 // The sandbox is ER_TEST_SANDBOX (default: bubblewrap when it works here,
 // else none).
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -44,19 +46,46 @@ function pickSandbox() {
   return { name: 'bubblewrap', note: 'bwrap works here' };
 }
 
+const client = apiClient();
+const keyFile = join(TMP, 'inference-key');
+writeFileSync(keyFile, `${INFERENCE_KEY}\n`, { mode: 0o600 });
+
+// A CLI that cannot start (say, it cannot read its prompt file): the session
+// learns why, not only that the agent's process exited.
+async function failingCli() {
+  const name = 'cc-fails';
+  const { env, key } = await environment(client, name);
+  const fake = join(TMP, 'failing-claude');
+  writeFileSync(fake, "#!/bin/sh\necho 'starting' >&2\necho \"EACCES: permission denied, open 'system-prompt.txt'\" >&2\nexit 1\n");
+  chmodSync(fake, 0o755);
+  const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(session.id, { external: true });
+  const runner = startRunner({
+    envId: env.id, key, baseDir: join(TMP, `base-${name}`), workerId: name, maxIdleSec: 3,
+    extra: ['--executor=claude-code', `--exec-path=${fake}`, `--inference-url=${CP_URL}`, `--inference-key-file=${keyFile}`, '--sandbox-backend=none'],
+  });
+  try {
+    await say(client, session.id, 'Hello');
+    const err = await until(async () => (await cp.report()).sessions[session.id]?.events.find((e) => e.type === 'session.error'), 20_000);
+    ok(err?.error?.message === "the agent process (Claude Code CLI) exited with status 1: EACCES: permission denied, open 'system-prompt.txt'",
+      `${name}: the session.error carries the cause`, err ?? runner.log().slice(-2000));
+    const w = await untilWork(session.id, (x) => x[0]?.state === 'stopped', 20_000);
+    ok(w, `${name}: the item is stopped`, w);
+  } finally {
+    await runner.stop();
+  }
+}
+await failingCli();
+
 const CLI = findCli();
 if (!CLI) {
   console.log('# SKIP: the Claude Code CLI is not installed (npm install --prefix tests/claude-code failed or was not run)');
-  console.log('ok 1 - # SKIP Claude Code CLI not installed');
+  ok(true, '# SKIP Claude Code CLI not installed');
   done();
   process.exit(0);
 }
 const sandbox = pickSandbox();
 console.log(`# sandbox: ${sandbox.name} (${sandbox.note})`);
-
-const client = apiClient();
-const keyFile = join(TMP, 'inference-key');
-writeFileSync(keyFile, `${INFERENCE_KEY}\n`, { mode: 0o600 });
 
 async function messages() {
   const res = await fetch(`${CP_URL}/_test/messages`, { headers: { 'x-api-key': API_KEY } });
