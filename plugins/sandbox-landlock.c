@@ -76,6 +76,7 @@ struct ll_state {
 	struct sb_policy pol;
 	char helper[PATH_MAX];
 	int abi;
+	int max_abi; /* landlock.abi, 0 for the kernel's */
 	int probed;
 	struct sock_filter prog[BW_SECCOMP_MAX];
 	size_t prog_len;
@@ -87,6 +88,8 @@ struct ll_state {
 static const struct er_option ll_options[] = {
 	{ "landlock.helper", "PATH",
 	  "the program that confines each command (default: the installed er-sandbox-landlock)" },
+	{ "landlock.abi", "N",
+	  "use Landlock ABI N at most, as an older kernel would (default: the kernel's best)" },
 	{ NULL, NULL, NULL },
 };
 
@@ -143,6 +146,12 @@ build_args(struct ll_state *st)
 		r = add(st, "--deny", p->key_file);
 	for (size_t i = 0; p->deny[i] && r == 0; i++)
 		r = add(st, "--deny", p->deny[i]);
+	if (r == 0 && st->max_abi) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%d", st->abi);
+		r = add(st, "--abi", n);
+	}
 	return r ?: add(st, "--net", p->network == SB_NET_HOST ? "host" : "none");
 }
 
@@ -167,6 +176,19 @@ ll_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 				  "landlock does not make; fix: use --sandbox-backend=bubblewrap for "
 				  "an allow-list, or --sandbox-network=none or host");
 		goto fail;
+	}
+	v = host->config_get(host_ctx, "landlock.abi");
+	if (v) {
+		char *end;
+		long n = strtol(v, &end, 10);
+
+		if (end == v || *end || n < LL_MIN_ABI || n > 64) {
+			r = host->err_set(err, -EINVAL,
+					  "invalid landlock.abi '%s'; fix: give a number from %d", v,
+					  LL_MIN_ABI);
+			goto fail;
+		}
+		st->max_abi = (int)n;
 	}
 	v = host->config_get(host_ctx, "landlock.helper");
 	snprintf(st->helper, sizeof(st->helper), "%s",
@@ -310,6 +332,8 @@ ll_probe(void *state, struct er_error *err)
 				     "landlock to the lsm= boot parameter");
 	if (st->abi < 0)
 		return host->err_set(err, st->abi, "cannot query Landlock: %s", strerror(-st->abi));
+	if (st->max_abi && st->abi > st->max_abi)
+		st->abi = st->max_abi;
 	if (st->abi < LL_MIN_ABI)
 		return host->err_set(err, -ENOTSUP,
 				     "Landlock ABI %d is too old (renames across directories are "

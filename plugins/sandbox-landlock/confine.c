@@ -6,9 +6,11 @@
  * command in its place (same pid, same process group):
  *
  *   er-sandbox-landlock [--ro PATH]... [--rw PATH]... [--dev PATH]...
- *       [--deny PATH]... [--net none|host] [--seccomp FD] -- COMMAND [ARGS...]
+ *       [--deny PATH]... [--net none|host] [--abi N] [--seccomp FD]
+ *       -- COMMAND [ARGS...]
  *
- *  1. A Landlock ruleset with every right the kernel's ABI knows handled:
+ *  1. A Landlock ruleset with every right the kernel's ABI (or ABI N, if
+ *     older) knows handled:
  *     --ro trees may be listed, read and executed, --rw trees get every
  *     right, --dev files reading, writing and ioctls; nothing else of the
  *     file system is reachable.  A --deny path stays unreachable even
@@ -92,6 +94,7 @@ struct confine {
 	struct paths deny; /* resolved where they exist */
 	int net_none;
 	int seccomp_fd;
+	int max_abi;
 	int abi;
 	uint64_t handled_fs;
 	int ruleset;
@@ -299,15 +302,15 @@ load_own_filter(int net_none)
 }
 
 static int
-fd_arg(const char *s)
+number_arg(const char *opt, const char *s, long min)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 3 || v > INT_MAX)
-		fail("invalid file descriptor '%s'", s);
+	if (errno || end == s || *end || v < min || v > INT_MAX)
+		fail("%s takes a number from %ld, not '%s'", opt, min, s);
 	return (int)v;
 }
 
@@ -339,8 +342,10 @@ parse(struct confine *c, int argc, char **argv)
 			if (strcmp(val, "none") != 0 && strcmp(val, "host") != 0)
 				fail("--net takes none or host, not '%s'", val);
 			c->net_none = strcmp(val, "none") == 0;
+		} else if (strcmp(opt, "--abi") == 0) {
+			c->max_abi = number_arg(opt, val, LL_MIN_ABI);
 		} else if (strcmp(opt, "--seccomp") == 0) {
-			c->seccomp_fd = fd_arg(val);
+			c->seccomp_fd = number_arg(opt, val, 3);
 		} else {
 			fail("unknown option '%s'", opt);
 		}
@@ -360,6 +365,8 @@ main(int argc, char **argv)
 	if (cmd >= argc)
 		fail("no command after --");
 	c.abi = ll_abi();
+	if (c.max_abi && c.abi > c.max_abi)
+		c.abi = c.max_abi;
 	if (c.abi < LL_MIN_ABI)
 		fail("Landlock ABI %d or later is needed: %s", LL_MIN_ABI,
 		     c.abi < 0 ? strerror(-c.abi) : "this kernel has an older one");

@@ -53,6 +53,16 @@ const tcp = `exec 3<>/dev/tcp/127.0.0.1/${port} && head -n 1 <&3 || echo refused
   const r = await run('host', ['--sandbox-network=host'], () => [tcp]);
   ok(r.texts[0] === `HOST-${nonce}`, '--sandbox-network=host: TCP is the host\'s', r.texts[0]);
 }
+// What an older kernel gives (landlock.abi): ABI 3 (Linux 6.2) has no TCP
+// rules and no scopes; the file rules and seccomp still hold.
+{
+  const r = await run('abi3', ['--plugin-option=landlock.abi=3'], (dir) => [`cat ${dir}/public.txt; cat ${dir}/service-key 2>&1`, tcp, 'echo x > "$TMPDIR/t" && mv "$TMPDIR/t" ./moved && cat moved']);
+  ok(/landlock: ABI 3 \(file system only; signals not scoped/.test(r.log), 'ABI 3: the start-up log says what is not in force', r.log.slice(-2000));
+  ok(ids.uid === undefined || /cannot scope signals: a command can signal the runner/.test(r.log), 'ABI 3: an unprivileged runner is warned that signals are not scoped', r.log.slice(-2000));
+  ok(r.texts[0]?.startsWith(`public-${nonce}\n`) && !r.texts[0].includes(r.key) && /Permission denied/.test(r.texts[0]), 'ABI 3: the key file stays hidden', r.texts[0]);
+  ok(r.texts[1] && !r.texts[1].includes(`HOST-${nonce}`), 'ABI 3: no TCP with --sandbox-network=none (seccomp)', r.texts[1]);
+  ok(r.texts[2] === 'x', 'ABI 3: a file moves from TMPDIR into the session\'s directory (rename across directories, ABI 2)', r.texts[2]);
+}
 {
   const { env, key } = await environment(client, 'landlock-allowlist');
   const runner = startRunner({ envId: env.id, key, workerId: 'landlock-allowlist', extra: ['--sandbox-network=allowlist', '--sandbox-allowed-domains=example.com'] });
