@@ -45,9 +45,11 @@ struct er_cmd_builder {
 	int fds[ER_CMD_MAX_FDS]; /* owned: closed by builder_release */
 	int n_fds;
 	char *cgroup_procs; /* DIR/cgroup.procs */
+	void *sandbox_sess; /* the sandbox's state for the command's session */
 };
 
-#define BUILDER_INIT { STRV_INIT, STRV_INIT, NULL, 0, 0, 0, { { 0, 0, 0 } }, 0, { 0 }, 0, NULL }
+#define BUILDER_INIT                                                                         \
+	{ STRV_INIT, STRV_INIT, NULL, 0, 0, 0, { { 0, 0, 0 } }, 0, { 0 }, 0, NULL, NULL }
 
 /* A process handle given to an executor. */
 struct host_process {
@@ -569,6 +571,7 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	cmd = req->cmd;
 	if (!cmd.session_id)
 		cmd.session_id = session_id(s);
+	b.sandbox_sess = session_sandbox_state(s);
 	r = sandbox_wrap(rt, &cmd, &b, err);
 	if (r < 0)
 		goto out;
@@ -841,6 +844,12 @@ host_env_allowlist(void *host_ctx)
 	return sandbox_env_allowlist;
 }
 
+static void *
+host_cmd_sandbox_session(struct er_cmd_builder *b)
+{
+	return b ? b->sandbox_sess : NULL;
+}
+
 /* ---- plugin-check: a wrapped command run to its end --------------------- */
 
 struct wrapped_run {
@@ -897,8 +906,9 @@ wrapped_timeout(void *userdata)
 }
 
 int
-host_run_wrapped(struct runtime *rt, const struct er_command *cmd, uint32_t timeout_ms,
-		 int *ret_status, char *out, size_t outlen, struct er_error *err)
+host_run_wrapped(struct runtime *rt, const struct er_command *cmd, void *sandbox_sess,
+		 uint32_t timeout_ms, int *ret_status, char *out, size_t outlen,
+		 struct er_error *err)
 {
 	struct wrapped_run w = { rt->loop, { NULL, NULL }, { -1, -1 }, BUF_INIT(65536), 0, 0 };
 	struct er_cmd_builder b = BUILDER_INIT;
@@ -915,6 +925,7 @@ host_run_wrapped(struct runtime *rt, const struct er_command *cmd, uint32_t time
 		out[0] = '\0';
 	if (!group)
 		return host_err_set(err, -ENOMEM, "out of memory");
+	b.sandbox_sess = sandbox_sess;
 	r = sandbox_wrap(rt, cmd, &b, err);
 	if (r < 0)
 		goto out;
@@ -995,4 +1006,5 @@ const struct er_host host_services = {
 	.run_command = host_run_command,
 	.sandbox_settings = host_sandbox_settings,
 	.env_allowlist = host_env_allowlist,
+	.cmd_sandbox_session = host_cmd_sandbox_session,
 };

@@ -144,6 +144,8 @@ struct sandbox_run {
 	int listener;
 	int port;
 	struct loop_watch *accept_watch;
+	void *sess; /* the backend's session state (ABI 1.2 session_start) */
+	int sess_started;
 };
 
 /* Run `script` with /bin/sh -c in the sandbox; its output in `out`. */
@@ -164,7 +166,7 @@ run_in_sandbox(struct sandbox_run *sr, const char *script, int *status, char *ou
 	cmd.session_id = "sesn_plugin_check";
 
 	memset(err, 0, sizeof(*err));
-	return host_run_wrapped(sr->rt, &cmd, CHECK_TIMEOUT_MS, status, out, outlen, err);
+	return host_run_wrapped(sr->rt, &cmd, sr->sess, CHECK_TIMEOUT_MS, status, out, outlen, err);
 }
 
 static int
@@ -447,12 +449,30 @@ plugin_check(struct settings *s, const char *file)
 	if (rt.sandbox_ids && chown(sr.workdir, rt.sandbox_uid, rt.sandbox_gid) < 0)
 		printf("# cannot give the session's directory to the sandbox's user: %s\n",
 		       strerror(errno));
+	if (p->ops.sandbox.session_start) {
+		struct er_sandbox_session info = { sizeof(info), "sesn_plugin_check",
+						   "work_plugin_check", sr.workdir };
+		struct er_error e;
+
+		memset(&e, 0, sizeof(e));
+		r = p->ops.sandbox.session_start(p->state, &info, &sr.sess, &e);
+		check(&c, r == 0, "session_start()%s%s", r ? ": " : "", r ? e.msg : "");
+		if (r < 0)
+			goto out;
+		sr.sess_started = 1;
+	}
 	if (check_command(&c, &sr) < 0)
 		goto out;
 	if (listen_loopback(&sr) < 0)
 		printf("# no loopback listener: the TCP probe reaches nothing\n");
 	report_escapes(&sr);
 out:
+	if (sr.sess_started) {
+		if (p->ops.sandbox.session_end)
+			p->ops.sandbox.session_end(p->state, sr.sess);
+		check(&c, 1, "session_end()%s",
+		      p->ops.sandbox.session_end ? "" : ": none, nothing to release");
+	}
 	if (sr.accept_watch)
 		loop_unwatch(sr.accept_watch);
 	if (sr.listener >= 0)

@@ -71,6 +71,8 @@ struct session {
 	struct proc_group *procs;
 	void *exec_sess;
 	int exec_started;
+	void *sandbox_sess;       /* the sandbox's per-session state (ABI 1.2) */
+	int sandbox_started;
 	struct loop_timer *timer;
 	loop_timer_cb grace_check; /* the wait `timer` ends: drain or wind */
 	uint64_t drain_deadline;
@@ -109,6 +111,46 @@ const struct log_ctx *
 session_log_ctx(const struct session *s)
 {
 	return &s->ctx;
+}
+
+void *
+session_sandbox_state(const struct session *s)
+{
+	return s->sandbox_sess;
+}
+
+/* The sandbox's session_start (ABI 1.2), before the executor's. */
+static int
+sandbox_session_start(struct session *s)
+{
+	const struct plugin *sb = s->rt->sandbox;
+	struct er_sandbox_session info = { sizeof(info), s->session_id, s->work_id, s->workdir };
+	struct er_error err = { 0, "" };
+	int r;
+
+	if (!sb || !sb->ops.sandbox.session_start)
+		return 0;
+	r = sb->ops.sandbox.session_start(sb->state, &info, &s->sandbox_sess, &err);
+	if (r < 0) {
+		err.msg[sizeof(err.msg) - 1] = '\0';
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "sandbox '%s' cannot start the session: %s",
+			 sb->desc.name, err.msg[0] ? err.msg : strerror(-r));
+		return r;
+	}
+	s->sandbox_started = 1;
+	return 0;
+}
+
+/* Its session_end, once the session's processes were killed. */
+static void
+sandbox_session_end(struct session *s)
+{
+	const struct plugin *sb = s->rt->sandbox;
+
+	if (s->sandbox_started && sb->ops.sandbox.session_end)
+		sb->ops.sandbox.session_end(sb->state, s->sandbox_sess);
+	s->sandbox_sess = NULL;
+	s->sandbox_started = 0;
 }
 
 struct runtime *
@@ -433,6 +475,7 @@ teardown(struct session *s)
 		metrics.process_tree_kills++;
 	proc_group_free(s->procs);
 	s->procs = NULL;
+	sandbox_session_end(s);
 	/* Skill folders go and the memory stores get their last sync while
 	 * the lease still beats, as in the SDK's worker; the rest follows. */
 	if (release_prepared(s))
@@ -1005,6 +1048,10 @@ run_executor(struct session *s)
 		return;
 	}
 	proc_group_on_empty(s->procs, grace_recheck, s);
+	if (sandbox_session_start(s) < 0) {
+		session_end(s, SESSION_END_FAILED);
+		return;
+	}
 	memset(&info, 0, sizeof(info));
 	info.struct_size = sizeof(info);
 	info.session_id = s->session_id;
@@ -1300,6 +1347,7 @@ session_free(struct session *s)
 	api_call_cancel(s->call);
 	stream_free(s->stream);
 	proc_group_free(s->procs);
+	sandbox_session_end(s);
 	lease_free(s->lease);
 	/* The environment key stays registered: the runner still holds it. */
 	if (s->token && (!s->rt->environment_key || strcmp(s->token, s->rt->environment_key) != 0))

@@ -52,6 +52,8 @@ void session_free(struct session *s);
 
 const char *session_id(const struct session *s);
 const struct log_ctx *session_log_ctx(const struct session *s);
+/* The sandbox's state for the session (its session_start's, ABI 1.2). */
+void *session_sandbox_state(const struct session *s);
 struct runtime *session_runtime(struct session *s);
 struct proc_group *session_procs(struct session *s);
 

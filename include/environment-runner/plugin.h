@@ -82,10 +82,12 @@
  *   processes of the session killed
  *   session_free() -------------------------> release everything
  *
- * Lifecycle of a sandbox backend: probe() once at start-up, then wrap() for
- * every process the runner starts on a session's behalf.  wrap() is a pure
- * transformation of a command into the command that runs it in the sandbox;
- * the runner owns spawning, waiting and killing.
+ * Lifecycle of a sandbox backend: probe() once at start-up; per session,
+ * since 1.2, session_start() before the executor starts and session_end()
+ * once the session's processes were killed; in between, wrap() for every
+ * process the runner starts on the session's behalf.  wrap() is a pure
+ * transformation of a command into the command that runs it in the
+ * sandbox; the runner owns spawning, waiting and killing.
  */
 #ifndef ENVIRONMENT_RUNNER_PLUGIN_H
 #define ENVIRONMENT_RUNNER_PLUGIN_H
@@ -231,6 +233,14 @@ struct er_session_info {
 	 * workdir: a store folder may be re-created while the session runs. */
 	const char *const *allowed_roots;
 	const char *const *read_only_roots;
+};
+
+/* What a sandbox backend learns of a session (ABI 1.2, session_start). */
+struct er_sandbox_session {
+	uint32_t struct_size;
+	const char *session_id;
+	const char *work_id;
+	const char *workdir;  /* the session's directory, writable by its commands */
 };
 
 /* Network modes (er_sandbox_settings.network, ABI 1.2). */
@@ -417,6 +427,10 @@ struct er_host {
 	 * getenv().  A backend then sets PATH and HOME as they fit inside it,
 	 * and last the command's own envp, which wins.  Static. */
 	const char *const *(*env_allowlist)(void *host_ctx);
+	/* In wrap(): the state the backend's session_start() returned for the
+	 * session the command belongs to; NULL outside a session (e.g. under
+	 * `environment-runner plugin-check` before it starts one). */
+	void *(*cmd_sandbox_session)(struct er_cmd_builder *b);
 };
 
 /* The longest run_command() (ABI 1.2). */
@@ -451,6 +465,17 @@ struct er_sandbox_ops {
 	 * builder.  Required. */
 	int (*wrap)(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		    struct er_error *err);
+	/* Since 1.2.  A session starts, before its executor does: make what
+	 * its commands share (a cgroup, a network namespace, an overlay) and
+	 * return it as the session's state, which wrap() gets back with
+	 * host->cmd_sandbox_session().  Must not block.  A failure fails the
+	 * session, in the backend's words.  NULL: nothing per session. */
+	int (*session_start)(void *state, const struct er_sandbox_session *session,
+			     void **ret_sess, struct er_error *err);
+	/* Since 1.2.  The session ended and its processes were killed:
+	 * release what session_start made.  Called once for every successful
+	 * session_start, also at shutdown. */
+	void (*session_end)(void *state, void *sess);
 };
 
 /* Executor flags (er_executor_ops.flags). */
@@ -564,7 +589,9 @@ extern ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL;
 /*
  * Define the exported descriptor:
  *
- *   static const struct er_sandbox_ops ops = { sizeof(ops), my_probe, my_wrap };
+ *   static const struct er_sandbox_ops ops = {
+ *           .struct_size = sizeof(ops), .probe = my_probe, .wrap = my_wrap,
+ *   };
  *   ER_PLUGIN_DEFINE_FULL(ER_KIND_SANDBOX, "example", "1.0", "an example backend",
  *                         my_options, ER_ABI_MINOR, 0, my_create, my_destroy, &ops);
  *

@@ -46,7 +46,8 @@ RUNNER_TESTS = \
 	tests/integration/runner-permissions.sh \
 	tests/integration/runner-ending.sh \
 	tests/integration/runner-tls-proxy.sh \
-	tests/integration/plugin-session.sh
+	tests/integration/plugin-session.sh \
+	tests/integration/plugin-session-sandbox.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/lease-claim.mjs tests/runner/faults.mjs \
