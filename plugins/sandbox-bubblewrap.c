@@ -451,7 +451,9 @@ bw_probe(void *state, struct er_error *err)
 	close(fd);
 	if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0) {
 		out[strcspn(out, "\n")] = '\0';
-		return host->err_set(err, -EPERM, "a test sandbox failed: %s",
+		/* bwrap is there but cannot run here: unavailable (69), not a
+		 * configuration the runner could fix (78). */
+		return host->err_set(err, -ENOTSUP, "a test sandbox failed: %s",
 				     out[0] ? out : "bwrap exited with an error");
 	}
 	st->probed = 1;

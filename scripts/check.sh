@@ -13,7 +13,8 @@
 #
 # Options (environment): JOBS (default: number of CPUs), SKIP_DEPS=1 to skip
 # the package step, CONFIGURE_FLAGS for extra configure flags, FUZZ_SECONDS
-# per fuzz target (default 10; 0 skips the fuzz smoke).
+# per fuzz target (default 10; 0 skips the fuzz smoke), SKIP_SYSTEMD_UNIT=1
+# to skip the package's systemd check.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -199,6 +200,33 @@ fuzz_smoke() {
 	grep -q 'FAILED' "$dir/fuzz.out" && sed -n '/FAILED/,/^fuzz /p' "$dir/fuzz.out" | head -n 60
 }
 
+# The Debian package's systemd unit under a real systemd: builds the
+# package, boots a debootstrap tree with systemd-nspawn and serves a session
+# there (tests/integration/systemd-unit.sh; about 4 minutes, 2-3 with
+# build/systemd-test kept).  Each test point counts once.
+# SKIP_SYSTEMD_UNIT=1 skips it.
+systemd_unit() {
+	local out=$top/build/systemd-unit.out p f
+	[ "${SKIP_SYSTEMD_UNIT:-0}" != 1 ] || return
+	echo "=== tests/integration/systemd-unit.sh"
+	mkdir -p "$top/build"
+	ER_TOP_SRCDIR=$top sh tests/integration/systemd-unit.sh >"$out" 2>&1
+	if grep -q '^1\.\.0 # SKIP' "$out"; then
+		sed -n 's/^1\.\.0 # SKIP/systemd-unit.sh: skipped:/p' "$out"
+		skipped=$((skipped + 1))
+		return
+	fi
+	p=$(grep -c '^ok ' "$out")
+	f=$(grep -c '^not ok ' "$out")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -gt 0 ] || [ "$p" -eq 0 ]; then
+		cat "$out"
+		[ "$p" -gt 0 ] || failed=$((failed + 1))
+		status=1
+	fi
+}
+
 build main
 # The portable paths under AddressSanitizer and UndefinedBehaviorSanitizer,
 # with the bundled jsmn.h that a macOS build uses: one build covers all three
@@ -206,6 +234,7 @@ build main
 build portable --disable-linux-extras --enable-sanitizers --with-bundled-jsmn
 fuzz_smoke
 distcheck
+systemd_unit
 
 if [ "$failed" -gt 0 ]; then
 	status=1

@@ -2,7 +2,13 @@
 TESTS += \
 	tests/integration/fd-limit.sh \
 	tests/integration/cli.sh \
-	tests/integration/key-files.sh \
+	tests/integration/key-files.sh tests/integration/systemd-unit.sh tests/runner/systemd-unit.mjs \
+	tests/systemd/in-container.sh debian/changelog debian/control debian/copyright debian/rules \
+	debian/source/format debian/not-installed debian/environment-runner.sysusers \
+	debian/environment-runner.install debian/environment-runner.docs \
+	debian/environment-runner.postinst debian/environment-runner.postrm \
+	debian/environment-runner-dev.install debian/environment-runner-dev.docs \
+	debian/environment-runner-dev.examples \
 	tests/integration/plugins.sh \
 	tests/integration/plugin-check.sh \
 	tests/integration/install.sh
