@@ -14,6 +14,7 @@
 #include "fsutil.h"
 #include "json.h"
 #include "jsonw.h"
+#include "memory-merge.h"
 #include "memory.h"
 #include "rand.h"
 #include "sha256.h"
@@ -1071,102 +1072,97 @@ remove_local(struct memory *m, struct store *st, const char *rel, const char *ex
 	return NULL;
 }
 
-/* One path of a sync: 1 when a request went out, else 0. */
+static void
+log_conflict(struct memory *m, const struct store *st, const char *rel,
+	     enum memory_conflict conflict)
+{
+	switch (conflict) {
+	case MEMORY_NO_CONFLICT:
+		break;
+	case MEMORY_BOTH_CHANGED:
+		mlog(m, LOG_LEVEL_WARNING,
+		     "memory changed both locally and remotely; keeping the remote version "
+		     "(path '%s', memory_store_id=%s)",
+		     rel, st->id);
+		break;
+	case MEMORY_DELETED_LOCALLY_CHANGED:
+		mlog(m, LOG_LEVEL_WARNING,
+		     "memory deleted locally but changed remotely; restoring the remote version "
+		     "(path '%s', memory_store_id=%s)",
+		     rel, st->id);
+		break;
+	case MEMORY_DELETED_REMOTELY_EDITED:
+		mlog(m, LOG_LEVEL_INFO,
+		     "memory deleted remotely but edited locally; re-creating it from the file "
+		     "(path '%s', memory_store_id=%s)",
+		     rel, st->id);
+		break;
+	case MEMORY_DELETED_REMOTELY_READ_ONLY:
+		mlog(m, LOG_LEVEL_WARNING,
+		     "memory deleted remotely but edited locally; keeping the file, which a "
+		     "read-only store cannot push (path '%s', memory_store_id=%s)",
+		     rel, st->id);
+		break;
+	}
+}
+
+static void
+add_pull(struct memory *m, const char *rel, const struct entry *remote)
+{
+	struct entry *p = map_set(&m->pulls, rel, NULL);
+
+	if (p && !p->id)
+		p->id = strdup(remote->id);
+	if (!p || !p->id)
+		mlog(m, LOG_LEVEL_ERR, "out of memory");
+}
+
+/* One path of a sync, as memory_merge_sync decides it: 1 when a request
+ * went out, else 0. */
 static int
 sync_path(struct memory *m, struct store *st, const char *rel)
 {
 	const struct entry *remote = map_find(&m->remote, rel);
-	const char *local = map_sha(&m->local, rel);
-	const char *base = map_sha(&st->baseline, rel);
-	const char *refused = map_sha(&st->refused, rel);
+	struct memory_merge in = {
+		.local = map_sha(&m->local, rel),
+		.remote = remote ? remote->sha : NULL,
+		.base = map_sha(&st->baseline, rel),
+		.refused = map_sha(&st->refused, rel),
+		.read_only = st->read_only,
+		.restore = map_find(&st->restore, rel) != NULL,
+	};
+	struct memory_decision d = memory_merge_sync(&in);
 	char fresh[65];
-	int remote_changed;
-	int locally_edited;
 
-	if (!local && base && remote && strcmp(remote->sha, base) == 0 && !st->read_only &&
-	    !map_find(&st->restore, rel))
-		return corroborated_delete(m, st, rel, remote, base);
-	if (local)
+	if (d.action == MEMORY_DELETE_LOCAL) {
+		/* Removed only if unchanged since hashed; a fresh edit is
+		 * decided again. */
+		in.local = remove_local(m, st, rel, in.base, fresh);
+		if (!in.local || in.local == in.base) {
+			map_del(&st->pending, rel);
+			path_result(m, rel, in.local);
+			return 0;
+		}
+		d = memory_merge_sync(&in);
+	}
+	if (d.settled)
 		map_del(&st->pending, rel);
-	if (!remote) {
-		if (!local) {
-			map_del(&st->pending, rel);
-			return 0;
-		}
-		if (base) {
-			if (strcmp(local, base) == 0) {
-				const char *f = remove_local(m, st, rel, base, fresh);
-
-				if (!f)
-					return 0;
-				if (f == base) {
-					path_result(m, rel, base);
-					return 0;
-				}
-				local = f;
-			}
-			if (st->read_only)
-				mlog(m, LOG_LEVEL_WARNING,
-				     "memory deleted remotely but edited locally; keeping the "
-				     "file, which a "
-				     "read-only store cannot push (path '%s', memory_store_id=%s)",
-				     rel, st->id);
-			else if (!str_eq(refused, local))
-				mlog(m, LOG_LEVEL_INFO,
-				     "memory deleted remotely but edited locally; re-creating it "
-				     "from the "
-				     "file (path '%s', memory_store_id=%s)",
-				     rel, st->id);
-		}
-		if (st->read_only || str_eq(refused, local))
-			return 0;
-		upload(m, rel, local, NULL, NULL);
+	log_conflict(m, st, rel, d.conflict);
+	switch (d.action) {
+	case MEMORY_DELETE_REMOTE:
+		return corroborated_delete(m, st, rel, remote, in.base);
+	case MEMORY_PUSH:
+		upload(m, rel, in.local, remote, d.baseline);
 		return 1;
+	case MEMORY_PULL:
+		add_pull(m, rel, remote);
+		break;
+	case MEMORY_KEEP:
+	case MEMORY_FORGET:
+	case MEMORY_DELETE_LOCAL:
+		break;
 	}
-	remote_changed = !str_eq(remote->sha, base);
-	locally_edited = local && !str_eq(local, base) && strcmp(local, remote->sha) != 0;
-	if (!local && base) {
-		if (remote_changed || map_find(&st->restore, rel)) {
-			if (remote_changed)
-				mlog(m, LOG_LEVEL_WARNING,
-				     "memory deleted locally but changed remotely; restoring the "
-				     "remote version (path '%s', memory_store_id=%s)",
-				     rel, st->id);
-			map_del(&st->pending, rel);
-			map_set(&m->pulls, rel, NULL)->id = strdup(remote->id);
-		}
-		path_result(m, rel, base);
-		return 0;
-	}
-	if (remote_changed) {
-		if (str_eq(local, remote->sha)) {
-			path_result(m, rel, remote->sha);
-			return 0;
-		}
-		if (locally_edited)
-			mlog(m, LOG_LEVEL_WARNING,
-			     "memory changed both locally and remotely; keeping the remote version "
-			     "(path "
-			     "'%s', memory_store_id=%s)",
-			     rel, st->id);
-		{
-			struct entry *p = map_set(&m->pulls, rel, NULL);
-
-			if (p && !p->id)
-				p->id = strdup(remote->id);
-		}
-		path_result(m, rel, base);
-		return 0;
-	}
-	if (!st->read_only && locally_edited) {
-		if (str_eq(refused, local)) {
-			path_result(m, rel, remote->sha);
-			return 0;
-		}
-		upload(m, rel, local, remote, remote->sha);
-		return 1;
-	}
-	path_result(m, rel, remote->sha);
+	path_result(m, rel, d.baseline);
 	return 0;
 }
 
@@ -1309,30 +1305,31 @@ add_path(struct strv *paths, const char *rel)
 	strv_push(paths, rel);
 }
 
-/* #flushStore's decision for one dirty file (kept in m->local). */
+/* #flushStore for one dirty file (kept in m->local), as memory_merge_flush
+ * decides it: 1 when a request went out, else 0. */
 static int
 flush_path(struct memory *m, struct store *st, const char *rel)
 {
-	const char *local = map_sha(&m->local, rel);
-	const char *base = map_sha(&st->baseline, rel);
 	const struct entry *existing = map_find(&m->remote, rel);
+	struct memory_merge in = {
+		.local = map_sha(&m->local, rel),
+		.remote = existing ? existing->sha : NULL,
+		.base = map_sha(&st->baseline, rel),
+	};
+	struct memory_decision d = memory_merge_flush(&in);
 
-	if (str_eq(local, base))
-		return 0;
-	if (existing && str_eq(existing->sha, local)) {
-		map_set(&st->baseline, rel, existing->sha);
-		return 0;
-	}
-	if (existing && !str_eq(existing->sha, base)) {
+	if (d.conflict == MEMORY_BOTH_CHANGED)
 		mlog(m, LOG_LEVEL_WARNING,
 		     "memory changed both locally and remotely; the flush leaves the remote "
-		     "version "
-		     "(path '%s', memory_store_id=%s)",
+		     "version (path '%s', memory_store_id=%s)",
 		     rel, st->id);
-		return 0;
+	if (d.action == MEMORY_PUSH) {
+		upload(m, rel, in.local, existing, NULL);
+		return 1;
 	}
-	upload(m, rel, local, existing, NULL);
-	return 1;
+	if (d.baseline && !map_set(&st->baseline, rel, d.baseline))
+		mlog(m, LOG_LEVEL_ERR, "out of memory");
+	return 0;
 }
 
 /* Walk the paths; a request continues the walk from its callback. */

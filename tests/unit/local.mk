@@ -91,13 +91,20 @@ tests_unit_test_sample_config_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_sample_config
 endif
 
-# Skill archive checks and SHA-256 (skills and memory stores).
+# Skill archive checks and SHA-256 (skills and memory stores); the memory
+# stores' per-path merge.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_archive
 tests_unit_test_archive_SOURCES = tests/unit/test_archive.c
 tests_unit_test_archive_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_archive_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_archive
+
+check_PROGRAMS += tests/unit/test_memory_merge
+tests_unit_test_memory_merge_SOURCES = tests/unit/test_memory_merge.c
+tests_unit_test_memory_merge_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_memory_merge_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_memory_merge
 
 if LINUX_SANDBOXES
 check_PROGRAMS += tests/unit/test_proxy_address
