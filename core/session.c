@@ -494,8 +494,11 @@ drain_check(void *userdata)
 		grace_wait(s, drain_check, s->drain_deadline);
 		return;
 	}
-	if (session_busy(s))
-		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "drain time is up, cancelling the running tool");
+	if (session_busy(s)) {
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "drain time is up, stopping the running tool");
+		/* As the SDK stops a call: its "was stopped" result goes out. */
+		stream_stop_calls(s->stream, s->lease_lost);
+	}
 	teardown(s);
 }
 
