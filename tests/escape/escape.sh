@@ -2,10 +2,10 @@
 # Runs tests/escape/escape.mjs (TAP; $ER_ESCAPE_CHECK names another check
 # of tests/escape, e.g. sessions.mjs) against the local control plane with
 # one sandbox backend, or skips with the reason it cannot run here.
-# Usage: escape.sh BACKEND [user|allowlist]   ("user": the runner runs as
-# an unprivileged user, $ER_ESCAPE_USER or nobody (firejail: its regular
-# user), instead of root; "allowlist": --sandbox-network=allowlist with two
-# names served)
+# Usage: escape.sh BACKEND [user|allowlist|allowlist-user]   ("user": the
+# runner runs as an unprivileged user, $ER_ESCAPE_USER or nobody (firejail:
+# its regular user), instead of root; "allowlist": --sandbox-network=allowlist
+# with names served; "allowlist-user": both)
 set -u
 backend=$1
 mode=${2:-root}
@@ -35,13 +35,14 @@ if [ "$backend" = firejail ] && [ "$(id -u)" -eq 0 ]; then
 		useradd -M -s /bin/bash -K UID_MIN=1000 "$fjuser" >/dev/null 2>&1 ||
 			skip "cannot create the regular user '$fjuser' firejail needs"
 	fi
-	if [ "$mode" != user ]; then
+	if [ "$mode" != user ] && [ "$mode" != allowlist-user ]; then
 		ER_TEST_SANDBOX_UID=$(id -u "$fjuser")
 		ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --sandbox-user=$fjuser"
 		export ER_TEST_SANDBOX_UID ER_TEST_SANDBOX_ARGS
 	fi
 fi
-if [ "$mode" = allowlist ]; then
+case $mode in
+allowlist | allowlist-user)
 	relay="$ER_TOP_BUILDDIR/plugins/sandbox-bubblewrap/er-sandbox-relay"
 	[ -x "$relay" ] || skip "er-sandbox-relay is not built"
 	ER_ESCAPE_NETWORK=allowlist
@@ -49,16 +50,17 @@ if [ "$mode" = allowlist ]; then
 	ER_TEST_SANDBOX_ARGS="${ER_TEST_SANDBOX_ARGS:-} --sandbox-network=allowlist"
 	ER_TEST_SANDBOX_ARGS="$ER_TEST_SANDBOX_ARGS --plugin-option=bubblewrap.relay=$relay"
 	export ER_ESCAPE_NETWORK ER_TEST_SANDBOX_ARGS
-elif [ "$mode" = user ]; then
+	;;
+esac
+case $mode in
+user | allowlist-user)
 	[ "$(id -u)" -eq 0 ] || skip "needs root to start the runner as another user"
 	[ "$backend" = firejail ] && ER_ESCAPE_USER=${ER_ESCAPE_USER:-${ER_ESCAPE_FIREJAIL_USER:-er-sbx-test}}
 	ER_ESCAPE_USER=${ER_ESCAPE_USER:-nobody}
 	id "$ER_ESCAPE_USER" >/dev/null 2>&1 || skip "no user '$ER_ESCAPE_USER'"
 	export ER_ESCAPE_USER
-elif [ "$(id -u)" -ne 0 ] && [ "$backend" != none ]; then
-	# Not root: the runner already runs unprivileged; that is the user variant.
-	:
-fi
+	;;
+esac
 export ER_TEST_SANDBOX=$backend
 export ER_ESCAPE_ATTEMPT="$ER_TOP_BUILDDIR/tests/escape/er-escape-attempt"
 exec sh "${ER_TOP_SRCDIR:?}/tests/sdk/run-check.sh" "../escape/${ER_ESCAPE_CHECK:-escape.mjs}"

@@ -99,6 +99,7 @@ ESCAPE_TESTS = \
 	tests/integration/escape-bubblewrap.sh \
 	tests/integration/escape-bubblewrap-user.sh \
 	tests/integration/escape-bubblewrap-allowlist.sh \
+	tests/integration/escape-bubblewrap-allowlist-user.sh \
 	tests/integration/escape-landlock.sh \
 	tests/integration/escape-landlock-user.sh \
 	tests/integration/escape-firejail.sh \
