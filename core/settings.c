@@ -71,7 +71,8 @@ const struct settings_def settings_table[] = {
 	  "the runner's proxy (default none)" },
 	{ "sandbox-allowed-domains", "ER_SANDBOX_ALLOWED_DOMAINS", "sandbox_allowed_domains",
 	  SETTINGS_POLICY, 0, 0, 0, SERVE, "LIST",
-	  "comma-separated domains for allowlist; *.example.com matches subdomains" },
+	  "comma-separated domains for allowlist; *.example.com matches subdomains; port 443 "
+	  "unless an entry ends in :PORT" },
 	{ "sandbox-user", "ER_SANDBOX_USER", "sandbox_user", SETTINGS_POLICY, 0, 0, 0, SERVE,
 	  "USER[:GROUP]",
 	  "when root, run sandboxed commands as USER (default environment-runner if it exists, "
