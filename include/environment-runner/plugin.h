@@ -129,15 +129,19 @@ extern "C" {
 #define ER_EXPORT
 #endif
 
-/* Caller-allocated error description, filled with host->err_set(). */
+/* Caller-allocated error description, filled with host->err_set().  Its
+ * layout is fixed for the whole of ABI 1 (it has no struct_size): a longer
+ * message is cut. */
 struct er_error {
 	int32_t code;  /* negative errno, 0 when unset */
 	char msg[256];
 };
 
-/* One configuration key a plugin understands, for `--help`, `plugins` and
- * validation.  Keys are read with host->config_get(); a table ends with an
- * entry whose `name` is NULL. */
+/* One configuration key a plugin understands, for `plugins --verbose`,
+ * plugin-check and the runner's check of --plugin-option.  Keys are read
+ * with host->config_get(); a table ends with an entry whose `name` is NULL.
+ * Array elements cannot grow: this layout is fixed for the whole of ABI 1,
+ * and more about an option would come in a new, separate table. */
 struct er_option {
 	const char *name;    /* e.g. "bubblewrap.network" */
 	const char *arg;     /* e.g. "none|host|allowlist", or NULL for a flag */
@@ -307,9 +311,14 @@ struct er_host {
 
 	/* A configuration value ("name.key" for plugin keys), or NULL when
 	 * unset.  Borrowed until destroy.  Keys every sandbox backend shares
-	 * are "sandbox.*" (the runner's --sandbox-* settings, e.g.
-	 * "sandbox.network"; see the README); since ABI 1.1 the runner also
-	 * answers "runner.service_key_file", the file a sandbox must hide. */
+	 * are "sandbox.*", the runner's --sandbox-* settings as given, without
+	 * defaults ("sandbox.network", "sandbox.allowed_domains",
+	 * "sandbox.user", "sandbox.read_only", "sandbox.read_write",
+	 * "sandbox.deny", "sandbox.max_procs", "sandbox.max_open_files",
+	 * "sandbox.max_file_size_mb", "sandbox.memory_mb"); since 1.2 prefer
+	 * sandbox_settings(), which checks them and applies the defaults.
+	 * Since ABI 1.1 the runner also answers "runner.service_key_file", the
+	 * file a sandbox must hide. */
 	const char *(*config_get)(void *host_ctx, const char *key);
 	/* The runner's own environment, minus every variable that may carry a
 	 * secret; NULL when unset or withheld.  Borrowed until destroy. */
