@@ -441,7 +441,8 @@ plugin_check(struct settings *s, const char *file)
 		goto out;
 	}
 	r = plugin_probe(p, err, sizeof(err));
-	check(&c, r == 0, "probe(): usable here%s%s", r ? ": " : "", r ? err : "");
+	check(&c, r == 0, "probe(): usable here%s%s (exit status %d)", r ? ": " : "", r ? err : "",
+	      loader_exit_code(r));
 	if (r < 0)
 		goto out;
 	rt.sandbox = p;

@@ -415,11 +415,11 @@ bw_probe(void *state, struct er_error *err)
 			  "are refused by seccomp only",
 			  st->bwrap);
 	if (read_sysctl("/proc/sys/user/max_user_namespaces", &v) == 0 && v == 0)
-		return host->err_set(err, -EPERM,
+		return host->err_set(err, -ENOTSUP,
 				     "user namespaces are disabled (user.max_user_namespaces = 0); "
 				     "fix: sysctl -w user.max_user_namespaces=15000");
 	if (read_sysctl("/proc/sys/kernel/unprivileged_userns_clone", &v) == 0 && v == 0)
-		return host->err_set(err, -EPERM,
+		return host->err_set(err, -ENOTSUP,
 				     "unprivileged user namespaces are disabled; fix: sysctl -w "
 				     "kernel.unprivileged_userns_clone=1");
 	if (read_sysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", &v) == 0 && v)

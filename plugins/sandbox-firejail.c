@@ -293,7 +293,7 @@ fj_probe(void *state, struct er_error *err)
 	st->has_block_secondary = has_opt(help, "--seccomp.block-secondary");
 	st->has_keep_fd = has_opt(help, "--keep-fd");
 	if (stat(st->firejail, &s) < 0 || !(s.st_mode & S_ISUID) || s.st_uid != 0)
-		return host->err_set(err, -EPERM,
+		return host->err_set(err, -ENOTSUP,
 				     "'%s' is not setuid root: firejail cannot build its sandbox "
 				     "for an unprivileged user",
 				     st->firejail);

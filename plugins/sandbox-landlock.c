@@ -363,7 +363,7 @@ ll_probe(void *state, struct er_error *err)
 	close(fd);
 	if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0) {
 		out[strcspn(out, "\n")] = '\0';
-		return host->err_set(err, -EPERM, "a test command failed: %s",
+		return host->err_set(err, -ENOTSUP, "a test command failed: %s",
 				     out[0] ? out : "the helper exited with an error");
 	}
 	st->probed = 1;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # `environment-runner plugin-check FILE` on every plugin this build ships,
-# as CI runs it, and on fixtures that break the contract.  A backend that
-# cannot run on this machine (its probe says why) is skipped, not failed.
+# as CI runs it, and on fixtures that break the contract.  A plugin that
+# cannot run on this machine (its probe says why, or its create with the
+# runner's exit status 69) is skipped, not failed.
 . "$ER_TOP_SRCDIR/tests/lib/tap.sh"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/er-plugin-check.XXXXXX") || exit 99
@@ -28,8 +29,10 @@ for p in "$libs"/sandbox-*.so "$libs"/executor-*.so; do
 	esac
 	# shellcheck disable=SC2086 # args is a word list
 	plugin_check "$p" $args
-	if grep -q '^not ok [0-9]* - probe(): usable here' "$tmp/out"; then
-		skip "$name: not usable on this machine ($(sed -n 's/^not ok [0-9]* - probe(): usable here: //p' "$tmp/out" | cut -c1-120))"
+	unusable=$(sed -n -e 's/^not ok [0-9]* - probe(): usable here: //p' \
+		-e 's/^not ok [0-9]* - create() with this configuration: \(.*(exit status 69)\)$/\1/p' "$tmp/out")
+	if [ -n "$unusable" ]; then
+		skip "$name: not usable on this machine ($(printf '%s' "$unusable" | cut -c1-120))"
 		continue
 	fi
 	if [ "$rc" -eq 0 ] && tail -n 1 "$tmp/out" | grep -q '^1\.\.[0-9]*$' && ! grep -q '^not ok' "$tmp/out"; then
@@ -69,6 +72,11 @@ check "an executor asking for an unknown flag: exit 1" \
 plugin_check "$fix/executor-good.so"
 check "an executor whose options are well formed passes the options check" \
 	grep -q "^ok [0-9]* - options: 2, each NAME.KEY with a help line" "$tmp/out"
+# A backend that cannot run here says why, with the exit status the runner
+# would end with (69: unavailable, as plugin.h's table has it).
+plugin_check "$libs/sandbox-bubblewrap.so" --plugin-option bubblewrap.bwrap=/nonexistent/bwrap
+check "a backend whose program is missing: exit 1, the probe's words and status 69" \
+	sh -c '[ "$1" -eq 1 ] && grep -q "^not ok [0-9]* - create() with this configuration: .*bwrap not found at /nonexistent/bwrap.*(exit status 69)$" "$2"' sh "$rc" "$tmp/out"
 plugin_check "$tmp/libfoo.so"
 check "a file named after no kind: exit 64" test "$rc" -eq 64
 "$ER_RUNNER" plugin-check >"$tmp/out" 2>&1
