@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "diskuse.h"
+#include "sessiondir.h"
 
 /* One measurement on its own thread.  Whichever of the thread (done) and
  * the watcher (gone) sets `claimed` second frees it. */
@@ -47,15 +49,29 @@ add_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
-int
-diskuse_measure(const char *dir, uint64_t *ret)
+static int
+walk(const char *dir)
 {
-	walk_bytes = 0;
 	/* Entries that vanish meanwhile are simply not counted. */
 	if (nftw(dir, add_entry, 16, FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
 		return -errno;
-	*ret = walk_bytes;
 	return 0;
+}
+
+int
+diskuse_measure(const char *dir, uint64_t *ret)
+{
+	struct buf tmp = BUF_INIT(8192);
+	int r = buf_printf(&tmp, "%s%s", dir, SESSIONDIR_TMP_SUFFIX);
+
+	walk_bytes = 0;
+	if (r == 0)
+		r = walk(dir);
+	if (r == 0)
+		r = walk(tmp.data);
+	buf_release(&tmp);
+	*ret = walk_bytes;
+	return r;
 }
 
 static void

@@ -28,8 +28,9 @@ struct diskuse *diskuse_watch(struct loop *loop, const char *dir, uint64_t limit
  * dropped.  Accepts NULL. */
 void diskuse_free(struct diskuse *d);
 
-/* The walk itself (blocking): bytes of disk under `dir`, not following
- * links nor leaving its file system; 0 or -errno. */
+/* The walk itself (blocking): bytes of disk under `dir` and under the
+ * sandbox's temporary directory beside it, if any (sessiondir.h), not
+ * following links nor leaving their file system; 0 or -errno. */
 int diskuse_measure(const char *dir, uint64_t *ret);
 
 #endif

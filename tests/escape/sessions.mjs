@@ -155,7 +155,10 @@ const diskRunner = startRunner({
 try {
   const big = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
   const small = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
-  await cp.script(big.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'for i in 1 2 3 4; do head -c 6291456 /dev/zero > f$i; done; sleep 60; echo wrote all' } }], message: 'done' }] });
+  // One file in the session's directory, the others in $TMPDIR where the
+  // backend puts it on disk beside it (landlock).
+  const fill = 'for i in 1 2 3 4; do d=.; [ $i -gt 1 ] && d=${TMPDIR:-.}; head -c 6291456 /dev/zero > $d/f$i; done; sleep 60; echo wrote all';
+  await cp.script(big.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: fill } }], message: 'done' }] });
   await cp.script(small.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'head -c 1048576 /dev/zero > small && echo fine' } }], message: 'done' }] });
   await say(client, big.id, 'fill the disk');
   await say(client, small.id, 'write a little');
