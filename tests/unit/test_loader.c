@@ -49,6 +49,8 @@ mock_log(void *ctx, int level, const char *fmt, ...)
 {
 }
 
+static int mock_err_set(struct er_error *e, int code, const char *fmt, ...) ER_PRINTF(3, 4);
+
 static int
 mock_err_set(struct er_error *e, int code, const char *fmt, ...)
 {
