@@ -22,11 +22,14 @@ import { zip } from '../runner/archives.mjs';
 
 const client = apiClient();
 const isolating = SANDBOX !== 'none';
+// The backend that must serve: SANDBOX, or the one the default should
+// choose where the runner chooses ($ER_ESCAPE_BACKEND; the pod harness).
+const BACKEND = process.env.ER_ESCAPE_BACKEND || SANDBOX;
 const nonce = Math.random().toString(36).slice(2, 12);
 const runAs = process.env.ER_ESCAPE_USER || null;
 const attemptBin = process.env.ER_ESCAPE_ATTEMPT;
 const maxProcs = 64;
-const label = `${SANDBOX}${runAs ? ` as ${runAs}` : ''}${process.env.ER_ESCAPE_NETWORK === 'allowlist' ? ' (allowlist)' : ''}`;
+const label = `${BACKEND}${BACKEND !== SANDBOX ? ` (${SANDBOX})` : ''}${runAs ? ` as ${runAs}` : ''}${process.env.ER_ESCAPE_NETWORK === 'allowlist' ? ' (allowlist)' : ''}`;
 
 function fnv1a(buf) {
   let h = 2166136261;
@@ -294,8 +297,8 @@ try {
   ok(events, `${label}: the session runs every attempt`, runner.log().slice(-3000));
   const tc = toolCalls(events ?? []);
   const texts = tc.map((c) => c.text ?? '');
-  const started = runner.log().match(/sandbox (\S+) \S+ \(/)?.[1];
-  ok(started === SANDBOX, `${label}: the runner uses the ${SANDBOX} backend`, started);
+  const started = (runner.log().match(/sandbox: (\S+), the strongest/) ?? runner.log().match(/sandbox (\S+) \S+ \(/))?.[1];
+  ok(started === BACKEND, `${label}: the runner uses the ${BACKEND} backend`, started);
   for (const [i, a] of attempts.entries()) {
     const line = texts[i]?.split('\n').find((l) => l.startsWith(`RESULT ${a.name} `));
     results[a.name] = line ? line.slice(`RESULT ${a.name} `.length) : `no result: ${texts[i]?.slice(0, 200)}`;
@@ -333,7 +336,7 @@ attempts.push({ name: 'skills-link', cmd: null, escaped: (r) => !r.startsWith('o
 const escaped = [];
 for (const a of attempts) {
   const r = results[a.name] ?? 'not run';
-  const weaker = a.weaker?.[SANDBOX];
+  const weaker = a.weaker?.[BACKEND];
   let e;
   try {
     e = !!(weaker ?? a).escaped(r, ctx);

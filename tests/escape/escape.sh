@@ -5,7 +5,9 @@
 # Usage: escape.sh BACKEND [user|allowlist|allowlist-user]   ("user": the
 # runner runs as an unprivileged user, $ER_ESCAPE_USER or nobody (firejail:
 # its regular user), instead of root; "allowlist": --sandbox-network=allowlist
-# with names served; "allowlist-user": both)
+# with names served; "allowlist-user": both; "pod": the runner in the
+# pod-like harness of tests/pod with the default backend, which must be
+# BACKEND)
 set -u
 backend=$1
 mode=${2:-root}
@@ -60,7 +62,12 @@ user | allowlist-user)
 	id "$ER_ESCAPE_USER" >/dev/null 2>&1 || skip "no user '$ER_ESCAPE_USER'"
 	export ER_ESCAPE_USER
 	;;
+pod)
+	. "$ER_TOP_SRCDIR/tests/pod/setup.sh"
+	ER_ESCAPE_BACKEND=$backend
+	export ER_ESCAPE_BACKEND
+	;;
 esac
-export ER_TEST_SANDBOX=$backend
+[ "$mode" = pod ] || export ER_TEST_SANDBOX="$backend"
 export ER_ESCAPE_ATTEMPT="$ER_TOP_BUILDDIR/tests/escape/er-escape-attempt"
 exec sh "${ER_TOP_SRCDIR:?}/tests/sdk/run-check.sh" "../escape/${ER_ESCAPE_CHECK:-escape.mjs}"

@@ -102,6 +102,7 @@ ESCAPE_TESTS = \
 	tests/integration/escape-bubblewrap-allowlist-user.sh \
 	tests/integration/escape-landlock.sh \
 	tests/integration/escape-landlock-user.sh \
+	tests/integration/escape-landlock-pod.sh \
 	tests/integration/escape-firejail.sh \
 	tests/integration/escape-sessions-bubblewrap.sh \
 	tests/integration/escape-sessions-bubblewrap-user.sh \
