@@ -2,7 +2,7 @@
 # Runs tests/escape/escape.mjs (TAP; $ER_ESCAPE_CHECK names another check
 # of tests/escape, e.g. sessions.mjs) against the local control plane with
 # one sandbox backend, or skips with the reason it cannot run here.
-# Usage: escape.sh BACKEND [user|allowlist|allowlist-user]   ("user": the
+# Usage: escape.sh BACKEND [user|allowlist|allowlist-user|pod]   ("user": the
 # runner runs as an unprivileged user, $ER_ESCAPE_USER or nobody (firejail:
 # its regular user), instead of root; "allowlist": --sandbox-network=allowlist
 # with names served; "allowlist-user": both; "pod": the runner in the
