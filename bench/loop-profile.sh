@@ -67,7 +67,8 @@ for v in $variants; do
 		hops=$((2 * (rounds - 1)))
 		echo "| $rev | $backend | $idle | $(((ir - ir1) / hops)) | $(awk -v a="$us" -v b="$us1" -v n=$((20 * rounds - 2)) 'BEGIN { printf "%.1f", (a - b) / n }') |"
 		if [ -n "${LOOP_ANNOTATE:-}" ]; then
-			callgrind_annotate --inclusive=no "$full" | sed -n '1,40p' >"$LOOP_ANNOTATE-$name-$idle.txt"
+			callgrind_annotate --inclusive=no --auto=no "$full" | sed -n '/PROGRAM TOTALS/,$p' |
+				sed "s#$tmp/$name/##g; s#\[[^]]*/\([^/]*\)\]#[\1]#" | head -20 >"$LOOP_ANNOTATE-$name-$idle.txt"
 		fi
 	done
 done

@@ -51,9 +51,12 @@ export function startProfile(mode, pid, { out, tmp, name }) {
         sh('callgrind_control', ['-i', 'off', String(pid)]);
         const dumps = readdirSync(tmp).filter((f) => f.startsWith(`callgrind.out.${pid}.`)).sort();
         if (!dumps.length) throw new Error(`callgrind wrote no dump for ${pid}`);
-        const report = sh('callgrind_annotate', ['--inclusive=no', '--threshold=98', join(tmp, dumps[dumps.length - 1])]);
+        const report = sh('callgrind_annotate', ['--inclusive=no', '--auto=no', '--threshold=98', join(tmp, dumps[dumps.length - 1])]);
         const ir = Number(/([\d,]+)(?: \([^)]*\))?\s+PROGRAM TOTALS/.exec(report)?.[1].replace(/,/g, ''));
-        writeFileSync(file, report.split('\n').slice(0, 80).join('\n') + '\n');
+        // From the totals on, with file names only (no paths of this machine).
+        const lines = report.slice(report.indexOf('PROGRAM TOTALS') - 30).split('\n').slice(1)
+          .map((l) => l.replace(/(\S*\/)([^/\s:]+:)/g, '$2').replace(/\[[^\]]*\/([^/\]]+)\]/g, '[$1]'));
+        writeFileSync(file, `${lines.slice(0, 50).join('\n')}\n`);
         return { file, ir: Number.isFinite(ir) ? ir : null };
       },
     };
