@@ -1,22 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
+#include <time.h>
 
 #include "fsutil.h"
 #include "json.h"
 #include "jsonw.h"
+#include "memory-files.h"
+#include "memory-map.h"
 #include "memory-merge.h"
 #include "memory.h"
-#include "rand.h"
 #include "sha256.h"
 #include "strv.h"
 #include "utf8.h"
@@ -27,101 +26,11 @@
 /* Per-sync remote-delete cap bounds. */
 #define DELETE_CAP_FLOOR 8
 #define DELETE_CAP_CEILING 50
-/* A memory's content is at most 100 kB; a file past this is not read. */
-#define MAX_FILE_BYTES (4u << 20)
-#define MAX_WALK_ENTRIES 100000
 #define REQUEST_TIMEOUT_MS 60000L
-
-/* ---- small maps (a store holds at most a few thousand memories) ---------- */
-
-struct entry {
-	char *rel;
-	char *id; /* remote entries only */
-	char sha[65];
-	uint64_t t; /* pending deletes: when first seen missing */
-};
-
-struct map {
-	struct entry *v;
-	size_t n;
-	size_t alloc;
-};
-
-static struct entry *
-map_find(const struct map *m, const char *rel)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		if (strcmp(m->v[i].rel, rel) == 0)
-			return &m->v[i];
-	}
-	return NULL;
-}
-
-static const char *
-map_sha(const struct map *m, const char *rel)
-{
-	const struct entry *e = map_find(m, rel);
-
-	return e ? e->sha : NULL;
-}
-
-static struct entry *
-map_set(struct map *m, const char *rel, const char *sha)
-{
-	struct entry *e = map_find(m, rel);
-
-	if (!e) {
-		if (m->n == m->alloc) {
-			size_t na = m->alloc ? 2 * m->alloc : 16;
-			struct entry *nv = reallocarray(m->v, na, sizeof(*nv));
-
-			if (!nv)
-				return NULL;
-			m->v = nv;
-			m->alloc = na;
-		}
-		e = &m->v[m->n];
-		memset(e, 0, sizeof(*e));
-		e->rel = strdup(rel);
-		if (!e->rel)
-			return NULL;
-		m->n++;
-	}
-	if (sha)
-		snprintf(e->sha, sizeof(e->sha), "%s", sha);
-	return e;
-}
-
-static void
-map_del(struct map *m, const char *rel)
-{
-	struct entry *e = map_find(m, rel);
-
-	if (!e)
-		return;
-	free(e->rel);
-	free(e->id);
-	*e = m->v[--m->n];
-}
-
-static void
-map_clear(struct map *m)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		free(m->v[i].rel);
-		free(m->v[i].id);
-	}
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
-
-static void
-map_take(struct map *dst, struct map *src)
-{
-	map_clear(dst);
-	*dst = *src;
-	memset(src, 0, sizeof(*src));
-}
+/* One slice of a folder's scan: at most this many entries, and files of at
+ * most this many bytes read, between two turns of the loop. */
+#define SCAN_SLICE_ENTRIES 256
+#define SCAN_SLICE_BYTES (1u << 20)
 
 static bool
 str_eq(const char *a, const char *b)
@@ -137,11 +46,12 @@ struct store {
 	char *configured; /* as the resource gave it, for messages */
 	int read_only;
 	int created; /* the download created the root: remove it at the end */
-	struct map baseline;
-	struct map refused;
-	struct map pending; /* pending deletes */
-	struct map sent;
-	struct map restore; /* missing after a stopped call: pulled again, never deleted */
+	struct memory_map baseline;
+	struct memory_map refused;
+	struct memory_map pending; /* pending deletes */
+	struct memory_map sent;
+	struct memory_map restore; /* missing after a stopped call: pulled again, never deleted */
+	struct memory_map hashes;  /* the last scan's hashes, with the stamps they hold for */
 };
 
 enum op {
@@ -166,6 +76,7 @@ enum stage {
 	ST_PATHS,
 	ST_PULLS,
 	ST_RESOURCES, /* download: mount the next resource */
+	ST_SCANNING,  /* walking the folder, a slice at a time */
 };
 
 struct memory {
@@ -198,16 +109,20 @@ struct memory {
 	int mounting;	    /* download: the store being mounted, or -1 */
 
 	/* One store's pass. */
-	struct map local;
+	struct memory_walk walk;
+	struct memory_map scanned; /* the next hash cache */
+	int64_t scan_started;	   /* wall clock, seconds */
+	int scan_error;
+	struct memory_map local;
 	int marker_ok;
 	const char *distrust;
-	struct map remote;
+	struct memory_map remote;
 	char *page;
 	const char *list_view;
 	struct strv paths;
 	size_t pi;
-	struct map next_base;
-	struct map pulls; /* rel -> id */
+	struct memory_map next_base;
+	struct memory_map pulls; /* rel -> id */
 	size_t pull_i;
 	int del_attempted;
 	int del_capped;
@@ -263,10 +178,12 @@ defer(struct memory *m)
 static void
 pass_reset(struct memory *m)
 {
-	map_clear(&m->local);
-	map_clear(&m->remote);
-	map_clear(&m->next_base);
-	map_clear(&m->pulls);
+	memory_walk_close(&m->walk);
+	memory_map_clear(&m->scanned);
+	memory_map_clear(&m->local);
+	memory_map_clear(&m->remote);
+	memory_map_clear(&m->next_base);
+	memory_map_clear(&m->pulls);
 	strv_release(&m->paths);
 	free(m->page);
 	m->page = NULL;
@@ -300,326 +217,188 @@ marker_sha(const struct store *st, char hex[65])
 	buf_release(&b);
 }
 
-/* The relative path's components, or -EXDEV when it escapes the root
- * (a `..` component), as FileStore.resolveUnderRoot.  "" for the root. */
-static int
-clean_rel(const char *rel, struct buf *out)
+/* ---- scanning a folder: the marker check and the file listing -----------
+ *
+ * One walk of the folder (#scanMarker), in slices of SCAN_SLICE_ENTRIES
+ * entries and SCAN_SLICE_BYTES read, each from a timer, so that a folder
+ * of 100,000 files never holds up the loop the other sessions share.  A
+ * file is read only when its stamp (device, inode, size, mtime) differs
+ * from the one its cached hash was taken at. */
+
+/* A file changed within this many seconds of the scan could change again
+ * without its stamp changing (a coarse mtime): its hash is not cached. */
+#define RACY_STAMP_SEC 2
+
+static int64_t
+wall_sec(void)
 {
-	const char *s = rel;
+	struct timespec ts;
 
-	while (*s) {
-		const char *e;
-		size_t n;
-
-		while (*s == '/' || *s == '\\')
-			s++;
-		if (!*s)
-			break;
-		for (e = s; *e && *e != '/' && *e != '\\'; e++)
-			;
-		n = (size_t)(e - s);
-		if (n == 2 && s[0] == '.' && s[1] == '.')
-			return -EXDEV;
-		if (!(n == 1 && s[0] == '.')) {
-			if ((out->len > 0 && buf_putc(out, '/') < 0) || buf_append(out, s, n) < 0)
-				return -ENOMEM;
-		}
-		s = e;
-	}
-	return buf_puts(out, "");
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
 }
 
-/* Open the directory `dir` (relative, clean) under the root fd without
- * following links, creating it (0700) with `create`. */
-static int
-open_dirs(int rootfd, const char *dir, int create)
+static bool
+stamp_eq(const struct memory_stamp *a, const struct memory_stamp *b)
 {
-	char *copy = strdup(dir);
-	char *save = NULL;
-	int fd;
-
-	if (!copy)
-		return -ENOMEM;
-	fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-	for (char *c = strtok_r(copy, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
-		int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (nfd < 0 && errno == ENOENT && create) {
-			if (mkdirat(fd, c, 0700) < 0 && errno != EEXIST)
-				nfd = -1;
-			else
-				nfd = openat(fd, c,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (nfd < 0) {
-			int r = -errno;
-
-			close(fd);
-			free(copy);
-			return r;
-		}
-		close(fd);
-		fd = nfd;
-	}
-	free(copy);
-	return fd < 0 ? -errno : fd;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
 }
 
-/* FileStore.put: write `data` atomically to rel (0600), creating missing
- * directories below the root but never the root itself. */
+/* The hash of the walk's current file, from the cache or read: 0,
+ * -ENOENT when it is gone or no longer a regular file, other -errno. */
 static int
-store_put(const struct store *st, const char *rel, const char *data, size_t len)
+scan_hash(struct memory *m, struct store *st, const struct memory_walk_file *f, char hex[65],
+	  size_t *read)
 {
-	struct buf clean = BUF_INIT(8192);
-	char tmp[64];
-	const char *base;
-	char *dir = NULL;
-	int rootfd = -1;
-	int dfd = -1;
-	int fd = -1;
-	int r;
-	size_t rl = strlen(rel);
-
-	if (rl == 0 || rel[rl - 1] == '/' || rel[rl - 1] == '\\' || strcmp(rel, ".") == 0 ||
-	    (rl >= 2 && rel[rl - 1] == '.' && (rel[rl - 2] == '/' || rel[rl - 2] == '\\')))
-		return -EISDIR;
-	r = clean_rel(rel, &clean);
-	if (r < 0)
-		goto out;
-	if (clean.len == 0) {
-		r = -EISDIR;
-		goto out;
-	}
-	rootfd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		r = -errno;
-		goto out;
-	}
-	base = strrchr(clean.data, '/');
-	if (base) {
-		dir = strndup(clean.data, (size_t)(base - clean.data));
-		base++;
-		if (!dir) {
-			r = -ENOMEM;
-			goto out;
-		}
-		dfd = open_dirs(rootfd, dir, 1);
-	} else {
-		base = clean.data;
-		dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-	}
-	if (dfd < 0) {
-		r = dfd == -1 ? -errno : dfd;
-		goto out;
-	}
-	{
-		unsigned char rnd[8];
-
-		rand_bytes(rnd, sizeof(rnd));
-		snprintf(tmp, sizeof(tmp), ".fs-%02x%02x%02x%02x%02x%02x%02x%02x.tmp", rnd[0],
-			 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	}
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = w < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	fd = -1;
-	if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dfd, tmp, 0);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (rootfd >= 0)
-		close(rootfd);
-	free(dir);
-	buf_release(&clean);
-	return r;
-}
-
-/* Read rel (a regular file; no component may be a link) into `out`: 0,
- * -ENOENT when absent, other -errno. */
-static int
-store_get(const struct store *st, const char *rel, struct buf *out)
-{
-	struct buf clean = BUF_INIT(8192);
-	const char *base;
-	struct stat sb;
-	int rootfd = -1;
-	int dfd = -1;
-	int fd = -1;
+	const struct memory_entry *cached = memory_map_find(&st->hashes, f->rel);
+	struct memory_stamp stamp;
+	struct memory_entry *e;
 	int r;
 
-	r = clean_rel(rel, &clean);
-	if (r == 0 && clean.len == 0)
-		r = -EISDIR;
-	if (r < 0)
-		goto out;
-	rootfd = open(st->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0) {
-		r = -errno;
-		goto out;
-	}
-	base = strrchr(clean.data, '/');
-	if (base) {
-		char *dir = strndup(clean.data, (size_t)(base - clean.data));
-
-		base++;
-		dfd = dir ? open_dirs(rootfd, dir, 0) : -ENOMEM;
-		free(dir);
+	memory_stamp_of(&f->sb, &stamp);
+	if (cached && stamp_eq(&cached->stamp, &stamp)) {
+		memcpy(hex, cached->sha, 65);
 	} else {
-		base = clean.data;
-		dfd = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
-		if (dfd < 0)
-			dfd = -errno;
-	}
-	if (dfd < 0) {
-		r = dfd == -ENOTDIR || dfd == -ELOOP ? -ENOENT : dfd;
-		goto out;
-	}
-	fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		r = -EISDIR;
-		goto out;
-	}
-	for (;;) {
-		char chunk[65536];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			break;
-		}
-		if (n == 0)
-			break;
-		r = buf_append(out, chunk, (size_t)n);
+		r = memory_files_hash_at(f->dirfd, f->name, hex, &stamp);
 		if (r < 0)
-			break;
+			return r;
+		*read += (size_t)stamp.size;
+		if (stamp.mtime_sec >= m->scan_started - RACY_STAMP_SEC)
+			memset(&stamp, 0, sizeof(stamp));
 	}
-	if (r == 0)
-		r = buf_puts(out, "");
-out:
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (rootfd >= 0)
-		close(rootfd);
-	buf_release(&clean);
-	return r;
+	e = memory_map_set(&m->scanned, f->rel, hex);
+	if (!e)
+		return -ENOMEM;
+	e->stamp = stamp;
+	return 0;
 }
 
-/* sha256 of rel's bytes into hex: 0, -ENOENT when absent or not a file. */
-static int
-store_hash(const struct store *st, const char *rel, char hex[65])
-{
-	struct buf data = BUF_INIT(MAX_FILE_BYTES);
-	int r = store_get(st, rel, &data);
+static void scanned(struct memory *m);
 
-	if (r == -EISDIR || r == -ELOOP)
-		r = -ENOENT;
-	if (r == 0)
-		sha256_hex(data.data ? data.data : "", data.len, hex);
-	buf_release(&data);
-	return r;
+/* Start the walk of the current store's folder; scanned() follows. */
+static void
+scan_start(struct memory *m)
+{
+	struct store *st = &m->stores[m->si];
+	int r;
+
+	memory_map_clear(&m->local);
+	memory_map_clear(&m->scanned);
+	m->scan_started = wall_sec();
+	m->scan_error = 0;
+	r = memory_walk_open(&m->walk, st->root);
+	if (r < 0) {
+		m->scan_error = r;
+		scanned(m);
+		return;
+	}
+	m->stage = ST_SCANNING;
+	defer(m);
 }
 
-static int
-walk(const struct store *st, const char *dir, const char *prefix, struct map *out, int *budget)
+static void
+scan_slice(struct memory *m)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
+	struct store *st = &m->stores[m->si];
+	struct memory_walk_file f;
+	size_t read = 0;
 	int r = 0;
 
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while (r == 0 && (e = readdir(d))) {
-		struct stat sb;
-		char *full;
-		char *rel;
+	for (int i = 0; i < SCAN_SLICE_ENTRIES && read < SCAN_SLICE_BYTES; i++) {
+		char hex[65];
 
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (--*budget < 0) {
-			r = -E2BIG;
+		r = memory_walk_next(&m->walk, &f);
+		if (r <= 0)
 			break;
-		}
-		full = fsutil_resolve(dir, e->d_name);
-		rel = malloc(strlen(prefix) + strlen(e->d_name) + 2);
-		if (!full || !rel) {
-			free(full);
-			free(rel);
+		r = scan_hash(m, st, &f, hex, &read);
+		if (r == -ENOMEM)
+			break;
+		if (r == 0 && !memory_map_set(&m->local, f.rel, hex)) {
 			r = -ENOMEM;
 			break;
 		}
-		snprintf(rel, strlen(prefix) + strlen(e->d_name) + 2, "%s%s%s", prefix,
-			 *prefix ? "/" : "", e->d_name);
-		if (lstat(full, &sb) == 0) {
-			if (S_ISDIR(sb.st_mode)) {
-				r = walk(st, full, rel, out, budget);
-			} else if (S_ISREG(sb.st_mode)) {
-				char hex[65];
-
-				if (store_hash(st, rel, hex) == 0 && !map_set(out, rel, hex))
-					r = -ENOMEM;
-			}
-		}
-		free(full);
-		free(rel);
+		r = 1;
 	}
-	closedir(d);
-	return r;
+	if (r > 0) {
+		defer(m);
+		return;
+	}
+	m->scan_error = r;
+	scanned(m);
 }
 
-/* The marker check and the file listing from one walk (#scanMarker). */
+/* The walk ended: the marker check, and the hashes kept for the next. */
 static int
-scan(struct memory *m, struct store *st)
+scan_finish(struct memory *m, struct store *st)
 {
-	int budget = MAX_WALK_ENTRIES;
 	char want[65];
 	const char *marker;
-	int r;
 
-	map_clear(&m->local);
-	r = walk(st, st->root, "", &m->local, &budget);
-	if (r < 0)
-		return r;
+	memory_walk_close(&m->walk);
+	if (m->scan_error < 0) {
+		memory_map_clear(&m->scanned);
+		return m->scan_error;
+	}
+	memory_map_take(&st->hashes, &m->scanned);
 	marker_sha(st, want);
-	marker = map_sha(&m->local, MEMORY_MARKER);
+	marker = memory_map_sha(&m->local, MEMORY_MARKER);
 	m->marker_ok = str_eq(marker, want);
 	m->distrust = m->marker_ok ? NULL
 		      : marker	   ? "the marker file does not match this store"
 				   : "the marker file is gone";
-	map_del(&m->local, MEMORY_MARKER);
+	memory_map_del(&m->local, MEMORY_MARKER);
 	/* A file that came back needs no pull. */
 	for (size_t i = st->restore.n; i-- > 0;) {
-		if (map_find(&m->local, st->restore.v[i].rel))
-			map_del(&st->restore, st->restore.v[i].rel);
+		if (memory_map_find(&m->local, st->restore.v[i].rel))
+			memory_map_del(&st->restore, st->restore.v[i].rel);
 	}
 	return 0;
+}
+
+/* Why the folder's marker is not this store's (NULL when it is), and
+ * whether it holds a regular file besides: names only, nothing read but the
+ * marker.  For the teardown, which must not walk the folder twice. */
+static const char *
+folder_distrust(const struct store *st, bool *has_files)
+{
+	struct memory_walk w = MEMORY_WALK_INIT;
+	struct memory_walk_file f;
+	char want[65];
+	char got[65];
+	int r;
+
+	*has_files = false;
+	r = memory_walk_open(&w, st->root);
+	while (r == 0 && memory_walk_next(&w, &f) > 0) {
+		if (strcmp(f.rel, MEMORY_MARKER) != 0) {
+			*has_files = true;
+			break;
+		}
+	}
+	memory_walk_close(&w);
+	marker_sha(st, want);
+	r = memory_files_hash(st->root, MEMORY_MARKER, got);
+	if (r == 0 && strcmp(got, want) == 0)
+		return NULL;
+	return r == -ENOENT ? "the marker file is gone" : "the marker file does not match this store";
+}
+
+/* The files of the folder, by name only (a folder that cannot be read
+ * counts as empty). */
+static void
+folder_names(const struct store *st, struct memory_map *out)
+{
+	struct memory_walk w = MEMORY_WALK_INIT;
+	struct memory_walk_file f;
+	int r = memory_walk_open(&w, st->root);
+
+	while (r == 0 && (r = memory_walk_next(&w, &f)) > 0) {
+		r = memory_map_set(out, f.rel, NULL) ? 0 : -ENOMEM;
+	}
+	memory_walk_close(&w);
+	if (r < 0)
+		memory_map_clear(out);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -686,7 +465,7 @@ list_done(void *userdata, const struct api_result *res)
 		const char *path = json_get_str(res->doc, e, "path");
 		const char *id = json_get_str(res->doc, e, "id");
 		const char *sha = json_get_str(res->doc, e, "content_sha256");
-		struct entry *en;
+		struct memory_entry *en;
 
 		if (!type || strcmp(type, "memory") != 0 || !path || !id || !sha)
 			continue;
@@ -702,7 +481,7 @@ list_done(void *userdata, const struct api_result *res)
 		if (m->pass == PASS_DOWNLOAD || m->pass == PASS_RECOVER) {
 			/* A full listing: write each memory as it comes. */
 			const char *content = json_get_str(res->doc, e, "content");
-			int r = store_put(st, path, content ? content : "",
+			int r = memory_files_put(st->root, path, content ? content : "",
 					  content ? strlen(content) : 0);
 
 			if (r < 0) {
@@ -711,11 +490,11 @@ list_done(void *userdata, const struct api_result *res)
 				     st->id, strerror(-r));
 				continue;
 			}
-			if (!map_set(&st->baseline, path, sha))
+			if (!memory_map_set(&st->baseline, path, sha))
 				mlog(m, LOG_LEVEL_ERR, "out of memory");
 			continue;
 		}
-		en = map_set(&m->remote, path, sha);
+		en = memory_map_set(&m->remote, path, sha);
 		if (en) {
 			free(en->id);
 			en->id = strdup(id);
@@ -761,7 +540,7 @@ static void pull_next(struct memory *m);
 static void
 path_result(struct memory *m, const char *rel, const char *sha)
 {
-	if (sha && !map_set(&m->next_base, rel, sha))
+	if (sha && !memory_map_set(&m->next_base, rel, sha))
 		mlog(m, LOG_LEVEL_ERR, "out of memory");
 }
 
@@ -774,7 +553,7 @@ upload_finish(struct memory *m, const char *sha)
 
 	if (m->op == OP_SYNC) {
 		path_result(m, m->up_rel, sha ? sha : m->up_fallback);
-	} else if (sha && !map_set(&st->baseline, m->up_rel, sha)) {
+	} else if (sha && !memory_map_set(&st->baseline, m->up_rel, sha)) {
 		mlog(m, LOG_LEVEL_ERR, "out of memory");
 	}
 	free(m->up_rel);
@@ -799,8 +578,8 @@ upload_done(void *userdata, const struct api_result *res)
 		const char *sha = json_get_str(res->doc, 0, "content_sha256");
 		char copy[65];
 
-		map_del(&st->refused, rel);
-		map_del(&st->sent, rel);
+		memory_map_del(&st->refused, rel);
+		memory_map_del(&st->sent, rel);
 		snprintf(copy, sizeof(copy), "%s", sha ? sha : "");
 		upload_finish(m, sha ? copy : NULL);
 		return;
@@ -818,7 +597,7 @@ upload_done(void *userdata, const struct api_result *res)
 		     "edit loses (path '%s', memory_store_id=%s)",
 		     rel, st->id);
 	} else if (permanent && m->up_has_local) {
-		map_set(&st->refused, rel, m->up_local);
+		memory_map_set(&st->refused, rel, m->up_local);
 		mlog(m, LOG_LEVEL_WARNING,
 		     "the server rejected this memory file, so it stays un-synced until its "
 		     "content "
@@ -850,8 +629,8 @@ static void
 upload_start(struct memory *m, int create_only)
 {
 	struct store *st = &m->stores[m->si];
-	struct buf data = BUF_INIT(MAX_FILE_BYTES);
-	struct buf body = BUF_INIT(2 * MAX_FILE_BYTES);
+	struct buf data = BUF_INIT(MEMORY_MAX_FILE_BYTES);
+	struct buf body = BUF_INIT(2 * MEMORY_MAX_FILE_BYTES);
 	struct buf path = BUF_INIT(8192);
 	struct jsonw w;
 	const char *content;
@@ -863,7 +642,7 @@ upload_start(struct memory *m, int create_only)
 		free(m->up_existing_id);
 		m->up_existing_id = NULL;
 	}
-	r = store_get(st, m->up_rel, &data);
+	r = memory_files_get(st->root, m->up_rel, &data);
 	if (r == -ENOENT) {
 		buf_release(&data);
 		upload_finish(m, NULL);
@@ -872,7 +651,7 @@ upload_start(struct memory *m, int create_only)
 	if (r < 0 || !is_utf8(data.data ? data.data : "", data.len)) {
 		/* FileStoreError: permanent. */
 		if (m->up_has_local)
-			map_set(&st->refused, m->up_rel, m->up_local);
+			memory_map_set(&st->refused, m->up_rel, m->up_local);
 		mlog(m, LOG_LEVEL_WARNING,
 		     "the server rejected this memory file, so it stays un-synced until its "
 		     "content "
@@ -890,7 +669,7 @@ upload_start(struct memory *m, int create_only)
 		clen -= 3;
 	}
 	sha256_hex(content, clen, sent);
-	map_set(&st->sent, m->up_rel, sent);
+	memory_map_set(&st->sent, m->up_rel, sent);
 	jw_init(&w, &body);
 	jw_object_begin(&w);
 	if (m->up_existing_id) {
@@ -931,7 +710,7 @@ upload_start(struct memory *m, int create_only)
 }
 
 static void
-upload(struct memory *m, const char *rel, const char *local, const struct entry *existing,
+upload(struct memory *m, const char *rel, const char *local, const struct memory_entry *existing,
        const char *fallback)
 {
 	m->up_rel = strdup(rel);
@@ -963,7 +742,7 @@ delete_done(void *userdata, const struct api_result *res)
 		if (res->status != 404)
 			mlog(m, LOG_LEVEL_INFO,
 			     "propagated local deletion of '%s' (memory_store_id=%s)", rel, st->id);
-		map_del(&st->pending, rel);
+		memory_map_del(&st->pending, rel);
 	} else {
 		if (res->status == 409 || res->status == 412)
 			mlog(m, LOG_LEVEL_WARNING,
@@ -986,10 +765,10 @@ delete_done(void *userdata, const struct api_result *res)
 /* #corroboratedDelete: 1 when a request went out (continue in its
  * callback), else 0 with the path's baseline recorded. */
 static int
-corroborated_delete(struct memory *m, struct store *st, const char *rel, const struct entry *remote,
+corroborated_delete(struct memory *m, struct store *st, const char *rel, const struct memory_entry *remote,
 		    const char *base)
 {
-	struct entry *pend = map_find(&st->pending, rel);
+	struct memory_entry *pend = memory_map_find(&st->pending, rel);
 	uint64_t now = loop_now_ms();
 	char want[65];
 	char got[65];
@@ -999,7 +778,7 @@ corroborated_delete(struct memory *m, struct store *st, const char *rel, const s
 	int r;
 
 	if (!pend) {
-		pend = map_set(&st->pending, rel, NULL);
+		pend = memory_map_set(&st->pending, rel, NULL);
 		if (pend)
 			pend->t = now;
 	}
@@ -1009,14 +788,14 @@ corroborated_delete(struct memory *m, struct store *st, const char *rel, const s
 	}
 	/* Re-check: the folder may have been wiped mid-sync. */
 	marker_sha(st, want);
-	marker_ok = store_hash(st, MEMORY_MARKER, got) == 0 && strcmp(got, want) == 0;
-	still_absent = store_hash(st, rel, got) == -ENOENT;
+	marker_ok = memory_files_hash(st->root, MEMORY_MARKER, got) == 0 && strcmp(got, want) == 0;
+	still_absent = memory_files_hash(st->root, rel, got) == -ENOENT;
 	if (!marker_ok) {
 		path_result(m, rel, base);
 		return 0;
 	}
 	if (!still_absent) {
-		map_del(&st->pending, rel);
+		memory_map_del(&st->pending, rel);
 		path_result(m, rel, base);
 		return 0;
 	}
@@ -1050,9 +829,7 @@ static const char *
 remove_local(struct memory *m, struct store *st, const char *rel, const char *expect,
 	     char fresh[65])
 {
-	struct buf clean = BUF_INIT(8192);
-	char *full;
-	int r = store_hash(st, rel, fresh);
+	int r = memory_files_hash(st->root, rel, fresh);
 
 	if (r == -ENOENT)
 		return NULL;
@@ -1060,15 +837,12 @@ remove_local(struct memory *m, struct store *st, const char *rel, const char *ex
 		return expect;
 	if (strcmp(fresh, expect) != 0)
 		return fresh;
-	full = clean_rel(rel, &clean) == 0 ? fsutil_resolve(st->root, clean.data) : NULL;
-	buf_release(&clean);
-	if (!full || (unlink(full) < 0 && errno != ENOENT)) {
-		mlog(m, LOG_LEVEL_WARNING, "failed to remove memory '%s' deleted remotely: %m",
-		     rel);
-		free(full);
+	r = memory_files_remove(st->root, rel);
+	if (r < 0 && r != -ENOENT) {
+		mlog(m, LOG_LEVEL_WARNING, "failed to remove memory '%s' deleted remotely: %s",
+		     rel, strerror(-r));
 		return expect;
 	}
-	free(full);
 	return NULL;
 }
 
@@ -1107,9 +881,9 @@ log_conflict(struct memory *m, const struct store *st, const char *rel,
 }
 
 static void
-add_pull(struct memory *m, const char *rel, const struct entry *remote)
+add_pull(struct memory *m, const char *rel, const struct memory_entry *remote)
 {
-	struct entry *p = map_set(&m->pulls, rel, NULL);
+	struct memory_entry *p = memory_map_set(&m->pulls, rel, NULL);
 
 	if (p && !p->id)
 		p->id = strdup(remote->id);
@@ -1122,14 +896,14 @@ add_pull(struct memory *m, const char *rel, const struct entry *remote)
 static int
 sync_path(struct memory *m, struct store *st, const char *rel)
 {
-	const struct entry *remote = map_find(&m->remote, rel);
+	const struct memory_entry *remote = memory_map_find(&m->remote, rel);
 	struct memory_merge in = {
-		.local = map_sha(&m->local, rel),
+		.local = memory_map_sha(&m->local, rel),
 		.remote = remote ? remote->sha : NULL,
-		.base = map_sha(&st->baseline, rel),
-		.refused = map_sha(&st->refused, rel),
+		.base = memory_map_sha(&st->baseline, rel),
+		.refused = memory_map_sha(&st->refused, rel),
 		.read_only = st->read_only,
-		.restore = map_find(&st->restore, rel) != NULL,
+		.restore = memory_map_find(&st->restore, rel) != NULL,
 	};
 	struct memory_decision d = memory_merge_sync(&in);
 	char fresh[65];
@@ -1139,14 +913,14 @@ sync_path(struct memory *m, struct store *st, const char *rel)
 		 * decided again. */
 		in.local = remove_local(m, st, rel, in.base, fresh);
 		if (!in.local || in.local == in.base) {
-			map_del(&st->pending, rel);
+			memory_map_del(&st->pending, rel);
 			path_result(m, rel, in.local);
 			return 0;
 		}
 		d = memory_merge_sync(&in);
 	}
 	if (d.settled)
-		map_del(&st->pending, rel);
+		memory_map_del(&st->pending, rel);
 	log_conflict(m, st, rel, d.conflict);
 	switch (d.action) {
 	case MEMORY_DELETE_REMOTE:
@@ -1179,16 +953,16 @@ pull_done(void *userdata, const struct api_result *res)
 	if (res->status == 200 && res->doc && json_kind(res->doc, 0) == JSON_OBJECT) {
 		const char *content = json_get_str(res->doc, 0, "content");
 		const char *sha = json_get_str(res->doc, 0, "content_sha256");
-		int r = store_put(st, rel, content ? content : "", content ? strlen(content) : 0);
+		int r = memory_files_put(st->root, rel, content ? content : "", content ? strlen(content) : 0);
 
-		map_del(&st->restore, rel);
+		memory_map_del(&st->restore, rel);
 
 		if (r < 0)
 			mlog(m, LOG_LEVEL_WARNING,
 			     "failed to write memory '%s' (memory_store_id=%s): %s", rel, st->id,
 			     strerror(-r));
 		else if (sha)
-			map_set(&st->baseline, rel, sha);
+			memory_map_set(&st->baseline, rel, sha);
 	} else if (res->status != 404) {
 		mlog(m, LOG_LEVEL_WARNING,
 		     "failed to fetch memory content '%s' (memory_store_id=%s): %s", rel, st->id,
@@ -1239,12 +1013,12 @@ stamp_and_list(struct memory *m, struct store *st)
 	struct buf text = BUF_INIT(4096);
 	int r;
 
-	map_clear(&st->baseline);
-	map_clear(&st->sent);
-	map_clear(&st->pending);
-	map_clear(&st->restore);
+	memory_map_clear(&st->baseline);
+	memory_map_clear(&st->sent);
+	memory_map_clear(&st->pending);
+	memory_map_clear(&st->restore);
 	marker_text(st, &text);
-	r = store_put(st, MEMORY_MARKER, text.data ? text.data : "", text.len);
+	r = memory_files_put(st->root, MEMORY_MARKER, text.data ? text.data : "", text.len);
 	buf_release(&text);
 	if (r < 0)
 		return r;
@@ -1284,25 +1058,15 @@ cmp_str(const void *a, const void *b)
 /* #settleSent: an upload whose answer never came is this sync's own if
  * the server holds exactly the sha sent. */
 static void
-settle_sent(struct store *st, const struct map *remote)
+settle_sent(struct store *st, const struct memory_map *remote)
 {
 	for (size_t i = 0; i < st->sent.n; i++) {
-		const struct entry *r = map_find(remote, st->sent.v[i].rel);
+		const struct memory_entry *r = memory_map_find(remote, st->sent.v[i].rel);
 
 		if (r && strcmp(r->sha, st->sent.v[i].sha) == 0)
-			map_set(&st->baseline, st->sent.v[i].rel, r->sha);
+			memory_map_set(&st->baseline, st->sent.v[i].rel, r->sha);
 	}
-	map_clear(&st->sent);
-}
-
-static void
-add_path(struct strv *paths, const char *rel)
-{
-	for (size_t i = 0; i < paths->n; i++) {
-		if (strcmp(paths->v[i], rel) == 0)
-			return;
-	}
-	strv_push(paths, rel);
+	memory_map_clear(&st->sent);
 }
 
 /* #flushStore for one dirty file (kept in m->local), as memory_merge_flush
@@ -1310,11 +1074,11 @@ add_path(struct strv *paths, const char *rel)
 static int
 flush_path(struct memory *m, struct store *st, const char *rel)
 {
-	const struct entry *existing = map_find(&m->remote, rel);
+	const struct memory_entry *existing = memory_map_find(&m->remote, rel);
 	struct memory_merge in = {
-		.local = map_sha(&m->local, rel),
+		.local = memory_map_sha(&m->local, rel),
 		.remote = existing ? existing->sha : NULL,
-		.base = map_sha(&st->baseline, rel),
+		.base = memory_map_sha(&st->baseline, rel),
 	};
 	struct memory_decision d = memory_merge_flush(&in);
 
@@ -1327,7 +1091,7 @@ flush_path(struct memory *m, struct store *st, const char *rel)
 		upload(m, rel, in.local, existing, NULL);
 		return 1;
 	}
-	if (d.baseline && !map_set(&st->baseline, rel, d.baseline))
+	if (d.baseline && !memory_map_set(&st->baseline, rel, d.baseline))
 		mlog(m, LOG_LEVEL_ERR, "out of memory");
 	return 0;
 }
@@ -1351,7 +1115,7 @@ paths_run(struct memory *m)
 		store_done(m);
 		return;
 	}
-	map_take(&st->baseline, &m->next_base);
+	memory_map_take(&st->baseline, &m->next_base);
 	if (m->del_capped > 0)
 		mlog(m, LOG_LEVEL_WARNING,
 		     "delete cap reached: sent %d deletes, held %d for later syncs "
@@ -1400,12 +1164,19 @@ listed(struct memory *m)
 	m->del_cap = cap < DELETE_CAP_FLOOR	? DELETE_CAP_FLOOR
 		     : cap > DELETE_CAP_CEILING ? DELETE_CAP_CEILING
 						: cap;
+	/* Every path any side knows, once each, in order. */
 	for (size_t i = 0; i < m->remote.n; i++)
-		add_path(&m->paths, m->remote.v[i].rel);
-	for (size_t i = 0; i < m->local.n; i++)
-		add_path(&m->paths, m->local.v[i].rel);
-	for (size_t i = 0; i < st->baseline.n; i++)
-		add_path(&m->paths, st->baseline.v[i].rel);
+		strv_push(&m->paths, m->remote.v[i].rel);
+	for (size_t i = 0; i < m->local.n; i++) {
+		if (!memory_map_find(&m->remote, m->local.v[i].rel))
+			strv_push(&m->paths, m->local.v[i].rel);
+	}
+	for (size_t i = 0; i < st->baseline.n; i++) {
+		const char *rel = st->baseline.v[i].rel;
+
+		if (!memory_map_find(&m->remote, rel) && !memory_map_find(&m->local, rel))
+			strv_push(&m->paths, rel);
+	}
 	if (m->paths.n > 1)
 		qsort(m->paths.v, m->paths.n, sizeof(char *), cmp_str);
 	m->pi = 0;
@@ -1416,7 +1187,6 @@ static void
 store_begin(struct memory *m)
 {
 	struct store *st = &m->stores[m->si];
-	int r;
 
 	pass_reset(m);
 	m->pass = m->op == OP_FLUSH ? PASS_FLUSH : PASS_SYNC;
@@ -1424,7 +1194,17 @@ store_begin(struct memory *m)
 		store_done(m);
 		return;
 	}
-	r = scan(m, st);
+	scan_start(m);
+}
+
+/* The folder was walked: check its marker, then list the store. */
+static void
+scanned(struct memory *m)
+{
+	struct store *st = &m->stores[m->si];
+	int r = scan_finish(m, st);
+
+	m->stage = ST_NONE;
 	if (r < 0) {
 		mlog(m, LOG_LEVEL_WARNING, "memory %s failed for memory_store_id=%s: %s",
 		     m->pass == PASS_FLUSH ? "flush" : "sync", st->id, strerror(-r));
@@ -1452,19 +1232,19 @@ store_begin(struct memory *m)
 	}
 	if (m->pass == PASS_FLUSH) {
 		/* Only the changed files, and those with an unsettled send. */
-		struct map dirty = { 0 };
+		struct memory_map dirty = { 0 };
 
 		for (size_t i = 0; i < m->local.n; i++) {
-			const struct entry *e = &m->local.v[i];
-			int changed = !str_eq(e->sha, map_sha(&st->baseline, e->rel)) ||
-				      map_find(&st->sent, e->rel);
+			const struct memory_entry *e = &m->local.v[i];
+			int changed = !str_eq(e->sha, memory_map_sha(&st->baseline, e->rel)) ||
+				      memory_map_find(&st->sent, e->rel);
 
-			if (changed && !str_eq(map_sha(&st->refused, e->rel), e->sha)) {
-				map_set(&dirty, e->rel, e->sha);
+			if (changed && !str_eq(memory_map_sha(&st->refused, e->rel), e->sha)) {
+				memory_map_set(&dirty, e->rel, e->sha);
 				strv_push(&m->paths, e->rel);
 			}
 		}
-		map_take(&m->local, &dirty);
+		memory_map_take(&m->local, &dirty);
 		if (m->paths.n == 0) {
 			store_done(m);
 			return;
@@ -1488,6 +1268,9 @@ step(void *userdata)
 	if (m->call)
 		return;
 	switch (m->stage) {
+	case ST_SCANNING:
+		scan_slice(m);
+		break;
 	case ST_PATHS:
 		paths_run(m);
 		break;
@@ -1673,11 +1456,12 @@ store_release(struct store *st)
 	free(st->id);
 	free(st->root);
 	free(st->configured);
-	map_clear(&st->baseline);
-	map_clear(&st->refused);
-	map_clear(&st->pending);
-	map_clear(&st->sent);
-	map_clear(&st->restore);
+	memory_map_clear(&st->baseline);
+	memory_map_clear(&st->refused);
+	memory_map_clear(&st->pending);
+	memory_map_clear(&st->sent);
+	memory_map_clear(&st->restore);
+	memory_map_clear(&st->hashes);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -1845,27 +1629,24 @@ static void cancel_op(struct memory *m);
 void
 memory_restore_missing(struct memory *m)
 {
-	struct map here = { 0 };
+	struct memory_map here = { 0 };
 
 	if (!m || m->resource >= 0)
 		return;
 	for (size_t i = 0; i < m->n_stores; i++) {
 		struct store *st = &m->stores[i];
-		const struct map *known[] = { &st->baseline, &st->sent };
-		int budget = MAX_WALK_ENTRIES;
+		const struct memory_map *known[] = { &st->baseline, &st->sent };
 
-		/* A folder that cannot be read counts as empty. */
-		map_clear(&here);
-		if (walk(st, st->root, "", &here, &budget) < 0)
-			map_clear(&here);
+		memory_map_clear(&here);
+		folder_names(st, &here);
 		for (size_t k = 0; k < 2; k++) {
 			for (size_t j = 0; j < known[k]->n; j++) {
-				if (!map_find(&here, known[k]->v[j].rel))
-					map_set(&st->restore, known[k]->v[j].rel, NULL);
+				if (!memory_map_find(&here, known[k]->v[j].rel))
+					memory_map_set(&st->restore, known[k]->v[j].rel, NULL);
 			}
 		}
 	}
-	map_clear(&here);
+	memory_map_clear(&here);
 }
 
 static void
@@ -1907,15 +1688,15 @@ dispose(struct memory *m)
 {
 	for (size_t i = 0; i < m->n_stores; i++) {
 		struct store *st = &m->stores[i];
+		bool has_files;
+		const char *distrust = folder_distrust(st, &has_files);
 		int r;
 
-		m->si = i;
-		pass_reset(m);
-		if (scan(m, st) == 0 && !m->marker_ok && m->local.n > 0) {
+		if (distrust && has_files) {
 			mlog(m, LOG_LEVEL_WARNING,
 			     "%s; leaving the memory store folder on disk (root '%s', "
 			     "memory_store_id=%s)",
-			     m->distrust, st->root, st->id);
+			     distrust, st->root, st->id);
 			continue;
 		}
 		if (!st->created)

@@ -92,7 +92,7 @@ TESTS += tests/unit/test_sample_config
 endif
 
 # Skill archive checks and SHA-256 (skills and memory stores); the memory
-# stores' per-path merge.
+# stores' per-path merge, map and file store.
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_archive
 tests_unit_test_archive_SOURCES = tests/unit/test_archive.c
@@ -105,6 +105,12 @@ tests_unit_test_memory_merge_SOURCES = tests/unit/test_memory_merge.c
 tests_unit_test_memory_merge_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_memory_merge_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_memory_merge
+
+check_PROGRAMS += tests/unit/test_memory_store
+tests_unit_test_memory_store_SOURCES = tests/unit/test_memory_store.c
+tests_unit_test_memory_store_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_memory_store_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_memory_store
 
 if LINUX_SANDBOXES
 check_PROGRAMS += tests/unit/test_proxy_address
