@@ -272,7 +272,8 @@ try {
       if (rs.length === 0) return problems.noResult.push(tag);
       if (rs.length > 1) problems.dupResult.push(tag);
       const text = (rs[0].content ?? []).map((b) => b.text ?? '').join('');
-      const disrupted = /(session stopped|lease lost|runner stopping)$/.test(text) && rs[0].is_error;
+      // A call its claim stopped while it ran is answered as SDK 1.17 does.
+      const disrupted = /^tool '\w+' was stopped, and may have already done some or all of its work$/.test(text) && rs[0].is_error;
       if (disrupted) interrupted++;
       else if (text !== s.calls[i]?.want || rs[0].is_error) problems.wrong.push({ tag, text: text.slice(0, 200), is_error: rs[0].is_error });
       if (s.calls[i]?.name !== 'bash') return;
