@@ -273,7 +273,8 @@ sweep_cb(void *userdata)
 		next = c->next;
 		if (now < c->deadline_ms)
 			continue;
-		px->host->log(px->host_ctx, ER_LOG_INFO, "proxy: %s for %s:%s timed out",
+		/* Debug: a session can make many of these. */
+		px->host->log(px->host_ctx, ER_LOG_DEBUG, "proxy: %s for %s:%s timed out",
 			      c->phase == PX_HEAD    ? "request head"
 			      : c->phase == PX_RELAY ? "idle connection"
 						     : "connect",
