@@ -378,7 +378,7 @@ api_call(struct api *api, const struct api_request *r, api_done_cb done, void *u
 		goto fail;
 	if (add_header(call, &n, "Accept", r->accept ? r->accept : "application/json") < 0 ||
 	    add_header(call, &n, "User-Agent", "environment-runner/" PACKAGE_VERSION) < 0 ||
-	    add_header(call, &n, "anthropic-version", "2023-06-01") < 0 ||
+	    add_header(call, &n, "anthropic-version", API_VERSION) < 0 ||
 	    add_header(call, &n, "Authorization", auth.data) < 0 ||
 	    add_header(call, &n, "anthropic-beta", r->beta) < 0 ||
 	    add_header(call, &n, "Anthropic-Worker-ID", r->worker_id) < 0 ||

@@ -17,6 +17,8 @@
 #include "loop.h"
 
 #define API_BETA_MANAGED_AGENTS "managed-agents-2026-04-01"
+/* The API version the SDK (1.17.0) sends on every request. */
+#define API_VERSION "2026-10-21"
 
 struct api;
 struct api_call;

@@ -121,7 +121,6 @@ struct outgoing {
 	char *body;
 	size_t len;
 	struct call *call;       /* the call whose result it is, or NULL */
-	int is_error;
 	uint64_t first_attempt;
 	int attempts;
 	int replacement;         /* the error result that replaces a refused one */
@@ -804,7 +803,6 @@ queue_replacement(struct stream *st, struct outgoing *o, const struct api_result
 	r->len = b.len;
 	r->body = buf_steal(&b);
 	r->call = o->call;
-	r->is_error = 1;
 	r->replacement = 1;
 	/* It shares the refused one's retry window. */
 	r->first_attempt = o->first_attempt;
@@ -934,7 +932,7 @@ fail:
 
 /* Queue `{"events":[event]}` for posting; takes the body. */
 static int
-enqueue_send(struct stream *st, char *body, size_t len, struct call *call, int is_error)
+enqueue_send(struct stream *st, char *body, size_t len, struct call *call)
 {
 	struct outgoing *o = calloc(1, sizeof(*o));
 
@@ -945,7 +943,6 @@ enqueue_send(struct stream *st, char *body, size_t len, struct call *call, int i
 	o->body = body;
 	o->len = len;
 	o->call = call;
-	o->is_error = is_error;
 	*st->out_tail = o;
 	st->out_tail = &o->next;
 	send_next(st);
@@ -963,7 +960,7 @@ stream_send_event(struct stream *st, const char *json, size_t len)
 		return -ENOSPC;
 	}
 	len = b.len;
-	return enqueue_send(st, buf_steal(&b), len, NULL, 0);
+	return enqueue_send(st, buf_steal(&b), len, NULL);
 }
 
 /* The result event of `c`, as the SDK shapes it (docs/protocol.md §4). */
@@ -1022,7 +1019,7 @@ post_result(struct stream *st, struct call *c, int is_error, const char *text, s
 		return;
 	}
 	len = b.len;
-	if (enqueue_send(st, buf_steal(&b), len, c, is_error) < 0)
+	if (enqueue_send(st, buf_steal(&b), len, c) < 0)
 		call_finished(st, c);
 }
 
@@ -1626,7 +1623,7 @@ connect_stream(struct stream *st)
 		goto fail;
 	headers[n++] = "Accept: application/json";
 	headers[n++] = "User-Agent: environment-runner/" PACKAGE_VERSION;
-	headers[n++] = "anthropic-version: 2023-06-01";
+	headers[n++] = "anthropic-version: " API_VERSION;
 	headers[n++] = "anthropic-beta: " API_BETA_MANAGED_AGENTS;
 	headers[n++] = "x-stainless-helper: environments-worker, session-tool-runner";
 	headers[n++] = auth.data;

@@ -150,6 +150,7 @@ export class ControlPlane {
         status: res.statusCode,
         worker: ctx.worker,
         retryCount: Number(req.headers['x-stainless-retry-count'] ?? 0),
+        version: req.headers['anthropic-version'] ?? null,
         startedMs,
         credential: ctx.cred.kind,
       });

@@ -16,7 +16,7 @@ export class Report {
   }
 
   /** One finished request. `worker` is the poll's worker id or the worker a token was handed to. */
-  request({ route, method, path, status, worker, retryCount, startedMs, credential }) {
+  request({ route, method, path, status, worker, retryCount, version, startedMs, credential }) {
     this.byRoute[route] = (this.byRoute[route] ?? 0) + 1;
     const rs = `${route} ${status}`;
     this.byRouteStatus[rs] = (this.byRouteStatus[rs] ?? 0) + 1;
@@ -34,6 +34,7 @@ export class Report {
       worker: worker ?? null,
       credential,
       retry_count: retryCount,
+      version,
     });
     if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
   }

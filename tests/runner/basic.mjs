@@ -47,6 +47,8 @@ async function serveOne(label, { keep }) {
     const rep = await cp.report();
     const stops = rep.requests.log.filter((l) => l.route === 'work.stop' && l.worker === `basic-${label}`);
     ok(stops.length === 1 && stops[0].status === 200, `${label}: one stop request, 200`, stops);
+    const versions = [...new Set(rep.requests.log.filter((l) => l.worker === `basic-${label}`).map((l) => l.version))];
+    ok(versions.length === 1 && versions[0] === '2026-10-21', `${label}: every request carries anthropic-version 2026-10-21, as the SDK sends it`, versions);
     ok(Object.keys(rep.mistake_counts).length === 0, `${label}: no protocol mistakes`, rep.mistakes);
 
     const started = runner.log().match(/session started in '([^']+)'/)?.[1] ?? logLines(runner).map((l) => l.msg?.match(/^session started in '([^']+)'/)?.[1]).find(Boolean);

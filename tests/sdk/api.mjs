@@ -119,4 +119,6 @@ const sdel = await client.beta.sessions.delete(s2.id);
 ok(sdel.type === 'session_deleted' && (await status(client.beta.sessions.retrieve(s2.id))) === 404, 'delete -> session_deleted, then 404');
 ok((await cp.report()).sessions[s2.id].events.at(-1).type === 'session.deleted', 'delete emits session.deleted');
 ok(!(await cp.report()).mistake_counts.missing_beta_header, 'the SDK sends anthropic-beta everywhere');
+const versions = [...new Set((await cp.report()).requests.log.filter((l) => !l.route.startsWith('_test')).map((l) => l.version))];
+ok(versions.length === 1 && versions[0] === '2026-10-21', 'the SDK sends anthropic-version 2026-10-21', versions);
 done();
