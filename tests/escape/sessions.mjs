@@ -8,7 +8,8 @@
 // handed out).  Then --sandbox-max-disk-mb: one session writes past the
 // bound in files each smaller than it and is stopped with a session.error,
 // while the other, under it, finishes its turn.  Under an isolating backend
-// every attempt must fail.
+// every attempt must fail; under `none` the check reports which succeed, and
+// the disk bound, the runner's own, holds there too.
 //
 // Environment: as escape.mjs (ER_TEST_SANDBOX, ER_TEST_SANDBOX_ARGS,
 // ER_ESCAPE_ATTEMPT, ER_ESCAPE_USER), plus ER_ESCAPE_BASE=outside for a
@@ -24,6 +25,7 @@ const client = apiClient();
 const nonce = Math.random().toString(36).slice(2, 12);
 const runAs = process.env.ER_ESCAPE_USER || null;
 const outside = process.env.ER_ESCAPE_BASE === 'outside';
+const isolating = SANDBOX !== 'none';
 const attempt = process.env.ER_ESCAPE_ATTEMPT;
 const label = `${SANDBOX}${runAs ? ` as ${runAs}` : ''}, two sessions, --base-dir ${outside ? 'outside' : 'under'} /tmp`;
 
@@ -99,7 +101,8 @@ try {
   for (const x of attempts) {
     const r = results[x.name] ?? 'not run';
     const ran = !r.startsWith('no result') && r !== 'not run';
-    ok(ran && !x.escaped(r), `${label}: ${x.name} blocked (${r.slice(0, 80)})`, r);
+    if (isolating) ok(ran && !x.escaped(r), `${label}: ${x.name} blocked (${r.slice(0, 80)})`, r);
+    else ok(ran, `${label}: ${x.name} attempted: ${x.escaped(r) ? 'ESCAPES (none is no isolation)' : 'blocked anyway'}`, r);
   }
 } finally {
   stopped = await runner.stop();
@@ -139,7 +142,8 @@ try {
     const mine = hash16(secretOf(id));
     const other = hash16(secretOf(ids[1 - i]));
     ok(seen?.[i].own === mine, `${label}: command session ${i + 1} reads its own work secret file`, { got: seen?.[i], log: cmdRunner.log().slice(-1500) });
-    ok(seen && !seen[i].seen.includes(other), `${label}: command session ${i + 1} finds no other session's secret`, seen?.[i]);
+    if (isolating) ok(seen && !seen[i].seen.includes(other), `${label}: command session ${i + 1} finds no other session's secret`, seen?.[i]);
+    else ok(seen, `${label}: command session ${i + 1} ${seen?.[i].seen.includes(other) ? "reads the other's secret (none is no isolation)" : "finds no other session's secret"}`, seen?.[i]);
   }
 } finally {
   stopped = await cmdRunner.stop();

@@ -104,6 +104,7 @@ ESCAPE_TESTS = \
 	tests/integration/escape-landlock-user.sh \
 	tests/integration/escape-landlock-pod.sh \
 	tests/integration/escape-firejail.sh \
+	tests/integration/escape-sessions-none.sh \
 	tests/integration/escape-sessions-bubblewrap.sh \
 	tests/integration/escape-sessions-bubblewrap-user.sh \
 	tests/integration/escape-sessions-firejail.sh \
