@@ -537,7 +537,7 @@ bw_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 	if (r < 0)
 		return r;
 
-	r = sb_policy_apply(&st->pol, out, in->session_id, err);
+	r = sb_policy_apply(&st->pol, out, err);
 	if (r < 0)
 		return r;
 
@@ -583,10 +583,30 @@ bw_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 	return host->cmd_set_cwd(out, workdir);
 }
 
+/* The policy's per-session state: the session's memory cgroup. */
+static int
+bw_session_start(void *state, const struct er_sandbox_session *session, void **ret_sess,
+		 struct er_error *err)
+{
+	struct bw_state *st = state;
+
+	return sb_policy_session_start(&st->pol, session, ret_sess, err);
+}
+
+static void
+bw_session_end(void *state, void *sess)
+{
+	struct bw_state *st = state;
+
+	sb_policy_session_end(&st->pol, sess);
+}
+
 static const struct er_sandbox_ops bw_ops = {
 	.struct_size = sizeof(struct er_sandbox_ops),
 	.probe = bw_probe,
 	.wrap = bw_wrap,
+	.session_start = bw_session_start,
+	.session_end = bw_session_end,
 };
 
 #ifndef PACKAGE_VERSION

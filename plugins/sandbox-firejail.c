@@ -397,16 +397,36 @@ fj_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 		if (r < 0)
 			return r;
 	}
-	r = sb_policy_apply(&st->pol, out, in->session_id, err);
+	r = sb_policy_apply(&st->pol, out, err);
 	if (r < 0)
 		return r;
 	return host->cmd_set_cwd(out, in->cwd ? in->cwd : workdir);
+}
+
+/* The policy's per-session state: the session's memory cgroup. */
+static int
+fj_session_start(void *state, const struct er_sandbox_session *session, void **ret_sess,
+		 struct er_error *err)
+{
+	struct fj_state *st = state;
+
+	return sb_policy_session_start(&st->pol, session, ret_sess, err);
+}
+
+static void
+fj_session_end(void *state, void *sess)
+{
+	struct fj_state *st = state;
+
+	sb_policy_session_end(&st->pol, sess);
 }
 
 static const struct er_sandbox_ops fj_ops = {
 	.struct_size = sizeof(struct er_sandbox_ops),
 	.probe = fj_probe,
 	.wrap = fj_wrap,
+	.session_start = fj_session_start,
+	.session_end = fj_session_end,
 };
 
 #ifndef PACKAGE_VERSION

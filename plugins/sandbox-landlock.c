@@ -444,7 +444,7 @@ ll_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 	if (r < 0)
 		return r;
 
-	r = sb_policy_apply(&st->pol, out, in->session_id, err);
+	r = sb_policy_apply(&st->pol, out, err);
 	if (r < 0)
 		return r;
 
@@ -462,10 +462,30 @@ ll_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 	return r < 0 ? host->err_set(err, r, "cannot build the command") : 0;
 }
 
+/* The policy's per-session state: the session's memory cgroup. */
+static int
+ll_session_start(void *state, const struct er_sandbox_session *session, void **ret_sess,
+		 struct er_error *err)
+{
+	struct ll_state *st = state;
+
+	return sb_policy_session_start(&st->pol, session, ret_sess, err);
+}
+
+static void
+ll_session_end(void *state, void *sess)
+{
+	struct ll_state *st = state;
+
+	sb_policy_session_end(&st->pol, sess);
+}
+
 static const struct er_sandbox_ops ll_ops = {
 	.struct_size = sizeof(struct er_sandbox_ops),
 	.probe = ll_probe,
 	.wrap = ll_wrap,
+	.session_start = ll_session_start,
+	.session_end = ll_session_end,
 };
 
 #ifndef PACKAGE_VERSION

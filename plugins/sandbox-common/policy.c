@@ -299,7 +299,7 @@ find_cgroup(struct sb_policy *p)
 	sweep_stale(p->cg_base);
 }
 
-/* Remove the session cgroups that are empty now. */
+/* Remove the cgroups of ended sessions that are empty now. */
 static void
 sweep_cgroups(struct sb_policy *p)
 {
@@ -320,7 +320,6 @@ session_cgroup(struct sb_policy *p, const char *session_id, char *out, size_t le
 	char name[128];
 	char file[PATH_MAX + 256];
 	char limit[32];
-	char **v;
 	size_t i;
 
 	snprintf(name, sizeof(name), "environment-runner-%s", session_id ? session_id : "none");
@@ -332,11 +331,10 @@ session_cgroup(struct sb_policy *p, const char *session_id, char *out, size_t le
 	}
 	if ((size_t)snprintf(out, len, "%s/%s", p->cg_base, name) >= len)
 		return -ENAMETOOLONG;
-	sweep_cgroups(p);
 	if (mkdir(out, 0755) < 0) {
 		if (errno != EEXIST)
 			return -errno;
-		return 0; /* made for an earlier command of the session */
+		return 0; /* left by an earlier claim of the same session */
 	}
 	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)p->memory);
 	if ((size_t)snprintf(file, sizeof(file), "%s/%s", out,
@@ -351,14 +349,22 @@ session_cgroup(struct sb_policy *p, const char *session_id, char *out, size_t le
 		if ((size_t)snprintf(file, sizeof(file), "%s/memory.swap.max", out) < sizeof(file))
 			(void)write_file(file, "0");
 	}
-	v = realloc(p->cg_dirs, (p->n_cg_dirs + 1) * sizeof(*v));
-	if (v) {
-		p->cg_dirs = v;
-		v[p->n_cg_dirs] = strdup(out);
-		if (v[p->n_cg_dirs])
-			p->n_cg_dirs++;
-	}
 	return 0;
+}
+
+/* An ended session's cgroup that still holds processes being reaped: a
+ * later sweep removes it. */
+static void
+remember_cgroup(struct sb_policy *p, const char *dir)
+{
+	char **v = realloc(p->cg_dirs, (p->n_cg_dirs + 1) * sizeof(*v));
+
+	if (!v)
+		return;
+	p->cg_dirs = v;
+	v[p->n_cg_dirs] = strdup(dir);
+	if (v[p->n_cg_dirs])
+		p->n_cg_dirs++;
 }
 
 /* ---- the policy ---------------------------------------------------------- */
@@ -461,10 +467,10 @@ sb_policy_release(struct sb_policy *p)
 }
 
 int
-sb_policy_apply(struct sb_policy *p, struct er_cmd_builder *out, const char *session_id,
-		struct er_error *err)
+sb_policy_apply(struct sb_policy *p, struct er_cmd_builder *out, struct er_error *err)
 {
 	const struct er_host *host = p->host;
+	const struct sb_session *ss;
 	int r;
 
 	if (p->drop_ids) {
@@ -481,22 +487,55 @@ sb_policy_apply(struct sb_policy *p, struct er_cmd_builder *out, const char *ses
 		r = host->cmd_set_rlimit(out, ER_RLIMIT_CORE, 0, 0);
 	if (r < 0)
 		return host->err_set(err, r, "cannot set the resource limits");
-	if (p->cg_ok) {
-		char dir[PATH_MAX + 160];
-
-		r = session_cgroup(p, session_id, dir, sizeof(dir));
-		if (r == 0)
-			r = host->cmd_set_cgroup(out, dir);
-		if (r < 0) {
-			/* Once, then without: a full cgroup tree must not stop work. */
-			host->log(p->host_ctx, ER_LOG_WARNING,
-				  "cannot make a memory cgroup under '%s' (%s): no memory cap from "
-				  "now on",
-				  p->cg_base, strerror(-r));
-			p->cg_ok = 0;
-		}
+	/* The session's cgroup, made by sb_policy_session_start(). */
+	ss = host->cmd_sandbox_session(out);
+	if (ss && ss->cgroup[0]) {
+		r = host->cmd_set_cgroup(out, ss->cgroup);
+		if (r < 0)
+			return host->err_set(err, r, "cannot place the command in '%s'",
+					     ss->cgroup);
 	}
 	return 0;
+}
+
+int
+sb_policy_session_start(struct sb_policy *p, const struct er_sandbox_session *session,
+			void **ret_sess, struct er_error *err)
+{
+	struct sb_session *ss = calloc(1, sizeof(*ss));
+	int r;
+
+	if (!ss)
+		return p->host->err_set(err, -ENOMEM, "out of memory");
+	if (p->cg_ok) {
+		sweep_cgroups(p);
+		r = session_cgroup(p, session->session_id, ss->cgroup, sizeof(ss->cgroup));
+		if (r < 0) {
+			/* Once, then without: a full cgroup tree must not stop work. */
+			p->host->log(
+				p->host_ctx, ER_LOG_WARNING,
+				"cannot make a memory cgroup under '%s' (%s): no memory cap from "
+				"now on",
+				p->cg_base, strerror(-r));
+			p->cg_ok = 0;
+			ss->cgroup[0] = '\0';
+		}
+	}
+	*ret_sess = ss;
+	return 0;
+}
+
+void
+sb_policy_session_end(struct sb_policy *p, void *sess)
+{
+	struct sb_session *ss = sess;
+
+	/* The session's processes were killed: its cgroup goes once they are
+	 * reaped, now or at a later sweep. */
+	if (ss && ss->cgroup[0] && rmdir(ss->cgroup) < 0 && errno != ENOENT)
+		remember_cgroup(p, ss->cgroup);
+	sweep_cgroups(p);
+	free(ss);
 }
 
 int

@@ -63,10 +63,21 @@ int sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_c
 		   const char *plugin, struct er_error *err);
 void sb_policy_release(struct sb_policy *p);
 
-/* Ask the runner for the ids, rlimits and cgroup of one command of session
- * `session_id` (may be NULL). */
-int sb_policy_apply(struct sb_policy *p, struct er_cmd_builder *out, const char *session_id,
-		    struct er_error *err);
+/* What the policy keeps per session: its memory cgroup. */
+struct sb_session {
+	char cgroup[PATH_MAX + 160]; /* "" for none */
+};
+
+/* A session starts (a backend's session_start, plugin ABI 1.2): its memory
+ * cgroup is made here, not in wrap(), and swept in session_end once its
+ * processes are gone. */
+int sb_policy_session_start(struct sb_policy *p, const struct er_sandbox_session *session,
+			    void **ret_sess, struct er_error *err);
+void sb_policy_session_end(struct sb_policy *p, void *sess);
+
+/* Ask the runner for the ids, rlimits and, within a session, the cgroup
+ * of one command (wrap()). */
+int sb_policy_apply(struct sb_policy *p, struct er_cmd_builder *out, struct er_error *err);
 
 /* Can the sandbox's user reach `dir` (search permission on every
  * ancestor)?  0, or -EACCES with a message naming the directory and the
