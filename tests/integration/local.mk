@@ -2,13 +2,7 @@
 TESTS += \
 	tests/integration/fd-limit.sh \
 	tests/integration/cli.sh \
-	tests/integration/key-files.sh tests/integration/systemd-unit.sh tests/runner/systemd-unit.mjs \
-	tests/systemd/in-container.sh debian/changelog debian/control debian/copyright debian/rules \
-	debian/source/format debian/not-installed debian/environment-runner.sysusers \
-	debian/environment-runner.install debian/environment-runner.docs \
-	debian/environment-runner.postinst debian/environment-runner.postrm \
-	debian/environment-runner-dev.install debian/environment-runner-dev.docs \
-	debian/environment-runner-dev.examples \
+	tests/integration/key-files.sh \
 	tests/integration/plugins.sh \
 	tests/integration/plugin-check.sh \
 	tests/integration/install.sh
@@ -16,6 +10,15 @@ EXTRA_DIST += tests/lib/tap.sh tests/integration/fd-limit.sh tests/integration/c
 	tests/integration/plugin-check.sh \
 	tests/integration/key-files.sh \
 	tests/integration/install.sh
+# The Debian package and its unit under a real systemd: run once by
+# scripts/check.sh, not by make check (it builds the package from the tree).
+EXTRA_DIST += tests/integration/systemd-unit.sh tests/runner/systemd-unit.mjs \
+	tests/systemd/in-container.sh debian/changelog debian/control debian/copyright debian/rules \
+	debian/source/format debian/not-installed debian/environment-runner.sysusers \
+	debian/environment-runner.install debian/environment-runner.docs \
+	debian/environment-runner.postinst debian/environment-runner.postrm \
+	debian/environment-runner-dev.install debian/environment-runner-dev.docs \
+	debian/environment-runner-dev.examples
 
 # The local control plane (tests/controlplane) and the official SDK against it
 # (tests/sdk; skipped until `npm install --prefix tests/sdk` has run).
