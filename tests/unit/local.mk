@@ -8,6 +8,12 @@ tests_unit_test_buf_LDADD = $(UNIT_LINK_LIBS)
 
 TESTS += tests/unit/test_buf
 
+check_PROGRAMS += tests/unit/test_nbio
+tests_unit_test_nbio_SOURCES = tests/unit/test_nbio.c
+tests_unit_test_nbio_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_nbio_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_nbio
+
 check_PROGRAMS += tests/unit/test_secret
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_COMPILE_FLAGS)

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "nbio.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NBIO_CHUNK 16384
+
+static int
+would_block(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+int
+nbio_drain(int fd, nbio_data_fn on_data, void *userdata)
+{
+	char chunk[NBIO_CHUNK];
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return would_block(errno) ? 0 : -errno;
+		if (n == 0)
+			return 1;
+		r = on_data(userdata, chunk, (size_t)n);
+		if (r < 0)
+			return r;
+	}
+}
+
+int
+nbio_flush(int fd, const char *data, size_t len, size_t *off)
+{
+	while (*off < len) {
+		ssize_t n = write(fd, data + *off, len - *off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return would_block(errno) ? 0 : -errno;
+		if (n == 0)
+			return -EIO;
+		*off += (size_t)n;
+	}
+	return 1;
+}
+
+void
+nbio_lines_init(struct nbio_lines *l, size_t max_line, nbio_line_fn on_line, void *userdata)
+{
+	buf_init(&l->line, max_line);
+	l->on_line = on_line;
+	l->userdata = userdata;
+}
+
+static int
+deliver(struct nbio_lines *l, int partial)
+{
+	int r = l->on_line(l->userdata, l->line.data ? l->line.data : "", l->line.len, partial);
+
+	buf_reset(&l->line);
+	return r;
+}
+
+int
+nbio_lines_feed(void *lines, const char *data, size_t len)
+{
+	struct nbio_lines *l = lines;
+
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t want = nl ? (size_t)(nl - data) : len;
+		size_t room = l->line.max - l->line.len;
+		size_t take = want < room ? want : room;
+		int r;
+
+		if (take > 0 && buf_append(&l->line, data, take) < 0)
+			return -ENOMEM;
+		data += take;
+		len -= take;
+		if (take < want) {
+			r = deliver(l, 1); /* full: this piece, then the rest */
+		} else if (nl) {
+			data++;
+			len--;
+			r = deliver(l, 0);
+		} else {
+			r = 0;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+nbio_lines_end(struct nbio_lines *l)
+{
+	return l->line.len ? deliver(l, 0) : 0;
+}
+
+void
+nbio_lines_release(struct nbio_lines *l)
+{
+	buf_release(&l->line);
+}
