@@ -314,12 +314,35 @@ sweep_cgroups(struct sb_policy *p)
 	p->n_cg_dirs = k;
 }
 
+/* Make the cgroup `dir` with the memory limit, unless it exists. */
+static int
+make_cgroup(struct sb_policy *p, const char *dir)
+{
+	char file[PATH_MAX + 256];
+	char limit[32];
+
+	if (mkdir(dir, 0755) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)p->memory);
+	if ((size_t)snprintf(file, sizeof(file), "%s/%s", dir,
+			     p->cg_v2 ? "memory.max" : "memory.limit_in_bytes") >= sizeof(file) ||
+	    write_file(file, limit) < 0) {
+		int r = -errno;
+
+		rmdir(dir);
+		return r ? r : -EIO;
+	}
+	if (p->cg_v2) {
+		if ((size_t)snprintf(file, sizeof(file), "%s/memory.swap.max", dir) < sizeof(file))
+			(void)write_file(file, "0");
+	}
+	return 0;
+}
+
 static int
 session_cgroup(struct sb_policy *p, const char *session_id, char *out, size_t len)
 {
 	char name[128];
-	char file[PATH_MAX + 256];
-	char limit[32];
 	size_t i;
 
 	snprintf(name, sizeof(name), "environment-runner-%s", session_id ? session_id : "none");
@@ -331,25 +354,7 @@ session_cgroup(struct sb_policy *p, const char *session_id, char *out, size_t le
 	}
 	if ((size_t)snprintf(out, len, "%s/%s", p->cg_base, name) >= len)
 		return -ENAMETOOLONG;
-	if (mkdir(out, 0755) < 0) {
-		if (errno != EEXIST)
-			return -errno;
-		return 0; /* left by an earlier claim of the same session */
-	}
-	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)p->memory);
-	if ((size_t)snprintf(file, sizeof(file), "%s/%s", out,
-			     p->cg_v2 ? "memory.max" : "memory.limit_in_bytes") >= sizeof(file) ||
-	    write_file(file, limit) < 0) {
-		int r = -errno;
-
-		rmdir(out);
-		return r ? r : -EIO;
-	}
-	if (p->cg_v2) {
-		if ((size_t)snprintf(file, sizeof(file), "%s/memory.swap.max", out) < sizeof(file))
-			(void)write_file(file, "0");
-	}
-	return 0;
+	return make_cgroup(p, out);
 }
 
 /* An ended session's cgroup that still holds processes being reaped: a
@@ -487,10 +492,12 @@ sb_policy_apply(struct sb_policy *p, struct er_cmd_builder *out, struct er_error
 		r = host->cmd_set_rlimit(out, ER_RLIMIT_CORE, 0, 0);
 	if (r < 0)
 		return host->err_set(err, r, "cannot set the resource limits");
-	/* The session's cgroup, made by sb_policy_session_start(). */
+	/* The session's cgroup, made by sb_policy_session_start(), and again
+	 * if another runner's start-up sweep removed it while it was empty. */
 	ss = host->cmd_sandbox_session(out);
 	if (ss && ss->cgroup[0]) {
-		r = host->cmd_set_cgroup(out, ss->cgroup);
+		r = make_cgroup(p, ss->cgroup);
+		r = r ?: host->cmd_set_cgroup(out, ss->cgroup);
 		if (r < 0)
 			return host->err_set(err, r, "cannot place the command in '%s'",
 					     ss->cgroup);
