@@ -68,6 +68,36 @@ print_plugin(void *userdata, const char *path, const struct plugin *p, const cha
 	}
 }
 
+static void
+print_help_option(void *userdata, const struct er_option *opt)
+{
+	int *printed = userdata;
+	char left[96];
+
+	if (!(*printed)++)
+		printf("\nPlugin options (--plugin-option NAME.KEY=VALUE) of the plugins in the "
+		       "search path:\n");
+	snprintf(left, sizeof(left), "%s=%s", opt->name, opt->arg ? opt->arg : "yes");
+	printf("  %-32s %s\n", left, opt->help ? opt->help : "");
+}
+
+static void
+help_plugin(void *userdata, const char *path, const struct plugin *p, const char *why,
+	    const char *shadowed_by)
+{
+	if (p && !shadowed_by)
+		loader_for_each_option(p, print_help_option, userdata);
+}
+
+/* --help: what --plugin-option accepts here ('plugins --verbose' says more). */
+static void
+print_plugin_options(const struct settings *s)
+{
+	int printed = 0;
+
+	loader_scan(s, help_plugin, &printed);
+}
+
 static int
 run_plugins(const struct settings *s)
 {
@@ -373,6 +403,9 @@ main(int argc, char **argv)
 	switch (cmd.verb) {
 	case CMDLINE_HELP:
 		cmdline_usage(stdout, cmd.help_for);
+		if (cmd.help_for == CMDLINE_ORCHESTRATOR || cmd.help_for == CMDLINE_RUN_ITEM ||
+		    cmd.help_for == CMDLINE_PLUGIN_CHECK)
+			print_plugin_options(&s);
 		break;
 	case CMDLINE_VERSION:
 		printf("environment-runner %s (plugin ABI %d.%d)\n", PACKAGE_VERSION, ER_ABI_MAJOR,

@@ -120,6 +120,12 @@ case "$out" in
 	ok "plugins --verbose shows the description and the options" ;;
 *) not_ok "plugins --verbose shows the description and the options"; diag "$out" ;;
 esac
+out=$(ER_PLUGIN_PATH=$fix "$ER_RUNNER" orchestrator --help 2>&1)
+case "$out" in
+*"Plugin options (--plugin-option NAME.KEY=VALUE) of the plugins in the search path:"*"  good.level=N "*"fixture: a declared option"*)
+	ok "orchestrator --help lists the options of the plugins in the search path" ;;
+*) not_ok "orchestrator --help lists the options of the plugins in the search path"; diag "$out" ;;
+esac
 good="--sandbox-backend $fix/sandbox-good.so --executor $fix/executor-good.so"
 # shellcheck disable=SC2086 # $good is a word list
 {
