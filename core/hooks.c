@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "hooks.h"
 #include "metrics.h"
+#include "nbio.h"
 #include "strv.h"
 
 #define HOOK_LINE_MAX 1024
@@ -29,8 +30,7 @@ struct hook_run {
 	char *work_id;
 	char *session_id;
 	struct log_ctx ctx;
-	char line[HOOK_LINE_MAX];
-	size_t line_len;
+	struct nbio_lines stderr_lines;
 	char last[HOOK_LINE_MAX];
 	int timeout_sec;
 	int status;
@@ -57,6 +57,7 @@ hook_free(struct hook_run *h)
 		proc_release(h->proc);
 	/* Whatever the hook left behind goes with it. */
 	proc_group_free(h->group);
+	nbio_lines_release(&h->stderr_lines);
 	free(h->work_id);
 	free(h->session_id);
 	free(h);
@@ -69,45 +70,25 @@ hook_cancel(struct hook_run *h)
 		hook_free(h);
 }
 
-static void
-flush_line(struct hook_run *h)
+static int
+stderr_line(void *userdata, const char *line, size_t len, int partial)
 {
-	size_t n = h->line_len;
+	struct hook_run *h = userdata;
 
-	while (n > 0 && (h->line[n - 1] == '\r' || h->line[n - 1] == ' '))
-		n--;
-	h->line[n] = '\0';
-	h->line_len = 0;
-	if (n == 0)
-		return;
-	log_emit(LOG_LEVEL_INFO, "hook", &h->ctx, "%s: %s", hook_name(h->kind), h->line);
-	memcpy(h->last, h->line, n + 1);
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		len--;
+	if (len == 0)
+		return 0;
+	log_emit(LOG_LEVEL_INFO, "hook", &h->ctx, "%s: %.*s", hook_name(h->kind), (int)len, line);
+	snprintf(h->last, sizeof(h->last), "%.*s", (int)len, line);
+	return 0;
 }
 
-/* Read what stderr has; 1 at EOF. */
+/* Read what stderr has; 1 at EOF or on an error. */
 static int
 read_stderr(struct hook_run *h)
 {
-	char buf[4096];
-
-	for (;;) {
-		ssize_t n = read(h->err_fd, buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
-		if (n == 0)
-			return 1;
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				flush_line(h);
-				continue;
-			}
-			if (h->line_len < sizeof(h->line) - 1)
-				h->line[h->line_len++] = buf[i];
-		}
-	}
+	return nbio_drain(h->err_fd, nbio_lines_feed, &h->stderr_lines) != 0;
 }
 
 static void
@@ -145,7 +126,7 @@ hook_exited_later(void *userdata)
 	h->timer = NULL;
 	if (h->err_fd >= 0)
 		read_stderr(h);
-	flush_line(h);
+	nbio_lines_end(&h->stderr_lines);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		log_emit(LOG_LEVEL_DEBUG, "hook", &h->ctx, "%s succeeded", hook_name(h->kind));
 		finish(h, 1, METRICS_HOOK_OK, "");
@@ -262,6 +243,7 @@ hook_start(struct runtime *rt, enum hook_kind kind, const struct hook_vars *v, h
 	h->rt = rt;
 	h->kind = kind;
 	h->err_fd = -1;
+	nbio_lines_init(&h->stderr_lines, HOOK_LINE_MAX - 1, stderr_line, h);
 	h->done = done;
 	h->userdata = userdata;
 	h->timeout_sec = kind == HOOK_PRE_SESSION ? set->pre_session_hook_timeout_sec
