@@ -33,6 +33,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "metrics.h"
+#include "nbio.h"
 #include "poller.h"
 #include "runner.h"
 #include "runtime.h"
@@ -71,8 +72,7 @@ struct onwork {
 	size_t input_off;
 	int out_fd[2];
 	struct loop_watch *out_watch[2];
-	char line[2][ONWORK_LINE_MAX];
-	size_t line_len[2];
+	struct nbio_lines out_lines[2];
 };
 
 struct session_slot {
@@ -307,6 +307,7 @@ onwork_free(struct onwork *w)
 		loop_unwatch(w->out_watch[i]);
 		if (w->out_fd[i] >= 0)
 			close(w->out_fd[i]);
+		nbio_lines_release(&w->out_lines[i]);
 	}
 	if (w->proc)
 		proc_release(w->proc);
@@ -324,38 +325,25 @@ onwork_free(struct onwork *w)
 	free(w);
 }
 
-static void
-onwork_line(struct onwork *w, int i)
+static int
+onwork_line(void *userdata, const char *line, size_t len, int partial)
 {
-	size_t n = w->line_len[i];
+	struct onwork *w = userdata;
 
-	w->line[i][n] = '\0';
-	w->line_len[i] = 0;
-	if (n)
-		log_emit(LOG_LEVEL_INFO, "on-work", &w->ctx, "%s", w->line[i]);
+	if (len)
+		log_emit(LOG_LEVEL_INFO, "on-work", &w->ctx, "%s", line);
+	return 0;
 }
 
+/* Read what the command's stdout or stderr has; nonzero at EOF or on an
+ * error, after the last line is logged. */
 static int
 onwork_read(struct onwork *w, int i)
 {
-	char buf[4096];
-
-	for (;;) {
-		ssize_t n = read(w->out_fd[i], buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
-		if (n == 0)
-			return 1;
-		for (ssize_t k = 0; k < n; k++) {
-			if (buf[k] == '\n')
-				onwork_line(w, i);
-			else if (w->line_len[i] < ONWORK_LINE_MAX - 1)
-				w->line[i][w->line_len[i]++] = buf[k];
-		}
-	}
+	if (nbio_drain(w->out_fd[i], nbio_lines_feed, &w->out_lines[i]) == 0)
+		return 0;
+	nbio_lines_end(&w->out_lines[i]);
+	return 1;
 }
 
 static void
@@ -365,7 +353,6 @@ onwork_out_ready(void *userdata, int fd, uint32_t revents)
 	int i = fd == w->out_fd[0] ? 0 : 1;
 
 	if (onwork_read(w, i)) {
-		onwork_line(w, i);
 		loop_unwatch(w->out_watch[i]);
 		w->out_watch[i] = NULL;
 		close(w->out_fd[i]);
@@ -378,17 +365,8 @@ onwork_in_ready(void *userdata, int fd, uint32_t revents)
 {
 	struct onwork *w = userdata;
 
-	while (w->input_off < w->input_len) {
-		ssize_t n = write(fd, w->input + w->input_off, w->input_len - w->input_off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0)
-			break;
-		w->input_off += (size_t)n;
-	}
+	if (nbio_flush(fd, w->input, w->input_len, &w->input_off) == 0)
+		return;
 	loop_unwatch(w->in_watch);
 	w->in_watch = NULL;
 	close(w->in_fd);
@@ -403,10 +381,8 @@ onwork_exited(void *userdata, struct proc *proc, int status)
 
 	w->proc = NULL;
 	for (int i = 0; i < 2; i++) {
-		if (w->out_fd[i] >= 0) {
-			onwork_read(w, i);
-			onwork_line(w, i);
-		}
+		if (w->out_fd[i] >= 0 && !onwork_read(w, i))
+			nbio_lines_end(&w->out_lines[i]); /* a child still holds it */
 	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		log_emit(LOG_LEVEL_INFO, "runner", &w->ctx, "--on-work command finished");
@@ -479,6 +455,8 @@ start_onwork(struct runner *r, const struct json_doc *work)
 	slot->onwork = w;
 	w->r = r;
 	w->in_fd = w->out_fd[0] = w->out_fd[1] = -1;
+	for (int i = 0; i < 2; i++)
+		nbio_lines_init(&w->out_lines[i], ONWORK_LINE_MAX - 1, onwork_line, w);
 	w->work_id = strdup(json_get_str(work, 0, "id"));
 	w->group = proc_group_new(r->rt.spawner);
 	raw = json_raw(work, 0, &len);
