@@ -19,6 +19,7 @@
 #include "archive.h"
 #include "fsutil.h"
 #include "json.h"
+#include "nbio.h"
 #include "rand.h"
 #include "skills.h"
 #include "strv.h"
@@ -359,30 +360,40 @@ proc_maybe_done(struct skills *sk)
 	j->proc_done(sk);
 }
 
+/* What passes TOOL_OUTPUT_LIMIT is dropped and the command killed. */
+static int
+take_output(struct skills *sk, int i, const char *data, size_t len)
+{
+	struct job *j = &sk->job;
+
+	if (buf_append(&j->out[i], data, len) == -ENOSPC && !j->over_limit) {
+		j->over_limit = 1;
+		proc_kill(j->proc, SIGKILL);
+	}
+	return 0;
+}
+
+static int
+take_stdout(void *userdata, const char *data, size_t len)
+{
+	return take_output(userdata, 0, data, len);
+}
+
+static int
+take_stderr(void *userdata, const char *data, size_t len)
+{
+	return take_output(userdata, 1, data, len);
+}
+
 static void
 pipe_readable(void *userdata, int fd, uint32_t revents)
 {
 	struct skills *sk = userdata;
 	struct job *j = &sk->job;
 	int i = fd == j->pfd[0] ? 0 : 1;
-	char chunk[16384];
 
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n > 0) {
-			if (buf_append(&j->out[i], chunk, (size_t)n) == -ENOSPC && !j->over_limit) {
-				j->over_limit = 1;
-				proc_kill(j->proc, SIGKILL);
-			}
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		break;
-	}
+	if (nbio_drain(fd, i == 0 ? take_stdout : take_stderr, sk) == 0)
+		return;
 	loop_unwatch(j->watch[i]);
 	j->watch[i] = NULL;
 	close(fd);
