@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "nbio.h"
 
 #define HEALTH_MAX_REQUEST 4096
 #define HEALTH_MAX_BODY (1024 * 1024)
@@ -130,49 +131,42 @@ handle_request(struct health_conn *c)
 	buf_release(&body);
 }
 
+/* Gathers the request head and answers it once complete; the answer may
+ * free the connection, so the drain stops there. */
+static int
+take_request(void *userdata, const char *data, size_t len)
+{
+	struct health_conn *c = userdata;
+	size_t room = sizeof(c->req) - 1 - c->req_len;
+	size_t n = len < room ? len : room;
+
+	memcpy(c->req + c->req_len, data, n);
+	c->req_len += n;
+	c->req[c->req_len] = '\0';
+	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n"))
+		handle_request(c);
+	else if (c->req_len == sizeof(c->req) - 1)
+		respond(c, 431, "text/plain; charset=utf-8", "request too large\n", 18);
+	else
+		return 0;
+	return -ECANCELED;
+}
+
 static void
 conn_ready(void *userdata, int fd, uint32_t revents)
 {
 	struct health_conn *c = userdata;
-	ssize_t n;
+	int r;
 
 	if (c->out.len) {
-		while (c->sent < c->out.len) {
-			n = send(fd, c->out.data + c->sent, c->out.len - c->sent, MSG_NOSIGNAL);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return;
-			if (n <= 0)
-				break;
-			c->sent += (size_t)n;
-		}
-		conn_free(c);
+		/* SIGPIPE is ignored by the runner: a gone client is EPIPE. */
+		if (nbio_flush(fd, c->out.data, c->out.len, &c->sent) != 0)
+			conn_free(c);
 		return;
 	}
-	for (;;) {
-		size_t room = sizeof(c->req) - 1 - c->req_len;
-
-		if (room == 0) {
-			respond(c, 431, "text/plain; charset=utf-8", "request too large\n", 18);
-			return;
-		}
-		n = recv(fd, c->req + c->req_len, room, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			conn_free(c);
-			return;
-		}
-		c->req_len += (size_t)n;
-		c->req[c->req_len] = '\0';
-		if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n")) {
-			handle_request(c);
-			return;
-		}
-	}
+	r = nbio_drain(fd, take_request, c);
+	if (r == 1 || (r < 0 && r != -ECANCELED))
+		conn_free(c);
 }
 
 static void
