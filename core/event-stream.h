@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A session's event stream, as the SDK's SessionToolRunner reads it
- * (docs/protocol.md §7-§11): each
- * connection opens the SSE stream, reads the session, then the history
- * filtered to the events that matter, and builds a view of the calls the
- * session waits on; only those run, one at a time.  The stream is read
+ * (docs/protocol.md §7-§11): each connection opens the SSE stream, reads
+ * the session, then the history filtered to the events that matter, and
+ * builds a view of the calls the session waits on; only those run, one at
+ * a time.  The stream is read
  * while a tool runs: a call answered elsewhere, a call whose thread
  * stopped, and every call when the session ends or the runner stops, is
  * stopped and answered with the SDK's "was stopped" result.  A result the

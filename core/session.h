@@ -2,12 +2,13 @@
 /*
  * One claimed work item and the session it carries, from the ack to the
  * final stop, as the SDK's worker handles an item (docs/protocol.md §5): the
- * lease starts beating at once; the session is fetched (a terminated one is
- * not run); a working directory is made; the executor starts; the event
- * stream runs the session's tool calls; then the teardown kills every
- * process the session started, removes its directory and force-stops the
- * item, unless the lease was lost, in which case the item belongs to
- * someone else and is left alone.
+ * first heartbeat claims the item (a health check is then stopped); the
+ * session is read (a terminated one is not run); a working directory is
+ * made; the memory stores, then the skills, are prepared; the executor
+ * starts; the event stream runs the session's tool calls; then the teardown
+ * kills every process the session started, removes its directory and
+ * force-stops the item, unless the lease was lost, in which case the item
+ * belongs to someone else and is left alone.
  */
 #ifndef ER_SESSION_H
 #define ER_SESSION_H
