@@ -59,6 +59,7 @@
 #include "buf.h"
 #include "json.h"
 #include "jsonw.h"
+#include "nbio.h"
 
 #define LINE_MAX_BYTES (8u << 20) /* one stdout line of the CLI */
 #define STDERR_TAIL 4096
@@ -117,7 +118,8 @@ struct cc_session {
 	struct er_watch *out_watch;
 	struct er_watch *err_watch;
 	struct buf inq;	    /* bytes for the CLI's stdin */
-	struct buf line;    /* a partial stdout line */
+	struct nbio_lines stdout_lines;
+	int dropping_line; /* the stdout line now read is too long */
 	struct buf errtail; /* the last bytes of stderr */
 	struct er_timer *term_timer;
 
@@ -241,24 +243,23 @@ input_writable(void *userdata, int fd, uint32_t revents)
 static void
 flush_input(struct cc_session *s)
 {
-	while (s->in_fd >= 0 && s->inq.len) {
-		ssize_t n = write(s->in_fd, s->inq.data, s->inq.len);
+	if (s->in_fd >= 0 && s->inq.len) {
+		size_t off = 0;
+		int r = nbio_flush(s->in_fd, s->inq.data, s->inq.len, &off);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		buf_consume(&s->inq, off);
+		if (r == 0) {
 			if (!s->in_watch &&
 			    s->pl->host->watch_fd(s->pl->host_ctx, s->in_fd, ER_FD_WRITE,
 						  input_writable, s, &s->in_watch) < 0)
 				logf_(s, ER_LOG_ERR, "cannot watch the CLI's stdin");
 			return;
 		}
-		if (n < 0) {
-			logf_(s, ER_LOG_WARNING, "cannot write to the CLI: %s", strerror(errno));
+		if (r < 0) {
+			logf_(s, ER_LOG_WARNING, "cannot write to the CLI: %s", strerror(-r));
 			input_close(s);
 			return;
 		}
-		buf_consume(&s->inq, (size_t)n);
 	}
 	if (s->in_watch) {
 		s->pl->host->unwatch_fd(s->in_watch);
@@ -799,68 +800,66 @@ handle_line(struct cc_session *s, const char *line, size_t len)
 	json_free(doc);
 }
 
+/* One stdout line; one past LINE_MAX_BYTES is dropped whole. */
+static int
+stdout_line(void *userdata, const char *line, size_t len, int partial)
+{
+	struct cc_session *s = userdata;
+
+	if (partial) {
+		s->dropping_line = 1;
+		return 0;
+	}
+	if (s->dropping_line) {
+		s->dropping_line = 0;
+		logf_(s, ER_LOG_WARNING, "a line of the CLI is too long, dropped");
+		return 0;
+	}
+	if (len)
+		handle_line(s, line, len);
+	return s->out_fd >= 0 ? 0 : -EBADF;
+}
+
 static void
 stdout_readable(void *userdata, int fd, uint32_t revents)
 {
 	struct cc_session *s = userdata;
-	char chunk[65536];
 
-	while (s->out_fd >= 0) {
-		ssize_t n = read(s->out_fd, chunk, sizeof(chunk));
-		ssize_t start = 0;
+	if (nbio_drain(s->out_fd, nbio_lines_feed, &s->stdout_lines) == 0 || s->out_fd < 0)
+		return;
+	s->pl->host->unwatch_fd(s->out_watch);
+	s->out_watch = NULL;
+	close(s->out_fd);
+	s->out_fd = -1;
+}
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			s->pl->host->unwatch_fd(s->out_watch);
-			s->out_watch = NULL;
-			close(s->out_fd);
-			s->out_fd = -1;
-			return;
-		}
-		for (ssize_t i = 0; i < n; i++) {
-			if (chunk[i] != '\n')
-				continue;
-			if (buf_append(&s->line, chunk + start, (size_t)(i - start)) < 0)
-				logf_(s, ER_LOG_WARNING, "a line of the CLI is too long, dropped");
-			else if (s->line.data)
-				handle_line(s, s->line.data, s->line.len);
-			buf_reset(&s->line);
-			start = i + 1;
-		}
-		if (start < n && buf_append(&s->line, chunk + start, (size_t)(n - start)) < 0) {
-			logf_(s, ER_LOG_WARNING, "a line of the CLI is too long, dropped");
-			buf_reset(&s->line);
-		}
+/* Keeps the last STDERR_TAIL bytes, for the reason of an unexpected exit. */
+static int
+keep_stderr_tail(void *userdata, const char *data, size_t len)
+{
+	struct cc_session *s = userdata;
+
+	if (len > STDERR_TAIL) {
+		data += len - STDERR_TAIL;
+		len = STDERR_TAIL;
 	}
+	(void)buf_append(&s->errtail, data, len);
+	if (s->errtail.len > STDERR_TAIL)
+		buf_consume(&s->errtail, s->errtail.len - STDERR_TAIL);
+	return 0;
 }
 
 static void
 stderr_readable(void *userdata, int fd, uint32_t revents)
 {
 	struct cc_session *s = userdata;
-	char chunk[4096];
 
-	while (s->err_fd >= 0) {
-		ssize_t n = read(s->err_fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n <= 0) {
-			s->pl->host->unwatch_fd(s->err_watch);
-			s->err_watch = NULL;
-			close(s->err_fd);
-			s->err_fd = -1;
-			return;
-		}
-		(void)buf_append(&s->errtail, chunk, (size_t)n);
-		if (s->errtail.len > STDERR_TAIL)
-			buf_consume(&s->errtail, s->errtail.len - STDERR_TAIL);
-	}
+	if (nbio_drain(s->err_fd, keep_stderr_tail, s) == 0)
+		return;
+	s->pl->host->unwatch_fd(s->err_watch);
+	s->err_watch = NULL;
+	close(s->err_fd);
+	s->err_fd = -1;
 }
 
 /* ---- the session's events ----------------------------------------------- */
@@ -1537,7 +1536,7 @@ session_release(struct cc_session *s)
 		host->cancel_timer(s->term_timer);
 	s->term_timer = NULL;
 	close_fds(s);
-	buf_release(&s->line);
+	nbio_lines_release(&s->stdout_lines);
 	buf_release(&s->errtail);
 	buf_release(&s->transcript);
 	for (size_t i = 0; i < s->n_pending; i++)
@@ -1574,7 +1573,7 @@ cc_session_start(void *state, struct er_session *session, const struct er_sessio
 	s->handle = session;
 	s->in_fd = s->out_fd = s->err_fd = -1;
 	buf_init(&s->inq, INPUT_MAX);
-	buf_init(&s->line, LINE_MAX_BYTES);
+	nbio_lines_init(&s->stdout_lines, LINE_MAX_BYTES, stdout_line, s);
 	buf_init(&s->errtail, 2 * STDERR_TAIL + 4096);
 	buf_init(&s->transcript, INPUT_MAX / 2);
 	s->session_id = strdup(info->session_id);
