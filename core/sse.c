@@ -18,8 +18,17 @@ sse_parser_init(struct sse_parser *p, size_t max_message, sse_message_cb cb, voi
 	p->has_event = 0;
 	p->saw_cr = 0;
 	p->at_start = 1;
+	p->oversized = 0;
+	p->skip_line = 0;
+	p->on_oversized = NULL;
 	p->cb = cb;
 	p->userdata = userdata;
+}
+
+void
+sse_parser_skip_oversized(struct sse_parser *p, sse_oversized_cb cb)
+{
+	p->on_oversized = cb;
 }
 
 void
@@ -32,6 +41,8 @@ sse_parser_release(struct sse_parser *p)
 	p->has_event = 0;
 	p->saw_cr = 0;
 	p->at_start = 1;
+	p->oversized = 0;
+	p->skip_line = 0;
 }
 
 static void
@@ -41,6 +52,7 @@ clear_message(struct sse_parser *p)
 	buf_reset(&p->data);
 	p->has_data = 0;
 	p->has_event = 0;
+	p->oversized = 0;
 }
 
 void
@@ -50,12 +62,43 @@ sse_parser_reset(struct sse_parser *p)
 	clear_message(p);
 	p->saw_cr = 0;
 	p->at_start = 1;
+	p->skip_line = 0;
 }
 
+/* The message passed the cap: -EMSGSIZE, or it is dropped and reported
+ * when it ends. */
 static int
-cap_error(int r)
+message_too_large(struct sse_parser *p)
 {
-	return r == -ENOSPC ? -EMSGSIZE : r;
+	if (!p->on_oversized)
+		return -EMSGSIZE;
+	buf_reset(&p->data);
+	p->oversized = 1;
+	return 0;
+}
+
+/* The line pending in p->line followed by `rest` passed the cap;
+ * `unterminated`: its end is still to come.  A comment concerns no message;
+ * an event line names one, whose name is then unknown. */
+static int
+line_too_long(struct sse_parser *p, const char *rest, size_t rest_len, int unterminated)
+{
+	char head[6];
+	size_t n = 0;
+	int r;
+
+	for (size_t i = 0; i < p->line.len && n < sizeof(head); i++)
+		head[n++] = p->line.data[i];
+	for (size_t i = 0; i < rest_len && n < sizeof(head); i++)
+		head[n++] = rest[i];
+	r = n && head[0] == ':' && p->on_oversized ? 0 : message_too_large(p);
+	if (r == 0 && n == sizeof(head) && memcmp(head, "event:", 6) == 0) {
+		buf_reset(&p->event);
+		p->has_event = 1;
+	}
+	buf_reset(&p->line);
+	p->skip_line = unterminated && r == 0;
+	return r;
 }
 
 /* A blank line.  Like the SDK: nothing happens without an event name or
@@ -65,7 +108,10 @@ dispatch(struct sse_parser *p)
 {
 	int r = 0;
 
-	if (p->has_event && (p->event.len > 0 || p->has_data))
+	if (p->oversized) {
+		if (p->has_event)
+			r = p->on_oversized(p->userdata, p->event.data ? p->event.data : "");
+	} else if (p->has_event && (p->event.len > 0 || p->has_data))
 		r = p->cb(p->userdata, p->event.data ? p->event.data : "",
 			  p->data.data ? p->data.data : "", p->data.len);
 	clear_message(p);
@@ -112,19 +158,26 @@ process_line(struct sse_parser *p, const char *l, size_t n)
 	if (flen == 5 && memcmp(l, "event", 5) == 0) {
 		buf_reset(&p->event);
 		r = buf_append(&p->event, value, vlen);
-		if (r < 0)
-			return cap_error(r);
 		p->has_event = 1;
+		if (r == -ENOSPC)
+			return message_too_large(p);
+		if (r < 0)
+			return r;
 	} else if (flen == 4 && memcmp(l, "data", 4) == 0) {
+		if (p->oversized)
+			return 0;
 		if (p->has_data) {
 			r = buf_putc(&p->data, '\n');
-			if (r < 0)
-				return cap_error(r);
+			if (r == 0)
+				r = buf_append(&p->data, value, vlen);
+		} else {
+			r = buf_append(&p->data, value, vlen);
 		}
-		r = buf_append(&p->data, value, vlen);
-		if (r < 0)
-			return cap_error(r);
 		p->has_data = 1;
+		if (r == -ENOSPC)
+			return message_too_large(p);
+		if (r < 0)
+			return r;
 	}
 	/* id, retry and unknown fields are ignored, as by the SDK */
 	return 0;
@@ -138,7 +191,7 @@ sse_parser_feed(struct sse_parser *p, const char *chunk, size_t n)
 
 	while (i < n) {
 		const char *line;
-		size_t len;
+		size_t len = 0;
 		size_t j;
 
 		if (p->saw_cr) {
@@ -151,20 +204,31 @@ sse_parser_feed(struct sse_parser *p, const char *chunk, size_t n)
 		}
 		for (j = i; j < n && chunk[j] != '\n' && chunk[j] != '\r'; j++)
 			;
-		if (j == n) {
+		if (p->skip_line) {
+			/* The rest of a line past the cap: dropped. */
+			if (j == n)
+				return 0;
+			p->skip_line = 0;
+			line = NULL;
+		} else if (j == n) {
 			r = buf_append(&p->line, chunk + i, n - i);
-			return r < 0 ? cap_error(r) : 0;
-		}
-
-		if (p->line.len > 0) {
+			if (r == -ENOSPC)
+				return line_too_long(p, chunk + i, n - i, 1);
+			return r < 0 ? r : 0;
+		} else if (p->line.len > 0) {
 			r = buf_append(&p->line, chunk + i, j - i);
+			if (r == -ENOSPC)
+				r = line_too_long(p, chunk + i, j - i, 0);
 			if (r < 0)
-				return cap_error(r);
-			line = p->line.data;
+				return r;
+			line = p->line.len ? p->line.data : NULL;
 			len = p->line.len;
+		} else if (j - i > p->line.max) {
+			r = line_too_long(p, chunk + i, j - i, 0);
+			if (r < 0)
+				return r;
+			line = NULL;
 		} else {
-			if (j - i > p->line.max)
-				return -EMSGSIZE;
 			line = chunk + i;
 			len = j - i;
 		}
@@ -177,7 +241,8 @@ sse_parser_feed(struct sse_parser *p, const char *chunk, size_t n)
 		}
 		i = j + 1;
 
-		r = process_line(p, line, len);
+		/* A line past the cap was dropped: nothing to process. */
+		r = line ? process_line(p, line, len) : 0;
 		buf_reset(&p->line);
 		if (r < 0)
 			return r;

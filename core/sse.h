@@ -10,8 +10,9 @@
  * data).  `event: ping` and empty data are passed on: what they mean is the
  * caller's business.  A line without a colon is a field name with an empty
  * value.  Field names are case-sensitive.  A UTF-8 BOM is dropped at the
- * start of the stream only.  Pending bytes are capped.  No I/O, no logging,
- * no global state.
+ * start of the stream only.  Pending bytes are capped: a message past the
+ * cap is an error, or, when asked, skipped and reported.  No I/O, no
+ * logging, no global state.
  */
 #ifndef ER_SSE_H
 #define ER_SSE_H
@@ -25,6 +26,9 @@
  * data_len).  Return 0 to go on, negative to stop feeding (sse_parser_feed
  * returns it). */
 typedef int (*sse_message_cb)(void *userdata, const char *event, const char *data, size_t data_len);
+/* A message whose data passed the cap ended; its data was dropped.  `event`
+ * as for sse_message_cb ("" when the event line itself passed the cap). */
+typedef int (*sse_oversized_cb)(void *userdata, const char *event);
 
 struct sse_parser {
 	struct buf line;    /* the current, incomplete line */
@@ -34,6 +38,9 @@ struct sse_parser {
 	int has_event;
 	int saw_cr;         /* the previous chunk ended in CR: skip one LF */
 	int at_start;       /* BOM check pending */
+	int oversized;      /* the message passed the cap: its data is dropped */
+	int skip_line;      /* the current line passed the cap: dropped to its end */
+	sse_oversized_cb on_oversized;
 	sse_message_cb cb;
 	void *userdata;
 };
@@ -42,6 +49,10 @@ struct sse_parser {
  * max_message is allowed), however the stream is split into chunks. */
 void sse_parser_init(struct sse_parser *p, size_t max_message, sse_message_cb cb, void *userdata);
 void sse_parser_release(struct sse_parser *p);
+/* From now on a message past the cap is skipped, the stream read on, and
+ * `cb` called where the message ends, instead of -EMSGSIZE.  A comment
+ * line past the cap is dropped alone. */
+void sse_parser_skip_oversized(struct sse_parser *p, sse_oversized_cb cb);
 /* Forget any partial line and message (after a reconnect); the next byte
  * is a stream start again (BOM check). */
 void sse_parser_reset(struct sse_parser *p);

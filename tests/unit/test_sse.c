@@ -466,6 +466,83 @@ test_caps(void **state)
 	buf_release(&rec.log);
 }
 
+static int
+record_oversized(void *userdata, const char *event)
+{
+	struct recorder *rec = userdata;
+
+	assert_non_null(event);
+	assert_int_equal(buf_printf(&rec->log, "oversized=%s\n", event), 0);
+	return 0;
+}
+
+/* With skipping asked for, whatever the chunking: each message past the cap
+ * is reported once where it ends, and the stream reads on. */
+static void
+expect_skipped(size_t max, const char *s, const char *want)
+{
+	size_t n = strlen(s);
+
+	for (size_t split = 0; split < n; split++) {
+		struct sse_parser p;
+		struct recorder rec;
+		size_t sizes[2] = { split, n - split };
+		int r;
+
+		rec_init(&rec);
+		sse_parser_init(&p, max, record, &rec);
+		sse_parser_skip_oversized(&p, record_oversized);
+		r = split ? feed_chunks(&p, s, n, sizes, 2) : sse_parser_feed(&p, s, n);
+		if (r != 0 || strcmp(rec_log(&rec), want) != 0)
+			fail_msg("cap %zu, split at %zu of '%s': %d, '%s', want '%s'", max, split,
+				 s, r, rec_log(&rec), want);
+		sse_parser_release(&p);
+		buf_release(&rec.log);
+	}
+}
+
+static void
+test_skip_oversized(void **state)
+{
+	struct sse_parser p;
+	struct recorder rec;
+	char big[64];
+
+	/* a data line past the cap, alone or among others */
+	expect_skipped(16, "event: a\ndata: 12345678901\n\nevent: b\ndata: ok\n\n",
+		       "oversized=a\nevent=b|data=ok\n");
+	expect_skipped(16,
+		       "event: a\ndata: 12345\ndata: 12345678901234567890\ndata: x\n\nevent: "
+		       "b\ndata: ok\n\n",
+		       "oversized=a\nevent=b|data=ok\n");
+	/* joined data past the cap */
+	expect_skipped(16,
+		       "event: a\ndata: 12345\ndata: 12345\ndata: 12345\n\nevent: b\ndata: ok\n\n",
+		       "oversized=a\nevent=b|data=ok\n");
+	/* an event line past the cap: its name is not known */
+	expect_skipped(16, "event: 12345678901234567890\ndata: x\n\nevent: b\ndata: ok\n\n",
+		       "oversized=\nevent=b|data=ok\n");
+	/* the event line after the data, CRLF and CR endings */
+	expect_skipped(16, "data: 12345678901\r\nevent: a\r\n\r\nevent: b\rdata: ok\r\r",
+		       "oversized=a\nevent=b|data=ok\n");
+	/* a comment past the cap is only a comment; no event, no report */
+	expect_skipped(16, ": 123456789012345678\nevent: b\ndata: ok\n\n", "event=b|data=ok\n");
+	expect_skipped(16, "data: 12345678901\n\nevent: b\ndata: ok\n\n", "event=b|data=ok\n");
+
+	/* byte by byte, far past the cap */
+	memset(big, 'x', sizeof(big));
+	rec_init(&rec);
+	sse_parser_init(&p, 16, record, &rec);
+	sse_parser_skip_oversized(&p, record_oversized);
+	assert_int_equal(sse_parser_feed(&p, "event: big\ndata: ", 17), 0);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(sse_parser_feed(&p, big, 1 + (size_t)i % sizeof(big)), 0);
+	assert_int_equal(sse_parser_feed(&p, "\n\nevent: b\ndata: ok\n\n", 23), 0);
+	assert_string_equal(rec_log(&rec), "oversized=big\nevent=b|data=ok\n");
+	sse_parser_release(&p);
+	buf_release(&rec.log);
+}
+
 static void
 test_many_messages(void **state)
 {
@@ -493,6 +570,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reference_whole),
+		cmocka_unit_test(test_skip_oversized),
 		cmocka_unit_test(test_reference_split_everywhere),
 		cmocka_unit_test(test_reference_fixed_chunks),
 		cmocka_unit_test(test_reference_random_chunks),
