@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "json-trim.h"
 #include "json.h"
 
 /* Parse exactly n bytes from a private heap copy, so reads past the end are
@@ -888,10 +889,55 @@ test_protocol_shapes(void **state)
 	json_free(doc);
 }
 
+/* Trim `in` with elements capped at `max`, fed in chunks of `chunk`. */
+static void
+expect_trimmed(const char *in, size_t max, size_t chunk, const char *want)
+{
+	struct json_trim t;
+	size_t n = strlen(in);
+
+	json_trim_init(&t, 4096, max);
+	for (size_t i = 0; i < n; i += chunk)
+		assert_int_equal(json_trim_feed(&t, in + i, i + chunk < n ? chunk : n - i), 0);
+	if (strcmp(t.out.data ? t.out.data : "", want) != 0)
+		fail_msg("max %zu, chunk %zu: '%s', want '%s'", max, chunk, t.out.data, want);
+	json_trim_release(&t);
+}
+
+static void
+test_trim(void **state)
+{
+	static const char page[] =
+		"{\"data\":[{\"type\":\"a\",\"id\":\"e1\"},"
+		"{\"type\":\"agent.tool_use\",\"input\":{\"pad\":"
+		"\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\"id\":\"inner\"},\"id\":\"e2\"},"
+		"{\"type\":\"user.tool_result\",\"tool_use_id\":\"e2\",\"content\":"
+		"\"yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy\\\"\"},"
+		"{\"id\":\"e\\u0034\",\"type\":\"b\",\"x\":"
+		"\"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz\"},"
+		"{\"type\":\"c\",\"id\":\"e5\"}],\"next_page\":\"p2\"}";
+	static const char want[] =
+		"{\"data\":[{\"type\":\"a\",\"id\":\"e1\"},"
+		"{\"type\":\"agent.tool_use\",\"id\":\"e2\",\"oversized\":true},"
+		"{\"type\":\"user.tool_result\",\"tool_use_id\":\"e2\",\"oversized\":true},"
+		"{\"type\":\"b\",\"oversized\":true},"
+		"{\"type\":\"c\",\"id\":\"e5\"}],\"next_page\":\"p2\"}";
+	struct json_doc *doc = NULL;
+
+	(void)state;
+	for (size_t chunk = 1; chunk <= sizeof(page); chunk++)
+		expect_trimmed(page, 40, chunk, want);
+	/* Nothing over the bound: the copy is the page. */
+	expect_trimmed(page, 4096, 7, page);
+	assert_int_equal(json_parse(want, strlen(want), &doc, NULL, 0), 0);
+	json_free(doc);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trim),
 		cmocka_unit_test(test_jsmn_accepts_these),
 		cmocka_unit_test(test_malformed_structure),
 		cmocka_unit_test(test_literals),
