@@ -13,12 +13,16 @@
 #include "metrics.h"
 #include "rand.h"
 #include "secret.h"
+#include "json-trim.h"
 #include "sse.h"
 
 #define STREAM_BACKOFF_MIN_MS    500L
 #define STREAM_BACKOFF_MAX_MS    10000L
 #define STREAM_SILENCE_SEC       120L     /* no byte, not even a keep-alive */
 #define STREAM_MAX_MESSAGE       (8u << 20)
+/* An event of the history past this is read as a stub (its type and ids),
+ * so that the rest of its page still fits HTTP_MAX_BODY. */
+#define HISTORY_MAX_EVENT        (4u << 20)
 /* Each read of a connection (the stream's headers, the session, a page of
  * the history) gets this long, doubling with every connection that did
  * not read the whole history. */
@@ -95,6 +99,7 @@ struct call {
 	char *thread_stop;       /* why its thread stopped without listing it, or NULL */
 	enum confirmation confirmation;
 
+	int oversized;           /* its event passed STREAM_MAX_MESSAGE: answered, not run */
 	int handled;             /* run, denied or left to others: never again */
 	int declined;            /* the executor has no tool of that name */
 	int held_logged;
@@ -163,6 +168,9 @@ struct stream {
 	long read_timeout_ms;
 	int read_attempts;
 	long live_timeout_ms;            /* the next message's, once live */
+	struct json_trim history;        /* the history page being read */
+	int oversized_uses;              /* tool uses skipped for their size, not yet named */
+	int oversized_custom;            /* ... of which custom tool uses */
 	long backoff_ms;
 	struct loop_timer *reconnect_timer;
 	uint64_t reads_began;
@@ -1115,8 +1123,17 @@ start_call(struct stream *st, struct call *c)
 
 	c->handled = 1;
 	st->running = c;
-	st->tool_running = 1;
 	st->running_since = loop_now_ms();
+	if (c->oversized) {
+		static const char msg[] = "Error: the event of this tool call is too large for the "
+					  "runner to read; the call was not run";
+
+		st->tool_running = 0;
+		metrics_tool_call(c->name, METRICS_TOOL_ERROR, 0);
+		post_result(st, c, 1, msg, sizeof(msg) - 1);
+		return;
+	}
+	st->tool_running = 1;
 	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "running tool call '%s' (%s)", c->id, c->name);
 	r = st->cb.tool_call(st->userdata, c->id, c->name, c->input, c->input_len);
 	if (st->running != c || !st->tool_running)
@@ -1161,11 +1178,59 @@ due_call(struct stream *st)
 /* What the view asks for: skip denied calls, hold unconfirmed ones, stop a
  * call the session no longer takes, schedule the next start, and count
  * down to the release. */
+/* A tool use skipped for its size is never read, but the session still
+ * lists its id as one it waits on: such a call, without an event, gets an
+ * error result instead of waiting for good. */
+static void
+name_oversized_calls(struct stream *st)
+{
+	for (struct call *c = st->head; c && st->oversized_uses > 0; c = c->next) {
+		if (!c->in_view || c->has_event || c->handled || !call_is_waited_on(c))
+			continue;
+		free(c->name);
+		if (!(c->name = strdup("(too large)")))
+			return;
+		c->has_event = 1;
+		c->oversized = 1;
+		c->custom = st->oversized_custom > 0;
+		st->oversized_custom -= c->custom;
+		st->oversized_uses--;
+		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+			 "tool call '%s' is the one too large to read: answering it with an error",
+			 c->id);
+	}
+}
+
+/* A history event too large to read, of which only the type and id are
+ * known: a tool use among them gets an error result once waited on. */
+static void
+apply_oversized(struct stream *st, const char *type, const char *id)
+{
+	int custom = strcmp(type, "agent.custom_tool_use") == 0;
+	struct call *c;
+
+	if (!id || !mark_seen(st, id))
+		return;
+	c = find_call(st, id);
+	if (!c && !(c = new_call(st, id)))
+		return;
+	enter_view(st, c);
+	if (c->has_event)
+		return;
+	free(c->name);
+	if (!(c->name = strdup("(too large)")))
+		return;
+	c->has_event = 1;
+	c->oversized = 1;
+	c->custom = custom;
+}
+
 static void
 act(struct stream *st)
 {
 	if (st->ending || st->phase != PHASE_LIVE)
 		return;
+	name_oversized_calls(st);
 	for (struct call *c = st->head; c; c = c->next) {
 		if (!c->in_view || !c->has_event || c->handled ||
 		    thread_has_terminated(st, c->thread_id))
@@ -1400,14 +1465,18 @@ static void
 history_done(void *userdata, const struct api_result *res)
 {
 	struct stream *st = userdata;
-	const struct json_doc *doc = res->doc;
+	struct json_doc *doc = NULL;
 	const char *next;
 	int data;
 	int n;
 	int e;
 
 	st->read_call = NULL;
+	if (res->status == 200)
+		(void)json_parse(st->history.out.data ? st->history.out.data : "",
+				 st->history.out.len, &doc, NULL, 0);
 	if (res->status != 200 || !doc || json_kind(doc, json_get(doc, 0, "data")) != JSON_ARRAY) {
+		json_free(doc);
 		read_failed(st, "session's events", res);
 		return;
 	}
@@ -1421,8 +1490,20 @@ history_done(void *userdata, const struct api_result *res)
 
 		if (json_kind(doc, e) != JSON_OBJECT || !type)
 			continue;
-		if (st->cb.history)
+		if (json_kind(doc, json_get(doc, e, "oversized")) == JSON_TRUE) {
+			/* A stub: a tool use is answered with an error, and the
+			 * rest keeps its place in the view through its ids. */
+			log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+				 "an event %s of the history is larger than %u bytes", type,
+				 (unsigned)HISTORY_MAX_EVENT);
+			if (strcmp(type, "agent.tool_use") == 0 ||
+			    strcmp(type, "agent.custom_tool_use") == 0) {
+				apply_oversized(st, type, json_get_str(doc, e, "id"));
+				continue;
+			}
+		} else if (st->cb.history) {
 			st->cb.history(st->userdata, type, raw, len);
+		}
 		if (is_view_type(type)) {
 			struct json_doc *ev = NULL;
 
@@ -1435,9 +1516,25 @@ history_done(void *userdata, const struct api_result *res)
 	next = json_get_str(doc, 0, "next_page");
 	if (next && *next) {
 		fetch_history(st, next);
+		json_free(doc);
 		return;
 	}
+	json_free(doc);
 	go_live(st);
+}
+
+/* The body of a history page, trimmed as it arrives; (NULL, 0) before a
+ * retry. */
+static int
+history_body(void *userdata, const char *data, size_t n)
+{
+	struct stream *st = userdata;
+
+	if (!data) {
+		json_trim_reset(&st->history);
+		return 0;
+	}
+	return json_trim_feed(&st->history, data, n) < 0 ? -1 : 0;
 }
 
 static void
@@ -1463,6 +1560,8 @@ fetch_history(struct stream *st, const char *page)
 	r.helper = "environments-worker, session-tool-runner";
 	r.timeout_ms = st->read_timeout_ms;
 	r.max_retries = -1;
+	r.on_body = history_body;
+	json_trim_reset(&st->history);
 	read_deadline(st);
 	if (api_call(st->api, &r, history_done, st, &st->read_call) < 0)
 		goto fail;
@@ -1558,6 +1657,23 @@ sse_message(void *userdata, const char *event, const char *data, size_t len)
 	}
 	handle_live(st, data, len);
 	return st->ending || st->phase != PHASE_LIVE ? -ECANCELED : 0;
+}
+
+static int
+sse_oversized(void *userdata, const char *event)
+{
+	struct stream *st = userdata;
+	int custom = strcmp(event, "agent.custom_tool_use") == 0;
+
+	if (st->phase == PHASE_LIVE)
+		read_deadline(st);
+	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "skipped an event%s%s larger than %u bytes",
+		 *event ? " " : "", event, (unsigned)STREAM_MAX_MESSAGE);
+	if (custom || strcmp(event, "agent.tool_use") == 0) {
+		st->oversized_uses++;
+		st->oversized_custom += custom;
+	}
+	return 0;
 }
 
 static void
@@ -1684,6 +1800,8 @@ stream_start(struct loop *loop, struct api *api, const struct stream_options *o,
 	st->out_tail = &st->out_head;
 	st->pending_tail = &st->pending_head;
 	sse_parser_init(&st->parser, STREAM_MAX_MESSAGE, sse_message, st);
+	sse_parser_skip_oversized(&st->parser, sse_oversized);
+	json_trim_init(&st->history, HTTP_MAX_BODY, HISTORY_MAX_EVENT);
 	connect_stream(st);
 	return st;
 }
@@ -1745,6 +1863,7 @@ stream_free(struct stream *st)
 	loop_cancel_timer(st->send_timer);
 	loop_cancel_timer(st->end_timer);
 	sse_parser_release(&st->parser);
+	json_trim_release(&st->history);
 	while (st->out_head) {
 		struct outgoing *o = st->out_head;
 

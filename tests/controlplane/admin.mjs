@@ -53,7 +53,9 @@ export function adminRoutes(plane) {
       plane.requireApi(ctx);
       const sessions = {};
       for (const s of plane.everySession.values()) {
-        sessions[s.id] = { status: s.obj.status, environment_id: s.obj.environment_id, deleted: !!s.deleted, events: s.events };
+        // A padded tool use (pad_bytes) shows its pad's length, not megabytes at every report.
+        const events = s.events.map((e) => (typeof e.input?.pad === 'string' ? { ...e, input: { ...e.input, pad: `(${e.input.pad.length} bytes)` } } : e));
+        sessions[s.id] = { status: s.obj.status, environment_id: s.obj.environment_id, deleted: !!s.deleted, events };
       }
       return { ...plane.report.toJSON(), work: plane.work.reportView(), sessions };
     }],

@@ -220,7 +220,7 @@ try {
 // whose token would inject a header and whose base URL is another origin, a
 // tool result refused with 403, an event stream that drips, a stop reset
 // mid-body, polls answered 429 with Retry-After, work ids that are dot
-// segments.  Then the invariants: nothing sent to the other origin, no header
+// segments, a tool use past the runner's event cap.  Then the invariants: nothing sent to the other origin, no header
 // injected, no item held past its end, no call left unanswered, no spin,
 // memory bounded.
 {
@@ -237,7 +237,12 @@ try {
   const refused = await newSession(env2, script('r'));
   const drip = await newSession(env2, script('d'));
   const plain = await newSession(env2, script('p'));
-  const all = [forged, refused, drip, plain];
+  // A call whose event is past the runner's 8 MiB cap, then an ordinary one: read
+  // on the stream (big), and in the history (bigOld, whose turn starts before the runner).
+  const bigScript = { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'echo never' }, pad_bytes: 9 * MiB }, { name: 'bash', input: { command: 'echo b2' } }], message: 'big done' }] };
+  const big = await newSession(env2, bigScript);
+  const bigOld = await newSession(env2, bigScript);
+  const all = [forged, refused, drip, plain, big, bigOld];
   await cp.faults({
     secret_token: { session_id: forged, token: 'sk-ant-req-x\r\nX-Injected: yes', api_base_url: otherOrigin },
     errors: [{ route: 'events.send', status: 403, count: 1, session_id: refused, credential: 'token' }],
@@ -250,7 +255,7 @@ try {
       })),
     ],
   });
-  for (const sid of all) await say(client, sid, 'go');
+  for (const sid of all.filter((x) => x !== big)) await say(client, sid, 'go');
   const t1 = Date.now();
   const r3 = startRunner({ envId: env2.id, key: key2, workerId: 'hostile-net', baseDir: join(TMP, 'base-net'), extra: ['--capacity', '8'] });
   let rss0 = NaN;
@@ -264,6 +269,10 @@ try {
     // Retry-After between polls: armed once the sessions are claimed.
     await until(async () => (await cp.report()).work.filter((w) => all.includes(w.session_id) && w.state !== 'queued').length === all.length, 20_000);
     await cp.faults({ errors: [{ route: 'work.poll', status: 429, count: 3, retry_after: 3, credential: 'env' }] });
+    // The oversized tool use comes while the runner reads the stream (the history holding it
+    // stays past the cap: the runner reads on without that page).
+    await until(async () => (await cp.report()).requests.log.some((l) => l.route === 'events.stream' && l.path.includes(big)) || /sesn[^ ]* msg="event stream open"/.test(r3.log().split('\n').filter((l) => l.includes(big)).join('\n')), 20_000);
+    await say(client, big, 'go');
 
     const evF = await untilTurnEnds(forged, 1, 30_000);
     ok(toolCalls(evF ?? []).map((c) => c.text).join() === 'f1,f2', 'a secret whose token would inject a header: the item is served with the environment key', toolCalls(evF ?? []).map((c) => c.text));
@@ -279,6 +288,15 @@ try {
     const evD = await untilTurnEnds(drip, 1, 60_000);
     ok(toolCalls(evD ?? []).map((c) => c.text).join() === 'd1,d2', 'a stream that drips bytes but never an event: reconnected, the session completes', r3.log().split('\n').filter((l) => l.includes(drip)).slice(-8));
     ok(/no whole message in \d+ ms/.test(r3.log()), '... after a read deadline, logged');
+
+    for (const [sid, where] of [[big, 'on the stream'], [bigOld, 'in the history']]) {
+      const evB = await untilTurnEnds(sid, 1, 60_000);
+      const bCalls = toolCalls(evB ?? []);
+      ok(bCalls.length === 2 && bCalls[0].results.length === 1 && bCalls[0].is_error && /too large for the runner to read/.test(bCalls[0].text) && bCalls[1].text === 'b2',
+        `a call whose event is past the cap, read ${where}: answered with an error, not run, and the session goes on`, bCalls.map((c) => `${c.is_error}: ${c.text}`));
+    }
+    ok(/skipped an event agent.tool_use larger than/.test(r3.log()), '... the event skipped on the stream, logged');
+    ok(/an event agent.tool_use of the history is larger than/.test(r3.log()), '... and in the history, logged');
 
     const evP = await untilTurnEnds(plain, 1, 30_000);
     ok(toolCalls(evP ?? []).map((c) => c.text).join() === 'p1,p2', 'a session next to them is served');
