@@ -48,6 +48,7 @@
 
 #include "buf.h"
 #include "jsonw.h"
+#include "nbio.h"
 
 #define LINE_MAX_BYTES 4096
 #define INPUT_MAX (8u << 20)
@@ -73,7 +74,7 @@ struct cmd_stream {
 	struct cmd_session *s;
 	int fd;
 	struct er_watch *watch;
-	struct buf line;
+	struct nbio_lines lines;
 	const char *name; /* "stdout" or "stderr" */
 };
 
@@ -154,15 +155,15 @@ command_destroy(void *state)
 
 /* ---- output ------------------------------------------------------------- */
 
-static void
-flush_line(struct cmd_stream *st)
+static int
+log_line(void *userdata, const char *line, size_t len, int partial)
 {
+	struct cmd_stream *st = userdata;
 	struct cmd_plugin *pl = st->s->pl;
 
-	if (!st->line.len)
-		return;
-	pl->host->log(pl->host_ctx, ER_LOG_INFO, "%s: %s", st->name, st->line.data);
-	buf_reset(&st->line);
+	if (len)
+		pl->host->log(pl->host_ctx, ER_LOG_INFO, "%s: %s", st->name, line);
+	return 0;
 }
 
 static void
@@ -176,35 +177,14 @@ stream_close(struct cmd_stream *st)
 	st->fd = -1;
 }
 
-/* Read what is there; 0 at EOF or error (the stream is then closed). */
-static int
+/* Read what is there; at EOF or on an error, log the last line and close. */
+static void
 stream_drain(struct cmd_stream *st)
 {
-	char chunk[4096];
-
-	while (st->fd >= 0) {
-		ssize_t n = read(st->fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 1;
-		if (n <= 0) {
-			flush_line(st);
-			stream_close(st);
-			return 0;
-		}
-		for (ssize_t i = 0; i < n; i++) {
-			if (chunk[i] == '\n') {
-				flush_line(st);
-				continue;
-			}
-			if (st->line.len >= LINE_MAX_BYTES)
-				flush_line(st);
-			(void)buf_putc(&st->line, chunk[i]);
-		}
-	}
-	return 0;
+	if (st->fd < 0 || nbio_drain(st->fd, nbio_lines_feed, &st->lines) == 0)
+		return;
+	nbio_lines_end(&st->lines);
+	stream_close(st);
 }
 
 static void
@@ -219,7 +199,7 @@ stream_open(struct cmd_session *s, struct cmd_stream *st, int fd, const char *na
 	st->s = s;
 	st->fd = fd;
 	st->name = name;
-	buf_init(&st->line, LINE_MAX_BYTES + 1);
+	nbio_lines_init(&st->lines, LINE_MAX_BYTES, log_line, st);
 	return s->pl->host->watch_fd(s->pl->host_ctx, fd, ER_FD_READ, stream_readable, st,
 				     &st->watch);
 }
@@ -246,18 +226,9 @@ input_writable(void *userdata, int fd, uint32_t revents)
 {
 	struct cmd_session *s = userdata;
 
-	while (s->input_off < s->input.len) {
-		ssize_t n =
-			write(s->in_fd, s->input.data + s->input_off, s->input.len - s->input_off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0)
-			break; /* the program closed its input: fine */
-		s->input_off += (size_t)n;
-	}
+	/* Written, or the program closed its input: fine either way. */
+	if (nbio_flush(s->in_fd, s->input.data, s->input.len, &s->input_off) == 0)
+		return;
 	input_close(s);
 }
 
@@ -562,8 +533,8 @@ command_session_free(void *state, void *sess)
 		s->pl->host->process_release(s->proc);
 	stream_close(&s->out);
 	stream_close(&s->err);
-	buf_release(&s->out.line);
-	buf_release(&s->err.line);
+	nbio_lines_release(&s->out.lines);
+	nbio_lines_release(&s->err.lines);
 	input_close(s);
 	if (s->secret_fd >= 0)
 		close(s->secret_fd);
