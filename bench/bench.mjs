@@ -332,7 +332,7 @@ async function scaleOne(kind, n, thinkMs) {
         const sum = await cp.summary(env.id);
         answered = sessions.filter((id) => sum.sessions[id]?.calls.some((c) => c.result)).length;
         return answered === n;
-      }, rampLimit, 1000, runners);
+      }, rampLimit, Math.max(1000, n), runners); // a summary of thousands of sessions is work for the control plane
       const rampSec = (now() - t0) / 1000;
       if (!ramped) throw new Error(`${kind} ${n}: ${answered} of ${n} sessions had a tool result within ${rampLimit / 1000} s`);
       const cpu0 = procStats(pids);
