@@ -758,8 +758,9 @@ find_program(const char *argv0, char *out, size_t len)
 /* ABI 1.2: a short command run to its end, in a process group of its own
  * (killed whole on timeout).  Start-up only: it blocks. */
 static int
-host_run_command(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
-		 int32_t *ret_status, char *output, uint32_t output_size, struct er_error *err)
+host_run_command(void *host_ctx, const char *const *argv, const int32_t *pass_fds,
+		 uint32_t n_pass_fds, uint32_t timeout_ms, int32_t *ret_status, char *output,
+		 uint32_t output_size, struct er_error *err)
 {
 	struct strv env = STRV_INIT;
 	char *const *envp;
@@ -772,6 +773,12 @@ host_run_command(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
 
 	if (!argv || !argv[0] || !ret_status || (!output && output_size))
 		return host_err_set(err, -EINVAL, "run_command: no command");
+	if (n_pass_fds > ER_CMD_MAX_FDS || (n_pass_fds && !pass_fds))
+		return host_err_set(err, -EINVAL, "run_command: too many fds to pass");
+	for (uint32_t i = 0; i < n_pass_fds; i++)
+		if (pass_fds[i] <= 2)
+			return host_err_set(err, -EBADF, "run_command: fd %d cannot be passed",
+					    (int)pass_fds[i]);
 	if (output_size)
 		output[0] = '\0';
 	if (timeout_ms == 0 || timeout_ms > ER_RUN_MAX_TIMEOUT_MS)
@@ -802,6 +809,9 @@ host_run_command(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
 		setpgid(0, 0);
 		if (dup2(devnull, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(pipefd[1], 2) < 0)
 			_exit(127);
+		for (uint32_t i = 0; i < n_pass_fds; i++)
+			if (fcntl(pass_fds[i], F_SETFD, 0) < 0)
+				_exit(127);
 		execve(program, (char *const *)argv, envp);
 		_exit(127);
 	}

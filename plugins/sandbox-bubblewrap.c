@@ -397,7 +397,7 @@ bw_probe(void *state, struct er_error *err)
 	int fd;
 	int r;
 
-	r = sb_run_capture(help_argv, -1, help, sizeof(help));
+	r = sb_run_capture(&st->pol, help_argv, -1, help, sizeof(help));
 	if (r < 0 || !strstr(help, "--unshare-user"))
 		return host->err_set(err, r < 0 ? r : -ENOEXEC, "cannot run '%s --help'%s%s",
 				     st->bwrap, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
@@ -446,7 +446,7 @@ bw_probe(void *state, struct er_error *err)
 	argv[st->base.n + 1] = fdnum;
 	argv[st->base.n + 2] = "--";
 	argv[st->base.n + 3] = "/usr/bin/true";
-	r = sb_run_capture(argv, fd, out, sizeof(out));
+	r = sb_run_capture(&st->pol, argv, fd, out, sizeof(out));
 	free(argv);
 	close(fd);
 	if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0) {

@@ -281,7 +281,7 @@ fj_probe(void *state, struct er_error *err)
 	struct stat s;
 	int r;
 
-	r = sb_run_capture(help_argv, -1, help, sizeof(help));
+	r = sb_run_capture(&st->pol, help_argv, -1, help, sizeof(help));
 	if (r < 0 || !strstr(help, "--noprofile"))
 		return host->err_set(err, r < 0 ? r : -ENOEXEC, "cannot run '%s --help'",
 				     st->firejail);

@@ -359,7 +359,7 @@ ll_probe(void *state, struct er_error *err)
 	argv[n++] = "--";
 	argv[n++] = "/usr/bin/true";
 	argv[n] = NULL;
-	r = sb_run_capture(argv, fd, out, sizeof(out));
+	r = sb_run_capture(&st->pol, argv, fd, out, sizeof(out));
 	close(fd);
 	if (r < 0 || !WIFEXITED(r) || WEXITSTATUS(r) != 0) {
 		out[strcspn(out, "\n")] = '\0';

@@ -37,7 +37,8 @@
  * Conventions for every entry point:
  *  - All calls happen on the runner's single event-loop thread.  A plugin
  *    must not block (except in `create` and `probe`, at start-up), install
- *    signal handlers, change the signal mask or fork.  Every fd it opens is
+ *    signal handlers, change the signal mask or fork (`create` and `probe`
+ *    run a test command with host->run_command()).  Every fd it opens is
  *    O_CLOEXEC.
  *  - Errors: return 0 on success or a negative errno value, and describe the
  *    failure in the caller-allocated `struct er_error` with host->err_set().
@@ -414,16 +415,18 @@ struct er_host {
 	/* Run a short command to its end: for probe() and create() only, which
 	 * may block (e.g. to learn a tool's version or test that namespaces
 	 * work).  argv[0] is a path or a name on PATH; no shell; stdin reads
-	 * /dev/null; the environment is the runner's as getenv() shows it.
+	 * /dev/null; the environment is the runner's as getenv() shows it; the
+	 * fds `pass_fds[i]` (at most ER_CMD_MAX_FDS, none below 3) stay open
+	 * in it at the same numbers (e.g. a seccomp program to test).
 	 * The first `output_size` - 1 bytes of its stdout and stderr, as they
 	 * came, land NUL-terminated in `output` (NULL with a size of 0: none).
 	 * *ret_status is as waitpid(2) reports it.  0 once the command ran,
 	 * whatever its status; -ETIMEDOUT when it was killed after
 	 * `timeout_ms` (at most ER_RUN_MAX_TIMEOUT_MS); -ENOENT or another
 	 * -errno when it could not start. */
-	int (*run_command)(void *host_ctx, const char *const *argv, uint32_t timeout_ms,
-			   int32_t *ret_status, char *output, uint32_t output_size,
-			   struct er_error *err);
+	int (*run_command)(void *host_ctx, const char *const *argv, const int32_t *pass_fds,
+			   uint32_t n_pass_fds, uint32_t timeout_ms, int32_t *ret_status,
+			   char *output, uint32_t output_size, struct er_error *err);
 	/* The --sandbox-* settings, resolved (struct er_sandbox_settings): set
 	 * out->struct_size first.  For create(): it may look the user up.
 	 * -EINVAL for a value the runner refuses, -ESRCH for a user or group

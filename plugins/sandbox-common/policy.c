@@ -5,20 +5,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "policy.h"
 
-extern char **environ;
-
 #define MIB (UINT64_C(1) << 20)
+#define SB_RUN_TIMEOUT_MS 10000
 
 void
 sb_strv_free(char **v)
@@ -125,56 +121,19 @@ sb_find_program(const char *name, char *out, size_t len)
 }
 
 int
-sb_run_capture(const char *const *argv, int pass_fd, char *out, size_t len)
+sb_run_capture(const struct sb_policy *p, const char *const *argv, int pass_fd, char *out,
+	       size_t len)
 {
-	posix_spawn_file_actions_t fa;
-	int pipefd[2];
-	size_t got = 0;
-	pid_t pid;
-	int status;
+	const int32_t fds[1] = { pass_fd };
+	struct er_error err;
+	int32_t status = 0;
 	int r;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return -errno;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
-	/* Start-up only, one thread: the fd is inheritable just for this spawn. */
-	if (pass_fd >= 0)
-		fcntl(pass_fd, F_SETFD, 0);
-	r = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	if (pass_fd >= 0)
-		fcntl(pass_fd, F_SETFD, FD_CLOEXEC);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	if (r != 0) {
-		close(pipefd[0]);
-		return -r;
-	}
-	for (;;) {
-		char buf[4096];
-		ssize_t n = read(pipefd[0], buf, sizeof(buf));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (len && got < len - 1) {
-			size_t take = (size_t)n < len - 1 - got ? (size_t)n : len - 1 - got;
-
-			memcpy(out + got, buf, take);
-			got += take;
-		}
-	}
-	close(pipefd[0]);
-	if (len)
-		out[got] = '\0';
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return status;
+	/* The runner runs it (plugin ABI 1.2): no fork here. */
+	memset(&err, 0, sizeof(err));
+	r = p->host->run_command(p->host_ctx, argv, pass_fd >= 0 ? fds : NULL, pass_fd >= 0 ? 1 : 0,
+				 SB_RUN_TIMEOUT_MS, &status, out, (uint32_t)len, &err);
+	return r < 0 ? r : status;
 }
 
 /* A copy of a NULL-terminated list the host lends. */

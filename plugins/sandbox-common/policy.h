@@ -96,10 +96,11 @@ int sb_set_env_pair(const struct er_host *host, struct er_cmd_builder *out, cons
  * absolute path in `out`, or -ENOENT. */
 int sb_find_program(const char *name, char *out, size_t len);
 
-/* Run argv (start-up only: blocks), with `pass_fd` (or -1) kept open, and
- * capture up to len-1 bytes of its stdout+stderr into `out`.  Returns the
- * wait status, or -errno. */
-int sb_run_capture(const char *const *argv, int pass_fd, char *out, size_t len);
+/* Run argv with host->run_command() (start-up only: blocks), with
+ * `pass_fd` (or -1) kept open, and capture up to len-1 bytes of its
+ * stdout+stderr into `out`.  Returns the wait status, or -errno. */
+int sb_run_capture(const struct sb_policy *p, const char *const *argv, int pass_fd, char *out,
+		   size_t len);
 
 /* Split `s` at `sep` into a new NULL-terminated array (empty items
  * dropped); NULL on out of memory.  Free with sb_strv_free. */

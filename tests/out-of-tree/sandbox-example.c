@@ -55,7 +55,7 @@ example_probe(void *state, struct er_error *err)
 	int r;
 
 	/* Blocking is allowed here, at start-up; run_command() is ABI 1.2. */
-	r = ex->host->run_command(ex->ctx, argv, 5000, &status, out, sizeof(out), err);
+	r = ex->host->run_command(ex->ctx, argv, NULL, 0, 5000, &status, out, sizeof(out), err);
 	if (r < 0)
 		return r; /* -ENOENT: nice is missing; the runner exits 69 */
 	if (status != 0)

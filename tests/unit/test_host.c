@@ -4,6 +4,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "runtime.h"
@@ -29,27 +32,59 @@ test_run_command(void **state)
 
 	memset(&err, 0, sizeof(err));
 	/* Found on PATH; both streams captured; the status as waitpid() has it. */
-	assert_int_equal(
-		host_services.run_command(NULL, prints, 5000, &status, out, sizeof(out), &err), 0);
+	assert_int_equal(host_services.run_command(NULL, prints, NULL, 0, 5000, &status, out,
+						   sizeof(out), &err),
+			 0);
 	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 3);
 	assert_string_equal(out, "out\nerr\n");
 	/* The output is cut to the buffer, NUL-terminated. */
-	assert_int_equal(host_services.run_command(NULL, prints, 5000, &status, out, 3, &err), 0);
+	assert_int_equal(
+		host_services.run_command(NULL, prints, NULL, 0, 5000, &status, out, 3, &err), 0);
 	assert_string_equal(out, "ou");
 	/* The environment is the one getenv() shows plugins: no credential. */
 	setenv("ANTHROPIC_API_KEY", "sk-must-not-reach", 1);
-	assert_int_equal(
-		host_services.run_command(NULL, secret, 5000, &status, out, sizeof(out), &err), 0);
+	assert_int_equal(host_services.run_command(NULL, secret, NULL, 0, 5000, &status, out,
+						   sizeof(out), &err),
+			 0);
 	assert_string_equal(out, "[]\n");
 	unsetenv("ANTHROPIC_API_KEY");
-	assert_int_equal(host_services.run_command(NULL, missing, 5000, &status, NULL, 0, &err),
-			 -ENOENT);
+	assert_int_equal(
+		host_services.run_command(NULL, missing, NULL, 0, 5000, &status, NULL, 0, &err),
+		-ENOENT);
 	assert_non_null(strstr(err.msg, "cannot run 'no-such-program-here'"));
-	assert_int_equal(host_services.run_command(NULL, slow, 100, &status, NULL, 0, &err),
-			 -ETIMEDOUT);
+	assert_int_equal(
+		host_services.run_command(NULL, slow, NULL, 0, 100, &status, NULL, 0, &err),
+		-ETIMEDOUT);
 	assert_true(WIFSIGNALED(status));
-	assert_int_equal(host_services.run_command(NULL, NULL, 100, &status, NULL, 0, &err),
-			 -EINVAL);
+	/* A passed fd stays open in the command at its number; 0-2 cannot be. */
+	{
+		int fds[2];
+		int32_t pass[1];
+		char script[64];
+		const char *const writes[] = { "/bin/sh", "-c", script, NULL };
+		char got[16] = "";
+
+		assert_int_equal(pipe(fds), 0);
+		assert_true(fds[1] > 2);
+		assert_int_equal(fcntl(fds[1], F_SETFD, FD_CLOEXEC), 0);
+		pass[0] = fds[1];
+		snprintf(script, sizeof(script), "echo passed >&%d", fds[1]);
+		assert_int_equal(host_services.run_command(NULL, writes, pass, 1, 5000, &status,
+							   NULL, 0, &err),
+				 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(fds[1]);
+		assert_int_equal(read(fds[0], got, sizeof(got) - 1), 7);
+		assert_string_equal(got, "passed\n");
+		close(fds[0]);
+		pass[0] = 1;
+		assert_int_equal(host_services.run_command(NULL, writes, pass, 1, 5000, &status,
+							   NULL, 0, &err),
+				 -EBADF);
+	}
+	assert_int_equal(
+		host_services.run_command(NULL, NULL, NULL, 0, 100, &status, NULL, 0, &err),
+		-EINVAL);
 }
 
 /* The settings of `s` through the host table, as a backend asks for them. */
