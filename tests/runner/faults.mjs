@@ -1,6 +1,7 @@
 // 5xx bursts on every route the runner uses and SSE drops (ended and reset
 // streams): the session completes, each tool call has exactly one result,
-// and the results are right. A result the API refuses with 413 is replaced
+// and the results are right. A session read that keeps failing is retried.
+// A result the API refuses with 413 is replaced
 // by an error result quoting the refusal, as SDK 1.17's runner does.
 import {
   apiClient, cp, done, environment, ok, say, startRunner, textOf, toolCalls, until, untilNoTracked, untilTurnEnds,
@@ -72,6 +73,25 @@ await scenario('sse-reset', (sid) => ({ sse_drop: { after_events: 3, count: 2, m
   const streams = rep.requests.log.filter((l) => l.route === 'events.stream' && l.worker === 'sse-reset');
   ok(streams.length >= 3, `sse-reset: the runner reconnected (${streams.length} stream connections)`);
 });
+// The session read fails past the client's own retries: retried while the
+// lease lasts, not given up (the item would be stopped unserved).
+{
+  const { env, key } = await environment(client, 'session-read');
+  const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(session.id, counting);
+  await cp.faults({ errors: [{ route: 'sessions.retrieve', status: 503, count: 5, credential: 'token' }] });
+  const runner = startRunner({ envId: env.id, key, workerId: 'session-read' });
+  try {
+    await say(client, session.id, 'count');
+    const events = await untilTurnEnds(session.id, 1, 40_000);
+    ok(textOf(events?.findLast((e) => e.type === 'agent.message')?.content) === '1234', 'session-read: served after five failed reads of the session', runner.log().slice(-2000));
+  } finally {
+    await cp.clearFaults();
+    const r = await runner.stop();
+    ok(r.code === 0, 'session-read: runner exits 0 on SIGTERM', { r, log: runner.log().slice(-2000) });
+  }
+}
+
 // A refused result (413): an error result takes its place, quoting the API.
 {
   const { env, key } = await environment(client, 'refused');
