@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http-header.h"
 #include "log.h"
 #include "metrics.h"
 #include "poller.h"
@@ -237,14 +236,6 @@ poller_start(struct loop *loop, struct api *api, const struct poller_options *o,
 		return NULL;
 	p->loop = loop;
 	p->api = api;
-	/* Both go into headers of every poll. */
-	if (!http_header_value_valid(o->environment_key) ||
-	    !http_header_value_valid(o->worker_id)) {
-		log_error("poller", "the %s holds a control character",
-			  http_header_value_valid(o->worker_id) ? "environment key" : "worker id");
-		poller_free(p);
-		return NULL;
-	}
 	p->environment_id = strdup(o->environment_id);
 	p->environment_key = strdup(o->environment_key);
 	p->worker_id = strdup(o->worker_id);
@@ -269,11 +260,8 @@ poller_kick(struct poller *p)
 int
 poller_set_key(struct poller *p, const char *environment_key)
 {
-	char *copy;
+	char *copy = strdup(environment_key);
 
-	if (!http_header_value_valid(environment_key))
-		return -EINVAL;
-	copy = strdup(environment_key);
 	if (!copy)
 		return -ENOMEM;
 	secret_free(p->environment_key);

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "health.h"
+#include "http-header.h"
 #include "http.h"
 #include "jsonw.h"
 #include "metrics.h"
@@ -1213,6 +1214,13 @@ runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin
 	memset(&r, 0, sizeof(r));
 	if (settings_read_service_key(s, &r.rt.environment_key, err, sizeof(err)) < 0) {
 		log_error("runner", "%s", err);
+		return EX_CONFIG;
+	}
+	/* It goes into a header of every poll: a CR or LF would add headers.
+	 * (The key file's check already refuses control characters.) */
+	if (!http_header_value_valid(s->worker_id)) {
+		log_error("runner", "--worker-id holds a control character; fix: remove it");
+		secret_free(r.rt.environment_key);
 		return EX_CONFIG;
 	}
 	ret = setup(&r, s, sandboxes, executor);

@@ -76,6 +76,16 @@ orch 64 "--log-level: invalid value 'loud'" --log-level=loud
 orch 64 "--api-url: invalid value 'api.example'" --api-url api.example
 orch 64 "unknown sandbox backend 'docker'" --sandbox-backend docker
 orch 64 "unknown executor 'shell'" --executor shell
+# A worker id goes into a header: a CR LF would add a header of its own.
+"$ER_RUNNER" orchestrator --environment-id env_1 --service-key-file "$key" --sandbox-backend "$good_sb" \
+	--worker-id "$(printf 'w\r\nX-Injected: yes')" >"$tmp/wid.log" 2>&1
+rc=$?
+if [ $rc -eq 78 ] && grep -q "level=error.*--worker-id holds a control character; fix: remove it" "$tmp/wid.log"; then
+	ok "exit 78: --worker-id holds a control character"
+else
+	not_ok "exit 78: --worker-id holds a control character (got $rc)"
+	sed 's/^/# /' "$tmp/wid.log"
+fi
 orch 64 "--api-url 'http://192.0.2.1:8080' would send credentials in clear text to a host other than this machine; fix: use https://, or pass --allow-insecure-http" \
 	--api-url http://192.0.2.1:8080
 orch 64 "--inference-url 'http://user@[2001:db8::1]/v1' would send credentials in clear text" \
