@@ -2,9 +2,11 @@
 // deleted (session.deleted), or the server asks to stop the item (stopping,
 // seen on the next heartbeat). The runner keeps reading the stream while the
 // tool runs, so it cancels the tool at once (within a heartbeat interval for
-// the stop request) and force-stops the item.
+// the stop request) and force-stops the item. And the idle countdown after
+// a turn is not cancelled by events other than a session status: the item
+// is released while such events keep coming.
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, untilGone, untilNoTracked, untilTracked, untilWork,
+  apiClient, cp, done, environment, ok, say, startRunner, untilGone, untilNoTracked, untilTracked, untilTurnEnds, untilWork,
 } from './lib.mjs';
 
 const client = apiClient();
@@ -46,4 +48,26 @@ await scenario('archived', (s) => client.beta.sessions.archive(s.id), 1500);
 await scenario('deleted', (s) => client.beta.sessions.delete(s.id), 1500);
 await cp.faults({ lease_ttl_sec: TTL });
 await scenario('stop-request', (s) => cp.faults({ stop_request: { session_id: s.id } }), (TTL * 1000) / 2 + 1000);
+await cp.clearFaults();
+
+// Events that are no session status do not hold the item after the turn.
+{
+  const { env, key } = await environment(client, 'idle-events');
+  const session = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  const runner = startRunner({ envId: env.id, key, workerId: 'idle-events', maxIdleSec: 2 });
+  try {
+    await say(client, session.id, 'go');
+    ok(await untilTurnEnds(session.id, 1, 20_000), 'idle-events: the turn ends', runner.log().slice(-2000));
+    let stopped = false;
+    for (let i = 0; i < 20 && !stopped; i++) {
+      await client.beta.sessions.events.send(session.id, { events: [{ type: 'user.define_outcome', description: `tick ${i}` }] });
+      await new Promise((r) => setTimeout(r, 600));
+      stopped = (await cp.report()).work.find((w) => w.session_id === session.id)?.state === 'stopped';
+    }
+    ok(stopped, 'idle-events: the item is released while other events keep coming (every 0.6 s, --max-idle-sec 2)', runner.log().slice(-2000));
+  } finally {
+    const r = await runner.stop();
+    ok(r.code === 0, 'idle-events: runner exits 0 on SIGTERM', { r, log: runner.log().slice(-2000) });
+  }
+}
 done();
