@@ -8,6 +8,9 @@
 #include <unistd.h>
 
 #define NBIO_CHUNK 16384
+/* Read by one nbio_drain at most (the largest pipe buffer Linux gives by
+ * default), so that a writer faster than its reader cannot hold the loop. */
+#define NBIO_DRAIN_MAX (1u << 20)
 
 static int
 would_block(int err)
@@ -20,7 +23,7 @@ nbio_drain(int fd, nbio_data_fn on_data, void *userdata)
 {
 	char chunk[NBIO_CHUNK];
 
-	for (;;) {
+	for (size_t total = 0; total < NBIO_DRAIN_MAX;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		int r;
 
@@ -33,7 +36,9 @@ nbio_drain(int fd, nbio_data_fn on_data, void *userdata)
 		r = on_data(userdata, chunk, (size_t)n);
 		if (r < 0)
 			return r;
+		total += (size_t)n;
 	}
+	return 0; /* more to read: the loop is level-triggered and calls again */
 }
 
 int

@@ -21,7 +21,8 @@
 typedef int (*nbio_data_fn)(void *userdata, const char *data, size_t len);
 
 /* Read fd until it would block or reaches end of file, handing each chunk to
- * on_data. */
+ * on_data.  It stops with 0 after 1 MiB: readiness is level-triggered, so
+ * the loop calls again and a busy writer cannot starve the other fds. */
 int nbio_drain(int fd, nbio_data_fn on_data, void *userdata);
 
 /* Write data[*off..len) to fd until it would block; *off advances. */

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +48,34 @@ test_drain_until_would_block_then_eof(void **state)
 	assert_string_equal(got.data, "hello world");
 	close(p[0]);
 	buf_release(&got);
+}
+
+static int
+count(void *userdata, const char *data, size_t len)
+{
+	*(size_t *)userdata += len;
+	return 0;
+}
+
+/* A regular file never would block: the drain still returns to the loop. */
+static void
+test_drain_is_bounded(void **state)
+{
+	static char mib[1u << 20];
+	FILE *f = tmpfile();
+	size_t got = 0;
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(mib, 1, sizeof(mib), f), sizeof(mib));
+	assert_int_equal(fwrite(mib, 1, sizeof(mib), f), sizeof(mib));
+	assert_int_equal(fflush(f), 0);
+	rewind(f);
+	assert_int_equal(nbio_drain(fileno(f), count, &got), 0);
+	assert_true(got >= sizeof(mib) / 2 && got < 2 * sizeof(mib));
+	while (nbio_drain(fileno(f), count, &got) == 0)
+		;
+	assert_int_equal(got, 2 * sizeof(mib));
+	fclose(f);
 }
 
 static int
@@ -170,6 +199,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drain_until_would_block_then_eof),
 		cmocka_unit_test(test_drain_stops_on_callback_error),
+		cmocka_unit_test(test_drain_is_bounded),
 		cmocka_unit_test(test_flush_until_would_block),
 		cmocka_unit_test(test_lines_split_and_cap),
 		cmocka_unit_test(test_lines_through_drain),
