@@ -43,6 +43,7 @@
 
 #include <environment-runner/plugin.h>
 
+#include "nbio.h"
 #include "rand.h"
 #include "toolset.h"
 
@@ -724,51 +725,60 @@ note_exit(struct ts_shell *sh)
 		snprintf(sh->why, sizeof(sh->why), " (%s: %s)", status, line);
 }
 
+/* A read of the shell's stdout (1) or stderr (2). */
+struct shell_read {
+	struct ts_shell *sh;
+	int i;
+	int failed; /* out of memory */
+};
+
+/* Decode one chunk and append it to the running command's stream; with eof,
+ * what the decoder still holds.  < 0 out of memory. */
+static int
+take_output(struct ts_shell *sh, int i, const char *p, size_t n, int eof)
+{
+	struct buf chunk = BUF_INIT(4 * BASH_READ_CHUNK + 8);
+	int r;
+
+	if (i == 2 && !sh->set_up) {
+		/* What the shell printed before its set-up ended. */
+		const char *nul = n ? memchr(p, '\0', n) : NULL;
+
+		keep_own_err(sh, p, nul ? (size_t)(nul - p) : n);
+		if (!nul)
+			return 0;
+		sh->set_up = 1;
+		n -= (size_t)(nul + 1 - p);
+		p = nul + 1;
+	}
+	r = utf8_stream_feed(&sh->dec[i - 1], &chunk, p, n, eof);
+	if (r == 0 && sh->running)
+		r = stream_append(sh, &sh->streams[i == 1 ? OUT : ERR], chunk.data, chunk.len);
+	buf_release(&chunk);
+	return r;
+}
+
+static int
+take_chunk(void *userdata, const char *data, size_t len)
+{
+	struct shell_read *rd = userdata;
+	int r = take_output(rd->sh, rd->i, data, len, 0);
+
+	rd->failed = r < 0;
+	return r;
+}
+
 static void
 on_output(void *userdata, int fd, uint32_t revents)
 {
 	struct ts_shell *sh = userdata;
-	struct buf chunk = BUF_INIT(4 * BASH_READ_CHUNK + 8);
-	char raw[BASH_READ_CHUNK];
-	int i = fd == sh->fds[1] ? 1 : 2;
-	int eof = 0;
-	int r = 0;
+	struct shell_read rd = { sh, fd == sh->fds[1] ? 1 : 2, 0 };
+	int i = rd.i;
+	int eof = nbio_drain(fd, take_chunk, &rd) != 0 && !rd.failed;
+	int r = rd.failed ? -ENOMEM : 0;
 
-	for (;;) {
-		ssize_t n = read(fd, raw, sizeof(raw));
-		const char *p = raw;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			eof = 1;
-			n = 0;
-		}
-		if (i == 2 && !sh->set_up) {
-			/* What the shell printed before its set-up ended. */
-			const char *nul = memchr(raw, '\0', (size_t)n);
-
-			keep_own_err(sh, raw, nul ? (size_t)(nul - raw) : (size_t)n);
-			if (!nul) {
-				if (eof)
-					break;
-				continue;
-			}
-			sh->set_up = 1;
-			n -= nul + 1 - raw;
-			p = nul + 1;
-		}
-		buf_reset(&chunk);
-		r = utf8_stream_feed(&sh->dec[i - 1], &chunk, p, (size_t)n, eof);
-		if (r == 0 && sh->running)
-			r = stream_append(sh, &sh->streams[i == 1 ? OUT : ERR], chunk.data,
-					  chunk.len);
-		if (r < 0 || eof || (size_t)n < sizeof(raw))
-			break;
-	}
-	buf_release(&chunk);
+	if (eof)
+		r = take_output(sh, i, "", 0, 1);
 	if (r < 0) {
 		/* Out of memory: the call fails and the shell with it. */
 		sh->interrupted = 0;
@@ -811,21 +821,9 @@ on_exit_cb(void *userdata, struct er_process *proc, int status)
 static void
 flush_input(struct ts_shell *sh)
 {
-	while (sh->pending_off < sh->pending.len) {
-		ssize_t n = write(sh->fds[0], sh->pending.data + sh->pending_off,
-				  sh->pending.len - sh->pending_off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (n < 0) {
-			/* EPIPE: the shell is gone; its exit reports it. */
-			sh->pending_off = sh->pending.len;
-			break;
-		}
-		sh->pending_off += (size_t)n;
-	}
+	/* An error is EPIPE: the shell is gone; its exit reports it. */
+	if (nbio_flush(sh->fds[0], sh->pending.data, sh->pending.len, &sh->pending_off) == 0)
+		return;
 	if (sh->watch[0]) {
 		host_of(sh)->unwatch_fd(sh->watch[0]);
 		sh->watch[0] = NULL;
