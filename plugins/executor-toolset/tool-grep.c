@@ -35,6 +35,7 @@
 
 #include <environment-runner/plugin.h>
 
+#include "nbio.h"
 #include "toolset.h"
 
 #define GREP_OUTPUT_LIMIT (100u * 1024u) /* UTF-16 units */
@@ -281,42 +282,38 @@ rg_emit(struct ts_rg *g, const char *p, size_t n)
 	}
 }
 
+/* rg's stdout, decoded and kept until the output limit. */
+static int
+rg_take_stdout(void *userdata, const char *data, size_t len)
+{
+	struct ts_rg *g = userdata;
+	struct buf chunk = BUF_INIT(4 * GREP_READ_CHUNK + 8);
+
+	if (!g->truncated && utf8_stream_feed(&g->dec, &chunk, data, len, 0) == 0)
+		rg_emit(g, chunk.data, chunk.len);
+	buf_release(&chunk);
+	return 0;
+}
+
+/* rg's stderr, its first GREP_STDERR_MAX bytes kept. */
+static int
+rg_take_stderr(void *userdata, const char *data, size_t len)
+{
+	struct ts_rg *g = userdata;
+	size_t room = g->err.len < GREP_STDERR_MAX ? GREP_STDERR_MAX - g->err.len : 0;
+
+	if (room)
+		(void)buf_append(&g->err, data, len < room ? len : room);
+	return 0;
+}
+
 static void
 rg_on_output(void *userdata, int fd, uint32_t revents)
 {
 	struct ts_rg *g = userdata;
-	struct buf chunk = BUF_INIT(4 * GREP_READ_CHUNK + 8);
-	char raw[GREP_READ_CHUNK];
 	int i = fd == g->fds[1] ? 1 : 2;
-	int eof = 0;
+	int eof = nbio_drain(fd, i == 1 ? rg_take_stdout : rg_take_stderr, g) != 0;
 
-	for (;;) {
-		ssize_t n = read(fd, raw, sizeof(raw));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n <= 0) {
-			eof = 1;
-			break;
-		}
-		if (i == 2) {
-			if (g->err.len < GREP_STDERR_MAX)
-				(void)buf_append(&g->err, raw,
-						 (size_t)n < GREP_STDERR_MAX - g->err.len
-							 ? (size_t)n
-							 : GREP_STDERR_MAX - g->err.len);
-			continue;
-		}
-		if (g->truncated)
-			continue;
-		buf_reset(&chunk);
-		if (utf8_stream_feed(&g->dec, &chunk, raw, (size_t)n, 0) < 0)
-			continue;
-		rg_emit(g, chunk.data, chunk.len);
-	}
-	buf_release(&chunk);
 	if (eof) {
 		if (i == 1 && !g->truncated) {
 			struct buf rest = BUF_INIT(16);
