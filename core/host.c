@@ -27,6 +27,7 @@
 
 #include "buf.h"
 #include "metrics.h"
+#include "nbio.h"
 #include "runtime.h"
 #include "sandbox-settings.h"
 #include "session.h"
@@ -878,17 +879,24 @@ wrapped_done_if_over(struct wrapped_run *w)
 		loop_quit(w->loop, 0);
 }
 
+/* Keeps what fits under the buffer's cap; the rest is cut. */
+static int
+keep_output(void *userdata, const char *data, size_t len)
+{
+	struct buf *out = userdata;
+	size_t room = out->max - out->len;
+
+	(void)buf_append(out, data, len < room ? len : room);
+	return 0;
+}
+
 static void
 wrapped_output(void *userdata, int fd, uint32_t revents)
 {
 	struct wrapped_run *w = userdata;
 	int i = fd == w->fds[0] ? 0 : 1;
-	char chunk[4096];
-	ssize_t n;
 
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
-		(void)buf_append(&w->out, chunk, (size_t)n); /* past its cap: cut */
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (nbio_drain(fd, keep_output, &w->out) == 0)
 		return;
 	loop_unwatch(w->watch[i]);
 	w->watch[i] = NULL;
