@@ -35,8 +35,8 @@
 #include <jsmn.h>
 
 #include "json.h"
-#include "secret.h"
 #include "utf8.h"
+#include "wipe.h"
 
 struct json_tok {
 	int kind;   /* enum json_kind */

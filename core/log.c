@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "wipe.h"
 
 #define LOG_LINE_MAX (64u * 1024)
 #define LOG_SECRET_MIN 8
@@ -47,19 +48,6 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug",
 };
 
-/* Wipe a secret before freeing it (explicit_bzero where libc has it). */
-static void
-wipe(char *s)
-{
-#ifdef HAVE_EXPLICIT_BZERO
-	explicit_bzero(s, strlen(s));
-#else
-	volatile char *p = s;
-
-	while (*p)
-		*p++ = '\0';
-#endif
-}
 
 static int
 open_log_file(const char *path, int *ret_fd)
@@ -130,8 +118,7 @@ log_close(void)
 	free(log_state.path);
 	log_state.path = NULL;
 	for (size_t i = 0; i < log_state.n_secrets; i++) {
-		wipe(log_state.secrets[i]);
-		free(log_state.secrets[i]);
+		secret_free(log_state.secrets[i]);
 	}
 	free(log_state.secrets);
 	log_state.secrets = NULL;
@@ -206,8 +193,7 @@ log_remove_secret(const char *secret)
 	for (size_t i = 0; i < log_state.n_secrets; i++) {
 		if (strcmp(log_state.secrets[i], secret) != 0)
 			continue;
-		wipe(log_state.secrets[i]);
-		free(log_state.secrets[i]);
+		secret_free(log_state.secrets[i]);
 		log_state.secrets[i] = log_state.secrets[--log_state.n_secrets];
 		return;
 	}

@@ -16,22 +16,6 @@
 #include "secret.h"
 #include "utf8.h"
 
-void
-secret_wipe(void *p, size_t n)
-{
-	if (!p)
-		return;
-#ifdef HAVE_EXPLICIT_BZERO
-	explicit_bzero(p, n);
-#else
-	/* Volatile stores, so that they are not optimised out. */
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-#endif
-}
-
 int
 secret_protect_process(void)
 {
@@ -42,21 +26,6 @@ secret_protect_process(void)
 #else
 	return -ENOSYS;
 #endif
-}
-
-void
-secret_free(char *s)
-{
-	if (!s)
-		return;
-	secret_wipe(s, strlen(s));
-	free(s);
-}
-
-static void
-wipe(void *p, size_t n)
-{
-	secret_wipe(p, n);
 }
 
 /* UTF-8 decoding as Node's Buffer.toString('utf8'): every ill-formed
@@ -101,7 +70,7 @@ work_secret_sessions_token(const char *secret, char **ret_token)
 	if (r < 0)
 		return r == -ENOMEM ? r : -EINVAL;
 	r = utf8_replace_invalid(raw, rawlen, &text);
-	wipe(raw, rawlen);
+	secret_wipe(raw, rawlen);
 	free(raw);
 	if (r < 0) {
 		r = r == -ENOMEM ? r : -EINVAL;
@@ -129,7 +98,7 @@ work_secret_sessions_token(const char *secret, char **ret_token)
 out:
 	json_free(doc);
 	if (text.data)
-		wipe(text.data, text.len);
+		secret_wipe(text.data, text.len);
 	buf_release(&text);
 	return r;
 }

@@ -7,6 +7,9 @@
 #ifndef ER_SECRET_H
 #define ER_SECRET_H
 
+/* Who holds a secret wipes it. */
+#include "wipe.h"
+
 /* Decode `secret` as the reference worker does: base64 (either alphabet,
  * padded or not), UTF-8 (invalid sequences become U+FFFD), JSON; the value
  * must be an object with a non-empty string `sessions_token`; other keys
@@ -20,13 +23,6 @@
  * keys, lone surrogates, \u0000, nesting past JSON_MAX_DEPTH) and a token
  * that cannot be a header value (a control character). */
 int work_secret_sessions_token(const char *secret, char **ret_token);
-
-/* Zero `n` bytes at `p` (which may be NULL) in a way the compiler cannot
- * drop as a dead store: for memory that held a credential, before it is
- * freed or reused. */
-void secret_wipe(void *p, size_t n);
-/* Wipe a NUL-terminated string, then free() it.  Accepts NULL. */
-void secret_free(char *s);
 
 /* Keep the process's memory, and so its credentials, out of core dumps and
  * away from ptrace by other processes of the same user: PR_SET_DUMPABLE off

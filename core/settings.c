@@ -14,19 +14,11 @@
 
 #include "keyfile.h"
 #include "settings.h"
+#include "wipe.h"
 
 #define KEY_FILE_MAX 65536
 #define CA_FILE_SCAN 65536
 
-/* Zero memory that held a key; volatile so the stores are not elided. */
-static void
-wipe(void *p, size_t n)
-{
-	volatile unsigned char *v = p;
-
-	while (n--)
-		*v++ = 0;
-}
 
 #define OFF(m) offsetof(struct settings, m)
 #define ORCH SETTINGS_VERB_ORCHESTRATOR
@@ -981,8 +973,7 @@ settings_read_key_file(const char *path, const char *what, const char *flag, cha
 	}
 	r = log_add_secret(key);
 	if (r < 0) {
-		wipe(key, strlen(key));
-		free(key);
+		secret_free(key);
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -990,7 +981,7 @@ settings_read_key_file(const char *path, const char *what, const char *flag, cha
 	r = 0;
 out:
 	if (data) {
-		wipe(data, KEY_FILE_MAX);
+		secret_wipe(data, KEY_FILE_MAX);
 		free(data);
 	}
 	close(fd);
