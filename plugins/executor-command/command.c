@@ -49,6 +49,7 @@
 #include "buf.h"
 #include "jsonw.h"
 #include "nbio.h"
+#include "wipe.h"
 
 #define LINE_MAX_BYTES 4096
 #define INPUT_MAX (8u << 20)
@@ -216,8 +217,7 @@ input_close(struct cmd_session *s)
 		close(s->in_fd);
 	s->in_fd = -1;
 	/* The item holds the secret. */
-	if (s->input.data)
-		memset(s->input.data, 0, s->input.len);
+	secret_wipe(s->input.data, s->input.len);
 	buf_release(&s->input);
 }
 
@@ -259,8 +259,7 @@ build_input(struct cmd_session *s, const struct er_session_info *info)
 			r = buf_puts(b, "\"secret\":");
 		if (r == 0)
 			r = buf_append(b, str.data, str.len);
-		if (str.data)
-			memset(str.data, 0, str.len);
+		secret_wipe(str.data, str.len);
 		buf_release(&str);
 	}
 	if (r == 0)
