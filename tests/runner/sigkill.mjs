@@ -43,7 +43,8 @@ try {
   b = startRunner({ envId: env.id, key, workdir, workerId: 'second' });
   ok(await until(() => orphans.every((p) => gone(p.pid)), 5000), 'the second runner kills what the first left running as it starts',
     orphans.filter((p) => !gone(p.pid)));
-  ok(/killed \d+ process(es)? left running by a runner that is gone/.test(b.log()), '... and says so', b.log().slice(0, 2000));
+  // The line follows the kill: wait for it rather than race it.
+  ok(await until(() => /killed \d+ process(es)? left running by a runner that is gone/.test(b.log()), 5000), '... and says so', b.log().slice(0, 2000));
   const events = await untilTurnEnds(session.id, 1, 25_000);
   ok(events, 'the second runner finishes the session', b.log().slice(-3000));
   const w = await untilWork(session.id, (x) => x[0]?.state === 'stopped', 10_000);
