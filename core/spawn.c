@@ -49,6 +49,10 @@ struct proc_group {
 struct spawner {
 	struct loop *loop;
 	struct proc_group *groups;
+	/* Orphans of our sessions become our children, and the kernel lists a
+	 * process's children (/proc/PID/task/TID/children): escaped processes
+	 * are searched among our descendants only. */
+	int tree_search;
 };
 
 static void reap_children(void *userdata, int signo);
@@ -63,7 +67,13 @@ spawner_new(struct loop *loop)
 	sp->loop = loop;
 #if defined(HAVE_SYS_PRCTL_H) && HAVE_DECL_PR_SET_CHILD_SUBREAPER
 	/* Orphans of our sessions become our children, so we can reap them. */
-	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)getpid(),
+			 (int)getpid());
+		sp->tree_search = access(path, R_OK) == 0;
+	}
 #endif
 	if (loop_on_signal(loop, SIGCHLD, reap_children, sp) < 0) {
 		free(sp);
@@ -210,6 +220,163 @@ signal_tracked(const char *tracking_id, int sig)
 	return n;
 }
 
+/* A growing list of pids. */
+struct pids {
+	pid_t *v;
+	size_t n;
+	size_t alloc;
+};
+
+/* Bound on a search: pids reused while it runs cannot make it loop. */
+#define PIDS_MAX 1000000
+
+static int
+pids_add(struct pids *l, pid_t pid)
+{
+	if (l->n == l->alloc) {
+		size_t alloc = l->alloc ? l->alloc * 2 : 64;
+		pid_t *v;
+
+		if (alloc > PIDS_MAX)
+			return -E2BIG;
+		v = realloc(l->v, alloc * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->alloc = alloc;
+	}
+	l->v[l->n++] = pid;
+	return 0;
+}
+
+/* Append the children of every thread of `pid`; a process gone meanwhile
+ * has none. */
+static int
+pids_add_children(struct pids *l, pid_t pid)
+{
+	char path[96];
+	struct dirent *de;
+	DIR *d;
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while (r == 0 && (de = readdir(d))) {
+		char buf[4096];
+		long cur = -1;
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/children", (int)pid, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* "pid pid ... ", read in pieces: a runner has thousands. */
+		while (r == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+			for (ssize_t i = 0; i < n && r == 0; i++) {
+				if (buf[i] >= '0' && buf[i] <= '9') {
+					cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+				} else if (cur >= 0) {
+					r = pids_add(l, (pid_t)cur);
+					cur = -1;
+				}
+			}
+		}
+		if (r == 0 && cur >= 0)
+			r = pids_add(l, (pid_t)cur);
+		close(fd);
+	}
+	closedir(d);
+	return r;
+}
+
+/* Append the descendants of l->v[from...], breadth first. */
+static int
+pids_add_descendants(struct pids *l, size_t from)
+{
+	int r = 0;
+
+	for (size_t i = from; i < l->n && r == 0; i++)
+		r = pids_add_children(l, l->v[i]);
+	return r;
+}
+
+static int
+pid_cmp(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a;
+	pid_t y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* SIGKILL the processes carrying the group's tracking id that left its
+ * process groups (setsid, setpgid).  Each descends from us, their
+ * subreaper: from a process of the group, or, orphaned, from us directly.
+ * So only those subtrees are searched, not every process of the host: at
+ * thousands of sessions that was thousands of environments read for each
+ * session that ended, on the event loop. */
+static void
+kill_escaped(struct proc_group *g)
+{
+	struct pids found = { 0 };
+	struct pids known = { 0 };
+	size_t first_orphan;
+	size_t keep;
+	int r = 0;
+
+	if (!g->sp->tree_search) {
+		signal_tracked(g->tracking_id, SIGKILL);
+		return;
+	}
+	/* The group's subtrees before our children: a process orphaned
+	 * between the two reads is found in the second. */
+	for (struct proc *p = g->procs; p && r == 0; p = p->next) {
+		if (!p->reaped)
+			r = pids_add(&found, p->pid);
+	}
+	if (r == 0)
+		r = pids_add_descendants(&found, 0);
+	first_orphan = found.n;
+	if (r == 0)
+		r = pids_add_children(&found, getpid());
+	/* Our children that are some group's processes are that group's. */
+	for (struct proc_group *o = g->sp->groups; o && r == 0; o = o->next) {
+		for (struct proc *p = o->procs; p && r == 0; p = p->next) {
+			if (!p->reaped)
+				r = pids_add(&known, p->pid);
+		}
+	}
+	if (r == 0) {
+		qsort(known.v, known.n, sizeof(*known.v), pid_cmp);
+		keep = first_orphan;
+		for (size_t i = first_orphan; i < found.n; i++) {
+			if (!known.n ||
+			    !bsearch(&found.v[i], known.v, known.n, sizeof(*known.v), pid_cmp))
+				found.v[keep++] = found.v[i];
+		}
+		found.n = keep;
+		r = pids_add_descendants(&found, first_orphan);
+	}
+	if (r < 0) {
+		signal_tracked(g->tracking_id, SIGKILL);
+	} else {
+		for (size_t i = 0; i < found.n; i++) {
+			char id[64];
+
+			if (tracking_id_of(found.v[i], id, sizeof(id)) &&
+			    strcmp(id, g->tracking_id) == 0)
+				kill(found.v[i], SIGKILL);
+		}
+	}
+	free(found.v);
+	free(known.v);
+}
+
 /* The parent of `pid` from /proc/PID/stat, or 0. */
 static pid_t
 parent_of(pid_t pid)
@@ -311,7 +478,7 @@ proc_group_kill(struct proc_group *g)
 			kill(-p->pid, SIGKILL);
 	}
 	/* Processes that called setsid() or setpgid() escaped the groups. */
-	signal_tracked(g->tracking_id, SIGKILL);
+	kill_escaped(g);
 }
 
 void

@@ -222,6 +222,37 @@ test_daemonised_grandchild_is_killed(void **state)
 	loop_free(loop);
 }
 
+/* A grandchild that leaves the group and whose parent exits is orphaned:
+ * the spawner, its subreaper, adopts it, and must still find it. */
+static void
+test_orphaned_grandchild_is_killed(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	struct proc_group *g = proc_group_new(sp);
+	char env[96];
+	char id[64];
+	char *argv[] = { "/bin/sh", "-c",
+			 "(setsid sleep 300 </dev/null >/dev/null 2>&1 &); exec sleep 300", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", env, NULL };
+	struct spawn_spec spec = { .argv = argv, .envp = envp };
+	struct census c = { loop, NULL, 2 };
+	int fds[3];
+	char err[256];
+
+	if (access("/proc/self/environ", R_OK) != 0)
+		skip();
+	snprintf(env, sizeof(env), "%s=%s", SPAWN_TRACKING_VAR, proc_group_tracking_id(g));
+	snprintf(id, sizeof(id), "%s", proc_group_tracking_id(g));
+	c.id = id;
+	assert_int_equal(proc_spawn(g, &spec, NULL, NULL, fds, NULL, err, sizeof(err)), 0);
+	assert_true(run_until(loop, tracked_at_least, &c));
+	proc_group_free(g);
+	assert_true(run_until(loop, tracked_none, &c));
+	spawner_free(sp);
+	loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -230,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_exec_failure_is_reported_at_once),
 		cmocka_unit_test(test_group_reports_when_empty),
 		cmocka_unit_test(test_daemonised_grandchild_is_killed),
+		cmocka_unit_test(test_orphaned_grandchild_is_killed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
