@@ -31,6 +31,8 @@
  * most this many bytes read, between two turns of the loop. */
 #define SCAN_SLICE_ENTRIES 256
 #define SCAN_SLICE_BYTES (1u << 20)
+/* Paths decided between two turns of the loop. */
+#define PATHS_SLICE 1024
 
 static bool
 str_eq(const char *a, const char *b)
@@ -336,11 +338,10 @@ scan_finish(struct memory *m, struct store *st)
 	const char *marker;
 
 	memory_walk_close(&m->walk);
-	if (m->scan_error < 0) {
-		memory_map_clear(&m->scanned);
-		return m->scan_error;
-	}
+	/* What was hashed holds even when the walk failed part way. */
 	memory_map_take(&st->hashes, &m->scanned);
+	if (m->scan_error < 0)
+		return m->scan_error;
 	marker_sha(st, want);
 	marker = memory_map_sha(&m->local, MEMORY_MARKER);
 	m->marker_ok = str_eq(marker, want);
@@ -1096,17 +1097,23 @@ flush_path(struct memory *m, struct store *st, const char *rel)
 	return 0;
 }
 
-/* Walk the paths; a request continues the walk from its callback. */
+/* Decide the paths, PATHS_SLICE between two turns of the loop; a request
+ * continues from its callback. */
 static void
 paths_run(struct memory *m)
 {
 	struct store *st = &m->stores[m->si];
 
 	m->stage = ST_PATHS;
-	while (m->pi < m->paths.n) {
-		int sent = m->pass == PASS_FLUSH ? flush_path(m, st, m->paths.v[m->pi])
-						 : sync_path(m, st, m->paths.v[m->pi]);
+	for (int n = 0; m->pi < m->paths.n; n++) {
+		int sent;
 
+		if (n == PATHS_SLICE) {
+			defer(m);
+			return;
+		}
+		sent = m->pass == PASS_FLUSH ? flush_path(m, st, m->paths.v[m->pi])
+					     : sync_path(m, st, m->paths.v[m->pi]);
 		if (sent)
 			return;
 		m->pi++;

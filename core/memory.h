@@ -31,9 +31,16 @@
  *    flush, each bounded in time, then the folders this instance created
  *    are removed.
  *
- * Every request goes through the API client on the loop; file work (hashing
- * the folder, small writes) is done in place, bounded by the store's size.
- * One operation runs at a time per session.
+ * Every request goes through the API client on the loop.  File work is done
+ * on the loop too, in bounded slices between its turns: a sync walks and
+ * hashes the folder a few hundred entries at a time from a timer, reading
+ * only the files whose device, inode, size or mtime changed since its last
+ * walk (core/memory-files.c reaches them by descriptor, never through a
+ * link).  One operation runs at a time per session.
+ *
+ * The parts: core/memory-merge.c decides each path, core/memory-map.c holds
+ * the path maps, core/memory-files.c the folder; this file mounts, syncs,
+ * flushes and disposes.
  */
 #ifndef ER_MEMORY_H
 #define ER_MEMORY_H

@@ -145,4 +145,4 @@ endif
 # the tool round trip benchmark, checking the report's structure only.
 TESTS += tests/integration/bench-smoke.sh
 EXTRA_DIST += tests/integration/bench-smoke.sh bench/run.sh bench/bench.mjs bench/lib.mjs \
-	bench/cp.mjs bench/report.mjs bench/launch.c
+	bench/cp.mjs bench/report.mjs bench/launch.c bench/memory.sh bench/memory.mjs
