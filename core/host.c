@@ -19,13 +19,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef HAVE_SETFSUID
-#include <linux/capability.h>
-#include <sys/fsuid.h>
-#include <sys/syscall.h>
-#endif
 
 #include "buf.h"
+#include "fsid.h"
 #include "metrics.h"
 #include "nbio.h"
 #include "runtime.h"
@@ -334,99 +330,9 @@ host_set_sandbox_identity(void *host_ctx, uint32_t uid, uint32_t gid)
 {
 	struct host_plugin *hp = host_ctx;
 
-	if (!hp || uid == (uint32_t)-1 || gid == (uint32_t)-1)
+	if (!hp)
 		return -EINVAL;
-	if ((uid_t)uid == geteuid() && (gid_t)gid == getegid()) {
-		hp->rt->sandbox_ids = 0;
-		return 0;
-	}
-#ifdef HAVE_SETFSUID
-	hp->rt->sandbox_ids = 1;
-	hp->rt->sandbox_uid = uid;
-	hp->rt->sandbox_gid = gid;
-	return 0;
-#else
-	return -ENOTSUP;
-#endif
-}
-
-#ifdef HAVE_SETFSUID
-/* Raise or drop CAP_DAC_READ_SEARCH in the effective set. */
-static void
-set_read_search(int on)
-{
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return;
-	if (on)
-		data[0].effective |= 1u << CAP_DAC_READ_SEARCH;
-	else
-		data[0].effective &= ~(1u << CAP_DAC_READ_SEARCH);
-	(void)syscall(SYS_capset, &hdr, data);
-}
-#endif
-
-int
-host_sandbox_fs_enter(struct runtime *rt, const char *workdir)
-{
-#ifdef HAVE_SETFSUID
-	struct stat st;
-
-	/* Only where the sandbox's user owns the session's directory (not a
-	 * --workdir that belongs to someone else). */
-	if (!rt->sandbox_ids || !workdir || stat(workdir, &st) < 0 ||
-	    st.st_uid != (uid_t)rt->sandbox_uid)
-		return 0;
-	if (rt->sandbox_fs_depth++ > 0)
-		return 1;
-	/* Files the executor creates belong to the sandbox's user; it may
-	 * still traverse and read the runner's own (0700) directories on the
-	 * way to the session's, as before. */
-	setfsgid((gid_t)rt->sandbox_gid);
-	setfsuid((uid_t)rt->sandbox_uid);
-	set_read_search(1);
-	return 1;
-#else
-	return 0;
-#endif
-}
-
-void
-host_sandbox_fs_suspend(struct runtime *rt)
-{
-#ifdef HAVE_SETFSUID
-	if (rt->sandbox_ids && rt->sandbox_fs_depth > 0) {
-		setfsuid(geteuid());
-		setfsgid(getegid());
-	}
-#endif
-}
-
-void
-host_sandbox_fs_resume(struct runtime *rt)
-{
-#ifdef HAVE_SETFSUID
-	if (rt->sandbox_ids && rt->sandbox_fs_depth > 0) {
-		setfsgid((gid_t)rt->sandbox_gid);
-		setfsuid((uid_t)rt->sandbox_uid);
-		set_read_search(1);
-	}
-#endif
-}
-
-void
-host_sandbox_fs_leave(struct runtime *rt)
-{
-#ifdef HAVE_SETFSUID
-	if (!rt->sandbox_ids || rt->sandbox_fs_depth == 0 || --rt->sandbox_fs_depth > 0)
-		return;
-	/* Back to fsuid 0: the kernel restores the file capabilities. */
-	setfsuid(geteuid());
-	setfsgid(getegid());
-#endif
+	return fsid_set(&hp->rt->sandbox_fs, uid, gid);
 }
 
 static int
@@ -566,7 +472,7 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 	if (req->n_pass_fds > 64 || (req->n_pass_fds && !req->pass_fds))
 		return host_err_set(err, -EINVAL, "spawn: too many fds to pass");
 	/* wrap() and the spawn act as the runner, not as the sandbox's user. */
-	host_sandbox_fs_suspend(rt);
+	fsid_suspend(&rt->sandbox_fs);
 	/* The session is known here even when the executor leaves it out
 	 * (a backend names per-session resources after it). */
 	cmd = req->cmd;
@@ -609,7 +515,7 @@ host_spawn(struct er_session *session, struct er_spawn_request *req, er_exit_cb 
 out:
 	/* Closes the fds wrap() passed: the child has its copies. */
 	builder_release(&b);
-	host_sandbox_fs_resume(rt);
+	fsid_resume(&rt->sandbox_fs);
 	return r;
 }
 

@@ -447,7 +447,7 @@ plugin_check(struct settings *s, const char *file)
 		goto out;
 	rt.sandbox = p;
 	/* As the runner does for a session: the sandbox's user owns it. */
-	if (rt.sandbox_ids && chown(sr.workdir, rt.sandbox_uid, rt.sandbox_gid) < 0)
+	if (rt.sandbox_fs.active && chown(sr.workdir, rt.sandbox_fs.uid, rt.sandbox_fs.gid) < 0)
 		printf("# cannot give the session's directory to the sandbox's user: %s\n",
 		       strerror(errno));
 	if (p->ops.sandbox.session_start) {

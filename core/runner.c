@@ -1082,16 +1082,16 @@ check_workdir_owner(const struct runner *r)
 	const struct settings *s = r->rt.settings;
 	struct stat st;
 
-	if (!s->workdir || !r->rt.sandbox_ids || stat(s->workdir, &st) < 0 ||
-	    st.st_uid == (uid_t)r->rt.sandbox_uid)
+	if (!s->workdir || !r->rt.sandbox_fs.active || stat(s->workdir, &st) < 0 ||
+	    st.st_uid == (uid_t)r->rt.sandbox_fs.uid)
 		return 0;
 	log_error("runner",
 		  "--workdir '%s' belongs to uid %u but the sandbox runs commands as uid %u, so "
 		  "its commands and the file tools would act as two users; fix: chown %u:%u '%s', "
 		  "or pass --sandbox-user with the directory's owner, or use --base-dir (a "
 		  "directory per session, owned by the sandbox's user) instead of --workdir",
-		  s->workdir, (unsigned)st.st_uid, (unsigned)r->rt.sandbox_uid,
-		  (unsigned)r->rt.sandbox_uid, (unsigned)r->rt.sandbox_gid, s->workdir);
+		  s->workdir, (unsigned)st.st_uid, (unsigned)r->rt.sandbox_fs.uid,
+		  (unsigned)r->rt.sandbox_fs.uid, (unsigned)r->rt.sandbox_fs.gid, s->workdir);
 	return EX_CONFIG;
 }
 

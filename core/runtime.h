@@ -9,6 +9,7 @@
 #include <environment-runner/plugin.h>
 
 #include "api.h"
+#include "fsid.h"
 #include "loader.h"
 #include "loop.h"
 #include "settings.h"
@@ -38,21 +39,8 @@ struct runtime {
 	/* The sandbox's ids when they differ from the runner's (ABI 1.1
 	 * set_sandbox_identity): session directories belong to them and tool
 	 * calls run with them as file-system identity. */
-	int sandbox_ids;
-	uint32_t sandbox_uid;
-	uint32_t sandbox_gid;
-	int sandbox_fs_depth;
+	struct fsid sandbox_fs;
 };
-
-/* Enter the sandbox's file-system identity around an executor's entry
- * point: 1 when entered (call leave after), 0 when there is nothing to do
- * (no set_sandbox_identity, or `workdir` not owned by the sandbox's user).
- * They nest.  suspend and resume bracket work that must act as the runner
- * itself (wrap and spawn). */
-int host_sandbox_fs_enter(struct runtime *rt, const char *workdir);
-void host_sandbox_fs_leave(struct runtime *rt);
-void host_sandbox_fs_suspend(struct runtime *rt);
-void host_sandbox_fs_resume(struct runtime *rt);
 
 /* For plugin-check: wrap `cmd` with rt->sandbox (`sandbox_sess` its state
  * for the command's session, or NULL) and run it to its end as a session's

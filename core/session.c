@@ -657,14 +657,14 @@ stream_tool_call(void *userdata, const char *id, const char *name, const char *i
 		return ER_DECLINED;
 	/* With a sandbox running as another user, the file tools act as that
 	 * user, so that what they create stays usable inside the sandbox. */
-	as_sandbox = host_sandbox_fs_enter(s->rt, s->workdir);
+	as_sandbox = fsid_enter(&s->rt->sandbox_fs, s->workdir);
 	memset(&err, 0, sizeof(err));
 	if (ops->tool_call_err)
 		r = ops->tool_call_err(s->rt->executor->state, s->exec_sess, &call, &err);
 	else
 		r = ops->tool_call(s->rt->executor->state, s->exec_sess, &call);
 	if (as_sandbox)
-		host_sandbox_fs_leave(s->rt);
+		fsid_leave(&s->rt->sandbox_fs);
 	if (r < 0 && err.msg[0]) {
 		/* The executor's own words answer the call (ABI 1.2). */
 		char text[sizeof(err.msg) + 160];
@@ -999,13 +999,13 @@ start_executor(struct session *s)
 	/* A sandbox that runs as another user (set_sandbox_identity) owns the
 	 * directory the runner made for the session, and may pass through the
 	 * base directory to reach it (search, not list). */
-	if (s->own_workdir && s->rt->sandbox_ids) {
+	if (s->own_workdir && s->rt->sandbox_fs.active) {
 		const char *base = s->rt->settings->base_dir;
 		struct stat st;
 
 		if (stat(base, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 0011) != 0011)
 			(void)chmod(base, (st.st_mode & 07777) | 0011);
-		if (chown(s->workdir, (uid_t)s->rt->sandbox_uid, (gid_t)s->rt->sandbox_gid) < 0)
+		if (chown(s->workdir, (uid_t)s->rt->sandbox_fs.uid, (gid_t)s->rt->sandbox_fs.gid) < 0)
 			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
 				 "cannot hand '%s' to the sandbox's user: %m", s->workdir);
 	}
