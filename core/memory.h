@@ -38,9 +38,10 @@
  * walk (core/memory-files.c reaches them by descriptor, never through a
  * link).  One operation runs at a time per session.
  *
- * The parts: core/memory-merge.c decides each path, core/memory-map.c holds
- * the path maps, core/memory-files.c the folder; this file mounts, syncs,
- * flushes and disposes.
+ * The parts: core/memory.c mounts the stores and runs one operation at a
+ * time over them; core/memory-sync.c is one store's pass against the API;
+ * core/memory-merge.c decides each path, core/memory-map.c holds the path
+ * maps, core/memory-files.c reaches the folder.
  */
 #ifndef ER_MEMORY_H
 #define ER_MEMORY_H
