@@ -120,6 +120,13 @@ struct thread_status {
 	int terminated;
 };
 
+/* A session thread whose calls were run: the executor may keep something
+ * for it (the toolset's shell) until the thread is over. */
+struct worked_thread {
+	struct worked_thread *next;
+	char *thread_id;         /* NULL: the primary thread */
+};
+
 /* A queued POST of one event. */
 struct outgoing {
 	struct outgoing *next;
@@ -183,6 +190,7 @@ struct stream {
 	unsigned long view_events;  /* events applied to this view */
 	struct seen *seen[SEEN_BUCKETS];
 	struct thread_status *threads;
+	struct worked_thread *worked;   /* kept across views */
 	int idle_since_set;
 	uint64_t idle_since;
 	int view_ended;
@@ -406,6 +414,59 @@ thread_has_terminated(struct stream *st, const char *thread_id)
 	struct thread_status *t = find_thread(st, thread_id);
 
 	return t && t->terminated;
+}
+
+static void
+note_worked_thread(struct stream *st, const char *thread_id)
+{
+	struct worked_thread *w;
+
+	for (w = st->worked; w; w = w->next) {
+		if (same_thread(w->thread_id, thread_id))
+			return;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w || (thread_id && !(w->thread_id = strdup(thread_id)))) {
+		free(w);
+		return;
+	}
+	w->next = st->worked;
+	st->worked = w;
+}
+
+/* As the SDK's tool runner aborts a thread's signal: a thread that has
+ * terminated and runs no call any more is over for the executor. */
+static void
+release_terminated_threads(struct stream *st)
+{
+	struct worked_thread **p = &st->worked;
+
+	while (*p) {
+		struct worked_thread *w = *p;
+
+		if (!thread_has_terminated(st, w->thread_id) ||
+		    (st->running && same_thread(st->running->thread_id, w->thread_id))) {
+			p = &w->next;
+			continue;
+		}
+		*p = w->next;
+		if (st->cb.thread_stop)
+			st->cb.thread_stop(st->userdata, w->thread_id);
+		free(w->thread_id);
+		free(w);
+	}
+}
+
+static void
+free_worked_threads(struct stream *st)
+{
+	while (st->worked) {
+		struct worked_thread *w = st->worked;
+
+		st->worked = w->next;
+		free(w->thread_id);
+		free(w);
+	}
 }
 
 /* Whether the session no longer takes a result for `c`. */
@@ -1135,7 +1196,8 @@ start_call(struct stream *st, struct call *c)
 	}
 	st->tool_running = 1;
 	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "running tool call '%s' (%s)", c->id, c->name);
-	r = st->cb.tool_call(st->userdata, c->id, c->name, c->input, c->input_len);
+	note_worked_thread(st, c->thread_id);
+	r = st->cb.tool_call(st->userdata, c->id, c->name, c->input, c->input_len, c->thread_id);
 	if (st->running != c || !st->tool_running)
 		return;
 	if (r == ER_DECLINED) {
@@ -1249,6 +1311,7 @@ act(struct stream *st)
 	}
 	if (st->running && st->tool_running && call_is_resolved(st->running))
 		stop_tool(st, "was answered elsewhere or its thread stopped", METRICS_TOOL_CANCELLED, 1);
+	release_terminated_threads(st);
 	count_idle(st, !st->running);
 	/* Started from the loop, so that the events read together with the
 	 * call can still answer or deny it. */
@@ -1889,6 +1952,7 @@ stream_free(struct stream *st)
 		}
 	}
 	free_threads(st);
+	free_worked_threads(st);
 	free(st->session_id);
 	secret_free(st->token);
 	free(st);

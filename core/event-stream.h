@@ -29,12 +29,16 @@ enum stream_end {
 };
 
 struct stream_callbacks {
-	/* Run a call; answer with stream_tool_result().  Return 0 when started,
-	 * 1 (ER_DECLINED) for a tool that is not ours, negative on failure. */
+	/* Run a call of session thread `thread_id` (NULL: the primary thread);
+	 * answer with stream_tool_result().  Return 0 when started, 1
+	 * (ER_DECLINED) for a tool that is not ours, negative on failure. */
 	int (*tool_call)(void *userdata, const char *id, const char *name, const char *input,
-			 size_t input_len);
+			 size_t input_len, const char *thread_id);
 	/* Abandon the running call (no result expected any more). */
 	void (*tool_cancel)(void *userdata, const char *id);
+	/* A session thread that ran calls has terminated and runs none any
+	 * more: what was kept for it (a shell) can go (may be NULL). */
+	void (*thread_stop)(void *userdata, const char *thread_id);
 	/* Every event that is not a routed call, when wanted (may be NULL). */
 	void (*event)(void *userdata, const char *type, const char *json, size_t len);
 	void (*ended)(void *userdata, enum stream_end why);

@@ -644,10 +644,11 @@ lease_ttl_changed(void *userdata, long ttl_ms)
 }
 
 static int
-stream_tool_call(void *userdata, const char *id, const char *name, const char *input, size_t len)
+stream_tool_call(void *userdata, const char *id, const char *name, const char *input, size_t len,
+		 const char *thread_id)
 {
 	struct session *s = userdata;
-	struct er_tool_call call = { sizeof(call), id, name, input, len, NULL };
+	struct er_tool_call call = { sizeof(call), id, name, input, len, thread_id };
 	const struct er_executor_ops *ops = exec_ops(s);
 	struct er_error err;
 	int as_sandbox;
@@ -686,6 +687,15 @@ stream_tool_cancel(void *userdata, const char *id)
 
 	if (exec_ops(s)->tool_cancel)
 		exec_ops(s)->tool_cancel(s->rt->executor->state, s->exec_sess, id);
+}
+
+static void
+stream_thread_stop(void *userdata, const char *thread_id)
+{
+	struct session *s = userdata;
+
+	if (exec_ops(s)->thread_stop)
+		exec_ops(s)->thread_stop(s->rt->executor->state, s->exec_sess, thread_id);
 }
 
 static void
@@ -1092,6 +1102,7 @@ run_executor(struct session *s)
 		struct stream_callbacks cb = {
 			.tool_call = stream_tool_call,
 			.tool_cancel = stream_tool_cancel,
+			.thread_stop = stream_thread_stop,
 			.event = (ops->flags & ER_EXECUTOR_EVENTS) && ops->session_event ? stream_event
 											: NULL,
 			.ended = stream_ended,

@@ -20,6 +20,10 @@ export function validateScript(s) {
         throw badRequest(`turns[${t}].tool_calls[${c}]: name (string) and input (object) required`);
       }
       if (call.awaited !== undefined && typeof call.awaited !== 'boolean') throw badRequest(`turns[${t}].tool_calls[${c}].awaited: expected a boolean`);
+      if (call.thread !== undefined && (typeof call.thread !== 'string' || !call.thread)) throw badRequest(`turns[${t}].tool_calls[${c}].thread: expected a session thread id`);
+      if (call.end_thread !== undefined && (typeof call.end_thread !== 'boolean' || call.thread === undefined)) {
+        throw badRequest(`turns[${t}].tool_calls[${c}].end_thread: a boolean, with thread`);
+      }
       const p = call.evaluated_permission;
       if (p !== undefined && p !== null && !PERMISSIONS.has(p)) {
         throw badRequest(`turns[${t}].tool_calls[${c}].evaluated_permission: allow, ask, deny or null`);
@@ -139,6 +143,12 @@ export class ScriptedAgent {
       const input = call.pad_bytes ? { ...call.input, pad: 'x'.repeat(call.pad_bytes) } : call.input;
       const use = { type: 'agent.tool_use', name: call.name, input };
       if (permission !== null) use.evaluated_permission = permission;
+      // A subagent's call: its thread runs, and the call names it.
+      const thread = call.thread;
+      if (thread) {
+        this.#emit({ type: 'session.thread_status_running', session_thread_id: thread });
+        use.session_thread_id = thread;
+      }
       const tu = this.#emit(use);
       // Its confirmation and result can only come after it: search from there, not from the
       // turn's start (a turn of n calls would scan O(n^2) events).
@@ -151,8 +161,9 @@ export class ScriptedAgent {
         results.push({ text: '(not awaited)', is_error: false });
         continue;
       }
+      const waiting = { stop_reason: { type: 'requires_action', event_ids: [tu.id] }, stop_details: null };
       const idle = () =>
-        this.#emit({ type: 'session.status_idle', stop_reason: { type: 'requires_action', event_ids: [tu.id] }, stop_details: null });
+        this.#emit(thread ? { type: 'session.thread_status_idle', session_thread_id: thread, ...waiting } : { type: 'session.status_idle', ...waiting });
       if (permission === 'ask') {
         idle();
         const c = await this.#waitFor((e) => e.type === 'user.tool_confirmation' && e.tool_use_id === tu.id, at);
@@ -165,7 +176,9 @@ export class ScriptedAgent {
       idle();
       const r = await this.#waitFor((e) => e.type === 'user.tool_result' && e.tool_use_id === tu.id, at);
       results.push({ text: textOf(r.content), is_error: r.is_error === true });
-      this.#emit({ type: 'session.status_running' });
+      if (!thread) this.#emit({ type: 'session.status_running' });
+      else if (call.end_thread) this.#emit({ type: 'session.thread_status_terminated', session_thread_id: thread });
+      else this.#emit({ type: 'session.thread_status_running', session_thread_id: thread });
     }
     const text = render(turn.message ?? '', user, results);
     this.#emit({ type: 'agent.message', content: [{ type: 'text', text }] });

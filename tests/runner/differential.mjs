@@ -6,7 +6,8 @@
 //
 // Then the item's lifecycle, both runners side by side again: a call the
 // session does not wait on, a running call interrupted, one whose item the
-// server asks to stop, one whose session is archived. The posted results
+// server asks to stop, one whose session is archived, calls of two session
+// threads (one shell each; a terminated thread's is gone). The posted results
 // (the stopped call's included), the item's transitions and the stop
 // requests must be the same.
 import { existsSync, mkdirSync, readFileSync, realpathSync, utimesSync, writeFileSync } from 'node:fs';
@@ -304,6 +305,20 @@ try {
     (s) => cp.faults({ stop_request: { session_id: s.id } }));
   ok(stopReq.results[0]?.[0] === stopped && stopReq.stops === 1, 'stop-request: the stopped call\'s result is posted, one stop', stopReq);
   await lifecycle('archived', [{ name: 'bash', input: { command: LONG } }], (s) => client.beta.sessions.archive(s.id));
+  // One shell per session thread; a thread that terminates loses its shell.
+  const threads = await lifecycle('threads', [
+    { name: 'bash', input: { command: 'export X=primary; echo "$X"' } },
+    { name: 'bash', input: { command: 'echo "[$X]"; export X=sub' }, thread: 'sthr_sub' },
+    { name: 'bash', input: { command: 'echo "$X"' } },
+    { name: 'bash', input: { command: 'echo "$X"' }, thread: 'sthr_sub', end_thread: true },
+    { name: 'bash', input: { command: 'echo "$X"' } },
+    { name: 'bash', input: { command: 'echo again' }, thread: 'sthr_sub' },
+  ]);
+  const text = (r) => (r ? JSON.parse(r.slice(r.indexOf(':') + 1))[0]?.text : undefined);
+  ok(text(threads.results[1]?.[0]) === '[]' && text(threads.results[2]?.[0]) === 'primary' && text(threads.results[3]?.[0]) === 'sub',
+    'threads: each session thread has a shell of its own', threads);
+  ok(/^true:.*did not run, because the shell is gone/.test(threads.results[5]?.[0] ?? ''),
+    'threads: the shell of a terminated thread is gone', threads);
 } finally {
   await cp.clearFaults();
 }
