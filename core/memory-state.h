@@ -29,8 +29,9 @@ struct store {
 	struct memory_map refused;
 	struct memory_map pending; /* pending deletes */
 	struct memory_map sent;
-	struct memory_map restore; /* missing after a stopped call: pulled again, never deleted */
-	struct memory_map hashes;  /* the last scan's hashes, with the stamps they hold for */
+	struct memory_map
+		restore; /* missing after a stopped call (since t): pulled again, never deleted */
+	struct memory_map hashes; /* the last scan's hashes, with the stamps they hold for */
 };
 
 enum op {
@@ -91,6 +92,7 @@ struct memory {
 	struct memory_walk walk;
 	struct memory_map scanned; /* the next hash cache */
 	int64_t scan_started;	   /* wall clock, seconds */
+	uint64_t scan_began;	   /* loop clock, ms */
 	int scan_error;
 	struct memory_map local;
 	int marker_ok;

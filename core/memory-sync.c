@@ -173,6 +173,7 @@ scan_start(struct memory *m)
 	memory_map_clear(&m->local);
 	memory_map_clear(&m->scanned);
 	m->scan_started = wall_sec();
+	m->scan_began = loop_now_ms();
 	m->scan_error = 0;
 	r = memory_walk_open(&m->walk, st->root);
 	if (r < 0) {
@@ -236,8 +237,12 @@ scan_finish(struct memory *m, struct store *st)
 	memory_map_del(&m->local, MEMORY_MARKER);
 	/* A file that came back needs no pull. */
 	for (size_t i = st->restore.n; i-- > 0;) {
-		if (memory_map_find(&m->local, st->restore.v[i].rel))
-			memory_map_del(&st->restore, st->restore.v[i].rel);
+		const struct memory_entry *e = &st->restore.v[i];
+
+		/* A walk that began before the call was stopped may have seen
+		 * the file before the call moved it away. */
+		if (e->t < m->scan_began && memory_map_find(&m->local, e->rel))
+			memory_map_del(&st->restore, e->rel);
 	}
 	return 0;
 }

@@ -367,6 +367,7 @@ void
 memory_restore_missing(struct memory *m)
 {
 	struct memory_map here = { 0 };
+	uint64_t now = loop_now_ms();
 
 	if (!m || m->resource >= 0)
 		return;
@@ -378,8 +379,13 @@ memory_restore_missing(struct memory *m)
 		memory_folder_names(st, &here);
 		for (size_t k = 0; k < 2; k++) {
 			for (size_t j = 0; j < known[k]->n; j++) {
-				if (!memory_map_find(&here, known[k]->v[j].rel))
-					memory_map_set(&st->restore, known[k]->v[j].rel, NULL);
+				struct memory_entry *e;
+
+				if (memory_map_find(&here, known[k]->v[j].rel))
+					continue;
+				e = memory_map_set(&st->restore, known[k]->v[j].rel, NULL);
+				if (e)
+					e->t = now;
 			}
 		}
 	}
