@@ -220,15 +220,22 @@ send_json(struct cc_session *s, struct buf *b)
 
 /* ---- writing to the CLI ------------------------------------------------- */
 
+/* Stop watching one of the CLI's pipes and close it. */
+static void
+pipe_close(struct cc_session *s, int *fd, struct er_watch **watch)
+{
+	if (*watch)
+		s->pl->host->unwatch_fd(*watch);
+	*watch = NULL;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
 static void
 input_close(struct cc_session *s)
 {
-	if (s->in_watch)
-		s->pl->host->unwatch_fd(s->in_watch);
-	s->in_watch = NULL;
-	if (s->in_fd >= 0)
-		close(s->in_fd);
-	s->in_fd = -1;
+	pipe_close(s, &s->in_fd, &s->in_watch);
 	buf_release(&s->inq);
 }
 
@@ -825,12 +832,8 @@ stdout_readable(void *userdata, int fd, uint32_t revents)
 {
 	struct cc_session *s = userdata;
 
-	if (nbio_drain(s->out_fd, nbio_lines_feed, &s->stdout_lines) == 0 || s->out_fd < 0)
-		return;
-	s->pl->host->unwatch_fd(s->out_watch);
-	s->out_watch = NULL;
-	close(s->out_fd);
-	s->out_fd = -1;
+	if (nbio_drain(s->out_fd, nbio_lines_feed, &s->stdout_lines) != 0 && s->out_fd >= 0)
+		pipe_close(s, &s->out_fd, &s->out_watch);
 }
 
 /* Keeps the last STDERR_TAIL bytes, for the reason of an unexpected exit. */
@@ -854,12 +857,8 @@ stderr_readable(void *userdata, int fd, uint32_t revents)
 {
 	struct cc_session *s = userdata;
 
-	if (nbio_drain(s->err_fd, keep_stderr_tail, s) == 0)
-		return;
-	s->pl->host->unwatch_fd(s->err_watch);
-	s->err_watch = NULL;
-	close(s->err_fd);
-	s->err_fd = -1;
+	if (nbio_drain(s->err_fd, keep_stderr_tail, s) != 0)
+		pipe_close(s, &s->err_fd, &s->err_watch);
 }
 
 /* ---- the session's events ----------------------------------------------- */
@@ -1139,19 +1138,9 @@ cc_session_event(void *state, void *sess, const char *type, const char *json, si
 static void
 close_fds(struct cc_session *s)
 {
-	const struct er_host *host = s->pl->host;
-
 	input_close(s);
-	if (s->out_watch)
-		host->unwatch_fd(s->out_watch);
-	if (s->err_watch)
-		host->unwatch_fd(s->err_watch);
-	s->out_watch = s->err_watch = NULL;
-	if (s->out_fd >= 0)
-		close(s->out_fd);
-	if (s->err_fd >= 0)
-		close(s->err_fd);
-	s->out_fd = s->err_fd = -1;
+	pipe_close(s, &s->out_fd, &s->out_watch);
+	pipe_close(s, &s->err_fd, &s->err_watch);
 }
 
 /* The last non-blank line of `tail` (what the CLI last wrote on stderr),
