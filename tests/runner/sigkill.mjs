@@ -75,4 +75,30 @@ try {
   const left = await untilNoTracked(TMP, 5000);
   ok(left.length === 0, 'no tracked process left', left);
 }
+
+// The same under --base-dir: the next runner on that directory kills what
+// the killed one left in its session directory, then removes the directory.
+{
+  const baseDir = join(TMP, 'shared-base');
+  const s2 = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(s2.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'sleep 30 >/dev/null 2>&1 & sleep 20; echo late' } }], message: 'done' }] });
+  const a2 = startRunner({ envId: env.id, key, baseDir, workerId: 'first-base' });
+  let b2;
+  try {
+    await say(client, s2.id, 'go');
+    const bg = await untilTracked(/^sleep 30$/, baseDir, 15_000);
+    ok(bg, 'a background job runs in a session directory under --base-dir', a2.log().slice(-2000));
+    await a2.kill('SIGKILL');
+    b2 = startRunner({ envId: env.id, key, baseDir, workerId: 'second-base' });
+    ok(await until(() => bg && gone(bg.pid), 5000), 'the next runner on that --base-dir kills it as it starts');
+    ok(/killed \d+ process(es)? left running by a runner that is gone/.test(b2.log()) && /removed 1 session directory left by a runner that is gone/.test(b2.log()),
+      '... and removes the stale session directory, and says so', b2.log().slice(0, 2000));
+  } finally {
+    a2.kill();
+    const r = b2 ? await b2.stop() : null;
+    ok(r?.code === 0, 'that runner exits 0 on SIGTERM', { r, log: b2?.log().slice(-2000) });
+    const left = await untilNoTracked(TMP, 5000);
+    ok(left.length === 0, 'no tracked process left', left);
+  }
+}
 done();
