@@ -243,6 +243,20 @@ memory_stamp_of(const struct stat *sb, struct memory_stamp *stamp)
 #endif
 }
 
+bool
+memory_stamp_holds(const struct memory_stamp *cached, const struct memory_stamp *now)
+{
+	return cached->ino != 0 && cached->dev == now->dev && cached->ino == now->ino &&
+	       cached->size == now->size && cached->mtime_sec == now->mtime_sec &&
+	       cached->mtime_nsec == now->mtime_nsec;
+}
+
+bool
+memory_stamp_settled(const struct memory_stamp *stamp, int64_t walk_sec)
+{
+	return stamp->mtime_sec < walk_sec - MEMORY_RACY_SEC;
+}
+
 int
 memory_files_hash_at(int dirfd, const char *name, char hex[65], struct memory_stamp *stamp)
 {

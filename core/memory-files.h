@@ -15,8 +15,9 @@
 #include "buf.h"
 #include "memory-map.h"
 
-/* A memory's content is far smaller (the API's cap); a file past this is
- * neither read nor hashed, and so neither uploaded nor deleted remotely. */
+/* The API takes a memory of at most 100 kB: a larger file is refused with a
+ * 413 and stays un-synced until it changes.  A file past this cap is not
+ * even read: neither hashed, uploaded, nor deleted remotely. */
 #define MEMORY_MAX_FILE_BYTES (4u << 20)
 /* Entries (files and folders) one walk visits at most. */
 #define MEMORY_MAX_WALK_ENTRIES 100000
@@ -38,6 +39,14 @@ int memory_files_remove(const char *root, const char *rel);
  * what was read. */
 int memory_files_hash_at(int dirfd, const char *name, char hex[65], struct memory_stamp *stamp);
 void memory_stamp_of(const struct stat *sb, struct memory_stamp *stamp);
+/* Whether a hash taken at stamp `cached` still holds for a file now at
+ * `now`: every field the same, and `cached` set (not zeroed). */
+bool memory_stamp_holds(const struct memory_stamp *cached, const struct memory_stamp *now);
+/* Whether a hash read at `stamp` may be cached by a walk begun at
+ * `walk_sec` (wall clock): not when the file changed in the last
+ * MEMORY_RACY_SEC, when it could change again without its mtime moving. */
+bool memory_stamp_settled(const struct memory_stamp *stamp, int64_t walk_sec);
+#define MEMORY_RACY_SEC 2
 
 /* A depth-first walk of a store's regular files, resumable between calls,
  * holding at most MEMORY_MAX_WALK_DEPTH folders open. */

@@ -112,10 +112,6 @@ marker_sha(const struct store *st, char hex[65])
  * file is read only when its stamp (device, inode, size, mtime) differs
  * from the one its cached hash was taken at. */
 
-/* A file changed within this many seconds of the scan could change again
- * without its stamp changing (a coarse mtime): its hash is not cached. */
-#define RACY_STAMP_SEC 2
-
 static int64_t
 wall_sec(void)
 {
@@ -123,13 +119,6 @@ wall_sec(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec;
-}
-
-static bool
-stamp_eq(const struct memory_stamp *a, const struct memory_stamp *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec;
 }
 
 /* The hash of the walk's current file, from the cache or read: 0,
@@ -144,14 +133,14 @@ scan_hash(struct memory *m, struct store *st, const struct memory_walk_file *f, 
 	int r;
 
 	memory_stamp_of(&f->sb, &stamp);
-	if (cached && stamp_eq(&cached->stamp, &stamp)) {
+	if (cached && memory_stamp_holds(&cached->stamp, &stamp)) {
 		memcpy(hex, cached->sha, 65);
 	} else {
 		r = memory_files_hash_at(f->dirfd, f->name, hex, &stamp);
 		if (r < 0)
 			return r;
 		*read += (size_t)stamp.size;
-		if (stamp.mtime_sec >= m->scan_started - RACY_STAMP_SEC)
+		if (!memory_stamp_settled(&stamp, m->scan_started))
 			memset(&stamp, 0, sizeof(stamp));
 	}
 	e = memory_map_set(&m->scanned, f->rel, hex);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The memory stores' building blocks: the hashed map (sets, finds and
- * deletes agree with a plain list at every step) and the file store's walk
- * and accessors, which never follow a link the session planted.
+ * deletes agree with a plain list at every step), when a cached hash still
+ * holds, and the file store's walk and accessors, which never follow a link
+ * the session planted.
  */
 #include "config.h"
 
@@ -72,6 +73,48 @@ test_map_against_list(void **state)
 	memory_map_clear(&m);
 	assert_null(memory_map_find(&m, "dir0/file-1.md"));
 	assert_null(memory_map_sha(&m, "x"));
+}
+
+/* A cached hash holds only while every field of the stamp does. */
+static void
+test_stamp_holds(void **state)
+{
+	static const struct memory_stamp base = { 8, 1234, 100, 1700000000, 5 };
+	static const struct {
+		struct memory_stamp now;
+		bool holds;
+	} rows[] = {
+		{ { 8, 1234, 100, 1700000000, 5 }, true },
+		{ { 9, 1234, 100, 1700000000, 5 }, false }, /* another file system */
+		{ { 8, 1235, 100, 1700000000, 5 }, false }, /* replaced (a rename over it) */
+		{ { 8, 1234, 101, 1700000000, 5 }, false }, /* grown */
+		{ { 8, 1234, 100, 1700000001, 5 }, false }, /* written a second later */
+		{ { 8, 1234, 100, 1700000000, 6 }, false }, /* the same second, same size */
+	};
+	static const struct memory_stamp unset = { 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (memory_stamp_holds(&base, &rows[i].now) != rows[i].holds)
+			fail_msg("row %zu: holds %d", i, !rows[i].holds);
+	}
+	/* A hash kept without a stamp (a racy one) never holds. */
+	assert_false(memory_stamp_holds(&unset, &unset));
+}
+
+/* A file written just before the walk may change again within the same
+ * mtime tick: its hash is not cached. */
+static void
+test_stamp_settled(void **state)
+{
+	struct memory_stamp s = { 8, 1234, 100, 1000, 0 };
+
+	(void)state;
+	assert_true(memory_stamp_settled(&s, 1000 + MEMORY_RACY_SEC + 1));
+	assert_false(memory_stamp_settled(&s, 1000 + MEMORY_RACY_SEC));
+	assert_false(memory_stamp_settled(&s, 1000));
+	s.mtime_sec = 2000; /* in the future: a clock set back */
+	assert_false(memory_stamp_settled(&s, 1000));
 }
 
 static char root[] = "/tmp/er-memory-store.XXXXXX";
@@ -235,6 +278,8 @@ main(void)
 {
 	const struct CMUnitTest map_tests[] = {
 		cmocka_unit_test(test_map_against_list),
+		cmocka_unit_test(test_stamp_holds),
+		cmocka_unit_test(test_stamp_settled),
 	};
 	const struct CMUnitTest file_tests[] = {
 		cmocka_unit_test(test_walk_lists_regular_files_only),
