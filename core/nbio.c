@@ -58,6 +58,15 @@ nbio_flush(int fd, const char *data, size_t len, size_t *off)
 	return 1;
 }
 
+int
+nbio_write_all(int fd, const char *data, size_t len)
+{
+	size_t off = 0;
+	int r = nbio_flush(fd, data, len, &off);
+
+	return r < 0 ? r : r == 0 ? -EAGAIN : 0;
+}
+
 void
 nbio_lines_init(struct nbio_lines *l, size_t max_line, nbio_line_fn on_line, void *userdata)
 {

@@ -28,6 +28,10 @@ int nbio_drain(int fd, nbio_data_fn on_data, void *userdata);
 /* Write data[*off..len) to fd until it would block; *off advances. */
 int nbio_flush(int fd, const char *data, size_t len, size_t *off);
 
+/* All of data to a blocking fd (a file), where nbio_flush never stops
+ * early: 0, or -errno (-EAGAIN if fd is non-blocking and would block). */
+int nbio_write_all(int fd, const char *data, size_t len);
+
 /*
  * A line splitter to hand to nbio_drain (as on_data, with the struct as
  * userdata).  Each line goes to on_line without its '\n', NUL-terminated.  A

@@ -126,6 +126,29 @@ test_flush_until_would_block(void **state)
 	buf_release(&got);
 }
 
+static void
+test_write_all(void **state)
+{
+	FILE *f = tmpfile();
+	char back[8] = "";
+	int p[2];
+
+	assert_non_null(f);
+	assert_int_equal(nbio_write_all(fileno(f), "abc", 3), 0);
+	assert_int_equal(nbio_write_all(fileno(f), "", 0), 0);
+	assert_int_equal(pread(fileno(f), back, sizeof(back), 0), 3);
+	assert_string_equal(back, "abc");
+	fclose(f);
+	assert_int_equal(nbio_write_all(-1, "x", 1), -EBADF);
+
+	nonblocking_pipe(p);
+	for (int r = 0; r == 0;)
+		r = nbio_write_all(p[1], back, sizeof(back));
+	assert_int_equal(nbio_write_all(p[1], back, sizeof(back)), -EAGAIN);
+	close(p[0]);
+	close(p[1]);
+}
+
 static int
 record_line(void *userdata, const char *line, size_t len, int partial)
 {
@@ -201,6 +224,7 @@ main(void)
 		cmocka_unit_test(test_drain_stops_on_callback_error),
 		cmocka_unit_test(test_drain_is_bounded),
 		cmocka_unit_test(test_flush_until_would_block),
+		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_lines_split_and_cap),
 		cmocka_unit_test(test_lines_through_drain),
 	};
