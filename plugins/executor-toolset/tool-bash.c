@@ -215,22 +215,6 @@ saved_discard(struct ts_shell *sh, int deferred)
 		stale_remove(sh);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Append up to *left bytes of `p`, cut at a character boundary; *over is
  * set once something did not fit. */
 static int
@@ -247,7 +231,7 @@ write_capped(int fd, const char *p, size_t n, uint64_t *left, int *over)
 		*over = 1;
 	}
 	*left -= take;
-	return write_all(fd, p, take);
+	return nbio_write_all(fd, p, take);
 }
 
 static int
@@ -432,7 +416,7 @@ stream_keep(struct ts_shell *sh, struct cmd_stream *st, const char *p, size_t n)
 		}
 	}
 	st->rest_bytes += n;
-	if (write_all(st->rest_fd, p, n) < 0)
+	if (nbio_write_all(st->rest_fd, p, n) < 0)
 		st->rest_failed = 1;
 	return 0;
 }

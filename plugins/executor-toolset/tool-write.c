@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fs-errors.h"
+#include "nbio.h"
 #include "rand.h"
 #include "toolset.h"
 
@@ -28,22 +29,6 @@ temp_name(char *name, size_t size)
 	if (r == 0)
 		snprintf(name, size, ".tmp-%ld-%s", (long)getpid(), uuid);
 	return r;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -errno;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 int
@@ -82,7 +67,7 @@ ts_atomic_write(const struct confine_root *root, const char *real, const char *d
 	if (have_mode && fchmod(fd, st.st_mode & 0777) < 0)
 		r = -errno;
 	if (r == 0)
-		r = write_all(fd, data, len);
+		r = nbio_write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0 && errno != EINTR)
