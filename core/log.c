@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "nbio.h"
 #include "wipe.h"
 
 #define LOG_LINE_MAX (64u * 1024)
@@ -365,22 +366,6 @@ format_time(char *out, size_t outlen)
 		 (long)(ts.tv_nsec / 1000000));
 }
 
-static void
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return; /* nowhere left to report it */
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
 void
 log_emitv(int level, const char *component, const struct log_ctx *ctx, const char *fmt, va_list ap)
 {
@@ -423,7 +408,8 @@ log_emitv(int level, const char *component, const struct log_ctx *ctx, const cha
 	if (buf_putc(&line, '\n') < 0)
 		goto out; /* partial lines are never written */
 	mask_secrets(&line);
-	write_all(log_state.fd >= 0 ? log_state.fd : STDERR_FILENO, line.data, line.len);
+	/* A failure has nowhere left to be reported. */
+	(void)nbio_write_all(log_state.fd >= 0 ? log_state.fd : STDERR_FILENO, line.data, line.len);
 out:
 	buf_release(&msg);
 	buf_release(&line);
