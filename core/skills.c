@@ -972,17 +972,7 @@ body_chunk(void *userdata, const char *data, size_t n)
 		j->too_big = 1;
 		return -1;
 	}
-	while (n > 0) {
-		ssize_t w = write(j->fd, data, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		data += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return nbio_write_all(j->fd, data, n) < 0 ? -1 : 0;
 }
 
 static void
