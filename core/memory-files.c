@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "memory-files.h"
+#include "nbio.h"
 #include "rand.h"
 #include "sha256.h"
 
@@ -138,17 +139,7 @@ memory_files_put(const char *root, const char *rel, const char *data, size_t len
 		r = -errno;
 		goto out;
 	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			r = w < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)w;
-	}
+	r = nbio_write_all(fd, data, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
