@@ -35,6 +35,7 @@
 #include "jsonw.h"
 #include "metrics.h"
 #include "nbio.h"
+#include "onwork.h"
 #include "poller.h"
 #include "runner.h"
 #include "runtime.h"
@@ -68,8 +69,7 @@ struct onwork {
 	struct log_ctx ctx;
 	int in_fd;
 	struct loop_watch *in_watch;
-	char *input;
-	size_t input_len;
+	struct buf input; /* the work item, secret included */
 	size_t input_off;
 	int out_fd[2];
 	struct loop_watch *out_watch[2];
@@ -317,11 +317,8 @@ onwork_free(struct onwork *w)
 		log_remove_secret(w->token);
 		secret_free(w->token);
 	}
-	if (w->input) {
-		/* Not NUL-terminated: the work JSON ends in '\n'. */
-		secret_wipe(w->input, w->input_len);
-		free(w->input);
-	}
+	secret_wipe(w->input.data, w->input.len);
+	buf_release(&w->input);
 	free(w->work_id);
 	free(w);
 }
@@ -366,7 +363,7 @@ onwork_in_ready(void *userdata, int fd, uint32_t revents)
 {
 	struct onwork *w = userdata;
 
-	if (nbio_flush(fd, w->input, w->input_len, &w->input_off) == 0)
+	if (nbio_flush(fd, w->input.data, w->input.len, &w->input_off) == 0)
 		return;
 	loop_unwatch(w->in_watch);
 	w->in_watch = NULL;
@@ -413,28 +410,30 @@ is_withheld_var(const char *entry)
 }
 
 static int
-onwork_env(struct runner *r, struct strv *env, const struct json_doc *work, const char *secret)
+onwork_environ(struct runner *r, struct strv *env, const struct json_doc *work, const char *secret)
 {
-	int data = json_get(work, 0, "data");
-	const char *sid = json_get_str(work, data, "id");
+	struct onwork_item item;
+	char *vars[ONWORK_ENV_MAX + 1];
 	int ret = 0;
 
 	for (char **e = environ; e && *e; e++)
 		if (!is_withheld_var(*e) && (ret = strv_push(env, *e)) < 0)
 			return ret;
-	if ((ret = strv_setenv(env, "ANTHROPIC_WORK_ID", json_get_str(work, 0, "id"))) < 0 ||
-	    (ret = strv_setenv(env, "ANTHROPIC_ENVIRONMENT_ID", r->rt.settings->environment_id)) <
-		    0 ||
-	    (ret = strv_setenv(env, "ANTHROPIC_BASE_URL", r->rt.settings->api_url)) < 0)
+	memset(&item, 0, sizeof(item));
+	item.work_id = json_get_str(work, 0, "id");
+	item.environment_id = r->rt.settings->environment_id;
+	item.session_id = json_get_str(work, json_get(work, 0, "data"), "id");
+	item.base_url = r->rt.settings->api_url;
+	item.work_secret = secret;
+	item.work_secret_fd = -1;
+	if (r->rt.settings->on_work_pass_key)
+		item.environment_key = r->rt.environment_key;
+	if ((ret = onwork_env(&item, vars)) < 0)
 		return ret;
-	if (sid && (ret = strv_setenv(env, "ANTHROPIC_SESSION_ID", sid)) < 0)
-		return ret;
-	if (secret && (ret = strv_setenv(env, "ANTHROPIC_WORK_SECRET", secret)) < 0)
-		return ret;
-	if (r->rt.settings->on_work_pass_key && r->rt.environment_key &&
-	    (ret = strv_setenv(env, "ANTHROPIC_ENVIRONMENT_KEY", r->rt.environment_key)) < 0)
-		return ret;
-	return 0;
+	for (size_t i = 0; vars[i] && ret == 0; i++)
+		ret = strv_push(env, vars[i]);
+	onwork_env_free(vars);
+	return ret;
 }
 
 static void
@@ -461,16 +460,13 @@ start_onwork(struct runner *r, const struct json_doc *work)
 	w->work_id = strdup(json_get_str(work, 0, "id"));
 	w->group = proc_group_new(r->rt.spawner);
 	raw = json_raw(work, 0, &len);
-	w->input = malloc(len + 1);
-	if (!w->work_id || !w->group || !w->input)
+	/* The claim as it came holds the secret already. */
+	if (!w->work_id || !w->group || onwork_input(&w->input, raw, len, NULL) < 0)
 		goto oom;
-	memcpy(w->input, raw, len);
-	w->input[len] = '\n';
-	w->input_len = len + 1;
 	w->ctx.work_id = w->work_id;
 	if (secret && work_secret_sessions_token(secret, &w->token) == 0)
 		log_add_secret(w->token);
-	if (onwork_env(r, &env, work, secret) < 0 ||
+	if (onwork_environ(r, &env, work, secret) < 0 ||
 	    strv_setenv(&env, SPAWN_TRACKING_VAR, proc_group_tracking_id(w->group)) < 0)
 		goto oom;
 	memset(&spec, 0, sizeof(spec));

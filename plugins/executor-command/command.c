@@ -4,18 +4,13 @@
  * contract of `ant beta:worker poll --on-work` (docs/protocol.md §13).
  *
  * The program (--command, run with /bin/sh -c in the session's working
- * directory, through the sandbox) gets
- *   ANTHROPIC_WORK_ID, ANTHROPIC_ENVIRONMENT_ID, ANTHROPIC_SESSION_ID,
- *   ANTHROPIC_BASE_URL (the runner's --api-url),
- *   the item's secret (base64url JSON holding the sessions token) as
- *   ANTHROPIC_WORK_SECRET, or with command.secret=file in a file named by
- *   ANTHROPIC_WORK_SECRET_FILE (/dev/fd/N: a file without a name on a
- *   descriptor the program inherits, so that only the program's processes
- *   can read it, in any sandbox), or with command.secret=stdin only on its
- *   standard input,
- *   ANTHROPIC_ENVIRONMENT_KEY only with --command-environment-key,
- * and the claimed work item as JSON, secret included, on its standard
- * input.  Its output goes to the runner's log, line by line.
+ * directory, through the sandbox) gets the contract's variables and input
+ * (core/onwork.h): ANTHROPIC_BASE_URL is the runner's --api-url; the
+ * item's secret is in ANTHROPIC_WORK_SECRET, or with command.secret=file in
+ * the file named by ANTHROPIC_WORK_SECRET_FILE, or with command.secret=stdin
+ * only on its standard input; ANTHROPIC_ENVIRONMENT_KEY only with
+ * --command-environment-key.  Its output goes to the runner's log, line by
+ * line.
  *
  * The runner opens no event stream for the session.  By default it keeps
  * the lease, kills the program's process tree when the lease is lost, and
@@ -37,9 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef HAVE_MEMFD_CREATE
-#include <sys/mman.h>
-#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,10 +41,10 @@
 #include "buf.h"
 #include "jsonw.h"
 #include "nbio.h"
+#include "onwork.h"
 #include "wipe.h"
 
 #define LINE_MAX_BYTES 4096
-#define INPUT_MAX (8u << 20)
 
 enum secret_mode {
 	SECRET_ENV,
@@ -232,101 +224,6 @@ input_writable(void *userdata, int fd, uint32_t revents)
 	input_close(s);
 }
 
-/* The work item as claimed, secret included, as ant's poll --on-work
- * writes it: the runner's copy without the secret, plus the secret. */
-static int
-build_input(struct cmd_session *s, const struct er_session_info *info)
-{
-	const char *w = info->work_json;
-	size_t n = info->work_json_len;
-	struct buf *b = &s->input;
-	int r;
-
-	buf_init(b, INPUT_MAX);
-	if (!w || n < 2 || w[n - 1] != '}')
-		return -EINVAL;
-	r = buf_append(b, w, n - 1);
-	if (r == 0 && info->work_secret) {
-		struct jsonw jw;
-		struct buf str = BUF_INIT(INPUT_MAX);
-
-		jw_init(&jw, &str);
-		jw_string(&jw, info->work_secret);
-		r = jw_finish(&jw);
-		if (r == 0 && n > 2)
-			r = buf_putc(b, ',');
-		if (r == 0)
-			r = buf_puts(b, "\"secret\":");
-		if (r == 0)
-			r = buf_append(b, str.data, str.len);
-		secret_wipe(str.data, str.len);
-		buf_release(&str);
-	}
-	if (r == 0)
-		r = buf_puts(b, "}\n");
-	return r;
-}
-
-/* ---- the secret file ---------------------------------------------------- */
-
-/*
- * The secret in a file without a name: a memfd, or where there is none, a
- * file made in the base directory (a private directory no sandbox shows)
- * and unlinked at once.  It reaches the program on a descriptor; reading
- * /dev/fd/N reopens it through the process's own descriptor table, which
- * only the program's processes hold.  It belongs to the owner of the
- * session's directory, the user the sandbox runs the program as, mode 0400.
- */
-static int
-open_nameless(const char *dir)
-{
-	struct buf path = BUF_INIT(4096);
-	int fd;
-
-#ifdef HAVE_MEMFD_CREATE
-	fd = memfd_create("work-secret", MFD_CLOEXEC);
-	if (fd >= 0 || errno != ENOSYS)
-		return fd < 0 ? -errno : fd;
-#endif
-	if (buf_printf(&path, "%s/.command-secret-XXXXXX", dir) < 0)
-		return -ENOMEM;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		fd = -errno;
-	} else {
-		fd = mkstemp(path.data);
-		if (fd < 0) {
-			fd = -errno;
-		} else {
-			unlink(path.data);
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
-		}
-	}
-	buf_release(&path);
-	return fd;
-}
-
-static int
-write_secret_file(struct cmd_session *s, const char *secret, const char *workdir)
-{
-	size_t len = strlen(secret);
-	struct stat st;
-	int fd = open_nameless(s->pl->base_dir);
-
-	if (fd < 0)
-		return fd;
-	errno = EIO;
-	if (write(fd, secret, len) != (ssize_t)len || stat(workdir, &st) < 0 ||
-	    (st.st_uid != geteuid() && fchown(fd, st.st_uid, st.st_gid) < 0) ||
-	    fchmod(fd, 0400) < 0 || lseek(fd, 0, SEEK_SET) != 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	s->secret_fd = fd;
-	return 0;
-}
-
 /* ---- the process -------------------------------------------------------- */
 
 static void
@@ -360,28 +257,6 @@ program_exited(void *userdata, struct er_process *proc, int status)
 	}
 }
 
-static int
-push_env(char **env, size_t *n, const char *name, const char *value)
-{
-	size_t len = strlen(name) + strlen(value) + 2;
-	char *e = malloc(len);
-
-	if (!e)
-		return -ENOMEM;
-	snprintf(e, len, "%s=%s", name, value);
-	env[(*n)++] = e;
-	return 0;
-}
-
-static void
-free_env(char **env, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		memset(env[i], 0, strlen(env[i]));
-		free(env[i]);
-	}
-}
-
 static void command_session_free(void *state, void *sess);
 
 static int
@@ -394,8 +269,8 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 	const char *secret = NULL;
 	const char *env_key = NULL;
 	const char *argv[] = { "/bin/sh", "-c", pl->command, NULL };
-	char *env[8];
-	size_t n_env = 0;
+	struct onwork_item item;
+	char *env[ONWORK_ENV_MAX + 1];
 	struct er_spawn_request req;
 	int r;
 
@@ -415,41 +290,32 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 	s->secret_fd = -1;
 	s->out.fd = -1;
 	s->err.fd = -1;
-	r = build_input(s, info);
+	/* The work item as claimed, secret included: the runner's copy
+	 * without the secret, plus the secret. */
+	r = onwork_input(&s->input, info->work_json, info->work_json_len, secret);
 	if (r < 0) {
 		host->err_set(err, r, "cannot build the work item for the command's input");
 		goto fail;
 	}
 	if (pl->secret == SECRET_FILE && secret) {
-		r = write_secret_file(s, secret, info->workdir);
+		r = onwork_secret_file(pl->base_dir, info->workdir, secret);
 		if (r < 0) {
 			host->err_set(err, r, "cannot write the work secret file: %s",
 				      strerror(-r));
 			goto fail;
 		}
+		s->secret_fd = r;
 	}
-	r = push_env(env, &n_env, "ANTHROPIC_WORK_ID", info->work_id ? info->work_id : "");
-	if (r == 0)
-		r = push_env(env, &n_env, "ANTHROPIC_ENVIRONMENT_ID",
-			     info->environment_id ? info->environment_id : "");
-	if (r == 0)
-		r = push_env(env, &n_env, "ANTHROPIC_SESSION_ID", info->session_id);
-	if (r == 0 && pl->api_url)
-		r = push_env(env, &n_env, "ANTHROPIC_BASE_URL", pl->api_url);
-	if (r == 0 && secret && pl->secret == SECRET_ENV)
-		r = push_env(env, &n_env, "ANTHROPIC_WORK_SECRET", secret);
-	if (r == 0 && s->secret_fd >= 0) {
-		char path[32];
-
-		snprintf(path, sizeof(path), "/dev/fd/%d", s->secret_fd);
-		r = push_env(env, &n_env, "ANTHROPIC_WORK_SECRET_FILE", path);
-	}
-	if (r == 0 && env_key)
-		r = push_env(env, &n_env, "ANTHROPIC_ENVIRONMENT_KEY", env_key);
-	env[n_env] = NULL;
+	item.work_id = info->work_id;
+	item.environment_id = info->environment_id;
+	item.session_id = info->session_id;
+	item.base_url = pl->api_url;
+	item.work_secret = pl->secret == SECRET_ENV ? secret : NULL;
+	item.work_secret_fd = s->secret_fd;
+	item.environment_key = env_key;
+	r = onwork_env(&item, env);
 	if (r < 0) {
 		host->err_set(err, r, "out of memory");
-		free_env(env, n_env);
 		goto fail;
 	}
 	if (!secret && !env_key)
@@ -473,7 +339,7 @@ command_session_start(void *state, struct er_session *session, const struct er_s
 		req.n_pass_fds = 1;
 	}
 	r = host->spawn(session, &req, program_exited, s, &s->proc, err);
-	free_env(env, n_env);
+	onwork_env_free(env);
 	/* The program holds its copy from here. */
 	if (s->secret_fd >= 0)
 		close(s->secret_fd);

@@ -20,6 +20,12 @@ tests_unit_test_secret_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_secret_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_secret
 
+check_PROGRAMS += tests/unit/test_onwork
+tests_unit_test_onwork_SOURCES = tests/unit/test_onwork.c
+tests_unit_test_onwork_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_onwork_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_onwork
+
 check_PROGRAMS += tests/unit/test_loop tests/unit/test_spawn
 tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
 tests_unit_test_loop_CFLAGS = $(UNIT_COMPILE_FLAGS)
