@@ -4,6 +4,7 @@
 #include "nbio.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,12 +19,12 @@ would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
-int
-nbio_drain(int fd, nbio_data_fn on_data, void *userdata)
+static int
+read_chunks(int fd, nbio_data_fn on_data, void *userdata, size_t budget)
 {
 	char chunk[NBIO_CHUNK];
 
-	for (size_t total = 0; total < NBIO_DRAIN_MAX;) {
+	for (size_t total = 0; total < budget;) {
 		ssize_t n = read(fd, chunk, sizeof(chunk));
 		int r;
 
@@ -39,6 +40,26 @@ nbio_drain(int fd, nbio_data_fn on_data, void *userdata)
 		total += (size_t)n;
 	}
 	return 0; /* more to read: the loop is level-triggered and calls again */
+}
+
+int
+nbio_drain(int fd, nbio_data_fn on_data, void *userdata)
+{
+	return read_chunks(fd, on_data, userdata, NBIO_DRAIN_MAX);
+}
+
+int
+nbio_read_all(int fd, nbio_data_fn on_data, void *userdata)
+{
+	int r = read_chunks(fd, on_data, userdata, SIZE_MAX);
+
+	return r == 1 ? 0 : r == 0 ? -EAGAIN : r;
+}
+
+int
+nbio_buf_append(void *buf, const char *data, size_t len)
+{
+	return buf_append(buf, data, len);
 }
 
 int

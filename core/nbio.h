@@ -25,6 +25,14 @@ typedef int (*nbio_data_fn)(void *userdata, const char *data, size_t len);
  * the loop calls again and a busy writer cannot starve the other fds. */
 int nbio_drain(int fd, nbio_data_fn on_data, void *userdata);
 
+/* Read a blocking fd (a file) to its end, handing each chunk to on_data: 0,
+ * -errno, on_data's negative value, or -EAGAIN if fd is non-blocking and
+ * would block. */
+int nbio_read_all(int fd, nbio_data_fn on_data, void *userdata);
+
+/* nbio_data_fn appending to a struct buf: -ENOSPC past its cap. */
+int nbio_buf_append(void *buf, const char *data, size_t len);
+
 /* Write data[*off..len) to fd until it would block; *off advances. */
 int nbio_flush(int fd, const char *data, size_t len, size_t *off);
 

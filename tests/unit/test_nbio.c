@@ -78,6 +78,34 @@ test_drain_is_bounded(void **state)
 	fclose(f);
 }
 
+static void
+test_read_all(void **state)
+{
+	struct buf got = BUF_INIT(5);
+	FILE *f = tmpfile();
+	int p[2];
+
+	assert_non_null(f);
+	assert_true(fputs("hello", f) >= 0);
+	assert_int_equal(fflush(f), 0);
+	rewind(f);
+	assert_int_equal(nbio_read_all(fileno(f), nbio_buf_append, &got), 0);
+	assert_string_equal(got.data, "hello");
+	rewind(f);
+	assert_int_equal(nbio_read_all(fileno(f), nbio_buf_append, &got), -ENOSPC);
+	fclose(f);
+
+	nonblocking_pipe(p);
+	buf_reset(&got);
+	assert_int_equal(write(p[1], "ab", 2), 2);
+	assert_int_equal(nbio_read_all(p[0], nbio_buf_append, &got), -EAGAIN);
+	assert_string_equal(got.data, "ab");
+	close(p[1]);
+	assert_int_equal(nbio_read_all(p[0], nbio_buf_append, &got), 0);
+	close(p[0]);
+	buf_release(&got);
+}
+
 static int
 refuse(void *userdata, const char *data, size_t len)
 {
@@ -223,6 +251,7 @@ main(void)
 		cmocka_unit_test(test_drain_until_would_block_then_eof),
 		cmocka_unit_test(test_drain_stops_on_callback_error),
 		cmocka_unit_test(test_drain_is_bounded),
+		cmocka_unit_test(test_read_all),
 		cmocka_unit_test(test_flush_until_would_block),
 		cmocka_unit_test(test_write_all),
 		cmocka_unit_test(test_lines_split_and_cap),
