@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "conffile.h"
+#include "nbio.h"
 
 static int
 is_key_char(unsigned char c)
@@ -165,7 +166,6 @@ int
 conffile_parse_file(const char *path, conffile_cb cb, void *userdata, char *err, size_t errlen)
 {
 	struct buf b = BUF_INIT(CONFFILE_MAX_FILE);
-	char chunk[4096];
 	int fd;
 	int r = 0;
 
@@ -178,28 +178,16 @@ conffile_parse_file(const char *path, conffile_cb cb, void *userdata, char *err,
 			 path, strerror(-r));
 		return r;
 	}
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			snprintf(err, errlen, "cannot read config file '%s': %s", path,
-				 strerror(-r));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		r = buf_append(&b, chunk, (size_t)n);
-		if (r < 0) {
-			snprintf(err, errlen,
-				 "config file '%s' is larger than %u bytes; fix: shorten "
-				 "it",
-				 path, CONFFILE_MAX_FILE);
-			r = r == -ENOSPC ? -EFBIG : r;
-			goto out;
-		}
+	r = nbio_read_all(fd, nbio_buf_append, &b);
+	if (r == -ENOSPC) {
+		snprintf(err, errlen, "config file '%s' is larger than %u bytes; fix: shorten it",
+			 path, CONFFILE_MAX_FILE);
+		r = -EFBIG;
+		goto out;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(-r));
+		goto out;
 	}
 	r = conffile_parse_buffer(b.data ? b.data : "", b.len, path, cb, userdata, err, errlen);
 out:

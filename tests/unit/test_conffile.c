@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "conffile.h"
@@ -125,6 +126,32 @@ test_file_errors(void **state)
 	assert_non_null(strstr(err, "NUL"));
 }
 
+static void
+test_file_too_large_or_unreadable(void **state)
+{
+	const char *tmp = getenv("TMPDIR");
+	struct pairs p = { .len = 0 };
+	char path[4096];
+	char err[256] = "";
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/test_conffile.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	for (size_t n = 0; n <= CONFFILE_MAX_FILE; n += 10)
+		assert_true(fputs("# comment\n", f) >= 0);
+	assert_int_equal(fclose(f), 0);
+	assert_int_equal(conffile_parse_file(path, collect, &p, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "is larger than"));
+	unlink(path);
+
+	assert_int_equal(conffile_parse_file("/", collect, &p, err, sizeof(err)), -EISDIR);
+	assert_non_null(strstr(err, "cannot read config file '/'"));
+}
+
 int
 main(void)
 {
@@ -133,6 +160,7 @@ main(void)
 		cmocka_unit_test(test_malformed_lines),
 		cmocka_unit_test(test_callback_error_gets_location),
 		cmocka_unit_test(test_file_errors),
+		cmocka_unit_test(test_file_too_large_or_unreadable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
