@@ -55,8 +55,9 @@ enum stage {
 	ST_LISTING,
 	ST_PATHS,
 	ST_PULLS,
-	ST_RESOURCES, /* download: mount the next resource */
-	ST_SCANNING,  /* walking the folder, a slice at a time */
+	ST_RESOURCES,	  /* download: mount the next resource */
+	ST_SCANNING,	  /* walking the folder, a slice at a time */
+	ST_AWAIT_RESTORE, /* waiting for the listing memory_restore_missing began */
 };
 
 struct memory {
@@ -120,6 +121,15 @@ struct memory {
 	char *del_rel;
 	char del_base[65];
 
+	/* What a stopped call left missing: the folders listed by name, a
+	 * slice at a time, before the next pass begins. */
+	bool restoring;
+	uint64_t restore_at; /* loop clock, ms: when the call was stopped */
+	size_t restore_si;
+	struct memory_walk restore_walk;
+	struct memory_map restore_here;
+	struct loop_timer *restore_timer;
+
 	/* Teardown. */
 	int finishing;
 	int clean;
@@ -141,7 +151,6 @@ void memory_store_begin(struct memory *m);
 /* Stamp the store's marker, then write its full listing into the folder. */
 int memory_stamp_and_list(struct memory *m, struct store *st);
 const char *memory_folder_distrust(const struct store *st, bool *has_files);
-void memory_folder_names(const struct store *st, struct memory_map *out);
 
 /* core/memory.c */
 /* A store's pass ended: the next store's, or the operation's end. */

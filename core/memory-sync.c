@@ -265,23 +265,6 @@ memory_folder_distrust(const struct store *st, bool *has_files)
 			    : "the marker file does not match this store";
 }
 
-/* The files of the folder, by name only (a folder that cannot be read
- * counts as empty). */
-void
-memory_folder_names(const struct store *st, struct memory_map *out)
-{
-	struct memory_walk w = MEMORY_WALK_INIT;
-	struct memory_walk_file f;
-	int r = memory_walk_open(&w, st->root);
-
-	while (r == 0 && (r = memory_walk_next(&w, &f)) > 0) {
-		r = memory_map_set(out, f.rel, NULL) ? 0 : -ENOMEM;
-	}
-	memory_walk_close(&w);
-	if (r < 0)
-		memory_map_clear(out);
-}
-
 /* ---- requests ------------------------------------------------------------ */
 
 static int
@@ -1084,6 +1067,11 @@ memory_store_begin(struct memory *m)
 {
 	struct store *st = &m->stores[m->si];
 
+	if (m->restoring) {
+		/* What a stopped call left missing is known first. */
+		m->stage = ST_AWAIT_RESTORE;
+		return;
+	}
 	memory_pass_reset(m);
 	m->pass = m->op == OP_FLUSH ? PASS_FLUSH : PASS_SYNC;
 	if (m->pass == PASS_FLUSH && st->read_only) {
@@ -1166,6 +1154,9 @@ memory_step(void *userdata)
 	switch (m->stage) {
 	case ST_SCANNING:
 		scan_slice(m);
+		break;
+	case ST_AWAIT_RESTORE:
+		memory_store_begin(m);
 		break;
 	case ST_PATHS:
 		paths_run(m);

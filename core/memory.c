@@ -363,33 +363,91 @@ memory_sync_if_due(struct memory *m)
 
 static void cancel_op(struct memory *m);
 
+/* ---- files a stopped call left missing (#restoreMissing) ------------------ */
+
+/* Files listed between two turns of the loop. */
+#define RESTORE_SLICE 256
+
+static void
+restore_cancel(struct memory *m)
+{
+	loop_cancel_timer(m->restore_timer);
+	m->restore_timer = NULL;
+	memory_walk_close(&m->restore_walk);
+	memory_map_clear(&m->restore_here);
+	m->restoring = false;
+}
+
+/* The store's known files that its folder no longer holds are pulled
+ * again at the next sync, never deleted. */
+static void
+restore_store(struct memory *m, struct store *st)
+{
+	const struct memory_map *known[] = { &st->baseline, &st->sent };
+
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t j = 0; j < known[k]->n; j++) {
+			struct memory_entry *e;
+
+			if (memory_map_find(&m->restore_here, known[k]->v[j].rel))
+				continue;
+			e = memory_map_set(&st->restore, known[k]->v[j].rel, NULL);
+			if (e)
+				e->t = m->restore_at;
+		}
+	}
+}
+
+static void
+restore_slice(void *userdata)
+{
+	struct memory *m = userdata;
+	struct memory_walk_file f;
+	int r = 1;
+
+	m->restore_timer = NULL;
+	for (int i = 0; i < RESTORE_SLICE && r > 0; i++) {
+		r = memory_walk_next(&m->restore_walk, &f);
+		if (r > 0 && !memory_map_set(&m->restore_here, f.rel, NULL))
+			r = -ENOMEM;
+	}
+	if (r <= 0) {
+		/* A folder that cannot be read counts as empty. */
+		if (r < 0)
+			memory_map_clear(&m->restore_here);
+		memory_walk_close(&m->restore_walk);
+		restore_store(m, &m->stores[m->restore_si]);
+		memory_map_clear(&m->restore_here);
+		if (++m->restore_si == m->n_stores) {
+			m->restoring = false;
+			if (m->stage == ST_AWAIT_RESTORE && m->op != OP_NONE)
+				memory_defer(m);
+			return;
+		}
+		if (memory_walk_open(&m->restore_walk, m->stores[m->restore_si].root) < 0)
+			memory_walk_close(&m->restore_walk);
+	}
+	if (loop_add_timer(m->loop, 0, restore_slice, m, &m->restore_timer) < 0) {
+		memory_log(m, LOG_LEVEL_ERR, "out of memory");
+		restore_cancel(m);
+		if (m->stage == ST_AWAIT_RESTORE && m->op != OP_NONE)
+			memory_defer(m);
+	}
+}
+
 void
 memory_restore_missing(struct memory *m)
 {
-	struct memory_map here = { 0 };
-	uint64_t now = loop_now_ms();
-
-	if (!m || m->resource >= 0)
+	if (!m || m->resource >= 0 || m->n_stores == 0)
 		return;
-	for (size_t i = 0; i < m->n_stores; i++) {
-		struct store *st = &m->stores[i];
-		const struct memory_map *known[] = { &st->baseline, &st->sent };
-
-		memory_map_clear(&here);
-		memory_folder_names(st, &here);
-		for (size_t k = 0; k < 2; k++) {
-			for (size_t j = 0; j < known[k]->n; j++) {
-				struct memory_entry *e;
-
-				if (memory_map_find(&here, known[k]->v[j].rel))
-					continue;
-				e = memory_map_set(&st->restore, known[k]->v[j].rel, NULL);
-				if (e)
-					e->t = now;
-			}
-		}
-	}
-	memory_map_clear(&here);
+	/* A listing under way starts again: what is missing now counts. */
+	restore_cancel(m);
+	m->restoring = true;
+	m->restore_at = loop_now_ms();
+	m->restore_si = 0;
+	if (memory_walk_open(&m->restore_walk, m->stores[0].root) < 0)
+		memory_walk_close(&m->restore_walk);
+	restore_slice(m);
 }
 
 static void
@@ -421,6 +479,7 @@ cancel_op(struct memory *m)
 	loop_cancel_timer(m->timer);
 	m->timer = NULL;
 	memory_pass_reset(m);
+	m->stage = ST_NONE;
 	m->op = OP_NONE;
 	m->done = NULL;
 }
@@ -524,6 +583,7 @@ memory_free(struct memory *m)
 	if (!m)
 		return;
 	cancel_op(m);
+	restore_cancel(m);
 	loop_cancel_timer(m->bound);
 	for (size_t i = 0; i < m->n_stores; i++)
 		store_release(&m->stores[i]);
