@@ -1538,6 +1538,8 @@ history_done(void *userdata, const struct api_result *res)
 	if (res->status == 200)
 		(void)json_parse(st->history.out.data ? st->history.out.data : "",
 				 st->history.out.len, &doc, NULL, 0);
+	/* The document has its own copy: a page's memory is not kept. */
+	json_trim_reset(&st->history);
 	if (res->status != 200 || !doc || json_kind(doc, json_get(doc, 0, "data")) != JSON_ARRAY) {
 		json_free(doc);
 		read_failed(st, "session's events", res);

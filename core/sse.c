@@ -72,7 +72,8 @@ message_too_large(struct sse_parser *p)
 {
 	if (!p->on_oversized)
 		return -EMSGSIZE;
-	buf_reset(&p->data);
+	/* Its bytes are not kept, nor the memory they took. */
+	buf_release(&p->data);
 	p->oversized = 1;
 	return 0;
 }
@@ -96,7 +97,7 @@ line_too_long(struct sse_parser *p, const char *rest, size_t rest_len, int unter
 		buf_reset(&p->event);
 		p->has_event = 1;
 	}
-	buf_reset(&p->line);
+	buf_release(&p->line);
 	p->skip_line = unterminated && r == 0;
 	return r;
 }
