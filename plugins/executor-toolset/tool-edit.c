@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fs-errors.h"
+#include "nbio.h"
 #include "toolset.h"
 
 static int
@@ -33,7 +34,6 @@ load_file(struct ts_ctx *ctx, int dfd, const char *base, const char *file_path, 
 {
 	struct buf raw = BUF_INIT(TS_OUT_MAX / 4);
 	struct stat st;
-	char chunk[16384];
 	int fd;
 	int r;
 
@@ -54,24 +54,12 @@ load_file(struct ts_ctx *ctx, int dfd, const char *base, const char *file_path, 
 	if (fd < 0)
 		return edit_error_fs(out, "edit: ", errno, file_path);
 	r = buf_puts(&raw, "");
-	for (;;) {
-		ssize_t n;
-
-		if (r < 0)
-			break;
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = edit_error_fs(out, "edit: ", errno, file_path);
-			break;
-		}
-		if (n == 0)
-			break;
-		r = buf_append(&raw, chunk, (size_t)n);
-		if (r == -ENOSPC)
-			r = edit_error_fs(out, "edit: ", EFBIG, file_path);
-	}
+	if (r == 0)
+		r = nbio_read_all(fd, nbio_buf_append, &raw);
+	if (r == -ENOSPC)
+		r = edit_error_fs(out, "edit: ", EFBIG, file_path);
+	else if (r < 0 && r != -ENOMEM)
+		r = edit_error_fs(out, "edit: ", -r, file_path);
 	close(fd);
 	if (r == 0)
 		r = ts_utf8_append(text, raw.data, raw.len);
