@@ -49,7 +49,6 @@ static const char *const level_names[] = {
 	[LOG_LEVEL_INFO] = "info", [LOG_LEVEL_DEBUG] = "debug",
 };
 
-
 static int
 open_log_file(const char *path, int *ret_fd)
 {

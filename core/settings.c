@@ -19,7 +19,6 @@
 #define KEY_FILE_MAX 65536
 #define CA_FILE_SCAN 65536
 
-
 #define OFF(m) offsetof(struct settings, m)
 #define ORCH SETTINGS_VERB_ORCHESTRATOR
 /* plugin-check takes what configures the plugins of a session. */
