@@ -1414,12 +1414,26 @@ drop_connection(struct stream *st)
 	st->phase = PHASE_IDLE;
 }
 
+/* A session that is ending starts no call: unless one still runs (its
+ * answer may yet come from elsewhere), there is nothing left to read, and a
+ * read would race the item's stop. */
+static int
+ending_reads(struct stream *st)
+{
+	if (!st->holding || st->running)
+		return 0;
+	drop_connection(st);
+	return 1;
+}
+
 static void
 reconnect_fired(void *userdata)
 {
 	struct stream *st = userdata;
 
 	st->reconnect_timer = NULL;
+	if (ending_reads(st))
+		return;
 	connect_stream(st);
 }
 
@@ -1747,6 +1761,8 @@ sse_headers(void *userdata, long status)
 	struct stream *st = userdata;
 
 	log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx, "event stream open");
+	if (ending_reads(st))
+		return;
 	sse_parser_reset(&st->parser);
 	st->reads_began = loop_now_ms();
 	fetch_session(st);
