@@ -8,11 +8,11 @@
  * released; post-session hooks run) or stops at once on the second.  The
  * whole shutdown is bounded by the budget it prints at start.
  *
- * Also here: the status listener's answers (/healthz, /readyz, /metrics),
- * the queue figures, SIGHUP (log file, service key), the lifecycle limits
+ * It also handles SIGHUP (log file, service key), the lifecycle limits
  * (--max-sessions, --exit-if-unused-min, --min-free-disk-mb), the sweep of
  * stale session directories, and run-item: one already claimed item served
- * without polling.
+ * without polling.  The status listener's answers are status.c's; the
+ * runner fills the view they show.
  */
 #include "config.h"
 
@@ -26,10 +26,8 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sysexits.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "health.h"
 #include "http-header.h"
 #include "http.h"
 #include "jsonw.h"
@@ -43,6 +41,7 @@
 #include "session.h"
 #include "sessiondir.h"
 #include "spawn.h"
+#include "status.h"
 #include "strv.h"
 
 /* What the printed budget allows after the drain for the executor to wind
@@ -50,8 +49,6 @@
 #define RUNNER_STOP_ALLOWANCE_SEC 40
 /* After a second signal: how long the final stop requests may take. */
 #define RUNNER_NOW_GRACE_MS 10000u
-/* The queue figures are read at most this often (on scrape). */
-#define STATS_MIN_INTERVAL_MS 5000u
 #define TICK_MS 1000u
 #define ONWORK_LINE_MAX 4096
 
@@ -113,10 +110,7 @@ struct runner {
 	 * is none (--on-work); empty when it is the one asked for. */
 	const char *sandbox_why;
 
-	struct health *health;
-	struct api_call *stats_call;
-	uint64_t stats_asked_ms;
-	int stats_unavailable;
+	struct status *status;
 };
 
 static struct runner *
@@ -714,194 +708,21 @@ on_hup(void *userdata, int signo)
 		poller_set_key(r->poller, r->rt.environment_key);
 }
 
-/* ---- status listener ---------------------------------------------------- */
+/* ---- status --------------------------------------------------------- */
 
+/* What the status answers show of the runner (status.c). */
 static void
-stats_done(void *userdata, const struct api_result *res)
+status_view(void *userdata, struct status_view *v)
 {
 	struct runner *r = userdata;
-	const struct json_doc *d = res->doc;
-	const char *oldest;
-	int64_t v;
 
-	r->stats_call = NULL;
-	if (res->status == 401 || res->status == 403 || res->status == 404) {
-		r->stats_unavailable = 1;
-		log_info("runner",
-			 "queue figures unavailable to this credential (HTTP %ld): not exporting "
-			 "them",
-			 res->status);
-		return;
-	}
-	if (res->status != 200 || !d || json_kind(d, 0) != JSON_OBJECT) {
-		log_debug("runner", "reading the queue figures failed (HTTP %ld)", res->status);
-		return;
-	}
-	metrics.have_queue = 1;
-	metrics.queue_updated_ms = loop_now_ms();
-	metrics.queue_depth = json_int64(d, json_get(d, 0, "depth"), &v) == 0 ? v : 0;
-	metrics.queue_pending = json_int64(d, json_get(d, 0, "pending"), &v) == 0 ? v : 0;
-	metrics.queue_workers_polling =
-		json_int64(d, json_get(d, 0, "workers_polling"), &v) == 0 ? v : -1;
-	oldest = json_get_str(d, 0, "oldest_queued_at");
-	if (!oldest || metrics_parse_rfc3339(oldest, &metrics.queue_oldest_unix_ms) < 0)
-		metrics.queue_oldest_unix_ms = 0;
-}
-
-static void
-refresh_stats(struct runner *r)
-{
-	struct buf path = BUF_INIT(4096);
-	struct api_request q;
-	uint64_t now = loop_now_ms();
-
-	if (r->stats_unavailable || r->stats_call || !r->rt.environment_key || r->run_item ||
-	    (r->stats_asked_ms && now - r->stats_asked_ms < STATS_MIN_INTERVAL_MS))
-		return;
-	r->stats_asked_ms = now;
-	if (api_path(&path, "/v1/environments/%s/work/stats", r->rt.settings->environment_id) < 0) {
-		buf_release(&path);
-		return;
-	}
-	memset(&q, 0, sizeof(q));
-	q.method = "GET";
-	q.path = path.data;
-	q.token = r->rt.environment_key;
-	q.beta = API_BETA_MANAGED_AGENTS;
-	q.worker_id = r->rt.settings->worker_id;
-	q.timeout_ms = 10000;
-	q.max_retries = 0;
-	api_call(r->rt.api, &q, stats_done, r, &r->stats_call);
-	buf_release(&path);
-}
-
-/* Ready: not draining or retiring, disk above the floor, and either busy
- * (no poll expected) or a poll succeeded recently. */
-static const char *
-not_ready_reason(struct runner *r)
-{
-	const struct settings *s = r->rt.settings;
-	uint64_t now = loop_now_ms();
-	uint64_t ref;
-
-	if (r->draining)
-		return "draining";
-	if (r->retiring)
-		return "retiring";
-	if (r->disk_low)
-		return "low disk space";
-	if (r->run_item || !has_capacity(r))
-		return NULL;
-	if (!metrics.last_poll_ok_ms)
-		return "no successful poll yet";
-	ref = metrics.last_poll_ok_ms;
-	if (r->capacity_freed_ms > ref)
-		ref = r->capacity_freed_ms;
-	if (now - ref > (uint64_t)s->ready_poll_age_sec * 1000u)
-		return "no successful poll recently";
-	return NULL;
-}
-
-static void
-write_time(struct jsonw *w, int64_t unix_ms)
-{
-	char out[96];
-	time_t t = (time_t)(unix_ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(unix_ms % 1000));
-	jw_string(w, out);
-}
-
-static int
-serve(void *userdata, const char *path, struct buf *body, const char **ret_type)
-{
-	struct runner *r = userdata;
-	const char *why = not_ready_reason(r);
-	struct jsonw w;
-
-	if (strcmp(path, "/metrics") == 0) {
-		struct metrics_state st = { PACKAGE_VERSION, r->rt.settings->capacity, r->draining,
-					    why == NULL };
-
-		refresh_stats(r);
-		*ret_type = "text/plain; version=0.0.4; charset=utf-8";
-		return metrics_render(body, &st) < 0 ? 500 : 200;
-	}
-	if (strcmp(path, "/healthz") != 0 && strcmp(path, "/readyz") != 0) {
-		buf_puts(body, "not found: try /healthz, /readyz or /metrics\n");
-		return 404;
-	}
-	*ret_type = "application/json";
-	jw_init(&w, body);
-	jw_object_begin(&w);
-	if (strcmp(path, "/readyz") == 0) {
-		jw_key(&w, "ready");
-		jw_bool(&w, why == NULL);
-		jw_key(&w, "reason");
-		jw_string(&w, why);
-	} else {
-		jw_key(&w, "status");
-		jw_string(&w, r->draining ? "draining" : "ok");
-	}
-	jw_key(&w, "worker_id");
-	jw_string(&w, r->rt.worker_id);
-	jw_key(&w, "sandbox");
-	jw_string(&w, r->rt.sandbox ? r->rt.sandbox->desc.name : NULL);
-	jw_key(&w, "sandbox_reason");
-	jw_string(&w, r->sandbox_why && r->sandbox_why[0] ? r->sandbox_why : NULL);
-	jw_key(&w, "active_sessions");
-	jw_int(&w, r->n_sessions);
-	jw_key(&w, "capacity");
-	jw_int(&w, r->rt.settings->capacity);
-	jw_key(&w, "sessions_started");
-	jw_int(&w, (int64_t)metrics.sessions_started);
-	jw_key(&w, "last_poll_at");
-	if (metrics.last_poll_ok_unix_ms)
-		write_time(&w, metrics.last_poll_ok_unix_ms);
-	else
-		jw_null(&w);
-	jw_key(&w, "last_poll_age_ms");
-	if (metrics.last_poll_ok_ms)
-		jw_int(&w, (int64_t)(loop_now_ms() - metrics.last_poll_ok_ms));
-	else
-		jw_null(&w);
-	jw_key(&w, "draining");
-	jw_bool(&w, r->draining);
-	jw_object_end(&w);
-	buf_putc(body, '\n');
-	if (jw_finish(&w) < 0)
-		return 500;
-	return strcmp(path, "/readyz") == 0 && why ? 503 : 200;
-}
-
-static int
-start_health(struct runner *r)
-{
-	const struct settings *s = r->rt.settings;
-	char err[512];
-	int ret;
-
-	if (!s->health_port)
-		return 0;
-	ret = health_new(r->rt.loop, s->health_addr, s->health_port, serve, r, &r->health, err,
-			 sizeof(err));
-	if (ret == 0) {
-		log_info("runner", "status listener on %s:%d (/healthz, /readyz, /metrics)",
-			 s->health_addr, s->health_port);
-		return 0;
-	}
-	/* The default port taken (a developer's machine) only costs the
-	 * listener; a port asked for must work. */
-	if (s->health_port_implicit && ret == -EADDRINUSE) {
-		log_warning("runner", "%s; running without it", err);
-		return 0;
-	}
-	log_error("runner", "%s", err);
-	return ret == -EINVAL ? EX_USAGE : ret == -ENOMEM ? EX_OSERR : EX_CANTCREAT;
+	v->draining = r->draining;
+	v->retiring = r->retiring;
+	v->disk_low = r->disk_low;
+	v->poll_expected = !r->run_item && has_capacity(r);
+	v->capacity_freed_ms = r->capacity_freed_ms;
+	v->active_sessions = r->n_sessions;
+	v->sandbox_why = r->sandbox_why;
 }
 
 /* ---- setup -------------------------------------------------------------- */
@@ -1147,8 +968,7 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 static void
 release(struct runner *r)
 {
-	health_free(r->health);
-	api_call_cancel(r->stats_call);
+	status_free(r->status);
 	poller_free(r->poller);
 	r->poller = NULL;
 	loop_cancel_timer(r->reap_timer);
@@ -1228,7 +1048,7 @@ runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin
 		ret = EX_SOFTWARE;
 		goto out;
 	}
-	ret = start_health(&r);
+	ret = status_start(&r.rt, !r.run_item, status_view, &r, &r.status);
 	if (ret)
 		goto out;
 	if (s->exit_if_unused_sec || s->min_free_disk_mb)
@@ -1300,7 +1120,7 @@ runner_run_item(struct settings *s, struct runner_sandboxes *sandboxes, struct p
 	ret = setup(&r, s, sandboxes, executor);
 	if (ret)
 		goto out;
-	ret = start_health(&r);
+	ret = status_start(&r.rt, !r.run_item, status_view, &r, &r.status);
 	if (ret)
 		goto out;
 	doc = item_doc(item);
