@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "fsid.h"
+#include "host.h"
 #include "metrics.h"
 #include "nbio.h"
 #include "runtime.h"

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "loader.h"
 #include "plugin-check.h"
 #include "rand.h"

@@ -28,6 +28,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "http-header.h"
 #include "http.h"
 #include "jsonw.h"

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "host.h"
 #include "runtime.h"
 #include "sandbox-settings.h"
 
