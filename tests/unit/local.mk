@@ -88,6 +88,13 @@ tests_unit_test_host_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_log tests/unit/test_conffile tests/unit/test_cmdline \
 	tests/unit/test_loader tests/unit/test_host
 
+# The sandbox's file-system identity.
+check_PROGRAMS += tests/unit/test_fsid
+tests_unit_test_fsid_SOURCES = tests/unit/test_fsid.c
+tests_unit_test_fsid_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_fsid_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_fsid
+
 # The key-file policy.
 check_PROGRAMS += tests/unit/test_keyfile
 tests_unit_test_keyfile_SOURCES = tests/unit/test_keyfile.c
