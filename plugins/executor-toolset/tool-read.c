@@ -13,9 +13,8 @@
 #include <unistd.h>
 
 #include "fs-errors.h"
+#include "nbio.h"
 #include "toolset.h"
-
-#define READ_CHUNK (64u * 1024u)
 
 /* The SDK's LineRangeCollector: lines [start, end) (0-based), capped. */
 struct line_range {
@@ -32,10 +31,12 @@ range_is_collected(const struct line_range *lr)
 	return (double)lr->line >= lr->end;
 }
 
-/* 0, 1 when the cap is exceeded, or a buf error. */
+/* nbio_data_fn: 0, -EFBIG when the cap is exceeded, -ECANCELED once the
+ * range is collected (nothing more to read), or -ENOMEM. */
 static int
-range_collect(struct line_range *lr, const char *chunk, size_t n)
+range_collect(void *userdata, const char *chunk, size_t n)
 {
+	struct line_range *lr = userdata;
 	size_t pos = 0;
 	int r;
 
@@ -48,7 +49,7 @@ range_collect(struct line_range *lr, const char *chunk, size_t n)
 			if (r == 0 && nl && (double)(lr->line + 1) < lr->end)
 				r = buf_putc(&lr->bytes, '\n');
 			if (r == -ENOSPC || (lr->limit && lr->bytes.len > lr->limit))
-				return 1;
+				return -EFBIG;
 			if (r < 0)
 				return r;
 		}
@@ -57,7 +58,7 @@ range_collect(struct line_range *lr, const char *chunk, size_t n)
 		lr->line++;
 		pos = end + 1;
 	}
-	return 0;
+	return range_is_collected(lr) ? -ECANCELED : 0;
 }
 
 /* JavaScript's number value of a view_range element (NaN for anything but
@@ -125,7 +126,6 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 	int fd = -1;
 	struct stat st;
 	struct stat st2;
-	char *chunk = NULL;
 	int r;
 
 	fp_tok = ts_member(doc, input, "file_path");
@@ -204,44 +204,26 @@ tool_read(struct ts_ctx *ctx, const struct json_doc *doc, int input, struct buf 
 		r = buf_printf(out, "read: %s is not a regular file", file_path) ?: TS_TOOL_ERROR;
 		goto done;
 	}
-	chunk = malloc(READ_CHUNK);
-	if (!chunk) {
-		r = -ENOMEM;
+	r = buf_puts(&lr.bytes, "");
+	if (r == 0)
+		r = nbio_read_all(fd, range_collect, &lr);
+	if (r == -EFBIG && streaming) {
+		r = over_limit_error(out, doc, vr, &lr, file_path) ?: TS_TOOL_ERROR;
 		goto done;
 	}
-	r = buf_puts(&lr.bytes, "");
-	if (r < 0)
+	if (r == -EFBIG) {
+		/* The file grew past what a result can carry. */
+		r = buf_printf(out, "read: %s: i/o error (EFBIG)", file_path) ?: TS_TOOL_ERROR;
 		goto done;
-	for (;;) {
-		ssize_t n = read(fd, chunk, READ_CHUNK);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = read_error_fs(out, errno, file_path);
-			goto done;
-		}
-		if (n == 0)
-			break;
-		r = range_collect(&lr, chunk, (size_t)n);
-		if (r == 1 && streaming) {
-			r = over_limit_error(out, doc, vr, &lr, file_path) ?: TS_TOOL_ERROR;
-			goto done;
-		}
-		if (r == 1) {
-			/* The file grew past what a result can carry. */
-			r = buf_printf(out, "read: %s: i/o error (EFBIG)", file_path)
-				    ?: TS_TOOL_ERROR;
-			goto done;
-		}
-		if (r < 0)
-			goto done;
-		if (range_is_collected(&lr))
-			break;
+	}
+	if (r == -ENOMEM)
+		goto done;
+	if (r < 0 && r != -ECANCELED) {
+		r = read_error_fs(out, -r, file_path);
+		goto done;
 	}
 	r = ts_utf8_append(out, lr.bytes.data, lr.bytes.len);
 done:
-	free(chunk);
 	if (fd >= 0)
 		close(fd);
 	if (dfd >= 0)
