@@ -168,31 +168,38 @@ open_file_at(int dirfd, const char *name, struct stat *sb)
 	return fd;
 }
 
+struct capped_read {
+	struct buf *out;     /* or NULL */
+	struct sha256 *hash; /* or NULL */
+	size_t total;
+};
+
+static int
+take_capped(void *userdata, const char *data, size_t len)
+{
+	struct capped_read *c = userdata;
+
+	c->total += len;
+	if (c->total > MEMORY_MAX_FILE_BYTES)
+		return -ENOSPC;
+	if (c->out && buf_append(c->out, data, len) < 0)
+		return -ENOMEM;
+	if (c->hash)
+		sha256_update(c->hash, data, len);
+	return 0;
+}
+
 /* Read the whole of fd, at most MEMORY_MAX_FILE_BYTES, into out (when
  * not NULL) and the hash (when not NULL). */
 static int
 read_capped(int fd, struct buf *out, struct sha256 *hash)
 {
-	size_t total = 0;
+	struct capped_read c = { out, hash, 0 };
+	int r = nbio_read_all(fd, take_capped, &c);
 
-	for (;;) {
-		char chunk[65536];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return out ? buf_puts(out, "") : 0;
-		total += (size_t)n;
-		if (total > MEMORY_MAX_FILE_BYTES)
-			return -ENOSPC;
-		if (out && buf_append(out, chunk, (size_t)n) < 0)
-			return -ENOMEM;
-		if (hash)
-			sha256_update(hash, chunk, (size_t)n);
-	}
+	if (r == 0 && out)
+		r = buf_puts(out, "");
+	return r;
 }
 
 int
