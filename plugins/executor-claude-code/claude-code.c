@@ -1318,7 +1318,7 @@ write_file(const char *path, const char *text)
 
 	if (fd < 0)
 		return -errno;
-	r = write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
+	r = nbio_write_all(fd, text, len);
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	return r;
