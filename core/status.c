@@ -92,12 +92,10 @@ refresh_stats(struct status *st)
 	buf_release(&path);
 }
 
-/* Ready: not draining or retiring, disk above the floor, and either busy
- * (no poll expected) or a poll succeeded recently. */
-static const char *
-not_ready_reason(const struct settings *s, const struct status_view *v)
+const char *
+status_not_ready_reason(const struct status_view *v, uint64_t last_poll_ok_ms, uint64_t poll_age_ms,
+			uint64_t now_ms)
 {
-	uint64_t now = loop_now_ms();
 	uint64_t ref;
 
 	if (v->draining)
@@ -108,12 +106,12 @@ not_ready_reason(const struct settings *s, const struct status_view *v)
 		return "low disk space";
 	if (!v->poll_expected)
 		return NULL;
-	if (!metrics.last_poll_ok_ms)
+	if (!last_poll_ok_ms)
 		return "no successful poll yet";
-	ref = metrics.last_poll_ok_ms;
+	ref = last_poll_ok_ms;
 	if (v->capacity_freed_ms > ref)
 		ref = v->capacity_freed_ms;
-	if (now - ref > (uint64_t)s->ready_poll_age_sec * 1000u)
+	if (now_ms - ref > poll_age_ms)
 		return "no successful poll recently";
 	return NULL;
 }
@@ -143,7 +141,9 @@ serve(void *userdata, const char *path, struct buf *body, const char **ret_type)
 
 	memset(&v, 0, sizeof(v));
 	st->view(st->userdata, &v);
-	why = not_ready_reason(rt->settings, &v);
+	why = status_not_ready_reason(&v, metrics.last_poll_ok_ms,
+				      (uint64_t)rt->settings->ready_poll_age_sec * 1000u,
+				      loop_now_ms());
 	if (strcmp(path, "/metrics") == 0) {
 		struct metrics_state ms = { PACKAGE_VERSION, rt->settings->capacity, v.draining,
 					    why == NULL };

@@ -23,6 +23,14 @@ struct status_view {
 	const char *sandbox_why; /* why the sandbox is not the one asked for, or empty */
 };
 
+/* Why the runner is not ready (/readyz), or NULL: ready when not
+ * draining or retiring, disk above the floor, and either no poll is
+ * expected or one succeeded within `poll_age_ms` of `now_ms`, counted from
+ * the later of that poll (`last_poll_ok_ms`, 0 for none) and the last
+ * freed capacity. */
+const char *status_not_ready_reason(const struct status_view *v, uint64_t last_poll_ok_ms,
+				    uint64_t poll_age_ms, uint64_t now_ms);
+
 typedef void (*status_view_cb)(void *userdata, struct status_view *view);
 
 struct status;

@@ -95,6 +95,13 @@ tests_unit_test_fsid_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_fsid_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_fsid
 
+# Readiness, the status listener's decision.
+check_PROGRAMS += tests/unit/test_status
+tests_unit_test_status_SOURCES = tests/unit/test_status.c
+tests_unit_test_status_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_status_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_status
+
 # The key-file policy.
 check_PROGRAMS += tests/unit/test_keyfile
 tests_unit_test_keyfile_SOURCES = tests/unit/test_keyfile.c
