@@ -31,6 +31,8 @@
  *   wait NAME PATH            stay until PATH exists (the test looks at this
  *                             process and its ancestors from the host
  *                             meanwhile): "ok", or "err timeout" after 60 s
+ *   swap NAME A B SECONDS     exchange A and B (renameat2 RENAME_EXCHANGE)
+ *                             over and over for SECONDS: "ok <exchanges>"
  */
 #include "config.h"
 
@@ -49,9 +51,11 @@
 #include <sys/ioctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -504,6 +508,30 @@ do_wait(const char *name, const char *path)
 	return 0;
 }
 
+/* Races a tool that checks a path and then opens it by name. */
+static int
+do_swap(const char *name, const char *a, const char *b, const char *seconds)
+{
+#ifdef SYS_renameat2
+	long n = strtol(seconds, NULL, 10);
+	time_t end = time(NULL) + (n > 0 && n < 600 ? n : 10);
+	unsigned long exchanges = 0;
+
+	while (time(NULL) < end) {
+		/* 2: RENAME_EXCHANGE */
+		if (syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2) < 0) {
+			result(name, "err %d", errno);
+			return 0;
+		}
+		exchanges++;
+	}
+	result(name, "ok %lu", exchanges);
+#else
+	result(name, "err %d", ENOSYS);
+#endif
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -540,6 +568,8 @@ main(int argc, char **argv)
 		return do_list(name, argv[3]);
 	if (strcmp(op, "wait") == 0 && argc == 4)
 		return do_wait(name, argv[3]);
+	if (strcmp(op, "swap") == 0 && argc == 6)
+		return do_swap(name, argv[3], argv[4], argv[5]);
 	fprintf(stderr, "usage: er-escape-attempt OP NAME ARGS...\n");
 	return 2;
 }

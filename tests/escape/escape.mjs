@@ -269,6 +269,29 @@ async function skillsPlanted() {
   rmSync(join(workdir, 'skills'), { recursive: true, force: true });
 }
 
+// grep checks a path, then searches it: a directory swapped for a link to
+// a folder outside the workdir in between must not be followed (the
+// runner's doing, so it must hold under `none` too).
+async function grepRace() {
+  const bait = join(dir, `grep-bait-${nonce}`);
+  mkdirSync(bait, { recursive: true });
+  chmodSync(bait, 0o755);
+  writeFileSync(join(bait, 'bait.txt'), `GREP-BAIT-${nonce}\n`, { mode: 0o644 });
+  const sess = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  const greps = Array.from({ length: 150 }, () => ({ name: 'grep', input: { pattern: 'GREP-BAIT', path: 'race/d' } }));
+  const setup = `cd ${workdir} && rm -rf race && mkdir -p race/d && echo plain > race/d/plain.txt && ln -s ${bait} race/l && ` +
+    `{ ${A} swap grep-race race/d race/l 20 >race.out 2>&1 & } && echo swapping`;
+  await cp.script(sess.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: setup } }, ...greps], message: 'done' }] });
+  await say(client, sess.id, 'grep');
+  const texts = toolCalls((await untilTurnEnds(sess.id, 1, 60_000)) ?? []).map((c) => c.text ?? '');
+  await untilWork(sess.id, (x) => x[0]?.state === 'stopped', 20_000);
+  const leaked = texts.filter((t) => t.includes(`GREP-BAIT-${nonce}`)).length;
+  results['grep-race'] = texts.length < 151 ? `no result: ${texts.length} of 151 calls answered`
+    : leaked ? `escaped: ${leaked} of 150 greps read the bait` : `ok held (150 greps during the swaps: ${texts[0].split('\n')[0]})`;
+  rmSync(join(workdir, 'race'), { recursive: true, force: true });
+  rmSync(join(workdir, 'race.out'), { force: true });
+}
+
 function daemonsLeft() {
   const found = [];
   for (const p of readdirSync('/proc')) {
@@ -319,6 +342,7 @@ try {
   await untilWork(session.id, (x) => x[0]?.state === 'stopped', 20_000);
   if (allowlist) await proxyFairness();
   await skillsPlanted();
+  await grepRace();
   await new Promise((r) => setTimeout(r, 1500));
   ctx.daemons = daemonsLeft();
 } finally {
@@ -330,9 +354,10 @@ for (const pid of ctx.daemons ?? []) {
   } catch {}
 }
 
-// Judged outside the attempts' session (skillsPlanted()).
+// Judged outside the attempts' session (skillsPlanted(), grepRace()).
 // The runner's own doing: it must hold under `none` too.
 attempts.push({ name: 'skills-link', cmd: null, escaped: (r) => !r.startsWith('ok'), runner: true });
+attempts.push({ name: 'grep-race', cmd: null, escaped: (r) => !r.startsWith('ok'), runner: true });
 const escaped = [];
 for (const a of attempts) {
   const r = results[a.name] ?? 'not run';
