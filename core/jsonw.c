@@ -239,6 +239,32 @@ jw_finish(struct jsonw *w)
 }
 
 int
+jw_session_error(struct buf *out, const char *type, const char *message, size_t message_len,
+		 const char *retry)
+{
+	struct jsonw w;
+
+	jw_init(&w, out);
+	jw_object_begin(&w);
+	jw_key(&w, "type");
+	jw_string(&w, "session.error");
+	jw_key(&w, "error");
+	jw_object_begin(&w);
+	jw_key(&w, "type");
+	jw_string(&w, type);
+	jw_key(&w, "message");
+	jw_stringn(&w, message, message_len);
+	jw_key(&w, "retry_status");
+	jw_object_begin(&w);
+	jw_key(&w, "type");
+	jw_string(&w, retry);
+	jw_object_end(&w);
+	jw_object_end(&w);
+	jw_object_end(&w);
+	return jw_finish(&w);
+}
+
+int
 json_escape_append(struct buf *out, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -55,6 +55,12 @@ void jw_raw(struct jsonw *w, const char *json, size_t n);
  * more than JW_MAX_DEPTH nested containers, no or two top-level values). */
 int jw_finish(struct jsonw *w);
 
+/* A whole `session.error` event into `out`: {"type":"session.error",
+ * "error":{"type":TYPE,"message":MESSAGE,"retry_status":{"type":RETRY}}},
+ * the message cut at `message_len` bytes.  0, or jw_finish()'s error. */
+int jw_session_error(struct buf *out, const char *type, const char *message, size_t message_len,
+		     const char *retry);
+
 /* Append `s` escaped as a JSON string body (no quotes) to `out`; NUL bytes
  * become \u0000.  0, -ENOSPC, -ENOMEM (out may then hold part of the
  * text) or -EINVAL. */

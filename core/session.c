@@ -825,7 +825,7 @@ disk_full(void *userdata, uint64_t used)
 	struct session *s = userdata;
 	struct buf b = BUF_INIT(4096);
 	struct buf msg = BUF_INIT(1024);
-	struct jsonw w;
+	const char *text;
 
 	proc_group_kill(s->procs);
 	buf_printf(&msg,
@@ -833,25 +833,10 @@ disk_full(void *userdata, uint64_t used)
 		   "runner allows (--sandbox-max-disk-mb): its commands were stopped and the "
 		   "session ends",
 		   (unsigned long long)(used >> 20), s->rt->settings->sandbox_max_disk_mb);
-	log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "%s", msg.data ? msg.data : "disk full");
-	jw_init(&w, &b);
-	jw_object_begin(&w);
-	jw_key(&w, "type");
-	jw_string(&w, "session.error");
-	jw_key(&w, "error");
-	jw_object_begin(&w);
-	jw_key(&w, "type");
-	jw_string(&w, "unknown_error");
-	jw_key(&w, "message");
-	jw_string(&w, msg.data ? msg.data : "");
-	jw_key(&w, "retry_status");
-	jw_object_begin(&w);
-	jw_key(&w, "type");
-	jw_string(&w, "terminal");
-	jw_object_end(&w);
-	jw_object_end(&w);
-	jw_object_end(&w);
-	if (jw_finish(&w) == 0 && s->stream && stream_send_event(s->stream, b.data, b.len) == 0)
+	text = msg.data ? msg.data : "disk full";
+	log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "%s", text);
+	if (jw_session_error(&b, "unknown_error", text, strlen(text), "terminal") == 0 && s->stream &&
+	    stream_send_event(s->stream, b.data, b.len) == 0)
 		s->drain_deadline = loop_now_ms() + DISK_FULL_SEND_MS;
 	buf_release(&b);
 	buf_release(&msg);

@@ -353,26 +353,8 @@ static void
 send_error(struct cc_session *s, const char *type, const char *message, const char *retry)
 {
 	struct buf b = BUF_INIT(64 * 1024);
-	struct jsonw w;
 
-	jw_init(&w, &b);
-	jw_object_begin(&w);
-	jw_key(&w, "type");
-	jw_string(&w, "session.error");
-	jw_key(&w, "error");
-	jw_object_begin(&w);
-	jw_key(&w, "type");
-	jw_string(&w, type);
-	jw_key(&w, "message");
-	jw_stringn(&w, message, strnlen(message, 16 * 1024));
-	jw_key(&w, "retry_status");
-	jw_object_begin(&w);
-	jw_key(&w, "type");
-	jw_string(&w, retry);
-	jw_object_end(&w);
-	jw_object_end(&w);
-	jw_object_end(&w);
-	if (jw_finish(&w) == 0)
+	if (jw_session_error(&b, type, message, strnlen(message, 16 * 1024), retry) == 0)
 		send_json(s, &b);
 	buf_release(&b);
 }

@@ -498,6 +498,25 @@ test_appends(void **state)
 	buf_release(&b);
 }
 
+/* The session.error event, its message escaped and cut at the length. */
+static void
+test_session_error(void **state)
+{
+	struct buf b = BUF_INIT(4096);
+	struct buf small = BUF_INIT(16);
+
+	assert_int_equal(jw_session_error(&b, "unknown_error", "a \"quoted\" cause and more", 16,
+					  "terminal"),
+			 0);
+	assert_string_equal(b.data, "{\"type\":\"session.error\",\"error\":{\"type\":"
+				    "\"unknown_error\",\"message\":\"a \\\"quoted\\\" cause\","
+				    "\"retry_status\":{\"type\":\"terminal\"}}}");
+	/* A buffer too small for it: an error, as jw_finish() reports. */
+	assert_int_not_equal(jw_session_error(&small, "unknown_error", "message", 7, "terminal"), 0);
+	buf_release(&b);
+	buf_release(&small);
+}
+
 int
 main(void)
 {
@@ -513,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_sticky),
 		cmocka_unit_test(test_buffer_cap),
 		cmocka_unit_test(test_appends),
+		cmocka_unit_test(test_session_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
