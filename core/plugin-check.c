@@ -36,7 +36,7 @@
 #include "plugin-check.h"
 #include "rand.h"
 #include "runtime.h"
-#include "spawn.h"
+#include "process.h"
 
 #define CHECK_TIMEOUT_MS 20000
 

@@ -41,7 +41,7 @@
 #include "secret.h"
 #include "session.h"
 #include "sessiondir.h"
-#include "spawn.h"
+#include "process.h"
 #include "status.h"
 #include "strv.h"
 

@@ -13,7 +13,7 @@
 #include "loader.h"
 #include "loop.h"
 #include "settings.h"
-#include "spawn.h"
+#include "process.h"
 
 struct session;
 

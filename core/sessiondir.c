@@ -15,7 +15,7 @@
 #include "buf.h"
 #include "rand.h"
 #include "sessiondir.h"
-#include "spawn.h"
+#include "process.h"
 
 #define NAME_MAX_ID 96
 

@@ -35,7 +35,7 @@
 #include "api.h"
 #include "log.h"
 #include "loop.h"
-#include "spawn.h"
+#include "process.h"
 
 struct skills;
 

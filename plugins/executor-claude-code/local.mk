@@ -2,6 +2,7 @@
 # over stream-json (plugins/executor-claude-code/).
 pkglib_LTLIBRARIES += plugins/executor-claude-code.la
 plugins_executor_claude_code_la_SOURCES = plugins/executor-claude-code/claude-code.c
+plugins_executor_claude_code_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_executor_claude_code_la_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 plugins_executor_claude_code_la_LIBADD = libercommon.la
 EXTRA_DIST += plugins/executor-claude-code/local.mk

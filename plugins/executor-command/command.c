@@ -5,7 +5,7 @@
  *
  * The program (--command, run with /bin/sh -c in the session's working
  * directory, through the sandbox) gets the contract's variables and input
- * (core/onwork.h): ANTHROPIC_BASE_URL is the runner's --api-url; the
+ * (common/onwork.h): ANTHROPIC_BASE_URL is the runner's --api-url; the
  * item's secret is in ANTHROPIC_WORK_SECRET, or with command.secret=file in
  * the file named by ANTHROPIC_WORK_SECRET_FILE, or with command.secret=stdin
  * only on its standard input; ANTHROPIC_ENVIRONMENT_KEY only with

@@ -2,6 +2,7 @@
 # contract of ant's `poll --on-work` (plugins/executor-command/command.c).
 pkglib_LTLIBRARIES += plugins/executor-command.la
 plugins_executor_command_la_SOURCES = plugins/executor-command/command.c
+plugins_executor_command_la_CPPFLAGS = $(PLUGIN_CPPFLAGS)
 plugins_executor_command_la_LDFLAGS = $(PLUGIN_LINK_FLAGS)
 plugins_executor_command_la_LIBADD = libercommon.la
 EXTRA_DIST += plugins/executor-command/local.mk

@@ -2,7 +2,7 @@
 # glob, grep) served natively.  The tools live in a convenience library so
 # that the unit tests and the differential driver link the same code as the
 # plugin.
-TOOLSET_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/executor-toolset
+TOOLSET_CPPFLAGS = $(PLUGIN_CPPFLAGS) -I$(top_srcdir)/plugins/executor-toolset
 
 noinst_LTLIBRARIES += plugins/executor-toolset/libtoolset.la
 plugins_executor_toolset_libtoolset_la_SOURCES = \

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the HTTP response header lines the client reads
- * (core/http-header.c).  The input is split into lines as curl hands them
+ * (common/http-header.c).  The input is split into lines as curl hands them
  * over (each ending in "\n"; the last one possibly without); after every
  * line each kept value must be NUL-terminated inside its field and trimmed.
  *

@@ -7,17 +7,17 @@ FUZZ_TARGETS = json sse secret http_header conffile toolset
 if ENABLE_FUZZING
 check_PROGRAMS += tests/fuzz/fuzz_json tests/fuzz/fuzz_sse tests/fuzz/fuzz_secret \
 	tests/fuzz/fuzz_http_header tests/fuzz/fuzz_conffile tests/fuzz/fuzz_toolset
-FUZZ_COMMON = core/json.c core/buf.c core/secret.c core/base64.c core/http-header.c core/rand.c
-tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c core/jsonw.c $(FUZZ_COMMON)
+FUZZ_COMMON = common/json.c common/buf.c common/secret.c common/base64.c common/http-header.c common/rand.c
+tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c common/jsonw.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_json_LDFLAGS = $(FUZZ_CFLAGS)
-tests_fuzz_fuzz_sse_SOURCES = tests/fuzz/fuzz_sse.c core/sse.c core/buf.c
+tests_fuzz_fuzz_sse_SOURCES = tests/fuzz/fuzz_sse.c common/sse.c common/buf.c
 tests_fuzz_fuzz_sse_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_sse_LDFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_secret_SOURCES = tests/fuzz/fuzz_secret.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_secret_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_secret_LDFLAGS = $(FUZZ_CFLAGS)
-tests_fuzz_fuzz_http_header_SOURCES = tests/fuzz/fuzz_http_header.c core/http-header.c
+tests_fuzz_fuzz_http_header_SOURCES = tests/fuzz/fuzz_http_header.c common/http-header.c
 tests_fuzz_fuzz_http_header_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_http_header_LDFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_conffile_SOURCES = tests/fuzz/fuzz_conffile.c core/conffile.c core/settings.c \

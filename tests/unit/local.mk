@@ -26,14 +26,14 @@ tests_unit_test_onwork_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_onwork_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_onwork
 
-check_PROGRAMS += tests/unit/test_loop tests/unit/test_spawn
+check_PROGRAMS += tests/unit/test_loop tests/unit/test_process
 tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
 tests_unit_test_loop_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_loop_LDADD = $(UNIT_LINK_LIBS)
-tests_unit_test_spawn_SOURCES = tests/unit/test_spawn.c
-tests_unit_test_spawn_CFLAGS = $(UNIT_COMPILE_FLAGS)
-tests_unit_test_spawn_LDADD = $(UNIT_LINK_LIBS)
-TESTS += tests/unit/test_loop tests/unit/test_spawn
+tests_unit_test_process_SOURCES = tests/unit/test_process.c
+tests_unit_test_process_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_process_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_loop tests/unit/test_process
 
 check_PROGRAMS += tests/unit/test_api
 tests_unit_test_api_SOURCES = tests/unit/test_api.c

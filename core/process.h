@@ -7,8 +7,8 @@
  * that still carries the id after leaving its group (a daemonised
  * grandchild), which the runner, a child subreaper, then reaps.
  */
-#ifndef ER_SPAWN_H
-#define ER_SPAWN_H
+#ifndef ER_PROCESS_H
+#define ER_PROCESS_H
 
 #include <stdint.h>
 #include <sys/resource.h>

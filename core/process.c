@@ -21,7 +21,7 @@
 #endif
 
 #include "rand.h"
-#include "spawn.h"
+#include "process.h"
 
 extern char **environ;
 

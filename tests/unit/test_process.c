@@ -14,7 +14,7 @@
 
 #include "http.h"
 #include "loop.h"
-#include "spawn.h"
+#include "process.h"
 
 struct run {
 	struct loop *loop;
