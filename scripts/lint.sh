@@ -18,7 +18,7 @@ scan() {  # scan REGEX DIR...
 }
 
 common='strcpy|strcat|sprintf|vsprintf|gets|strtok|atoi|atol'
-hits=$(scan "$common|system|popen" core plugins include)
+hits=$(scan "$common|system|popen" core common plugins include)
 hits=$(printf '%s\n%s' "$hits" "$(scan "$common" tests)" | sed '/^$/d')
 if [ -n "$hits" ]; then
 	echo "lint: banned functions (use snprintf, memcpy with a length, strtol with checks," >&2
