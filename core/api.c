@@ -134,30 +134,33 @@ api_path(struct buf *out, const char *fmt, ...)
 	return r;
 }
 
-/* A non-negative number of the whole header, or -1. */
-static double
-parse_number(const char *s)
+/* The whole header as a number into *v: 1, or 0 when it is missing or is
+ * not one. */
+static int
+parse_number(const char *s, double *v)
 {
 	char *end;
-	double v;
 
 	if (!s || !*s)
-		return -1;
-	v = strtod(s, &end);
+		return 0;
+	*v = strtod(s, &end);
 	while (*end == ' ')
 		end++;
-	return *end || v != v ? -1 : v;
+	return !*end && *v == *v;
 }
 
 long
 api_server_delay_ms(const char *retry_after_ms, const char *retry_after)
 {
-	double ms = parse_number(retry_after_ms);
+	double ms = 0;
 
-	if (ms < 0) {
-		double sec = parse_number(retry_after);
+	/* As the SDK: retry-after-ms unless it is missing, not a number or 0;
+	 * then retry-after, in seconds or as an HTTP date. */
+	if (!parse_number(retry_after_ms, &ms) || ms == 0) {
+		double sec;
 
-		if (sec >= 0) {
+		ms = 0;
+		if (parse_number(retry_after, &sec)) {
 			ms = sec * 1000.0;
 		} else if (retry_after) {
 			struct tm tm;
@@ -169,7 +172,10 @@ api_server_delay_ms(const char *retry_after_ms, const char *retry_after)
 				ms = difftime(timegm(&tm), time(NULL)) * 1000.0;
 		}
 	}
-	return ms > 0 && ms <= 2147483647.0 ? (long)ms : 0;
+	/* What one timer can hold; a fraction of a millisecond waits one. */
+	if (!(ms > 0 && ms <= 2147483647.0))
+		return 0;
+	return (long)ms < ms ? (long)ms + 1 : (long)ms;
 }
 
 long
@@ -178,8 +184,7 @@ api_retry_delay_ms(int retries_done, const char *retry_after_ms, const char *ret
 	long ms = api_server_delay_ms(retry_after_ms, retry_after);
 	double base;
 
-	/* The SDK honours a server delay up to 60 s, else falls back. */
-	if (ms > 0 && ms <= 60000)
+	if (ms > 0)
 		return ms;
 	base = 500.0 * (double)(1u << (retries_done < 4 ? retries_done : 4));
 	if (base > 8000.0)

@@ -79,7 +79,8 @@ int api_escape(struct buf *out, const char *s);
 int api_path(struct buf *out, const char *fmt, ...);
 
 /* The SDK's retry delay for attempt `retries_done` (0-based) given the
- * server's headers (either may be NULL), in ms. */
+ * server's headers (either may be NULL), in ms: the server's delay when it
+ * asks for one, else 0.5 s doubling up to 8 s, less up to a quarter. */
 long api_retry_delay_ms(int retries_done, const char *retry_after_ms, const char *retry_after);
 /* The delay the server asks for with retry-after-ms or retry-after (seconds
  * or an HTTP date), in ms, or 0 for none. */

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -66,20 +68,92 @@ test_header_values(void **state)
 	assert_false(http_header_value_valid("\x01"));
 }
 
-static void
-test_server_delay(void **state)
+/* An HTTP date `from_now` seconds away. */
+static const char *
+http_date(char *out, size_t size, long from_now)
 {
+	time_t t = time(NULL) + from_now;
+	struct tm tm;
+
+	assert_non_null(gmtime_r(&t, &tm));
+	assert_true(strftime(out, size, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0);
+	return out;
+}
+
+#define NO_DATE LONG_MIN
+
+static void
+test_retry_delay(void **state)
+{
+	static const struct {
+		int retries_done;
+		const char *retry_after_ms;
+		const char *retry_after;
+		long date_from_now; /* retry-after as an HTTP date, or NO_DATE */
+		long min, max;
+	} rows[] = {
+		/* No server delay: 0.5 s doubling up to 8 s, less up to 25 %. */
+		{ 0, NULL, NULL, NO_DATE, 375, 500 },
+		{ 1, NULL, NULL, NO_DATE, 750, 1000 },
+		{ 2, NULL, NULL, NO_DATE, 1500, 2000 },
+		{ 3, NULL, NULL, NO_DATE, 3000, 4000 },
+		{ 4, NULL, NULL, NO_DATE, 6000, 8000 },
+		{ 30, NULL, NULL, NO_DATE, 6000, 8000 },
+		/* retry-after-ms, whole; it wins over retry-after. */
+		{ 0, "250", "3", NO_DATE, 250, 250 },
+		{ 3, "30000", NULL, NO_DATE, 30000, 30000 },
+		{ 0, "61000", NULL, NO_DATE, 61000, 61000 },
+		{ 0, "2147483647", NULL, NO_DATE, 2147483647, 2147483647 },
+		{ 0, " 1.5 ", NULL, NO_DATE, 2, 2 },
+		{ 0, "0.2", NULL, NO_DATE, 1, 1 },
+		/* 0 or not a number: retry-after decides. */
+		{ 0, "0", "2", NO_DATE, 2000, 2000 },
+		{ 0, "x", "1.5", NO_DATE, 1500, 1500 },
+		{ 0, "", "2", NO_DATE, 2000, 2000 },
+		{ 0, "12ms", "2", NO_DATE, 2000, 2000 },
+		{ 0, "nan", "2", NO_DATE, 2000, 2000 },
+		/* A negative number is a number: no retry-after, backoff. */
+		{ 0, "-5", "2", NO_DATE, 375, 500 },
+		/* Out of what one timer holds, or not positive: backoff. */
+		{ 1, "2147483648", NULL, NO_DATE, 750, 1000 },
+		{ 1, "1e300", NULL, NO_DATE, 750, 1000 },
+		{ 1, "inf", NULL, NO_DATE, 750, 1000 },
+		{ 1, "0", NULL, NO_DATE, 750, 1000 },
+		/* retry-after in seconds. */
+		{ 0, NULL, "3", NO_DATE, 3000, 3000 },
+		{ 0, NULL, "600", NO_DATE, 600000, 600000 },
+		{ 2, NULL, "0", NO_DATE, 1500, 2000 },
+		{ 2, NULL, "-1", NO_DATE, 1500, 2000 },
+		{ 2, NULL, "soon", NO_DATE, 1500, 2000 },
+		{ 2, NULL, "3000000", NO_DATE, 1500, 2000 },
+		/* retry-after as an HTTP date (whole seconds: the clock may tick). */
+		{ 0, NULL, NULL, 30, 29000, 30000 },
+		{ 0, NULL, NULL, 3600, 3599000, 3600000 },
+		{ 2, NULL, NULL, -30, 1500, 2000 },
+		{ 2, NULL, NULL, 40L * 24 * 3600, 1500, 2000 },
+		{ 2, NULL, "Thu, 01 Jan 1970 00:00:00 GMT", NO_DATE, 1500, 2000 },
+		{ 2, NULL, "Thu, 01 Jan 2970 00:00:00 GMT junk", NO_DATE, 1500, 2000 },
+		{ 2, NULL, "Thu, 01 Jan 2970", NO_DATE, 1500, 2000 },
+	};
 	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char date[64];
+		const char *retry_after = rows[i].retry_after;
+		long got;
+
+		if (rows[i].date_from_now != NO_DATE)
+			retry_after = http_date(date, sizeof(date), rows[i].date_from_now);
+		got = api_retry_delay_ms(rows[i].retries_done, rows[i].retry_after_ms, retry_after);
+		if (got < rows[i].min || got > rows[i].max)
+			fail_msg("row %zu (%d, %s, %s): %ld ms, not in [%ld, %ld]", i,
+				 rows[i].retries_done,
+				 rows[i].retry_after_ms ? rows[i].retry_after_ms : "-",
+				 retry_after ? retry_after : "-", got, rows[i].min, rows[i].max);
+	}
+	/* The delay reported to callers is the server's alone, 0 for none. */
 	assert_int_equal(api_server_delay_ms(NULL, NULL), 0);
+	assert_int_equal(api_server_delay_ms("-5", "3"), 0);
 	assert_int_equal(api_server_delay_ms(NULL, "3"), 3000);
-	assert_int_equal(api_server_delay_ms("250", "3"), 250);
-	assert_int_equal(api_server_delay_ms("x", "1.5"), 1500);
-	assert_int_equal(api_server_delay_ms(NULL, "-1"), 0);
-	assert_int_equal(api_server_delay_ms(NULL, "soon"), 0);
-	assert_int_equal(api_server_delay_ms(NULL, "Thu, 01 Jan 1970 00:00:00 GMT"), 0);
-	/* Honoured by the client's own retries only up to 60 s. */
-	assert_int_equal(api_retry_delay_ms(0, "30000", NULL), 30000);
-	assert_in_range(api_retry_delay_ms(0, "61000", NULL), 375, 500);
 }
 
 /* ---- a server in a child process ------------------------------------------ */
@@ -268,7 +342,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_path_segments),
 		cmocka_unit_test(test_header_values),
-		cmocka_unit_test(test_server_delay),
+		cmocka_unit_test(test_retry_delay),
 		cmocka_unit_test(test_cut_after_status_is_retried),
 		cmocka_unit_test(test_whole_answer_is_not_retried),
 		cmocka_unit_test(test_injecting_header_refused),
