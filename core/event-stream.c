@@ -14,6 +14,7 @@
 #include "rand.h"
 #include "secret.h"
 #include "json-trim.h"
+#include "session-view.h"
 #include "sse.h"
 
 #define STREAM_BACKOFF_MIN_MS    500L
@@ -38,87 +39,6 @@
 #define SEND_BACKOFF_MIN_MS      1000L
 #define SEND_BACKOFF_MAX_MS      30000L
 #define HISTORY_PAGE_LIMIT       1000
-#define CALL_BUCKETS             256
-#define SEEN_BUCKETS             1024
-
-/* The history is read filtered to the events that decide which calls the
- * session waits on (docs/protocol.md §7). */
-static const char *const view_types[] = {
-	"agent.tool_use",
-	"agent.custom_tool_use",
-	"agent.tool_result",
-	"user.tool_result",
-	"user.custom_tool_result",
-	"user.tool_confirmation",
-	"session.status_idle",
-	"session.status_running",
-	"session.status_rescheduled",
-	"session.status_terminated",
-	"session.thread_status_running",
-	"session.thread_status_rescheduled",
-	"session.thread_status_idle",
-	"session.thread_status_terminated",
-};
-
-enum permission {
-	PERMISSION_NONE,   /* absent */
-	PERMISSION_ALLOW,
-	PERMISSION_ASK,    /* or any unknown value: fail closed */
-	PERMISSION_DENY,
-};
-
-enum confirmation {
-	CONFIRMATION_NONE,
-	CONFIRMATION_ALLOW,
-	CONFIRMATION_DENY,  /* or any result but allow */
-};
-
-/*
- * A tool call as the current view of the session sees it.  Calls outlive
- * views: each connection rebuilds the view from the history, resetting the
- * view's part of every call; `handled` and the running state stay.
- */
-struct call {
-	struct call *prev;       /* the view's order: of their latest event */
-	struct call *next;
-	struct call *bucket_next;
-	char *id;
-	/* The agent.tool_use or agent.custom_tool_use, once read. */
-	int has_event;
-	char *name;
-	char *input;
-	size_t input_len;
-	char *thread_id;         /* NULL: the primary thread */
-	int custom;
-	enum permission permission;
-
-	/* The view's part. */
-	int in_view;
-	int waits;               /* -1 not known yet, 0 no, 1 the session waits on it */
-	unsigned long listed_at; /* events read when an idle last listed it */
-	char *thread_stop;       /* why its thread stopped without listing it, or NULL */
-	enum confirmation confirmation;
-
-	int oversized;           /* its event passed STREAM_MAX_MESSAGE: answered, not run */
-	int handled;             /* run, denied or left to others: never again */
-	int declined;            /* the executor has no tool of that name */
-	int held_logged;
-};
-
-/* An event id and when it was first read. */
-struct seen {
-	struct seen *next;
-	char *id;
-	uint64_t first_ms;
-	unsigned view;           /* the last view that applied it */
-};
-
-/* A session thread that reported a status in the current view. */
-struct thread_status {
-	struct thread_status *next;
-	char *thread_id;
-	int terminated;
-};
 
 /* A session thread whose calls were run: the executor may keep something
  * for it (the toolset's shell) until the thread is over. */
@@ -185,21 +105,9 @@ struct stream {
 	struct pending_event *pending_head;
 	struct pending_event **pending_tail;
 
-	/* The view. */
-	unsigned view;
-	unsigned long view_events;  /* events applied to this view */
-	struct seen *seen[SEEN_BUCKETS];
-	struct thread_status *threads;
-	struct worked_thread *worked;   /* kept across views */
-	int idle_since_set;
-	uint64_t idle_since;
-	int view_ended;
-
-	/* Calls. */
-	struct call *head;
-	struct call *tail;
-	struct call *buckets[CALL_BUCKETS];
-	struct call *running;       /* its tool runs or its result is posted */
+	/* The view, and its calls. */
+	struct session_view view;
+	struct worked_thread *worked; /* kept across views */
 	int tool_running;
 	uint64_t running_since;
 	struct loop_timer *tool_timer;
@@ -229,200 +137,13 @@ static void reconnect_later(struct stream *st);
 static void act(struct stream *st);
 static void start_fired(void *userdata);
 
-/* ---- lookup tables ------------------------------------------------------ */
-
-static unsigned
-hash_id(const char *s, unsigned n)
-{
-	unsigned h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % n;
-}
-
-static int
-same_thread(const char *a, const char *b)
-{
-	return a == b || (a && b && strcmp(a, b) == 0);
-}
-
-static struct call *
-find_call(struct stream *st, const char *id)
-{
-	for (struct call *c = st->buckets[hash_id(id, CALL_BUCKETS)]; c; c = c->bucket_next) {
-		if (strcmp(c->id, id) == 0)
-			return c;
-	}
-	return NULL;
-}
-
-static struct call *
-view_call(struct stream *st, const char *id)
-{
-	struct call *c = find_call(st, id);
-
-	return c && c->in_view ? c : NULL;
-}
-
-static void
-unlink_call(struct stream *st, struct call *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		st->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		st->tail = c->prev;
-	c->prev = c->next = NULL;
-}
-
-/* Into the view, as its newest call, with a fresh view state. */
-static void
-enter_view(struct stream *st, struct call *c)
-{
-	unlink_call(st, c);
-	c->prev = st->tail;
-	c->next = NULL;
-	if (st->tail)
-		st->tail->next = c;
-	else
-		st->head = c;
-	st->tail = c;
-	if (!c->in_view) {
-		c->in_view = 1;
-		c->waits = -1;
-		c->listed_at = 0;
-		free(c->thread_stop);
-		c->thread_stop = NULL;
-		c->confirmation = CONFIRMATION_NONE;
-	}
-}
-
-static struct call *
-new_call(struct stream *st, const char *id)
-{
-	struct call *c = calloc(1, sizeof(*c));
-	unsigned h;
-
-	if (!c || !(c->id = strdup(id))) {
-		free(c);
-		return NULL;
-	}
-	h = hash_id(id, CALL_BUCKETS);
-	c->bucket_next = st->buckets[h];
-	st->buckets[h] = c;
-	/* Linked, so that enter_view() moves it to the end. */
-	c->prev = st->tail;
-	if (st->tail)
-		st->tail->next = c;
-	else
-		st->head = c;
-	st->tail = c;
-	c->in_view = 0;
-	return c;
-}
-
-static void
-free_call_event(struct call *c)
-{
-	free(c->name);
-	free(c->input);
-	free(c->thread_id);
-	c->name = c->input = c->thread_id = NULL;
-	c->has_event = 0;
-}
-
-static int
-set_call_event(struct call *c, const struct json_doc *doc, int custom)
-{
-	const char *name = json_get_str(doc, 0, "name");
-	const char *thread = json_get_str(doc, 0, "session_thread_id");
-	const char *perm = json_get_str(doc, 0, "evaluated_permission");
-	int input = json_get(doc, 0, "input");
-	const char *raw = "{}";
-	size_t raw_len = 2;
-
-	if (input >= 0 && json_kind(doc, input) == JSON_OBJECT)
-		raw = json_raw(doc, input, &raw_len);
-	free_call_event(c);
-	c->name = strdup(name ? name : "");
-	c->input = strndup(raw, raw_len);
-	c->input_len = raw_len;
-	/* An empty thread id names the primary thread, as no id does. */
-	c->thread_id = thread && *thread ? strdup(thread) : NULL;
-	if (!c->name || !c->input || (thread && *thread && !c->thread_id)) {
-		free_call_event(c);
-		return -ENOMEM;
-	}
-	c->custom = custom;
-	c->permission = !perm || !*perm                ? PERMISSION_NONE
-			: strcmp(perm, "allow") == 0 ? PERMISSION_ALLOW
-			: strcmp(perm, "deny") == 0  ? PERMISSION_DENY
-						     : PERMISSION_ASK;
-	c->has_event = 1;
-	return 0;
-}
-
-/* ---- what the session waits on ------------------------------------------ */
-
-static int
-call_is_waited_on(const struct call *c)
-{
-	return c->waits == 1 && !c->thread_stop;
-}
-
-static int
-call_is_denied(const struct call *c)
-{
-	return c->has_event &&
-	       (c->permission == PERMISSION_DENY || c->confirmation == CONFIRMATION_DENY);
-}
-
-static int
-call_is_unconfirmed(const struct call *c)
-{
-	return c->confirmation == CONFIRMATION_NONE && c->permission == PERMISSION_ASK;
-}
-
-/* A call of `thread` whose answer may come before a later call's: the
- * session can hold a later result back until this one has its own. */
-static int
-call_is_unanswered(const struct call *c, const char *thread)
-{
-	if (!c->has_event || !same_thread(c->thread_id, thread) || c->declined)
-		return 0;
-	return !call_is_denied(c) && (c->waits == -1 || (call_is_waited_on(c) && call_is_unconfirmed(c)));
-}
-
-static struct thread_status *
-find_thread(struct stream *st, const char *thread_id)
-{
-	for (struct thread_status *t = st->threads; t; t = t->next) {
-		if (same_thread(t->thread_id, thread_id))
-			return t;
-	}
-	return NULL;
-}
-
-/* Late input can make a terminated thread run again. */
-static int
-thread_has_terminated(struct stream *st, const char *thread_id)
-{
-	struct thread_status *t = find_thread(st, thread_id);
-
-	return t && t->terminated;
-}
-
 static void
 note_worked_thread(struct stream *st, const char *thread_id)
 {
 	struct worked_thread *w;
 
 	for (w = st->worked; w; w = w->next) {
-		if (same_thread(w->thread_id, thread_id))
+		if (session_view_same_thread(w->thread_id, thread_id))
 			return;
 	}
 	w = calloc(1, sizeof(*w));
@@ -444,8 +165,9 @@ release_terminated_threads(struct stream *st)
 	while (*p) {
 		struct worked_thread *w = *p;
 
-		if (!thread_has_terminated(st, w->thread_id) ||
-		    (st->running && same_thread(st->running->thread_id, w->thread_id))) {
+		if (!session_view_thread_terminated(&st->view, w->thread_id) ||
+		    (st->view.running &&
+		     session_view_same_thread(st->view.running->thread_id, w->thread_id))) {
 			p = &w->next;
 			continue;
 		}
@@ -466,277 +188,6 @@ free_worked_threads(struct stream *st)
 		st->worked = w->next;
 		free(w->thread_id);
 		free(w);
-	}
-}
-
-/* Whether the session no longer takes a result for `c`. */
-static int
-call_is_resolved(const struct call *c)
-{
-	return !c->in_view || (c->thread_stop && strcmp(c->thread_stop, "retries_exhausted") != 0);
-}
-
-static int
-call_is_behind_unanswered(struct stream *st, const struct call *c)
-{
-	/* A thread that sends no status never shows that an earlier call
-	 * stopped waiting. */
-	if (c->thread_id && !find_thread(st, c->thread_id))
-		return 0;
-	for (const struct call *e = st->head; e && e != c; e = e->next) {
-		if (e->in_view && call_is_unanswered(e, c->thread_id) && e->listed_at >= c->listed_at)
-			return 1;
-	}
-	return 0;
-}
-
-/* ---- the view ----------------------------------------------------------- */
-
-/* When the event was first read, and 0 when this view applied it already. */
-static uint64_t
-mark_seen(struct stream *st, const char *id)
-{
-	unsigned h = hash_id(id, SEEN_BUCKETS);
-	struct seen *s;
-
-	for (s = st->seen[h]; s; s = s->next) {
-		if (strcmp(s->id, id) == 0)
-			break;
-	}
-	if (s && s->view == st->view)
-		return 0;
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s || !(s->id = strdup(id))) {
-			free(s);
-			return loop_now_ms() | 1;
-		}
-		s->first_ms = loop_now_ms() | 1;
-		s->next = st->seen[h];
-		st->seen[h] = s;
-	}
-	s->view = st->view;
-	st->view_events++;
-	return s->first_ms;
-}
-
-static int
-seen_in_view(struct stream *st, const char *id)
-{
-	for (struct seen *s = st->seen[hash_id(id, SEEN_BUCKETS)]; s; s = s->next) {
-		if (strcmp(s->id, id) == 0)
-			return s->view == st->view;
-	}
-	return 0;
-}
-
-static void
-free_threads(struct stream *st)
-{
-	while (st->threads) {
-		struct thread_status *t = st->threads;
-
-		st->threads = t->next;
-		free(t->thread_id);
-		free(t);
-	}
-}
-
-/* A view without events, as each connection starts one. */
-static void
-begin_view(struct stream *st)
-{
-	st->view++;
-	st->view_events = 0;
-	st->idle_since_set = 0;
-	st->view_ended = 0;
-	free_threads(st);
-	for (struct call *c = st->head; c; c = c->next)
-		c->in_view = 0;
-}
-
-/* The calls that `ids` name; an id not read yet may be a later call's. */
-static void
-list_calls(struct stream *st, const struct json_doc *doc, int ids, int clear_thread_stop)
-{
-	int n = json_size(doc, ids);
-	int e = json_first(doc, ids);
-
-	for (int i = 0; i < n; i++, e = json_next(doc, e)) {
-		const char *id = json_str(doc, e);
-		struct call *c;
-
-		if (!id)
-			continue;
-		c = view_call(st, id);
-		if (!c && !seen_in_view(st, id)) {
-			c = find_call(st, id);
-			if (!c && !(c = new_call(st, id)))
-				continue;
-			enter_view(st, c);
-		}
-		if (!c)
-			continue;
-		c->waits = 1;
-		c->listed_at = st->view_events;
-		if (clear_thread_stop) {
-			free(c->thread_stop);
-			c->thread_stop = NULL;
-		}
-	}
-}
-
-static void
-apply_call(struct stream *st, const struct json_doc *doc, const char *id, int custom)
-{
-	struct call *c = find_call(st, id);
-
-	if (!c && !(c = new_call(st, id)))
-		return;
-	/* The newest event goes last, so that calls keep their events' order. */
-	enter_view(st, c);
-	if (st->running == c) {
-		/* Its tool already runs with the event it was started with. */
-	} else if (set_call_event(c, doc, custom) < 0) {
-		c->in_view = 0;
-		return;
-	}
-	/* A custom call runs only once an idle lists it: the server never
-	 * lists one it refused. */
-	if (c->thread_id || c->permission != PERMISSION_NONE)
-		c->waits = 1;
-}
-
-static void
-apply_result(struct stream *st, const char *id)
-{
-	struct call *c = id ? view_call(st, id) : NULL;
-
-	/* A denied call stays: it is reported even when its result is read
-	 * together with the denial. */
-	if (c && !call_is_denied(c))
-		c->in_view = 0;
-}
-
-static void
-apply_session_idle(struct stream *st, const struct json_doc *doc, uint64_t seen_at)
-{
-	int reason = json_get(doc, 0, "stop_reason");
-	const char *type = json_get_str(doc, reason, "type");
-	int exhausted = type && strcmp(type, "retries_exhausted") == 0;
-
-	if (type && strcmp(type, "requires_action") == 0) {
-		st->idle_since_set = 0;
-		list_calls(st, doc, json_get(doc, reason, "event_ids"), 0);
-		return;
-	}
-	st->idle_since_set = 1;
-	st->idle_since = seen_at;
-	/* After retries_exhausted the session still takes the results of the
-	 * calls it waited on. */
-	for (struct call *c = st->head; c; c = c->next) {
-		if (c->in_view)
-			c->waits = exhausted && c->waits == 1;
-	}
-}
-
-static void
-apply_thread_status(struct stream *st, const char *thread_id, int terminated)
-{
-	struct thread_status *t = find_thread(st, thread_id);
-
-	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t || (thread_id && !(t->thread_id = strdup(thread_id)))) {
-			free(t);
-			return;
-		}
-		t->next = st->threads;
-		st->threads = t;
-	}
-	t->terminated = terminated;
-}
-
-static void
-apply_thread_stop(struct stream *st, const struct json_doc *doc, const char *type,
-		  const char *thread_id, uint64_t seen_at)
-{
-	int idle = strcmp(type, "session.thread_status_idle") == 0;
-	int reason = json_get(doc, 0, "stop_reason");
-	const char *why = idle ? json_get_str(doc, reason, "type") : type;
-
-	/* This can make the primary thread run again: the countdown starts over. */
-	if (st->idle_since_set && seen_at > st->idle_since)
-		st->idle_since = seen_at;
-	/* A subagent's results stay on its own thread, so its idle is the
-	 * sign, even over a later session idle. */
-	for (struct call *c = st->head; c; c = c->next) {
-		if (!c->in_view || !c->has_event || !same_thread(c->thread_id, thread_id))
-			continue;
-		free(c->thread_stop);
-		c->thread_stop = strdup(why ? why : "");
-	}
-	if (idle && why && strcmp(why, "requires_action") == 0)
-		list_calls(st, doc, json_get(doc, reason, "event_ids"), 1);
-}
-
-static int
-is_view_type(const char *type)
-{
-	for (size_t i = 0; i < sizeof(view_types) / sizeof(view_types[0]); i++) {
-		if (strcmp(type, view_types[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* One event into the view. */
-static void
-apply(struct stream *st, const struct json_doc *doc, const char *type, const char *id)
-{
-	uint64_t seen_at;
-	const char *thread;
-
-	if (!id || strcmp(type, "event_start") == 0 || strcmp(type, "event_delta") == 0)
-		return;
-	if (!(seen_at = mark_seen(st, id)))
-		return;
-	thread = json_get_str(doc, 0, "session_thread_id");
-	if (thread && !*thread)
-		thread = NULL;
-
-	if (strcmp(type, "agent.tool_use") == 0) {
-		apply_call(st, doc, id, 0);
-	} else if (strcmp(type, "agent.custom_tool_use") == 0) {
-		apply_call(st, doc, id, 1);
-	} else if (strcmp(type, "user.tool_result") == 0 || strcmp(type, "agent.tool_result") == 0) {
-		apply_result(st, json_get_str(doc, 0, "tool_use_id"));
-	} else if (strcmp(type, "user.custom_tool_result") == 0) {
-		apply_result(st, json_get_str(doc, 0, "custom_tool_use_id"));
-	} else if (strcmp(type, "user.tool_confirmation") == 0) {
-		const char *tid = json_get_str(doc, 0, "tool_use_id");
-		const char *result = json_get_str(doc, 0, "result");
-		struct call *c = tid ? view_call(st, tid) : NULL;
-
-		if (tid && !c && !seen_in_view(st, tid) && ((c = find_call(st, tid)) || (c = new_call(st, tid))))
-			enter_view(st, c);
-		if (c && c->confirmation == CONFIRMATION_NONE)
-			c->confirmation = result && strcmp(result, "allow") == 0 ? CONFIRMATION_ALLOW
-										: CONFIRMATION_DENY;
-	} else if (strcmp(type, "session.status_terminated") == 0 ||
-		   strcmp(type, "session.deleted") == 0) {
-		st->view_ended = 1;
-	} else if (strcmp(type, "session.status_idle") == 0) {
-		apply_session_idle(st, doc, seen_at);
-	} else if (strcmp(type, "session.thread_status_running") == 0 ||
-		   strcmp(type, "session.thread_status_rescheduled") == 0) {
-		apply_thread_status(st, thread, 0);
-	} else if (strcmp(type, "session.thread_status_idle") == 0 ||
-		   strcmp(type, "session.thread_status_terminated") == 0) {
-		apply_thread_status(st, thread, type[22] == 't');
-		apply_thread_stop(st, doc, type, thread, seen_at);
-	} else if (strncmp(type, "session.status_", 15) == 0) {
-		st->idle_since_set = 0;
 	}
 }
 
@@ -792,9 +243,9 @@ count_idle(struct stream *st, int counting)
 	loop_cancel_timer(st->idle_timer);
 	st->idle_timer = NULL;
 	st->idle_ends_at = 0;
-	if (!counting || !st->idle_since_set || st->max_idle_ms <= 0)
+	if (!counting || !st->view.idle_since_set || st->max_idle_ms <= 0)
 		return;
-	from = st->idle_since > st->active_at ? st->idle_since : st->active_at;
+	from = st->view.idle_since > st->active_at ? st->view.idle_since : st->active_at;
 	st->idle_ends_at = from + (uint64_t)st->max_idle_ms;
 	if (st->phase == PHASE_LIVE && !st->ending) {
 		uint64_t now = loop_now_ms();
@@ -1075,7 +526,7 @@ post_result(struct stream *st, struct call *c, int is_error, const char *text, s
 	struct buf b = BUF_INIT(HTTP_MAX_BODY);
 
 	/* A terminated thread takes no result. */
-	if (thread_has_terminated(st, c->thread_id)) {
+	if (session_view_thread_terminated(&st->view, c->thread_id)) {
 		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
 			 "thread terminated; not posting the result of '%s'", c->id);
 		call_finished(st, c);
@@ -1106,9 +557,9 @@ settle(struct stream *st)
 static void
 call_finished(struct stream *st, struct call *c)
 {
-	if (st->running != c)
+	if (st->view.running != c)
 		return;
-	st->running = NULL;
+	st->view.running = NULL;
 	st->tool_running = 0;
 	/* A call left to others did not run. */
 	if (!c->declined)
@@ -1125,7 +576,7 @@ call_finished(struct stream *st, struct call *c)
 static void
 stop_tool(struct stream *st, const char *why, enum metrics_tool_outcome outcome, int post)
 {
-	struct call *c = st->running;
+	struct call *c = st->view.running;
 	char msg[512];
 
 	if (!c || !st->tool_running)
@@ -1163,7 +614,7 @@ tool_timeout_fired(void *userdata)
 void
 stream_tool_result(struct stream *st, const char *id, int is_error, const char *text, size_t len)
 {
-	struct call *c = st->running;
+	struct call *c = st->view.running;
 
 	if (!c || !st->tool_running || strcmp(c->id, id) != 0) {
 		log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx, "late result for '%s' dropped", id);
@@ -1183,7 +634,7 @@ start_call(struct stream *st, struct call *c)
 	int r;
 
 	c->handled = 1;
-	st->running = c;
+	st->view.running = c;
 	st->running_since = loop_now_ms();
 	if (c->oversized) {
 		static const char msg[] = "Error: the event of this tool call is too large for the "
@@ -1198,7 +649,7 @@ start_call(struct stream *st, struct call *c)
 	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "running tool call '%s' (%s)", c->id, c->name);
 	note_worked_thread(st, c->thread_id);
 	r = st->cb.tool_call(st->userdata, c->id, c->name, c->input, c->input_len, c->thread_id);
-	if (st->running != c || !st->tool_running)
+	if (st->view.running != c || !st->tool_running)
 		return;
 	if (r == ER_DECLINED) {
 		/* Not ours: left for another client, as the SDK does. */
@@ -1220,23 +671,6 @@ start_call(struct stream *st, struct call *c)
 	}
 }
 
-/* The first call that is due: waited on, allowed, not behind an earlier
- * call the session may answer first. */
-static struct call *
-due_call(struct stream *st)
-{
-	for (struct call *c = st->head; c; c = c->next) {
-		if (!c->in_view || !c->has_event || c->handled)
-			continue;
-		if (thread_has_terminated(st, c->thread_id) || call_is_denied(c) ||
-		    !call_is_waited_on(c) || call_is_unconfirmed(c))
-			continue;
-		if (!call_is_behind_unanswered(st, c))
-			return c;
-	}
-	return NULL;
-}
-
 /* What the view asks for: skip denied calls, hold unconfirmed ones, stop a
  * call the session no longer takes, schedule the next start, and count
  * down to the release. */
@@ -1246,7 +680,7 @@ due_call(struct stream *st)
 static void
 name_oversized_calls(struct stream *st)
 {
-	for (struct call *c = st->head; c && st->oversized_uses > 0; c = c->next) {
+	for (struct call *c = st->view.head; c && st->oversized_uses > 0; c = c->next) {
 		if (!c->in_view || c->has_event || c->handled || !call_is_waited_on(c))
 			continue;
 		free(c->name);
@@ -1263,39 +697,15 @@ name_oversized_calls(struct stream *st)
 	}
 }
 
-/* A history event too large to read, of which only the type and id are
- * known: a tool use among them gets an error result once waited on. */
-static void
-apply_oversized(struct stream *st, const char *type, const char *id)
-{
-	int custom = strcmp(type, "agent.custom_tool_use") == 0;
-	struct call *c;
-
-	if (!id || !mark_seen(st, id))
-		return;
-	c = find_call(st, id);
-	if (!c && !(c = new_call(st, id)))
-		return;
-	enter_view(st, c);
-	if (c->has_event)
-		return;
-	free(c->name);
-	if (!(c->name = strdup("(too large)")))
-		return;
-	c->has_event = 1;
-	c->oversized = 1;
-	c->custom = custom;
-}
-
 static void
 act(struct stream *st)
 {
 	if (st->ending || st->phase != PHASE_LIVE)
 		return;
 	name_oversized_calls(st);
-	for (struct call *c = st->head; c; c = c->next) {
+	for (struct call *c = st->view.head; c; c = c->next) {
 		if (!c->in_view || !c->has_event || c->handled ||
-		    thread_has_terminated(st, c->thread_id))
+		    session_view_thread_terminated(&st->view, c->thread_id))
 			continue;
 		if (call_is_denied(c)) {
 			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "tool call '%s' denied, not run",
@@ -1309,13 +719,13 @@ act(struct stream *st)
 				 "tool call '%s' awaits confirmation; holding", c->id);
 		}
 	}
-	if (st->running && st->tool_running && call_is_resolved(st->running))
+	if (st->view.running && st->tool_running && call_is_resolved(st->view.running))
 		stop_tool(st, "was answered elsewhere or its thread stopped", METRICS_TOOL_CANCELLED, 1);
 	release_terminated_threads(st);
-	count_idle(st, !st->running);
+	count_idle(st, !st->view.running);
 	/* Started from the loop, so that the events read together with the
 	 * call can still answer or deny it. */
-	if (!st->running && !st->holding && !st->start_timer && due_call(st))
+	if (!st->view.running && !st->holding && !st->start_timer && session_view_due(&st->view))
 		loop_add_timer(st->loop, 0, start_fired, st, &st->start_timer);
 }
 
@@ -1326,9 +736,9 @@ start_fired(void *userdata)
 	struct call *c;
 
 	st->start_timer = NULL;
-	if (st->ending || st->phase != PHASE_LIVE || st->running || st->holding)
+	if (st->ending || st->phase != PHASE_LIVE || st->view.running || st->holding)
 		return;
-	if ((c = due_call(st)))
+	if ((c = session_view_due(&st->view)))
 		start_call(st, c);
 	act(st);
 }
@@ -1338,7 +748,7 @@ start_fired(void *userdata)
 static void
 report_idle(struct stream *st)
 {
-	if (!st->running && st->cb.idle)
+	if (!st->view.running && st->cb.idle)
 		st->cb.idle(st->userdata);
 }
 
@@ -1371,8 +781,8 @@ handle_live(struct stream *st, const char *json, size_t len)
 	if (st->cb.event && (st->event_tool_use || (strcmp(type, "agent.tool_use") != 0 &&
 						    strcmp(type, "agent.custom_tool_use") != 0)))
 		st->cb.event(st->userdata, type, json, len);
-	apply(st, doc, type, json_get_str(doc, 0, "id"));
-	if (st->view_ended) {
+	session_view_apply(&st->view, doc, type, json_get_str(doc, 0, "id"), loop_now_ms());
+	if (st->view.ended) {
 		session_over(st, strcmp(type, "session.deleted") == 0 ? STREAM_END_DELETED
 								       : STREAM_END_TERMINATED);
 		goto out;
@@ -1420,7 +830,7 @@ drop_connection(struct stream *st)
 static int
 ending_reads(struct stream *st)
 {
-	if (!st->holding || st->running)
+	if (!st->holding || st->view.running)
 		return 0;
 	drop_connection(st);
 	return 1;
@@ -1510,7 +920,7 @@ go_live(struct stream *st)
 	st->read_attempts = 0;
 	if (st->cb.history)
 		st->cb.history(st->userdata, NULL, NULL, 0);
-	if (st->view_ended) {
+	if (st->view.ended) {
 		session_over(st, STREAM_END_TERMINATED);
 		return;
 	}
@@ -1577,17 +987,19 @@ history_done(void *userdata, const struct api_result *res)
 				 (unsigned)HISTORY_MAX_EVENT);
 			if (strcmp(type, "agent.tool_use") == 0 ||
 			    strcmp(type, "agent.custom_tool_use") == 0) {
-				apply_oversized(st, type, json_get_str(doc, e, "id"));
+				session_view_apply_oversized(
+					&st->view, type, json_get_str(doc, e, "id"), loop_now_ms());
 				continue;
 			}
 		} else if (st->cb.history) {
 			st->cb.history(st->userdata, type, raw, len);
 		}
-		if (is_view_type(type)) {
+		if (session_view_type(type)) {
 			struct json_doc *ev = NULL;
 
 			if (json_parse(raw, len, &ev, NULL, 0) == 0) {
-				apply(st, ev, type, json_get_str(ev, 0, "id"));
+				session_view_apply(&st->view, ev, type, json_get_str(ev, 0, "id"),
+						   loop_now_ms());
 				json_free(ev);
 			}
 		}
@@ -1625,8 +1037,8 @@ fetch_history(struct stream *st, const char *page)
 	if (api_path(&path, "/v1/sessions/%s/events?limit=%d", st->session_id, HISTORY_PAGE_LIMIT) < 0)
 		goto fail;
 	/* An executor that replays the conversation reads all of it. */
-	for (size_t i = 0; !st->cb.history && i < sizeof(view_types) / sizeof(view_types[0]); i++) {
-		if (api_path(&path, "&types%5B%5D=%s", view_types[i]) < 0)
+	for (size_t i = 0; !st->cb.history && session_view_types[i]; i++) {
+		if (api_path(&path, "&types%5B%5D=%s", session_view_types[i]) < 0)
 			goto fail;
 	}
 	if (page && api_path(&path, "&page=%s", page) < 0)
@@ -1674,7 +1086,7 @@ session_read(void *userdata, const struct api_result *res)
 		st->active_at = loop_now_ms();
 	st->idle_when_read = status && strcmp(status, "idle") == 0;
 	st->phase = PHASE_HISTORY;
-	begin_view(st);
+	session_view_begin(&st->view);
 	fetch_history(st, NULL);
 }
 
@@ -1904,7 +1316,7 @@ stream_hold(struct stream *st)
 int
 stream_busy(const struct stream *st)
 {
-	return st && (st->running || st->out_head);
+	return st && (st->view.running || st->out_head);
 }
 
 int
@@ -1951,25 +1363,7 @@ stream_free(struct stream *st)
 		st->out_head = o->next;
 		outgoing_free(o);
 	}
-	while (st->head) {
-		struct call *c = st->head;
-
-		st->head = c->next;
-		free(c->id);
-		free_call_event(c);
-		free(c->thread_stop);
-		free(c);
-	}
-	for (size_t i = 0; i < SEEN_BUCKETS; i++) {
-		while (st->seen[i]) {
-			struct seen *s = st->seen[i];
-
-			st->seen[i] = s->next;
-			free(s->id);
-			free(s);
-		}
-	}
-	free_threads(st);
+	session_view_release(&st->view);
 	free_worked_threads(st);
 	free(st->session_id);
 	secret_free(st->token);

@@ -96,6 +96,12 @@ tests_unit_test_fsid_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_fsid
 
 # Readiness, the status listener's decision.
+check_PROGRAMS += tests/unit/test_session_view
+tests_unit_test_session_view_SOURCES = tests/unit/test_session_view.c
+tests_unit_test_session_view_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_session_view_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_session_view
+
 check_PROGRAMS += tests/unit/test_status
 tests_unit_test_status_SOURCES = tests/unit/test_status.c
 tests_unit_test_status_CFLAGS = $(UNIT_COMPILE_FLAGS)

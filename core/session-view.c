@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session-view.h"
+
+/* The history is read filtered to the events that decide which calls the
+ * session waits on (docs/protocol.md §7). */
+const char *const session_view_types[] = {
+	"agent.tool_use",
+	"agent.custom_tool_use",
+	"agent.tool_result",
+	"user.tool_result",
+	"user.custom_tool_result",
+	"user.tool_confirmation",
+	"session.status_idle",
+	"session.status_running",
+	"session.status_rescheduled",
+	"session.status_terminated",
+	"session.thread_status_running",
+	"session.thread_status_rescheduled",
+	"session.thread_status_idle",
+	"session.thread_status_terminated",
+	NULL,
+};
+
+static unsigned
+hash_id(const char *s, unsigned n)
+{
+	unsigned h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % n;
+}
+
+int
+session_view_same_thread(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+struct call *
+session_view_find(struct session_view *v, const char *id)
+{
+	for (struct call *c = v->buckets[hash_id(id, VIEW_CALL_BUCKETS)]; c; c = c->bucket_next) {
+		if (strcmp(c->id, id) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static struct call *
+view_call(struct session_view *v, const char *id)
+{
+	struct call *c = session_view_find(v, id);
+
+	return c && c->in_view ? c : NULL;
+}
+
+static void
+unlink_call(struct session_view *v, struct call *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		v->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		v->tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Into the view, as its newest call, with a fresh view state. */
+static void
+enter_view(struct session_view *v, struct call *c)
+{
+	unlink_call(v, c);
+	c->prev = v->tail;
+	c->next = NULL;
+	if (v->tail)
+		v->tail->next = c;
+	else
+		v->head = c;
+	v->tail = c;
+	if (!c->in_view) {
+		c->in_view = 1;
+		c->waits = -1;
+		c->listed_at = 0;
+		free(c->thread_stop);
+		c->thread_stop = NULL;
+		c->confirmation = CONFIRMATION_NONE;
+	}
+}
+
+static struct call *
+new_call(struct session_view *v, const char *id)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	unsigned h;
+
+	if (!c || !(c->id = strdup(id))) {
+		free(c);
+		return NULL;
+	}
+	h = hash_id(id, VIEW_CALL_BUCKETS);
+	c->bucket_next = v->buckets[h];
+	v->buckets[h] = c;
+	/* Linked, so that enter_view() moves it to the end. */
+	c->prev = v->tail;
+	if (v->tail)
+		v->tail->next = c;
+	else
+		v->head = c;
+	v->tail = c;
+	c->in_view = 0;
+	return c;
+}
+
+static void
+free_call_event(struct call *c)
+{
+	free(c->name);
+	free(c->input);
+	free(c->thread_id);
+	c->name = c->input = c->thread_id = NULL;
+	c->has_event = 0;
+}
+
+static int
+set_call_event(struct call *c, const struct json_doc *doc, int custom)
+{
+	const char *name = json_get_str(doc, 0, "name");
+	const char *thread = json_get_str(doc, 0, "session_thread_id");
+	const char *perm = json_get_str(doc, 0, "evaluated_permission");
+	int input = json_get(doc, 0, "input");
+	const char *raw = "{}";
+	size_t raw_len = 2;
+
+	if (input >= 0 && json_kind(doc, input) == JSON_OBJECT)
+		raw = json_raw(doc, input, &raw_len);
+	free_call_event(c);
+	c->name = strdup(name ? name : "");
+	c->input = strndup(raw, raw_len);
+	c->input_len = raw_len;
+	/* An empty thread id names the primary thread, as no id does. */
+	c->thread_id = thread && *thread ? strdup(thread) : NULL;
+	if (!c->name || !c->input || (thread && *thread && !c->thread_id)) {
+		free_call_event(c);
+		return -ENOMEM;
+	}
+	c->custom = custom;
+	c->permission = !perm || !*perm		     ? PERMISSION_NONE
+			: strcmp(perm, "allow") == 0 ? PERMISSION_ALLOW
+			: strcmp(perm, "deny") == 0  ? PERMISSION_DENY
+						     : PERMISSION_ASK;
+	c->has_event = 1;
+	return 0;
+}
+
+/* ---- what the session waits on ------------------------------------------ */
+
+int
+call_is_waited_on(const struct call *c)
+{
+	return c->waits == 1 && !c->thread_stop;
+}
+
+int
+call_is_denied(const struct call *c)
+{
+	return c->has_event &&
+	       (c->permission == PERMISSION_DENY || c->confirmation == CONFIRMATION_DENY);
+}
+
+int
+call_is_unconfirmed(const struct call *c)
+{
+	return c->confirmation == CONFIRMATION_NONE && c->permission == PERMISSION_ASK;
+}
+
+/* A call of `thread` whose answer may come before a later call's: the
+ * session can hold a later result back until this one has its own. */
+static int
+call_is_unanswered(const struct call *c, const char *thread)
+{
+	if (!c->has_event || !session_view_same_thread(c->thread_id, thread) || c->declined)
+		return 0;
+	return !call_is_denied(c) &&
+	       (c->waits == -1 || (call_is_waited_on(c) && call_is_unconfirmed(c)));
+}
+
+static struct thread_status *
+find_thread(const struct session_view *v, const char *thread_id)
+{
+	for (struct thread_status *t = v->threads; t; t = t->next) {
+		if (session_view_same_thread(t->thread_id, thread_id))
+			return t;
+	}
+	return NULL;
+}
+
+/* Late input can make a terminated thread run again. */
+int
+session_view_thread_terminated(const struct session_view *v, const char *thread_id)
+{
+	struct thread_status *t = find_thread(v, thread_id);
+
+	return t && t->terminated;
+}
+
+/* Whether the session no longer takes a result for `c`. */
+int
+call_is_resolved(const struct call *c)
+{
+	return !c->in_view || (c->thread_stop && strcmp(c->thread_stop, "retries_exhausted") != 0);
+}
+
+static int
+call_is_behind_unanswered(const struct session_view *v, const struct call *c)
+{
+	/* A thread that sends no status never shows that an earlier call
+	 * stopped waiting. */
+	if (c->thread_id && !find_thread(v, c->thread_id))
+		return 0;
+	for (const struct call *e = v->head; e && e != c; e = e->next) {
+		if (e->in_view && call_is_unanswered(e, c->thread_id) &&
+		    e->listed_at >= c->listed_at)
+			return 1;
+	}
+	return 0;
+}
+
+/* ---- the view ----------------------------------------------------------- */
+
+/* When the event was first read, and 0 when this view applied it already. */
+static uint64_t
+mark_seen(struct session_view *v, const char *id, uint64_t now_ms)
+{
+	unsigned h = hash_id(id, VIEW_SEEN_BUCKETS);
+	struct seen *s;
+
+	for (s = v->seen[h]; s; s = s->next) {
+		if (strcmp(s->id, id) == 0)
+			break;
+	}
+	if (s && s->view == v->number)
+		return 0;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s || !(s->id = strdup(id))) {
+			free(s);
+			return now_ms | 1;
+		}
+		s->first_ms = now_ms | 1;
+		s->next = v->seen[h];
+		v->seen[h] = s;
+	}
+	s->view = v->number;
+	v->events++;
+	return s->first_ms;
+}
+
+static int
+seen_in_view(struct session_view *v, const char *id)
+{
+	for (struct seen *s = v->seen[hash_id(id, VIEW_SEEN_BUCKETS)]; s; s = s->next) {
+		if (strcmp(s->id, id) == 0)
+			return s->view == v->number;
+	}
+	return 0;
+}
+
+static void
+free_threads(struct session_view *v)
+{
+	while (v->threads) {
+		struct thread_status *t = v->threads;
+
+		v->threads = t->next;
+		free(t->thread_id);
+		free(t);
+	}
+}
+
+/* A view without events, as each connection starts one. */
+void
+session_view_begin(struct session_view *v)
+{
+	v->number++;
+	v->events = 0;
+	v->idle_since_set = 0;
+	v->ended = 0;
+	free_threads(v);
+	for (struct call *c = v->head; c; c = c->next)
+		c->in_view = 0;
+}
+
+/* The calls that `ids` name; an id not read yet may be a later call's. */
+static void
+list_calls(struct session_view *v, const struct json_doc *doc, int ids, int clear_thread_stop)
+{
+	int n = json_size(doc, ids);
+	int e = json_first(doc, ids);
+
+	for (int i = 0; i < n; i++, e = json_next(doc, e)) {
+		const char *id = json_str(doc, e);
+		struct call *c;
+
+		if (!id)
+			continue;
+		c = view_call(v, id);
+		if (!c && !seen_in_view(v, id)) {
+			c = session_view_find(v, id);
+			if (!c && !(c = new_call(v, id)))
+				continue;
+			enter_view(v, c);
+		}
+		if (!c)
+			continue;
+		c->waits = 1;
+		c->listed_at = v->events;
+		if (clear_thread_stop) {
+			free(c->thread_stop);
+			c->thread_stop = NULL;
+		}
+	}
+}
+
+static void
+apply_call(struct session_view *v, const struct json_doc *doc, const char *id, int custom)
+{
+	struct call *c = session_view_find(v, id);
+
+	if (!c && !(c = new_call(v, id)))
+		return;
+	/* The newest event goes last, so that calls keep their events' order. */
+	enter_view(v, c);
+	if (v->running == c) {
+		/* Its tool already runs with the event it was started with. */
+	} else if (set_call_event(c, doc, custom) < 0) {
+		c->in_view = 0;
+		return;
+	}
+	/* A custom call runs only once an idle lists it: the server never
+	 * lists one it refused. */
+	if (c->thread_id || c->permission != PERMISSION_NONE)
+		c->waits = 1;
+}
+
+static void
+apply_result(struct session_view *v, const char *id)
+{
+	struct call *c = id ? view_call(v, id) : NULL;
+
+	/* A denied call stays: it is reported even when its result is read
+	 * together with the denial. */
+	if (c && !call_is_denied(c))
+		c->in_view = 0;
+}
+
+static void
+apply_session_idle(struct session_view *v, const struct json_doc *doc, uint64_t seen_at)
+{
+	int reason = json_get(doc, 0, "stop_reason");
+	const char *type = json_get_str(doc, reason, "type");
+	int exhausted = type && strcmp(type, "retries_exhausted") == 0;
+
+	if (type && strcmp(type, "requires_action") == 0) {
+		v->idle_since_set = 0;
+		list_calls(v, doc, json_get(doc, reason, "event_ids"), 0);
+		return;
+	}
+	v->idle_since_set = 1;
+	v->idle_since = seen_at;
+	/* After retries_exhausted the session still takes the results of the
+	 * calls it waited on. */
+	for (struct call *c = v->head; c; c = c->next) {
+		if (c->in_view)
+			c->waits = exhausted && c->waits == 1;
+	}
+}
+
+static void
+apply_thread_status(struct session_view *v, const char *thread_id, int terminated)
+{
+	struct thread_status *t = find_thread(v, thread_id);
+
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t || (thread_id && !(t->thread_id = strdup(thread_id)))) {
+			free(t);
+			return;
+		}
+		t->next = v->threads;
+		v->threads = t;
+	}
+	t->terminated = terminated;
+}
+
+static void
+apply_thread_stop(struct session_view *v, const struct json_doc *doc, const char *type,
+		  const char *thread_id, uint64_t seen_at)
+{
+	int idle = strcmp(type, "session.thread_status_idle") == 0;
+	int reason = json_get(doc, 0, "stop_reason");
+	const char *why = idle ? json_get_str(doc, reason, "type") : type;
+
+	/* This can make the primary thread run again: the countdown starts over. */
+	if (v->idle_since_set && seen_at > v->idle_since)
+		v->idle_since = seen_at;
+	/* A subagent's results stay on its own thread, so its idle is the
+	 * sign, even over a later session idle. */
+	for (struct call *c = v->head; c; c = c->next) {
+		if (!c->in_view || !c->has_event ||
+		    !session_view_same_thread(c->thread_id, thread_id))
+			continue;
+		free(c->thread_stop);
+		c->thread_stop = strdup(why ? why : "");
+	}
+	if (idle && why && strcmp(why, "requires_action") == 0)
+		list_calls(v, doc, json_get(doc, reason, "event_ids"), 1);
+}
+
+int
+session_view_type(const char *type)
+{
+	for (size_t i = 0; session_view_types[i]; i++) {
+		if (strcmp(type, session_view_types[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* One event into the view. */
+void
+session_view_apply(struct session_view *v, const struct json_doc *doc, const char *type,
+		   const char *id, uint64_t now_ms)
+{
+	uint64_t seen_at;
+	const char *thread;
+
+	if (!id || strcmp(type, "event_start") == 0 || strcmp(type, "event_delta") == 0)
+		return;
+	if (!(seen_at = mark_seen(v, id, now_ms)))
+		return;
+	thread = json_get_str(doc, 0, "session_thread_id");
+	if (thread && !*thread)
+		thread = NULL;
+
+	if (strcmp(type, "agent.tool_use") == 0) {
+		apply_call(v, doc, id, 0);
+	} else if (strcmp(type, "agent.custom_tool_use") == 0) {
+		apply_call(v, doc, id, 1);
+	} else if (strcmp(type, "user.tool_result") == 0 ||
+		   strcmp(type, "agent.tool_result") == 0) {
+		apply_result(v, json_get_str(doc, 0, "tool_use_id"));
+	} else if (strcmp(type, "user.custom_tool_result") == 0) {
+		apply_result(v, json_get_str(doc, 0, "custom_tool_use_id"));
+	} else if (strcmp(type, "user.tool_confirmation") == 0) {
+		const char *tid = json_get_str(doc, 0, "tool_use_id");
+		const char *result = json_get_str(doc, 0, "result");
+		struct call *c = tid ? view_call(v, tid) : NULL;
+
+		if (tid && !c && !seen_in_view(v, tid) &&
+		    ((c = session_view_find(v, tid)) || (c = new_call(v, tid))))
+			enter_view(v, c);
+		if (c && c->confirmation == CONFIRMATION_NONE)
+			c->confirmation = result && strcmp(result, "allow") == 0
+						  ? CONFIRMATION_ALLOW
+						  : CONFIRMATION_DENY;
+	} else if (strcmp(type, "session.status_terminated") == 0 ||
+		   strcmp(type, "session.deleted") == 0) {
+		v->ended = 1;
+	} else if (strcmp(type, "session.status_idle") == 0) {
+		apply_session_idle(v, doc, seen_at);
+	} else if (strcmp(type, "session.thread_status_running") == 0 ||
+		   strcmp(type, "session.thread_status_rescheduled") == 0) {
+		apply_thread_status(v, thread, 0);
+	} else if (strcmp(type, "session.thread_status_idle") == 0 ||
+		   strcmp(type, "session.thread_status_terminated") == 0) {
+		apply_thread_status(v, thread, type[22] == 't');
+		apply_thread_stop(v, doc, type, thread, seen_at);
+	} else if (strncmp(type, "session.status_", 15) == 0) {
+		v->idle_since_set = 0;
+	}
+}
+
+/* The first call that is due: waited on, allowed, not behind an earlier
+ * call the session may answer first. */
+struct call *
+session_view_due(struct session_view *v)
+{
+	for (struct call *c = v->head; c; c = c->next) {
+		if (!c->in_view || !c->has_event || c->handled)
+			continue;
+		if (session_view_thread_terminated(v, c->thread_id) || call_is_denied(c) ||
+		    !call_is_waited_on(c) || call_is_unconfirmed(c))
+			continue;
+		if (!call_is_behind_unanswered(v, c))
+			return c;
+	}
+	return NULL;
+}
+
+/* A history event too large to read, of which only the type and id are
+ * known: a tool use among them gets an error result once waited on. */
+void
+session_view_apply_oversized(struct session_view *v, const char *type, const char *id,
+			     uint64_t now_ms)
+{
+	int custom = strcmp(type, "agent.custom_tool_use") == 0;
+	struct call *c;
+
+	if (!id || !mark_seen(v, id, now_ms))
+		return;
+	c = session_view_find(v, id);
+	if (!c && !(c = new_call(v, id)))
+		return;
+	enter_view(v, c);
+	if (c->has_event)
+		return;
+	free(c->name);
+	if (!(c->name = strdup("(too large)")))
+		return;
+	c->has_event = 1;
+	c->oversized = 1;
+	c->custom = custom;
+}
+
+void
+session_view_release(struct session_view *v)
+{
+	while (v->head) {
+		struct call *c = v->head;
+
+		v->head = c->next;
+		free(c->id);
+		free_call_event(c);
+		free(c->thread_stop);
+		free(c);
+	}
+	for (size_t i = 0; i < VIEW_SEEN_BUCKETS; i++) {
+		while (v->seen[i]) {
+			struct seen *s = v->seen[i];
+
+			v->seen[i] = s->next;
+			free(s->id);
+			free(s);
+		}
+	}
+	free_threads(v);
+	memset(v, 0, sizeof(*v));
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef ER_SESSION_VIEW_H
+#define ER_SESSION_VIEW_H
+
+/*
+ * The session as its events show it: which tool calls it waits on, which
+ * of them it no longer takes a result for, and which one is due to run,
+ * decided as the SDK's SessionToolRunner decides (docs/protocol.md §7).
+ * Pure bookkeeping: no I/O, no clock (the caller tells when each event was
+ * read), no loop.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+
+#define VIEW_CALL_BUCKETS 256
+#define VIEW_SEEN_BUCKETS 1024
+
+enum permission {
+	PERMISSION_NONE, /* absent */
+	PERMISSION_ALLOW,
+	PERMISSION_ASK, /* or any unknown value: fail closed */
+	PERMISSION_DENY,
+};
+
+enum confirmation {
+	CONFIRMATION_NONE,
+	CONFIRMATION_ALLOW,
+	CONFIRMATION_DENY, /* or any result but allow */
+};
+
+/*
+ * A tool call as the current view of the session sees it.  Calls outlive
+ * views: each connection rebuilds the view from the history, resetting the
+ * view's part of every call; `handled` and the running state stay.
+ */
+struct call {
+	struct call *prev; /* the view's order: of their latest event */
+	struct call *next;
+	struct call *bucket_next;
+	char *id;
+	/* The agent.tool_use or agent.custom_tool_use, once read. */
+	int has_event;
+	char *name;
+	char *input;
+	size_t input_len;
+	char *thread_id; /* NULL: the primary thread */
+	int custom;
+	enum permission permission;
+
+	/* The view's part. */
+	int in_view;
+	int waits;		 /* -1 not known yet, 0 no, 1 the session waits on it */
+	unsigned long listed_at; /* events read when an idle last listed it */
+	char *thread_stop;	 /* why its thread stopped without listing it, or NULL */
+	enum confirmation confirmation;
+
+	int oversized; /* its event passed the stream's message cap: answered, not run */
+	int handled;   /* run, denied or left to others: never again */
+	int declined;  /* the executor has no tool of that name */
+	int held_logged;
+};
+
+/* An event id and when it was first read. */
+struct seen {
+	struct seen *next;
+	char *id;
+	uint64_t first_ms;
+	unsigned view; /* the last view that applied it */
+};
+
+/* A session thread that reported a status in the current view. */
+struct thread_status {
+	struct thread_status *next;
+	char *thread_id;
+	int terminated;
+};
+
+struct session_view {
+	unsigned number;      /* each connection reads a new view */
+	unsigned long events; /* events applied to this view */
+	struct seen *seen[VIEW_SEEN_BUCKETS];
+	struct thread_status *threads;
+	int idle_since_set; /* the session is idle, since idle_since */
+	uint64_t idle_since;
+	int ended;	   /* the session terminated or was deleted */
+	struct call *head; /* the calls, in the order of their latest event */
+	struct call *tail;
+	struct call *buckets[VIEW_CALL_BUCKETS];
+	struct call *running; /* its tool runs or its result is posted */
+};
+
+/* The event types that decide the view, NULL-terminated. */
+extern const char *const session_view_types[];
+int session_view_type(const char *type);
+
+/* A view without events, as each connection starts one; the calls stay,
+ * out of the view until an event brings them back. */
+void session_view_begin(struct session_view *v);
+/* One event of `type` and `id` into the view, read at `now_ms`. */
+void session_view_apply(struct session_view *v, const struct json_doc *doc, const char *type,
+			const char *id, uint64_t now_ms);
+/* A tool use too large to read, of which only the type and id are known:
+ * it gets an error result once waited on. */
+void session_view_apply_oversized(struct session_view *v, const char *type, const char *id,
+				  uint64_t now_ms);
+/* Free every call and what the view holds. */
+void session_view_release(struct session_view *v);
+
+struct call *session_view_find(struct session_view *v, const char *id);
+/* The first call due to run: waited on, allowed, not behind an earlier call
+ * the session may answer first, its thread not terminated. */
+struct call *session_view_due(struct session_view *v);
+/* Late input can make a terminated thread run again. */
+int session_view_thread_terminated(const struct session_view *v, const char *thread_id);
+/* NULL names the primary thread. */
+int session_view_same_thread(const char *a, const char *b);
+
+int call_is_waited_on(const struct call *c);
+int call_is_denied(const struct call *c);
+int call_is_unconfirmed(const struct call *c);
+/* Whether the session no longer takes a result for `c`. */
+int call_is_resolved(const struct call *c);
+
+#endif

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT */
+/* The session's call-state machine (docs/protocol.md §7), as a table: each
+ * row feeds events to a view and names the calls that are due to run, waited
+ * on and resolved after them. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "json.h"
+#include "session-view.h"
+
+/* clang-format off */
+
+/* Events, written short; "BEGIN" starts a new view,
+ * as a reconnection does. */
+#define USE(id, more)         "{\"type\":\"agent.tool_use\",\"id\":\"" id "\",\"name\":\"bash\",\"input\":{}" more "}"
+#define CUSTOM_USE(id)        "{\"type\":\"agent.custom_tool_use\",\"id\":\"" id "\",\"name\":\"lookup\",\"input\":{}}"
+#define RESULT(id, use)       "{\"type\":\"user.tool_result\",\"id\":\"" id "\",\"tool_use_id\":\"" use "\"}"
+#define CUSTOM_RESULT(id, use) "{\"type\":\"user.custom_tool_result\",\"id\":\"" id "\",\"custom_tool_use_id\":\"" use "\"}"
+#define CONFIRM(id, use, result) "{\"type\":\"user.tool_confirmation\",\"id\":\"" id "\",\"tool_use_id\":\"" use "\",\"result\":\"" result "\"}"
+#define IDLE(id, why)         "{\"type\":\"session.status_idle\",\"id\":\"" id "\",\"stop_reason\":{\"type\":\"" why "\"}}"
+#define ACTION(id, ids)       "{\"type\":\"session.status_idle\",\"id\":\"" id "\",\"stop_reason\":{\"type\":\"requires_action\",\"event_ids\":[" ids "]}}"
+#define RUNNING(id)           "{\"type\":\"session.status_running\",\"id\":\"" id "\"}"
+#define THREAD(id, status, t) "{\"type\":\"session.thread_status_" status "\",\"id\":\"" id "\",\"session_thread_id\":\"" t "\"}"
+#define THREAD_IDLE(id, t, why) "{\"type\":\"session.thread_status_idle\",\"id\":\"" id "\",\"session_thread_id\":\"" t "\",\"stop_reason\":{\"type\":\"" why "\"}}"
+#define THREAD_ACTION(id, t, ids) "{\"type\":\"session.thread_status_idle\",\"id\":\"" id "\",\"session_thread_id\":\"" t "\",\"stop_reason\":{\"type\":\"requires_action\",\"event_ids\":[" ids "]}}"
+#define ON_THREAD(t)          ",\"session_thread_id\":\"" t "\""
+#define PERMISSION(p)         ",\"evaluated_permission\":\"" p "\""
+
+struct row {
+	const char *what;
+	const char *events[8];
+	const char *due;      /* the call due to run, "" for none */
+	const char *waited;   /* the calls the session waits on, in order */
+	const char *resolved; /* the calls it no longer takes a result for */
+	int idle;             /* the session is idle (the countdown may run) */
+	int ended;
+};
+
+static const struct row rows[] = {
+	/* The primary thread: a call runs once an idle lists it. */
+	{ "a tool use alone", { USE("u1", "") }, "", "", "", 0, 0 },
+	{ "listed by requires_action", { USE("u1", ""), ACTION("i1", "\"u1\"") }, "u1", "u1", "", 0, 0 },
+	{ "listed before it is read", { ACTION("i1", "\"u1\""), USE("u1", "") }, "u1", "u1", "", 0, 0 },
+	{ "answered", { USE("u1", ""), ACTION("i1", "\"u1\""), RESULT("r1", "u1") }, "", "", "u1", 0, 0 },
+	{ "answered by the agent", { USE("u1", ""), ACTION("i1", "\"u1\""), "{\"type\":\"agent.tool_result\",\"id\":\"r1\",\"tool_use_id\":\"u1\"}" }, "", "", "u1", 0, 0 },
+	{ "the first of two", { USE("u1", ""), USE("u2", ""), ACTION("i1", "\"u1\",\"u2\"") }, "u1", "u1 u2", "", 0, 0 },
+	{ "the second once the first is answered", { USE("u1", ""), USE("u2", ""), ACTION("i1", "\"u1\",\"u2\""), RESULT("r1", "u1") }, "u2", "u2", "u1", 0, 0 },
+	{ "one listed of two", { USE("u1", ""), USE("u2", ""), ACTION("i1", "\"u2\"") }, "u2", "u2", "", 0, 0 },
+	/* An idle that asks for nothing ends the waiting, but retries_exhausted. */
+	{ "end_turn", { USE("u1", ""), ACTION("i1", "\"u1\""), IDLE("i2", "end_turn") }, "", "", "", 1, 0 },
+	{ "retries_exhausted", { USE("u1", ""), ACTION("i1", "\"u1\""), IDLE("i2", "retries_exhausted") }, "u1", "u1", "", 1, 0 },
+	{ "running again", { USE("u1", ""), IDLE("i1", "end_turn"), RUNNING("s1") }, "", "", "", 0, 0 },
+	{ "listed again after end_turn", { USE("u1", ""), ACTION("i1", "\"u1\""), IDLE("i2", "end_turn"), ACTION("i3", "\"u1\"") }, "u1", "u1", "", 0, 0 },
+	/* Permissions and confirmations. */
+	{ "evaluated allow", { USE("u1", PERMISSION("allow")) }, "u1", "u1", "", 0, 0 },
+	{ "evaluated deny", { USE("u1", PERMISSION("deny")), ACTION("i1", "\"u1\"") }, "", "u1", "", 0, 0 },
+	{ "denied, then its result", { USE("u1", PERMISSION("deny")), RESULT("r1", "u1") }, "", "u1", "", 0, 0 },
+	{ "ask holds", { USE("u1", PERMISSION("ask")), ACTION("i1", "\"u1\"") }, "", "u1", "", 0, 0 },
+	{ "an unknown permission holds", { USE("u1", PERMISSION("maybe")), ACTION("i1", "\"u1\"") }, "", "u1", "", 0, 0 },
+	{ "ask confirmed", { USE("u1", PERMISSION("ask")), ACTION("i1", "\"u1\""), CONFIRM("c1", "u1", "allow") }, "u1", "u1", "", 0, 0 },
+	{ "ask refused", { USE("u1", PERMISSION("ask")), ACTION("i1", "\"u1\""), CONFIRM("c1", "u1", "deny") }, "", "u1", "", 0, 0 },
+	{ "the first confirmation counts", { USE("u1", PERMISSION("ask")), ACTION("i1", "\"u1\""), CONFIRM("c1", "u1", "deny"), CONFIRM("c2", "u1", "allow") }, "", "u1", "", 0, 0 },
+	{ "behind an unanswered call", { USE("u1", PERMISSION("ask")), USE("u2", PERMISSION("allow")), ACTION("i1", "\"u1\",\"u2\"") }, "", "u1 u2", "", 0, 0 },
+	{ "no longer behind it", { USE("u1", PERMISSION("ask")), USE("u2", PERMISSION("allow")), ACTION("i1", "\"u1\",\"u2\""), CONFIRM("c1", "u1", "deny") }, "u2", "u1 u2", "", 0, 0 },
+	/* Custom tools run once listed; the server never lists one it refused. */
+	{ "custom, not listed", { CUSTOM_USE("t1") }, "", "", "", 0, 0 },
+	{ "custom, listed", { CUSTOM_USE("t1"), ACTION("i1", "\"t1\"") }, "t1", "t1", "", 0, 0 },
+	{ "custom, answered", { CUSTOM_USE("t1"), ACTION("i1", "\"t1\""), CUSTOM_RESULT("r1", "t1") }, "", "", "t1", 0, 0 },
+	/* A subagent's thread: its calls are waited on at once; its own idle
+	 * and status decide them. */
+	{ "on a thread", { USE("u1", ON_THREAD("th")) }, "u1", "u1", "", 0, 0 },
+	{ "its thread ended its turn", { USE("u1", ON_THREAD("th")), THREAD_IDLE("ti", "th", "end_turn") }, "", "", "u1", 0, 0 },
+	{ "its thread ran out of retries", { USE("u1", ON_THREAD("th")), THREAD_IDLE("ti", "th", "retries_exhausted") }, "", "", "", 0, 0 },
+	{ "its thread lists it", { USE("u1", ON_THREAD("th")), THREAD_IDLE("ti", "th", "end_turn"), THREAD_ACTION("ta", "th", "\"u1\"") }, "u1", "u1", "", 0, 0 },
+	{ "its thread terminated", { USE("u1", ON_THREAD("th")), THREAD("tt", "terminated", "th") }, "", "", "u1", 0, 0 },
+	{ "its thread runs again", { USE("u1", ON_THREAD("th")), THREAD("tt", "terminated", "th"), THREAD("tr", "running", "th") }, "", "", "u1", 0, 0 },
+	{ "another thread's idle", { USE("u1", ON_THREAD("th")), THREAD_IDLE("ti", "other", "end_turn") }, "u1", "u1", "", 0, 0 },
+	{ "a session idle over a thread's call", { USE("u1", ON_THREAD("th")), IDLE("i1", "end_turn") }, "", "", "", 1, 0 },
+	{ "a thread's call behind an unanswered one", { THREAD("tr", "running", "th"), USE("u1", ON_THREAD("th") PERMISSION("ask")), USE("u2", ON_THREAD("th")) }, "", "u1 u2", "", 0, 0 },
+	{ "a silent thread holds nothing back", { USE("u1", ON_THREAD("th") PERMISSION("ask")), USE("u2", ON_THREAD("th")) }, "u2", "u1 u2", "", 0, 0 },
+	/* Replays and reconnections. */
+	{ "an event applied once", { USE("u1", ""), ACTION("i1", "\"u1\""), RESULT("r1", "u1"), USE("u1", "") }, "", "", "u1", 0, 0 },
+	{ "a new view forgets the old", { USE("u1", ""), ACTION("i1", "\"u1\""), "BEGIN" }, "", "", "u1", 0, 0 },
+	{ "a new view replays the history", { USE("u1", ""), ACTION("i1", "\"u1\""), "BEGIN", USE("u1", ""), ACTION("i1", "\"u1\"") }, "u1", "u1", "", 0, 0 },
+	{ "an event without id", { "{\"type\":\"agent.tool_use\",\"name\":\"bash\"}" }, "", "", "", 0, 0 },
+	/* The end. */
+	{ "terminated", { USE("u1", ""), ACTION("i1", "\"u1\""), "{\"type\":\"session.status_terminated\",\"id\":\"e1\"}" }, "u1", "u1", "", 0, 1 },
+	{ "deleted", { "{\"type\":\"session.deleted\",\"id\":\"e1\"}" }, "", "", "", 0, 1 },
+};
+
+/* clang-format on */
+
+static void
+feed(struct session_view *v, const char *const *events)
+{
+	uint64_t now = 1000;
+
+	for (; *events; events++, now++) {
+		struct json_doc *doc = NULL;
+
+		if (strcmp(*events, "BEGIN") == 0) {
+			session_view_begin(v);
+			continue;
+		}
+		assert_int_equal(json_parse(*events, strlen(*events), &doc, NULL, 0), 0);
+		session_view_apply(v, doc, json_get_str(doc, 0, "type"), json_get_str(doc, 0, "id"),
+				   now);
+		json_free(doc);
+	}
+}
+
+/* The ids of the calls `pick` chooses, in the view's order. */
+static const char *
+ids(const struct session_view *v, int (*pick)(const struct call *), char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (const struct call *c = v->head; c; c = c->next) {
+		if (pick(c))
+			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? " " : "", c->id);
+		assert_true(n < size);
+	}
+	return out;
+}
+
+static int
+waited(const struct call *c)
+{
+	return c->in_view && call_is_waited_on(c);
+}
+
+static void
+test_call_states(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		struct session_view v;
+		struct call *due;
+		char w[128], res[128];
+
+		memset(&v, 0, sizeof(v));
+		session_view_begin(&v);
+		feed(&v, r->events);
+		due = session_view_due(&v);
+		ids(&v, waited, w, sizeof(w));
+		ids(&v, call_is_resolved, res, sizeof(res));
+		if (strcmp(due ? due->id : "", r->due) != 0 || strcmp(w, r->waited) != 0 ||
+		    strcmp(res, r->resolved) != 0 || v.idle_since_set != r->idle ||
+		    v.ended != r->ended)
+			fail_msg("%s: due '%s' waited '%s' resolved '%s' idle %d ended %d; want "
+				 "'%s' '%s' '%s' %d %d",
+				 r->what, due ? due->id : "", w, res, v.idle_since_set, v.ended,
+				 r->due, r->waited, r->resolved, r->idle, r->ended);
+		session_view_release(&v);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_call_states),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
