@@ -17,8 +17,9 @@
 
 /* clang-format off */
 
-/* Events, written short; "BEGIN" starts a new view,
- * as a reconnection does. */
+/* Events, written short. Besides: "BEGIN" starts a new view, as a
+ * reconnection does; "RAN id" marks a call run, as the stream does when it
+ * starts it; "OVERSIZED id" is a tool use too large to read. */
 #define USE(id, more)         "{\"type\":\"agent.tool_use\",\"id\":\"" id "\",\"name\":\"bash\",\"input\":{}" more "}"
 #define CUSTOM_USE(id)        "{\"type\":\"agent.custom_tool_use\",\"id\":\"" id "\",\"name\":\"lookup\",\"input\":{}}"
 #define RESULT(id, use)       "{\"type\":\"user.tool_result\",\"id\":\"" id "\",\"tool_use_id\":\"" use "\"}"
@@ -85,6 +86,12 @@ static const struct row rows[] = {
 	{ "a session idle over a thread's call", { USE("u1", ON_THREAD("th")), IDLE("i1", "end_turn") }, "", "", "", 1, 0 },
 	{ "a thread's call behind an unanswered one", { THREAD("tr", "running", "th"), USE("u1", ON_THREAD("th") PERMISSION("ask")), USE("u2", ON_THREAD("th")) }, "", "u1 u2", "", 0, 0 },
 	{ "a silent thread holds nothing back", { USE("u1", ON_THREAD("th") PERMISSION("ask")), USE("u2", ON_THREAD("th")) }, "u2", "u1 u2", "", 0, 0 },
+	/* Calls run once, in order; one too large to read is still answered. */
+	{ "already run", { USE("u1", ""), ACTION("i1", "\"u1\""), "RAN u1" }, "", "u1", "", 0, 0 },
+	{ "the next once one ran", { USE("u1", ""), USE("u2", ""), ACTION("i1", "\"u1\",\"u2\""), "RAN u1" }, "u2", "u1 u2", "", 0, 0 },
+	{ "run, then answered", { USE("u1", ""), ACTION("i1", "\"u1\""), "RAN u1", RESULT("r1", "u1") }, "", "", "u1", 0, 0 },
+	{ "too large, not listed", { "OVERSIZED u1" }, "", "", "", 0, 0 },
+	{ "too large, listed", { "OVERSIZED u1", ACTION("i1", "\"u1\"") }, "u1", "u1", "", 0, 0 },
 	/* Replays and reconnections. */
 	{ "an event applied once", { USE("u1", ""), ACTION("i1", "\"u1\""), RESULT("r1", "u1"), USE("u1", "") }, "", "", "u1", 0, 0 },
 	{ "a new view forgets the old", { USE("u1", ""), ACTION("i1", "\"u1\""), "BEGIN" }, "", "", "u1", 0, 0 },
@@ -107,6 +114,17 @@ feed(struct session_view *v, const char *const *events)
 
 		if (strcmp(*events, "BEGIN") == 0) {
 			session_view_begin(v);
+			continue;
+		}
+		if (strncmp(*events, "RAN ", 4) == 0) {
+			struct call *c = session_view_find(v, *events + 4);
+
+			assert_non_null(c);
+			c->handled = 1;
+			continue;
+		}
+		if (strncmp(*events, "OVERSIZED ", 10) == 0) {
+			session_view_apply_oversized(v, "agent.tool_use", *events + 10, now);
 			continue;
 		}
 		assert_int_equal(json_parse(*events, strlen(*events), &doc, NULL, 0), 0);
