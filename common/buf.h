@@ -14,13 +14,16 @@
 #include <stddef.h>
 
 struct buf {
-	char *data;  /* NULL until the first append */
+	char *data; /* NULL until the first append */
 	size_t len;
 	size_t alloc;
-	size_t max;  /* appends that would make len exceed this fail with -ENOSPC */
+	size_t max; /* appends that would make len exceed this fail with -ENOSPC */
 };
 
-#define BUF_INIT(max_) { NULL, 0, 0, (max_) }
+#define BUF_INIT(max_)                                                                             \
+	{                                                                                          \
+		NULL, 0, 0, (max_)                                                                 \
+	}
 
 void buf_init(struct buf *b, size_t max);
 /* Free the storage and reset to empty; keeps `max`. */

@@ -39,27 +39,27 @@
 #include "wipe.h"
 
 struct json_tok {
-	int kind;   /* enum json_kind */
-	int start;  /* raw span in doc->text, quotes included */
+	int kind;  /* enum json_kind */
+	int start; /* raw span in doc->text, quotes included */
 	int end;
-	int size;   /* members or elements */
-	int sib;    /* next sibling (key -> value -> key...), or -1 */
-	int str;    /* offset of the decoded string in doc->strs, or -1 */
+	int size; /* members or elements */
+	int sib;  /* next sibling (key -> value -> key...), or -1 */
+	int str;  /* offset of the decoded string in doc->strs, or -1 */
 };
 
 struct json_doc {
-	char *text;  /* a copy of the input, NUL-terminated */
+	char *text; /* a copy of the input, NUL-terminated */
 	size_t len;
 	struct json_tok *toks;
 	int ntoks;
-	char *strs;  /* decoded strings, each NUL-terminated */
+	char *strs; /* decoded strings, each NUL-terminated */
 };
 
 /* An open container or object key during the structure pass. */
 struct frame {
 	int tok;
-	int last;      /* last child value so far, or -1 */
-	int last_end;  /* raw end of that child */
+	int last;     /* last child value so far, or -1 */
+	int last_end; /* raw end of that child */
 };
 
 #define MAX_FRAMES (2 * JSON_MAX_DEPTH + 2)
@@ -372,9 +372,8 @@ close_frame(const struct json_doc *doc, const struct frame *f, int *ret_bad)
 	const struct json_tok *t = &doc->toks[f->tok];
 
 	if (t->kind != JSON_OBJECT && t->kind != JSON_ARRAY)
-		return true;  /* a key: jsmn's size == 1 vouched for its value */
-	return gap_ok(doc->text, f->last >= 0 ? f->last_end : t->start + 1, t->end - 1, 0,
-		      ret_bad);
+		return true; /* a key: jsmn's size == 1 vouched for its value */
+	return gap_ok(doc->text, f->last >= 0 ? f->last_end : t->start + 1, t->end - 1, 0, ret_bad);
 }
 
 /* Pass 3: convert jsmn's tokens, check structure, primitives, strings. */
@@ -461,12 +460,14 @@ convert(struct json_doc *doc, const jsmntok_t *jt, int n, char *errbuf, size_t e
 				/* t is a key */
 				if (t->kind != JSON_STRING || jt[i].size != 1) {
 					bad = t->start;
-					why = t->kind != JSON_STRING ? "object key is not a string" :
-						"object member without a value";
+					why = t->kind != JSON_STRING
+						      ? "object key is not a string"
+						      : "object member without a value";
 					goto bad;
 				}
 				if (f->last < 0) {
-					if (!gap_ok(doc->text, doc->toks[p].start + 1, t->start, 0, &bad))
+					if (!gap_ok(doc->text, doc->toks[p].start + 1, t->start, 0,
+						    &bad))
 						goto bad;
 				} else {
 					if (!gap_ok(doc->text, f->last_end, t->start, ',', &bad))
@@ -475,7 +476,8 @@ convert(struct json_doc *doc, const jsmntok_t *jt, int n, char *errbuf, size_t e
 				}
 			} else if (pkind == JSON_ARRAY) {
 				if (f->last < 0) {
-					if (!gap_ok(doc->text, doc->toks[p].start + 1, t->start, 0, &bad))
+					if (!gap_ok(doc->text, doc->toks[p].start + 1, t->start, 0,
+						    &bad))
 						goto bad;
 				} else {
 					if (!gap_ok(doc->text, f->last_end, t->start, ',', &bad))

@@ -29,12 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSON_MAX_INPUT  (8u << 20)  /* bytes */
+#define JSON_MAX_INPUT (8u << 20) /* bytes */
 #define JSON_MAX_TOKENS 262144
-#define JSON_MAX_DEPTH  64
+#define JSON_MAX_DEPTH 64
 
 enum json_kind {
-	JSON_INVALID = 0,  /* a negative or out-of-range token */
+	JSON_INVALID = 0, /* a negative or out-of-range token */
 	JSON_OBJECT,
 	JSON_ARRAY,
 	JSON_STRING,
@@ -54,7 +54,8 @@ struct json_doc;
  * *ret_doc untouched, and writes a short reason with the byte offset into
  * `errbuf` when given.  On success the caller frees *ret_doc with
  * json_free(). */
-int json_parse(const char *text, size_t len, struct json_doc **ret_doc, char *errbuf, size_t errlen);
+int
+json_parse(const char *text, size_t len, struct json_doc **ret_doc, char *errbuf, size_t errlen);
 /* Accepts NULL. */
 void json_free(struct json_doc *doc);
 

@@ -10,11 +10,11 @@
 #include "utf8.h"
 
 /* Bits of first[] (one per open container, innermost at depth - 1). */
-#define JW_EMPTY  1u  /* nothing written in it yet */
-#define JW_OBJECT 2u  /* an object, not an array */
+#define JW_EMPTY 1u  /* nothing written in it yet */
+#define JW_OBJECT 2u /* an object, not an array */
 /* Bits of after_key. */
-#define JW_KEY_PENDING 1u  /* a key was written, its value is next */
-#define JW_ROOT_DONE   2u  /* the top-level value was begun */
+#define JW_KEY_PENDING 1u /* a key was written, its value is next */
+#define JW_ROOT_DONE 2u	  /* the top-level value was begun */
 
 static void
 set_err(struct jsonw *w, int r)
@@ -51,7 +51,7 @@ begin_value(struct jsonw *w)
 		return false;
 	if (w->depth == 0) {
 		if (w->after_key & JW_ROOT_DONE) {
-			set_err(w, -EINVAL);  /* a second top-level value */
+			set_err(w, -EINVAL); /* a second top-level value */
 			return false;
 		}
 		w->after_key |= JW_ROOT_DONE;
@@ -60,7 +60,7 @@ begin_value(struct jsonw *w)
 	f = &w->first[w->depth - 1];
 	if (*f & JW_OBJECT) {
 		if (!(w->after_key & JW_KEY_PENDING)) {
-			set_err(w, -EINVAL);  /* a value without a key */
+			set_err(w, -EINVAL); /* a value without a key */
 			return false;
 		}
 		w->after_key &= (unsigned char)~JW_KEY_PENDING;
@@ -232,8 +232,8 @@ jw_raw(struct jsonw *w, const char *json, size_t n)
 int
 jw_finish(struct jsonw *w)
 {
-	if (!w->err && (w->depth != 0 || (w->after_key & JW_KEY_PENDING) ||
-			!(w->after_key & JW_ROOT_DONE)))
+	if (!w->err &&
+	    (w->depth != 0 || (w->after_key & JW_KEY_PENDING) || !(w->after_key & JW_ROOT_DONE)))
 		w->err = -EINVAL;
 	return w->err;
 }
@@ -270,7 +270,7 @@ json_escape_append(struct buf *out, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	static const char repl[] = "\xEF\xBF\xBD";
 	const unsigned char *u = (const unsigned char *)s;
-	size_t run = 0;  /* start of the pending run of bytes copied as they are */
+	size_t run = 0; /* start of the pending run of bytes copied as they are */
 	size_t i = 0;
 	int r;
 

@@ -28,7 +28,7 @@
 struct jsonw {
 	struct buf *out;
 	int depth;
-	int err;                              /* first error, 0 if none */
+	int err; /* first error, 0 if none */
 	/* Private state.  first[d] describes the open container at depth d + 1:
 	 * bit 0 "no element written yet", bit 1 "an object".  after_key: bit 0
 	 * "a key was written, its value is next", bit 1 "the top-level value
@@ -43,7 +43,7 @@ void jw_object_end(struct jsonw *w);
 void jw_array_begin(struct jsonw *w);
 void jw_array_end(struct jsonw *w);
 void jw_key(struct jsonw *w, const char *key);
-void jw_string(struct jsonw *w, const char *s);         /* NULL writes null */
+void jw_string(struct jsonw *w, const char *s); /* NULL writes null */
 void jw_stringn(struct jsonw *w, const char *s, size_t n);
 void jw_int(struct jsonw *w, int64_t v);
 void jw_bool(struct jsonw *w, int v);

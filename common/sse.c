@@ -139,7 +139,7 @@ process_line(struct sse_parser *p, const char *l, size_t n)
 	if (n == 0)
 		return dispatch(p);
 	if (l[0] == ':')
-		return 0;  /* a comment or keep-alive */
+		return 0; /* a comment or keep-alive */
 
 	colon = memchr(l, ':', n);
 	if (colon) {

@@ -31,15 +31,15 @@ typedef int (*sse_message_cb)(void *userdata, const char *event, const char *dat
 typedef int (*sse_oversized_cb)(void *userdata, const char *event);
 
 struct sse_parser {
-	struct buf line;    /* the current, incomplete line */
-	struct buf event;   /* the `event` field of the message being built */
-	struct buf data;    /* joined `data` lines */
+	struct buf line;  /* the current, incomplete line */
+	struct buf event; /* the `event` field of the message being built */
+	struct buf data;  /* joined `data` lines */
 	int has_data;
 	int has_event;
-	int saw_cr;         /* the previous chunk ended in CR: skip one LF */
-	int at_start;       /* BOM check pending */
-	int oversized;      /* the message passed the cap: its data is dropped */
-	int skip_line;      /* the current line passed the cap: dropped to its end */
+	int saw_cr;    /* the previous chunk ended in CR: skip one LF */
+	int at_start;  /* BOM check pending */
+	int oversized; /* the message passed the cap: its data is dropped */
+	int skip_line; /* the current line passed the cap: dropped to its end */
 	sse_oversized_cb on_oversized;
 	sse_message_cb cb;
 	void *userdata;

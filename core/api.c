@@ -15,12 +15,12 @@
 #include "secret.h"
 
 #define API_DEFAULT_TIMEOUT_MS 600000L
-#define API_DEFAULT_RETRIES    2
-#define API_MAX_HEADERS        12
+#define API_DEFAULT_RETRIES 2
+#define API_MAX_HEADERS 12
 
 struct api {
 	struct loop *loop;
-	char *base_url;  /* without a trailing slash */
+	char *base_url; /* without a trailing slash */
 };
 
 struct api_call {
@@ -29,7 +29,7 @@ struct api_call {
 	char *body;
 	size_t body_len;
 	char *method;
-	char *headers[API_MAX_HEADERS + 1];  /* NULL-terminated */
+	char *headers[API_MAX_HEADERS + 1]; /* NULL-terminated */
 	long timeout_ms;
 	int max_retries;
 	int retries_done;
@@ -37,7 +37,7 @@ struct api_call {
 	struct loop_timer *retry_timer;
 	api_done_cb done;
 	int (*on_body)(void *userdata, const char *data, size_t n);
-	int body_refused;           /* on_body aborted the transfer: no retry */
+	int body_refused; /* on_body aborted the transfer: no retry */
 	void *userdata;
 	int in_done;
 	int cancelled;
@@ -249,8 +249,8 @@ finish(struct api_call *call, const struct http_response *resp)
 			if (json_kind(doc, err) == JSON_OBJECT) {
 				res.error_type = json_get_str(doc, err, "type");
 				res.error_message = json_get_str(doc, err, "message");
-				res.error_code =
-					json_get_str(doc, json_get(doc, err, "details"), "error_code");
+				res.error_code = json_get_str(doc, json_get(doc, err, "details"),
+							      "error_code");
 			}
 		}
 	}
@@ -330,7 +330,7 @@ call_free(struct api_call *call)
 	free(call->method);
 	free(call->body);
 	for (int i = 0; i < API_MAX_HEADERS; i++)
-		secret_free(call->headers[i]);  /* one is "Authorization: Bearer ..." */
+		secret_free(call->headers[i]); /* one is "Authorization: Bearer ..." */
 	free(call);
 }
 

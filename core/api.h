@@ -24,32 +24,32 @@ struct api;
 struct api_call;
 
 struct api_result {
-	long status;                /* 0 when no response arrived */
-	const char *transport_error;  /* curl's message when status is 0 */
-	const char *body;           /* NUL-terminated, borrowed */
+	long status;		     /* 0 when no response arrived */
+	const char *transport_error; /* curl's message when status is 0 */
+	const char *body;	     /* NUL-terminated, borrowed */
 	size_t body_len;
-	struct json_doc *doc;       /* the parsed body when it is JSON, else NULL */
-	const char *error_type;     /* from the error envelope, or NULL */
+	struct json_doc *doc;	/* the parsed body when it is JSON, else NULL */
+	const char *error_type; /* from the error envelope, or NULL */
 	const char *error_message;
-	const char *error_code;     /* error.details.error_code */
-	int fatal;                  /* a 4xx other than 408, 409, 429: do not retry */
-	long retry_after_ms;        /* the delay the server asked for, or 0 */
+	const char *error_code; /* error.details.error_code */
+	int fatal;		/* a 4xx other than 408, 409, 429: do not retry */
+	long retry_after_ms;	/* the delay the server asked for, or 0 */
 };
 
 typedef void (*api_done_cb)(void *userdata, const struct api_result *res);
 
 struct api_request {
 	const char *method;
-	const char *path;           /* "/v1/...", query included, already escaped */
-	const char *token;          /* Bearer credential; never logged */
-	const char *beta;           /* anthropic-beta, or NULL */
-	const char *worker_id;      /* Anthropic-Worker-ID, or NULL */
-	const char *helper;         /* x-stainless-helper, or NULL */
-	const char *body;           /* JSON, or NULL */
+	const char *path;      /* "/v1/...", query included, already escaped */
+	const char *token;     /* Bearer credential; never logged */
+	const char *beta;      /* anthropic-beta, or NULL */
+	const char *worker_id; /* Anthropic-Worker-ID, or NULL */
+	const char *helper;    /* x-stainless-helper, or NULL */
+	const char *body;      /* JSON, or NULL */
 	size_t body_len;
-	long timeout_ms;            /* per attempt; default 600 s */
-	int max_retries;            /* -1: the SDK's default, 2 */
-	const char *accept;         /* Accept; NULL: application/json */
+	long timeout_ms;    /* per attempt; default 600 s */
+	int max_retries;    /* -1: the SDK's default, 2 */
+	const char *accept; /* Accept; NULL: application/json */
 	/* Downloads: a 2xx body goes here chunk by chunk instead of into
 	 * api_result.body (which stays empty); called with (NULL, 0) before a
 	 * retry starts the body over.  Return negative to abort the transfer,

@@ -92,16 +92,19 @@ cmdline_usage(FILE *f, enum cmdline_verb verb)
 		fprintf(f,
 			"\nThe item comes from the environment: ANTHROPIC_WORK_ID,\n"
 			"ANTHROPIC_ENVIRONMENT_ID, ANTHROPIC_SESSION_ID, ANTHROPIC_WORK_SECRET or\n"
-			"ANTHROPIC_WORK_SECRET_FILE (mode 0600 or stricter), ANTHROPIC_ENVIRONMENT_KEY\n"
+			"ANTHROPIC_WORK_SECRET_FILE (mode 0600 or stricter), "
+			"ANTHROPIC_ENVIRONMENT_KEY\n"
 			"(optional with a secret), ANTHROPIC_BASE_URL.  No poll, no ack.\n"
-			"\nExit codes: 0 the session ended, 1 the session failed, 75 the lease was lost\n"
+			"\nExit codes: 0 the session ended, 1 the session failed, 75 the lease was "
+			"lost\n"
 			"or a signal stopped the session; 64 usage, 66 missing input file,\n"
 			"69 plugin unavailable, 70 internal error, 78 configuration error.\n");
 	else if (mask & SETTINGS_VERB_ORCHESTRATOR)
-		fprintf(f, "\nExit codes (sysexits): 64 usage, 66 missing input file, 69 plugin "
-			   "unavailable,\n70 internal error, 77 the key was refused, 78 configuration "
-			   "error.\nSignals: TERM or INT drains (a second one stops at once), HUP "
-			   "reopens the log\nfile and re-reads the service key file.\n");
+		fprintf(f,
+			"\nExit codes (sysexits): 64 usage, 66 missing input file, 69 plugin "
+			"unavailable,\n70 internal error, 77 the key was refused, 78 configuration "
+			"error.\nSignals: TERM or INT drains (a second one stops at once), HUP "
+			"reopens the log\nfile and re-reads the service key file.\n");
 }
 
 static int

@@ -17,34 +17,34 @@
 #include "session-view.h"
 #include "sse.h"
 
-#define STREAM_BACKOFF_MIN_MS    500L
-#define STREAM_BACKOFF_MAX_MS    10000L
-#define STREAM_SILENCE_SEC       120L     /* no byte, not even a keep-alive */
-#define STREAM_MAX_MESSAGE       (8u << 20)
+#define STREAM_BACKOFF_MIN_MS 500L
+#define STREAM_BACKOFF_MAX_MS 10000L
+#define STREAM_SILENCE_SEC 120L /* no byte, not even a keep-alive */
+#define STREAM_MAX_MESSAGE (8u << 20)
 /* An event of the history past this is read as a stub (its type and ids),
  * so that the rest of its page still fits HTTP_MAX_BODY. */
-#define HISTORY_MAX_EVENT        (4u << 20)
+#define HISTORY_MAX_EVENT (4u << 20)
 /* Each read of a connection (the stream's headers, the session, a page of
  * the history) gets this long, doubling with every connection that did
  * not read the whole history. */
-#define READ_TIMEOUT_MS          15000L
-#define READ_TIMEOUT_MAX_MS      240000L
+#define READ_TIMEOUT_MS 15000L
+#define READ_TIMEOUT_MAX_MS 240000L
 /* Live, each message (keep-alives included) is due within this, doubling
  * with every reconnect it causes, for a server whose keep-alives are rarer:
  * a stream that drips bytes but never a whole message is reconnected. */
-#define LIVE_TIMEOUT_MS          15000L
-#define LIVE_TIMEOUT_MAX_MS      240000L
-#define SEND_TIMEOUT_MS          15000L
-#define SEND_TIMEOUT_MAX_MS      240000L
-#define SEND_BACKOFF_MIN_MS      1000L
-#define SEND_BACKOFF_MAX_MS      30000L
-#define HISTORY_PAGE_LIMIT       1000
+#define LIVE_TIMEOUT_MS 15000L
+#define LIVE_TIMEOUT_MAX_MS 240000L
+#define SEND_TIMEOUT_MS 15000L
+#define SEND_TIMEOUT_MAX_MS 240000L
+#define SEND_BACKOFF_MIN_MS 1000L
+#define SEND_BACKOFF_MAX_MS 30000L
+#define HISTORY_PAGE_LIMIT 1000
 
 /* A session thread whose calls were run: the executor may keep something
  * for it (the toolset's shell) until the thread is over. */
 struct worked_thread {
 	struct worked_thread *next;
-	char *thread_id;         /* NULL: the primary thread */
+	char *thread_id; /* NULL: the primary thread */
 };
 
 /* A queued POST of one event. */
@@ -52,10 +52,10 @@ struct outgoing {
 	struct outgoing *next;
 	char *body;
 	size_t len;
-	struct call *call;       /* the call whose result it is, or NULL */
+	struct call *call; /* the call whose result it is, or NULL */
 	uint64_t first_attempt;
 	int attempts;
-	int replacement;         /* the error result that replaces a refused one */
+	int replacement; /* the error result that replaces a refused one */
 };
 
 /* A live event that arrived while the connection read the history. */
@@ -66,10 +66,10 @@ struct pending_event {
 };
 
 enum connect_phase {
-	PHASE_IDLE,              /* waiting to reconnect */
-	PHASE_OPENING,           /* the stream's headers */
-	PHASE_SESSION,           /* GET /v1/sessions/{id} */
-	PHASE_HISTORY,           /* the event list */
+	PHASE_IDLE,    /* waiting to reconnect */
+	PHASE_OPENING, /* the stream's headers */
+	PHASE_SESSION, /* GET /v1/sessions/{id} */
+	PHASE_HISTORY, /* the event list */
 	PHASE_LIVE,
 };
 
@@ -91,13 +91,13 @@ struct stream {
 	struct http_request *sse;
 	struct sse_parser parser;
 	struct api_call *read_call;
-	struct loop_timer *read_timer;   /* the current read's deadline */
+	struct loop_timer *read_timer; /* the current read's deadline */
 	long read_timeout_ms;
 	int read_attempts;
-	long live_timeout_ms;            /* the next message's, once live */
-	struct json_trim history;        /* the history page being read */
-	int oversized_uses;              /* tool uses skipped for their size, not yet named */
-	int oversized_custom;            /* ... of which custom tool uses */
+	long live_timeout_ms;	  /* the next message's, once live */
+	struct json_trim history; /* the history page being read */
+	int oversized_uses;	  /* tool uses skipped for their size, not yet named */
+	int oversized_custom;	  /* ... of which custom tool uses */
 	long backoff_ms;
 	struct loop_timer *reconnect_timer;
 	uint64_t reads_began;
@@ -119,11 +119,11 @@ struct stream {
 	struct outgoing **out_tail;
 	struct api_call *send_call;
 	struct loop_timer *send_timer;
-	int abandoned;              /* the lease is lost: nothing more is posted */
+	int abandoned; /* the lease is lost: nothing more is posted */
 
 	/* The idle countdown. */
 	uint64_t active_at;
-	uint64_t idle_ends_at;      /* 0: not counting */
+	uint64_t idle_ends_at; /* 0: not counting */
 	struct loop_timer *idle_timer;
 
 	/* Ending. */
@@ -228,7 +228,8 @@ idle_fired(void *userdata)
 	st->idle_timer = NULL;
 	if (st->phase != PHASE_LIVE)
 		return;
-	log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx, "idle countdown ended, reading the session again");
+	log_emit(LOG_LEVEL_DEBUG, "stream", &st->ctx,
+		 "idle countdown ended, reading the session again");
 	drop_connection(st);
 	reconnect_later(st);
 }
@@ -294,8 +295,8 @@ jitter_half(long d)
 	return d / 2 + (long)((double)(d - d / 2) * rand_unit());
 }
 
-static int encode_result(struct buf *b, const struct call *c, int is_error, const char *text,
-			 size_t len);
+static int
+encode_result(struct buf *b, const struct call *c, int is_error, const char *text, size_t len);
 
 /* A refused result leaves the call open, so an error result takes its place. */
 static int
@@ -307,7 +308,8 @@ queue_replacement(struct stream *st, struct outgoing *o, const struct api_result
 	const char *sep = " (";
 
 	if (buf_printf(&text, "The API refused the result of tool '%s': %ld %s", o->call->name,
-		       res->status, res->error_message ? res->error_message : "status code (no body)") < 0)
+		       res->status,
+		       res->error_message ? res->error_message : "status code (no body)") < 0)
 		goto fail;
 	if (res->error_code && buf_printf(&text, "%serror_code: %s", sep, res->error_code) == 0)
 		sep = ", ";
@@ -382,8 +384,8 @@ send_done(void *userdata, const struct api_result *res)
 		    queue_replacement(st, o, res) == 0)
 			call = NULL;
 		else if (call)
-			log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "failed to send the result of '%s'",
-				 call->id);
+			log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
+				 "failed to send the result of '%s'", call->id);
 		/* Not this event but our right to answer the session was refused
 		 * (401, 403, 404...): no call can be answered any more, so the
 		 * item is given up rather than its capacity slot held. */
@@ -533,7 +535,8 @@ post_result(struct stream *st, struct call *c, int is_error, const char *text, s
 		return;
 	}
 	if (encode_result(&b, c, is_error, text, len) < 0) {
-		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "cannot encode the result of '%s'", c->id);
+		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "cannot encode the result of '%s'",
+			 c->id);
 		buf_release(&b);
 		call_finished(st, c);
 		return;
@@ -654,7 +657,8 @@ start_call(struct stream *st, struct call *c)
 	if (r == ER_DECLINED) {
 		/* Not ours: left for another client, as the SDK does. */
 		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
-			 "no tool named '%s' here, leaving call '%s' to other clients", c->name, c->id);
+			 "no tool named '%s' here, leaving call '%s' to other clients", c->name,
+			 c->id);
 		c->declined = 1;
 		st->tool_running = 0;
 		call_finished(st, c);
@@ -708,8 +712,8 @@ act(struct stream *st)
 		    session_view_thread_terminated(&st->view, c->thread_id))
 			continue;
 		if (call_is_denied(c)) {
-			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "tool call '%s' denied, not run",
-				 c->id);
+			log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
+				 "tool call '%s' denied, not run", c->id);
 			c->handled = 1;
 			if (st->cb.call_done)
 				st->cb.call_done(st->userdata, c->id);
@@ -720,7 +724,8 @@ act(struct stream *st)
 		}
 	}
 	if (st->view.running && st->tool_running && call_is_resolved(st->view.running))
-		stop_tool(st, "was answered elsewhere or its thread stopped", METRICS_TOOL_CANCELLED, 1);
+		stop_tool(st, "was answered elsewhere or its thread stopped",
+			  METRICS_TOOL_CANCELLED, 1);
 	release_terminated_threads(st);
 	count_idle(st, !st->view.running);
 	/* Started from the loop, so that the events read together with the
@@ -771,7 +776,8 @@ handle_live(struct stream *st, const char *json, size_t len)
 	char err[128];
 
 	if (json_parse(json, len, &doc, err, sizeof(err)) < 0 || json_kind(doc, 0) != JSON_OBJECT) {
-		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "ignoring a malformed event: %s", err);
+		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "ignoring a malformed event: %s",
+			 err);
 		json_free(doc);
 		return;
 	}
@@ -784,7 +790,7 @@ handle_live(struct stream *st, const char *json, size_t len)
 	session_view_apply(&st->view, doc, type, json_get_str(doc, 0, "id"), loop_now_ms());
 	if (st->view.ended) {
 		session_over(st, strcmp(type, "session.deleted") == 0 ? STREAM_END_DELETED
-								       : STREAM_END_TERMINATED);
+								      : STREAM_END_TERMINATED);
 		goto out;
 	}
 	act(st);
@@ -857,7 +863,7 @@ reconnect_later(struct stream *st)
 	loop_add_timer(st->loop, (uint64_t)jitter_half(st->backoff_ms), reconnect_fired, st,
 		       &st->reconnect_timer);
 	st->backoff_ms = st->backoff_ms * 2 > STREAM_BACKOFF_MAX_MS ? STREAM_BACKOFF_MAX_MS
-								     : st->backoff_ms * 2;
+								    : st->backoff_ms * 2;
 }
 
 static void
@@ -898,13 +904,15 @@ static void
 read_failed(struct stream *st, const char *what, const struct api_result *res)
 {
 	if (res->fatal) {
-		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "reading the %s failed permanently: HTTP %ld %s",
-			 what, res->status, res->error_message ? res->error_message : "");
+		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
+			 "reading the %s failed permanently: HTTP %ld %s", what, res->status,
+			 res->error_message ? res->error_message : "");
 		drop_connection(st);
 		end_soon(st, STREAM_END_FATAL);
 		return;
 	}
-	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "reading the %s failed (%s), reconnecting", what,
+	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "reading the %s failed (%s), reconnecting",
+		 what,
 		 res->status ? (res->error_message ? res->error_message : "bad answer")
 			     : res->transport_error);
 	reconnect_later(st);
@@ -1034,7 +1042,8 @@ fetch_history(struct stream *st, const char *page)
 	struct buf path = BUF_INIT(8192);
 	struct api_request r;
 
-	if (api_path(&path, "/v1/sessions/%s/events?limit=%d", st->session_id, HISTORY_PAGE_LIMIT) < 0)
+	if (api_path(&path, "/v1/sessions/%s/events?limit=%d", st->session_id, HISTORY_PAGE_LIMIT) <
+	    0)
 		goto fail;
 	/* An executor that replays the conversation reads all of it. */
 	for (size_t i = 0; !st->cb.history && session_view_types[i]; i++) {
@@ -1130,7 +1139,8 @@ sse_message(void *userdata, const char *event, const char *data, size_t len)
 	if (strcmp(event, "ping") == 0 || !len)
 		return 0;
 	if (strcmp(event, "error") == 0) {
-		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "the stream reported an error, reconnecting");
+		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+			 "the stream reported an error, reconnecting");
 		return -EPROTO;
 	}
 	/* Any event proves the connection healthy. */
@@ -1196,10 +1206,10 @@ sse_done(void *userdata, const struct http_response *resp)
 	st->sse = NULL;
 	if (st->ending)
 		return;
-	if (resp->status >= 400 && resp->status < 500 && resp->status != 408 && resp->status != 409 &&
-	    resp->status != 429) {
-		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx, "the event stream was refused with HTTP %ld",
-			 resp->status);
+	if (resp->status >= 400 && resp->status < 500 && resp->status != 408 &&
+	    resp->status != 409 && resp->status != 429) {
+		log_emit(LOG_LEVEL_ERR, "stream", &st->ctx,
+			 "the event stream was refused with HTTP %ld", resp->status);
 		drop_connection(st);
 		end_soon(st, STREAM_END_FATAL);
 		return;
@@ -1208,8 +1218,8 @@ sse_done(void *userdata, const struct http_response *resp)
 		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx, "event stream dropped: %s",
 			 resp->error ? resp->error : "connection closed");
 	else
-		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "event stream ended (HTTP %ld), reconnecting",
-			 resp->status);
+		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
+			 "event stream ended (HTTP %ld), reconnecting", resp->status);
 	reconnect_later(st);
 }
 

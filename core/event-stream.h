@@ -22,10 +22,10 @@
 #include "loop.h"
 
 enum stream_end {
-	STREAM_END_TERMINATED,  /* session.status_terminated */
-	STREAM_END_DELETED,     /* session.deleted */
-	STREAM_END_IDLE,        /* the turn ended and the idle window passed */
-	STREAM_END_FATAL,       /* the stream was refused (4xx) */
+	STREAM_END_TERMINATED, /* session.status_terminated */
+	STREAM_END_DELETED,    /* session.deleted */
+	STREAM_END_IDLE,       /* the turn ended and the idle window passed */
+	STREAM_END_FATAL,      /* the stream was refused (4xx) */
 };
 
 struct stream_callbacks {
@@ -62,11 +62,11 @@ struct stream_callbacks {
 
 struct stream_options {
 	const char *session_id;
-	const char *token;          /* the item's credential; never logged */
-	long max_idle_ms;           /* <= 0 disables the idle release */
-	long tool_timeout_ms;       /* per call; the SDK's is 325 s */
-	long send_window_ms;        /* how long to retry a result; follows the lease TTL */
-	int event_tool_use;         /* also pass new agent.tool_use events to cb.event */
+	const char *token;    /* the item's credential; never logged */
+	long max_idle_ms;     /* <= 0 disables the idle release */
+	long tool_timeout_ms; /* per call; the SDK's is 325 s */
+	long send_window_ms;  /* how long to retry a result; follows the lease TTL */
+	int event_tool_use;   /* also pass new agent.tool_use events to cb.event */
 	const struct log_ctx *ctx;
 };
 
@@ -78,8 +78,8 @@ struct stream *stream_start(struct loop *loop, struct api *api, const struct str
 void stream_free(struct stream *st);
 
 /* The answer to the running call. */
-void stream_tool_result(struct stream *st, const char *id, int is_error, const char *text,
-			size_t len);
+void
+stream_tool_result(struct stream *st, const char *id, int is_error, const char *text, size_t len);
 /* Post any event object (for executors that publish agent events). */
 int stream_send_event(struct stream *st, const char *json, size_t len);
 void stream_set_send_window(struct stream *st, long ms);

@@ -46,15 +46,17 @@ struct er_cmd_builder {
 	void *sandbox_sess; /* the sandbox's state for the command's session */
 };
 
-#define BUILDER_INIT                                                                         \
-	{ STRV_INIT, STRV_INIT, NULL, 0, 0, 0, { { 0, 0, 0 } }, 0, { 0 }, 0, NULL, NULL }
+#define BUILDER_INIT                                                                               \
+	{                                                                                          \
+		STRV_INIT, STRV_INIT, NULL, 0, 0, 0, { { 0, 0, 0 } }, 0, { 0 }, 0, NULL, NULL      \
+	}
 
 /* A process handle given to an executor. */
 struct host_process {
 	struct proc *proc;
 	er_exit_cb on_exit;
 	void *userdata;
-	int in_exit;  /* a release from inside on_exit is a no-op */
+	int in_exit; /* a release from inside on_exit is a no-op */
 };
 
 static void __attribute__((format(printf, 3, 0)))
@@ -547,7 +549,8 @@ host_tool_result(struct er_session *session, const char *call_id, int32_t is_err
 {
 	if (!session || !call_id || (!text && len))
 		return -EINVAL;
-	return session_tool_result((struct session *)session, call_id, is_error, text ? text : "", len);
+	return session_tool_result((struct session *)session, call_id, is_error, text ? text : "",
+				   len);
 }
 
 static int
@@ -629,7 +632,7 @@ collect_output(int fd, uint64_t deadline, char *output, uint32_t output_size)
 			return 0;
 		if (output_size && got < output_size - 1) {
 			uint32_t take = (uint32_t)n < output_size - 1 - got ? (uint32_t)n
-									: output_size - 1 - got;
+									    : output_size - 1 - got;
 
 			memcpy(output + got, buf, take);
 			got += take;
@@ -742,7 +745,8 @@ host_run_command(void *host_ctx, const char *const *argv, const int32_t *pass_fd
 		return host_err_set(err, r, "'%s' did not finish within %u ms", argv[0],
 				    (unsigned)timeout_ms);
 	if (r < 0)
-		return host_err_set(err, r, "reading the output of '%s': %s", argv[0], strerror(-r));
+		return host_err_set(err, r, "reading the output of '%s': %s", argv[0],
+				    strerror(-r));
 	return 0;
 }
 
@@ -880,7 +884,8 @@ host_run_wrapped(struct runtime *rt, const struct er_command *cmd, void *sandbox
 	if (r == 0)
 		r = loop_run(rt->loop);
 	if (r == -ETIMEDOUT)
-		host_err_set(err, r, "the command did not finish within %u ms", (unsigned)timeout_ms);
+		host_err_set(err, r, "the command did not finish within %u ms",
+			     (unsigned)timeout_ms);
 	else if (r < 0)
 		host_err_set(err, r, "the event loop failed: %s", strerror(-r));
 	*ret_status = w.status;

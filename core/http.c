@@ -17,11 +17,11 @@ struct http_request {
 	char errbuf[CURL_ERROR_SIZE];
 	struct http_header_values hv;
 	long status;
-	int body_too_large;     /* the body passed HTTP_MAX_BODY */
-	int streaming;          /* on_chunk gets the body */
+	int body_too_large; /* the body passed HTTP_MAX_BODY */
+	int streaming;	    /* on_chunk gets the body */
 	int in_callback;
 	int cancelled;
-	struct loop_timer *add_timer;  /* a start or removal deferred out of a curl callback */
+	struct loop_timer *add_timer; /* a start or removal deferred out of a curl callback */
 	http_headers_cb on_headers;
 	http_chunk_cb on_chunk;
 	http_done_cb on_done;
@@ -50,7 +50,8 @@ replace_string(char **slot, const char *value)
 int
 http_set_trust(const char *ca_file, const char *ca_dir)
 {
-	if (replace_string(&trust_ca_file, ca_file) < 0 || replace_string(&trust_ca_dir, ca_dir) < 0)
+	if (replace_string(&trust_ca_file, ca_file) < 0 ||
+	    replace_string(&trust_ca_dir, ca_dir) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -263,7 +264,9 @@ http_curl_done(CURL *easy, CURLcode result)
 		memset(&resp, 0, sizeof(resp));
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &resp.status);
 		resp.curl_code = result;
-		resp.error = result == CURLE_OK ? NULL : req->errbuf[0] ? req->errbuf : curl_easy_strerror(result);
+		resp.error = result == CURLE_OK ? NULL
+			     : req->errbuf[0]	? req->errbuf
+						: curl_easy_strerror(result);
 		resp.body = &req->body;
 		resp.body_too_large = req->body_too_large;
 		resp.retry_after = req->hv.retry_after[0] ? req->hv.retry_after : NULL;

@@ -18,14 +18,14 @@
 #define HTTP_MAX_BODY (8u << 20)
 
 struct http_response {
-	long status;             /* 0 when no response arrived */
-	CURLcode curl_code;      /* CURLE_OK unless the transfer failed */
-	const char *error;       /* curl's message when curl_code != CURLE_OK */
-	const struct buf *body;  /* the body, unless it was streamed */
-	int body_too_large;      /* it passed HTTP_MAX_BODY: the transfer was cut */
-	const char *retry_after;     /* header values, or NULL */
+	long status;		 /* 0 when no response arrived */
+	CURLcode curl_code;	 /* CURLE_OK unless the transfer failed */
+	const char *error;	 /* curl's message when curl_code != CURLE_OK */
+	const struct buf *body;	 /* the body, unless it was streamed */
+	int body_too_large;	 /* it passed HTTP_MAX_BODY: the transfer was cut */
+	const char *retry_after; /* header values, or NULL */
 	const char *retry_after_ms;
-	const char *should_retry;    /* x-should-retry */
+	const char *should_retry; /* x-should-retry */
 	const char *content_type;
 };
 
@@ -38,16 +38,16 @@ typedef void (*http_headers_cb)(void *userdata, long status);
 typedef int (*http_chunk_cb)(void *userdata, const char *data, size_t n);
 
 struct http_options {
-	const char *method;            /* "GET", "POST", "DELETE" */
+	const char *method; /* "GET", "POST", "DELETE" */
 	const char *url;
-	const char *const *headers;    /* NULL-terminated "Name: value" lines, copied */
-	const char *body;              /* copied; NULL for none */
+	const char *const *headers; /* NULL-terminated "Name: value" lines, copied */
+	const char *body;	    /* copied; NULL for none */
 	size_t body_len;
-	long timeout_ms;               /* whole transfer; 0 for none (streams) */
-	long connect_timeout_ms;       /* default 10 s */
-	long low_speed_time_sec;       /* abort a stream silent this long; 0 off */
-	http_headers_cb on_headers;    /* streams only, may be NULL */
-	http_chunk_cb on_chunk;        /* set for a stream */
+	long timeout_ms;	    /* whole transfer; 0 for none (streams) */
+	long connect_timeout_ms;    /* default 10 s */
+	long low_speed_time_sec;    /* abort a stream silent this long; 0 off */
+	http_headers_cb on_headers; /* streams only, may be NULL */
+	http_chunk_cb on_chunk;	    /* set for a stream */
 	http_done_cb on_done;
 	void *userdata;
 };

@@ -9,11 +9,11 @@
 #include "rand.h"
 #include "secret.h"
 
-#define LEASE_INTERVAL_MS      30000L
-#define LEASE_BACKOFF_MIN_MS   1000L
-#define LEASE_CLAIM_TTL_MS     300000L  /* the API's default, assumed until it says */
-#define LEASE_BEAT_TIMEOUT_MS  30000L
-#define LEASE_NO_HEARTBEAT     "NO_HEARTBEAT"
+#define LEASE_INTERVAL_MS 30000L
+#define LEASE_BACKOFF_MIN_MS 1000L
+#define LEASE_CLAIM_TTL_MS 300000L /* the API's default, assumed until it says */
+#define LEASE_BEAT_TIMEOUT_MS 30000L
+#define LEASE_NO_HEARTBEAT "NO_HEARTBEAT"
 
 struct lease {
 	struct loop *loop;
@@ -21,12 +21,12 @@ struct lease {
 	char *environment_id;
 	char *work_id;
 	char *token;
-	char *last;              /* the last_heartbeat to echo */
+	char *last; /* the last_heartbeat to echo */
 	struct log_ctx ctx;
 	long ttl_ms;
-	uint64_t sent_at;        /* of the beat in flight */
-	uint64_t expires_at;     /* the last good beat's send time + TTL */
-	int attempt;             /* failed tries of the current beat */
+	uint64_t sent_at;    /* of the beat in flight */
+	uint64_t expires_at; /* the last good beat's send time + TTL */
+	int attempt;	     /* failed tries of the current beat */
 	int claimed;
 	struct api_call *call;
 	struct loop_timer *timer;
@@ -96,7 +96,8 @@ beat_ok(struct lease *lease, const struct json_doc *doc)
 
 	metrics.heartbeats++;
 	if (json_bool(doc, json_get(doc, 0, "lease_extended")) != 1) {
-		log_emit(LOG_LEVEL_INFO, "lease", &lease->ctx, "heartbeat signals shutdown (state %s)",
+		log_emit(LOG_LEVEL_INFO, "lease", &lease->ctx,
+			 "heartbeat signals shutdown (state %s)",
 			 json_get_str(doc, 0, "state") ? json_get_str(doc, 0, "state") : "unknown");
 		end(lease, LEASE_END_NOT_EXTENDED);
 		return 0;
@@ -122,8 +123,8 @@ beat_ok(struct lease *lease, const struct json_doc *doc)
 	lease->attempt = 0;
 	log_emit(LOG_LEVEL_DEBUG, "lease", &lease->ctx, "heartbeat ok, ttl %ld ms", lease->ttl_ms);
 	schedule(lease, lease->sent_at + (uint64_t)(lease->ttl_ms / 2 < LEASE_INTERVAL_MS
-							     ? lease->ttl_ms / 2
-							     : LEASE_INTERVAL_MS));
+							    ? lease->ttl_ms / 2
+							    : LEASE_INTERVAL_MS));
 	return 1;
 }
 
@@ -170,7 +171,8 @@ beat_done(void *userdata, const struct api_result *res)
 		delay = LEASE_INTERVAL_MS;
 	lease->attempt++;
 	/* Uniform in [delay/2, delay). */
-	retry_at = loop_now_ms() + (uint64_t)(delay / 2) + (uint64_t)((double)(delay - delay / 2) * rand_unit());
+	retry_at = loop_now_ms() + (uint64_t)(delay / 2) +
+		   (uint64_t)((double)(delay - delay / 2) * rand_unit());
 	if (retry_at >= lease->expires_at) {
 		/* Wait out the lease, then give it up. */
 		lease->attempt = -1;

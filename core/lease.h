@@ -19,10 +19,10 @@
 #include "loop.h"
 
 enum lease_end {
-	LEASE_END_NOT_EXTENDED,   /* lease_extended: false: stop the item */
-	LEASE_END_LOST,           /* 412: another worker or the queue has it */
-	LEASE_END_ASSUMED_LOST,   /* no beat succeeded in time */
-	LEASE_END_REJECTED,       /* another 4xx: the item is not ours to stop */
+	LEASE_END_NOT_EXTENDED, /* lease_extended: false: stop the item */
+	LEASE_END_LOST,		/* 412: another worker or the queue has it */
+	LEASE_END_ASSUMED_LOST, /* no beat succeeded in time */
+	LEASE_END_REJECTED,	/* another 4xx: the item is not ours to stop */
 };
 
 struct lease_callbacks {

@@ -626,10 +626,10 @@ loader_check_options(const struct settings *s, const struct plugin *const *sandb
 			 "plugin option '%s': %s (sandbox '%s'%s%s%s, executor '%s'); fix: use one "
 			 "of the keys they declare: %s",
 			 key, named ? "no such key" : "names no selected plugin",
-			 n_sandboxes ? sandboxes[0]->desc.name : "-", n_sandboxes > 1 ? " or '" : "",
+			 n_sandboxes ? sandboxes[0]->desc.name : "-",
+			 n_sandboxes > 1 ? " or '" : "",
 			 n_sandboxes > 1 ? sandboxes[1]->desc.name : "", n_sandboxes > 1 ? "'" : "",
-			 executor ? executor->desc.name : "-",
-			 m.list.len ? m.list.data : "(none)");
+			 executor ? executor->desc.name : "-", m.list.len ? m.list.data : "(none)");
 		buf_release(&m.list);
 		return -EINVAL;
 	}
@@ -641,7 +641,7 @@ loader_check_options(const struct settings *s, const struct plugin *const *sandb
 struct scan_ctx {
 	loader_scan_cb cb;
 	void *userdata;
-	char **seen;     /* file names already listed... */
+	char **seen;	 /* file names already listed... */
 	char **seen_dir; /* ...and the directory each came from */
 	size_t n_seen;
 	int oom;

@@ -106,9 +106,9 @@ int loader_exit_code(int r);
  * --sandbox-* setting.  Otherwise -EINVAL, and err names the key and lists
  * the valid ones (the caller exits with EX_USAGE).
  */
-int loader_check_options(const struct settings *s, const struct plugin *const *sandboxes,
-			 size_t n_sandboxes, const struct plugin *executor, char *err,
-			 size_t errlen);
+int
+loader_check_options(const struct settings *s, const struct plugin *const *sandboxes,
+		     size_t n_sandboxes, const struct plugin *executor, char *err, size_t errlen);
 
 /* Calls cb for each entry of a plugin's options table, stopping at the
  * terminator or after a sane maximum. */

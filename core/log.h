@@ -16,11 +16,11 @@
 #include <stdarg.h>
 
 /* Levels are syslog's, as in the plugin ABI (ER_LOG_*). */
-#define LOG_LEVEL_ERR     3
+#define LOG_LEVEL_ERR 3
 #define LOG_LEVEL_WARNING 4
-#define LOG_LEVEL_NOTICE  5
-#define LOG_LEVEL_INFO    6
-#define LOG_LEVEL_DEBUG   7
+#define LOG_LEVEL_NOTICE 5
+#define LOG_LEVEL_INFO 6
+#define LOG_LEVEL_DEBUG 7
 
 enum log_format {
 	LOG_FORMAT_LOGFMT = 0,
@@ -55,10 +55,10 @@ void log_emit(int level, const char *component, const struct log_ctx *ctx, const
 void log_emitv(int level, const char *component, const struct log_ctx *ctx, const char *fmt,
 	       va_list ap) __attribute__((format(printf, 4, 0)));
 
-#define log_error(comp, ...)   log_emit(LOG_LEVEL_ERR, (comp), NULL, __VA_ARGS__)
+#define log_error(comp, ...) log_emit(LOG_LEVEL_ERR, (comp), NULL, __VA_ARGS__)
 #define log_warning(comp, ...) log_emit(LOG_LEVEL_WARNING, (comp), NULL, __VA_ARGS__)
-#define log_notice(comp, ...)  log_emit(LOG_LEVEL_NOTICE, (comp), NULL, __VA_ARGS__)
-#define log_info(comp, ...)    log_emit(LOG_LEVEL_INFO, (comp), NULL, __VA_ARGS__)
-#define log_debug(comp, ...)   log_emit(LOG_LEVEL_DEBUG, (comp), NULL, __VA_ARGS__)
+#define log_notice(comp, ...) log_emit(LOG_LEVEL_NOTICE, (comp), NULL, __VA_ARGS__)
+#define log_info(comp, ...) log_emit(LOG_LEVEL_INFO, (comp), NULL, __VA_ARGS__)
+#define log_debug(comp, ...) log_emit(LOG_LEVEL_DEBUG, (comp), NULL, __VA_ARGS__)
 
 #endif

@@ -22,8 +22,8 @@ struct loop_watch {
 	struct loop_watch *next;
 	int fd;
 	uint32_t events;
-	uint32_t id;       /* tells it from an earlier watch of the same fd */
-	int registered;    /* epoll: in the interest set */
+	uint32_t id;	/* tells it from an earlier watch of the same fd */
+	int registered; /* epoll: in the interest set */
 	loop_fd_cb cb;
 	void *userdata;
 	int dead;
@@ -32,8 +32,8 @@ struct loop_watch {
 struct loop_timer {
 	struct loop *loop;
 	uint64_t due;
-	uint64_t seq;      /* ties broken in insertion order */
-	size_t index;      /* position in the heap */
+	uint64_t seq; /* ties broken in insertion order */
+	size_t index; /* position in the heap */
 	loop_timer_cb cb;
 	void *userdata;
 };
@@ -52,9 +52,9 @@ struct loop {
 	CURLM *multi;
 	loop_curl_done_cb curl_done;
 
-	struct loop_watch *watches;    /* live */
-	struct loop_watch *graveyard;  /* unwatched, freed after the dispatch pass */
-	struct loop_watch **by_fd;     /* the live watch of each fd */
+	struct loop_watch *watches;   /* live */
+	struct loop_watch *graveyard; /* unwatched, freed after the dispatch pass */
+	struct loop_watch **by_fd;    /* the live watch of each fd */
 	size_t by_fd_alloc;
 	size_t n_watches;
 	uint32_t watch_seq;
@@ -69,10 +69,10 @@ struct loop {
 	struct epoll_event events[LOOP_MAX_EVENTS];
 #else
 	struct pollfd *pollfds;
-	struct loop_watch **polled;    /* the watch behind each pollfd */
+	struct loop_watch **polled; /* the watch behind each pollfd */
 	size_t pollfds_alloc;
 #endif
-	struct loop_timer *curl_timer;  /* curl's own timeout */
+	struct loop_timer *curl_timer; /* curl's own timeout */
 
 	struct loop_signal signals[LOOP_MAX_SIGNALS];
 	int n_signals;
@@ -557,7 +557,8 @@ heap_down(struct loop *loop, size_t i)
 
 		if (child >= loop->n_timers)
 			break;
-		if (child + 1 < loop->n_timers && timer_before(loop->heap[child + 1], loop->heap[child]))
+		if (child + 1 < loop->n_timers &&
+		    timer_before(loop->heap[child + 1], loop->heap[child]))
 			child++;
 		if (!timer_before(loop->heap[child], t))
 			break;
@@ -745,7 +746,8 @@ curl_timer_cb(CURLM *multi, long timeout_ms, void *clientp)
 	loop->curl_timer = NULL;
 	if (timeout_ms < 0)
 		return 0;
-	return loop_add_timer(loop, (uint64_t)timeout_ms, curl_timer_fired, loop, &loop->curl_timer) < 0
+	return loop_add_timer(loop, (uint64_t)timeout_ms, curl_timer_fired, loop,
+			      &loop->curl_timer) < 0
 		       ? -1
 		       : 0;
 }

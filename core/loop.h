@@ -25,9 +25,9 @@ struct loop;
 struct loop_watch;
 struct loop_timer;
 
-#define LOOP_READ  1u
+#define LOOP_READ 1u
 #define LOOP_WRITE 2u
-#define LOOP_HUP   4u
+#define LOOP_HUP 4u
 #define LOOP_ERROR 8u
 
 typedef void (*loop_fd_cb)(void *userdata, int fd, uint32_t revents);

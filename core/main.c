@@ -133,8 +133,9 @@ open_plugin(const struct settings *s, uint32_t kind, const char *name, struct pl
 	if (r == -ENOENT && !strchr(name, '/') && !known) {
 		log_error("loader", "unknown %s '%s' (the runner ships %s): %s",
 			  kind == ER_KIND_SANDBOX ? "sandbox backend" : "executor", name,
-			  kind == ER_KIND_SANDBOX ? "none, bubblewrap (alias srt, bwrap), landlock, firejail"
-						  : "toolset, claude-code, command",
+			  kind == ER_KIND_SANDBOX
+				  ? "none, bubblewrap (alias srt, bwrap), landlock, firejail"
+				  : "toolset, claude-code, command",
 			  err);
 		return EX_USAGE;
 	}
@@ -164,8 +165,8 @@ open_sandboxes(const struct settings *s, struct runner_sandboxes *sb)
 		return r;
 	}
 	for (size_t i = 0; default_sandboxes[i] && sb->n < RUNNER_MAX_SANDBOXES; i++) {
-		if (loader_find_and_open(s, ER_KIND_SANDBOX, default_sandboxes[i], &sb->p[sb->n], err,
-					 sizeof(err)) == 0)
+		if (loader_find_and_open(s, ER_KIND_SANDBOX, default_sandboxes[i], &sb->p[sb->n],
+					 err, sizeof(err)) == 0)
 			sb->n++;
 		else
 			runner_sandboxes_note(sb, default_sandboxes[i], err);
@@ -264,12 +265,13 @@ read_secret_file(const char *path, char **ret)
 	if (fd < 0) {
 		r = errno;
 		snprintf(err, sizeof(err),
-			 "cannot open ANTHROPIC_WORK_SECRET_FILE '%s': %s; fix: point it at the file "
+			 "cannot open ANTHROPIC_WORK_SECRET_FILE '%s': %s; fix: point it at the "
+			 "file "
 			 "holding the work secret",
 			 path, strerror(r));
 		if (r == EACCES)
-			keyfile_check_path(path, "ANTHROPIC_WORK_SECRET_FILE", "ANTHROPIC_WORK_SECRET_FILE",
-					   err, sizeof(err));
+			keyfile_check_path(path, "ANTHROPIC_WORK_SECRET_FILE",
+					   "ANTHROPIC_WORK_SECRET_FILE", err, sizeof(err));
 		fprintf(stderr, "environment-runner: %s\n", err);
 		return EX_NOINPUT;
 	}
@@ -288,8 +290,9 @@ read_secret_file(const char *path, char **ret)
 	*ret = len ? strdup(buf) : NULL;
 	secret_wipe(buf, sizeof(buf));
 	if (!*ret) {
-		fprintf(stderr, "environment-runner: ANTHROPIC_WORK_SECRET_FILE '%s' is empty; fix: "
-				"write the work secret into it\n",
+		fprintf(stderr,
+			"environment-runner: ANTHROPIC_WORK_SECRET_FILE '%s' is empty; fix: "
+			"write the work secret into it\n",
 			path);
 		return EX_CONFIG;
 	}
@@ -316,8 +319,10 @@ run_item(struct settings *s)
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 		if (!settings_getenv(required[i])) {
 			fprintf(stderr,
-				"environment-runner: run-item: %s is not set; fix: set ANTHROPIC_WORK_ID, "
-				"ANTHROPIC_ENVIRONMENT_ID and ANTHROPIC_SESSION_ID (--on-work does)\n",
+				"environment-runner: run-item: %s is not set; fix: set "
+				"ANTHROPIC_WORK_ID, "
+				"ANTHROPIC_ENVIRONMENT_ID and ANTHROPIC_SESSION_ID (--on-work "
+				"does)\n",
 				required[i]);
 			return EX_USAGE;
 		}

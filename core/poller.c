@@ -12,8 +12,8 @@
 #include "secret.h"
 
 #define POLL_BACKOFF_MAX_MS 60000L
-#define POLL_SLACK_MS       30000L
-#define POLL_MIN_CYCLE_MS   1000L /* at most one poll a second */
+#define POLL_SLACK_MS 30000L
+#define POLL_MIN_CYCLE_MS 1000L /* at most one poll a second */
 
 struct poller {
 	struct loop *loop;
@@ -26,8 +26,8 @@ struct poller {
 	void *userdata;
 	struct api_call *call;
 	struct loop_timer *timer;
-	struct json_doc *acking;  /* the item being acked */
-	int failures;             /* polls and acks failed in a row */
+	struct json_doc *acking; /* the item being acked */
+	int failures;		 /* polls and acks failed in a row */
 	int stopped;
 	int waiting_capacity;
 	uint64_t poll_sent_ms; /* loop_now_ms() when the poll in flight went out */
@@ -145,7 +145,8 @@ poll_done(void *userdata, const struct api_result *res)
 		return;
 	if (res->status >= 200 && res->status < 300) {
 		/* No work: 204, an empty body, or JSON null. */
-		if (res->status == 204 || res->body_len == 0 || (res->doc && json_kind(res->doc, 0) == JSON_NULL)) {
+		if (res->status == 204 || res->body_len == 0 ||
+		    (res->doc && json_kind(res->doc, 0) == JSON_NULL)) {
 			long took = (long)(loop_now_ms() - p->poll_sent_ms);
 
 			p->failures = 0;
@@ -186,9 +187,11 @@ poll_done(void *userdata, const struct api_result *res)
 		delay = res->retry_after_ms < POLL_BACKOFF_MAX_MS ? res->retry_after_ms
 								  : POLL_BACKOFF_MAX_MS;
 	if (res->status)
-		log_warning("poller", "poll failed with HTTP %ld, retrying in %ld ms", res->status, delay);
+		log_warning("poller", "poll failed with HTTP %ld, retrying in %ld ms", res->status,
+			    delay);
 	else
-		log_warning("poller", "poll failed: %s, retrying in %ld ms", res->transport_error, delay);
+		log_warning("poller", "poll failed: %s, retrying in %ld ms", res->transport_error,
+			    delay);
 	poll_later(p, delay);
 }
 

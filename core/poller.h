@@ -28,7 +28,7 @@ struct poller_callbacks {
 
 struct poller_options {
 	const char *environment_id;
-	const char *environment_key;  /* never logged */
+	const char *environment_key; /* never logged */
 	const char *worker_id;
 	int block_ms;
 };

@@ -27,7 +27,7 @@ extern char **environ;
 
 struct proc {
 	struct proc_group *group;
-	struct proc *next;      /* in the group */
+	struct proc *next; /* in the group */
 	pid_t pid;
 	int reaped;
 	int released;
@@ -40,8 +40,8 @@ struct proc_group {
 	struct proc_group *next;
 	struct proc *procs;
 	char tracking_id[40];
-	int freed;              /* kept until its processes are reaped */
-	int in_exit_callback;   /* one of its exit callbacks is running */
+	int freed;	      /* kept until its processes are reaped */
+	int in_exit_callback; /* one of its exit callbacks is running */
 	void (*on_empty)(void *userdata);
 	void *on_empty_data;
 };
@@ -762,7 +762,8 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 				close(ret_fds[i]);
 			ret_fds[i] = -1;
 		}
-		snprintf(errbuf, errlen, "cannot run '%s': %s", spec->argv[0], strerror(child_errno));
+		snprintf(errbuf, errlen, "cannot run '%s': %s", spec->argv[0],
+			 strerror(child_errno));
 		return -child_errno;
 	}
 	if (ret_proc)

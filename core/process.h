@@ -20,7 +20,7 @@
 
 struct spawner;
 struct proc;
-struct proc_group;  /* the processes of one session */
+struct proc_group; /* the processes of one session */
 
 typedef void (*proc_exit_cb)(void *userdata, struct proc *proc, int status);
 

@@ -731,8 +731,7 @@ status_view(void *userdata, struct status_view *v)
 /* plugin_create(), and plugin_probe() for a sandbox; 0, or a negative code
  * with `err` filled. */
 static int
-create_plugin(struct runner *r, struct plugin *p, struct host_plugin *hp, char *err,
-	      size_t errlen)
+create_plugin(struct runner *r, struct plugin *p, struct host_plugin *hp, char *err, size_t errlen)
 {
 	int ret;
 
@@ -858,7 +857,7 @@ sweep(const struct settings *s)
  * connections, a shell's three pipes, rg's, a lock file, a directory or two;
  * plus a base for the runner itself. */
 #define FDS_PER_SESSION 16
-#define FDS_BASE        64
+#define FDS_BASE 64
 
 /* Raise the soft open-file limit to the hard one (distributions start
  * daemons at 1024), and say so when --capacity would not fit anyway. */
@@ -883,7 +882,8 @@ raise_fd_limit(const struct settings *s)
 	}
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
 		log_warning("runner",
-			    "--capacity %d may need about %llu open files, but the limit is %llu: raise it "
+			    "--capacity %d may need about %llu open files, but the limit is %llu: "
+			    "raise it "
 			    "(ulimit -n, or LimitNOFILE= in a systemd unit) or lower --capacity",
 			    s->capacity, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 }
@@ -1057,7 +1057,8 @@ runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin
 	log_info(
 		"runner",
 		"serving environment %s as worker %s: sandbox %s, executor %s, capacity %d, api %s",
-		s->environment_id, s->worker_id, r.rt.sandbox ? r.rt.sandbox->desc.name : "(--on-work)",
+		s->environment_id, s->worker_id,
+		r.rt.sandbox ? r.rt.sandbox->desc.name : "(--on-work)",
 		s->on_work ? "(--on-work)" : executor->desc.name, s->capacity, s->api_url);
 	print_budget(s);
 	ret = run_loop(&r);

@@ -42,14 +42,14 @@ struct runner_item {
 	const char *work_id;
 	const char *environment_id;
 	const char *session_id;
-	const char *secret;           /* the work secret, or NULL */
-	const char *environment_key;  /* or NULL when the secret has a sessions token */
+	const char *secret;	     /* the work secret, or NULL */
+	const char *environment_key; /* or NULL when the secret has a sessions token */
 };
 
 /* Serve that one item: heartbeat, session, tools, force stop; no poll, no
  * ack.  Returns 0 when the session ended, 1 when it failed, EX_TEMPFAIL
  * when the lease was lost or a signal stopped it, or a sysexits code. */
-int runner_run_item(struct settings *s, struct runner_sandboxes *sandboxes,
-		    struct plugin *executor, const struct runner_item *item);
+int runner_run_item(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin *executor,
+		    const struct runner_item *item);
 
 #endif

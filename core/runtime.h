@@ -32,7 +32,7 @@ struct runtime {
 	struct plugin *executor;
 	struct host_plugin sandbox_host;
 	struct host_plugin executor_host;
-	char *environment_key;      /* never logged */
+	char *environment_key; /* never logged */
 	char *worker_id;
 	/* A session has ended and released its item (called from the loop). */
 	void (*session_finished)(struct runtime *rt, struct session *s);

@@ -23,7 +23,7 @@
 
 /* The final stop: each try 10 s, 5 retries, 60 s in all. */
 #define SESSION_STOP_ATTEMPT_MS 10000L
-#define SESSION_STOP_RETRIES    5
+#define SESSION_STOP_RETRIES 5
 #define SESSION_STOP_TIMEOUT_MS 60000u
 /* Reading the session: a try gets 30 s; retries back off 1 s to 8 s. */
 #define SESSION_READ_TIMEOUT_MS 30000L
@@ -36,11 +36,11 @@
 #define DISK_FULL_SEND_MS 5000u
 
 enum session_phase {
-	PHASE_FETCHING,   /* heartbeating, reading the session */
+	PHASE_FETCHING, /* heartbeating, reading the session */
 	PHASE_RUNNING,
-	PHASE_DRAINING,   /* waiting for a running call before the teardown */
-	PHASE_STOPPING,   /* the final stop request is out */
-	PHASE_POST_HOOK,  /* the post-session hook runs */
+	PHASE_DRAINING,	 /* waiting for a running call before the teardown */
+	PHASE_STOPPING,	 /* the final stop request is out */
+	PHASE_POST_HOOK, /* the post-session hook runs */
 	PHASE_FINISHED,
 };
 
@@ -49,9 +49,9 @@ struct session {
 	char *work_id;
 	char *session_id;
 	char *environment_id;
-	char *token;              /* sessions token, or the environment key */
-	char *work_secret;        /* the item's secret as claimed, or NULL */
-	char *work_json;          /* the item without its secret */
+	char *token;	   /* sessions token, or the environment key */
+	char *work_secret; /* the item's secret as claimed, or NULL */
+	char *work_json;   /* the item without its secret */
 	char *session_json;
 	char *workdir;
 	int own_workdir;
@@ -60,9 +60,9 @@ struct session {
 	enum session_phase phase;
 	enum session_end why;
 	int lease_lost;
-	int claim_refused;        /* the first heartbeat was refused: failed */
-	int read_attempts;        /* of the session */
-	int serves_session;       /* a session item, not a health check */
+	int claim_refused;  /* the first heartbeat was refused: failed */
+	int read_attempts;  /* of the session */
+	int serves_session; /* a session item, not a health check */
 	int failed;
 
 	struct lease *lease;
@@ -71,14 +71,14 @@ struct session {
 	struct proc_group *procs;
 	void *exec_sess;
 	int exec_started;
-	void *sandbox_sess;       /* the sandbox's per-session state (ABI 1.2) */
+	void *sandbox_sess; /* the sandbox's per-session state (ABI 1.2) */
 	int sandbox_started;
 	struct loop_timer *timer;
 	loop_timer_cb grace_check; /* the wait `timer` ends: drain or wind */
 	uint64_t drain_deadline;
-	int exec_done;            /* the executor called session_done */
-	int stop_sent;            /* session_stop was called */
-	uint64_t wind_deadline;   /* end of the teardown's grace */
+	int exec_done;		/* the executor called session_done */
+	int stop_sent;		/* session_stop was called */
+	uint64_t wind_deadline; /* end of the teardown's grace */
 
 	/* Watchdogs, hooks, the directory's lock (sessiondir.h). */
 	struct loop_timer *startup_timer;
@@ -133,8 +133,9 @@ sandbox_session_start(struct session *s)
 	r = sb->ops.sandbox.session_start(sb->state, &info, &s->sandbox_sess, &err);
 	if (r < 0) {
 		err.msg[sizeof(err.msg) - 1] = '\0';
-		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "sandbox '%s' cannot start the session: %s",
-			 sb->desc.name, err.msg[0] ? err.msg : strerror(-r));
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
+			 "sandbox '%s' cannot start the session: %s", sb->desc.name,
+			 err.msg[0] ? err.msg : strerror(-r));
 		return r;
 	}
 	s->sandbox_started = 1;
@@ -184,8 +185,8 @@ remove_workdir(struct session *s)
 	r = sessiondir_release(s->workdir, s->lock_fd, s->rt->settings->keep_session_dirs);
 	s->lock_fd = -1;
 	if (r < 0)
-		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "cannot remove '%s': %s", s->workdir,
-			 strerror(-r));
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "cannot remove '%s': %s",
+			 s->workdir, strerror(-r));
 }
 
 static void
@@ -426,7 +427,8 @@ grace_recheck(void *userdata)
 static int
 winding_down(const struct session *s)
 {
-	if (s->lease_lost || s->why == SESSION_END_SHUTDOWN_NOW || loop_now_ms() >= s->wind_deadline)
+	if (s->lease_lost || s->why == SESSION_END_SHUTDOWN_NOW ||
+	    loop_now_ms() >= s->wind_deadline)
 		return 0;
 	return (!s->exec_done && s->procs && proc_group_live(s->procs) > 0) ||
 	       stream_sending(s->stream);
@@ -495,7 +497,8 @@ drain_check(void *userdata)
 		return;
 	}
 	if (session_busy(s)) {
-		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "drain time is up, stopping the running tool");
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
+			 "drain time is up, stopping the running tool");
 		/* As the SDK stops a call: its "was stopped" result goes out. */
 		stream_stop_calls(s->stream, s->lease_lost);
 	}
@@ -580,7 +583,8 @@ session_end(struct session *s, enum session_end why)
 	stream_hold(s->stream);
 	if (why == SESSION_END_SHUTDOWN && session_busy(s)) {
 		/* Let the running call finish and its result go out. */
-		s->drain_deadline = loop_now_ms() + (uint64_t)s->rt->settings->drain_wait_sec * 1000u;
+		s->drain_deadline =
+			loop_now_ms() + (uint64_t)s->rt->settings->drain_wait_sec * 1000u;
 		grace_wait(s, drain_check, s->drain_deadline);
 		return;
 	}
@@ -801,8 +805,8 @@ memory_tick(void *userdata)
 
 	s->memory_timer = NULL;
 	memory_sync_if_due(s->memory);
-	loop_add_timer(s->rt->loop, (uint64_t)s->rt->settings->memory_sync_sec * 1000u,
-		       memory_tick, s, &s->memory_timer);
+	loop_add_timer(s->rt->loop, (uint64_t)s->rt->settings->memory_sync_sec * 1000u, memory_tick,
+		       s, &s->memory_timer);
 }
 
 static void
@@ -835,8 +839,8 @@ disk_full(void *userdata, uint64_t used)
 		   (unsigned long long)(used >> 20), s->rt->settings->sandbox_max_disk_mb);
 	text = msg.data ? msg.data : "disk full";
 	log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "%s", text);
-	if (jw_session_error(&b, "unknown_error", text, strlen(text), "terminal") == 0 && s->stream &&
-	    stream_send_event(s->stream, b.data, b.len) == 0)
+	if (jw_session_error(&b, "unknown_error", text, strlen(text), "terminal") == 0 &&
+	    s->stream && stream_send_event(s->stream, b.data, b.len) == 0)
 		s->drain_deadline = loop_now_ms() + DISK_FULL_SEND_MS;
 	buf_release(&b);
 	buf_release(&msg);
@@ -863,7 +867,8 @@ memory_ready(void *userdata, int failed)
 	s->skills = skills_start(s->rt->loop, s->rt->api, s->rt->spawner, s->session_json, &o,
 				 skills_ready, s);
 	if (!s->skills) {
-		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "skill setup failed: out of memory");
+		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
+			 "skill setup failed: out of memory");
 		skills_ready(s);
 	}
 }
@@ -880,8 +885,8 @@ prepare(struct session *s)
 
 	if (s->rt->settings->sandbox_max_disk_mb > 0)
 		s->disk = diskuse_watch(s->rt->loop, s->workdir,
-					(uint64_t)s->rt->settings->sandbox_max_disk_mb << 20, disk_full,
-					s);
+					(uint64_t)s->rt->settings->sandbox_max_disk_mb << 20,
+					disk_full, s);
 	if (!memory_session_has_stores(s->session_json)) {
 		memory_ready(s, 0);
 		return;
@@ -986,7 +991,8 @@ start_executor(struct session *s)
 
 	r = make_workdir(s);
 	if (r < 0) {
-		log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "cannot create a working directory under '%s': %s",
+		log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
+			 "cannot create a working directory under '%s': %s",
 			 s->rt->settings->base_dir, strerror(-r));
 		session_end(s, SESSION_END_FAILED);
 		return;
@@ -1000,7 +1006,8 @@ start_executor(struct session *s)
 
 		if (stat(base, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 0011) != 0011)
 			(void)chmod(base, (st.st_mode & 07777) | 0011);
-		if (chown(s->workdir, (uid_t)s->rt->sandbox_fs.uid, (gid_t)s->rt->sandbox_fs.gid) < 0)
+		if (chown(s->workdir, (uid_t)s->rt->sandbox_fs.uid, (gid_t)s->rt->sandbox_fs.gid) <
+		    0)
 			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
 				 "cannot hand '%s' to the sandbox's user: %m", s->workdir);
 	}
@@ -1019,7 +1026,8 @@ start_executor(struct session *s)
 		if (r == 0)
 			return;
 		if (r < 0) {
-			log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "pre-session hook failed: %s", msg);
+			log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "pre-session hook failed: %s",
+				 msg);
 			session_end(s, SESSION_END_FAILED);
 			return;
 		}
@@ -1061,8 +1069,8 @@ run_executor(struct session *s)
 	info.work_json = s->work_json;
 	info.work_json_len = strlen(s->work_json);
 	info.work_secret = s->work_secret;
-	info.environment_key = s->rt->settings->command_environment_key ? s->rt->environment_key
-									 : NULL;
+	info.environment_key =
+		s->rt->settings->command_environment_key ? s->rt->environment_key : NULL;
 	if (s->memory) {
 		info.allowed_roots = memory_roots(s->memory);
 		info.read_only_roots = memory_read_only_roots(s->memory);
@@ -1072,7 +1080,8 @@ run_executor(struct session *s)
 		r = ops->session_start(s->rt->executor->state, (struct er_session *)s, &info,
 				       &s->exec_sess, &err);
 		if (r < 0) {
-			log_emit(LOG_LEVEL_ERR, "session", &s->ctx, "executor '%s' cannot start the session: %s",
+			log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
+				 "executor '%s' cannot start the session: %s",
 				 s->rt->executor->desc.name, err.msg[0] ? err.msg : strerror(-r));
 			session_end(s, SESSION_END_FAILED);
 			return;
@@ -1088,8 +1097,9 @@ run_executor(struct session *s)
 			.tool_call = stream_tool_call,
 			.tool_cancel = stream_tool_cancel,
 			.thread_stop = stream_thread_stop,
-			.event = (ops->flags & ER_EXECUTOR_EVENTS) && ops->session_event ? stream_event
-											: NULL,
+			.event = (ops->flags & ER_EXECUTOR_EVENTS) && ops->session_event
+					 ? stream_event
+					 : NULL,
 			.ended = stream_ended,
 			.call_done = stream_call_done,
 			.call_stopped = stream_call_stopped,
@@ -1149,7 +1159,8 @@ session_fetched(void *userdata, const struct api_result *res)
 	}
 	status = json_get_str(res->doc, 0, "status");
 	if (status && strcmp(status, "terminated") == 0) {
-		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "session is terminated, not running it");
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
+			 "session is terminated, not running it");
 		session_end(s, SESSION_END_TERMINATED);
 		return;
 	}
@@ -1286,7 +1297,8 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	} else {
 		if (secret)
 			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
-				 "the work secret carries no sessions token, using the environment key");
+				 "the work secret carries no sessions token, using the environment "
+				 "key");
 		if (!rt->environment_key) {
 			log_emit(LOG_LEVEL_ERR, "session", &s->ctx,
 				 "no sessions token in the work secret and no environment key");

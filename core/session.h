@@ -20,25 +20,25 @@
 #include "runtime.h"
 
 enum session_end {
-	SESSION_END_IDLE,         /* the turn ended and the idle window passed */
-	SESSION_END_TERMINATED,   /* session terminated or deleted */
-	SESSION_END_STOP,         /* the control plane stopped the item */
-	SESSION_END_LEASE_LOST,   /* another worker holds it now */
-	SESSION_END_EXECUTOR,     /* the executor finished */
-	SESSION_END_FAILED,       /* could not be served */
-	SESSION_END_SHUTDOWN,     /* the runner is draining */
-	SESSION_END_SHUTDOWN_NOW, /* the runner must stop at once */
+	SESSION_END_IDLE,	     /* the turn ended and the idle window passed */
+	SESSION_END_TERMINATED,	     /* session terminated or deleted */
+	SESSION_END_STOP,	     /* the control plane stopped the item */
+	SESSION_END_LEASE_LOST,	     /* another worker holds it now */
+	SESSION_END_EXECUTOR,	     /* the executor finished */
+	SESSION_END_FAILED,	     /* could not be served */
+	SESSION_END_SHUTDOWN,	     /* the runner is draining */
+	SESSION_END_SHUTDOWN_NOW,    /* the runner must stop at once */
 	SESSION_END_STARTUP_TIMEOUT, /* not started within --startup-timeout-sec: failed */
-	SESSION_END_MAX_RUNTIME,  /* ran past --kill-session-after-min: failed */
-	SESSION_END_DISK_FULL,    /* its directory passed --sandbox-max-disk-mb: failed */
+	SESSION_END_MAX_RUNTIME,     /* ran past --kill-session-after-min: failed */
+	SESSION_END_DISK_FULL,	     /* its directory passed --sandbox-max-disk-mb: failed */
 };
 
 /* How a finished session went (for metrics, hooks and run-item's exit). */
 enum session_outcome {
 	SESSION_OUTCOME_COMPLETED,
 	SESSION_OUTCOME_FAILED,
-	SESSION_OUTCOME_LEASE_LOST,  /* the item is someone else's now */
-	SESSION_OUTCOME_SHUTDOWN,    /* the runner stopped it; the item is stopped */
+	SESSION_OUTCOME_LEASE_LOST, /* the item is someone else's now */
+	SESSION_OUTCOME_SHUTDOWN,   /* the runner stopped it; the item is stopped */
 };
 
 struct session;

@@ -22,8 +22,8 @@
 #define OFF(m) offsetof(struct settings, m)
 #define ORCH SETTINGS_VERB_ORCHESTRATOR
 /* plugin-check takes what configures the plugins of a session. */
-#define BOTH                                                                          \
-	(SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS | SETTINGS_VERB_RUN_ITEM | \
+#define BOTH                                                                                       \
+	(SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_PLUGINS | SETTINGS_VERB_RUN_ITEM |             \
 	 SETTINGS_VERB_PLUGIN_CHECK)
 #define SERVE (SETTINGS_VERB_ORCHESTRATOR | SETTINGS_VERB_RUN_ITEM | SETTINGS_VERB_PLUGIN_CHECK)
 
@@ -54,8 +54,8 @@ const struct settings_def settings_table[] = {
 	  "ID", "this worker's id (default <hostname>-<random uuid>)" },
 	{ "sandbox-backend", "ER_SANDBOX_BACKEND", "sandbox_backend", SETTINGS_SANDBOX,
 	  OFF(sandbox_backend), 0, 0, SERVE, "NAME",
-	  "none|bubblewrap|landlock|firejail (srt, bwrap: bubblewrap), or a plugin path (default "
-	  SETTINGS_DEFAULT_SANDBOX_TEXT "; none: no isolation)" },
+	  "none|bubblewrap|landlock|firejail (srt, bwrap: bubblewrap), or a plugin path "
+	  "(default " SETTINGS_DEFAULT_SANDBOX_TEXT "; none: no isolation)" },
 	{ "sandbox-network", "ER_SANDBOX_NETWORK", "sandbox_network", SETTINGS_POLICY, 0, 0, 0,
 	  SERVE, "none|host|allowlist",
 	  "network of sandboxed commands; allowlist: only --sandbox-allowed-domains, through "
@@ -69,14 +69,16 @@ const struct settings_def settings_table[] = {
 	  "when root, run sandboxed commands as USER (default environment-runner if it exists, "
 	  "else nobody)" },
 	{ "sandbox-read-only", "ER_SANDBOX_READ_ONLY", "sandbox_read_only", SETTINGS_POLICY, 0, 0,
-	  0, SERVE, "PATHS", "colon-separated host paths the sandbox may read (besides /usr, /etc)" },
+	  0, SERVE, "PATHS",
+	  "colon-separated host paths the sandbox may read (besides /usr, /etc)" },
 	{ "sandbox-read-write", "ER_SANDBOX_READ_WRITE", "sandbox_read_write", SETTINGS_POLICY, 0,
 	  0, 0, SERVE, "PATHS",
 	  "colon-separated host paths the sandbox may write (besides the session's directory)" },
-	{ "sandbox-deny", "ER_SANDBOX_DENY", "sandbox_deny", SETTINGS_POLICY, 0, 0, 0, SERVE, "PATHS",
-	  "colon-separated paths hidden from the sandbox, even inside the above" },
+	{ "sandbox-deny", "ER_SANDBOX_DENY", "sandbox_deny", SETTINGS_POLICY, 0, 0, 0, SERVE,
+	  "PATHS", "colon-separated paths hidden from the sandbox, even inside the above" },
 	{ "sandbox-max-procs", "ER_SANDBOX_MAX_PROCS", "sandbox_max_procs", SETTINGS_POLICY, 0, 8,
-	  1000000, SERVE, "N", "process limit (RLIMIT_NPROC) of sandboxed commands (default 1024)" },
+	  1000000, SERVE, "N",
+	  "process limit (RLIMIT_NPROC) of sandboxed commands (default 1024)" },
 	{ "sandbox-max-open-files", "ER_SANDBOX_MAX_OPEN_FILES", "sandbox_max_open_files",
 	  SETTINGS_POLICY, 0, 16, 1048576, SERVE, "N",
 	  "open-file limit (RLIMIT_NOFILE) of sandboxed commands (default 1024)" },
@@ -96,8 +98,8 @@ const struct settings_def settings_table[] = {
 	  "NAME", "toolset|claude-code|command, or a plugin path (default toolset)" },
 	{ "exec-path", "ER_EXEC_PATH", "exec_path", SETTINGS_PATH, OFF(exec_path), 0, 0, SERVE,
 	  "PATH", "claude-code executor: the Claude Code CLI (default claude on PATH)" },
-	{ "inference-url", "ER_INFERENCE_URL", "inference_url", SETTINGS_URL, OFF(inference_url),
-	  0, 0, SERVE, "URL", "claude-code executor: Messages API base (default --api-url)" },
+	{ "inference-url", "ER_INFERENCE_URL", "inference_url", SETTINGS_URL, OFF(inference_url), 0,
+	  0, SERVE, "URL", "claude-code executor: Messages API base (default --api-url)" },
 	{ "inference-key-file", "ER_INFERENCE_KEY_FILE", "inference_key_file", SETTINGS_PATH,
 	  OFF(inference_key_file), 0, 0, SERVE, "FILE",
 	  "claude-code executor: file holding the Messages API key, as --service-key-file (default "
@@ -136,7 +138,8 @@ const struct settings_def settings_table[] = {
 	{ "block-ms", "ER_BLOCK_MS", "block_ms", SETTINGS_INT, OFF(block_ms), 1, 999, ORCH, "MS",
 	  "long-poll hold, 1-999 (default 999)" },
 	{ "tool-timeout-sec", "ER_TOOL_TIMEOUT_SEC", "tool_timeout_sec", SETTINGS_INT,
-	  OFF(tool_timeout_sec), 1, 86400, SERVE, "N", "time limit of one tool call (default 325)" },
+	  OFF(tool_timeout_sec), 1, 86400, SERVE, "N",
+	  "time limit of one tool call (default 325)" },
 	{ "drain-wait-sec", "ER_DRAIN_WAIT_SEC", "drain_wait_sec", SETTINGS_INT,
 	  OFF(drain_wait_sec), 0, 3600, SERVE, "N",
 	  "on SIGTERM, wait this long for sessions to end (default 30)" },
@@ -163,8 +166,8 @@ const struct settings_def settings_table[] = {
 	{ "hooks-dir", "ER_HOOKS_DIR", "hooks_dir", SETTINGS_PATH, OFF(hooks_dir), 0, 0, SERVE,
 	  "DIR", "run the pre-session and post-session executables found in DIR" },
 	{ "pre-session-hook-timeout-sec", "ER_PRE_SESSION_HOOK_TIMEOUT_SEC",
-	  "pre_session_hook_timeout_sec", SETTINGS_INT, OFF(pre_session_hook_timeout_sec), 1,
-	  86400, SERVE, "N", "time limit of the pre-session hook (default 600)" },
+	  "pre_session_hook_timeout_sec", SETTINGS_INT, OFF(pre_session_hook_timeout_sec), 1, 86400,
+	  SERVE, "N", "time limit of the pre-session hook (default 600)" },
 	{ "post-session-hook-timeout-sec", "ER_POST_SESSION_HOOK_TIMEOUT_SEC",
 	  "post_session_hook_timeout_sec", SETTINGS_INT, OFF(post_session_hook_timeout_sec), 1,
 	  86400, SERVE, "N", "time limit of the post-session hook (default 60)" },
@@ -191,8 +194,7 @@ const struct settings_def settings_table[] = {
 	{ NULL, NULL, NULL, 0, 0, 0, 0, 0, NULL, NULL },
 };
 
-static const char *const known_sandboxes[] = { "none", "bubblewrap", "landlock", "firejail",
-						 NULL };
+static const char *const known_sandboxes[] = { "none", "bubblewrap", "landlock", "firejail", NULL };
 static const char *const known_executors[] = { "toolset", "claude-code", "command", NULL };
 
 void
@@ -496,7 +498,8 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 		m = strtod(value, &end);
 		if (errno || end == value || *end || !(m >= d->min) || m > d->max) {
 			snprintf(err, errlen,
-				 "invalid value '%s'; fix: give minutes from %d to %d (decimals allowed)",
+				 "invalid value '%s'; fix: give minutes from %d to %d (decimals "
+				 "allowed)",
 				 value, d->min, d->max);
 			return -EINVAL;
 		}
@@ -506,7 +509,8 @@ settings_apply(struct settings *s, const struct settings_def *d, const char *val
 	}
 	case SETTINGS_COMMAND:
 		if (!*value || strlen(value) > 4096) {
-			snprintf(err, errlen, "invalid value '%s'; fix: give a command line", value);
+			snprintf(err, errlen, "invalid value '%s'; fix: give a command line",
+				 value);
 			return -EINVAL;
 		}
 		return set_string(str, value);
@@ -760,8 +764,8 @@ check_ca_file(const char *path, const char *source, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return EX_OSERR;
 	}
-	while (len < CA_FILE_SCAN && ((n = read(fd, buf + len, CA_FILE_SCAN - len)) > 0 ||
-				      (n < 0 && errno == EINTR)))
+	while (len < CA_FILE_SCAN &&
+	       ((n = read(fd, buf + len, CA_FILE_SCAN - len)) > 0 || (n < 0 && errno == EINTR)))
 		len += n > 0 ? (size_t)n : 0;
 	close(fd);
 	found = memmem(buf, len, marker, sizeof(marker) - 1) != NULL;
@@ -895,9 +899,8 @@ settings_read_key_file(const char *path, const char *what, const char *flag, cha
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		r = -errno;
-		snprintf(err, errlen,
-			 "cannot open %s '%s': %s; fix: check the path given to --%s", what,
-			 path, strerror(-r), flag);
+		snprintf(err, errlen, "cannot open %s '%s': %s; fix: check the path given to --%s",
+			 what, path, strerror(-r), flag);
 		/* Not readable: say which form of key file the runner reads. */
 		if (r == -EACCES)
 			keyfile_check_path(path, what, flag, err, errlen);
@@ -926,8 +929,7 @@ settings_read_key_file(const char *path, const char *what, const char *flag, cha
 			continue;
 		if (n < 0) {
 			r = -errno;
-			snprintf(err, errlen, "cannot read %s '%s': %s", what, path,
-				 strerror(-r));
+			snprintf(err, errlen, "cannot read %s '%s': %s", what, path, strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -948,8 +950,7 @@ settings_read_key_file(const char *path, const char *what, const char *flag, cha
 		;
 	if (start == len) {
 		r = -EINVAL;
-		snprintf(err, errlen,
-			 "%s '%s' is empty; fix: write the key into it", what, path);
+		snprintf(err, errlen, "%s '%s' is empty; fix: write the key into it", what, path);
 		goto out;
 	}
 	for (size_t i = start; i < len; i++) {

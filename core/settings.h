@@ -40,11 +40,11 @@ struct settings {
 	/* Identity and credentials. */
 	char *organization_id;
 	char *environment_id;
-	char *service_key_file; /* holds the environment key; never logged */
-	char *api_url;		/* default https://api.anthropic.com */
-	char *worker_id;	/* default <hostname>-<random uuid> */
-	char *ca_file;		/* trusted CAs (PEM); default $SSL_CERT_FILE, else curl's */
-	char *ca_dir;		/* $SSL_CERT_DIR: hashed CA directories, colon-separated */
+	char *service_key_file;	 /* holds the environment key; never logged */
+	char *api_url;		 /* default https://api.anthropic.com */
+	char *worker_id;	 /* default <hostname>-<random uuid> */
+	char *ca_file;		 /* trusted CAs (PEM); default $SSL_CERT_FILE, else curl's */
+	char *ca_dir;		 /* $SSL_CERT_DIR: hashed CA directories, colon-separated */
 	int allow_insecure_http; /* http:// to a host other than the loopback */
 
 	/* Plugins. */
@@ -60,11 +60,11 @@ struct settings {
 	int plugins_verbose; /* plugins: also descriptions and options */
 
 	/* Executors (read by plugins as "runner.<key>" through config_get). */
-	char *exec_path;	  /* claude-code: the CLI, default "claude" on PATH */
-	char *inference_url;	  /* claude-code: Messages API base, default api_url */
-	char *inference_key_file; /* claude-code: its key, default $ANTHROPIC_API_KEY */
-	char *command;		  /* command: the program, run with /bin/sh -c */
-	char *command_lease;	  /* command: runner|program, default runner */
+	char *exec_path;	     /* claude-code: the CLI, default "claude" on PATH */
+	char *inference_url;	     /* claude-code: Messages API base, default api_url */
+	char *inference_key_file;    /* claude-code: its key, default $ANTHROPIC_API_KEY */
+	char *command;		     /* command: the program, run with /bin/sh -c */
+	char *command_lease;	     /* command: runner|program, default runner */
 	int command_environment_key; /* command: hand it the environment key */
 
 	/* Sessions. */
@@ -80,24 +80,24 @@ struct settings {
 	int skills_max_mb;    /* largest skill archive, default 512 */
 
 	/* Watchdogs and lifecycle. */
-	int startup_timeout_sec;     /* claim to executor start, default 600, 0: none */
-	int kill_session_after_sec;  /* whole session (flag in minutes), default 0: none */
-	int exit_if_unused_sec;      /* exit after this long unused (flag in minutes), 0: never */
-	int max_sessions;            /* exit after serving this many, 0: no limit */
-	int min_free_disk_mb;        /* claim nothing while the base dir has less free */
-	int sandbox_max_disk_mb;     /* a session's directory, 0: no bound */
-	char *hooks_dir;             /* pre-session, post-session executables */
+	int startup_timeout_sec;    /* claim to executor start, default 600, 0: none */
+	int kill_session_after_sec; /* whole session (flag in minutes), default 0: none */
+	int exit_if_unused_sec;	    /* exit after this long unused (flag in minutes), 0: never */
+	int max_sessions;	    /* exit after serving this many, 0: no limit */
+	int min_free_disk_mb;	    /* claim nothing while the base dir has less free */
+	int sandbox_max_disk_mb;    /* a session's directory, 0: no bound */
+	char *hooks_dir;	    /* pre-session, post-session executables */
 	int pre_session_hook_timeout_sec;  /* default 600 */
 	int post_session_hook_timeout_sec; /* default 60 */
-	char *on_work;               /* hand each item to this command instead */
-	int on_work_pass_key;        /* give it ANTHROPIC_ENVIRONMENT_KEY */
+	char *on_work;			   /* hand each item to this command instead */
+	int on_work_pass_key;		   /* give it ANTHROPIC_ENVIRONMENT_KEY */
 
 	/* Status listener. */
-	int health_port;          /* -1 until settings_finish: 8080 (run-item: 0), 0: off */
+	int health_port;	  /* -1 until settings_finish: 8080 (run-item: 0), 0: off */
 	int health_port_implicit; /* health_port was defaulted, not chosen */
-	char *health_addr;        /* default 127.0.0.1 */
-	int ready_poll_age_sec;   /* /readyz fails after this long without a poll */
-	int api_url_defaulted;    /* run-item: ANTHROPIC_BASE_URL may replace it */
+	char *health_addr;	  /* default 127.0.0.1 */
+	int ready_poll_age_sec;	  /* /readyz fails after this long without a poll */
+	int api_url_defaulted;	  /* run-item: ANTHROPIC_BASE_URL may replace it */
 
 	/* Logging. */
 	int log_level; /* LOG_LEVEL_* */
@@ -224,10 +224,9 @@ int settings_read_key_file(const char *path, const char *what, const char *flag,
  * tell (secure_getenv); empty values read as unset. */
 const char *settings_getenv(const char *name);
 
-
 /* The default sandbox backend, as --help states it (runner.h). */
 #ifdef ER_DEFAULT_SANDBOX_FALLBACK
-#define SETTINGS_DEFAULT_SANDBOX_TEXT                                                    \
+#define SETTINGS_DEFAULT_SANDBOX_TEXT                                                              \
 	ER_DEFAULT_SANDBOX " where it runs, else " ER_DEFAULT_SANDBOX_FALLBACK
 #else
 #define SETTINGS_DEFAULT_SANDBOX_TEXT ER_DEFAULT_SANDBOX
@@ -235,8 +234,8 @@ const char *settings_getenv(const char *name);
 
 /* When no candidate of the default sandbox backend runs: the runner never
  * falls back to no isolation on its own. */
-#define SETTINGS_DEFAULT_SANDBOX_FIX                                                     \
-	"fix: install bubblewrap and allow unprivileged user namespaces, or run a "       \
-	"kernel with Landlock (Linux 5.19 or later), or choose --sandbox-backend=none "   \
+#define SETTINGS_DEFAULT_SANDBOX_FIX                                                               \
+	"fix: install bubblewrap and allow unprivileged user namespaces, or run a "                \
+	"kernel with Landlock (Linux 5.19 or later), or choose --sandbox-backend=none "            \
 	"to run tools with no isolation"
 #endif

@@ -49,7 +49,7 @@ struct skill_ref {
 struct job {
 	struct skill_ref *ref;
 	char *version_id;
-	char *dest;      /* for messages: the skill's folder */
+	char *dest;	 /* for messages: the skill's folder */
 	char *dest_name; /* its name in the skills folder */
 	char *work_name; /* the owner-only staging folder beside dest */
 	int work_fd;
@@ -880,7 +880,8 @@ open_root(struct skills *sk)
 			r = -errno;
 			break;
 		}
-		sk->root_fd = openat(wfd, "skills", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		sk->root_fd =
+			openat(wfd, "skills", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		r = sk->root_fd < 0 ? -errno : 0;
 		if (r == 0 && sk->chown && fchown(sk->root_fd, sk->uid, sk->gid) < 0)
 			r = -errno;
@@ -898,7 +899,8 @@ open_root(struct skills *sk)
 static int
 make_work(struct skills *sk)
 {
-	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static const char chars[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	struct job *j = &sk->job;
 	char name[32];
 	unsigned char rnd[6];
@@ -1238,7 +1240,8 @@ read_refs(struct skills *sk, const char *session_json)
 			const char *state = json_get_str(doc, group, "type");
 
 			if (state && strcmp(state, "enabled") == 0)
-				r = add_member_refs(sk, doc, json_get(doc, group, "predefined_agents"));
+				r = add_member_refs(sk, doc,
+						    json_get(doc, group, "predefined_agents"));
 		}
 	}
 	json_free(doc);

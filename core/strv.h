@@ -6,12 +6,15 @@
 #include <stddef.h>
 
 struct strv {
-	char **v;  /* NULL-terminated once anything was pushed */
+	char **v; /* NULL-terminated once anything was pushed */
 	size_t n;
 	size_t alloc;
 };
 
-#define STRV_INIT { NULL, 0, 0 }
+#define STRV_INIT                                                                                  \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 
 int strv_push(struct strv *s, const char *str);
 int strv_push_take(struct strv *s, char *str);

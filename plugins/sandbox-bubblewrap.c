@@ -63,9 +63,9 @@
 #endif
 
 /* Inside the sandbox. */
-#define BW_PATH    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define BW_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define BW_RUN_DIR "/run/environment-runner"
-#define BW_RELAY   BW_RUN_DIR "/relay"
+#define BW_RELAY BW_RUN_DIR "/relay"
 #define BW_PROXY_URL "http://127.0.0.1:3128"
 
 struct argv_list {
@@ -143,8 +143,8 @@ argv_release(struct argv_list *a)
 static int
 is_visible(const struct bw_state *st, const char *path)
 {
-	static const char *const system[] = { "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32",
-					      "/lib64", "/libx32", NULL };
+	static const char *const system[] = { "/usr",	"/etc",	  "/bin",    "/sbin", "/lib",
+					      "/lib32", "/lib64", "/libx32", NULL };
 
 	for (size_t i = 0; system[i]; i++)
 		if (sb_path_under(path, system[i]))
@@ -272,10 +272,11 @@ bw_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 		goto fail;
 	v = host->config_get(host_ctx, "bubblewrap.bwrap");
 	if (sb_find_program(v ? v : "bwrap", st->bwrap, sizeof(st->bwrap)) < 0) {
-		r = host->err_set(err, -ENOENT,
-				  "bwrap not found%s%s; fix: apt-get install bubblewrap (or dnf "
-				  "install bubblewrap), or pass --plugin-option bubblewrap.bwrap=PATH",
-				  v ? " at " : " on PATH", v ? v : "");
+		r = host->err_set(
+			err, -ENOENT,
+			"bwrap not found%s%s; fix: apt-get install bubblewrap (or dnf "
+			"install bubblewrap), or pass --plugin-option bubblewrap.bwrap=PATH",
+			v ? " at " : " on PATH", v ? v : "");
 		goto fail;
 	}
 	r = bw_seccomp_build(st->prog, BW_SECCOMP_MAX, &st->prog_len);
@@ -285,12 +286,14 @@ bw_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 	}
 	if (st->pol.network == SB_NET_ALLOWLIST) {
 		v = host->config_get(host_ctx, "bubblewrap.relay");
-		snprintf(st->relay, sizeof(st->relay), "%s", v ? v : ER_LIBEXEC_DIR "/er-sandbox-relay");
+		snprintf(st->relay, sizeof(st->relay), "%s",
+			 v ? v : ER_LIBEXEC_DIR "/er-sandbox-relay");
 		if (access(st->relay, X_OK) < 0) {
-			r = host->err_set(err, -ENOENT,
-					  "the proxy relay '%s' is missing; fix: reinstall, or pass "
-					  "--plugin-option bubblewrap.relay=PATH",
-					  st->relay);
+			r = host->err_set(
+				err, -ENOENT,
+				"the proxy relay '%s' is missing; fix: reinstall, or pass "
+				"--plugin-option bubblewrap.relay=PATH",
+				st->relay);
 			goto fail;
 		}
 		r = bw_proxy_new(host, host_ctx, st->pol.domains,
@@ -328,7 +331,8 @@ has_flag(const char *help, const char *flag)
 	for (const char *p = strstr(help, flag); p; p = strstr(p + 1, flag)) {
 		char c = p[n];
 
-		if ((p == help || p[-1] == ' ' || p[-1] == '\n') && (c == ' ' || c == '\n' || c == '\0'))
+		if ((p == help || p[-1] == ' ' || p[-1] == '\n') &&
+		    (c == ' ' || c == '\n' || c == '\0'))
 			return 1;
 	}
 	return 0;
@@ -380,12 +384,16 @@ seccomp_fd(const struct bw_state *st)
 static int
 bw_probe(void *state, struct er_error *err)
 {
-	static const char *const needed[] = { "--unshare-user", "--unshare-ipc", "--unshare-pid",
-					      "--unshare-uts", "--unshare-net", "--die-with-parent",
-					      "--new-session", "--cap-drop", "--hostname",
-					      "--ro-bind", "--bind", "--symlink", "--proc", "--dev",
-					      "--tmpfs", "--dir", "--chdir", "--seccomp", "--sync-fd",
-					      NULL };
+	static const char *const needed[] = { "--unshare-user", "--unshare-ipc",
+					      "--unshare-pid",	"--unshare-uts",
+					      "--unshare-net",	"--die-with-parent",
+					      "--new-session",	"--cap-drop",
+					      "--hostname",	"--ro-bind",
+					      "--bind",		"--symlink",
+					      "--proc",		"--dev",
+					      "--tmpfs",	"--dir",
+					      "--chdir",	"--seccomp",
+					      "--sync-fd",	NULL };
 	struct bw_state *st = state;
 	const struct er_host *host = st->host;
 	const char *help_argv[] = { st->bwrap, "--help", NULL };
@@ -403,10 +411,11 @@ bw_probe(void *state, struct er_error *err)
 				     st->bwrap, r < 0 ? ": " : "", r < 0 ? strerror(-r) : "");
 	for (size_t i = 0; needed[i]; i++)
 		if (!has_flag(help, needed[i]))
-			return host->err_set(err, -ENOTSUP,
-					     "'%s' has no %s option; fix: install bubblewrap 0.4 or "
-					     "later",
-					     st->bwrap, needed[i]);
+			return host->err_set(
+				err, -ENOTSUP,
+				"'%s' has no %s option; fix: install bubblewrap 0.4 or "
+				"later",
+				st->bwrap, needed[i]);
 	st->has_disable_userns = has_flag(help, "--disable-userns");
 	st->has_cgroup_try = has_flag(help, "--unshare-cgroup-try");
 	if (!st->has_disable_userns)
@@ -461,8 +470,9 @@ bw_probe(void *state, struct er_error *err)
 		  "bubblewrap: %s, commands run as %s, network %s, seccomp %zu instructions, "
 		  "memory cap %s",
 		  st->bwrap, st->pol.user,
-		  st->pol.network == SB_NET_NONE ? "none"
-		  : st->pol.network == SB_NET_HOST ? "host" : "allowlist",
+		  st->pol.network == SB_NET_NONE   ? "none"
+		  : st->pol.network == SB_NET_HOST ? "host"
+						   : "allowlist",
 		  st->prog_len, st->pol.cg_ok ? "by cgroup" : "none");
 	return 0;
 }
@@ -477,8 +487,7 @@ set_env(struct bw_state *st, struct er_cmd_builder *out, const char *name, const
 }
 
 static int
-bw_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
-	struct er_error *err)
+bw_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out, struct er_error *err)
 {
 	struct bw_state *st = state;
 	const struct er_host *host = st->host;
@@ -523,8 +532,9 @@ bw_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
 			r = set_env(st, out, st->pol.inherited_env[i], v, err);
 	}
 	if (r == 0 && st->pol.network == SB_NET_ALLOWLIST) {
-		static const char *const proxy_vars[] = { "HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
-							  "https_proxy", "ALL_PROXY", "all_proxy",
+		static const char *const proxy_vars[] = { "HTTP_PROXY", "HTTPS_PROXY",
+							  "http_proxy", "https_proxy",
+							  "ALL_PROXY",	"all_proxy",
 							  NULL };
 
 		for (size_t i = 0; proxy_vars[i] && r == 0; i++)

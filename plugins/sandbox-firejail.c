@@ -109,10 +109,11 @@ fj_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 	if (r < 0)
 		goto fail;
 	if (st->pol.network == SB_NET_ALLOWLIST) {
-		r = host->err_set(err, -ENOTSUP,
-				  "firejail cannot give a sandbox only the runner's proxy; fix: use "
-				  "--sandbox-backend=bubblewrap for --sandbox-network=allowlist, or "
-				  "choose none or host");
+		r = host->err_set(
+			err, -ENOTSUP,
+			"firejail cannot give a sandbox only the runner's proxy; fix: use "
+			"--sandbox-backend=bubblewrap for --sandbox-network=allowlist, or "
+			"choose none or host");
 		goto fail;
 	}
 	v = host->config_get(host_ctx, "firejail.firejail");
@@ -152,14 +153,26 @@ has_opt(const char *help, const char *opt)
 static int
 build_args(struct fj_state *st)
 {
-	static const char *const fixed[] = { "--noprofile", "--quiet", "--deterministic-exit-code",
-					     "--deterministic-shutdown", "--caps.drop=all",
-					     "--nonewprivs", "--nogroups", "--noroot", "--seccomp",
-					     "--protocol=inet,inet6", "--ipc-namespace",
-					     "--hostname=sandbox", "--private", "--private-dev",
-					     "--read-only=/", "--blacklist=/etc/shadow",
+	static const char *const fixed[] = { "--noprofile",
+					     "--quiet",
+					     "--deterministic-exit-code",
+					     "--deterministic-shutdown",
+					     "--caps.drop=all",
+					     "--nonewprivs",
+					     "--nogroups",
+					     "--noroot",
+					     "--seccomp",
+					     "--protocol=inet,inet6",
+					     "--ipc-namespace",
+					     "--hostname=sandbox",
+					     "--private",
+					     "--private-dev",
+					     "--read-only=/",
+					     "--blacklist=/etc/shadow",
 					     "--blacklist=/etc/gshadow",
-					     "--blacklist=/etc/sudoers", "--blacklist=/etc/ssh", NULL };
+					     "--blacklist=/etc/sudoers",
+					     "--blacklist=/etc/ssh",
+					     NULL };
 	char num[32];
 	struct dirent *de;
 	DIR *d;
@@ -247,7 +260,8 @@ check_user(struct fj_state *st, struct er_error *err)
 	long max = login_def("UID_MAX", 60000);
 
 	if (!pw)
-		return host->err_set(err, -ENOENT, "no passwd entry for uid %u", (unsigned)st->pol.uid);
+		return host->err_set(err, -ENOENT, "no passwd entry for uid %u",
+				     (unsigned)st->pol.uid);
 	if ((long)st->pol.uid < min || (long)st->pol.uid > max)
 		return host->err_set(err, -EPERM,
 				     "firejail refuses system users such as '%s' (uid %u, not in "
@@ -259,21 +273,37 @@ check_user(struct fj_state *st, struct er_error *err)
 		return host->err_set(err, -EPERM,
 				     "firejail runs commands through the login shell of '%s' (%s); "
 				     "fix: usermod -s /bin/bash %s",
-				     pw->pw_name, pw->pw_shell ? pw->pw_shell : "none", pw->pw_name);
+				     pw->pw_name, pw->pw_shell ? pw->pw_shell : "none",
+				     pw->pw_name);
 	return 0;
 }
 
 static int
 fj_probe(void *state, struct er_error *err)
 {
-	static const char *const needed[] = { "--noprofile", "--quiet", "--caps.drop=all",
-					      "--nonewprivs", "--nogroups", "--noroot", "--seccomp",
-					      "--protocol=", "--ipc-namespace", "--hostname=",
-					      "--private-dev", "--read-only=", "--read-write=",
-					      "--blacklist=", "--whitelist=", "--net=none",
-					      "--rlimit-nproc=", "--rlimit-nofile=", "--rlimit-fsize=",
-					      "--deterministic-exit-code", "--deterministic-shutdown",
-					      "--private-tmp", NULL };
+	static const char *const needed[] = { "--noprofile",
+					      "--quiet",
+					      "--caps.drop=all",
+					      "--nonewprivs",
+					      "--nogroups",
+					      "--noroot",
+					      "--seccomp",
+					      "--protocol=",
+					      "--ipc-namespace",
+					      "--hostname=",
+					      "--private-dev",
+					      "--read-only=",
+					      "--read-write=",
+					      "--blacklist=",
+					      "--whitelist=",
+					      "--net=none",
+					      "--rlimit-nproc=",
+					      "--rlimit-nofile=",
+					      "--rlimit-fsize=",
+					      "--deterministic-exit-code",
+					      "--deterministic-shutdown",
+					      "--private-tmp",
+					      NULL };
 	struct fj_state *st = state;
 	const struct er_host *host = st->host;
 	const char *help_argv[] = { st->firejail, "--help", NULL };
@@ -304,8 +334,9 @@ fj_probe(void *state, struct er_error *err)
 	if (r < 0)
 		return host->err_set(err, r, "cannot build the firejail command line");
 	if (!st->has_restrict_ns)
-		host->log(st->host_ctx, ER_LOG_WARNING,
-			  "firejail has no --restrict-namespaces: nested namespaces are not refused");
+		host->log(
+			st->host_ctx, ER_LOG_WARNING,
+			"firejail has no --restrict-namespaces: nested namespaces are not refused");
 	host->log(st->host_ctx, ER_LOG_NOTICE,
 		  "firejail: weaker than bubblewrap: a setuid-root launcher, a read-only view of "
 		  "the whole host file system minus a blacklist (/run, shadow files, the key), "
@@ -338,8 +369,7 @@ push_whitelist(struct fj_state *st, struct er_cmd_builder *out, const char *work
 }
 
 static int
-fj_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
-	struct er_error *err)
+fj_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out, struct er_error *err)
 {
 	struct fj_state *st = state;
 	const struct er_host *host = st->host;

@@ -113,13 +113,17 @@ add(struct ll_state *st, const char *opt, const char *v)
 static int
 build_args(struct ll_state *st)
 {
-	static const char *const system[] = { "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32",
-					      "/lib64", "/libx32", "/proc", NULL };
-	static const char *const devices[] = { "/dev/null", "/dev/zero", "/dev/full",
+	static const char *const system[] = { "/usr",	"/etc",	  "/bin",    "/sbin", "/lib",
+					      "/lib32", "/lib64", "/libx32", "/proc", NULL };
+	static const char *const devices[] = { "/dev/null",   "/dev/zero",    "/dev/full",
 					       "/dev/random", "/dev/urandom", "/dev/tty",
-					       "/dev/ptmx", "/dev/pts", NULL };
-	static const char *const hidden[] = { "/etc/shadow", "/etc/gshadow", "/etc/sudoers",
-					      "/etc/ssh", "/etc/environment-runner", NULL };
+					       "/dev/ptmx",   "/dev/pts",     NULL };
+	static const char *const hidden[] = { "/etc/shadow",
+					      "/etc/gshadow",
+					      "/etc/sudoers",
+					      "/etc/ssh",
+					      "/etc/environment-runner",
+					      NULL };
 	const struct sb_policy *p = &st->pol;
 	int r = add(st, st->helper, NULL);
 
@@ -171,10 +175,11 @@ ll_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 	if (r < 0)
 		goto fail;
 	if (st->pol.network == SB_NET_ALLOWLIST) {
-		r = host->err_set(err, -ENOTSUP,
-				  "--sandbox-network=allowlist needs a network namespace, which "
-				  "landlock does not make; fix: use --sandbox-backend=bubblewrap for "
-				  "an allow-list, or --sandbox-network=none or host");
+		r = host->err_set(
+			err, -ENOTSUP,
+			"--sandbox-network=allowlist needs a network namespace, which "
+			"landlock does not make; fix: use --sandbox-backend=bubblewrap for "
+			"an allow-list, or --sandbox-network=none or host");
 		goto fail;
 	}
 	v = host->config_get(host_ctx, "landlock.abi");
@@ -184,8 +189,8 @@ ll_create(const struct er_host *host, void *host_ctx, void **ret_state, struct e
 
 		if (end == v || *end || n < LL_MIN_ABI || n > 64) {
 			r = host->err_set(err, -EINVAL,
-					  "invalid landlock.abi '%s'; fix: give a number from %d", v,
-					  LL_MIN_ABI);
+					  "invalid landlock.abi '%s'; fix: give a number from %d",
+					  v, LL_MIN_ABI);
 			goto fail;
 		}
 		st->max_abi = (int)n;
@@ -255,8 +260,8 @@ session_tmp_dir(struct ll_state *st, const char *workdir, char *out, size_t len,
 		r = make_tmp_dir(st, out);
 	}
 	if (r < 0)
-		return st->host->err_set(err, r, "cannot make the temporary directory '%s': %s", out,
-					 strerror(-r));
+		return st->host->err_set(err, r, "cannot make the temporary directory '%s': %s",
+					 out, strerror(-r));
 	return 0;
 }
 
@@ -391,8 +396,7 @@ set_env(struct ll_state *st, struct er_cmd_builder *out, const char *name, const
 }
 
 static int
-ll_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out,
-	struct er_error *err)
+ll_wrap(void *state, const struct er_command *in, struct er_cmd_builder *out, struct er_error *err)
 {
 	struct ll_state *st = state;
 	const struct er_host *host = st->host;

@@ -7,7 +7,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 packages="build-essential autoconf automake libtool pkg-config libcurl4-openssl-dev \
-libjsmn-dev libcmocka-dev bubblewrap firejail ripgrep clang python3 openssl acl \
+libjsmn-dev libcmocka-dev bubblewrap firejail ripgrep clang clang-format python3 openssl acl \
 dpkg-dev debhelper lintian debootstrap systemd-container"
 # Node.js only when there is no node at all (a newer one may be installed
 # another way).

@@ -108,7 +108,7 @@ extern "C" {
 #define ER_PLUGIN_MAGIC UINT32_C(0x4c505245)
 
 /* Plugin kinds; the file of a plugin named N of kind K is `K-N.so`. */
-#define ER_KIND_SANDBOX  UINT32_C(1)
+#define ER_KIND_SANDBOX UINT32_C(1)
 #define ER_KIND_EXECUTOR UINT32_C(2)
 
 /* A positive return meaning "not mine": e.g. a tool name the executor does
@@ -116,11 +116,11 @@ extern "C" {
 #define ER_DECLINED 1
 
 /* Log levels, as syslog(3). */
-#define ER_LOG_ERR     3
+#define ER_LOG_ERR 3
 #define ER_LOG_WARNING 4
-#define ER_LOG_NOTICE  5
-#define ER_LOG_INFO    6
-#define ER_LOG_DEBUG   7
+#define ER_LOG_NOTICE 5
+#define ER_LOG_INFO 6
+#define ER_LOG_DEBUG 7
 
 #if defined(__GNUC__) || defined(__clang__)
 #define ER_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -134,7 +134,7 @@ extern "C" {
  * layout is fixed for the whole of ABI 1 (it has no struct_size): a longer
  * message is cut. */
 struct er_error {
-	int32_t code;  /* negative errno, 0 when unset */
+	int32_t code; /* negative errno, 0 when unset */
 	char msg[256];
 };
 
@@ -144,24 +144,24 @@ struct er_error {
  * Array elements cannot grow: this layout is fixed for the whole of ABI 1,
  * and more about an option would come in a new, separate table. */
 struct er_option {
-	const char *name;    /* e.g. "bubblewrap.network" */
-	const char *arg;     /* e.g. "none|host|allowlist", or NULL for a flag */
-	const char *help;    /* one line */
+	const char *name; /* e.g. "bubblewrap.network" */
+	const char *arg;  /* e.g. "none|host|allowlist", or NULL for a flag */
+	const char *help; /* one line */
 };
 
 /* Opaque handles owned by the runner. */
-struct er_cmd_builder;  /* the command a sandbox's wrap() produces */
-struct er_session;      /* one claimed session: valid from the executor's
+struct er_cmd_builder; /* the command a sandbox's wrap() produces */
+struct er_session;     /* one claimed session: valid from the executor's
 			 * session_start() until its session_free() returns */
-struct er_process;      /* a process started with host->spawn() */
-struct er_watch;        /* an fd watch */
-struct er_timer;        /* a one-shot timer */
+struct er_process;     /* a process started with host->spawn() */
+struct er_watch;       /* an fd watch */
+struct er_timer;       /* a one-shot timer */
 
 /* Events for watch_fd. */
-#define ER_FD_READ  UINT32_C(1)
+#define ER_FD_READ UINT32_C(1)
 #define ER_FD_WRITE UINT32_C(2)
 /* Reported in addition, never requested. */
-#define ER_FD_HUP   UINT32_C(4)
+#define ER_FD_HUP UINT32_C(4)
 #define ER_FD_ERROR UINT32_C(8)
 
 typedef void (*er_fd_cb)(void *userdata, int fd, uint32_t revents);
@@ -172,11 +172,11 @@ typedef void (*er_exit_cb)(void *userdata, struct er_process *proc, int status);
 /* A command to run on a session's behalf, before and after sandboxing. */
 struct er_command {
 	uint32_t struct_size;
-	const char *const *argv;  /* NULL-terminated; argv[0] is a path or a name on PATH */
-	const char *const *envp;  /* NULL-terminated NAME=value the command needs; no secrets */
-	const char *cwd;          /* absolute */
-	const char *workdir;      /* the session's working directory (read-write in a sandbox) */
-	const char *session_id;   /* for labels and logs; may be NULL */
+	const char *const *argv; /* NULL-terminated; argv[0] is a path or a name on PATH */
+	const char *const *envp; /* NULL-terminated NAME=value the command needs; no secrets */
+	const char *cwd;	 /* absolute */
+	const char *workdir;	 /* the session's working directory (read-write in a sandbox) */
+	const char *session_id;	 /* for labels and logs; may be NULL */
 };
 
 /* What an executor asks host->spawn() for. */
@@ -204,9 +204,9 @@ struct er_spawn_request {
 /* A tool call the runner routes to an executor with the TOOL_CALLS flag. */
 struct er_tool_call {
 	uint32_t struct_size;
-	const char *id;          /* the agent.tool_use event id */
-	const char *name;        /* e.g. "bash" */
-	const char *input_json;  /* the `input` object, raw JSON */
+	const char *id;		/* the agent.tool_use event id */
+	const char *name;	/* e.g. "bash" */
+	const char *input_json; /* the `input` object, raw JSON */
 	size_t input_len;
 	/* Since 1.2 (test with struct_size): the event's `session_thread_id`,
 	 * or NULL for the primary thread (whose events name none). */
@@ -219,10 +219,10 @@ struct er_session_info {
 	const char *session_id;
 	const char *work_id;
 	const char *environment_id;
-	const char *workdir;       /* exists, is the tools' confinement root */
-	const char *session_json;  /* GET /v1/sessions/{id}, raw JSON */
+	const char *workdir;	  /* exists, is the tools' confinement root */
+	const char *session_json; /* GET /v1/sessions/{id}, raw JSON */
 	size_t session_json_len;
-	const char *work_json;     /* the claimed work item, raw JSON, without its secret */
+	const char *work_json; /* the claimed work item, raw JSON, without its secret */
 	size_t work_json_len;
 	/* Since 1.1 (test with struct_size).  Credentials, for executors whose
 	 * own program talks to the API (an on-work command): never log them,
@@ -245,13 +245,13 @@ struct er_sandbox_session {
 	uint32_t struct_size;
 	const char *session_id;
 	const char *work_id;
-	const char *workdir;  /* the session's directory, writable by its commands */
+	const char *workdir; /* the session's directory, writable by its commands */
 };
 
 /* Network modes (er_sandbox_settings.network, ABI 1.2). */
-#define ER_NETWORK_NONE      UINT32_C(1)  /* no network at all */
-#define ER_NETWORK_HOST      UINT32_C(2)  /* the host's network */
-#define ER_NETWORK_ALLOWLIST UINT32_C(3)  /* only allowed_domains, through a proxy */
+#define ER_NETWORK_NONE UINT32_C(1)	 /* no network at all */
+#define ER_NETWORK_HOST UINT32_C(2)	 /* the host's network */
+#define ER_NETWORK_ALLOWLIST UINT32_C(3) /* only allowed_domains, through a proxy */
 
 /*
  * The runner's --sandbox-* settings, checked and with their defaults
@@ -261,12 +261,12 @@ struct er_sandbox_session {
  * and never NULL (empty when not set).
  */
 struct er_sandbox_settings {
-	uint32_t struct_size;   /* set by the caller; the host fills what fits */
-	uint32_t network;       /* ER_NETWORK_*, default NONE */
+	uint32_t struct_size;		    /* set by the caller; the host fills what fits */
+	uint32_t network;		    /* ER_NETWORK_*, default NONE */
 	const char *const *allowed_domains; /* for ALLOWLIST: "example.com", "*.example.com" */
-	const char *const *read_only;       /* absolute paths to bind read-only */
-	const char *const *read_write;      /* absolute paths to bind read-write */
-	const char *const *deny;            /* absolute paths to hide */
+	const char *const *read_only;	    /* absolute paths to bind read-only */
+	const char *const *read_write;	    /* absolute paths to bind read-write */
+	const char *const *deny;	    /* absolute paths to hide */
 	/* 1 when commands must run as uid:gid, another user than the
 	 * runner's: a root runner's --sandbox-user, by default
 	 * "environment-runner" if it exists, else "nobody" (never root).
@@ -274,24 +274,24 @@ struct er_sandbox_settings {
 	uint32_t switch_user;
 	uint32_t uid;
 	uint32_t gid;
-	uint32_t reserved;      /* 0 */
-	const char *user;       /* for messages: the user's name, or "uid N" */
-	uint64_t max_procs;     /* RLIMIT_NPROC, default 1024 */
-	uint64_t max_open_files; /* RLIMIT_NOFILE, default 1024 */
-	uint64_t max_file_size; /* bytes, RLIMIT_FSIZE; ER_RLIM_INFINITY for
+	uint32_t reserved;	      /* 0 */
+	const char *user;	      /* for messages: the user's name, or "uid N" */
+	uint64_t max_procs;	      /* RLIMIT_NPROC, default 1024 */
+	uint64_t max_open_files;      /* RLIMIT_NOFILE, default 1024 */
+	uint64_t max_file_size;	      /* bytes, RLIMIT_FSIZE; ER_RLIM_INFINITY for
 				 * none; default 16 GiB */
-	uint64_t memory;        /* bytes, a memory cgroup's limit; 0 for none;
+	uint64_t memory;	      /* bytes, a memory cgroup's limit; 0 for none;
 				 * default 4 GiB */
 	const char *service_key_file; /* the runner's key: hide it */
-	const char *base_dir;   /* the sessions' directories: hide the others' */
+	const char *base_dir;	      /* the sessions' directories: hide the others' */
 };
 
 /* Why the runner asks a session to stop (session_stop's `reason`). */
-#define ER_STOP_IDLE        UINT32_C(1)  /* the turn ended and the idle window passed */
-#define ER_STOP_REQUESTED   UINT32_C(2)  /* the control plane asked (stopping, terminated, deleted) */
-#define ER_STOP_LEASE_LOST  UINT32_C(3)  /* another worker owns it now: stop at once */
-#define ER_STOP_SHUTDOWN    UINT32_C(4)  /* the runner is draining */
-#define ER_STOP_TIMEOUT     UINT32_C(5)  /* a watchdog fired */
+#define ER_STOP_IDLE UINT32_C(1)       /* the turn ended and the idle window passed */
+#define ER_STOP_REQUESTED UINT32_C(2)  /* the control plane asked (stopping, terminated, deleted) */
+#define ER_STOP_LEASE_LOST UINT32_C(3) /* another worker owns it now: stop at once */
+#define ER_STOP_SHUTDOWN UINT32_C(4)   /* the runner is draining */
+#define ER_STOP_TIMEOUT UINT32_C(5)    /* a watchdog fired */
 
 /*
  * Services the runner offers, valid from `create` until `destroy` returns.
@@ -449,21 +449,21 @@ struct er_host {
 #define ER_RUN_MAX_TIMEOUT_MS UINT32_C(30000)
 
 /* Resources for cmd_set_rlimit (ABI 1.1). */
-#define ER_RLIMIT_CORE   UINT32_C(1)
-#define ER_RLIMIT_CPU    UINT32_C(2)
-#define ER_RLIMIT_DATA   UINT32_C(3)
-#define ER_RLIMIT_FSIZE  UINT32_C(4)
+#define ER_RLIMIT_CORE UINT32_C(1)
+#define ER_RLIMIT_CPU UINT32_C(2)
+#define ER_RLIMIT_DATA UINT32_C(3)
+#define ER_RLIMIT_FSIZE UINT32_C(4)
 #define ER_RLIMIT_NOFILE UINT32_C(5)
-#define ER_RLIMIT_STACK  UINT32_C(6)
-#define ER_RLIMIT_AS     UINT32_C(7)
-#define ER_RLIMIT_NPROC  UINT32_C(8)
+#define ER_RLIMIT_STACK UINT32_C(6)
+#define ER_RLIMIT_AS UINT32_C(7)
+#define ER_RLIMIT_NPROC UINT32_C(8)
 #define ER_RLIM_INFINITY UINT64_MAX
 #define ER_CMD_MAX_RLIMITS 8
-#define ER_CMD_MAX_FDS     8
+#define ER_CMD_MAX_FDS 8
 
-#define ER_HOST_HAS(host, member)                                                        \
-	((host) != NULL &&                                                              \
-	 offsetof(struct er_host, member) + sizeof((host)->member) <= (host)->struct_size && \
+#define ER_HOST_HAS(host, member)                                                                  \
+	((host) != NULL &&                                                                         \
+	 offsetof(struct er_host, member) + sizeof((host)->member) <= (host)->struct_size &&       \
 	 (host)->member != NULL)
 
 /* Sandbox backend operations.  Members the plugin leaves NULL use the
@@ -482,8 +482,8 @@ struct er_sandbox_ops {
 	 * return it as the session's state, which wrap() gets back with
 	 * host->cmd_sandbox_session().  Must not block.  A failure fails the
 	 * session, in the backend's words.  NULL: nothing per session. */
-	int (*session_start)(void *state, const struct er_sandbox_session *session,
-			     void **ret_sess, struct er_error *err);
+	int (*session_start)(void *state, const struct er_sandbox_session *session, void **ret_sess,
+			     struct er_error *err);
 	/* Since 1.2.  The session ended and its processes were killed:
 	 * release what session_start made.  Called once for every successful
 	 * session_start, also at shutdown. */
@@ -494,10 +494,10 @@ struct er_sandbox_ops {
 /* Route agent.tool_use calls to tool_call(). */
 #define ER_EXECUTOR_TOOL_CALLS UINT32_C(1)
 /* Deliver every other stream event to session_event(). */
-#define ER_EXECUTOR_EVENTS     UINT32_C(2)
+#define ER_EXECUTOR_EVENTS UINT32_C(2)
 /* The runner opens no event stream: the executor's own program talks to the
  * session (as an on-work command does); the runner keeps the lease. */
-#define ER_EXECUTOR_NO_STREAM  UINT32_C(4)
+#define ER_EXECUTOR_NO_STREAM UINT32_C(4)
 /* Since 1.1.  The runner sends no heartbeat for the item: the executor's
  * program keeps the lease (as the SDK's handleItem() does) and owns the
  * final stop; the runner force-stops the item only when the executor ends
@@ -506,7 +506,7 @@ struct er_sandbox_ops {
 /* Since 1.1.  Also deliver the session's history to session_history():
  * every event already in the log, in order, each time the stream
  * (re)connects, before the live events that follow. */
-#define ER_EXECUTOR_HISTORY    UINT32_C(16)
+#define ER_EXECUTOR_HISTORY UINT32_C(16)
 /* The flags this minor defines; a runner refuses an executor with others. */
 #define ER_EXECUTOR_FLAGS_KNOWN UINT32_C(31)
 /*
@@ -524,7 +524,8 @@ struct er_executor_ops {
 	/* A session was claimed.  `session` is the runner's handle for host
 	 * calls; the executor returns its own per-session state. */
 	int (*session_start)(void *state, struct er_session *session,
-			     const struct er_session_info *info, void **ret_sess, struct er_error *err);
+			     const struct er_session_info *info, void **ret_sess,
+			     struct er_error *err);
 	/* Run a tool call; answer later with host->tool_result().  Return
 	 * ER_DECLINED for a tool this executor does not serve. */
 	int (*tool_call)(void *state, void *sess, const struct er_tool_call *call);
@@ -569,11 +570,11 @@ struct er_plugin {
 	uint16_t abi_minor;
 	uint32_t struct_size;
 	uint32_t kind;
-	const char *name;         /* equals the file's name after "<kind>-" */
-	const char *version;      /* the plugin's own version */
-	const char *description;  /* one line */
-	uint32_t min_host_minor;  /* refuse hosts older than this minor */
-	uint32_t flags;           /* ER_PLUGIN_FLAG_*; none is defined yet: 0 */
+	const char *name;	 /* equals the file's name after "<kind>-" */
+	const char *version;	 /* the plugin's own version */
+	const char *description; /* one line */
+	uint32_t min_host_minor; /* refuse hosts older than this minor */
+	uint32_t flags;		 /* ER_PLUGIN_FLAG_*; none is defined yet: 0 */
 	const struct er_option *options;
 	/* Build the plugin's state.  May block (start-up only). */
 	int (*create)(const struct er_host *host, void *host_ctx, void **ret_state,
@@ -610,18 +611,19 @@ extern ER_EXPORT const struct er_plugin ER_PLUGIN_SYMBOL;
  * `min_host_minor_`: the oldest runner minor the plugin works with (see the
  * version rules above); `flags_`: ER_PLUGIN_FLAG_* bits.
  */
-#define ER_PLUGIN_DEFINE_FULL(kind_, name_, version_, description_, options_, min_host_minor_, \
-			      flags_, create_, destroy_, ops_)                                  \
-	const struct er_plugin ER_PLUGIN_SYMBOL = {                                            \
-		ER_PLUGIN_MAGIC, ER_ABI_MAJOR, ER_ABI_MINOR, sizeof(struct er_plugin),        \
-		(kind_), (name_), (version_), (description_), (min_host_minor_), (flags_),    \
-		(options_), (create_), (destroy_), (ops_)                                      \
+#define ER_PLUGIN_DEFINE_FULL(kind_, name_, version_, description_, options_, min_host_minor_,     \
+			      flags_, create_, destroy_, ops_)                                     \
+	const struct er_plugin ER_PLUGIN_SYMBOL = {                                                \
+		ER_PLUGIN_MAGIC,   ER_ABI_MAJOR, ER_ABI_MINOR, sizeof(struct er_plugin),           \
+		(kind_),	   (name_),	 (version_),   (description_),                     \
+		(min_host_minor_), (flags_),	 (options_),   (create_),                          \
+		(destroy_),	   (ops_)                                                          \
 	}
 
 /* The short form, kept for the plugins written before ER_PLUGIN_DEFINE_FULL:
  * needs a runner at least as new as this header, no flags. */
-#define ER_PLUGIN_DEFINE(kind_, name_, version_, description_, options_, create_, destroy_, ops_) \
-	ER_PLUGIN_DEFINE_FULL(kind_, name_, version_, description_, options_, ER_ABI_MINOR, 0,  \
+#define ER_PLUGIN_DEFINE(kind_, name_, version_, description_, options_, create_, destroy_, ops_)  \
+	ER_PLUGIN_DEFINE_FULL(kind_, name_, version_, description_, options_, ER_ABI_MINOR, 0,     \
 			      create_, destroy_, ops_)
 
 #ifdef __cplusplus

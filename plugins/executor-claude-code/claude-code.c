@@ -117,7 +117,7 @@ struct cc_session {
 	struct er_watch *in_watch;
 	struct er_watch *out_watch;
 	struct er_watch *err_watch;
-	struct buf inq;	    /* bytes for the CLI's stdin */
+	struct buf inq; /* bytes for the CLI's stdin */
 	struct nbio_lines stdout_lines;
 	int dropping_line;  /* the stdout line now read is too long */
 	struct buf errtail; /* the last bytes of stderr */

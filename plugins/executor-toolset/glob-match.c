@@ -16,8 +16,8 @@
 struct expand_state {
 	int (*fn)(void *ud, const char *s);
 	void *ud;
-	unsigned count;  /* patterns produced */
-	unsigned steps;  /* expand() calls, leaves or not */
+	unsigned count; /* patterns produced */
+	unsigned steps; /* expand() calls, leaves or not */
 };
 
 /* The work to reach the expansions is bounded too, not only their number:

@@ -704,7 +704,8 @@ note_exit(struct ts_shell *sh)
 		snprintf(status, sizeof(status), "exit status %d", WEXITSTATUS(sh->exit_status));
 	host_of(sh)->session_log(sh->s->handle, line[0] ? ER_LOG_WARNING : ER_LOG_INFO,
 				 "bash: the shell exited (%s)%s%s", status,
-				 line[0] ? "; its last stderr line: " : ", nothing on stderr", line);
+				 line[0] ? "; its last stderr line: " : ", nothing on stderr",
+				 line);
 	if (line[0])
 		snprintf(sh->why, sizeof(sh->why), " (%s: %s)", status, line);
 }

@@ -43,15 +43,15 @@
 #include "address.h"
 #include "proxy.h"
 
-#define PX_HEAD_MAX      8192
-#define PX_BUF           16384
-#define PX_MAX_CONNS     4096 /* in all: two fds each */
+#define PX_HEAD_MAX 8192
+#define PX_BUF 16384
+#define PX_MAX_CONNS 4096 /* in all: two fds each */
 #define PX_SESSION_CONNS 64
-#define PX_HEAD_MS       10000
-#define PX_CONNECT_MS    30000
-#define PX_IDLE_MS       300000
-#define PX_SWEEP_MS      1000
-#define PX_ADDRS_MAX     16
+#define PX_HEAD_MS 10000
+#define PX_CONNECT_MS 30000
+#define PX_IDLE_MS 300000
+#define PX_SWEEP_MS 1000
+#define PX_ADDRS_MAX 16
 
 enum px_phase { PX_HEAD, PX_RESOLVE, PX_CONNECT, PX_RELAY };
 
@@ -134,9 +134,9 @@ struct px_conn {
 	int is_connect;
 	char host[256];
 	char port[8];
-	char *forward;      /* the rewritten head of a plain http:// request */
+	char *forward; /* the rewritten head of a plain http:// request */
 	size_t forward_len;
-	struct px_lookup *lookup;   /* in flight */
+	struct px_lookup *lookup; /* in flight */
 	struct er_watch *lookup_watch;
 	struct px_lookup *resolved; /* its answer */
 	size_t next_addr;
@@ -241,10 +241,10 @@ answer(int fd, int status, const char *reason)
 			 "HTTP/1.1 %d %s\r\nX-Proxy-Error: %s\r\nContent-Length: "
 			 "0\r\nConnection: close\r\n\r\n",
 			 status, reason,
-			 status == 403				? "blocked-by-allowlist"
-			 : status == 429			? "too-many-connections"
-			 : status == 408 || status == 504	? "timeout"
-								: "proxy-error");
+			 status == 403			  ? "blocked-by-allowlist"
+			 : status == 429		  ? "too-many-connections"
+			 : status == 408 || status == 504 ? "timeout"
+							  : "proxy-error");
 
 	(void)!write(fd, msg, (size_t)n);
 }
@@ -319,8 +319,10 @@ relay_update(struct px_conn *c)
 		conn_close(c);
 		return;
 	}
-	side_watch(c, a, (!a->eof && a->len < PX_BUF ? ER_FD_READ : 0) | (b->len ? ER_FD_WRITE : 0));
-	side_watch(c, b, (!b->eof && b->len < PX_BUF ? ER_FD_READ : 0) | (a->len ? ER_FD_WRITE : 0));
+	side_watch(c, a,
+		   (!a->eof && a->len < PX_BUF ? ER_FD_READ : 0) | (b->len ? ER_FD_WRITE : 0));
+	side_watch(c, b,
+		   (!b->eof && b->len < PX_BUF ? ER_FD_READ : 0) | (a->len ? ER_FD_WRITE : 0));
 }
 
 static int
@@ -615,10 +617,10 @@ handle_head(struct px_conn *c)
 			refuse(c, 502, "Bad Gateway");
 			return;
 		}
-		c->forward_len = (size_t)snprintf(c->forward, n + 1, "%.*s %.*s%.*s",
-						  (int)(sp1 - c->head), c->head,
-						  slash ? (int)(sp2 - slash) : 1, slash ? slash : "/",
-						  (int)(c->head_len - (size_t)(sp2 - c->head)), sp2);
+		c->forward_len = (size_t)snprintf(
+			c->forward, n + 1, "%.*s %.*s%.*s", (int)(sp1 - c->head), c->head,
+			slash ? (int)(sp2 - slash) : 1, slash ? slash : "/",
+			(int)(c->head_len - (size_t)(sp2 - c->head)), sp2);
 	} else {
 		refuse(c, 400, "Bad Request");
 		return;
@@ -712,8 +714,8 @@ accept_cb(void *userdata, int fd, uint32_t revents)
 		sb->share->n_conns++;
 		set_deadline(c, PX_HEAD_MS);
 		c->client.events = ER_FD_READ;
-		if (px->host->watch_fd(px->host_ctx, cfd, ER_FD_READ, head_cb, c, &c->client.watch) <
-		    0)
+		if (px->host->watch_fd(px->host_ctx, cfd, ER_FD_READ, head_cb, c,
+				       &c->client.watch) < 0)
 			conn_close(c);
 	}
 }
@@ -945,7 +947,8 @@ bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains, c
 	r = parse_pins(px, pins);
 	if (r < 0) {
 		bw_proxy_free(px);
-		return host->err_set(err, r, "invalid bubblewrap.proxy_hosts; fix: give NAME=ADDR,...");
+		return host->err_set(err, r,
+				     "invalid bubblewrap.proxy_hosts; fix: give NAME=ADDR,...");
 	}
 	*ret = px;
 	return 0;

@@ -23,8 +23,8 @@ struct bw_proxy;
  * in ":PORT").  `pins`: NULL or "name=addr,..." resolved without DNS
  * (tests); a pinned loopback address is allowed.
  * Called from create(). */
-int bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains,
-		 const char *pins, struct bw_proxy **ret, struct er_error *err);
+int bw_proxy_new(const struct er_host *host, void *host_ctx, char *const *domains, const char *pins,
+		 struct bw_proxy **ret, struct er_error *err);
 /* Closes every connection. */
 void bw_proxy_free(struct bw_proxy *px);
 /* A channel for one sandbox of session `session_id` (NULL: none): returns

@@ -34,13 +34,13 @@
 #ifndef CLONE_NEWUSER
 #define CLONE_NEWUSER 0x10000000
 #endif
-#define BW_TIOCSTI   0x5412
+#define BW_TIOCSTI 0x5412
 #define BW_TIOCLINUX 0x541C
-#define BW_AF_UNIX   1
+#define BW_AF_UNIX 1
 
 #if defined(__x86_64__)
 #define BW_AUDIT_ARCH AUDIT_ARCH_X86_64
-#define BW_X32_BIT    0x40000000
+#define BW_X32_BIT 0x40000000
 #elif defined(__aarch64__)
 #define BW_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
@@ -51,7 +51,7 @@
 #define ARG_LO(i) ((uint32_t)(offsetof(struct seccomp_data, args) + 8 * (i) + 4))
 #endif
 
-#define RET_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define RET_ERRNO(e) (SECCOMP_RET_ERRNO | ((e)&SECCOMP_RET_DATA))
 
 struct prog {
 	struct sock_filter *f;
@@ -115,24 +115,48 @@ bw_seccomp_build(struct sock_filter *out, size_t max, size_t *ret_len)
 #ifdef BW_AUDIT_ARCH
 	struct prog p = { out, max, 0, 0 };
 	static const long denied[] = {
-		__NR_ptrace, __NR_process_vm_readv, __NR_process_vm_writev,
-		__NR_keyctl, __NR_add_key, __NR_request_key, __NR_bpf, __NR_perf_event_open,
-		__NR_userfaultfd, __NR_kexec_load,
+		__NR_ptrace,
+		__NR_process_vm_readv,
+		__NR_process_vm_writev,
+		__NR_keyctl,
+		__NR_add_key,
+		__NR_request_key,
+		__NR_bpf,
+		__NR_perf_event_open,
+		__NR_userfaultfd,
+		__NR_kexec_load,
 #ifdef __NR_kexec_file_load
 		__NR_kexec_file_load,
 #endif
-		__NR_init_module, __NR_finit_module, __NR_delete_module, __NR_open_by_handle_at,
-		__NR_mount, __NR_umount2, __NR_pivot_root, __NR_setns, __NR_acct, __NR_swapon,
-		__NR_swapoff, __NR_reboot, __NR_syslog, __NR_quotactl,
+		__NR_init_module,
+		__NR_finit_module,
+		__NR_delete_module,
+		__NR_open_by_handle_at,
+		__NR_mount,
+		__NR_umount2,
+		__NR_pivot_root,
+		__NR_setns,
+		__NR_acct,
+		__NR_swapon,
+		__NR_swapoff,
+		__NR_reboot,
+		__NR_syslog,
+		__NR_quotactl,
 #ifdef __NR_move_mount
-		__NR_move_mount, __NR_fsopen, __NR_fsmount, __NR_fsconfig, __NR_fspick,
+		__NR_move_mount,
+		__NR_fsopen,
+		__NR_fsmount,
+		__NR_fsconfig,
+		__NR_fspick,
 		__NR_open_tree,
 #endif
 #ifdef __NR_mount_setattr
 		__NR_mount_setattr,
 #endif
 #ifdef __NR_io_uring_setup
-		__NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register,
+		__NR_io_uring_setup,
+		__NR_io_uring_enter,
+		__NR_io_uring_register,
 #endif
 	};
 

@@ -250,7 +250,8 @@ find_cgroup(struct sb_policy *p)
 	} else {
 		return;
 	}
-	snprintf(probe, sizeof(probe), "%s/environment-runner-probe-%ld", p->cg_base, (long)getpid());
+	snprintf(probe, sizeof(probe), "%s/environment-runner-probe-%ld", p->cg_base,
+		 (long)getpid());
 	if (mkdir(probe, 0755) < 0)
 		return;
 	rmdir(probe);
@@ -334,8 +335,8 @@ remember_cgroup(struct sb_policy *p, const char *dir)
 /* ---- the policy ---------------------------------------------------------- */
 
 int
-sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx,
-	       const char *plugin, struct er_error *err)
+sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx, const char *plugin,
+	       struct er_error *err)
 {
 	struct er_sandbox_settings set;
 	uint64_t mb;
@@ -380,10 +381,11 @@ sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx,
 	p->gid = set.gid;
 	snprintf(p->user, sizeof(p->user), "%s", set.user);
 	if (!p->root && host->config_get(host_ctx, "sandbox.user"))
-		host->log(host_ctx, ER_LOG_WARNING,
-			  "--sandbox-user '%s' ignored: the runner is not root, commands run as its "
-			  "own user",
-			  host->config_get(host_ctx, "sandbox.user"));
+		host->log(
+			host_ctx, ER_LOG_WARNING,
+			"--sandbox-user '%s' ignored: the runner is not root, commands run as its "
+			"own user",
+			host->config_get(host_ctx, "sandbox.user"));
 	p->max_procs = set.max_procs;
 	p->max_files = set.max_open_files;
 	p->max_fsize = set.max_file_size;
@@ -394,10 +396,11 @@ sb_policy_load(struct sb_policy *p, const struct er_host *host, void *host_ctx,
 	if (p->memory) {
 		find_cgroup(p);
 		if (!p->cg_ok)
-			host->log(host_ctx, ER_LOG_NOTICE,
-				  "no writable memory cgroup here: sessions run without the %llu MiB "
-				  "memory cap (RLIMIT_NPROC, NOFILE and FSIZE still apply)",
-				  (unsigned long long)mb);
+			host->log(
+				host_ctx, ER_LOG_NOTICE,
+				"no writable memory cgroup here: sessions run without the %llu MiB "
+				"memory cap (RLIMIT_NPROC, NOFILE and FSIZE still apply)",
+				(unsigned long long)mb);
 	}
 	if (p->drop_ids && ER_HOST_HAS(host, set_sandbox_identity)) {
 		r = host->set_sandbox_identity(host_ctx, p->uid, p->gid);
@@ -515,7 +518,7 @@ sb_check_reachable(const struct sb_policy *p, const char *dir, struct er_error *
 	if (n >= sizeof(path))
 		return p->host->err_set(err, -ENAMETOOLONG, "path too long");
 	memcpy(path, dir, n + 1);
-	for (char *slash = path + n;; ) {
+	for (char *slash = path + n;;) {
 		struct stat st;
 		mode_t need;
 

@@ -22,38 +22,38 @@
 
 #include <environment-runner/plugin.h>
 
-#define SB_NET_NONE      0
-#define SB_NET_HOST      1
+#define SB_NET_NONE 0
+#define SB_NET_HOST 1
 #define SB_NET_ALLOWLIST 2
 
 struct sb_policy {
 	const struct er_host *host; /* borrowed until destroy */
 	void *host_ctx;
-	const char *plugin;         /* for messages */
+	const char *plugin;		  /* for messages */
 	const char *const *inherited_env; /* the runner's variables a command
 					   * inherits: host->env_allowlist() */
-	int network;                /* SB_NET_* */
-	char **domains;             /* allowlist entries, NULL-terminated */
-	int root;                   /* the runner runs as root */
-	int drop_ids;               /* commands run as uid:gid */
+	int network;			  /* SB_NET_* */
+	char **domains;			  /* allowlist entries, NULL-terminated */
+	int root;			  /* the runner runs as root */
+	int drop_ids;			  /* commands run as uid:gid */
 	uint32_t uid;
 	uint32_t gid;
 	char user[64];
-	char **ro;                  /* NULL-terminated, absolute, existing */
+	char **ro; /* NULL-terminated, absolute, existing */
 	char **rw;
 	char **deny;
-	const char *key_file;       /* the runner's key: hidden (borrowed) */
-	const char *base_dir;       /* the sessions' directories: hidden but
+	const char *key_file; /* the runner's key: hidden (borrowed) */
+	const char *base_dir; /* the sessions' directories: hidden but
 				     * for the session's own (borrowed) */
 	uint64_t max_procs;
 	uint64_t max_files;
-	uint64_t max_fsize;         /* bytes, ER_RLIM_INFINITY for none */
-	uint64_t memory;            /* bytes, 0 for none */
+	uint64_t max_fsize; /* bytes, ER_RLIM_INFINITY for none */
+	uint64_t memory;    /* bytes, 0 for none */
 	/* Memory cap through a cgroup, when one is writable. */
 	int cg_ok;
 	int cg_v2;
 	char cg_base[PATH_MAX];
-	char **cg_dirs;             /* created for sessions, removed when empty */
+	char **cg_dirs; /* created for sessions, removed when empty */
 	size_t n_cg_dirs;
 };
 
@@ -90,7 +90,6 @@ int sb_path_under(const char *path, const char *dir);
 /* "NAME=value" onto the builder's environment. */
 int sb_set_env_pair(const struct er_host *host, struct er_cmd_builder *out, const char *pair,
 		    struct er_error *err);
-
 
 /* Find `name` on PATH (or take it as is when it has a '/'); 0 with an
  * absolute path in `out`, or -ENOENT. */

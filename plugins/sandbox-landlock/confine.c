@@ -57,8 +57,8 @@
 #include "sandbox-landlock/landlock.h"
 
 #define EXIT_SETUP 125
-#define MAX_PATHS  256
-#define MAX_PROG   1024
+#define MAX_PATHS 256
+#define MAX_PROG 1024
 
 #if defined(__x86_64__)
 #define LL_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -73,14 +73,13 @@
 #endif
 
 /* What a rule may grant on something that is not a directory. */
-#define FILE_RIGHTS                                                                      \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                    \
-	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                    \
+#define FILE_RIGHTS                                                                                \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                              \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |                              \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
-#define DEV_RIGHTS                                                                       \
-	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                  \
-	 LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_TRUNCATE |                     \
-	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
+#define DEV_RIGHTS                                                                                 \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE |                            \
+	 LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 struct paths {
 	const char *v[MAX_PATHS];
@@ -100,8 +99,7 @@ struct confine {
 	int ruleset;
 };
 
-static void __attribute__((noreturn, format(printf, 1, 2)))
-fail(const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -265,7 +263,7 @@ load_shared_filter(int fd)
 	load_filter(f, got / sizeof(f[0]));
 }
 
-#define ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define ERRNO(e) (SECCOMP_RET_ERRNO | ((e)&SECCOMP_RET_DATA))
 
 /* This backend's own program: see step 3 above. */
 static void
@@ -337,7 +335,8 @@ parse(struct confine *c, int argc, char **argv)
 			push(&c->dev, val);
 		} else if (strcmp(opt, "--deny") == 0) {
 			/* Compared with resolved paths: resolve it too. */
-			push(&c->deny, realpath(val, resolved[c->deny.n]) ? resolved[c->deny.n] : val);
+			push(&c->deny,
+			     realpath(val, resolved[c->deny.n]) ? resolved[c->deny.n] : val);
 		} else if (strcmp(opt, "--net") == 0) {
 			if (strcmp(val, "none") != 0 && strcmp(val, "host") != 0)
 				fail("--net takes none or host, not '%s'", val);

@@ -22,12 +22,12 @@
 #define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
 #endif
 #ifndef LANDLOCK_ACCESS_NET_BIND_TCP
-#define LANDLOCK_ACCESS_NET_BIND_TCP    (1ULL << 0)
+#define LANDLOCK_ACCESS_NET_BIND_TCP (1ULL << 0)
 #define LANDLOCK_ACCESS_NET_CONNECT_TCP (1ULL << 1)
 #endif
 #ifndef LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
 #define LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
-#define LANDLOCK_SCOPE_SIGNAL               (1ULL << 1)
+#define LANDLOCK_SCOPE_SIGNAL (1ULL << 1)
 #endif
 
 /* struct landlock_ruleset_attr as of ABI 6; older kernels take a prefix
@@ -35,7 +35,7 @@
 struct ll_ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net; /* ABI 4 */
-	uint64_t scoped;             /* ABI 6 */
+	uint64_t scoped;	     /* ABI 6 */
 };
 
 #define LL_SIZE_ABI1 (sizeof(uint64_t))
@@ -43,7 +43,7 @@ struct ll_ruleset_attr {
 #define LL_SIZE_ABI6 (3 * sizeof(uint64_t))
 
 /* Reading a tree: list it, read its files, run its programs. */
-#define LL_FS_READ                                                                     \
+#define LL_FS_READ                                                                                 \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 
 /* Oldest ABI this backend runs on: ABI 1 refuses every rename or link

@@ -2,8 +2,10 @@
 /*
  * Every public member of the ABI 1.0 structs, as an X-macro list:
  * LAYOUT_MEMBER(struct, member).  Members appended in later minors go to the
- * end of LAYOUT_MEMBERS_LATER, never here.
+ * end of LAYOUT_MEMBERS_LATER, never here.  Laid out by hand, a struct a
+ * line or two, which clang-format would scramble.
  */
+/* clang-format off */
 #define LAYOUT_MEMBERS_V1_0(X) \
 	X(er_error, code) X(er_error, msg) \
 	X(er_option, name) X(er_option, arg) X(er_option, help) \
@@ -49,3 +51,4 @@
 #define LAYOUT_STRUCTS_V1_0(X) \
 	X(er_error) X(er_option) X(er_command) X(er_spawn_request) X(er_tool_call) \
 	X(er_session_info) X(er_host) X(er_sandbox_ops) X(er_executor_ops) X(er_plugin)
+/* clang-format on */

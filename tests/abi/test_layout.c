@@ -23,8 +23,8 @@
 #define MEMBER_SIZE(s, m) sizeof(((struct s *)0)->m)
 
 #if UINTPTR_MAX == UINT64_MAX && defined(__LP64__)
-#define LAYOUT(s, m, off, size)                                                          \
-	_Static_assert(offsetof(struct s, m) == (off), "offset of " #s "." #m " changed"); \
+#define LAYOUT(s, m, off, size)                                                                    \
+	_Static_assert(offsetof(struct s, m) == (off), "offset of " #s "." #m " changed");         \
 	_Static_assert(MEMBER_SIZE(s, m) == (size), "size of " #s "." #m " changed")
 #define SIZE(s, size) _Static_assert(sizeof(struct s) == (size), "size of " #s " changed")
 
@@ -178,8 +178,8 @@ _Static_assert(ER_ABI_MAJOR == 1, "ER_ABI_MAJOR");
 _Static_assert(ER_PLUGIN_MAGIC == 0x4c505245, "ER_PLUGIN_MAGIC");
 _Static_assert(ER_KIND_SANDBOX == 1 && ER_KIND_EXECUTOR == 2, "ER_KIND_*");
 _Static_assert(ER_DECLINED == 1, "ER_DECLINED");
-_Static_assert(ER_LOG_ERR == 3 && ER_LOG_WARNING == 4 && ER_LOG_NOTICE == 5 &&
-		       ER_LOG_INFO == 6 && ER_LOG_DEBUG == 7,
+_Static_assert(ER_LOG_ERR == 3 && ER_LOG_WARNING == 4 && ER_LOG_NOTICE == 5 && ER_LOG_INFO == 6 &&
+		       ER_LOG_DEBUG == 7,
 	       "ER_LOG_*");
 _Static_assert(ER_FD_READ == 1 && ER_FD_WRITE == 2 && ER_FD_HUP == 4 && ER_FD_ERROR == 8,
 	       "ER_FD_*");

@@ -82,8 +82,7 @@ fnv1a(const unsigned char *p, size_t n, uint32_t h)
 	return h;
 }
 
-static void
-result(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void result(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 result(const char *name, const char *fmt, ...)

@@ -32,8 +32,7 @@ record(void *userdata, const char *event, const char *data, size_t data_len)
 	if (elen > MAX_MESSAGE || data_len > MAX_MESSAGE)
 		abort();
 	if (buf_append(log, &elen, sizeof(elen)) < 0 || buf_append(log, event, elen) < 0 ||
-	    buf_append(log, &data_len, sizeof(data_len)) < 0 ||
-	    buf_append(log, data, data_len) < 0)
+	    buf_append(log, &data_len, sizeof(data_len)) < 0 || buf_append(log, data, data_len) < 0)
 		abort();
 	return 0;
 }

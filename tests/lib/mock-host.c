@@ -68,8 +68,8 @@ now_ms(void)
 static void m_vlog(void *ctx, int level, const char *fmt, va_list ap) ER_PRINTF(3, 0);
 static void m_log(void *ctx, int level, const char *fmt, ...) ER_PRINTF(3, 4);
 static int m_err_set(struct er_error *err, int code, const char *fmt, ...) ER_PRINTF(3, 4);
-static void m_session_log(struct er_session *session, int level, const char *fmt, ...)
-	ER_PRINTF(3, 4);
+static void
+m_session_log(struct er_session *session, int level, const char *fmt, ...) ER_PRINTF(3, 4);
 
 char mock_last_log[1024];
 const char *const *mock_wrapper;

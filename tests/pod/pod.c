@@ -62,11 +62,11 @@ struct pod_mount_attr {
 	uint64_t userns_fd;
 };
 #define POD_MOUNT_ATTR_RDONLY 0x00000001
-#define POD_AT_RECURSIVE      0x8000
+#define POD_AT_RECURSIVE 0x8000
 
-#define NEW_NAMESPACES                                                                   \
-	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |      \
-	 CLONE_NEWNET | CLONE_NEWCGROUP)
+#define NEW_NAMESPACES                                                                             \
+	(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | \
+	 CLONE_NEWCGROUP)
 
 static void __attribute__((noreturn)) die(const char *what)
 {

@@ -161,7 +161,7 @@ test_retry_delay(void **state)
 struct server {
 	pid_t pid;
 	int port;
-	int requests_fd;  /* one byte per request the child answered */
+	int requests_fd; /* one byte per request the child answered */
 };
 
 /* Answer every connection with `response`, then close it. */
@@ -250,7 +250,8 @@ call_done(void *userdata, const struct api_result *res)
 
 	o->calls++;
 	o->status = res->status;
-	snprintf(o->error, sizeof(o->error), "%s", res->transport_error ? res->transport_error : "");
+	snprintf(o->error, sizeof(o->error), "%s",
+		 res->transport_error ? res->transport_error : "");
 	loop_quit(o->loop, 0);
 }
 

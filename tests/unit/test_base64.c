@@ -358,16 +358,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_decode_rfc4648),
-		cmocka_unit_test(test_decode_unpadded),
-		cmocka_unit_test(test_decode_alphabets),
-		cmocka_unit_test(test_decode_lenient),
-		cmocka_unit_test(test_decode_garbage),
-		cmocka_unit_test(test_decode_no_len),
-		cmocka_unit_test(test_encode),
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_secret_vectors),
-		cmocka_unit_test(test_secret_good),
+		cmocka_unit_test(test_decode_rfc4648),	 cmocka_unit_test(test_decode_unpadded),
+		cmocka_unit_test(test_decode_alphabets), cmocka_unit_test(test_decode_lenient),
+		cmocka_unit_test(test_decode_garbage),	 cmocka_unit_test(test_decode_no_len),
+		cmocka_unit_test(test_encode),		 cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_secret_vectors),	 cmocka_unit_test(test_secret_good),
 		cmocka_unit_test(test_secret_bad),
 	};
 

@@ -93,16 +93,72 @@ static void
 test_malformed_structure(void **state)
 {
 	static const char *const bad[] = {
-		"", " ", "\n\t\r ", "{", "}", "[", "]", "[1", "[[1]", "[1]]", "{\"a\":1}}",
-		"{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,\"a\":1}", "{\"a\":1,,\"b\":2}",
-		"[,1]", "[1,,2]", "[1 2]", "[1:2]", "[\"a\":1]", "[\"a\" 1]",
-		"{\"a\":1 \"b\":2}", "{\"a\" 1}", "{1:2}", "{true:1}", "{null:1}", "{[]:1}",
-		"{{}:1}", "{\"a\",1}", "{\"a\":1:2}", "{\"a\":[1]:2}", "{\"a\":{}:2}",
-		"{\"a\"::1}", "{:\"a\":1}", "{\"a\":1,:}", "[1]x", "[1] [2]", "[1],", ",[1]",
-		"1 2", "\"a\" \"b\"", "\"a\"\"b\"", "[\"a\"\"b\"]", "{\"a\":1}{", "{]", "[}",
-		"[1,2}", "{\"a\":1]", "\xEF\xBB\xBF{}", "[1]\f", "[1,\v2]", "/**/{}",
-		"{\"a\":1}//", "['a']", "[\"abc]", "[\"abc", "\"abc", "{\"a\":\"b}",
-		"[1,[2,[3]]", "[1,[2,[3]]]]", ",", ":", "[,]", "{,}", "{:}",
+		"",
+		" ",
+		"\n\t\r ",
+		"{",
+		"}",
+		"[",
+		"]",
+		"[1",
+		"[[1]",
+		"[1]]",
+		"{\"a\":1}}",
+		"{\"a\"}",
+		"{\"a\":}",
+		"{\"a\":1,}",
+		"{,\"a\":1}",
+		"{\"a\":1,,\"b\":2}",
+		"[,1]",
+		"[1,,2]",
+		"[1 2]",
+		"[1:2]",
+		"[\"a\":1]",
+		"[\"a\" 1]",
+		"{\"a\":1 \"b\":2}",
+		"{\"a\" 1}",
+		"{1:2}",
+		"{true:1}",
+		"{null:1}",
+		"{[]:1}",
+		"{{}:1}",
+		"{\"a\",1}",
+		"{\"a\":1:2}",
+		"{\"a\":[1]:2}",
+		"{\"a\":{}:2}",
+		"{\"a\"::1}",
+		"{:\"a\":1}",
+		"{\"a\":1,:}",
+		"[1]x",
+		"[1] [2]",
+		"[1],",
+		",[1]",
+		"1 2",
+		"\"a\" \"b\"",
+		"\"a\"\"b\"",
+		"[\"a\"\"b\"]",
+		"{\"a\":1}{",
+		"{]",
+		"[}",
+		"[1,2}",
+		"{\"a\":1]",
+		"\xEF\xBB\xBF{}",
+		"[1]\f",
+		"[1,\v2]",
+		"/**/{}",
+		"{\"a\":1}//",
+		"['a']",
+		"[\"abc]",
+		"[\"abc",
+		"\"abc",
+		"{\"a\":\"b}",
+		"[1,[2,[3]]",
+		"[1,[2,[3]]]]",
+		",",
+		":",
+		"[,]",
+		"{,}",
+		"{:}",
 	};
 	size_t i;
 
@@ -141,15 +197,16 @@ static void
 test_number_grammar(void **state)
 {
 	static const char *const good[] = {
-		"[0]", "[-0]", "[1]", "[-1]", "[10]", "[123456789]", "[0.5]", "[-0.5]",
-		"[1.25]", "[1e5]", "[1E5]", "[1e+5]", "[1e-5]", "[1.5e10]", "[-1.5E-10]",
-		"[0e0]", "[0.0]", "[0E+0]", "[1.000]", "0", "-1", "12.5e1",
+		"[0]",	   "[-0]",     "[1]",	     "[-1]",   "[10]",	"[123456789]",
+		"[0.5]",   "[-0.5]",   "[1.25]",     "[1e5]",  "[1E5]", "[1e+5]",
+		"[1e-5]",  "[1.5e10]", "[-1.5E-10]", "[0e0]",  "[0.0]", "[0E+0]",
+		"[1.000]", "0",	       "-1",	     "12.5e1",
 	};
 	static const char *const bad[] = {
-		"[-]", "[01]", "[-01]", "[00]", "[1.]", "[.5]", "[-.5]", "[1e]", "[1e+]",
-		"[1e-]", "[+1]", "[0x10]", "[1.5e3.2]", "[1..2]", "[1ee5]", "[1e5e5]",
-		"[--1]", "[1-]", "[1+1]", "[1.e5]", "[-e5]", "[Inf]", "[-Infinity]",
-		"[1_000]", "[1,000.]", "-", "01", "1.",
+		"[-]",	  "[01]",	 "[-01]",   "[00]",	"[1.]",	  "[.5]",      "[-.5]",
+		"[1e]",	  "[1e+]",	 "[1e-]",   "[+1]",	"[0x10]", "[1.5e3.2]", "[1..2]",
+		"[1ee5]", "[1e5e5]",	 "[--1]",   "[1-]",	"[1+1]",  "[1.e5]",    "[-e5]",
+		"[Inf]",  "[-Infinity]", "[1_000]", "[1,000.]", "-",	  "01",	       "1.",
 	};
 	size_t i;
 
@@ -383,40 +440,42 @@ static void
 test_utf8(void **state)
 {
 	static const char *const good[] = {
-		"[\"\xc2\x80\"]",              /* U+0080 */
-		"[\"\xdf\xbf\"]",              /* U+07FF */
-		"[\"\xe0\xa0\x80\"]",          /* U+0800 */
-		"[\"\xed\x9f\xbf\"]",          /* U+D7FF */
-		"[\"\xee\x80\x80\"]",          /* U+E000 */
-		"[\"\xef\xbf\xbf\"]",          /* U+FFFF */
-		"[\"\xef\xbb\xbf\"]",          /* a BOM inside a string is a character */
-		"[\"\xf0\x90\x80\x80\"]",      /* U+10000 */
-		"[\"\xf4\x8f\xbf\xbf\"]",      /* U+10FFFF */
+		"[\"\xc2\x80\"]",	  /* U+0080 */
+		"[\"\xdf\xbf\"]",	  /* U+07FF */
+		"[\"\xe0\xa0\x80\"]",	  /* U+0800 */
+		"[\"\xed\x9f\xbf\"]",	  /* U+D7FF */
+		"[\"\xee\x80\x80\"]",	  /* U+E000 */
+		"[\"\xef\xbf\xbf\"]",	  /* U+FFFF */
+		"[\"\xef\xbb\xbf\"]",	  /* a BOM inside a string is a character */
+		"[\"\xf0\x90\x80\x80\"]", /* U+10000 */
+		"[\"\xf4\x8f\xbf\xbf\"]", /* U+10FFFF */
 		"[\"h\xc3\xa9llo w\xc3\xb6rld \xe2\x82\xac \xf0\x9f\x98\x80\"]",
 		"{\"\xc3\xa9\":\"\xe2\x82\xac\"}",
 	};
 	static const char *const bad[] = {
-		"[\"\x80\"]",                  /* lone continuation */
+		"[\"\x80\"]", /* lone continuation */
 		"[\"\xbf\"]",
-		"[\"\xc0\x80\"]",              /* overlong NUL */
-		"[\"\xc1\xbf\"]",              /* overlong */
-		"[\"\xc2\"]",                  /* truncated */
+		"[\"\xc0\x80\"]", /* overlong NUL */
+		"[\"\xc1\xbf\"]", /* overlong */
+		"[\"\xc2\"]",	  /* truncated */
 		"[\"\xc2\x41\"]",
-		"[\"\xe0\x80\x80\"]",          /* overlong */
-		"[\"\xe0\x9f\xbf\"]",          /* overlong */
-		"[\"\xe2\x82\"]",              /* truncated */
-		"[\"\xe2\x82", "[\"\xe2",
-		"[\"\xed\xa0\x80\"]",          /* surrogate D800 */
-		"[\"\xed\xbf\xbf\"]",          /* surrogate DFFF */
-		"[\"\xf0\x80\x80\x80\"]",      /* overlong */
-		"[\"\xf0\x8f\xbf\xbf\"]",      /* overlong */
-		"[\"\xf4\x90\x80\x80\"]",      /* > U+10FFFF */
+		"[\"\xe0\x80\x80\"]", /* overlong */
+		"[\"\xe0\x9f\xbf\"]", /* overlong */
+		"[\"\xe2\x82\"]",     /* truncated */
+		"[\"\xe2\x82",
+		"[\"\xe2",
+		"[\"\xed\xa0\x80\"]",	  /* surrogate D800 */
+		"[\"\xed\xbf\xbf\"]",	  /* surrogate DFFF */
+		"[\"\xf0\x80\x80\x80\"]", /* overlong */
+		"[\"\xf0\x8f\xbf\xbf\"]", /* overlong */
+		"[\"\xf4\x90\x80\x80\"]", /* > U+10FFFF */
 		"[\"\xf5\x80\x80\x80\"]",
 		"[\"\xf8\x88\x80\x80\x80\"]",
-		"[\"\xfe\"]", "[\"\xff\"]",
-		"[\"\xf0\x9f\x98\"]",          /* truncated 4-byte */
+		"[\"\xfe\"]",
+		"[\"\xff\"]",
+		"[\"\xf0\x9f\x98\"]", /* truncated 4-byte */
 		"{\"\xff\":1}",
-		"[\xc3\xa9]",                  /* non-ASCII outside a string */
+		"[\xc3\xa9]", /* non-ASCII outside a string */
 		"\xc3\xa9",
 	};
 	size_t i;
@@ -561,7 +620,7 @@ test_accessors(void **state)
 	assert_string_equal(json_get_str(doc, 0, ""), "empty");
 	assert_string_equal(json_get_str(doc, 0, "s"), "str");
 	assert_int_equal(json_get(doc, 0, "S"), -1);
-	assert_int_equal(json_get(doc, 0, "str"), -1);  /* values are not keys */
+	assert_int_equal(json_get(doc, 0, "str"), -1); /* values are not keys */
 	assert_int_equal(json_get(doc, 0, NULL), -1);
 	assert_int_equal(json_next(doc, 0), -1);
 
@@ -599,12 +658,13 @@ check_raw(const struct json_doc *doc, int tok, const char *want)
 static void
 test_raw(void **state)
 {
-	struct json_doc *doc = must_parse(
-		" { \"a\" : [ 1 , {\"x\":null} ] , \"b\":\"q\\\"\\u0041\", \"c\" :-1.5e3 ,\"d\":{ }} ");
+	struct json_doc *doc = must_parse(" { \"a\" : [ 1 , {\"x\":null} ] , "
+					  "\"b\":\"q\\\"\\u0041\", \"c\" :-1.5e3 ,\"d\":{ }} ");
 	int a = json_get(doc, 0, "a");
 
 	check_raw(doc, 0,
-		  "{ \"a\" : [ 1 , {\"x\":null} ] , \"b\":\"q\\\"\\u0041\", \"c\" :-1.5e3 ,\"d\":{ }}");
+		  "{ \"a\" : [ 1 , {\"x\":null} ] , \"b\":\"q\\\"\\u0041\", \"c\" :-1.5e3 ,\"d\":{ "
+		  "}}");
 	check_raw(doc, json_first(doc, 0), "\"a\"");
 	check_raw(doc, a, "[ 1 , {\"x\":null} ]");
 	check_raw(doc, json_first(doc, a), "1");
@@ -793,7 +853,7 @@ test_depth(void **state)
 	free(s);
 
 	s = nested(JSON_MAX_DEPTH, "{\"k\":", "{}", "}", &n);
-	assert_int_equal(parse_n(s, n, NULL), -E2BIG);  /* 65 objects */
+	assert_int_equal(parse_n(s, n, NULL), -E2BIG); /* 65 objects */
 	free(s);
 	s = nested(JSON_MAX_DEPTH - 1, "{\"k\":", "{}", "}", &n);
 	assert_int_equal(parse_n(s, n, NULL), 0);

@@ -59,11 +59,11 @@ test_document(void **state)
 	jw_stringn(&w, NULL, 0);
 	jw_object_end(&w);
 	assert_int_equal(jw_finish(&w), 0);
-	assert_string_equal(b.data,
-			    "{\"type\":\"user.tool_result\",\"n\":-42,\"max\":9223372036854775807,"
-			    "\"min\":-9223372036854775808,\"ok\":true,\"bad\":false,\"nothing\":null,"
-			    "\"null_string\":null,\"list\":[1,\"two\",[],{},{\"pre\":[true]}],"
-			    "\"part\":\"abc\",\"\":\"\"}");
+	assert_string_equal(
+		b.data, "{\"type\":\"user.tool_result\",\"n\":-42,\"max\":9223372036854775807,"
+			"\"min\":-9223372036854775808,\"ok\":true,\"bad\":false,\"nothing\":null,"
+			"\"null_string\":null,\"list\":[1,\"two\",[],{},{\"pre\":[true]}],"
+			"\"part\":\"abc\",\"\":\"\"}");
 
 	/* and back */
 	assert_int_equal(json_parse(b.data, b.len, &doc, NULL, 0), 0);
@@ -142,15 +142,17 @@ test_invalid_utf8(void **state)
 	struct buf b = BUF_INIT(4096);
 
 	assert_string_equal(ESC(&b, "\xff"), FFFD);
-	assert_string_equal(ESC(&b, "a\xff" "b"), "a" FFFD "b");
+	assert_string_equal(ESC(&b, "a\xff"
+				    "b"),
+			    "a" FFFD "b");
 	assert_string_equal(ESC(&b, "\x80\xbf"), FFFD FFFD);
 	assert_string_equal(ESC(&b, "a\xc3"), "a" FFFD);
 	assert_string_equal(ESC(&b, "\xc3\"x"), FFFD "\\\"x");
-	assert_string_equal(ESC(&b, "\xc0\x80"), FFFD FFFD);             /* overlong */
-	assert_string_equal(ESC(&b, "\xe0\x80\x80"), FFFD FFFD FFFD);    /* overlong */
-	assert_string_equal(ESC(&b, "\xed\xa0\x80"), FFFD FFFD FFFD);    /* surrogate */
+	assert_string_equal(ESC(&b, "\xc0\x80"), FFFD FFFD);	      /* overlong */
+	assert_string_equal(ESC(&b, "\xe0\x80\x80"), FFFD FFFD FFFD); /* overlong */
+	assert_string_equal(ESC(&b, "\xed\xa0\x80"), FFFD FFFD FFFD); /* surrogate */
 	assert_string_equal(ESC(&b, "\xf4\x90\x80\x80"), FFFD FFFD FFFD FFFD);
-	assert_string_equal(ESC(&b, "\xe2\x82"), FFFD);                  /* truncated */
+	assert_string_equal(ESC(&b, "\xe2\x82"), FFFD); /* truncated */
 	assert_string_equal(ESC(&b, "\xe2\x82\n"), FFFD "\\n");
 	assert_string_equal(ESC(&b, "\xf0\x9f\x98"), FFFD);
 	assert_string_equal(ESC(&b, "\xf0\x9f\x98\x80\xf0\x9f"), "\xf0\x9f\x98\x80" FFFD);
@@ -435,7 +437,7 @@ test_sticky(void **state)
 
 	jw_init(&w, &b);
 	jw_object_begin(&w);
-	jw_int(&w, 1);  /* no key */
+	jw_int(&w, 1); /* no key */
 	len = b.len;
 	jw_key(&w, "k");
 	jw_string(&w, "v");
@@ -512,7 +514,8 @@ test_session_error(void **state)
 				    "\"unknown_error\",\"message\":\"a \\\"quoted\\\" cause\","
 				    "\"retry_status\":{\"type\":\"terminal\"}}}");
 	/* A buffer too small for it: an error, as jw_finish() reports. */
-	assert_int_not_equal(jw_session_error(&small, "unknown_error", "message", 7, "terminal"), 0);
+	assert_int_not_equal(jw_session_error(&small, "unknown_error", "message", 7, "terminal"),
+			     0);
 	buf_release(&b);
 	buf_release(&small);
 }
@@ -521,18 +524,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_document),
-		cmocka_unit_test(test_scalar_roots),
-		cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_invalid_utf8),
-		cmocka_unit_test(test_roundtrip_bytes),
-		cmocka_unit_test(test_roundtrip_garbage),
-		cmocka_unit_test(test_misuse),
-		cmocka_unit_test(test_depth_limit),
-		cmocka_unit_test(test_sticky),
-		cmocka_unit_test(test_buffer_cap),
-		cmocka_unit_test(test_appends),
-		cmocka_unit_test(test_session_error),
+		cmocka_unit_test(test_document),	cmocka_unit_test(test_scalar_roots),
+		cmocka_unit_test(test_escaping),	cmocka_unit_test(test_invalid_utf8),
+		cmocka_unit_test(test_roundtrip_bytes), cmocka_unit_test(test_roundtrip_garbage),
+		cmocka_unit_test(test_misuse),		cmocka_unit_test(test_depth_limit),
+		cmocka_unit_test(test_sticky),		cmocka_unit_test(test_buffer_cap),
+		cmocka_unit_test(test_appends),		cmocka_unit_test(test_session_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;

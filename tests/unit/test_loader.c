@@ -277,8 +277,9 @@ test_rejections(void **state)
 	expect_refused("sandbox-toonew.so", ER_KIND_SANDBOX, -EPROTO,
 		       "built for plugin ABI 1.3, needs a runner with plugin ABI 1.3 or later, "
 		       "this runner has 1.2");
-	expect_refused("sandbox-newflag.so", ER_KIND_SANDBOX, -EPROTO,
-		       "descriptor flags 0x80 unknown to this runner (plugin ABI 1.2, built for 1.3)");
+	expect_refused(
+		"sandbox-newflag.so", ER_KIND_SANDBOX, -EPROTO,
+		"descriptor flags 0x80 unknown to this runner (plugin ABI 1.2, built for 1.3)");
 	expect_refused("sandbox-wrongkind.so", ER_KIND_SANDBOX, -ENOEXEC, "wrong kind 'executor'");
 	expect_refused("executor-good.so", ER_KIND_SANDBOX, -ENOEXEC, "wrong kind 'executor'");
 	expect_refused("sandbox-mismatch.so", ER_KIND_SANDBOX, -ENOEXEC,

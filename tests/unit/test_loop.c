@@ -174,9 +174,9 @@ swap_ready(void *userdata, int fd, uint32_t revents)
 	close(sw->p[other][0]);
 	assert_int_equal(pipe(sw->fresh), 0);
 	assert_int_equal(sw->fresh[0], sw->p[other][0]);
-	assert_int_equal(loop_watch_fd(sw->loop, sw->fresh[0], LOOP_READ, fresh_ready, sw,
-				       &sw->fresh_watch),
-			 0);
+	assert_int_equal(
+		loop_watch_fd(sw->loop, sw->fresh[0], LOOP_READ, fresh_ready, sw, &sw->fresh_watch),
+		0);
 	sw->p[other][0] = -1;
 }
 
@@ -189,9 +189,9 @@ test_stale_event_skips_a_new_watch_of_the_same_fd(void **state)
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(pipe(sw.p[i]), 0);
 		assert_int_equal(write(sw.p[i][1], "x", 1), 1);
-		assert_int_equal(loop_watch_fd(loop, sw.p[i][0], LOOP_READ, swap_ready, &sw,
-					       &sw.watch[i]),
-				 0);
+		assert_int_equal(
+			loop_watch_fd(loop, sw.p[i][0], LOOP_READ, swap_ready, &sw, &sw.watch[i]),
+			0);
 	}
 	assert_int_equal(loop_add_timer(loop, 50, quit_cb, loop, NULL), 0);
 	assert_int_equal(loop_run(loop), 7);

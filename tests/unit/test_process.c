@@ -114,7 +114,8 @@ test_exec_failure_is_reported_at_once(void **state)
 	int fds[3];
 	char err[256];
 
-	assert_int_equal(proc_spawn(g, &spec, on_exit_cb, NULL, fds, NULL, err, sizeof(err)), -ENOENT);
+	assert_int_equal(proc_spawn(g, &spec, on_exit_cb, NULL, fds, NULL, err, sizeof(err)),
+			 -ENOENT);
 	assert_non_null(strstr(err, "/nonexistent/tool"));
 	proc_group_free(g);
 	spawner_free(sp);
@@ -200,7 +201,8 @@ test_daemonised_grandchild_is_killed(void **state)
 	char env[96];
 	char id[64];
 	char *argv[] = { "/bin/sh", "-c",
-			 "setsid sh -c 'sleep 300' </dev/null >/dev/null 2>&1 & exec sleep 300", NULL };
+			 "setsid sh -c 'sleep 300' </dev/null >/dev/null 2>&1 & exec sleep 300",
+			 NULL };
 	char *envp[] = { "PATH=/usr/bin:/bin", env, NULL };
 	struct spawn_spec spec = { .argv = argv, .envp = envp };
 	struct census c = { loop, NULL, 2 };

@@ -21,8 +21,8 @@ allowed(const char *text, const struct px_local *local)
 	if (inet_pton(AF_INET, text, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		ss.ss_family = AF_INET;
 	} else {
-		assert_int_equal(inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)&ss)->sin6_addr),
-				 1);
+		assert_int_equal(
+			inet_pton(AF_INET6, text, &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
 		ss.ss_family = AF_INET6;
 	}
 	return px_address_allowed((struct sockaddr *)&ss, local);
@@ -45,10 +45,10 @@ static void
 special_ipv4_refused(void **state)
 {
 	static const char *const refused[] = {
-		"0.0.0.0",     "10.1.2.3",     "100.64.0.1",  "127.0.0.1",   "127.255.0.9",
-		"169.254.1.1", "172.16.0.1",   "172.31.9.9",  "192.0.0.8",   "192.0.2.1",
-		"192.88.99.1", "192.168.1.1",  "198.18.0.1",  "198.51.100.1", "203.0.113.1",
-		"224.0.0.1",   "239.1.1.1",    "240.0.0.1",   "255.255.255.255",
+		"0.0.0.0",     "10.1.2.3",    "100.64.0.1", "127.0.0.1",       "127.255.0.9",
+		"169.254.1.1", "172.16.0.1",  "172.31.9.9", "192.0.0.8",       "192.0.2.1",
+		"192.88.99.1", "192.168.1.1", "198.18.0.1", "198.51.100.1",    "203.0.113.1",
+		"224.0.0.1",   "239.1.1.1",   "240.0.0.1",  "255.255.255.255",
 	};
 
 	(void)state;
@@ -64,11 +64,26 @@ static void
 special_ipv6_refused(void **state)
 {
 	static const char *const refused[] = {
-		"::", "::1", "fe80::1", "fec0::1", "fc00::1", "fd12:3456::1", "ff02::1",
-		"2001:db8::1", "2001:0:4136:e378::1", /* Teredo */ "100::1", "64:ff9b:1::1",
+		"::",
+		"::1",
+		"fe80::1",
+		"fec0::1",
+		"fc00::1",
+		"fd12:3456::1",
+		"ff02::1",
+		"2001:db8::1",
+		"2001:0:4136:e378::1",
+		/* Teredo */ "100::1",
+		"64:ff9b:1::1",
 		/* IPv4 forms of refused IPv4 addresses */
-		"::ffff:127.0.0.1", "::127.0.0.1", "::ffff:0:127.0.0.1", "64:ff9b::7f00:1",
-		"64:ff9b::a00:1", "2002:7f00:1::1", "2002:c0a8:101::1", "::ffff:10.0.0.1",
+		"::ffff:127.0.0.1",
+		"::127.0.0.1",
+		"::ffff:0:127.0.0.1",
+		"64:ff9b::7f00:1",
+		"64:ff9b::a00:1",
+		"2002:7f00:1::1",
+		"2002:c0a8:101::1",
+		"::ffff:10.0.0.1",
 	};
 
 	(void)state;
@@ -125,10 +140,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(public_unicast_allowed),
-		cmocka_unit_test(special_ipv4_refused),
-		cmocka_unit_test(special_ipv6_refused),
-		cmocka_unit_test(own_addresses_refused),
+		cmocka_unit_test(public_unicast_allowed), cmocka_unit_test(special_ipv4_refused),
+		cmocka_unit_test(special_ipv6_refused),	  cmocka_unit_test(own_addresses_refused),
 		cmocka_unit_test(this_host_read),
 	};
 

@@ -18,7 +18,7 @@
 struct recorder {
 	struct buf log;
 	int count;
-	int fail_at;  /* return -ECANCELED on this message (1-based), 0: never */
+	int fail_at; /* return -ECANCELED on this message (1-based), 0: never */
 };
 
 static int
@@ -114,7 +114,8 @@ expect_stream(const char *s, size_t n, const char *want)
 /* Everything at once: BOM, comments, every line ending, ignored fields,
  * multi-line data, event-less messages, UTF-8 to be split mid-sequence. */
 static const char reference[] =
-	"\xEF\xBB\xBF" "event: start\n"
+	"\xEF\xBB\xBF"
+	"event: start\n"
 	"data: 0\n"
 	"\n"
 	": comment\n"
@@ -306,23 +307,39 @@ test_bom(void **state)
 	struct sse_parser p;
 	struct recorder rec;
 
-	EXPECT("\xEF\xBB\xBF" "event: a\ndata: 1\n\n", "event=a|data=1\n");
+	EXPECT("\xEF\xBB\xBF"
+	       "event: a\ndata: 1\n\n",
+	       "event=a|data=1\n");
 	EXPECT("\xEF\xBB\xBF\nevent: a\ndata: 1\n\n", "event=a|data=1\n");
 	/* only at the stream start: later, the BOM is part of the field name */
-	EXPECT("event: a\n\xEF\xBB\xBF" "data: 1\n\n", "event=a|data=\n");
-	EXPECT("\xEF\xBB\xBF\xEF\xBB\xBF" "event: a\n\n", "");
+	EXPECT("event: a\n\xEF\xBB\xBF"
+	       "data: 1\n\n",
+	       "event=a|data=\n");
+	EXPECT("\xEF\xBB\xBF\xEF\xBB\xBF"
+	       "event: a\n\n",
+	       "");
 	/* a partial BOM is not one */
-	EXPECT("\xEF\xBB" "event: a\n\n", "");
+	EXPECT("\xEF\xBB"
+	       "event: a\n\n",
+	       "");
 
 	/* a BOM split over three chunks; reset makes the next byte a start */
 	rec_init(&rec);
 	sse_parser_init(&p, 4096, record, &rec);
 	assert_int_equal(sse_parser_feed(&p, "\xEF", 1), 0);
 	assert_int_equal(sse_parser_feed(&p, "\xBB", 1), 0);
-	assert_int_equal(sse_parser_feed(&p, "\xBF" "event: a\ndata: 1\n\n", 19), 0);
+	assert_int_equal(sse_parser_feed(&p,
+					 "\xBF"
+					 "event: a\ndata: 1\n\n",
+					 19),
+			 0);
 	assert_string_equal(rec_log(&rec), "event=a|data=1\n");
 	sse_parser_reset(&p);
-	assert_int_equal(sse_parser_feed(&p, "\xEF\xBB\xBF" "event: b\ndata: 2\n\n", 21), 0);
+	assert_int_equal(sse_parser_feed(&p,
+					 "\xEF\xBB\xBF"
+					 "event: b\ndata: 2\n\n",
+					 21),
+			 0);
 	assert_string_equal(rec_log(&rec), "event=a|data=1\nevent=b|data=2\n");
 	sse_parser_release(&p);
 	buf_release(&rec.log);
@@ -396,7 +413,7 @@ test_callback_error_and_reset(void **state)
 	assert_int_equal(rec.count, 4);
 	assert_non_null(strstr(rec_log(&rec), "event=f|data=6\n"));
 	sse_parser_release(&p);
-	sse_parser_release(&p);  /* twice is harmless */
+	sse_parser_release(&p); /* twice is harmless */
 	buf_release(&rec.log);
 }
 
@@ -441,19 +458,25 @@ test_caps(void **state)
 	size_t i;
 
 	/* a line of exactly the cap passes; one more byte does not */
-	expect_cap(16, "event: 123456789\ndata: x\n\n", 0);        /* 16 */
+	expect_cap(16, "event: 123456789\ndata: x\n\n", 0);	     /* 16 */
 	expect_cap(16, "event: 1234567890\ndata: x\n\n", -EMSGSIZE); /* 17 */
 	expect_cap(16, "data: 1234567890\n\n", 0);
 	expect_cap(16, "data: 12345678901\n\n", -EMSGSIZE);
 	expect_cap(16, ": comment 1234567\n\n", -EMSGSIZE);
-	expect_cap(16, "xxxxxxxxxxxxxxxxx", -EMSGSIZE);  /* unterminated */
+	expect_cap(16, "xxxxxxxxxxxxxxxxx", -EMSGSIZE); /* unterminated */
 	expect_cap(16, "xxxxxxxxxxxxxxxx", 0);
 	/* joined data: 16 bytes fit, 17 do not */
 	expect_cap(16, "event: a\ndata: 12345\ndata: 12345\ndata: 1234\n\n", 0);
 	expect_cap(16, "event: a\ndata: 12345\ndata: 12345\ndata: 12345\n\n", -EMSGSIZE);
 	/* a BOM counts toward the first line */
-	expect_cap(16, "\xEF\xBB\xBF" "data: 1234567\n\n", 0);
-	expect_cap(16, "\xEF\xBB\xBF" "data: 12345678\n\n", -EMSGSIZE);
+	expect_cap(16,
+		   "\xEF\xBB\xBF"
+		   "data: 1234567\n\n",
+		   0);
+	expect_cap(16,
+		   "\xEF\xBB\xBF"
+		   "data: 12345678\n\n",
+		   -EMSGSIZE);
 
 	/* byte by byte */
 	memset(big, 'x', sizeof(big));
@@ -553,8 +576,8 @@ test_many_messages(void **state)
 	int i;
 
 	for (i = 0; i < 2000; i++)
-		assert_int_equal(buf_printf(&s, "event: e%d\r\ndata: {\"n\":%d}\r\n\r\n: hb\n\n", i, i),
-				 0);
+		assert_int_equal(
+			buf_printf(&s, "event: e%d\r\ndata: {\"n\":%d}\r\n\r\n: hb\n\n", i, i), 0);
 	rec_init(&rec);
 	sse_parser_init(&p, 64, record, &rec);
 	assert_int_equal(feed_chunks(&p, s.data, s.len, sizes, 7), 0);
