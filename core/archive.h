@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The checks a skill archive passes before anything is extracted
- * (docs/protocol.md §12, the SDK's skills.ts): pure functions over the listings
+ * (docs/protocol.md §12, the SDK's skill setup): pure functions over the listings
  * that `unzip -Z1` / `tar -tf` (names) and `unzip -Z --h --t` / `tar -tvf`
  * (typed, ls-style) print, so that they can be unit-tested apart from the
  * processes that produce them.

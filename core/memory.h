@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The session's memory stores, mounted as folders and kept in sync with the
- * memory-store API (docs/protocol.md §12; the SDK's memories.ts
+ * memory-store API (docs/protocol.md §12; the SDK's
  * SessionMemoryStores, which this follows rule by rule).
  *
  * Done in the core, not in an executor: the memory endpoints take only the

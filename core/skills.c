@@ -205,7 +205,7 @@ job_failed(struct skills *sk, const char *fmt, ...)
 	next_skill(sk);
 }
 
-/* ---- finding the archive tools (fs-util.ts findExecutable) ---------------- */
+/* ---- finding the archive tools (the SDK's findExecutable) ------------------ */
 
 static int
 is_inside_workdir(const struct skills *sk, const char *real)

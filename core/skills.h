@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The session agent's skills, unpacked into <workdir>/skills/<name>/ before
- * the executor starts (docs/protocol.md §12, the SDK's skills.ts setupSkills).
+ * the executor starts (docs/protocol.md §12, the SDK's setupSkills).
  *
  * Done in the core, not in an executor: the downloads need the API client
  * and the item's sessions token, which plugins never see, and every

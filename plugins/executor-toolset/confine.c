@@ -376,7 +376,7 @@ confine_path(const struct confine_root *root, const char *p, char **ret_real, st
 	return confine_path_ex(root, NULL, p, ret_real, NULL, msg);
 }
 
-/* The first of `extra` whose canonical form holds `real` (fs-util.ts
+/* The first of `extra` whose canonical form holds `real` (the SDK's
  * containingRoot), or -1. */
 int
 confine_containing_root(const char *const *extra, const char *real)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Path confinement of the toolset's file tools (docs/protocol.md §14, the SDK's
- * fs-util.ts confineToRoot).
+ * confineToRoot).
  *
  * A path is resolved against the canonical workdir (absolute paths are
  * allowed), `..` is collapsed lexically, then every symlink is resolved,

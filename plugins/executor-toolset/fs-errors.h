@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The SDK's wording for filesystem errors (fs-util.ts fsErrorMessage), so
+ * The SDK's wording for filesystem errors (fsErrorMessage), so
  * that the agent reads the same text whichever runner served the call.
  */
 #ifndef TOOLSET_FS_ERRORS_H

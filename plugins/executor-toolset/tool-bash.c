@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bash: one persistent /bin/bash per session thread (node.ts betaBashTool,
+ * bash: one persistent /bin/bash per session thread (the SDK's betaBashTool,
  * Shell, BashProcess, RunningCommand, CommandStream and SavedOutput).
  *
  * The shell starts with BASH_SETUP on its stdin: it keeps copies of its

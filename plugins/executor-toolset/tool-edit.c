@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * edit: literal search and replace in one file (node.ts betaEditTool).
+ * edit: literal search and replace in one file (the SDK's betaEditTool).
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * glob: files under the workdir matching a pattern, newest first (node.ts
- * betaGlobTool over Node 22's fs.glob).
+ * glob: files under the workdir matching a pattern, newest first (the
+ * SDK's betaGlobTool over Node 22's fs.glob).
  *
  * The walk reproduces what fs.glob does for the SDK's options: a segment
  * `**` crosses real directories whose names do not start with '.', never a

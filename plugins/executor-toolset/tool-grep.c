@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * grep: search file contents (node.ts betaGrepTool).
+ * grep: search file contents (the SDK's betaGrepTool).
  *
  * With an executable `rg` on PATH whose real path lies outside the workdir,
  * the search is `rg --no-config -n --no-heading -e <pattern> -- <path>`,
@@ -340,7 +340,7 @@ rg_on_exit(void *userdata, struct er_process *proc, int status)
 	rg_check_done(g);
 }
 
-/* fs-util.ts isWithinFolded(): confine_is_within() with ASCII letter case
+/* The SDK's isWithinFolded(): confine_is_within() with ASCII letter case
  * ignored (the SDK also folds Unicode case and form).  Out of memory reads
  * as inside. */
 static int
@@ -385,7 +385,7 @@ inside_session(const struct ts_session *s, const char *real)
 	return 0;
 }
 
-/* fs-util.ts findExecutable('rg', [workdir, ...allowedRoots]): the first
+/* The SDK's findExecutable('rg', [workdir, ...allowedRoots]): the first
  * executable regular file called rg in an absolute, normalised PATH entry
  * whose real path is neither in the workdir nor in an allowed root
  * (compared without regard to case).  Caller frees. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * read: a UTF-8 text file, whole or a range of lines (node.ts betaReadTool).
+ * read: a UTF-8 text file, whole or a range of lines (the SDK's betaReadTool).
  */
 #include "config.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * write: create or replace a file atomically (node.ts betaWriteTool,
- * fs-util.ts atomicWriteFile).
+ * write: create or replace a file atomically (the SDK's betaWriteTool
+ * and atomicWriteFile).
  */
 #include "config.h"
 
