@@ -7,7 +7,8 @@ FUZZ_TARGETS = json sse secret http_header conffile toolset
 if ENABLE_FUZZING
 check_PROGRAMS += tests/fuzz/fuzz_json tests/fuzz/fuzz_sse tests/fuzz/fuzz_secret \
 	tests/fuzz/fuzz_http_header tests/fuzz/fuzz_conffile tests/fuzz/fuzz_toolset
-FUZZ_COMMON = common/json.c common/buf.c common/secret.c common/base64.c common/http-header.c common/rand.c
+FUZZ_COMMON = common/json.c common/buf.c common/nbio.c common/secret.c common/wipe.c \
+	common/base64.c common/http-header.c common/rand.c
 tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c common/jsonw.c $(FUZZ_COMMON)
 tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS) $(FUZZ_CFLAGS)
 tests_fuzz_fuzz_json_LDFLAGS = $(FUZZ_CFLAGS)
