@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,36 +315,103 @@ pid_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* SIGKILL the processes carrying the group's tracking id that left its
- * process groups (setsid, setpgid).  Each descends from us, their
- * subreaper: from a process of the group, or, orphaned, from us directly.
- * So only those subtrees are searched, not every process of the host: at
- * thousands of sessions that was thousands of environments read for each
- * session that ended, on the event loop. */
-static void
-kill_escaped(struct proc_group *g)
+/* The state letter and parent of `pid`, from /proc/PID/stat: 0, or -1
+ * when it is gone. */
+static int
+proc_stat(pid_t pid, char *state, pid_t *ppid)
 {
-	struct pids found = { 0 };
+	char path[64];
+	char buf[1024];
+	const char *paren;
+	ssize_t n;
+	int parent;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid ...": comm may hold anything, ')' too. */
+	paren = strrchr(buf, ')');
+	if (!paren || sscanf(paren + 1, " %c %d", state, &parent) != 2)
+		return -1;
+	*ppid = (pid_t)parent;
+	return 0;
+}
+
+/* The parent of `pid`, or 0. */
+static pid_t
+parent_of(pid_t pid)
+{
+	pid_t ppid;
+	char state;
+
+	return proc_stat(pid, &state, &ppid) == 0 ? ppid : 0;
+}
+
+/* Is `pid` gone or a zombie?  Its environment reads empty for good. */
+static int
+is_dead(pid_t pid)
+{
+	pid_t ppid;
+	char state;
+
+	return proc_stat(pid, &state, &ppid) < 0 || state == 'Z' || state == 'X';
+}
+
+/* Bound on the re-reads of an environment that a process replaces. */
+#define EXEC_WINDOW_TRIES 1000
+
+/* Does orphan `pid` carry `tracking_id`?  A process in the middle of
+ * execve() shows an empty environment until the new image's is set up: it
+ * is read again until it shows one, so that a process that is exec'ing as
+ * the session ends is not missed. */
+static int
+orphan_is_tracked(pid_t pid, const char *tracking_id)
+{
+	char id[64];
+
+	for (int i = 0; i < EXEC_WINDOW_TRIES; i++) {
+		if (tracking_id_of(pid, id, sizeof(id)))
+			return strcmp(id, tracking_id) == 0;
+		if (is_dead(pid))
+			return 0;
+		sched_yield();
+	}
+	return 0;
+}
+
+/* Collect the group's processes and every process that left its process
+ * groups (setsid, setpgid).  Each descends from us, their subreaper: from
+ * a process of the group, and then it is the session's whatever its
+ * environment says, or, orphaned, from us directly, and then its tracking
+ * id tells whose it is.  So only those subtrees are searched, not every
+ * process of the host: at thousands of sessions that was thousands of
+ * environments read for each session that ended, on the event loop. */
+static int
+collect_session_tree(struct proc_group *g, struct pids *found)
+{
 	struct pids known = { 0 };
 	size_t first_orphan;
 	size_t keep;
 	int r = 0;
 
-	if (!g->sp->tree_search) {
-		signal_tracked(g->tracking_id, SIGKILL);
-		return;
-	}
 	/* The group's subtrees before our children: a process orphaned
 	 * between the two reads is found in the second. */
 	for (struct proc *p = g->procs; p && r == 0; p = p->next) {
 		if (!p->reaped)
-			r = pids_add(&found, p->pid);
+			r = pids_add(found, p->pid);
 	}
 	if (r == 0)
-		r = pids_add_descendants(&found, 0);
-	first_orphan = found.n;
+		r = pids_add_descendants(found, 0);
+	first_orphan = found->n;
 	if (r == 0)
-		r = pids_add_children(&found, getpid());
+		r = pids_add_children(found, getpid());
 	/* Our children that are some group's processes are that group's. */
 	for (struct proc_group *o = g->sp->groups; o && r == 0; o = o->next) {
 		for (struct proc *p = o->procs; p && r == 0; p = p->next) {
@@ -354,54 +422,55 @@ kill_escaped(struct proc_group *g)
 	if (r == 0) {
 		qsort(known.v, known.n, sizeof(*known.v), pid_cmp);
 		keep = first_orphan;
-		for (size_t i = first_orphan; i < found.n; i++) {
-			if (!known.n ||
-			    !bsearch(&found.v[i], known.v, known.n, sizeof(*known.v), pid_cmp))
-				found.v[keep++] = found.v[i];
+		for (size_t i = first_orphan; i < found->n; i++) {
+			if ((!known.n ||
+			     !bsearch(&found->v[i], known.v, known.n, sizeof(*known.v), pid_cmp)) &&
+			    orphan_is_tracked(found->v[i], g->tracking_id))
+				found->v[keep++] = found->v[i];
 		}
-		found.n = keep;
-		r = pids_add_descendants(&found, first_orphan);
+		found->n = keep;
+		r = pids_add_descendants(found, first_orphan);
 	}
-	if (r < 0) {
-		signal_tracked(g->tracking_id, SIGKILL);
-	} else {
-		for (size_t i = 0; i < found.n; i++) {
-			char id[64];
-
-			if (tracking_id_of(found.v[i], id, sizeof(id)) &&
-			    strcmp(id, g->tracking_id) == 0)
-				kill(found.v[i], SIGKILL);
-		}
-	}
-	free(found.v);
 	free(known.v);
+	return r;
 }
 
-/* The parent of `pid` from /proc/PID/stat, or 0. */
-static pid_t
-parent_of(pid_t pid)
-{
-	char path[64];
-	char buf[1024];
-	const char *paren;
-	ssize_t n;
-	int ppid = 0;
-	int fd;
+/* Bound on the passes that stop what the last one found. */
+#define FREEZE_PASSES 16
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold anything, ')' too. */
-	paren = strrchr(buf, ')');
-	if (!paren || sscanf(paren + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return (pid_t)ppid;
+/* SIGKILL every process of the group, those that left its process groups
+ * included.  Each is stopped first and the tree searched again until no
+ * new process shows: a process killed while its children are being listed
+ * would orphan them, and one that cleared its environment would then be
+ * no one's. */
+static void
+kill_session_tree(struct proc_group *g)
+{
+	struct pids stopped = { 0 };
+	int r = 0;
+
+	for (int pass = 0; pass < FREEZE_PASSES && r == 0; pass++) {
+		struct pids found = { 0 };
+		size_t before = stopped.n;
+
+		r = collect_session_tree(g, &found);
+		qsort(stopped.v, stopped.n, sizeof(*stopped.v), pid_cmp);
+		for (size_t i = 0; i < found.n && r == 0; i++) {
+			if (before &&
+			    bsearch(&found.v[i], stopped.v, before, sizeof(*stopped.v), pid_cmp))
+				continue;
+			kill(found.v[i], SIGSTOP);
+			r = pids_add(&stopped, found.v[i]);
+		}
+		free(found.v);
+		if (stopped.n == before)
+			break;
+	}
+	for (size_t i = 0; i < stopped.n; i++)
+		kill(stopped.v[i], SIGKILL);
+	if (r < 0)
+		signal_tracked(g->tracking_id, SIGKILL);
+	free(stopped.v);
 }
 
 static int
@@ -473,12 +542,20 @@ proc_kill(struct proc *p, int sig)
 void
 proc_group_kill(struct proc_group *g)
 {
+	/* Stopped, the groups fork no more while their tree is searched. */
+	for (struct proc *p = g->procs; p; p = p->next) {
+		if (!p->reaped)
+			kill(-p->pid, g->sp->tree_search ? SIGSTOP : SIGKILL);
+	}
+	/* Processes that called setsid() or setpgid() escaped the groups. */
+	if (g->sp->tree_search)
+		kill_session_tree(g);
+	else
+		signal_tracked(g->tracking_id, SIGKILL);
 	for (struct proc *p = g->procs; p; p = p->next) {
 		if (!p->reaped)
 			kill(-p->pid, SIGKILL);
 	}
-	/* Processes that called setsid() or setpgid() escaped the groups. */
-	kill_escaped(g);
 }
 
 void

@@ -141,8 +141,6 @@ no_credentials_in_logs() {
 	fi
 }
 
-# libFuzzer smoke: each target for FUZZ_SECONDS from its seed corpus; one
-# test per target.  Skipped where clang cannot link libFuzzer.
 # make distcheck from the main build: the tarball carries every test, the
 # control plane and the scripts, and builds and passes from there (the Node
 # checks skip: node_modules is not distributed).  One test; about a minute
@@ -155,11 +153,16 @@ distcheck() {
 		passed=$((passed + 1))
 	else
 		grep -E '^(FAIL|ERROR)|ERROR:|Error ' "$dir/distcheck.out" | head -n 20
+		# The failing tests' own output, which distcheck leaves in its tree.
+		find "$dir" -path '*/_build/*' -name test-suite.log -exec cat {} + 2>/dev/null |
+			head -n 200
 		failed=$((failed + 1))
 		status=1
 	fi
 }
 
+# libFuzzer smoke: each target for FUZZ_SECONDS from its seed corpus; one
+# test per target.  Skipped where clang cannot link libFuzzer.
 fuzz_smoke() {
 	local dir=$top/build/fuzz secs=${FUZZ_SECONDS:-10} line
 	[ "$secs" -gt 0 ] || return
