@@ -82,10 +82,13 @@ work_secret_sessions_token(const char *secret, char **ret_token)
 		goto out;
 	}
 	token = json_get_str(doc, 0, "sessions_token");
-	/* It becomes a header value: a CR or LF would inject headers. */
-	if (json_kind(doc, 0) != JSON_OBJECT || !token || !*token ||
-	    !http_header_value_valid(token)) {
+	if (json_kind(doc, 0) != JSON_OBJECT || !token || !*token) {
 		r = -EINVAL;
+		goto out;
+	}
+	/* It becomes a header value: a CR or LF would inject headers. */
+	if (!http_header_value_valid(token)) {
+		r = -EBADMSG;
 		goto out;
 	}
 	copy = strdup(token);

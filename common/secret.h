@@ -16,12 +16,13 @@
  * (api_base_url, session_ingress_token...) are ignored.  On success
  * *ret_token is a new string the caller frees.  -EINVAL when the secret
  * yields no token (the caller then falls back to the environment key),
- * -ENOMEM; *ret_token is untouched on failure.
+ * -EBADMSG when its token cannot be a header value (a control character:
+ * a forged secret, and the item is given up), -ENOMEM; *ret_token is
+ * untouched on failure.
  *
  * Stricter than Node only on inputs no server sends: characters outside
  * both base64 alphabets, and JSON that json_parse() refuses (duplicate
- * keys, lone surrogates, \u0000, nesting past JSON_MAX_DEPTH) and a token
- * that cannot be a header value (a control character). */
+ * keys, lone surrogates, \u0000, nesting past JSON_MAX_DEPTH). */
 int work_secret_sessions_token(const char *secret, char **ret_token);
 
 /* Keep the process's memory, and so its credentials, out of core dumps and

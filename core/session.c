@@ -1272,6 +1272,7 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	const char *sid = json_get_str(work, data, "id");
 	const char *secret = json_get_str(work, 0, "secret");
 	char *token = NULL;
+	int token_ret;
 
 	if (!s)
 		return NULL;
@@ -1291,11 +1292,18 @@ session_start(struct runtime *rt, const struct json_doc *work)
 		if (!s->work_secret || log_add_secret(s->work_secret) < 0)
 			goto oom;
 	}
-	if (secret && work_secret_sessions_token(secret, &token) == 0) {
+	token_ret = secret ? work_secret_sessions_token(secret, &token) : -EINVAL;
+	if (token_ret == 0) {
 		s->token = token;
 		log_add_secret(token);
 	} else {
-		if (secret)
+		if (token_ret == -EBADMSG)
+			log_emit(
+				LOG_LEVEL_ERR, "session", &s->ctx,
+				"the work secret's sessions token holds a control character, which "
+				"no header may carry: the item is given up (stopped with the "
+				"environment key) and its session is not served");
+		else if (secret)
 			log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
 				 "the work secret carries no sessions token, using the environment "
 				 "key");
@@ -1316,6 +1324,11 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	if (rt->settings->kill_session_after_sec > 0)
 		loop_add_timer(rt->loop, (uint64_t)rt->settings->kill_session_after_sec * 1000u,
 			       runtime_limit_fired, s, &s->runtime_timer);
+	if (token_ret == -EBADMSG) {
+		/* A forged secret: nothing of the session is read with it. */
+		session_end(s, SESSION_END_FAILED);
+		return s;
+	}
 	s->serves_session = type && strcmp(type, "session") == 0 && *s->session_id;
 	if (!s->serves_session)
 		log_emit(LOG_LEVEL_INFO, "session", &s->ctx,

@@ -274,9 +274,15 @@ try {
     await until(async () => (await cp.report()).requests.log.some((l) => l.route === 'events.stream' && l.path.includes(big)) || /sesn[^ ]* msg="event stream open"/.test(r3.log().split('\n').filter((l) => l.includes(big)).join('\n')), 20_000);
     await say(client, big, 'go');
 
-    const evF = await untilTurnEnds(forged, 1, 30_000);
-    ok(toolCalls(evF ?? []).map((c) => c.text).join() === 'f1,f2', 'a secret whose token would inject a header: the item is served with the environment key', toolCalls(evF ?? []).map((c) => c.text));
-    ok(/work secret carries no sessions token/.test(r3.log()), '... with a warning in the log');
+    // A forged secret: the item is given up, not served with another credential.
+    const forgedRep = await until(async () => {
+      const rep = await cp.report();
+      return itemsOf(rep, forged).length > 0 && itemsOf(rep, forged).every((w) => w.state === 'stopped') ? rep : null;
+    }, 30_000);
+    ok(forgedRep, 'a secret whose token would inject a header: the item is given up and stopped', itemsOf(await cp.report(), forged).map((w) => w.state));
+    const forgedReads = (forgedRep?.requests.log ?? []).filter((l) => l.path.includes(forged) && (l.credential === 'env' || l.credential === 'token'));
+    ok(forgedRep && forgedReads.length === 0, '... nothing of its session is read or answered', forgedReads.map((l) => l.route));
+    ok(/sessions token holds a control character, which no header may carry: the item is given up/.test(r3.log()), '... with the reason in the log');
 
     const refusedRep = await until(async () => {
       const rep = await cp.report();
@@ -328,8 +334,8 @@ try {
     ok(otherHits === 0, `nothing was sent to another origin (${otherHits} connections)`);
     const repEnd = await cp.report();
     ok(!repEnd.mistake_counts.header_injected, 'no header was injected', repEnd.mistakes.filter((m) => m.kind === 'header_injected'));
-    const unanswered = all.filter((sid) => sid !== refused).flatMap((sid) => toolCalls(repEnd.sessions[sid].events).filter((c) => c.results.length !== 1).map((c) => `${sid} ${c.input.command}`));
-    ok(unanswered.length === 0, 'every call (but the refused one) was answered exactly once', unanswered);
+    const unanswered = all.filter((sid) => sid !== refused && sid !== forged).flatMap((sid) => toolCalls(repEnd.sessions[sid].events).filter((c) => c.results.length !== 1).map((c) => `${sid} ${c.input.command}`));
+    ok(unanswered.length === 0, 'every call (but the refused one and the given-up one) was answered exactly once', unanswered);
     const mine = repEnd.requests.log.filter((l) => l.worker === 'hostile-net' || l.path.includes(env2.id));
     const rate = mine.length / ((Date.now() - t1) / 1000);
     ok(rate < 20, `no spin: ${mine.length} requests in ${((Date.now() - t1) / 1000).toFixed(0)} s (${rate.toFixed(1)}/s)`, repEnd.requests.by_worker['hostile-net']);

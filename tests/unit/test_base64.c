@@ -227,7 +227,7 @@ token_of(const char *secret, char **ret)
 }
 
 static void
-expect_token_json(const char *json, const char *want)
+expect_token_json(const char *json, const char *want, int want_error)
 {
 	int padded;
 	int standard;
@@ -244,7 +244,7 @@ expect_token_json(const char *json, const char *want)
 				assert_string_equal(tok, want);
 				free(tok);
 			} else {
-				if (r != -EINVAL)
+				if (r != want_error)
 					fail_msg("secret of '%s' gave %d", json, r);
 				assert_null(tok);
 			}
@@ -284,21 +284,21 @@ test_secret_vectors(void **state)
 static void
 test_secret_good(void **state)
 {
-	expect_token_json("{\"sessions_token\":\"sk-abc\"}", "sk-abc");
+	expect_token_json("{\"sessions_token\":\"sk-abc\"}", "sk-abc", 0);
 	expect_token_json("{\"sessions_token\":\"sk-abc\",\"api_base_url\":\"https://x\","
 			  "\"session_ingress_token\":\"y\",\"extra\":{\"n\":[1,2]}}",
-			  "sk-abc");
-	expect_token_json(" \n{ \"api_base_url\" : null , \"sessions_token\" : \"t\" }\t", "t");
-	expect_token_json("{\"sessions\\u005ftoken\":\"escaped-key\"}", "escaped-key");
-	expect_token_json("{\"sessions_token\":\"t\\u00e9\\/\"}", "t\xc3\xa9/");
-	expect_token_json("{\"sessions_token\":\"~?~>?>~~\"}", "~?~>?>~~");
+			  "sk-abc", 0);
+	expect_token_json(" \n{ \"api_base_url\" : null , \"sessions_token\" : \"t\" }\t", "t", 0);
+	expect_token_json("{\"sessions\\u005ftoken\":\"escaped-key\"}", "escaped-key", 0);
+	expect_token_json("{\"sessions_token\":\"t\\u00e9\\/\"}", "t\xc3\xa9/", 0);
+	expect_token_json("{\"sessions_token\":\"~?~>?>~~\"}", "~?~>?>~~", 0);
 	expect_token_json("{\"x\":{\"sessions_token\":\"inner\"},\"sessions_token\":\"outer\"}",
-			  "outer");
+			  "outer", 0);
 	/* ill-formed UTF-8 becomes U+FFFD, as Node decodes it */
-	expect_token_json("{\"sessions_token\":\"a\",\"x\":\"\xff\xfe\"}", "a");
-	expect_token_json("{\"sessions_token\":\"a\xc3\"}", "a\xef\xbf\xbd");
+	expect_token_json("{\"sessions_token\":\"a\",\"x\":\"\xff\xfe\"}", "a", 0);
+	expect_token_json("{\"sessions_token\":\"a\xc3\"}", "a\xef\xbf\xbd", 0);
 	expect_token_json("{\"sessions_token\":\"\xed\xa0\x80\"}",
-			  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+			  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 0);
 }
 
 static void
@@ -329,7 +329,9 @@ test_secret_bad(void **state)
 		"\xef\xbb\xbf{\"sessions_token\":\"t\"}",
 		"{sessions_token:\"t\"}",
 		"{'sessions_token':'t'}",
-		/* a header value: no control character may inject another header */
+	};
+	/* a header value: no control character may inject another header */
+	static const char *const forged_json[] = {
 		"{\"sessions_token\":\"sk-ant-req-x\\r\\nX-Injected: yes\"}",
 		"{\"sessions_token\":\"sk\\n\"}",
 		"{\"sessions_token\":\"sk\\t\"}",
@@ -338,7 +340,9 @@ test_secret_bad(void **state)
 	size_t i;
 
 	for (i = 0; i < sizeof(bad_json) / sizeof(bad_json[0]); i++)
-		expect_token_json(bad_json[i], NULL);
+		expect_token_json(bad_json[i], NULL, -EINVAL);
+	for (i = 0; i < sizeof(forged_json) / sizeof(forged_json[0]); i++)
+		expect_token_json(forged_json[i], NULL, -EBADMSG);
 
 	/* not base64 */
 	assert_int_equal(token_of("!!!!", &tok), -EINVAL);
