@@ -13,6 +13,10 @@ import { Skills, skillRoutes } from './skills.mjs';
 import { MEMORY_BETA, MemoryStores, memoryRoutes } from './memory.mjs';
 import { MessagesApi, messagesRoutes } from './messages.mjs';
 
+// How long after an item's stop its sessions token may still arrive from a
+// request sent before the stop (see requireSessionCred).
+const IN_FLIGHT_GRACE_MS = 250;
+
 function compile(pattern) {
   const src = pattern.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)');
   return new RegExp(`^${src}$`);
@@ -101,7 +105,9 @@ export class ControlPlane {
       const item = this.work.items.get(c.workId);
       if (item?.data.id === s.id) {
         if (item.state !== 'stopped') return c;
-        this.report.mistake('expired_sessions_token', ctx.route, { work_id: item.id });
+        // A request the runner sent before its stop can reach us after it (another
+        // connection): refused all the same, a mistake only past that window.
+        if (Date.now() - Date.parse(item.stopped_at) > IN_FLIGHT_GRACE_MS) this.report.mistake('expired_sessions_token', ctx.route, { work_id: item.id });
         throw new ApiError(401, `sessions token of ${item.id} expired: the work item is stopped`);
       }
     }
