@@ -21,8 +21,11 @@
 #include <sys/fsuid.h>
 #endif
 
-#include "rand.h"
+#include "cgroup.h"
+#include "proc-cgroup.h"
+#include "procfs.h"
 #include "process.h"
+#include "rand.h"
 
 extern char **environ;
 
@@ -41,6 +44,8 @@ struct proc_group {
 	struct proc_group *next;
 	struct proc *procs;
 	char tracking_id[40];
+	char *cgroup;	      /* its own cgroup, made at its first command */
+	char *cgroup_procs;   /* cgroup/cgroup.procs, for the child to join */
 	int freed;	      /* kept until its processes are reaped */
 	int in_exit_callback; /* one of its exit callbacks is running */
 	void (*on_empty)(void *userdata);
@@ -54,6 +59,8 @@ struct spawner {
 	 * process's children (/proc/PID/task/TID/children): escaped processes
 	 * are searched among our descendants only. */
 	int tree_search;
+	/* The groups' own cgroups, or NULL where none can be made. */
+	struct proc_cgroups *cgroups;
 };
 
 static void reap_children(void *userdata, int signo);
@@ -80,6 +87,8 @@ spawner_new(struct loop *loop)
 		free(sp);
 		return NULL;
 	}
+	if (proc_cgroups_open(&sp->cgroups) < 0)
+		sp->cgroups = NULL;
 	return sp;
 }
 
@@ -100,6 +109,10 @@ group_destroy(struct proc_group *g)
 		g->procs = p->next;
 		free(p);
 	}
+	if (g->cgroup)
+		proc_cgroup_remove(g->sp->cgroups, g->cgroup);
+	free(g->cgroup);
+	free(g->cgroup_procs);
 	free(g);
 }
 
@@ -110,6 +123,7 @@ spawner_free(struct spawner *sp)
 		return;
 	while (sp->groups)
 		group_destroy(sp->groups);
+	proc_cgroups_close(sp->cgroups);
 	free(sp);
 }
 
@@ -154,7 +168,8 @@ proc_group_on_empty(struct proc_group *g, void (*cb)(void *userdata), void *user
 }
 
 /* The tracking id /proc/PID/environ holds, copied into `id` (truncated to
- * its size): 1, or 0 when it holds none or is not ours to read.  Linux only. */
+ * its size): 1, 0 when it holds none, -1 when it reads empty or is not
+ * ours to read.  Linux only. */
 static int
 tracking_id_of(pid_t pid, char *id, size_t idlen)
 {
@@ -167,11 +182,11 @@ tracking_id_of(pid_t pid, char *id, size_t idlen)
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = '\0';
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
 		if (strncmp(buf + i, var, sizeof(var) - 1) == 0) {
@@ -211,7 +226,7 @@ signal_tracked(const char *tracking_id, int sig)
 	if (!d)
 		return 0;
 	while ((pid = next_pid(d))) {
-		if (tracking_id_of(pid, id, sizeof(id)) && strcmp(id, tracking_id) == 0) {
+		if (tracking_id_of(pid, id, sizeof(id)) > 0 && strcmp(id, tracking_id) == 0) {
 			n++;
 			if (sig)
 				kill(pid, sig);
@@ -315,71 +330,51 @@ pid_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* The state letter and parent of `pid`, from /proc/PID/stat: 0, or -1
- * when it is gone. */
-static int
-proc_stat(pid_t pid, char *state, pid_t *ppid)
-{
-	char path[64];
-	char buf[1024];
-	const char *paren;
-	ssize_t n;
-	int parent;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* "pid (comm) state ppid ...": comm may hold anything, ')' too. */
-	paren = strrchr(buf, ')');
-	if (!paren || sscanf(paren + 1, " %c %d", state, &parent) != 2)
-		return -1;
-	*ppid = (pid_t)parent;
-	return 0;
-}
-
 /* The parent of `pid`, or 0. */
 static pid_t
 parent_of(pid_t pid)
 {
-	pid_t ppid;
-	char state;
+	struct procfs_stat st;
 
-	return proc_stat(pid, &state, &ppid) == 0 ? ppid : 0;
-}
-
-/* Is `pid` gone or a zombie?  Its environment reads empty for good. */
-static int
-is_dead(pid_t pid)
-{
-	pid_t ppid;
-	char state;
-
-	return proc_stat(pid, &state, &ppid) < 0 || state == 'Z' || state == 'X';
+	return procfs_stat(pid, &st) == 0 ? st.ppid : 0;
 }
 
 /* Bound on the re-reads of an environment that a process replaces. */
 #define EXEC_WINDOW_TRIES 1000
 
-/* Does orphan `pid` carry `tracking_id`?  A process in the middle of
- * execve() shows an empty environment until the new image's is set up: it
- * is read again until it shows one, so that a process that is exec'ing as
- * the session ends is not missed. */
+/* Is `pid` in the middle of execve()?  Its arguments, as its environment,
+ * read empty until the new image has set them up. */
+static int
+is_exec_window(pid_t pid)
+{
+	char path[64];
+	char c;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, &c, 1);
+	close(fd);
+	return n == 0 && !procfs_is_dead(pid);
+}
+
+/* Does orphan `pid` carry `tracking_id`?  A process caught in the middle
+ * of execve() is read again until its new image shows its environment, so
+ * that a process that is exec'ing as the session ends is not missed. */
 static int
 orphan_is_tracked(pid_t pid, const char *tracking_id)
 {
 	char id[64];
+	int r;
 
 	for (int i = 0; i < EXEC_WINDOW_TRIES; i++) {
-		if (tracking_id_of(pid, id, sizeof(id)))
-			return strcmp(id, tracking_id) == 0;
-		if (is_dead(pid))
+		r = tracking_id_of(pid, id, sizeof(id));
+		if (r >= 0)
+			return r > 0 && strcmp(id, tracking_id) == 0;
+		if (!is_exec_window(pid))
 			return 0;
 		sched_yield();
 	}
@@ -514,12 +509,30 @@ spawn_kill_left_behind(const char *dir)
 	if (!d)
 		return 0;
 	while ((pid = next_pid(d))) {
-		if (tracking_id_of(pid, id, sizeof(id)) && works_within(pid, real) &&
+		if (tracking_id_of(pid, id, sizeof(id)) > 0 && works_within(pid, real) &&
 		    !is_ancestor(pid) && kill(pid, SIGKILL) == 0)
 			n++;
 	}
 	closedir(d);
 	return n;
+}
+
+int
+spawner_sweep_stale(struct spawner *sp)
+{
+	return sp->cgroups ? proc_cgroups_sweep_stale(sp->cgroups) : 0;
+}
+
+const char *
+spawner_cgroup_dir(const struct spawner *sp)
+{
+	return sp->cgroups ? proc_cgroups_dir(sp->cgroups) : NULL;
+}
+
+int
+spawner_finds_every_process(const struct spawner *sp)
+{
+	return sp->tree_search || sp->cgroups;
 }
 
 int
@@ -556,6 +569,9 @@ proc_group_kill(struct proc_group *g)
 		if (!p->reaped)
 			kill(-p->pid, SIGKILL);
 	}
+	/* And whatever is left in its cgroup, which no process can leave. */
+	if (g->cgroup)
+		cgroup_kill_all(g->cgroup);
 }
 
 void
@@ -697,7 +713,8 @@ join_cgroup(const char *procs)
 
 /* In the child, after fork: only async-signal-safe calls from here on. */
 static void __attribute__((noreturn))
-child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe, pid_t runner_pid)
+child_exec(const struct spawn_spec *spec, const char *group_cgroup_procs, int pipes[3][2],
+	   int errpipe, pid_t runner_pid)
 {
 	sigset_t none;
 	int devnull;
@@ -744,6 +761,10 @@ child_exec(const struct spawn_spec *spec, int pipes[3][2], int errpipe, pid_t ru
 	setfsuid(geteuid());
 	setfsgid(getegid());
 #endif
+	/* The group's cgroup finds the command's processes at the end; not
+	 * being there costs only that, so it does not stop the command. */
+	if (group_cgroup_procs)
+		(void)join_cgroup(group_cgroup_procs);
 	if (spec->cgroup_procs && join_cgroup(spec->cgroup_procs) < 0)
 		goto fail;
 	for (int i = 0; i < spec->n_rlimits; i++) {
@@ -775,6 +796,32 @@ fail:
 	_exit(127);
 }
 
+/* The group's own cgroup, made for its first command that the backend
+ * places in none.  Where it cannot be made, the group goes without. */
+static void
+group_cgroup_prepare(struct proc_group *g)
+{
+	static const char procs[] = "/cgroup.procs";
+	char dir[PATH_MAX];
+	size_t n;
+
+	if (g->cgroup || !g->sp->cgroups ||
+	    proc_cgroup_make(g->sp->cgroups, g->tracking_id, dir, sizeof(dir)) < 0)
+		return;
+	n = strlen(dir);
+	g->cgroup = strdup(dir);
+	g->cgroup_procs = malloc(n + sizeof(procs));
+	if (!g->cgroup || !g->cgroup_procs) {
+		free(g->cgroup);
+		free(g->cgroup_procs);
+		g->cgroup = g->cgroup_procs = NULL;
+		rmdir(dir);
+		return;
+	}
+	memcpy(g->cgroup_procs, dir, n);
+	memcpy(g->cgroup_procs + n, procs, sizeof(procs));
+}
+
 int
 proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_exit,
 	   void *userdata, int ret_fds[3], struct proc **ret_proc, char *errbuf, size_t errlen)
@@ -800,6 +847,8 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 		goto fail;
 	fcntl(errpipe[0], F_SETFL, fcntl(errpipe[0], F_GETFL) & ~O_NONBLOCK);
 
+	if (!spec->cgroup_procs)
+		group_cgroup_prepare(g);
 	runner_pid = getpid();
 	pid = fork();
 	if (pid < 0) {
@@ -807,7 +856,8 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 		goto fail;
 	}
 	if (pid == 0)
-		child_exec(spec, pipes, errpipe[1], runner_pid);
+		child_exec(spec, spec->cgroup_procs ? NULL : g->cgroup_procs, pipes, errpipe[1],
+			   runner_pid);
 
 	close(errpipe[1]);
 	errpipe[1] = -1;

@@ -79,6 +79,16 @@ void proc_release(struct proc *p);
 
 /* Processes on this host still carrying `tracking_id` (Linux; 0 elsewhere). */
 int spawn_count_tracked(const char *tracking_id);
+/* SIGKILL what the groups' cgroups of runners that are gone still hold
+ * (core/proc-cgroup.h), and remove those cgroups: the number killed. */
+int spawner_sweep_stale(struct spawner *sp);
+/* The directory of the groups' cgroups, or NULL where none can be made. */
+const char *spawner_cgroup_dir(const struct spawner *sp);
+/* Does a group's end find its processes whatever they did to their
+ * environment?  By a search of our descendants (Linux: we are their
+ * subreaper) or by the group's cgroup; elsewhere only the processes that
+ * kept the tracking id are found. */
+int spawner_finds_every_process(const struct spawner *sp);
 /* SIGKILL the processes that carry a tracking id, any, and work in `dir` or
  * below: left behind by a runner killed before it could end its sessions
  * (Linux; 0 elsewhere).  Only for a directory no live runner serves.  Their

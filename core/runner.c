@@ -827,17 +827,19 @@ check_executor(const struct plugin *p)
 /* What a runner killed before it could end its sessions left behind: its
  * session directories, and the processes its sessions' commands left
  * running (a background job outlives its call; under the `none` sandbox
- * nothing else ends it). */
+ * nothing else ends it): those in its sessions' cgroups, then those that
+ * carry a tracking id and work in its directories. */
 static void
-sweep(const struct settings *s)
+sweep(const struct settings *s, struct spawner *sp)
 {
 	int removed = 0;
 	int killed = 0;
+	int in_cgroups = spawner_sweep_stale(sp);
 	int ret;
 
 	if (s->workdir) {
 		/* One runner serves a --workdir at a time. */
-		killed = spawn_kill_left_behind(s->workdir);
+		killed += spawn_kill_left_behind(s->workdir);
 	} else {
 		ret = sessiondir_sweep(s->base_dir, &removed, &killed);
 		if (ret < 0)
@@ -848,6 +850,7 @@ sweep(const struct settings *s)
 				 "removed %d session director%s left by a runner that is gone",
 				 removed, removed == 1 ? "y" : "ies");
 	}
+	killed += in_cgroups;
 	if (killed)
 		log_info("runner", "killed %d process%s left running by a runner that is gone",
 			 killed, killed == 1 ? "" : "es");
@@ -960,7 +963,12 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 	loop_on_signal(r->rt.loop, SIGTERM, on_stop_signal, r);
 	loop_on_signal(r->rt.loop, SIGINT, on_stop_signal, r);
 	loop_on_signal(r->rt.loop, SIGHUP, on_hup, r);
-	sweep(s);
+	if (spawner_cgroup_dir(r->rt.spawner))
+		log_info("runner",
+			 "commands that their sandbox places in no cgroup are kept in a cgroup per "
+			 "session, under '%s'",
+			 spawner_cgroup_dir(r->rt.spawner));
+	sweep(s, r->rt.spawner);
 	r->started_ms = loop_now_ms();
 	r->unused_since_ms = r->started_ms;
 	return 0;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "policy.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -158,26 +159,6 @@ dup_list(const char *const *in)
 
 /* ---- cgroup ---------------------------------------------------------------- */
 
-static int
-write_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	size_t len = strlen(text);
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, len);
-	if (n < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	close(fd);
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 /* Remove session cgroups an earlier runner left (empty ones only: rmdir
  * refuses a cgroup with processes). */
 static void
@@ -204,40 +185,16 @@ sweep_stale(const char *base)
 static void
 find_cgroup(struct sb_policy *p)
 {
-	char line[PATH_MAX + 64];
-	char v1[PATH_MAX] = "";
-	char v2[PATH_MAX] = "";
 	char probe[PATH_MAX + 64];
-	FILE *f = fopen("/proc/self/cgroup", "re");
 
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *a = strchr(line, ':');
-		char *b = a ? strchr(a + 1, ':') : NULL;
-
-		if (!b)
-			continue;
-		b[strcspn(b, "\n")] = '\0';
-		*b = '\0';
-		if (strcmp(a + 1, "") == 0)
-			snprintf(v2, sizeof(v2), "%s", b + 1);
-		else if (strstr(a + 1, "memory"))
-			snprintf(v1, sizeof(v1), "%s", b + 1);
-	}
-	fclose(f);
-	if (v1[0] && access("/sys/fs/cgroup/memory", F_OK) == 0) {
-		snprintf(p->cg_base, sizeof(p->cg_base), "/sys/fs/cgroup/memory%s",
-			 strcmp(v1, "/") == 0 ? "" : v1);
+	if (cgroup_own_dir("memory", p->cg_base, sizeof(p->cg_base)) == 0) {
 		p->cg_v2 = 0;
-	} else if (v2[0] && access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0) {
+	} else if (cgroup_own_dir(NULL, p->cg_base, sizeof(p->cg_base)) == 0) {
 		char ctl[PATH_MAX + 32];
 		char buf[512] = "";
 		int fd;
 		ssize_t n;
 
-		snprintf(p->cg_base, sizeof(p->cg_base), "/sys/fs/cgroup%s",
-			 strcmp(v2, "/") == 0 ? "" : v2);
 		snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", p->cg_base);
 		fd = open(ctl, O_RDONLY | O_CLOEXEC);
 		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
@@ -278,24 +235,19 @@ sweep_cgroups(struct sb_policy *p)
 static int
 make_cgroup(struct sb_policy *p, const char *dir)
 {
-	char file[PATH_MAX + 256];
 	char limit[32];
+	int r;
 
 	if (mkdir(dir, 0755) < 0)
 		return errno == EEXIST ? 0 : -errno;
 	snprintf(limit, sizeof(limit), "%llu", (unsigned long long)p->memory);
-	if ((size_t)snprintf(file, sizeof(file), "%s/%s", dir,
-			     p->cg_v2 ? "memory.max" : "memory.limit_in_bytes") >= sizeof(file) ||
-	    write_file(file, limit) < 0) {
-		int r = -errno;
-
+	r = cgroup_write(dir, p->cg_v2 ? "memory.max" : "memory.limit_in_bytes", limit);
+	if (r < 0) {
 		rmdir(dir);
-		return r ? r : -EIO;
+		return r;
 	}
-	if (p->cg_v2) {
-		if ((size_t)snprintf(file, sizeof(file), "%s/memory.swap.max", dir) < sizeof(file))
-			(void)write_file(file, "0");
-	}
+	if (p->cg_v2)
+		(void)cgroup_write(dir, "memory.swap.max", "0");
 	return 0;
 }
 

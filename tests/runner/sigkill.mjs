@@ -4,7 +4,7 @@
 // --workdir); only the call in flight may; every call gets exactly one result.
 // The background job the call in flight left running (no sandbox ends it) is
 // killed by the second runner as it starts.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   apiClient, cp, done, environment, eventsOf, gone, ok, say, startRunner, TMP, toolCalls, trackedProcs, until,
@@ -99,6 +99,38 @@ try {
     ok(r?.code === 0, 'that runner exits 0 on SIGTERM', { r, log: b2?.log().slice(-2000) });
     const left = await untilNoTracked(TMP, 5000);
     ok(left.length === 0, 'no tracked process left', left);
+  }
+}
+
+// A background job that clears its environment and leaves the session's
+// directory carries nothing that names its session: the session's cgroup
+// still holds it, and the next runner empties the cgroups of one that is gone.
+{
+  const s3 = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  await cp.script(s3.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: '(cd / && exec env -i sleep 33) >/dev/null 2>&1 & sleep 20; echo late' } }], message: 'done' }] });
+  const baseDir = join(TMP, 'cgroup-base');
+  const a3 = startRunner({ envId: env.id, key, baseDir, workerId: 'first-cgroup' });
+  let b3;
+  try {
+    const cgroups = await until(() => /kept in a cgroup per session, under '/.test(a3.log()), 5000);
+    if (!cgroups) {
+      console.log('# skip: no cgroup can be made here, the job is found by its tracking id only');
+    } else {
+      await say(client, s3.id, 'go');
+      const job = () => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).find((p) => {
+        try { return readFileSync(`/proc/${p}/cmdline`, 'utf8') === 'sleep\x0033\x00'; } catch { return false; }
+      });
+      const pid = await until(job, 15_000);
+      ok(pid, 'a background job without environment runs outside the session directory', a3.log().slice(-2000));
+      await a3.kill('SIGKILL');
+      b3 = startRunner({ envId: env.id, key, baseDir, workerId: 'second-cgroup' });
+      ok(await until(() => pid && gone(Number(pid)), 5000), 'the next runner kills it as it starts, by its cgroup');
+      ok(/killed \d+ process(es)? left running by a runner that is gone/.test(b3.log()), '... and says so', b3.log().slice(0, 2000));
+    }
+  } finally {
+    const r = await (b3 ?? a3).stop();
+    ok(r.code === 0, 'the last runner exits 0 on SIGTERM', { r, log: (b3 ?? a3).log().slice(-2000) });
+    a3.kill();
   }
 }
 done();

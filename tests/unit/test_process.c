@@ -2,7 +2,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -242,8 +244,113 @@ test_orphaned_grandchild_is_killed(void **state)
 static void
 test_grandchild_without_environment_is_killed(void **state)
 {
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	int finds = spawner_finds_every_process(sp);
+
+	spawner_free(sp);
+	loop_free(loop);
+	if (!finds)
+		skip();
 	escaped_process_is_killed("setsid env -i sh -c 'echo up; exec sleep 300' </dev/null 2>&1 & "
 				  "exec sleep 300");
+}
+
+/* An orphan that cleared its environment and left the working directory
+ * carries nothing that names its session: its cgroup still does. */
+static void
+test_orphan_without_environment_is_killed_by_its_cgroup(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+
+	if (!spawner_cgroup_dir(sp)) {
+		spawner_free(sp);
+		loop_free(loop);
+		skip();
+	}
+	spawner_free(sp);
+	loop_free(loop);
+	escaped_process_is_killed("(cd / && setsid env -i sh -c 'echo up; exec sleep 300' "
+				  "</dev/null 2>&1 &); exec sleep 300");
+}
+
+/* read(2), or -1 when nothing comes within ten seconds. */
+static ssize_t
+read_within(int fd, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, 10000) != 1)
+		return -1;
+	return read(fd, buf, len);
+}
+
+/* A runner killed outright leaves its sessions' processes running; the
+ * next one to start kills what its cgroups still hold. */
+static void
+test_stale_cgroups_are_emptied_by_the_next_spawner(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	int out[2];
+	char buf[64];
+	ssize_t n;
+	size_t got = 0;
+	pid_t runner;
+	int status;
+
+	if (!spawner_cgroup_dir(sp)) {
+		spawner_free(sp);
+		loop_free(loop);
+		skip();
+	}
+	spawner_free(sp);
+	loop_free(loop);
+	assert_int_equal(pipe(out), 0);
+	runner = fork();
+	assert_true(runner >= 0);
+	if (runner == 0) {
+		/* The runner: one group, whose command leaves an orphan
+		 * without environment behind, then pauses until killed. */
+		struct loop *l = loop_new(http_curl_done);
+		struct spawner *s = spawner_new(l);
+		struct proc_group *g = proc_group_new(s);
+		char script[160];
+		char *argv[] = { "/bin/sh", "-c", script, NULL };
+		char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+		struct spawn_spec spec = {
+			.argv = argv, .envp = envp, .pass_fds = &out[1], .n_pass_fds = 1
+		};
+		int fds[3];
+		char err[256];
+
+		close(out[0]);
+		snprintf(script, sizeof(script),
+			 "(cd / && setsid env -i sh -c 'echo up >&%d; exec sleep 300' "
+			 "</dev/null >/dev/null 2>&1 &)",
+			 out[1]);
+		if (!s || !g || proc_spawn(g, &spec, NULL, NULL, fds, NULL, err, sizeof(err)) < 0)
+			_exit(1);
+		close(out[1]);
+		for (;;)
+			pause();
+	}
+	close(out[1]);
+	while (got < 3 && (n = read_within(out[0], buf + got, sizeof(buf) - got)) > 0)
+		got += (size_t)n;
+	kill(runner, SIGKILL);
+	assert_true(got >= 3 && memcmp(buf, "up\n", 3) == 0);
+	assert_int_equal(waitpid(runner, &status, 0), runner);
+
+	loop = loop_new(http_curl_done);
+	sp = spawner_new(loop);
+	assert_true(spawner_sweep_stale(sp) >= 1);
+	/* The orphan held the pipe: its end is the proof it is gone. */
+	assert_int_equal(read_within(out[0], buf, sizeof(buf)), 0);
+	close(out[0]);
+	spawner_free(sp);
+	loop_free(loop);
 }
 
 int
@@ -256,6 +363,8 @@ main(void)
 		cmocka_unit_test(test_daemonised_grandchild_is_killed),
 		cmocka_unit_test(test_orphaned_grandchild_is_killed),
 		cmocka_unit_test(test_grandchild_without_environment_is_killed),
+		cmocka_unit_test(test_orphan_without_environment_is_killed_by_its_cgroup),
+		cmocka_unit_test(test_stale_cgroups_are_emptied_by_the_next_spawner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "procfs.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+
+#ifdef HAVE_CGROUPS
+/* Is `name` one of the comma-separated `list`? */
+static int
+list_has(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+	}
+	return 0;
+}
+#endif
+
+int
+cgroup_own_dir(const char *controller, char *out, size_t len)
+{
+#ifdef HAVE_CGROUPS
+	char line[4096];
+	char mount[300];
+	char path[4096];
+	struct stat st;
+	int found = 0;
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	if (!f)
+		return -ENOENT;
+	/* "ID:CONTROLLERS:PATH"; v2 is "0::PATH". */
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *a = strchr(line, ':');
+		char *b = a ? strchr(a + 1, ':') : NULL;
+
+		if (!b)
+			continue;
+		*b++ = '\0';
+		b[strcspn(b, "\n")] = '\0';
+		if (controller ? list_has(a + 1, controller) : a[1] == '\0') {
+			snprintf(path, sizeof(path), "%s", strcmp(b, "/") == 0 ? "" : b);
+			found = 1;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return -ENOENT;
+	/* Mounted where we look: v1 has a tasks file, v2 cgroup.controllers. */
+	snprintf(mount, sizeof(mount), "%s%s%s", CGROUP_ROOT, controller ? "/" : "",
+		 controller ? controller : "");
+	if ((size_t)snprintf(out, len, "%s/%s", mount,
+			     controller ? "tasks" : "cgroup.controllers") >= len ||
+	    stat(out, &st) < 0)
+		return -ENOENT;
+	if ((size_t)snprintf(out, len, "%s%s", mount, path) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+#else
+	(void)controller;
+	(void)out;
+	(void)len;
+	return -ENOSYS;
+#endif
+}
+
+int
+cgroup_write(const char *dir, const char *file, const char *text)
+{
+	char path[4096];
+	size_t len = strlen(text);
+	ssize_t n;
+	int fd;
+	int r = 0;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, file) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, text, len);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
+	close(fd);
+	return r;
+}
+
+/* Send `sig` to each live process cgroup.procs lists (0: count them).
+ * The number of live ones, or -errno. */
+static int
+signal_listed(const char *dir, int sig)
+{
+	char path[4096];
+	char buf[4096];
+	long cur = -1;
+	ssize_t n;
+	int live = 0;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* "pid\npid\n...", read in pieces. */
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+			} else if (cur >= 0) {
+				live += !procfs_is_dead((pid_t)cur) && kill((pid_t)cur, sig) == 0;
+				cur = -1;
+			}
+		}
+	}
+	if (cur >= 0)
+		live += !procfs_is_dead((pid_t)cur) && kill((pid_t)cur, sig) == 0;
+	close(fd);
+	return live;
+}
+
+/* Bound on the passes over a cgroup whose processes fork as they die. */
+#define KILL_PASSES 64
+
+int
+cgroup_kill_all(const char *dir)
+{
+	int total;
+	int n;
+
+	total = signal_listed(dir, 0);
+	if (total <= 0)
+		return total;
+	if (cgroup_write(dir, "cgroup.kill", "1") == 0)
+		return total;
+	total = 0;
+	for (int pass = 0; pass < KILL_PASSES; pass++) {
+		n = signal_listed(dir, SIGKILL);
+		if (n <= 0)
+			break;
+		total += n;
+	}
+	return total;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cgroup file system as the runner uses it: where this process's own
+ * cgroup is, writing a control file, and killing every process of a
+ * cgroup.  Linux only; elsewhere each call fails (-ENOENT, -ENOSYS).
+ */
+#ifndef ER_CGROUP_H
+#define ER_CGROUP_H
+
+#include <stddef.h>
+
+/* The directory of this process's cgroup in the v1 hierarchy of
+ * `controller` ("memory", "pids"), or in the unified v2 hierarchy when
+ * `controller` is NULL: /sys/fs/cgroup/CONTROLLER/PATH or
+ * /sys/fs/cgroup/PATH, without a trailing slash.  0, -ENOENT when that
+ * hierarchy is not mounted there or not listed in /proc/self/cgroup,
+ * -ENAMETOOLONG. */
+int cgroup_own_dir(const char *controller, char *out, size_t len);
+
+/* Write `text` to the control file `dir`/`file`.  0 or -errno. */
+int cgroup_write(const char *dir, const char *file, const char *text);
+
+/* SIGKILL every process of the cgroup `dir` (cgroup.kill where the kernel
+ * has it, else each pid of cgroup.procs, read again until it is empty or
+ * holds only processes that are exiting).  The number of processes
+ * signalled, or -errno when `dir` cannot be read. */
+int cgroup_kill_all(const char *dir);
+
+#endif

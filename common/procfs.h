@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What /proc says of a process: its state and its parent.  Linux only;
+ * elsewhere a process reads as gone.
+ */
+#ifndef ER_PROCFS_H
+#define ER_PROCFS_H
+
+#include <sys/types.h>
+
+struct procfs_stat {
+	char state;		       /* R, S, D, T, Z, X... */
+	pid_t ppid;		       /* its parent */
+	unsigned long long start_time; /* since boot, in clock ticks: with the
+					* pid, names one process for good */
+};
+
+/* What /proc/PID/stat says of `pid`: 0, or -1 when it is gone (or /proc is
+ * not there). */
+int procfs_stat(pid_t pid, struct procfs_stat *st);
+
+/* Is `pid` gone, a zombie or dying?  Such a process still shows in /proc
+ * and in its cgroup for a moment, with an empty environment. */
+int procfs_is_dead(pid_t pid);
+
+#endif

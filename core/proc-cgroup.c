@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "proc-cgroup.h"
+#include "procfs.h"
+
+#define RUNNER_PREFIX "environment-runner-"
+
+struct proc_cgroups {
+	char own[PATH_MAX]; /* the runner's own cgroup */
+	char dir[PATH_MAX]; /* own/environment-runner-PID-STARTTIME */
+	char **pending;	    /* group cgroups still being left */
+	size_t n_pending;
+};
+
+/* The name of this runner's directory: pid and start time. */
+static int
+runner_dir_name(char *out, size_t len)
+{
+	struct procfs_stat st;
+
+	if (procfs_stat(getpid(), &st) < 0)
+		return -ENOENT;
+	if ((size_t)snprintf(out, len, RUNNER_PREFIX "%ld-%llu", (long)getpid(), st.start_time) >=
+	    len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int
+proc_cgroups_open(struct proc_cgroups **ret)
+{
+	struct proc_cgroups *pc = calloc(1, sizeof(*pc));
+	char name[96];
+	int r;
+
+	if (!pc)
+		return -ENOMEM;
+	r = cgroup_own_dir("pids", pc->own, sizeof(pc->own));
+	if (r < 0)
+		r = cgroup_own_dir(NULL, pc->own, sizeof(pc->own));
+	if (r == 0)
+		r = runner_dir_name(name, sizeof(name));
+	if (r == 0 &&
+	    (size_t)snprintf(pc->dir, sizeof(pc->dir), "%s/%s", pc->own, name) >= sizeof(pc->dir))
+		r = -ENAMETOOLONG;
+	if (r == 0 && mkdir(pc->dir, 0755) < 0 && errno != EEXIST)
+		r = -errno;
+	if (r < 0) {
+		free(pc);
+		return r;
+	}
+	*ret = pc;
+	return 0;
+}
+
+const char *
+proc_cgroups_dir(const struct proc_cgroups *pc)
+{
+	return pc->dir;
+}
+
+/* Kill what each cgroup under `dir` holds, and remove them and `dir`.
+ * The number of processes killed. */
+static int
+empty_and_remove(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int killed = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX + 300];
+		int n;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= sizeof(path))
+			continue;
+		n = cgroup_kill_all(path);
+		killed += n > 0 ? n : 0;
+		(void)rmdir(path);
+	}
+	closedir(d);
+	(void)rmdir(dir);
+	return killed;
+}
+
+/* Is the runner that `name` (environment-runner-PID-STARTTIME) names
+ * still running? */
+static int
+runner_alive(const char *name)
+{
+	struct procfs_stat st;
+	unsigned long long start;
+	long pid;
+	char end;
+
+	if (sscanf(name, RUNNER_PREFIX "%ld-%llu%c", &pid, &start, &end) != 2 || pid <= 0)
+		return 1; /* not one of ours: left alone */
+	return procfs_stat((pid_t)pid, &st) == 0 && st.start_time == start;
+}
+
+int
+proc_cgroups_sweep_stale(struct proc_cgroups *pc)
+{
+	DIR *d = opendir(pc->own);
+	struct dirent *de;
+	int killed = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX + 300];
+
+		if (strncmp(de->d_name, RUNNER_PREFIX, strlen(RUNNER_PREFIX)) != 0 ||
+		    runner_alive(de->d_name))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pc->own, de->d_name) <
+		    sizeof(path))
+			killed += empty_and_remove(path);
+	}
+	closedir(d);
+	return killed;
+}
+
+/* Remove the pending cgroups that are empty now. */
+static void
+remove_pending(struct proc_cgroups *pc)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < pc->n_pending; i++) {
+		if (rmdir(pc->pending[i]) == 0 || errno == ENOENT)
+			free(pc->pending[i]);
+		else
+			pc->pending[keep++] = pc->pending[i];
+	}
+	pc->n_pending = keep;
+}
+
+int
+proc_cgroup_make(struct proc_cgroups *pc, const char *name, char *dir, size_t len)
+{
+	remove_pending(pc);
+	if ((size_t)snprintf(dir, len, "%s/%s", pc->dir, name) >= len)
+		return -ENAMETOOLONG;
+	/* Another runner's start-up sweep may have taken ours meanwhile. */
+	if (mkdir(pc->dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+void
+proc_cgroup_remove(struct proc_cgroups *pc, const char *dir)
+{
+	char **v;
+
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return;
+	v = realloc(pc->pending, (pc->n_pending + 1) * sizeof(*v));
+	if (!v)
+		return;
+	pc->pending = v;
+	v[pc->n_pending] = strdup(dir);
+	if (v[pc->n_pending])
+		pc->n_pending++;
+}
+
+void
+proc_cgroups_close(struct proc_cgroups *pc)
+{
+	if (!pc)
+		return;
+	/* Killed processes leave their cgroup as they exit: a moment at most
+	 * (about 200 ms), once, at shutdown. */
+	for (int i = 0; i < 10 && pc->n_pending; i++) {
+		remove_pending(pc);
+		if (pc->n_pending)
+			usleep(20000);
+	}
+	for (size_t i = 0; i < pc->n_pending; i++)
+		free(pc->pending[i]);
+	free(pc->pending);
+	empty_and_remove(pc->dir);
+	free(pc);
+}
