@@ -18,12 +18,21 @@
 
 struct proc_cgroups {
 	char own[PATH_MAX]; /* the runner's own cgroup */
-	char dir[PATH_MAX]; /* own/environment-runner-PID-STARTTIME */
+	char dir[PATH_MAX]; /* own/environment-runner-PIDNS-PID-STARTTIME */
 	char **pending;	    /* group cgroups still being left */
 	size_t n_pending;
 };
 
-/* The name of this runner's directory: pid and start time. */
+/* Our pid namespace: a pid names a process only within one. */
+static unsigned long long
+pid_namespace(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/* The name of this runner's directory: pid namespace, pid, start time. */
 static int
 runner_dir_name(char *out, size_t len)
 {
@@ -31,8 +40,8 @@ runner_dir_name(char *out, size_t len)
 
 	if (procfs_stat(getpid(), &st) < 0)
 		return -ENOENT;
-	if ((size_t)snprintf(out, len, RUNNER_PREFIX "%ld-%llu", (long)getpid(), st.start_time) >=
-	    len)
+	if ((size_t)snprintf(out, len, RUNNER_PREFIX "%llu-%ld-%llu", pid_namespace(),
+			     (long)getpid(), st.start_time) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -91,25 +100,30 @@ empty_and_remove(const char *dir)
 			continue;
 		n = cgroup_kill_all(path);
 		killed += n > 0 ? n : 0;
-		(void)rmdir(path);
+		/* The killed leave as they exit: a moment, at start or at exit. */
+		for (int i = 0; i < 10 && rmdir(path) < 0 && errno == EBUSY; i++)
+			usleep(20000);
 	}
 	closedir(d);
 	(void)rmdir(dir);
 	return killed;
 }
 
-/* Is the runner that `name` (environment-runner-PID-STARTTIME) names
- * still running? */
+/* Is the runner that `name` (environment-runner-PIDNS-PID-STARTTIME)
+ * names still running?  One of another pid namespace, which we cannot
+ * see, is left alone. */
 static int
 runner_alive(const char *name)
 {
 	struct procfs_stat st;
+	unsigned long long ns;
 	unsigned long long start;
 	long pid;
 	char end;
 
-	if (sscanf(name, RUNNER_PREFIX "%ld-%llu%c", &pid, &start, &end) != 2 || pid <= 0)
-		return 1; /* not one of ours: left alone */
+	if (sscanf(name, RUNNER_PREFIX "%llu-%ld-%llu%c", &ns, &pid, &start, &end) != 3 ||
+	    pid <= 0 || ns != pid_namespace())
+		return 1;
 	return procfs_stat((pid_t)pid, &st) == 0 && st.start_time == start;
 }
 

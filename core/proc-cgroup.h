@@ -7,10 +7,11 @@
  * outright, find them all.  Under the runner's own cgroup, in the v1
  * `pids` hierarchy or else the unified v2 one:
  *
- *   OWN/environment-runner-PID-STARTTIME/GROUP
+ *   OWN/environment-runner-PIDNS-PID-STARTTIME/GROUP
  *
- * PID and STARTTIME name the runner for good: a directory whose runner is
- * gone is emptied and removed by the next runner.  Used for the commands
+ * The pid namespace, pid and start time name the runner for good: a
+ * directory whose runner is gone is emptied and removed by the next runner
+ * of that namespace.  Used for the commands
  * a sandbox backend does not place in a cgroup of its own (`none`), so
  * that no command pays for two cgroup moves.
  */
