@@ -67,8 +67,7 @@ struct pending_event {
 
 enum connect_phase {
 	PHASE_IDLE,    /* waiting to reconnect */
-	PHASE_OPENING, /* the stream's headers */
-	PHASE_SESSION, /* GET /v1/sessions/{id} */
+	PHASE_OPENING, /* the stream's headers and GET /v1/sessions/{id}, at once */
 	PHASE_HISTORY, /* the event list */
 	PHASE_LIVE,
 };
@@ -90,7 +89,9 @@ struct stream {
 	enum connect_phase phase;
 	struct http_request *sse;
 	struct sse_parser parser;
-	struct api_call *read_call;
+	struct api_call *read_call;    /* the session, then each page of its history */
+	int stream_open;	       /* this connection's stream answered its headers */
+	int status_read;	       /* ... and its session's status was read */
 	struct loop_timer *read_timer; /* the current read's deadline */
 	long read_timeout_ms;
 	int read_attempts;
@@ -1072,6 +1073,22 @@ fail:
 	reconnect_later(st);
 }
 
+/* The history is read once the stream is open (an event too new for the
+ * history arrives on the stream) and the session's status was read (a
+ * thread that was running then may have made a call by the time it is
+ * idle). */
+static void
+read_history_when_ready(struct stream *st)
+{
+	if (!st->stream_open || !st->status_read)
+		return;
+	if (ending_reads(st))
+		return;
+	st->phase = PHASE_HISTORY;
+	session_view_begin(&st->view);
+	fetch_history(st, NULL);
+}
+
 static void
 session_read(void *userdata, const struct api_result *res)
 {
@@ -1094,20 +1111,17 @@ session_read(void *userdata, const struct api_result *res)
 	if (!status || strcmp(status, "idle") != 0)
 		st->active_at = loop_now_ms();
 	st->idle_when_read = status && strcmp(status, "idle") == 0;
-	st->phase = PHASE_HISTORY;
-	session_view_begin(&st->view);
-	fetch_history(st, NULL);
+	st->status_read = 1;
+	read_history_when_ready(st);
 }
 
-/* The session's status comes before its history: a thread that was running
- * then may have made a call by the time it is idle. */
+/* Read while the stream opens: only the history has to wait for both. */
 static void
 fetch_session(struct stream *st)
 {
 	struct buf path = BUF_INIT(4096);
 	struct api_request r;
 
-	st->phase = PHASE_SESSION;
 	if (api_path(&path, "/v1/sessions/%s", st->session_id) < 0)
 		goto fail;
 	memset(&r, 0, sizeof(r));
@@ -1118,7 +1132,6 @@ fetch_session(struct stream *st)
 	r.helper = "environments-worker, session-tool-runner";
 	r.timeout_ms = st->read_timeout_ms;
 	r.max_retries = -1;
-	read_deadline(st);
 	if (api_call(st->api, &r, session_read, st, &st->read_call) < 0)
 		goto fail;
 	buf_release(&path);
@@ -1186,8 +1199,8 @@ sse_headers(void *userdata, long status)
 	if (ending_reads(st))
 		return;
 	sse_parser_reset(&st->parser);
-	st->reads_began = loop_now_ms();
-	fetch_session(st);
+	st->stream_open = 1;
+	read_history_when_ready(st);
 }
 
 static int
@@ -1223,8 +1236,9 @@ sse_done(void *userdata, const struct http_response *resp)
 	reconnect_later(st);
 }
 
-/* The stream opens first, so that an event too new for the history
- * arrives on the stream. */
+/* A connection opens the stream and reads the session's status at once;
+ * the history waits for both (read_history_when_ready).  Both reads share
+ * one deadline: they began together. */
 static void
 connect_stream(struct stream *st)
 {
@@ -1235,6 +1249,9 @@ connect_stream(struct stream *st)
 	int n = 0;
 
 	st->phase = PHASE_OPENING;
+	st->stream_open = 0;
+	st->status_read = 0;
+	st->reads_began = loop_now_ms();
 	st->read_timeout_ms = backoff_ms(st->read_attempts++, READ_TIMEOUT_MS, READ_TIMEOUT_MAX_MS);
 	if (buf_puts(&url, api_base_url(st->api)) < 0 ||
 	    api_path(&url, "/v1/sessions/%s/events/stream", st->session_id) < 0 ||
@@ -1262,6 +1279,7 @@ connect_stream(struct stream *st)
 	buf_release(&url);
 	secret_wipe(auth.data, auth.len);
 	buf_release(&auth);
+	fetch_session(st);
 	return;
 fail:
 	buf_release(&url);
