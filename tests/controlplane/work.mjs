@@ -1,6 +1,6 @@
 // The per-environment work queue: items, leases, the state machine of
 // docs/protocol.md §2, and the work routes.
-import { ApiError, badRequest, intParam, newId, notFound, nowIso, paginate, sleep } from './http.mjs';
+import { ApiError, badRequest, intParam, newId, notFound, nowIso, paginate } from './http.mjs';
 
 const LIVE = new Set(['queued', 'starting', 'active', 'stopping']);
 const POLL_TICK_MS = 20;
@@ -11,6 +11,7 @@ export class WorkQueue {
     this.plane = plane;
     this.items = new Map();
     this.pollers = new Map(); // env id -> Map(worker id -> last poll ms)
+    this.queueChanged = new Set(); // wakes the polls held open when an item is queued
     this.sweeper = setInterval(() => this.sweep(), 100);
     this.sweeper.unref();
   }
@@ -48,7 +49,25 @@ export class WorkQueue {
     });
     item._.history.push({ at: nowIso(now), from: null, to: 'queued', reason });
     this.items.set(item.id, item);
+    this.#wakePolls();
     return item;
+  }
+
+  #wakePolls() {
+    for (const wake of this.queueChanged) wake();
+  }
+
+  /** Resolves after `ms`, or sooner when an item is queued. */
+  #untilQueued(ms) {
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.queueChanged.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.queueChanged.add(wake);
+    });
   }
 
   transition(item, to, reason) {
@@ -58,6 +77,7 @@ export class WorkQueue {
     if (to === 'queued') {
       Object.assign(item._, { handedOutMs: null, lastHeartbeat: null, leaseUntilMs: null });
       item.latest_heartbeat_at = null;
+      this.#wakePolls();
     }
     if (to === 'stopped') {
       item.stopped_at = nowIso(now);
@@ -110,8 +130,10 @@ export class WorkQueue {
     }
     const deadline = Date.now() + blockMs;
     let item = this.#pick(envId, reclaimMs);
+    // Woken as soon as an item is queued; the tick is for items that become
+    // pickable by age (reclaim_older_than_ms).
     while (!item && Date.now() < deadline && !ctx.req.destroyed) {
-      await sleep(Math.min(POLL_TICK_MS, deadline - Date.now()));
+      await this.#untilQueued(Math.min(POLL_TICK_MS, deadline - Date.now()));
       item = this.#pick(envId, reclaimMs);
     }
     if (!item) return null;
