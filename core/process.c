@@ -46,6 +46,7 @@ struct proc_group {
 	char tracking_id[40];
 	char *cgroup;	      /* its own cgroup, made at its first command */
 	char *cgroup_procs;   /* cgroup/cgroup.procs, for the child to join */
+	int hands_off;	      /* no cgroup: see proc_group_hand_off() */
 	int freed;	      /* kept until its processes are reaped */
 	int in_exit_callback; /* one of its exit callbacks is running */
 	void (*on_empty)(void *userdata);
@@ -142,6 +143,12 @@ proc_group_new(struct spawner *sp)
 	g->next = sp->groups;
 	sp->groups = g;
 	return g;
+}
+
+void
+proc_group_hand_off(struct proc_group *g)
+{
+	g->hands_off = 1;
 }
 
 const char *
@@ -805,7 +812,7 @@ group_cgroup_prepare(struct proc_group *g)
 	char dir[PATH_MAX];
 	size_t n;
 
-	if (g->cgroup || !g->sp->cgroups ||
+	if (g->cgroup || g->hands_off || !g->sp->cgroups ||
 	    proc_cgroup_make(g->sp->cgroups, g->tracking_id, dir, sizeof(dir)) < 0)
 		return;
 	n = strlen(dir);

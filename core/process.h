@@ -55,6 +55,10 @@ struct spawner *spawner_new(struct loop *loop);
 void spawner_free(struct spawner *sp);
 
 struct proc_group *proc_group_new(struct spawner *sp);
+/* The group's commands hand work off (--on-work): what they start and
+ * detach from themselves, without the tracking id, is not the group's, so
+ * the group gets no cgroup of its own.  Before its first command. */
+void proc_group_hand_off(struct proc_group *g);
 const char *proc_group_tracking_id(const struct proc_group *g);
 /* SIGKILL every process of the group, including escaped ones (Linux). */
 void proc_group_kill(struct proc_group *g);

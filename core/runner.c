@@ -454,6 +454,8 @@ start_onwork(struct runner *r, const struct json_doc *work)
 		nbio_lines_init(&w->out_lines[i], ONWORK_LINE_MAX - 1, onwork_line, w);
 	w->work_id = strdup(json_get_str(work, 0, "id"));
 	w->group = proc_group_new(r->rt.spawner);
+	if (w->group)
+		proc_group_hand_off(w->group);
 	raw = json_raw(work, 0, &len);
 	/* The claim as it came holds the secret already. */
 	if (!w->work_id || !w->group || onwork_input(&w->input, raw, len, NULL) < 0)

@@ -106,10 +106,12 @@ try {
 // directory carries nothing that names its session: the session's cgroup
 // still holds it, and the next runner empties the cgroups of one that is gone.
 {
-  const s3 = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+  // An environment of its own: an item of the sessions above may be queued again.
+  const { env: env3, key: key3 } = await environment(client, 'sigkill-cgroup');
+  const s3 = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env3.id });
   await cp.script(s3.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: '(cd / && exec env -i sleep 33) >/dev/null 2>&1 & sleep 20; echo late' } }], message: 'done' }] });
   const baseDir = join(TMP, 'cgroup-base');
-  const a3 = startRunner({ envId: env.id, key, baseDir, workerId: 'first-cgroup' });
+  const a3 = startRunner({ envId: env3.id, key: key3, baseDir, workerId: 'first-cgroup' });
   let b3;
   try {
     const cgroups = await until(() => /kept in a cgroup per session, under '/.test(a3.log()), 5000);
@@ -123,7 +125,7 @@ try {
       const pid = await until(job, 15_000);
       ok(pid, 'a background job without environment runs outside the session directory', a3.log().slice(-2000));
       await a3.kill('SIGKILL');
-      b3 = startRunner({ envId: env.id, key, baseDir, workerId: 'second-cgroup' });
+      b3 = startRunner({ envId: env3.id, key: key3, baseDir, workerId: 'second-cgroup' });
       ok(await until(() => pid && gone(Number(pid)), 5000), 'the next runner kills it as it starts, by its cgroup');
       ok(/killed \d+ process(es)? left running by a runner that is gone/.test(b3.log()), '... and says so', b3.log().slice(0, 2000));
     }
