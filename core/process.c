@@ -718,6 +718,65 @@ join_cgroup(const char *procs)
 	return n == 1 ? 0 : -1;
 }
 
+/* The program execvp() would run for `name` (PATH from `envp`, else
+ * /bin:/usr/bin) into `out`: 0, or an errno. */
+static int
+find_program(const char *name, char *const *envp, char *out, size_t len)
+{
+	const char *path = "/bin:/usr/bin";
+	int err = ENOENT;
+
+	if (strchr(name, '/')) {
+		if (strlen(name) >= len)
+			return ENAMETOOLONG;
+		memcpy(out, name, strlen(name) + 1);
+		return access(out, X_OK) == 0 ? 0 : errno;
+	}
+	for (char *const *e = envp; *e; e++) {
+		if (strncmp(*e, "PATH=", 5) == 0)
+			path = *e + 5;
+	}
+	for (;;) {
+		size_t dlen = strcspn(path, ":");
+
+		/* An empty entry is the working directory. */
+		if (dlen + 1 + strlen(name) < len) {
+			memcpy(out, dlen ? path : ".", dlen ? dlen : 1);
+			out[dlen ? dlen : 1] = '/';
+			memcpy(out + (dlen ? dlen : 1) + 1, name, strlen(name) + 1);
+			if (access(out, X_OK) == 0)
+				return 0;
+			if (errno == EACCES)
+				err = EACCES;
+		}
+		if (!path[dlen])
+			break;
+		path += dlen + 1;
+	}
+	return err;
+}
+
+/* Join the group's cgroup and exec.  The move can wait for a grace period
+ * of the kernel's (about 10 ms on cgroup v1, where its lock is idle), so
+ * the runner does not wait for it: it hears from here that the command
+ * starts, once the program is found, and an exec that fails after that
+ * ends the child with status 127.  Not being in the cgroup costs only that
+ * the group's end does not find the command there, so it stops nothing. */
+static void __attribute__((noreturn))
+exec_in_group_cgroup(const struct spawn_spec *spec, const char *group_cgroup_procs, int errpipe)
+{
+	char prog[PATH_MAX];
+	int err = find_program(spec->argv[0], (char *const *)spec->envp, prog, sizeof(prog));
+
+	(void)!write(errpipe, &err, sizeof(err));
+	if (err)
+		_exit(127);
+	close(errpipe);
+	(void)join_cgroup(group_cgroup_procs);
+	execv(prog, spec->argv);
+	_exit(127);
+}
+
 /* In the child, after fork: only async-signal-safe calls from here on. */
 static void __attribute__((noreturn))
 child_exec(const struct spawn_spec *spec, const char *group_cgroup_procs, int pipes[3][2],
@@ -768,10 +827,6 @@ child_exec(const struct spawn_spec *spec, const char *group_cgroup_procs, int pi
 	setfsuid(geteuid());
 	setfsgid(getegid());
 #endif
-	/* The group's cgroup finds the command's processes at the end; not
-	 * being there costs only that, so it does not stop the command. */
-	if (group_cgroup_procs)
-		(void)join_cgroup(group_cgroup_procs);
 	if (spec->cgroup_procs && join_cgroup(spec->cgroup_procs) < 0)
 		goto fail;
 	for (int i = 0; i < spec->n_rlimits; i++) {
@@ -796,6 +851,8 @@ child_exec(const struct spawn_spec *spec, const char *group_cgroup_procs, int pi
 #endif
 	}
 	environ = (char **)spec->envp;
+	if (group_cgroup_procs)
+		exec_in_group_cgroup(spec, group_cgroup_procs, errpipe);
 	execvp(spec->argv[0], spec->argv);
 fail:
 	err = errno;
@@ -868,7 +925,8 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 
 	close(errpipe[1]);
 	errpipe[1] = -1;
-	/* EOF at exec (close-on-exec), or the child's errno. */
+	/* EOF at exec (close-on-exec), the child's errno, or 0 from a child that
+	 * execs once in its group's cgroup (exec_in_group_cgroup()). */
 	do
 		n = read(errpipe[0], &child_errno, sizeof(child_errno));
 	while (n < 0 && errno == EINTR);
@@ -888,7 +946,7 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 			close(pipes[i][1 - parent]);
 		ret_fds[i] = pipes[i][0] >= 0 ? pipes[i][parent] : -1;
 	}
-	if (n == (ssize_t)sizeof(child_errno)) {
+	if (n == (ssize_t)sizeof(child_errno) && child_errno) {
 		/* Reaped later by SIGCHLD; the caller gets no exit callback. */
 		p->released = 1;
 		for (int i = 0; i < 3; i++) {
