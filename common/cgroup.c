@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -132,6 +133,51 @@ signal_listed(const char *dir, int sig)
 		live += !procfs_is_dead((pid_t)cur) && kill((pid_t)cur, sig) == 0;
 	close(fd);
 	return live;
+}
+
+void
+cgroup_remove_soon(struct cgroup_removals *rm, const char *dir)
+{
+	char **v;
+
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return;
+	v = realloc(rm->dirs, (rm->n + 1) * sizeof(*v));
+	if (!v)
+		return;
+	rm->dirs = v;
+	v[rm->n] = strdup(dir);
+	if (v[rm->n])
+		rm->n++;
+}
+
+void
+cgroup_removals_retry(struct cgroup_removals *rm)
+{
+	size_t keep = 0;
+
+	for (size_t i = 0; i < rm->n; i++) {
+		if (rmdir(rm->dirs[i]) == 0 || errno == ENOENT)
+			free(rm->dirs[i]);
+		else
+			rm->dirs[keep++] = rm->dirs[i];
+	}
+	rm->n = keep;
+}
+
+void
+cgroup_removals_release(struct cgroup_removals *rm)
+{
+	for (int i = 0; i < 10 && rm->n; i++) {
+		cgroup_removals_retry(rm);
+		if (rm->n)
+			usleep(20000);
+	}
+	for (size_t i = 0; i < rm->n; i++)
+		free(rm->dirs[i]);
+	free(rm->dirs);
+	rm->dirs = NULL;
+	rm->n = 0;
 }
 
 /* Bound on the passes over a cgroup whose processes fork as they die. */

@@ -26,4 +26,19 @@ int cgroup_write(const char *dir, const char *file, const char *text);
  * signalled, or -errno when `dir` cannot be read. */
 int cgroup_kill_all(const char *dir);
 
+/* Cgroups to remove once their processes, killed, have left them: rmdir
+ * refuses a cgroup until then. */
+struct cgroup_removals {
+	char **dirs;
+	size_t n;
+};
+
+/* Remove `dir` now, or remember it for a later cgroup_removals_retry(). */
+void cgroup_remove_soon(struct cgroup_removals *rm, const char *dir);
+/* Remove the remembered cgroups that are empty now. */
+void cgroup_removals_retry(struct cgroup_removals *rm);
+/* At exit: retry for a moment (about 200 ms at most), then forget the
+ * rest. */
+void cgroup_removals_release(struct cgroup_removals *rm);
+
 #endif

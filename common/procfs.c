@@ -8,25 +8,34 @@
 
 #include "procfs.h"
 
-int
-procfs_stat(pid_t pid, struct procfs_stat *st)
+ssize_t
+procfs_read(pid_t pid, const char *file, char *buf, size_t len)
 {
-	char path[64];
-	char buf[1024];
-	const char *paren;
+	char path[96];
 	ssize_t n;
-	int parent;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
-	if (n <= 0)
+	if (n < 0)
 		return -1;
 	buf[n] = '\0';
+	return n;
+}
+
+int
+procfs_stat(pid_t pid, struct procfs_stat *st)
+{
+	char buf[1024];
+	const char *paren;
+	int parent;
+
+	if (procfs_read(pid, "stat", buf, sizeof(buf)) <= 0)
+		return -1;
 	/* "pid (comm) state ppid pgrp ... starttime (the 22nd) ...": comm
 	 * may hold anything, ')' too. */
 	paren = strrchr(buf, ')');

@@ -8,6 +8,11 @@
 
 #include <sys/types.h>
 
+/* Read /proc/PID/FILE ("environ", "cmdline"...) into `buf`, at most
+ * len - 1 bytes, NUL-terminated: the number read, or -1 when it cannot be
+ * opened or read. */
+ssize_t procfs_read(pid_t pid, const char *file, char *buf, size_t len);
+
 struct procfs_stat {
 	char state;		       /* R, S, D, T, Z, X... */
 	pid_t ppid;		       /* its parent */

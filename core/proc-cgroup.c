@@ -17,10 +17,9 @@
 #define RUNNER_PREFIX "environment-runner-"
 
 struct proc_cgroups {
-	char own[PATH_MAX]; /* the runner's own cgroup */
-	char dir[PATH_MAX]; /* own/environment-runner-PIDNS-PID-STARTTIME */
-	char **pending;	    /* group cgroups still being left */
-	size_t n_pending;
+	char own[PATH_MAX];	     /* the runner's own cgroup */
+	char dir[PATH_MAX];	     /* own/environment-runner-PIDNS-PID-STARTTIME */
+	struct cgroup_removals left; /* group cgroups still being left */
 };
 
 /* Our pid namespace: a pid names a process only within one. */
@@ -150,25 +149,10 @@ proc_cgroups_sweep_stale(struct proc_cgroups *pc)
 	return killed;
 }
 
-/* Remove the pending cgroups that are empty now. */
-static void
-remove_pending(struct proc_cgroups *pc)
-{
-	size_t keep = 0;
-
-	for (size_t i = 0; i < pc->n_pending; i++) {
-		if (rmdir(pc->pending[i]) == 0 || errno == ENOENT)
-			free(pc->pending[i]);
-		else
-			pc->pending[keep++] = pc->pending[i];
-	}
-	pc->n_pending = keep;
-}
-
 int
 proc_cgroup_make(struct proc_cgroups *pc, const char *name, char *dir, size_t len)
 {
-	remove_pending(pc);
+	cgroup_removals_retry(&pc->left);
 	if ((size_t)snprintf(dir, len, "%s/%s", pc->dir, name) >= len)
 		return -ENAMETOOLONG;
 	/* Another runner's start-up sweep may have taken ours meanwhile. */
@@ -182,17 +166,7 @@ proc_cgroup_make(struct proc_cgroups *pc, const char *name, char *dir, size_t le
 void
 proc_cgroup_remove(struct proc_cgroups *pc, const char *dir)
 {
-	char **v;
-
-	if (rmdir(dir) == 0 || errno == ENOENT)
-		return;
-	v = realloc(pc->pending, (pc->n_pending + 1) * sizeof(*v));
-	if (!v)
-		return;
-	pc->pending = v;
-	v[pc->n_pending] = strdup(dir);
-	if (v[pc->n_pending])
-		pc->n_pending++;
+	cgroup_remove_soon(&pc->left, dir);
 }
 
 void
@@ -200,16 +174,9 @@ proc_cgroups_close(struct proc_cgroups *pc)
 {
 	if (!pc)
 		return;
-	/* Killed processes leave their cgroup as they exit: a moment at most
-	 * (about 200 ms), once, at shutdown. */
-	for (int i = 0; i < 10 && pc->n_pending; i++) {
-		remove_pending(pc);
-		if (pc->n_pending)
-			usleep(20000);
-	}
-	for (size_t i = 0; i < pc->n_pending; i++)
-		free(pc->pending[i]);
-	free(pc->pending);
+	/* Killed processes leave their cgroup as they exit: a moment at most,
+	 * once, at shutdown. */
+	cgroup_removals_release(&pc->left);
 	empty_and_remove(pc->dir);
 	free(pc);
 }

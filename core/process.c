@@ -181,20 +181,11 @@ static int
 tracking_id_of(pid_t pid, char *id, size_t idlen)
 {
 	static const char var[] = SPAWN_TRACKING_VAR "=";
-	char path[64];
 	char buf[65536];
-	ssize_t n;
-	int fd;
+	ssize_t n = procfs_read(pid, "environ", buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
 	if (n <= 0)
 		return -1;
-	buf[n] = '\0';
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1) {
 		if (strncmp(buf + i, var, sizeof(var) - 1) == 0) {
 			snprintf(id, idlen, "%s", buf + i + sizeof(var) - 1);
@@ -354,18 +345,9 @@ parent_of(pid_t pid)
 static int
 is_exec_window(pid_t pid)
 {
-	char path[64];
-	char c;
-	ssize_t n;
-	int fd;
+	char c[2];
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, &c, 1);
-	close(fd);
-	return n == 0 && !procfs_is_dead(pid);
+	return procfs_read(pid, "cmdline", c, sizeof(c)) == 0 && !procfs_is_dead(pid);
 }
 
 /* Does orphan `pid` carry `tracking_id`?  A process caught in the middle

@@ -216,21 +216,6 @@ find_cgroup(struct sb_policy *p)
 	sweep_stale(p->cg_base);
 }
 
-/* Remove the cgroups of ended sessions that are empty now. */
-static void
-sweep_cgroups(struct sb_policy *p)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < p->n_cg_dirs; i++) {
-		if (rmdir(p->cg_dirs[i]) == 0 || errno == ENOENT)
-			free(p->cg_dirs[i]);
-		else
-			p->cg_dirs[k++] = p->cg_dirs[i];
-	}
-	p->n_cg_dirs = k;
-}
-
 /* Make the cgroup `dir` with the memory limit, unless it exists. */
 static int
 make_cgroup(struct sb_policy *p, const char *dir)
@@ -267,21 +252,6 @@ session_cgroup(struct sb_policy *p, const char *session_id, char *out, size_t le
 	if ((size_t)snprintf(out, len, "%s/%s", p->cg_base, name) >= len)
 		return -ENAMETOOLONG;
 	return make_cgroup(p, out);
-}
-
-/* An ended session's cgroup that still holds processes being reaped: a
- * later sweep removes it. */
-static void
-remember_cgroup(struct sb_policy *p, const char *dir)
-{
-	char **v = realloc(p->cg_dirs, (p->n_cg_dirs + 1) * sizeof(*v));
-
-	if (!v)
-		return;
-	p->cg_dirs = v;
-	v[p->n_cg_dirs] = strdup(dir);
-	if (v[p->n_cg_dirs])
-		p->n_cg_dirs++;
 }
 
 /* ---- the policy ---------------------------------------------------------- */
@@ -373,15 +343,8 @@ sb_policy_release(struct sb_policy *p)
 	sb_strv_free(p->rw);
 	sb_strv_free(p->deny);
 	/* At shutdown the sessions' processes were just killed: give them a
-	 * moment to leave their cgroups (at most about 200 ms). */
-	for (int i = 0; i < 10 && p->n_cg_dirs; i++) {
-		sweep_cgroups(p);
-		if (p->n_cg_dirs)
-			usleep(20000);
-	}
-	for (size_t i = 0; i < p->n_cg_dirs; i++)
-		free(p->cg_dirs[i]);
-	free(p->cg_dirs);
+	 * moment to leave their cgroups. */
+	cgroup_removals_release(&p->cg_left);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -429,7 +392,7 @@ sb_policy_session_start(struct sb_policy *p, const struct er_sandbox_session *se
 	if (!ss)
 		return p->host->err_set(err, -ENOMEM, "out of memory");
 	if (p->cg_ok) {
-		sweep_cgroups(p);
+		cgroup_removals_retry(&p->cg_left);
 		r = session_cgroup(p, session->session_id, ss->cgroup, sizeof(ss->cgroup));
 		if (r < 0) {
 			/* Once, then without: a full cgroup tree must not stop work. */
@@ -453,9 +416,9 @@ sb_policy_session_end(struct sb_policy *p, void *sess)
 
 	/* The session's processes were killed: its cgroup goes once they are
 	 * reaped, now or at a later sweep. */
-	if (ss && ss->cgroup[0] && rmdir(ss->cgroup) < 0 && errno != ENOENT)
-		remember_cgroup(p, ss->cgroup);
-	sweep_cgroups(p);
+	if (ss && ss->cgroup[0])
+		cgroup_remove_soon(&p->cg_left, ss->cgroup);
+	cgroup_removals_retry(&p->cg_left);
 	free(ss);
 }
 

@@ -22,6 +22,8 @@
 
 #include <environment-runner/plugin.h>
 
+#include "cgroup.h"
+
 #define SB_NET_NONE 0
 #define SB_NET_HOST 1
 #define SB_NET_ALLOWLIST 2
@@ -53,8 +55,7 @@ struct sb_policy {
 	int cg_ok;
 	int cg_v2;
 	char cg_base[PATH_MAX];
-	char **cg_dirs; /* created for sessions, removed when empty */
-	size_t n_cg_dirs;
+	struct cgroup_removals cg_left; /* sessions' cgroups, removed when empty */
 };
 
 /* Read the policy; 0 or -errno with `err` filled.  Logs what is weaker

@@ -238,20 +238,31 @@ test_orphaned_grandchild_is_killed(void **state)
 				  "exec sleep 300");
 }
 
+/* What a spawner here can do. */
+enum spawner_can { FINDS_EVERY_PROCESS, HAS_CGROUPS };
+
+/* Skip the test where a spawner here cannot do `what`. */
+static void
+skip_unless_spawner(enum spawner_can what)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	int can = what == HAS_CGROUPS ? spawner_cgroup_dir(sp) != NULL
+				      : spawner_finds_every_process(sp);
+
+	spawner_free(sp);
+	loop_free(loop);
+	if (!can)
+		skip();
+}
+
 /* A process that clears its environment and leaves the group keeps no
  * tracking id: as a descendant of the session's processes it is still
  * the session's. */
 static void
 test_grandchild_without_environment_is_killed(void **state)
 {
-	struct loop *loop = loop_new(http_curl_done);
-	struct spawner *sp = spawner_new(loop);
-	int finds = spawner_finds_every_process(sp);
-
-	spawner_free(sp);
-	loop_free(loop);
-	if (!finds)
-		skip();
+	skip_unless_spawner(FINDS_EVERY_PROCESS);
 	escaped_process_is_killed("setsid env -i sh -c 'echo up; exec sleep 300' </dev/null 2>&1 & "
 				  "exec sleep 300");
 }
@@ -261,16 +272,7 @@ test_grandchild_without_environment_is_killed(void **state)
 static void
 test_orphan_without_environment_is_killed_by_its_cgroup(void **state)
 {
-	struct loop *loop = loop_new(http_curl_done);
-	struct spawner *sp = spawner_new(loop);
-
-	if (!spawner_cgroup_dir(sp)) {
-		spawner_free(sp);
-		loop_free(loop);
-		skip();
-	}
-	spawner_free(sp);
-	loop_free(loop);
+	skip_unless_spawner(HAS_CGROUPS);
 	escaped_process_is_killed("(cd / && setsid env -i sh -c 'echo up; exec sleep 300' "
 				  "</dev/null 2>&1 &); exec sleep 300");
 }
@@ -291,8 +293,8 @@ read_within(int fd, char *buf, size_t len)
 static void
 test_stale_cgroups_are_emptied_by_the_next_spawner(void **state)
 {
-	struct loop *loop = loop_new(http_curl_done);
-	struct spawner *sp = spawner_new(loop);
+	struct loop *loop;
+	struct spawner *sp;
 	int out[2];
 	char buf[64];
 	ssize_t n;
@@ -300,13 +302,7 @@ test_stale_cgroups_are_emptied_by_the_next_spawner(void **state)
 	pid_t runner;
 	int status;
 
-	if (!spawner_cgroup_dir(sp)) {
-		spawner_free(sp);
-		loop_free(loop);
-		skip();
-	}
-	spawner_free(sp);
-	loop_free(loop);
+	skip_unless_spawner(HAS_CGROUPS);
 	assert_int_equal(pipe(out), 0);
 	runner = fork();
 	assert_true(runner >= 0);
