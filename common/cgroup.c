@@ -101,38 +101,33 @@ cgroup_write(const char *dir, const char *file, const char *text)
 	return r;
 }
 
+struct signal_listed {
+	int sig;
+	int live;
+};
+
+static int
+signal_one(pid_t pid, void *arg)
+{
+	struct signal_listed *sl = arg;
+
+	sl->live += !procfs_is_dead(pid) && kill(pid, sl->sig) == 0;
+	return 0;
+}
+
 /* Send `sig` to each live process cgroup.procs lists (0: count them).
  * The number of live ones, or -errno. */
 static int
 signal_listed(const char *dir, int sig)
 {
+	struct signal_listed sl = { sig, 0 };
 	char path[4096];
-	char buf[4096];
-	long cur = -1;
-	ssize_t n;
-	int live = 0;
-	int fd;
+	int r;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* "pid\npid\n...", read in pieces. */
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] >= '0' && buf[i] <= '9') {
-				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
-			} else if (cur >= 0) {
-				live += !procfs_is_dead((pid_t)cur) && kill((pid_t)cur, sig) == 0;
-				cur = -1;
-			}
-		}
-	}
-	if (cur >= 0)
-		live += !procfs_is_dead((pid_t)cur) && kill((pid_t)cur, sig) == 0;
-	close(fd);
-	return live;
+	r = procfs_each_pid(path, signal_one, &sl);
+	return r < 0 ? r : sl.live;
 }
 
 void

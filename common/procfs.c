@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,33 @@ procfs_read(pid_t pid, const char *file, char *buf, size_t len)
 		return -1;
 	buf[n] = '\0';
 	return n;
+}
+
+int
+procfs_each_pid(const char *path, int (*each)(pid_t pid, void *arg), void *arg)
+{
+	char buf[4096];
+	long cur = -1;
+	ssize_t n;
+	int r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	while (r == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n && r == 0; i++) {
+			if (buf[i] >= '0' && buf[i] <= '9') {
+				cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
+			} else if (cur >= 0) {
+				r = each((pid_t)cur, arg);
+				cur = -1;
+			}
+		}
+	}
+	if (r == 0 && cur >= 0)
+		r = each((pid_t)cur, arg);
+	close(fd);
+	return r;
 }
 
 int

@@ -13,6 +13,13 @@
  * opened or read. */
 ssize_t procfs_read(pid_t pid, const char *file, char *buf, size_t len);
 
+/* Call `each` for every pid the file `path` lists, separated by white
+ * space (/proc/PID/task/TID/children, a cgroup's cgroup.procs), read in
+ * pieces: a list may hold thousands.  0, -errno when the file cannot be
+ * opened, or what `each` returned when it returned other than 0 (then it
+ * is not called again). */
+int procfs_each_pid(const char *path, int (*each)(pid_t pid, void *arg), void *arg);
+
 struct procfs_stat {
 	char state;		       /* R, S, D, T, Z, X... */
 	pid_t ppid;		       /* its parent */

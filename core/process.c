@@ -263,6 +263,12 @@ pids_add(struct pids *l, pid_t pid)
 	return 0;
 }
 
+static int
+add_pid(pid_t pid, void *list)
+{
+	return pids_add(list, pid);
+}
+
 /* Append the children of every thread of `pid`; a process gone meanwhile
  * has none. */
 static int
@@ -278,31 +284,12 @@ pids_add_children(struct pids *l, pid_t pid)
 	if (!d)
 		return 0;
 	while (r == 0 && (de = readdir(d))) {
-		char buf[4096];
-		long cur = -1;
-		ssize_t n;
-		int fd;
-
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/children", (int)pid, de->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		/* "pid pid ... ", read in pieces: a runner has thousands. */
-		while (r == 0 && (n = read(fd, buf, sizeof(buf))) > 0) {
-			for (ssize_t i = 0; i < n && r == 0; i++) {
-				if (buf[i] >= '0' && buf[i] <= '9') {
-					cur = (cur < 0 ? 0 : cur * 10) + (buf[i] - '0');
-				} else if (cur >= 0) {
-					r = pids_add(l, (pid_t)cur);
-					cur = -1;
-				}
-			}
-		}
-		if (r == 0 && cur >= 0)
-			r = pids_add(l, (pid_t)cur);
-		close(fd);
+		r = procfs_each_pid(path, add_pid, l);
+		if (r < 0 && r != -ENOMEM && r != -E2BIG)
+			r = 0; /* the thread is gone */
 	}
 	closedir(d);
 	return r;
