@@ -8,18 +8,25 @@
 
 static const char bom[3] = { '\xEF', '\xBB', '\xBF' };
 
-void
-sse_parser_init(struct sse_parser *p, size_t max_message, sse_message_cb cb, void *userdata)
+/* The state of a parser that has read nothing. */
+static void
+reset_state(struct sse_parser *p)
 {
-	buf_init(&p->line, max_message);
-	buf_init(&p->event, max_message);
-	buf_init(&p->data, max_message);
 	p->has_data = 0;
 	p->has_event = 0;
 	p->saw_cr = 0;
 	p->at_start = 1;
 	p->oversized = 0;
 	p->skip_line = 0;
+}
+
+void
+sse_parser_init(struct sse_parser *p, size_t max_message, sse_message_cb cb, void *userdata)
+{
+	buf_init(&p->line, max_message);
+	buf_init(&p->event, max_message);
+	buf_init(&p->data, max_message);
+	reset_state(p);
 	p->on_oversized = NULL;
 	p->cb = cb;
 	p->userdata = userdata;
@@ -37,12 +44,7 @@ sse_parser_release(struct sse_parser *p)
 	buf_release(&p->line);
 	buf_release(&p->event);
 	buf_release(&p->data);
-	p->has_data = 0;
-	p->has_event = 0;
-	p->saw_cr = 0;
-	p->at_start = 1;
-	p->oversized = 0;
-	p->skip_line = 0;
+	reset_state(p);
 }
 
 static void
@@ -59,10 +61,9 @@ void
 sse_parser_reset(struct sse_parser *p)
 {
 	buf_reset(&p->line);
-	clear_message(p);
-	p->saw_cr = 0;
-	p->at_start = 1;
-	p->skip_line = 0;
+	buf_reset(&p->event);
+	buf_reset(&p->data);
+	reset_state(p);
 }
 
 /* The message passed the cap: -EMSGSIZE, or it is dropped and reported
