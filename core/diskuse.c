@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,16 +11,14 @@
 
 #include "buf.h"
 #include "diskuse.h"
+#include "offload.h"
 #include "sessiondir.h"
 
-/* One measurement on its own thread.  Whichever of the thread (done) and
- * the watcher (gone) sets `claimed` second frees it. */
+/* One measurement, made on a thread (offload.h). */
 struct measure {
 	char *dir;
 	uint64_t used;
 	int err;
-	int pipe[2];
-	int claimed;
 };
 
 struct diskuse {
@@ -31,8 +28,7 @@ struct diskuse {
 	diskuse_over_cb over;
 	void *userdata;
 	struct loop_timer *timer;
-	struct measure *running;
-	struct loop_watch *watch;
+	struct offload *running;
 	int fired;
 };
 
@@ -75,45 +71,33 @@ diskuse_measure(const char *dir, uint64_t *ret)
 }
 
 static void
-measure_free(struct measure *m)
+measure_free(void *arg)
 {
+	struct measure *m = arg;
+
 	free(m->dir);
 	free(m);
 }
 
-static void *
-measure_thread(void *arg)
+static void
+measure(void *arg)
 {
 	struct measure *m = arg;
-	int wfd = m->pipe[1];
 
 	m->err = diskuse_measure(m->dir, &m->used);
-	if (__atomic_exchange_n(&m->claimed, 1, __ATOMIC_ACQ_REL))
-		measure_free(m); /* nobody waits for it any more */
-	else
-		(void)!write(wfd, "x", 1);
-	close(wfd);
-	return NULL;
 }
 
 static void start_measure(void *userdata);
 
 static void
-measured(void *userdata, int fd, uint32_t revents)
+measured(void *userdata, void *arg)
 {
 	struct diskuse *d = userdata;
-	struct measure *m = d->running;
+	struct measure *m = arg;
 	uint64_t used = m->used;
-	int over = m->err == 0 && used > d->limit;
 
-	(void)fd;
-	(void)revents;
-	loop_unwatch(d->watch);
-	d->watch = NULL;
 	d->running = NULL;
-	close(m->pipe[0]);
-	measure_free(m);
-	if (over && !d->fired) {
+	if (m->err == 0 && used > d->limit && !d->fired) {
 		d->fired = 1;
 		d->over(d->userdata, used);
 		return; /* `d` may be gone */
@@ -126,37 +110,11 @@ start_measure(void *userdata)
 {
 	struct diskuse *d = userdata;
 	struct measure *m = calloc(1, sizeof(*m));
-	pthread_attr_t attr;
-	pthread_t t;
-	int ok;
 
 	d->timer = NULL;
-	if (!m || !(m->dir = strdup(d->dir)) || pipe(m->pipe) < 0) {
+	if (!m || !(m->dir = strdup(d->dir)) ||
+	    offload_run(d->loop, measure, measured, measure_free, m, d, &d->running) < 0) {
 		if (m)
-			free(m->dir);
-		free(m);
-		loop_add_timer(d->loop, DISKUSE_INTERVAL_MS, start_measure, d, &d->timer);
-		return;
-	}
-	fcntl(m->pipe[0], F_SETFD, FD_CLOEXEC);
-	fcntl(m->pipe[1], F_SETFD, FD_CLOEXEC);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ok = pthread_create(&t, &attr, measure_thread, m) == 0;
-	pthread_attr_destroy(&attr);
-	if (!ok) {
-		close(m->pipe[0]);
-		close(m->pipe[1]);
-		measure_free(m);
-		loop_add_timer(d->loop, DISKUSE_INTERVAL_MS, start_measure, d, &d->timer);
-		return;
-	}
-	d->running = m;
-	if (loop_watch_fd(d->loop, m->pipe[0], LOOP_READ, measured, d, &d->watch) < 0) {
-		/* The thread frees it: nobody will read its answer. */
-		close(m->pipe[0]);
-		d->running = NULL;
-		if (__atomic_exchange_n(&m->claimed, 1, __ATOMIC_ACQ_REL))
 			measure_free(m);
 		loop_add_timer(d->loop, DISKUSE_INTERVAL_MS, start_measure, d, &d->timer);
 	}
@@ -189,12 +147,7 @@ diskuse_free(struct diskuse *d)
 	if (!d)
 		return;
 	loop_cancel_timer(d->timer);
-	if (d->running) {
-		loop_unwatch(d->watch);
-		close(d->running->pipe[0]);
-		if (__atomic_exchange_n(&d->running->claimed, 1, __ATOMIC_ACQ_REL))
-			measure_free(d->running);
-	}
+	offload_cancel(d->running);
 	free(d->dir);
 	free(d);
 }
