@@ -28,7 +28,28 @@ static const struct {
 	  "list the plugins found in the search path, and the files refused" },
 	{ "plugin-check", CMDLINE_PLUGIN_CHECK, SETTINGS_VERB_PLUGIN_CHECK,
 	  "run the plugin FILE through the checks of its contract (for plugin authors)" },
+	{ "upgrade", CMDLINE_UPGRADE, SETTINGS_VERB_UPGRADE,
+	  "make the runner PID re-execute its binary, newly installed, keeping its sessions" },
+	{ "upgrade-check", CMDLINE_UPGRADE_CHECK, SETTINGS_VERB_ORCHESTRATOR,
+	  "check that this binary, with an orchestrator's FLAGS, can take over the item records in "
+	  "DIR (run by an upgrade)" },
 };
+
+/* The operand a command takes before its flags, or NULL. */
+static const char *
+operand_name(enum cmdline_verb verb)
+{
+	switch (verb) {
+	case CMDLINE_PLUGIN_CHECK:
+		return "FILE";
+	case CMDLINE_UPGRADE:
+		return "PID";
+	case CMDLINE_UPGRADE_CHECK:
+		return "DIR";
+	default:
+		return NULL;
+	}
+}
 
 static const char *
 verb_name(enum cmdline_verb verb)
@@ -68,8 +89,9 @@ cmdline_usage(FILE *f, enum cmdline_verb verb)
 			"key; precedence: flag > environment > file > default.\n");
 		return;
 	}
-	fprintf(f, "Usage: environment-runner %s%s [FLAGS]\n\n", verb_name(verb),
-		verb == CMDLINE_PLUGIN_CHECK ? " FILE" : "");
+	fprintf(f, "Usage: environment-runner %s%s%s%s\n\n", verb_name(verb),
+		operand_name(verb) ? " " : "", operand_name(verb) ? operand_name(verb) : "",
+		verb == CMDLINE_UPGRADE ? "" : " [FLAGS]");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (verbs[i].verb == verb)
 			fprintf(f, "%c%s.\n\nFlags (--flag=VALUE or --flag VALUE):\n",
@@ -245,7 +267,8 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 		else
 			snprintf(err, errlen,
 				 "unknown command '%s'; fix: use 'orchestrator', 'run-item', "
-				 "'plugins' or 'plugin-check' (see 'environment-runner --help')",
+				 "'plugins', 'plugin-check', 'upgrade' or 'upgrade-check' (see "
+				 "'environment-runner --help')",
 				 name);
 		return EX_USAGE;
 	}
@@ -268,7 +291,7 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 			r = 0;
 			goto out;
 		}
-		if (!is_flag(arg) && verb == CMDLINE_PLUGIN_CHECK && !ret->file) {
+		if (!is_flag(arg) && operand_name(verb) && !ret->file) {
 			ret->file = arg;
 			continue;
 		}
@@ -341,6 +364,20 @@ cmdline_parse(int argc, char **argv, struct settings *s, struct cmdline *ret, ch
 		snprintf(err, errlen,
 			 "missing plugin file; fix: 'environment-runner plugin-check "
 			 "./sandbox-NAME.so' (or executor-NAME.so)");
+		r = EX_USAGE;
+		goto out;
+	}
+	if (verb == CMDLINE_UPGRADE && !ret->file) {
+		snprintf(err, errlen,
+			 "missing process id; fix: 'environment-runner upgrade PID', PID being the "
+			 "runner's (systemd: systemctl show -p MainPID environment-runner)");
+		r = EX_USAGE;
+		goto out;
+	}
+	if (verb == CMDLINE_UPGRADE_CHECK && !ret->file) {
+		snprintf(err, errlen,
+			 "missing directory; fix: 'environment-runner upgrade-check DIR "
+			 "[orchestrator flags]', DIR holding item records");
 		r = EX_USAGE;
 		goto out;
 	}

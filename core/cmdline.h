@@ -7,6 +7,8 @@
  *   environment-runner run-item [FLAGS]         serve one claimed item (ANTHROPIC_* variables)
  *   environment-runner plugins [FLAGS]          list the plugins in the search path
  *   environment-runner plugin-check FILE [FLAGS] run a plugin through its contract checks
+ *   environment-runner upgrade PID              re-execute a running runner into the new binary
+ *   environment-runner upgrade-check DIR [FLAGS] can this binary take over the records in DIR?
  *   environment-runner COMMAND --help
  *
  * cmdline_parse() resolves every setting from flags, environment variables,
@@ -28,12 +30,16 @@ enum cmdline_verb {
 	CMDLINE_PLUGINS,
 	CMDLINE_RUN_ITEM,
 	CMDLINE_PLUGIN_CHECK,
+	CMDLINE_UPGRADE,
+	CMDLINE_UPGRADE_CHECK,
 };
 
 struct cmdline {
 	enum cmdline_verb verb;
 	enum cmdline_verb help_for; /* with CMDLINE_HELP: CMDLINE_HELP for the global text */
-	const char *file;	    /* plugin-check: the plugin's file (borrowed from argv) */
+	/* Borrowed from argv: plugin-check's plugin file, upgrade's process
+	 * id, upgrade-check's directory of item records. */
+	const char *file;
 };
 
 /*

@@ -53,6 +53,7 @@ struct outgoing {
 	char *body;
 	size_t len;
 	struct call *call; /* the call whose result it is, or NULL */
+	int held;	   /* until the record holds it on disk */
 	uint64_t first_attempt;
 	int attempts;
 	int replacement; /* the error result that replaces a refused one */
@@ -82,6 +83,7 @@ struct stream {
 	long tool_timeout_ms;
 	long send_window_ms;
 	int event_tool_use;
+	struct journal_item *journal;
 	struct stream_callbacks cb;
 	void *userdata;
 
@@ -425,7 +427,7 @@ send_next(struct stream *st)
 	struct buf path = BUF_INIT(4096);
 	struct api_request r;
 
-	if (!o || st->send_call || st->send_timer || st->abandoned)
+	if (!o || o->held || st->send_call || st->send_timer || st->abandoned)
 		return;
 	if (!o->first_attempt)
 		o->first_attempt = loop_now_ms();
@@ -453,9 +455,10 @@ fail:
 	loop_add_timer(st->loop, SEND_BACKOFF_MIN_MS, send_retry_fired, st, &st->send_timer);
 }
 
-/* Queue `{"events":[event]}` for posting; takes the body. */
+/* Queue `{"events":[event]}` for posting; takes the body.  A held one
+ * waits for result_durable(). */
 static int
-enqueue_send(struct stream *st, char *body, size_t len, struct call *call)
+enqueue_send(struct stream *st, char *body, size_t len, struct call *call, int held)
 {
 	struct outgoing *o = calloc(1, sizeof(*o));
 
@@ -466,6 +469,7 @@ enqueue_send(struct stream *st, char *body, size_t len, struct call *call)
 	o->body = body;
 	o->len = len;
 	o->call = call;
+	o->held = held;
 	*st->out_tail = o;
 	st->out_tail = &o->next;
 	send_next(st);
@@ -483,7 +487,7 @@ stream_send_event(struct stream *st, const char *json, size_t len)
 		return -ENOSPC;
 	}
 	len = b.len;
-	return enqueue_send(st, buf_steal(&b), len, NULL);
+	return enqueue_send(st, buf_steal(&b), len, NULL, 0);
 }
 
 /* The result event of `c`, as the SDK shapes it (docs/protocol.md §4). */
@@ -521,12 +525,25 @@ encode_result(struct buf *b, const struct call *c, int is_error, const char *tex
 	return jw_finish(&w);
 }
 
+/* The record holds the result on disk: it may go.  (One result at most
+ * waits: the next call starts once its result was sent.) */
+static void
+result_durable(void *userdata)
+{
+	struct stream *st = userdata;
+
+	for (struct outgoing *o = st->out_head; o; o = o->next)
+		o->held = 0;
+	send_next(st);
+}
+
 /* Post the result of the running call `c`; the call ends once it is sent
  * or given up on. */
 static void
 post_result(struct stream *st, struct call *c, int is_error, const char *text, size_t len)
 {
 	struct buf b = BUF_INIT(HTTP_MAX_BODY);
+	int kept;
 
 	/* A terminated thread takes no result. */
 	if (session_view_thread_terminated(&st->view, c->thread_id)) {
@@ -542,8 +559,11 @@ post_result(struct stream *st, struct call *c, int is_error, const char *text, s
 		call_finished(st, c);
 		return;
 	}
+	/* Kept before it is sent: were the runner to die before the API
+	 * accepted it, its restart sends it. */
+	kept = journal_item_result(st->journal, c->id, is_error, text, len, result_durable, st);
 	len = b.len;
-	if (enqueue_send(st, buf_steal(&b), len, c) < 0)
+	if (enqueue_send(st, buf_steal(&b), len, c, kept == 0) < 0)
 		call_finished(st, c);
 }
 
@@ -565,6 +585,7 @@ call_finished(struct stream *st, struct call *c)
 		return;
 	st->view.running = NULL;
 	st->tool_running = 0;
+	journal_item_call_over(st->journal, c->id);
 	/* A call left to others did not run. */
 	if (!c->declined)
 		st->active_at = loop_now_ms();
@@ -632,6 +653,45 @@ stream_tool_result(struct stream *st, const char *id, int is_error, const char *
 	post_result(st, c, is_error, text, len);
 }
 
+/* A call this item's record knows from before the runner restarted is
+ * never run again: its kept result is sent, or, when it was running, an
+ * error saying so.  1 when answered. */
+static int
+answer_from_record(struct stream *st, struct call *c)
+{
+	const char *text = NULL;
+	size_t len = 0;
+	int is_error = 0;
+	char msg[512];
+
+	switch (journal_item_call(st->journal, c->id, &is_error, &text, &len)) {
+	case JOURNAL_CALL_UNKNOWN:
+		return 0;
+	case JOURNAL_CALL_RESULT:
+		metrics.results_replayed++;
+		log_emit(LOG_LEVEL_INFO, "stream", &st->ctx,
+			 "tool call '%s' (%s) finished before the runner restarted: sending its "
+			 "kept result",
+			 c->id, c->name);
+		post_result(st, c, is_error, text, len);
+		return 1;
+	case JOURNAL_CALL_STARTED:
+		break;
+	}
+	metrics.calls_interrupted++;
+	metrics_tool_call(c->name, METRICS_TOOL_ERROR, 0);
+	log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+		 "tool call '%s' (%s) was running when the runner restarted: answering it with "
+		 "an error, not running it again",
+		 c->id, c->name);
+	snprintf(msg, sizeof(msg),
+		 "tool '%s' was interrupted: the runner restarted while it ran, and it may have "
+		 "already done some or all of its work; it was not run again",
+		 c->name);
+	post_result(st, c, 1, msg, strlen(msg));
+	return 1;
+}
+
 static void
 start_call(struct stream *st, struct call *c)
 {
@@ -649,6 +709,9 @@ start_call(struct stream *st, struct call *c)
 		post_result(st, c, 1, msg, sizeof(msg) - 1);
 		return;
 	}
+	if (answer_from_record(st, c))
+		return;
+	journal_item_call_started(st->journal, c->id);
 	st->tool_running = 1;
 	log_emit(LOG_LEVEL_INFO, "stream", &st->ctx, "running tool call '%s' (%s)", c->id, c->name);
 	note_worked_thread(st, c->thread_id);
@@ -1313,6 +1376,7 @@ stream_start(struct loop *loop, struct api *api, const struct stream_options *o,
 	st->tool_timeout_ms = o->tool_timeout_ms;
 	st->send_window_ms = o->send_window_ms > 0 ? o->send_window_ms : 300000;
 	st->event_tool_use = o->event_tool_use;
+	st->journal = o->journal;
 	st->cb = *cb;
 	st->userdata = userdata;
 	st->backoff_ms = STREAM_BACKOFF_MIN_MS;
@@ -1339,6 +1403,15 @@ stream_hold(struct stream *st)
 {
 	if (st)
 		st->holding = 1;
+}
+
+void
+stream_unhold(struct stream *st)
+{
+	if (st && st->holding) {
+		st->holding = 0;
+		act(st);
+	}
 }
 
 int
@@ -1377,6 +1450,7 @@ stream_free(struct stream *st)
 	if (!st)
 		return;
 	drop_connection(st);
+	journal_item_forget_callbacks(st->journal, st);
 	api_call_cancel(st->send_call);
 	loop_cancel_timer(st->reconnect_timer);
 	loop_cancel_timer(st->tool_timer);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "api.h"
+#include "journal.h"
 #include "log.h"
 #include "loop.h"
 
@@ -67,6 +68,9 @@ struct stream_options {
 	long tool_timeout_ms; /* per call; the SDK's is 325 s */
 	long send_window_ms;  /* how long to retry a result; follows the lease TTL */
 	int event_tool_use;   /* also pass new agent.tool_use events to cb.event */
+	/* The item's record (may be NULL): calls started and results unsent,
+	 * so that a restart neither runs a call again nor loses its result. */
+	struct journal_item *journal;
 	const struct log_ctx *ctx;
 };
 
@@ -85,6 +89,8 @@ int stream_send_event(struct stream *st, const char *json, size_t len);
 void stream_set_send_window(struct stream *st, long ms);
 /* Stop starting calls (draining); a running call may finish. */
 void stream_hold(struct stream *st);
+/* Start calls again. */
+void stream_unhold(struct stream *st);
 /* A call is running, or a result or event is still being sent. */
 int stream_busy(const struct stream *st);
 /* An event or result is still being sent. */

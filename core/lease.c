@@ -121,6 +121,9 @@ beat_ok(struct lease *lease, const struct json_doc *doc)
 	}
 	lease->expires_at = lease->sent_at + (uint64_t)lease->ttl_ms;
 	lease->attempt = 0;
+	if (lease->cb.beaten)
+		lease->cb.beaten(lease->userdata, lease->last, lease->ttl_ms,
+				 loop_now_ms() - lease->sent_at);
 	log_emit(LOG_LEVEL_DEBUG, "lease", &lease->ctx, "heartbeat ok, ttl %ld ms", lease->ttl_ms);
 	schedule(lease, lease->sent_at + (uint64_t)(lease->ttl_ms / 2 < LEASE_INTERVAL_MS
 							    ? lease->ttl_ms / 2
@@ -220,8 +223,8 @@ fail:
 
 struct lease *
 lease_start(struct loop *loop, struct api *api, const char *environment_id, const char *work_id,
-	    const char *token, const struct log_ctx *ctx, const struct lease_callbacks *cb,
-	    void *userdata)
+	    const char *token, const struct lease_resume *resume, const struct log_ctx *ctx,
+	    const struct lease_callbacks *cb, void *userdata)
 {
 	struct lease *lease = calloc(1, sizeof(*lease));
 
@@ -232,7 +235,7 @@ lease_start(struct loop *loop, struct api *api, const char *environment_id, cons
 	lease->environment_id = strdup(environment_id);
 	lease->work_id = strdup(work_id);
 	lease->token = strdup(token);
-	lease->last = strdup(LEASE_NO_HEARTBEAT);
+	lease->last = strdup(resume ? resume->last_heartbeat : LEASE_NO_HEARTBEAT);
 	if (!lease->environment_id || !lease->work_id || !lease->token || !lease->last) {
 		lease_free(lease);
 		return NULL;
@@ -240,7 +243,8 @@ lease_start(struct loop *loop, struct api *api, const char *environment_id, cons
 	lease->ctx.work_id = lease->work_id;
 	lease->ctx.session_id = ctx ? ctx->session_id : NULL;
 	lease->ttl_ms = LEASE_CLAIM_TTL_MS;
-	lease->expires_at = loop_now_ms() + LEASE_CLAIM_TTL_MS;
+	lease->expires_at = loop_now_ms() + (resume ? (uint64_t)resume->remaining_ms
+						    : (uint64_t)LEASE_CLAIM_TTL_MS);
 	lease->cb = *cb;
 	lease->userdata = userdata;
 	beat(lease);

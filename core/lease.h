@@ -32,15 +32,26 @@ struct lease_callbacks {
 	void (*ended)(void *userdata, enum lease_end why, int first);
 	/* The server's TTL changed (the send-retry window follows it). */
 	void (*ttl_changed)(void *userdata, long ttl_ms);
+	/* A beat succeeded: `last` is what the next one echoes; the TTL runs
+	 * from the beat's send, `ago_ms` before now (may be NULL). */
+	void (*beaten)(void *userdata, const char *last, long ttl_ms, uint64_t ago_ms);
+};
+
+/* A lease this worker held before it restarted (journal.h). */
+struct lease_resume {
+	const char *last_heartbeat; /* what the last good beat answered */
+	long remaining_ms;	    /* until its TTL runs out */
 };
 
 struct lease;
 
-/* Send the first beat at once.  Strings are copied; `token` is the item's
- * credential and is never logged. */
-struct lease *lease_start(struct loop *loop, struct api *api, const char *environment_id,
-			  const char *work_id, const char *token, const struct log_ctx *ctx,
-			  const struct lease_callbacks *cb, void *userdata);
+/* Send the first beat at once: the claim, or with `resume` the beat that
+ * takes the lease back after a restart.  Strings are copied; `token` is
+ * the item's credential and is never logged. */
+struct lease *
+lease_start(struct loop *loop, struct api *api, const char *environment_id, const char *work_id,
+	    const char *token, const struct lease_resume *resume, const struct log_ctx *ctx,
+	    const struct lease_callbacks *cb, void *userdata);
 /* Stop beating.  Accepts NULL. */
 void lease_free(struct lease *lease);
 /* Whether the lease ended in a way that means the item is not ours. */

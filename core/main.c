@@ -8,6 +8,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +21,13 @@
 #include "keyfile.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugin-check.h"
+#include "resume.h"
 #include "runner.h"
 #include "secret.h"
 #include "settings.h"
+#include "upgrade.h"
 
 static int
 print_dir_cb(void *userdata, const char *dir)
@@ -247,7 +252,87 @@ run_orchestrator(struct settings *s)
 out:
 	plugin_close(executor);
 	close_sandboxes(&sandboxes);
+	if (r == RUNNER_EXEC_UPGRADE && upgrade_exec(metrics.upgrades + 1) < 0)
+		r = EX_OSERR;
 	return r;
+}
+
+/* upgrade-check DIR: could this binary, with these flags, take over? */
+static int
+run_upgrade_check(struct settings *s, const char *dir)
+{
+	struct runner_sandboxes sandboxes = { { NULL }, 0, "" };
+	struct statedir records = { (char *)dir, -1 };
+	struct plugin *executor = NULL;
+	char err[1024];
+	int r;
+
+	/* Its lines go to the runner that runs it, not to the runner's log. */
+	free(s->log_file);
+	s->log_file = NULL;
+	r = open_log(s);
+	if (r)
+		return r;
+	r = open_plugins(s, &sandboxes, &executor);
+	if (r == 0 && resume_check(&records, err, sizeof(err)) < 0) {
+		log_error("upgrade", "environment-runner %s cannot take over an item record %s",
+			  PACKAGE_VERSION, err);
+		r = EX_DATAERR;
+	}
+	if (r == 0)
+		log_info("upgrade", "environment-runner %s can take over", PACKAGE_VERSION);
+	plugin_close(executor);
+	close_sandboxes(&sandboxes);
+	return r;
+}
+
+/* upgrade PID: SIGUSR2 to a runner; what follows is in its log. */
+static int
+send_upgrade(const char *pid_text)
+{
+	char path[64];
+	char cmd[256] = "";
+	char *end;
+	long pid = strtol(pid_text, &end, 10);
+	ssize_t n = -1;
+	int fd;
+
+	if (*end || pid <= 1 || pid > INT32_MAX) {
+		fprintf(stderr,
+			"environment-runner: '%s' is not a process id; fix: pass the "
+			"runner's, e.g. from 'systemctl show -p MainPID environment-runner'\n",
+			pid_text);
+		return EX_USAGE;
+	}
+	/* Only an orchestrator takes SIGUSR2 as an upgrade; to others it is fatal. */
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, cmd, sizeof(cmd) - 1);
+		close(fd);
+	}
+	if (n > 0) {
+		size_t len = strlen(cmd);
+		const char *verb = len + 1 < (size_t)n ? cmd + len + 1 : "";
+
+		cmd[n] = '\0';
+		if (!strstr(cmd, "environment-runner") || strcmp(verb, "orchestrator") != 0) {
+			fprintf(stderr,
+				"environment-runner: process %ld is not an environment-runner "
+				"orchestrator; fix: pass the runner's process id\n",
+				pid);
+			return EX_USAGE;
+		}
+	}
+	if (kill((pid_t)pid, SIGUSR2) < 0) {
+		fprintf(stderr, "environment-runner: cannot signal process %ld: %s\n", pid,
+			strerror(errno));
+		return errno == ESRCH ? EX_NOINPUT : EX_NOPERM;
+	}
+	printf("sent SIGUSR2 to %ld: it checks its newly installed binary, waits for its running "
+	       "tool calls, then re-executes; its log says how it went\n",
+	       pid);
+	return 0;
 }
 
 /* ANTHROPIC_WORK_SECRET_FILE: a private regular file holding the secret. */
@@ -398,6 +483,7 @@ main(int argc, char **argv)
 
 	/* Before any credential is read: no core dump, no ptrace by peers. */
 	secret_protect_process();
+	metrics.upgrades = upgrade_init(argc, argv);
 	settings_init(&s);
 	err[0] = '\0';
 	r = cmdline_parse(argc, argv, &s, &cmd, err, sizeof(err));
@@ -427,6 +513,12 @@ main(int argc, char **argv)
 		break;
 	case CMDLINE_PLUGIN_CHECK:
 		r = plugin_check(&s, cmd.file);
+		break;
+	case CMDLINE_UPGRADE:
+		r = send_upgrade(cmd.file);
+		break;
+	case CMDLINE_UPGRADE_CHECK:
+		r = run_upgrade_check(&s, cmd.file);
 		break;
 	}
 out:

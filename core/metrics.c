@@ -267,6 +267,17 @@ metrics_render(struct buf *b, const struct metrics_state *st)
 		      m->heartbeat_failures));
 	CHECK(counter(b, "er_leases_lost_total", "leases lost to another holder or the TTL",
 		      m->leases_lost));
+	CHECK(counter(b, "er_upgrades_total", "re-executions into a newly installed binary",
+		      m->upgrades));
+	CHECK(counter(b, "er_items_resumed_total",
+		      "work items taken back after the runner restarted", m->items_resumed));
+	CHECK(counter(b, "er_results_replayed_total",
+		      "tool results sent from the record kept across a restart",
+		      m->results_replayed));
+	CHECK(counter(b, "er_calls_interrupted_total",
+		      "tool calls answered with an error because the runner restarted while they "
+		      "ran",
+		      m->calls_interrupted));
 
 	CHECK(counter(b, "er_sessions_started_total", "work items this runner started serving",
 		      m->sessions_started));

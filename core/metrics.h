@@ -73,6 +73,12 @@ struct metrics {
 	uint64_t heartbeat_failures;
 	uint64_t leases_lost;
 
+	/* Restarts and upgrades (journal.h). */
+	uint64_t upgrades;	    /* re-executions into a new binary */
+	uint64_t items_resumed;	    /* items taken back after a restart */
+	uint64_t results_replayed;  /* results sent from the record */
+	uint64_t calls_interrupted; /* calls answered "the runner restarted" */
+
 	/* Sessions. */
 	uint64_t sessions_started;
 	uint64_t sessions_completed;

@@ -28,6 +28,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "host-command.h"
 #include "host.h"
 #include "http-header.h"
 #include "http.h"
@@ -42,8 +43,11 @@
 #include "session.h"
 #include "sessiondir.h"
 #include "process.h"
+#include "resume.h"
+#include "statedir.h"
 #include "status.h"
 #include "strv.h"
+#include "upgrade.h"
 
 /* What the printed budget allows after the drain for the executor to wind
  * down (10 s) and for the final stop request (30 s). */
@@ -112,6 +116,15 @@ struct runner {
 	const char *sandbox_why;
 
 	struct status *status;
+	struct statedir state; /* the worker id's item records */
+
+	/* A live upgrade (upgrade.h): checking the new binary, then holding
+	 * calls until none runs, then handing every item to its record. */
+	enum { UPGRADE_NONE, UPGRADE_CHECKING, UPGRADE_HOLDING, UPGRADE_HANDING_OVER } upgrade;
+	struct host_command *upgrade_check;
+	struct loop_timer *upgrade_timer;
+	uint64_t upgrade_deadline;
+	unsigned upgrades; /* this process went through */
 };
 
 static struct runner *
@@ -145,6 +158,13 @@ slot_free(struct session_slot *slot)
 static void
 maybe_quit(struct runner *r)
 {
+	/* A stop signal during the hand-over stops the runner instead; the
+	 * records stay for its next start. */
+	if (r->upgrade == UPGRADE_HANDING_OVER && !r->draining && r->n_sessions == 0) {
+		log_info("upgrade", "every item is in its record");
+		loop_quit(r->rt.loop, RUNNER_EXEC_UPGRADE);
+		return;
+	}
 	if ((r->draining || r->retiring) && r->n_sessions == 0) {
 		if (r->run_item)
 			log_info("runner", "the item is done, exiting");
@@ -219,8 +239,8 @@ has_capacity(void *userdata)
 	struct runner *r = userdata;
 	const struct settings *s = r->rt.settings;
 
-	return !r->draining && !r->retiring && !r->disk_low && r->n_sessions < s->capacity &&
-	       (s->max_sessions == 0 || r->claims < s->max_sessions);
+	return !r->draining && !r->retiring && !r->disk_low && r->upgrade < UPGRADE_HOLDING &&
+	       r->n_sessions < s->capacity && (s->max_sessions == 0 || r->claims < s->max_sessions);
 }
 
 static void
@@ -503,6 +523,14 @@ fail:
 /* ---- claims and polling ------------------------------------------------- */
 
 static void
+add_slot(struct runner *r, struct session_slot *slot)
+{
+	slot->next = r->sessions;
+	r->sessions = slot;
+	r->n_sessions++;
+}
+
+static void
 claimed(void *userdata, const struct json_doc *work)
 {
 	struct runner *r = userdata;
@@ -533,9 +561,24 @@ claimed(void *userdata, const struct json_doc *work)
 		maybe_quit(r);
 		return;
 	}
-	slot->next = r->sessions;
-	r->sessions = slot;
-	r->n_sessions++;
+	add_slot(r, slot);
+}
+
+/* An item this worker served before it restarted (resume.h). */
+static void
+resumed(void *userdata, struct journal_item *ji)
+{
+	struct runner *r = userdata;
+	struct session_slot *slot = calloc(1, sizeof(*slot));
+
+	if (!slot)
+		journal_item_free(ji);
+	if (!slot || !(slot->session = session_resume(&r->rt, ji))) {
+		log_error("runner", "cannot take an item back: out of memory");
+		free(slot);
+		return;
+	}
+	add_slot(r, slot);
 }
 
 static void poll_fatal(void *userdata, long status, const char *message);
@@ -670,12 +713,16 @@ begin_drain(struct runner *r)
 	maybe_quit(r);
 }
 
+static void upgrade_abandon(struct runner *r, const char *why);
+
 static void
 on_stop_signal(void *userdata, int signo)
 {
 	struct runner *r = userdata;
 	const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
 
+	if (r->upgrade == UPGRADE_CHECKING || r->upgrade == UPGRADE_HOLDING)
+		upgrade_abandon(r, "a stop signal came first");
 	r->signals++;
 	if (r->signals == 1) {
 		log_info("runner",
@@ -714,6 +761,136 @@ on_hup(void *userdata, int signo)
 /* ---- status --------------------------------------------------------- */
 
 /* What the status answers show of the runner (status.c). */
+/* ---- live upgrade (upgrade.h) ------------------------------------------- */
+
+/* While calls are held, how often the runner looks whether any still runs. */
+#define UPGRADE_RECHECK_MS 100u
+/* The wait for running calls: the longest a call may run, then its result. */
+#define UPGRADE_RESULT_ALLOWANCE_SEC 30
+
+static void
+hold_all(struct runner *r, int hold)
+{
+	for (struct session_slot *slot = r->sessions; slot; slot = slot->next)
+		if (slot->session)
+			session_hold(slot->session, hold);
+}
+
+static int
+calls_running(const struct runner *r)
+{
+	int n = 0;
+
+	for (const struct session_slot *slot = r->sessions; slot; slot = slot->next)
+		n += slot->session && session_busy(slot->session);
+	return n;
+}
+
+static void
+upgrade_abandon(struct runner *r, const char *why)
+{
+	log_error("upgrade", "abandoned: %s; the runner goes on with its binary as it is", why);
+	loop_cancel_timer(r->upgrade_timer);
+	r->upgrade_timer = NULL;
+	host_command_cancel(r->upgrade_check);
+	r->upgrade_check = NULL;
+	r->upgrade = UPGRADE_NONE;
+	hold_all(r, 0);
+	poller_kick(r->poller);
+}
+
+/* No call runs: each session ends its processes and leaves its item, its
+ * directory and its record to the new binary; then main() executes it. */
+static void
+hand_over(struct runner *r)
+{
+	r->upgrade = UPGRADE_HANDING_OVER;
+	log_info("upgrade", "no tool call runs: handing %d item(s) over to the new binary",
+		 r->n_sessions);
+	end_all(r, SESSION_END_UPGRADE);
+	maybe_quit(r);
+}
+
+static void
+upgrade_wait(void *userdata)
+{
+	struct runner *r = userdata;
+
+	r->upgrade_timer = NULL;
+	if (calls_running(r) == 0) {
+		hand_over(r);
+		return;
+	}
+	if (loop_now_ms() >= r->upgrade_deadline) {
+		upgrade_abandon(r, "tool calls still run at the end of the wait");
+		return;
+	}
+	loop_add_timer(r->rt.loop, UPGRADE_RECHECK_MS, upgrade_wait, r, &r->upgrade_timer);
+}
+
+static void
+upgrade_checked(void *userdata, int ok, const char *why)
+{
+	struct runner *r = userdata;
+	int wait_sec = r->rt.settings->tool_timeout_sec + UPGRADE_RESULT_ALLOWANCE_SEC;
+
+	r->upgrade_check = NULL;
+	if (!ok) {
+		log_error("upgrade",
+			  "refused: '%s' cannot take over (%s); the runner goes on with its binary "
+			  "as it is",
+			  upgrade_binary(), why);
+		r->upgrade = UPGRADE_NONE;
+		return;
+	}
+	r->upgrade = UPGRADE_HOLDING;
+	r->upgrade_deadline = loop_now_ms() + (uint64_t)wait_sec * 1000u;
+	hold_all(r, 1);
+	log_info("upgrade",
+		 "'%s' can take over: no new claims nor tool calls; waiting up to %d s for %d "
+		 "running call(s) to finish",
+		 upgrade_binary(), wait_sec, calls_running(r));
+	upgrade_wait(r);
+}
+
+static void
+on_upgrade_signal(void *userdata, int signo)
+{
+	struct runner *r = userdata;
+	char err[256];
+
+	(void)signo;
+	if (r->upgrade != UPGRADE_NONE) {
+		log_info("upgrade", "SIGUSR2: an upgrade is under way already");
+		return;
+	}
+	if (r->draining || r->retiring) {
+		log_warning("upgrade", "SIGUSR2 ignored: the runner is stopping");
+		return;
+	}
+	if (r->run_item || r->rt.settings->on_work) {
+		log_error("upgrade",
+			  "SIGUSR2 refused: %s serves no session in this process; fix: "
+			  "stop it with SIGTERM and start the new binary",
+			  r->run_item ? "run-item" : "an orchestrator with --on-work");
+		return;
+	}
+	if (!r->rt.items_dir) {
+		log_error("upgrade",
+			  "SIGUSR2 refused: no item records are kept (see the warning about the "
+			  "state directory at start), so the new binary could not take the items "
+			  "over; fix: give the runner a --state-dir it may write");
+		return;
+	}
+	log_info("upgrade", "SIGUSR2: checking that '%s' can take over", upgrade_binary());
+	r->upgrade = UPGRADE_CHECKING;
+	if (upgrade_check_start(&r->rt, r->rt.items_dir, upgrade_checked, r, &r->upgrade_check, err,
+				sizeof(err)) < 0) {
+		log_error("upgrade", "refused: cannot run '%s': %s", upgrade_binary(), err);
+		r->upgrade = UPGRADE_NONE;
+	}
+}
+
 static void
 status_view(void *userdata, struct status_view *v)
 {
@@ -928,6 +1105,11 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 	r->rt.settings = s;
 	r->rt.executor = executor;
 	r->rt.session_finished = session_finished;
+	/* The worker id may be the one the state directory keeps. */
+	if (!r->run_item && !s->on_work) {
+		statedir_open(s->state_dir, &s->worker_id, s->worker_id_generated, &r->state);
+		r->rt.items_dir = r->state.items_dir;
+	}
 	r->rt.worker_id = s->worker_id;
 	if (!s->on_work || r->run_item) {
 		ret = check_executor(executor);
@@ -965,11 +1147,18 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 	loop_on_signal(r->rt.loop, SIGTERM, on_stop_signal, r);
 	loop_on_signal(r->rt.loop, SIGINT, on_stop_signal, r);
 	loop_on_signal(r->rt.loop, SIGHUP, on_hup, r);
+	loop_on_signal(r->rt.loop, SIGUSR2, on_upgrade_signal, r);
 	if (spawner_cgroup_dir(r->rt.spawner))
 		log_info("runner",
 			 "commands that their sandbox places in no cgroup are kept in a cgroup per "
 			 "session, under '%s'",
 			 spawner_cgroup_dir(r->rt.spawner));
+	/* Before the sweep, which would take their directories. */
+	if (r->rt.items_dir) {
+		struct journal_origin origin = { s->api_url, s->environment_id, s->worker_id };
+
+		resume_items(r->rt.loop, &r->state, &origin, resumed, r);
+	}
 	sweep(s, r->rt.spawner);
 	r->started_ms = loop_now_ms();
 	r->unused_since_ms = r->started_ms;
@@ -979,6 +1168,8 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 static void
 release(struct runner *r)
 {
+	host_command_cancel(r->upgrade_check);
+	loop_cancel_timer(r->upgrade_timer);
 	status_free(r->status);
 	poller_free(r->poller);
 	r->poller = NULL;
@@ -1005,6 +1196,7 @@ release(struct runner *r)
 	api_free(r->rt.api);
 	loop_free(r->rt.loop);
 	curl_global_cleanup();
+	statedir_close(&r->state);
 	secret_free(r->rt.environment_key);
 	r->rt.environment_key = NULL;
 }
@@ -1039,6 +1231,7 @@ runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin
 	int ret;
 
 	memset(&r, 0, sizeof(r));
+	r.state.lock_fd = -1;
 	if (settings_read_service_key(s, &r.rt.environment_key, err, sizeof(err)) < 0) {
 		log_error("runner", "%s", err);
 		return EX_CONFIG;
@@ -1122,6 +1315,7 @@ runner_run_item(struct settings *s, struct runner_sandboxes *sandboxes, struct p
 	int ret;
 
 	memset(&r, 0, sizeof(r));
+	r.state.lock_fd = -1;
 	r.run_item = 1;
 	r.item_exit = EX_TEMPFAIL;
 	if (item->environment_key) {

@@ -30,11 +30,15 @@ struct runner_sandboxes {
 /* Append "NAME: text" to the reasons in `why`. */
 void runner_sandboxes_note(struct runner_sandboxes *sb, const char *name, const char *text);
 
+/* runner_run()'s answer to SIGUSR2: every item is in its record, and the
+ * process is to re-execute its binary (upgrade.h).  Not an exit status. */
+#define RUNNER_EXEC_UPGRADE 256
+
 /* Run until told to stop.  The runner calls plugin_create() on the
  * executor and the sandbox it chooses with its host table (and
  * plugin_probe() on the sandbox), and plugin_destroy() before its event
  * loop goes; main() closes them afterwards with plugin_close().  Returns a
- * sysexits code. */
+ * sysexits code, or RUNNER_EXEC_UPGRADE. */
 int runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin *executor);
 
 /* An item another runner claimed (run-item, docs/protocol.md §13).  Borrowed. */

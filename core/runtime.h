@@ -34,6 +34,8 @@ struct runtime {
 	struct host_plugin executor_host;
 	char *environment_key; /* never logged */
 	char *worker_id;
+	/* Where each item's record is kept (journal.h); NULL: nowhere. */
+	const char *items_dir;
 	/* A session has ended and released its item (called from the loop). */
 	void (*session_finished)(struct runtime *rt, struct session *s);
 	/* The sandbox's ids when they differ from the runner's (ABI 1.1

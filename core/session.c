@@ -11,6 +11,7 @@
 #include "diskuse.h"
 #include "event-stream.h"
 #include "hooks.h"
+#include "journal.h"
 #include "lease.h"
 #include "jsonw.h"
 #include "memory.h"
@@ -66,6 +67,8 @@ struct session {
 	int failed;
 
 	struct lease *lease;
+	struct journal_item *journal; /* NULL: none kept */
+	int resumed;		      /* taken back after the runner restarted */
 	struct api_call *call;
 	struct stream *stream;
 	struct proc_group *procs;
@@ -96,6 +99,7 @@ struct session {
 	struct loop_timer *memory_timer;
 	int prepared;
 	int releasing;
+	int held; /* no call starts (session_hold) */
 };
 
 static void teardown(struct session *s);
@@ -234,18 +238,22 @@ finish_now(struct session *s)
 	s->hook = NULL;
 	cancel_watchdogs(s);
 	s->phase = PHASE_FINISHED;
-	if (session_outcome(s) == SESSION_OUTCOME_FAILED)
-		metrics.sessions_failed++;
-	else
-		metrics.sessions_completed++;
+	/* A session kept for an upgrade goes on in the new binary. */
+	if (s->why != SESSION_END_UPGRADE) {
+		if (session_outcome(s) == SESSION_OUTCOME_FAILED)
+			metrics.sessions_failed++;
+		else
+			metrics.sessions_completed++;
+	}
 	metrics.sessions_active--;
 	if (s->exec_started && exec_ops(s)->session_free)
 		exec_ops(s)->session_free(s->rt->executor->state, s->exec_sess);
 	s->exec_sess = NULL;
 	s->exec_started = 0;
 	remove_workdir(s);
-	log_emit(s->failed ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO, "session", &s->ctx, "session %s",
-		 s->failed ? "failed" : "finished");
+	if (s->why != SESSION_END_UPGRADE)
+		log_emit(s->failed ? LOG_LEVEL_WARNING : LOG_LEVEL_INFO, "session", &s->ctx,
+			 "session %s", s->failed ? "failed" : "finished");
 	s->rt->session_finished(s->rt, s);
 }
 
@@ -267,6 +275,9 @@ finish(struct session *s)
 	char err[256];
 
 	cancel_watchdogs(s);
+	/* The item is released: nothing is left to resume. */
+	journal_item_remove(s->journal);
+	s->journal = NULL;
 	if (s->workdir && s->rt->settings->hooks_dir) {
 		memset(&v, 0, sizeof(v));
 		v.work_id = s->work_id;
@@ -379,6 +390,23 @@ program_owns_lease(const struct session *s)
 	return (exec_ops(s)->flags & ER_EXECUTOR_OWNS_LEASE) != 0;
 }
 
+/* The upgrade's end: the item is not stopped, its directory and record
+ * stay for the new binary, which takes it back (resume.h). */
+static void
+keep_for_upgrade(struct session *s)
+{
+	journal_item_free(s->journal);
+	s->journal = NULL;
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->lock_fd = -1;
+	s->own_workdir = 0;
+	log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
+		 "processes ended; the item, its directory and its record are kept for the new "
+		 "binary");
+	finish_now(s);
+}
+
 static void
 release_item(struct session *s)
 {
@@ -388,6 +416,10 @@ release_item(struct session *s)
 		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
 			 "lease lost: processes stopped, work item left to its new holder");
 		finish(s);
+		return;
+	}
+	if (s->why == SESSION_END_UPGRADE && s->journal) {
+		keep_for_upgrade(s);
 		return;
 	}
 	if (s->exec_started && program_owns_lease(s) && !s->failed) {
@@ -520,6 +552,7 @@ end_to_string(enum session_end why)
 		[SESSION_END_STARTUP_TIMEOUT] = "not started within --startup-timeout-sec",
 		[SESSION_END_MAX_RUNTIME] = "ran past --kill-session-after-min",
 		[SESSION_END_DISK_FULL] = "its directory passed --sandbox-max-disk-mb",
+		[SESSION_END_UPGRADE] = "runner upgrading: the item is kept for the new binary",
 	};
 
 	return names[why];
@@ -541,6 +574,7 @@ end_reason(enum session_end why)
 		[SESSION_END_STARTUP_TIMEOUT] = "startup_timeout",
 		[SESSION_END_MAX_RUNTIME] = "max_runtime",
 		[SESSION_END_DISK_FULL] = "disk_full",
+		[SESSION_END_UPGRADE] = "upgrade",
 	};
 
 	return names[why];
@@ -588,7 +622,8 @@ session_end(struct session *s, enum session_end why)
 		grace_wait(s, drain_check, s->drain_deadline);
 		return;
 	}
-	if (why != SESSION_END_IDLE && why != SESSION_END_EXECUTOR)
+	/* An upgrade starts once no call runs, and answers none. */
+	if (why != SESSION_END_IDLE && why != SESSION_END_EXECUTOR && why != SESSION_END_UPGRADE)
 		stream_stop_calls(s->stream, s->lease_lost);
 	/* From the loop, not from inside the callback that reported the end. */
 	loop_cancel_timer(s->timer);
@@ -600,6 +635,16 @@ int
 session_busy(const struct session *s)
 {
 	return stream_busy(s->stream);
+}
+
+void
+session_hold(struct session *s, int hold)
+{
+	s->held = hold;
+	if (hold)
+		stream_hold(s->stream);
+	else if (s->phase == PHASE_RUNNING)
+		stream_unhold(s->stream);
 }
 
 /* ---- callbacks ---------------------------------------------------------- */
@@ -616,7 +661,13 @@ lease_claimed(void *userdata)
 		session_end(s, SESSION_END_EXECUTOR);
 		return;
 	}
-	log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "claimed");
+	if (s->resumed) {
+		metrics.items_resumed++;
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
+			 "taken back after the runner restarted: its lease holds");
+	} else {
+		log_emit(LOG_LEVEL_INFO, "session", &s->ctx, "claimed");
+	}
 	fetch_session(s);
 }
 
@@ -637,6 +688,14 @@ lease_ended(void *userdata, enum lease_end why, int first)
 		return;
 	}
 	session_end(s, SESSION_END_STOP);
+}
+
+static void
+lease_beaten(void *userdata, const char *last, long ttl_ms, uint64_t ago_ms)
+{
+	struct session *s = userdata;
+
+	journal_item_beaten(s->journal, last, ttl_ms, ago_ms);
 }
 
 static void
@@ -777,10 +836,13 @@ make_workdir(struct session *s)
 		s->workdir = strdup(set->workdir);
 		return s->workdir ? 0 : -ENOMEM;
 	}
+	if (s->own_workdir)
+		return 0; /* resumed: taken back at the start */
 	r = sessiondir_create(set->base_dir, s->session_id, &s->workdir, &s->lock_fd);
 	if (r < 0)
 		return r;
 	s->own_workdir = 1;
+	journal_item_set_workdir(s->journal, s->workdir);
 	return 0;
 }
 
@@ -1116,12 +1178,15 @@ run_executor(struct session *s)
 			.tool_timeout_ms = (long)set->tool_timeout_sec * 1000L,
 			.send_window_ms = s->lease ? lease_ttl_ms(s->lease) : 0,
 			.event_tool_use = !(ops->flags & ER_EXECUTOR_TOOL_CALLS),
+			.journal = s->journal,
 			.ctx = &s->ctx,
 		};
 
 		s->stream = stream_start(s->rt->loop, s->rt->api, &o, &cb, s);
 		if (!s->stream)
 			session_end(s, SESSION_END_FAILED);
+		else if (s->held)
+			stream_hold(s->stream);
 	}
 }
 
@@ -1261,11 +1326,65 @@ fail:
 	return NULL;
 }
 
-struct session *
-session_start(struct runtime *rt, const struct json_doc *work)
+/* The directory the session had before the runner restarted, with what it
+ * made there; taken back before the start's sweep could remove it. */
+static void
+adopt_workdir(struct session *s, const char *dir)
+{
+	int r = -ENOMEM;
+
+	s->workdir = strdup(dir);
+	if (s->workdir && (r = sessiondir_adopt(s->workdir, &s->lock_fd)) == 0) {
+		s->own_workdir = 1;
+		return;
+	}
+	log_emit(LOG_LEVEL_WARNING, "session", &s->ctx,
+		 "cannot take back the session's directory '%s' (%s): the session goes on in a "
+		 "new one",
+		 dir, strerror(-r));
+	free(s->workdir);
+	s->workdir = NULL;
+}
+
+/* Keep the item's record (journal.h), or take the one it was resumed
+ * from; the lease starts where that record says. */
+static int
+start_lease(struct session *s, const struct json_doc *work)
 {
 	static const struct lease_callbacks lease_cb = { lease_claimed, lease_ended,
-							 lease_ttl_changed };
+							 lease_ttl_changed, lease_beaten };
+	struct runtime *rt = s->rt;
+	struct journal_item *resumed = s->resumed ? s->journal : NULL;
+	struct lease_resume resume;
+	const struct lease_resume *from = NULL;
+
+	if (resumed) {
+		if (journal_item_workdir(resumed) && !rt->settings->workdir)
+			adopt_workdir(s, journal_item_workdir(resumed));
+		/* No beat had succeeded: the item is claimed as if new. */
+		if (journal_item_last_heartbeat(resumed)) {
+			resume.last_heartbeat = journal_item_last_heartbeat(resumed);
+			resume.remaining_ms =
+				(long)(journal_item_lease_until(resumed) - journal_now_ms());
+			from = &resume;
+		}
+	} else if (s->serves_session && rt->items_dir) {
+		struct journal_origin origin = { rt->settings->api_url, s->environment_id,
+						 rt->worker_id };
+		size_t len;
+		const char *raw = json_raw(work, 0, &len);
+
+		s->journal =
+			journal_item_new(rt->loop, rt->items_dir, &origin, s->work_id, raw, len);
+	}
+	s->lease = lease_start(rt->loop, rt->api, s->environment_id, s->work_id, s->token, from,
+			       &s->ctx, &lease_cb, s);
+	return s->lease ? 0 : -ENOMEM;
+}
+
+static struct session *
+session_begin(struct runtime *rt, const struct json_doc *work, struct journal_item *resumed)
+{
 	struct session *s = calloc(1, sizeof(*s));
 	int data = json_get(work, 0, "data");
 	const char *type = json_get_str(work, data, "type");
@@ -1274,10 +1393,14 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	char *token = NULL;
 	int token_ret;
 
-	if (!s)
+	if (!s) {
+		journal_item_free(resumed);
 		return NULL;
+	}
 	s->rt = rt;
 	s->lock_fd = -1;
+	s->journal = resumed;
+	s->resumed = resumed != NULL;
 	s->work_id = strdup(json_get_str(work, 0, "id"));
 	s->environment_id = strdup(rt->settings->environment_id);
 	s->session_id = strdup(sid ? sid : "");
@@ -1338,9 +1461,7 @@ session_start(struct runtime *rt, const struct json_doc *work)
 	 * before it succeeded.  Unless the executor's program keeps the lease
 	 * (it must send the first heartbeat). */
 	if (!program_owns_lease(s)) {
-		s->lease = lease_start(rt->loop, rt->api, s->environment_id, s->work_id, s->token,
-				       &s->ctx, &lease_cb, s);
-		if (!s->lease)
+		if (start_lease(s, work) < 0)
 			goto oom;
 		return s;
 	}
@@ -1349,6 +1470,29 @@ session_start(struct runtime *rt, const struct json_doc *work)
 oom:
 	session_free(s);
 	return NULL;
+}
+
+struct session *
+session_start(struct runtime *rt, const struct json_doc *work)
+{
+	return session_begin(rt, work, NULL);
+}
+
+struct session *
+session_resume(struct runtime *rt, struct journal_item *ji)
+{
+	struct json_doc *work = NULL;
+	struct session *s = NULL;
+	size_t len;
+	const char *raw = journal_item_work(ji, &len);
+	char err[128];
+
+	if (json_parse(raw, len, &work, err, sizeof(err)) == 0)
+		s = session_begin(rt, work, ji);
+	else
+		journal_item_free(ji);
+	json_free(work);
+	return s;
 }
 
 void
@@ -1373,6 +1517,8 @@ session_free(struct session *s)
 	proc_group_free(s->procs);
 	sandbox_session_end(s);
 	lease_free(s->lease);
+	/* Stopped before its end (the runner exits): the record stays. */
+	journal_item_free(s->journal);
 	/* The environment key stays registered: the runner still holds it. */
 	if (s->token && (!s->rt->environment_key || strcmp(s->token, s->rt->environment_key) != 0))
 		log_remove_secret(s->token);

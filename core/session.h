@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "journal.h"
 #include "json.h"
 #include "log.h"
 #include "runtime.h"
@@ -31,6 +32,7 @@ enum session_end {
 	SESSION_END_STARTUP_TIMEOUT, /* not started within --startup-timeout-sec: failed */
 	SESSION_END_MAX_RUNTIME,     /* ran past --kill-session-after-min: failed */
 	SESSION_END_DISK_FULL,	     /* its directory passed --sandbox-max-disk-mb: failed */
+	SESSION_END_UPGRADE,	     /* the runner re-executes: the item waits in its record */
 };
 
 /* How a finished session went (for metrics, hooks and run-item's exit). */
@@ -47,6 +49,10 @@ struct session;
  * session runs on its own from here and calls rt->session_finished() when
  * it has released the item. */
 struct session *session_start(struct runtime *rt, const struct json_doc *work);
+/* Take back an item this worker served before it restarted, from its
+ * record (journal.h), which is the session's from here (freed on failure,
+ * its file kept). */
+struct session *session_resume(struct runtime *rt, struct journal_item *ji);
 void session_end(struct session *s, enum session_end why);
 /* Free a finished session (after session_finished). */
 void session_free(struct session *s);
@@ -69,5 +75,7 @@ const char *session_outcome_to_string(enum session_outcome o);
 
 /* Is a tool running or a result unsent? (Draining waits for these.) */
 int session_busy(const struct session *s);
+/* Start no call (an upgrade waits for the running ones), or again. */
+void session_hold(struct session *s, int hold);
 
 #endif

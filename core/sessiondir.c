@@ -128,6 +128,38 @@ sessiondir_create(const char *base, const char *session_id, char **ret_path, int
 	return r;
 }
 
+int
+sessiondir_adopt(const char *path, int *ret_lock_fd)
+{
+	struct buf lock = BUF_INIT(4096);
+	struct stat st;
+	int fd = -1;
+	int r = -ENOMEM;
+
+	if (buf_printf(&lock, "%s%s", path, SESSIONDIR_LOCK_SUFFIX) < 0)
+		goto out;
+	fd = open(lock.data, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = -EBUSY;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 || !is_same_file(fd, lock.data))
+		goto out;
+	r = -ENOENT;
+	if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		goto out;
+	(void)spawn_kill_left_behind(path);
+	*ret_lock_fd = fd;
+	fd = -1;
+	r = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	buf_release(&lock);
+	return r;
+}
+
 /* The sandbox's temporary directory beside `path`, if it made one. */
 static int
 remove_tmp(const char *path)

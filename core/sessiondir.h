@@ -28,6 +28,11 @@
  * Characters of the session id other than [A-Za-z0-9_.-] become '_'.
  * On success *ret_path (caller frees) and *ret_lock_fd; 0 or -errno. */
 int sessiondir_create(const char *base, const char *session_id, char **ret_path, int *ret_lock_fd);
+/* Take back the directory a runner that is gone served a session in (a
+ * resumed item, journal.h): lock it again and kill the processes left
+ * working in it.  -EBUSY when a live runner holds it, -ENOENT when it is
+ * gone; 0 with *ret_lock_fd. */
+int sessiondir_adopt(const char *path, int *ret_lock_fd);
 /* The session is over: remove the directory and its temporary directory
  * unless `keep`, remove the lock file, close the lock.  0, or -errno of the first failure. */
 int sessiondir_release(const char *path, int lock_fd, int keep);

@@ -130,6 +130,10 @@ const struct settings_def settings_table[] = {
 	  "run every session's tools in exactly this directory" },
 	{ "base-dir", "ER_BASE_DIR", "base_dir", SETTINGS_PATH, OFF(base_dir), 0, 0, SERVE, "DIR",
 	  "else one directory per session under DIR (default: see README)" },
+	{ "state-dir", "ER_STATE_DIR", "state_dir", SETTINGS_PATH, OFF(state_dir), 0, 0, ORCH,
+	  "DIR",
+	  "keep the worker id and a record of each item in flight under DIR, so that a runner "
+	  "started again resumes them (default: see README)" },
 	{ "keep-session-dirs", "ER_KEEP_SESSION_DIRS", "keep_session_dirs", SETTINGS_BOOL,
 	  OFF(keep_session_dirs), 0, 1, SERVE, NULL, "keep session directories after the session" },
 	{ "max-idle-sec", "ER_MAX_IDLE_SEC", "max_idle_sec", SETTINGS_INT, OFF(max_idle_sec), 0,
@@ -243,6 +247,7 @@ settings_release(struct settings *s)
 	free(s->options);
 	free(s->workdir);
 	free(s->base_dir);
+	free(s->state_dir);
 	free(s->log_file);
 	free(s->hooks_dir);
 	free(s->on_work);
@@ -692,6 +697,28 @@ fill_base_dir(struct settings *s)
 	return set_string(&s->base_dir, path);
 }
 
+/* root: /var/lib/environment-runner/state; others: under $XDG_STATE_HOME
+ * when set, else $TMPDIR (or /tmp)/environment-runner-<uid>.state. */
+static int
+fill_state_dir(struct settings *s)
+{
+	char path[PATH_MAX];
+	const char *x;
+
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "/var/lib/environment-runner/state");
+	} else if ((x = settings_getenv("XDG_STATE_HOME")) && x[0] == '/') {
+		snprintf(path, sizeof(path), "%s/environment-runner/state", x);
+	} else {
+		x = settings_getenv("TMPDIR");
+		if (!x || x[0] != '/')
+			x = "/tmp";
+		snprintf(path, sizeof(path), "%s/environment-runner-%lu.state", x,
+			 (unsigned long)geteuid());
+	}
+	return set_string(&s->state_dir, path);
+}
+
 int
 settings_check_key_file(const char *path, char *err, size_t errlen)
 {
@@ -840,12 +867,17 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 		s->health_port = verb & SETTINGS_VERB_ORCHESTRATOR ? 8080 : 0;
 		s->health_port_implicit = 1;
 	}
-	if (!s->worker_id && fill_worker_id(s) < 0) {
-		snprintf(err, errlen,
-			 "cannot read /dev/urandom for a worker id; fix: pass --worker-id");
-		return EX_OSERR;
+	if (!s->worker_id) {
+		if (fill_worker_id(s) < 0) {
+			snprintf(err, errlen,
+				 "cannot read /dev/urandom for a worker id; fix: pass --worker-id");
+			return EX_OSERR;
+		}
+		s->worker_id_generated = 1;
 	}
 	if (!s->base_dir && fill_base_dir(s) < 0)
+		goto oom;
+	if (!s->state_dir && fill_state_dir(s) < 0)
 		goto oom;
 	if (s->workdir && s->workdir[0] != '/') {
 		snprintf(err, errlen, "workdir '%s' is not absolute; fix: pass an absolute path",

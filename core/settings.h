@@ -42,7 +42,8 @@ struct settings {
 	char *environment_id;
 	char *service_key_file;	 /* holds the environment key; never logged */
 	char *api_url;		 /* default https://api.anthropic.com */
-	char *worker_id;	 /* default <hostname>-<random uuid> */
+	char *worker_id;	 /* default <hostname>-<random uuid>, kept in state_dir */
+	int worker_id_generated; /* not given: state_dir's, or this new one */
 	char *ca_file;		 /* trusted CAs (PEM); default $SSL_CERT_FILE, else curl's */
 	char *ca_dir;		 /* $SSL_CERT_DIR: hashed CA directories, colon-separated */
 	int allow_insecure_http; /* http:// to a host other than the loopback */
@@ -68,9 +69,10 @@ struct settings {
 	int command_environment_key; /* command: hand it the environment key */
 
 	/* Sessions. */
-	int capacity;	/* concurrent sessions, default 1 */
-	char *workdir;	/* every session's tools work in exactly this dir */
-	char *base_dir; /* else one dir per session under here */
+	int capacity;	 /* concurrent sessions, default 1 */
+	char *workdir;	 /* every session's tools work in exactly this dir */
+	char *base_dir;	 /* else one dir per session under here */
+	char *state_dir; /* the worker id and the items in flight (journal.h) */
 	int keep_session_dirs;
 	int max_idle_sec;     /* release after the turn ends; default 60, 0 disables */
 	int block_ms;	      /* poll hold, 1-999, default 999 */
@@ -113,6 +115,7 @@ enum settings_verb {
 	SETTINGS_VERB_PLUGINS = 1 << 1,
 	SETTINGS_VERB_RUN_ITEM = 1 << 2,
 	SETTINGS_VERB_PLUGIN_CHECK = 1 << 3,
+	SETTINGS_VERB_UPGRADE = 1 << 4, /* no setting: a process id only */
 };
 
 enum settings_type {

@@ -45,6 +45,9 @@ RUNNER_TESTS = \
 	tests/integration/runner-basic.sh \
 	tests/integration/runner-differential.sh \
 	tests/integration/runner-sigkill.sh \
+	tests/integration/runner-restart.sh \
+	tests/integration/runner-upgrade.sh \
+	tests/integration/runner-upgrade-bubblewrap.sh \
 	tests/integration/runner-lease-lost.sh \
 	tests/integration/runner-lease-claim.sh \
 	tests/integration/runner-faults.sh \
@@ -59,7 +62,7 @@ RUNNER_TESTS = \
 	tests/integration/plugin-session-sandbox.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
-	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/lease-lost.mjs tests/runner/lease-claim.mjs tests/runner/faults.mjs \
+	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/restart.mjs tests/runner/upgrade.mjs tests/runner/lease-lost.mjs tests/runner/lease-claim.mjs tests/runner/faults.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
 	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/tls-proxy.mjs tests/runner/README.md \
 	tests/runner/plugin-session.mjs

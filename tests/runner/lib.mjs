@@ -29,10 +29,11 @@ const running = new Set();
  * Starts `environment-runner orchestrator` against the control plane.
  * With neither `workdir` nor `baseDir`, a fresh `--workdir` is made.
  * `env` adds variables to the runner's environment.
- * Returns {proc, pid, workdir, baseDir, keyFile, exited, log(), stop(), kill()}.
+ * `stateDir` (default: a fresh one) is its --state-dir; `bin` the binary (default $ER_RUNNER).
+ * Returns {proc, pid, workdir, baseDir, stateDir, keyFile, exited, log(), stop(), kill()}.
  */
-export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, workerId, extra = [], apiUrl = CP_URL, keyFile, uid, gid, env }) {
-  if (!RUNNER) throw new Error('ER_RUNNER is not set');
+export function startRunner({ envId, key, workdir, baseDir, stateDir, maxIdleSec = 1, workerId, extra = [], apiUrl = CP_URL, keyFile, uid, gid, env, bin = RUNNER }) {
+  if (!bin) throw new Error('ER_RUNNER is not set');
   if (!keyFile) {
     keyFile = join(TMP, `key-${envId}-${uniq()}`);
     writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
@@ -46,10 +47,19 @@ export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, work
   if (workdir) args.push('--workdir', workdir);
   else args.push('--base-dir', baseDir);
   if (workerId) args.push('--worker-id', workerId);
+  // Each runner keeps its item records apart unless a check restarts one on the same directory.
+  if (!extra.some((a) => a.startsWith('--state-dir'))) {
+    if (!stateDir) {
+      stateDir = join(TMP, `state-${uniq()}`);
+      mkdirSync(stateDir, { recursive: true });
+      if (uid !== undefined) chownSync(stateDir, uid, gid ?? uid);
+    }
+    args.push('--state-dir', stateDir);
+  }
   // Many runners run at once: no status listener unless a check asks for one.
   if (!extra.some((a) => a.startsWith('--health-port'))) args.push('--health-port', '0');
   args.push(...extra);
-  const proc = spawn(RUNNER, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}), ...(uid !== undefined ? { uid, gid } : {}) });
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}), ...(uid !== undefined ? { uid, gid } : {}) });
   running.add(proc);
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
@@ -66,6 +76,7 @@ export function startRunner({ envId, key, workdir, baseDir, maxIdleSec = 1, work
     pid: proc.pid,
     workdir,
     baseDir,
+    stateDir,
     keyFile,
     exited,
     alive,
