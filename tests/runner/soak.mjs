@@ -1,11 +1,14 @@
 // Soak under faults: many sessions served by the C runner while the control
 // plane injects 5xx and 429 answers (with retry-after), stalls, dropped
 // event streams (ended and reset), forced heartbeat 412s and stop requests,
-// and the runner is SIGKILLed and replaced mid-run.  Afterwards every
+// and the runner is upgraded in place (SIGUSR2), SIGKILLed and replaced by
+// another worker, and SIGKILLed and started again as the same worker (which
+// takes its items back from their records).  Afterwards every
 // transcript is checked: each tool call has exactly one result and the right
 // one, no call ran more than once per claim of its item (it runs again only
 // when the claim ended while it ran: runner killed, lease lost, item
-// stopped; a side-effect file counts the runs), every work item ends
+// stopped; a call a restarted runner takes back is answered, not run again;
+// a side-effect file counts the runs), every work item ends
 // stopped, no process is left, and the runner's file descriptors are back
 // to their warm-up count.
 //
@@ -16,7 +19,7 @@ import { appendFileSync, readdirSync, readFileSync, readlinkSync, writeFileSync 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, TMP, toolCalls, untilNoTracked, until,
+  apiClient, cp, done, environment, ok, say, startRunner, TMP, toolCalls, trackedProcs, untilNoTracked, until,
 } from './lib.mjs';
 
 const SESSIONS = Number(process.env.SOAK_SESSIONS ?? 40);
@@ -91,8 +94,8 @@ function script(k) {
 
 await cp.faults({ lease_ttl_sec: TTL });
 const { env, key } = await environment(client, 'soak');
-const runnerOpts = (workerId) => ({
-  envId: env.id, key, workdir, workerId, maxIdleSec: 1,
+const runnerOpts = (workerId, stateDir) => ({
+  envId: env.id, key, workdir, workerId, stateDir, maxIdleSec: 1,
   extra: ['--capacity', String(CAPACITY), '--log-level', 'info', '--drain-wait-sec', '5'],
 });
 let runner = startRunner(runnerOpts('soak-a'));
@@ -207,6 +210,37 @@ try {
     }
   };
   schedule.push({ t: at(0.4), run: kill(30) });
+  // Upgraded in place while calls run: the same process re-executes its
+  // binary and takes its items back.
+  let upgraded = null;
+  const upgrade = (tries) => async () => {
+    if ((await busyCount()) < 1 && tries > 0) {
+      schedule.push({ t: Date.now() + 300, run: upgrade(tries - 1) });
+      return;
+    }
+    note(`SIGUSR2 runner ${runners.length === 1 ? 'a' : 'b'}: upgrade in place`);
+    upgraded = runner;
+    process.kill(runner.pid, 'SIGUSR2');
+  };
+  schedule.push({ t: at(0.2), run: upgrade(30) });
+  // SIGKILLed and started again as the same worker, on the same state.
+  let restarted = null;
+  const restart = (tries) => async () => {
+    const busy = await busyCount();
+    // Best with a bash call running in the runner itself, not only waiting.
+    const running = trackedProcs(workdir).some((p) => /^sleep /.test(p.cmd));
+    if ((busy < Math.min(2, CAPACITY) || !running) && tries > 0) {
+      schedule.push({ t: Date.now() + 300, run: restart(tries - 1) });
+      return;
+    }
+    note(`SIGKILL runner b (${busy} sessions with a call in flight), then the same worker again`);
+    const { stateDir } = runner;
+    await runner.kill('SIGKILL');
+    runner = startRunner(runnerOpts('soak-b', stateDir));
+    runners.push(runner);
+    restarted = runner;
+  };
+  schedule.push({ t: at(0.65), run: restart(30) });
   schedule.sort((a, b) => a.t - b.t);
 
   // Run the schedule while resuming sessions whose item was stopped
@@ -273,7 +307,8 @@ try {
       if (rs.length > 1) problems.dupResult.push(tag);
       const text = (rs[0].content ?? []).map((b) => b.text ?? '').join('');
       // A call its claim stopped while it ran is answered as SDK 1.17 does.
-      const disrupted = /^tool '\w+' was stopped, and may have already done some or all of its work$/.test(text) && rs[0].is_error;
+      const disrupted = rs[0].is_error && (/^tool '\w+' was stopped, and may have already done some or all of its work$/.test(text) ||
+        /^tool '\w+' was interrupted: the runner restarted while it ran, and it may have already done some or all of its work; it was not run again$/.test(text));
       if (disrupted) interrupted++;
       else if (text !== s.calls[i]?.want || rs[0].is_error) problems.wrong.push({ tag, text: text.slice(0, 200), is_error: rs[0].is_error });
       if (s.calls[i]?.name !== 'bash') return;
@@ -294,7 +329,7 @@ try {
       else if (n >= 2) problems.ranTwiceInFlight.push(tag);
     });
   }
-  note(`${totalCalls} calls, ${interrupted} answered as interrupted, ${problems.ranTwiceInFlight.length} call(s) ran again after their claim ended mid-call`);
+  note(`${totalCalls} calls, ${interrupted} answered as stopped or interrupted by a restart, ${problems.ranTwiceInFlight.length} call(s) ran again after their claim ended mid-call`);
   ok(problems.noResult.length === 0, `no tool result lost (${totalCalls} calls)`, problems.noResult);
   ok(problems.dupResult.length === 0, 'no tool call answered twice', problems.dupResult);
   ok(!rep.mistake_counts.tool_result_duplicate && !rep.mistake_counts.tool_result_unknown_tool_use, 'the control plane saw no duplicate or unknown tool result', rep.mistake_counts);
@@ -318,6 +353,11 @@ try {
   const byB = ours.filter((w) => w.handouts.some((h) => h.worker === 'soak-b')).length;
   note(`${reserved} item(s) handed out more than once; ${byB} served by the replacement runner`);
   ok(byB > 0, 'the replacement runner took over work');
+  ok(upgraded && /re-executing/.test(upgraded.log()) && /upgrade.*every item is in its record/.test(upgraded.log()),
+    'the upgrade wave re-executed the runner in place', upgraded?.log().split('\n').filter((l) => /upgrade/.test(l)).slice(-10));
+  const takenBack = (r) => (r?.log().match(/taken back after the runner restarted/g) ?? []).length;
+  note(`items taken back: ${takenBack(upgraded)} by the upgraded runner, ${takenBack(restarted)} by the restarted one`);
+  ok(restarted && takenBack(restarted) >= 1, 'the runner started again as the same worker took its items back', restarted?.log().slice(0, 3000));
   ok(rep.mistake_counts.stop_on_stopped === undefined || rep.mistake_counts.stop_on_stopped <= 3, 'few stops of stopped items', rep.mistake_counts);
 
   // ---- processes and descriptors ------------------------------------------
