@@ -35,6 +35,12 @@ tests_unit_test_process_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_process_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_loop tests/unit/test_process
 
+check_PROGRAMS += tests/unit/test_journal
+tests_unit_test_journal_SOURCES = tests/unit/test_journal.c
+tests_unit_test_journal_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_journal_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_journal
+
 check_PROGRAMS += tests/unit/test_api
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
 tests_unit_test_api_CFLAGS = $(UNIT_COMPILE_FLAGS)

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/* An item's record (journal.h) and the state directory that keeps the
+ * records and the worker id (statedir.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "fsutil.h"
+#include "http.h"
+#include "journal.h"
+#include "log.h"
+#include "statedir.h"
+
+static const char work[] =
+	"{\"id\":\"work_1\",\"secret\":\"c2VjcmV0\",\"data\":{\"type\":\"session\","
+	"\"id\":\"sesn_1\"}}";
+static const struct journal_origin origin = { "http://127.0.0.1:1", "env_1", "worker-1" };
+
+static char *
+tmpdir(void)
+{
+	char tmpl[] = "/tmp/test-journal-XXXXXX";
+
+	assert_non_null(mkdtemp(tmpl));
+	return strdup(tmpl);
+}
+
+static void
+durable(void *userdata)
+{
+	struct loop *loop = userdata;
+
+	loop_quit(loop, 7);
+}
+
+static void
+test_record_round_trip(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	char *dir = tmpdir();
+	char path[512];
+	struct journal_item *ji;
+	struct stat st;
+	const char *text;
+	size_t len;
+	int is_error;
+	char err[256];
+
+	(void)state;
+	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
+	assert_non_null(ji);
+	snprintf(path, sizeof(path), "%s/work_1.json", dir);
+	assert_string_equal(journal_item_path(ji), path);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	journal_item_beaten(ji, "2026-12-06T00:00:00.000Z", 8000, 100);
+	journal_item_set_workdir(ji, "/base/sesn_1-abcd");
+	journal_item_call_started(ji, "call_a");
+	/* The result is on disk before the callback says it may go. */
+	assert_int_equal(journal_item_result(ji, "call_b", 1, "out\nput", 7, durable, loop), 0);
+	assert_int_equal(loop_run(loop), 7);
+	journal_item_free(ji);
+
+	assert_int_equal(journal_item_load(loop, path, &ji, err, sizeof(err)), 0);
+	assert_true(journal_item_matches(ji, &origin));
+	assert_string_equal(journal_item_work_id(ji), "work_1");
+	assert_memory_equal(journal_item_work(ji, &len), work, sizeof(work) - 1);
+	assert_int_equal(len, sizeof(work) - 1);
+	assert_string_equal(journal_item_last_heartbeat(ji), "2026-12-06T00:00:00.000Z");
+	assert_true(journal_item_lease_until(ji) > journal_now_ms() + 7000);
+	assert_true(journal_item_lease_until(ji) <= journal_now_ms() + 8000);
+	assert_string_equal(journal_item_workdir(ji), "/base/sesn_1-abcd");
+	assert_int_equal(journal_item_call(ji, "call_a", &is_error, &text, &len),
+			 JOURNAL_CALL_STARTED);
+	assert_int_equal(journal_item_call(ji, "call_b", &is_error, &text, &len),
+			 JOURNAL_CALL_RESULT);
+	assert_int_equal(is_error, 1);
+	assert_int_equal(len, 7);
+	assert_memory_equal(text, "out\nput", 7);
+	assert_int_equal(journal_item_call(ji, "call_c", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+
+	/* An accepted result leaves the record, on disk too. */
+	journal_item_call_over(ji, "call_b");
+	journal_item_free(ji);
+	assert_int_equal(journal_item_load(loop, path, &ji, err, sizeof(err)), 0);
+	assert_int_equal(journal_item_call(ji, "call_b", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+	assert_int_equal(journal_item_call(ji, "call_a", &is_error, &text, &len),
+			 JOURNAL_CALL_STARTED);
+	journal_item_remove(ji);
+	assert_int_equal(access(path, F_OK), -1);
+
+	/* Another API, environment or worker does not match. */
+	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
+	{
+		struct journal_origin other = origin;
+
+		other.worker_id = "worker-2";
+		assert_false(journal_item_matches(ji, &other));
+		other = origin;
+		other.api_url = "http://127.0.0.1:2";
+		assert_false(journal_item_matches(ji, &other));
+	}
+	journal_item_remove(ji);
+	/* No state directory: nothing is kept, every call is a no-op. */
+	assert_null(journal_item_new(loop, NULL, &origin, "work_1", work, strlen(work)));
+	assert_int_equal(journal_item_result(NULL, "call_b", 0, "x", 1, durable, loop), 1);
+	journal_item_call_started(NULL, "call_a");
+	assert_int_equal(journal_item_call(NULL, "call_a", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+	loop_free(loop);
+}
+
+static void
+load_fails(const char *dir, const char *name, const char *content, const char *why)
+{
+	char path[512];
+	char err[256];
+	struct journal_item *ji = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(content, f);
+	fclose(f);
+	assert_int_equal(journal_item_load(NULL, path, &ji, err, sizeof(err)), -EINVAL);
+	assert_null(ji);
+	if (!strstr(err, why))
+		fail_msg("'%s' does not say '%s'", err, why);
+	unlink(path);
+}
+
+static void
+test_damaged_records_are_refused_with_the_reason(void **state)
+{
+	char *dir = tmpdir();
+
+	(void)state;
+	load_fails(dir, "work_1.json", "{\"version\": 1, \"work_id\": ", "not a JSON record");
+	load_fails(dir, "work_1.json",
+		   "{\"version\":2,\"work_id\":\"work_1\",\"work\":{},\"calls\":[]}",
+		   "record version 2; this runner reads version 1");
+	load_fails(dir, "work_1.json", "{\"version\":1,\"work_id\":\"work_1\",\"calls\":[]}",
+		   "damaged record");
+	load_fails(
+		dir, "work_1.json",
+		"{\"version\":1,\"work_id\":\"work_1\",\"work\":{},\"calls\":[{\"text\":\"x\"}]}",
+		"a call without an id");
+	load_fails(dir, "work_2.json",
+		   "{\"version\":1,\"work_id\":\"work_1\",\"work\":{},\"calls\":[]}",
+		   "does not match its work id 'work_1'");
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+}
+
+static void
+test_state_dir_keeps_the_worker_id_and_locks_it(void **state)
+{
+	char *dir = tmpdir();
+	char *first = strdup("host-generated-1");
+	char *second = strdup("host-generated-2");
+	char *third = strdup("host-generated-3");
+	char *given = strdup("host-generated-1");
+	struct statedir a, b, c, d;
+
+	(void)state;
+	/* The first runner keeps its generated id. */
+	statedir_open(dir, &first, 1, &a);
+	assert_non_null(a.items_dir);
+	assert_string_equal(first, "host-generated-1");
+	/* A second one finds it in use: it serves under its own. */
+	statedir_open(dir, &second, 1, &b);
+	assert_string_equal(second, "host-generated-2");
+	assert_non_null(b.items_dir);
+	assert_string_not_equal(a.items_dir, b.items_dir);
+	/* One given the id in use keeps no records. */
+	statedir_open(dir, &given, 0, &d);
+	assert_null(d.items_dir);
+	statedir_close(&d);
+	/* Once the first is gone, the next start is that worker again. */
+	statedir_close(&a);
+	statedir_open(dir, &third, 1, &c);
+	assert_string_equal(third, "host-generated-1");
+	assert_non_null(c.items_dir);
+	statedir_close(&b);
+	statedir_close(&c);
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+	free(first);
+	free(second);
+	free(third);
+	free(given);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_damaged_records_are_refused_with_the_reason),
+		cmocka_unit_test(test_state_dir_keeps_the_worker_id_and_locks_it),
+	};
+
+	log_open(NULL, LOG_FORMAT_LOGFMT, LOG_LEVEL_ERR);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
