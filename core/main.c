@@ -275,7 +275,9 @@ run_upgrade_check(struct settings *s, const char *dir)
 		return r;
 	r = open_plugins(s, &sandboxes, &executor);
 	if (r == 0 && resume_check(&records, err, sizeof(err)) < 0) {
-		log_error("upgrade", "environment-runner %s cannot take over an item record %s",
+		log_error("upgrade",
+			  "environment-runner %s cannot take over an item record %s; fix: install "
+			  "a version that reads it",
 			  PACKAGE_VERSION, err);
 		r = EX_DATAERR;
 	}
@@ -325,8 +327,10 @@ send_upgrade(const char *pid_text)
 		}
 	}
 	if (kill((pid_t)pid, SIGUSR2) < 0) {
-		fprintf(stderr, "environment-runner: cannot signal process %ld: %s\n", pid,
-			strerror(errno));
+		fprintf(stderr,
+			"environment-runner: cannot signal process %ld: %s; fix: pass the process "
+			"id of a runner this user may signal\n",
+			pid, strerror(errno));
 		return errno == ESRCH ? EX_NOINPUT : EX_NOPERM;
 	}
 	printf("sent SIGUSR2 to %ld: it checks its newly installed binary, waits for its running "

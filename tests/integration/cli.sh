@@ -62,6 +62,19 @@ orch() {
 
 expect 64 "missing command"
 expect 64 "unknown command 'serve'" serve
+expect 64 "missing process id" upgrade
+expect 64 "'abc' is not a process id" upgrade abc
+expect 64 "unknown flag '--capacity' for 'upgrade'" upgrade 1 --capacity 2
+expect 66 "cannot signal process 2147483646" upgrade 2147483646
+sleep 30 &
+expect 64 "process $! is not an environment-runner orchestrator" upgrade $!
+kill $!
+expect 64 "missing directory" upgrade-check
+mkdir "$tmp/records"
+printf '{"version":2}' >"$tmp/records/work_x.json"
+expect 65 "cannot take over an item record '$tmp/records/work_x.json': record version 2" \
+	upgrade-check "$tmp/records" --environment-id env_1 --service-key-file "$key" \
+	--sandbox-backend "$good_sb"
 expect 64 "unknown flag '--bogus' for 'orchestrator'" orchestrator --bogus
 expect 64 "unknown flag '--capacity' for 'plugins'" plugins --capacity 2
 expect 64 "unexpected argument 'extra'" orchestrator extra
