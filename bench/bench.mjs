@@ -448,7 +448,9 @@ async function launchThroughRunner(kind, backend) {
     await cp.api('POST', '/_test/default-script', { turns: [{ tool_calls: calls, message: 'ok' }] });
     const env = await environment(cp, TMP, `launch-${kind}-${backend}`);
     const workerId = uid(`launch-${kind}-${backend}`);
-    const r = startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, workdir: join(TMP, workerId), backend, maxIdleSec: 30,
+    // A root runner refuses a --workdir its sandbox user does not own; under --base-dir it makes the session's directory.
+    const dir = kind === 'c' && backend !== 'none' ? { baseDir: join(TMP, workerId) } : { workdir: join(TMP, workerId) };
+    const r = startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, ...dir, backend, maxIdleSec: 30,
       extra: [...sandboxUserArgs(kind), ...(backend === 'landlock' ? ['--plugin-option', `landlock.helper=${landlockHelper}`] : [])] });
     try {
       const s = await createSession(cp, env.id);
