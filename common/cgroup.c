@@ -101,6 +101,44 @@ cgroup_write(const char *dir, const char *file, const char *text)
 	return r;
 }
 
+/*
+ * A write to cgroup.procs moves a whole process: the kernel takes its
+ * global threadgroup lock for writing, which waits for an RCU grace period
+ * unless another move came just before (7-20 ms on cgroup v1).  A thread
+ * moving only itself ("0" to v1's tasks) skips that lock, and a child
+ * between fork and exec has one thread: that moves the process.  v2 moves
+ * a thread to another domain cgroup only with its process: cgroup.procs.
+ */
+char *
+cgroup_join_file(const char *dir)
+{
+	size_t n = strlen(dir);
+	char *path = malloc(n + sizeof("/cgroup.procs"));
+
+	if (!path)
+		return NULL;
+	memcpy(path, dir, n);
+	memcpy(path + n, "/tasks", sizeof("/tasks"));
+	if (access(path, F_OK) < 0)
+		memcpy(path + n, "/cgroup.procs", sizeof("/cgroup.procs"));
+	return path;
+}
+
+int
+cgroup_join(const char *file)
+{
+	int fd = open(file, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, "0", 1);
+	r = n == 1 ? 0 : n < 0 ? -errno : -EIO;
+	close(fd);
+	return r;
+}
+
 struct signal_listed {
 	int sig;
 	int live;

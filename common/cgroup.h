@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The cgroup file system as the runner uses it: where this process's own
- * cgroup is, writing a control file, and killing every process of a
- * cgroup.  Linux only; elsewhere each call fails (-ENOENT, -ENOSYS).
+ * cgroup is, writing a control file, joining a cgroup, and killing every
+ * process of a cgroup.  Linux only; elsewhere each call fails (-ENOENT, -ENOSYS).
  */
 #ifndef ER_CGROUP_H
 #define ER_CGROUP_H
@@ -19,6 +19,16 @@ int cgroup_own_dir(const char *controller, char *out, size_t len);
 
 /* Write `text` to the control file `dir`/`file`.  0 or -errno. */
 int cgroup_write(const char *dir, const char *file, const char *text);
+
+/* The control file through which a process joins the cgroup `dir` with
+ * cgroup_join(): `dir`/tasks on cgroup v1, `dir`/cgroup.procs on v2.
+ * Allocated; NULL when out of memory. */
+char *cgroup_join_file(const char *dir);
+
+/* Move the calling process into the cgroup whose cgroup_join_file() is
+ * `file`.  For a child between fork and exec, which has one thread:
+ * async-signal-safe, allocates nothing.  0 or -errno. */
+int cgroup_join(const char *file);
 
 /* SIGKILL every process of the cgroup `dir` (cgroup.kill where the kernel
  * has it, else each pid of cgroup.procs, read again until it is empty or

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cgroup.h"
 #include "fsid.h"
 #include "host.h"
 #include "metrics.h"
@@ -42,7 +43,7 @@ struct er_cmd_builder {
 	int n_rlimits;
 	int fds[ER_CMD_MAX_FDS]; /* owned: closed by builder_release */
 	int n_fds;
-	char *cgroup_procs; /* DIR/cgroup.procs */
+	char *cgroup_join;  /* cgroup_join_file() of the cgroup */
 	void *sandbox_sess; /* the sandbox's state for the command's session */
 };
 
@@ -315,17 +316,11 @@ host_cmd_pass_fd(struct er_cmd_builder *b, int32_t fd)
 static int
 host_cmd_set_cgroup(struct er_cmd_builder *b, const char *dir)
 {
-	struct buf path = BUF_INIT(4096);
-
 	if (!b || !dir || dir[0] != '/')
 		return -EINVAL;
-	if (buf_printf(&path, "%s/cgroup.procs", dir) < 0) {
-		buf_release(&path);
-		return -ENOMEM;
-	}
-	free(b->cgroup_procs);
-	b->cgroup_procs = buf_steal(&path);
-	return b->cgroup_procs ? 0 : -ENOMEM;
+	free(b->cgroup_join);
+	b->cgroup_join = cgroup_join_file(dir);
+	return b->cgroup_join ? 0 : -ENOMEM;
 }
 
 static int
@@ -405,7 +400,7 @@ builder_release(struct er_cmd_builder *b)
 	for (int i = 0; i < b->n_fds; i++)
 		close(b->fds[i]);
 	b->n_fds = 0;
-	free(b->cgroup_procs);
+	free(b->cgroup_join);
 }
 
 /* The sandbox's wrap() of `cmd` into `b`; 0 or -errno with `err` filled. */
@@ -443,7 +438,7 @@ spec_from_builder(struct spawn_spec *spec, struct er_cmd_builder *b, const char 
 	spec->cwd = b->cwd ? b->cwd : cwd;
 	spec->pass_fds = pass;
 	spec->n_pass_fds = n_pass + b->n_fds;
-	spec->cgroup_procs = b->cgroup_procs;
+	spec->cgroup_join = b->cgroup_join;
 	spec->rlimits = b->rlimits;
 	spec->n_rlimits = b->n_rlimits;
 	spec->set_ids = b->set_ids;

@@ -45,7 +45,7 @@ struct proc_group {
 	struct proc *procs;
 	char tracking_id[40];
 	char *cgroup;	      /* its own cgroup, made at its first command */
-	char *cgroup_procs;   /* cgroup/cgroup.procs, for the child to join */
+	char *cgroup_join;    /* its cgroup_join_file(), for the child */
 	int hands_off;	      /* no cgroup: see proc_group_hand_off() */
 	int freed;	      /* kept until its processes are reaped */
 	int in_exit_callback; /* one of its exit callbacks is running */
@@ -113,7 +113,7 @@ group_destroy(struct proc_group *g)
 	if (g->cgroup)
 		proc_cgroup_remove(g->sp->cgroups, g->cgroup);
 	free(g->cgroup);
-	free(g->cgroup_procs);
+	free(g->cgroup_join);
 	free(g);
 }
 
@@ -673,20 +673,6 @@ close_inherited(const struct spawn_spec *spec, int errpipe, int maxfd)
 		close(c);
 }
 
-/* Write "0" (this process) into a cgroup.procs file; async-signal-safe. */
-static int
-join_cgroup(const char *procs)
-{
-	int fd = open(procs, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, "0", 1);
-	close(fd);
-	return n == 1 ? 0 : -1;
-}
-
 /* The program execvp() would run for `name` (PATH from `envp`, else
  * /bin:/usr/bin) into `out`: 0, or an errno. */
 static int
@@ -725,14 +711,14 @@ find_program(const char *name, char *const *envp, char *out, size_t len)
 	return err;
 }
 
-/* Join the group's cgroup and exec.  The move can wait for a grace period
- * of the kernel's (about 10 ms on cgroup v1, where its lock is idle), so
+/* Join the group's cgroup and exec.  On cgroup v2 the move can wait for a
+ * grace period of the kernel's (about 10 ms, see cgroup_join_file()), so
  * the runner does not wait for it: it hears from here that the command
  * starts, once the program is found, and an exec that fails after that
  * ends the child with status 127.  Not being in the cgroup costs only that
  * the group's end does not find the command there, so it stops nothing. */
 static void __attribute__((noreturn))
-exec_in_group_cgroup(const struct spawn_spec *spec, const char *group_cgroup_procs, int errpipe)
+exec_in_group_cgroup(const struct spawn_spec *spec, const char *group_cgroup_join, int errpipe)
 {
 	char prog[PATH_MAX];
 	int err = find_program(spec->argv[0], (char *const *)spec->envp, prog, sizeof(prog));
@@ -741,14 +727,14 @@ exec_in_group_cgroup(const struct spawn_spec *spec, const char *group_cgroup_pro
 	if (err)
 		_exit(127);
 	close(errpipe);
-	(void)join_cgroup(group_cgroup_procs);
+	(void)cgroup_join(group_cgroup_join);
 	execv(prog, spec->argv);
 	_exit(127);
 }
 
 /* In the child, after fork: only async-signal-safe calls from here on. */
 static void __attribute__((noreturn))
-child_exec(const struct spawn_spec *spec, const char *group_cgroup_procs, int pipes[3][2],
+child_exec(const struct spawn_spec *spec, const char *group_cgroup_join, int pipes[3][2],
 	   int errpipe, pid_t runner_pid)
 {
 	sigset_t none;
@@ -796,8 +782,10 @@ child_exec(const struct spawn_spec *spec, const char *group_cgroup_procs, int pi
 	setfsuid(geteuid());
 	setfsgid(getegid());
 #endif
-	if (spec->cgroup_procs && join_cgroup(spec->cgroup_procs) < 0)
+	if (spec->cgroup_join && (err = cgroup_join(spec->cgroup_join)) < 0) {
+		errno = -err;
 		goto fail;
+	}
 	for (int i = 0; i < spec->n_rlimits; i++) {
 		struct rlimit rl = { spec->rlimits[i].soft, spec->rlimits[i].hard };
 
@@ -820,8 +808,8 @@ child_exec(const struct spawn_spec *spec, const char *group_cgroup_procs, int pi
 #endif
 	}
 	environ = (char **)spec->envp;
-	if (group_cgroup_procs)
-		exec_in_group_cgroup(spec, group_cgroup_procs, errpipe);
+	if (group_cgroup_join)
+		exec_in_group_cgroup(spec, group_cgroup_join, errpipe);
 	execvp(spec->argv[0], spec->argv);
 fail:
 	err = errno;
@@ -834,25 +822,19 @@ fail:
 static void
 group_cgroup_prepare(struct proc_group *g)
 {
-	static const char procs[] = "/cgroup.procs";
 	char dir[PATH_MAX];
-	size_t n;
 
 	if (g->cgroup || g->hands_off || !g->sp->cgroups ||
 	    proc_cgroup_make(g->sp->cgroups, g->tracking_id, dir, sizeof(dir)) < 0)
 		return;
-	n = strlen(dir);
 	g->cgroup = strdup(dir);
-	g->cgroup_procs = malloc(n + sizeof(procs));
-	if (!g->cgroup || !g->cgroup_procs) {
+	g->cgroup_join = cgroup_join_file(dir);
+	if (!g->cgroup || !g->cgroup_join) {
 		free(g->cgroup);
-		free(g->cgroup_procs);
-		g->cgroup = g->cgroup_procs = NULL;
+		free(g->cgroup_join);
+		g->cgroup = g->cgroup_join = NULL;
 		rmdir(dir);
-		return;
 	}
-	memcpy(g->cgroup_procs, dir, n);
-	memcpy(g->cgroup_procs + n, procs, sizeof(procs));
 }
 
 int
@@ -880,7 +862,7 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 		goto fail;
 	fcntl(errpipe[0], F_SETFL, fcntl(errpipe[0], F_GETFL) & ~O_NONBLOCK);
 
-	if (!spec->cgroup_procs)
+	if (!spec->cgroup_join)
 		group_cgroup_prepare(g);
 	runner_pid = getpid();
 	pid = fork();
@@ -889,7 +871,7 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 		goto fail;
 	}
 	if (pid == 0)
-		child_exec(spec, spec->cgroup_procs ? NULL : g->cgroup_procs, pipes, errpipe[1],
+		child_exec(spec, spec->cgroup_join ? NULL : g->cgroup_join, pipes, errpipe[1],
 			   runner_pid);
 
 	close(errpipe[1]);

@@ -42,7 +42,7 @@ struct spawn_spec {
 	int n_pass_fds;
 	/* Applied in the child after the fds and the cwd, in this order; any
 	 * failure is reported like an exec failure.  All optional. */
-	const char *cgroup_procs; /* write the child's pid into this file */
+	const char *cgroup_join; /* a cgroup_join_file(): the child joins it */
 	const struct spawn_rlimit *rlimits;
 	int n_rlimits;
 	int set_ids; /* setgroups(0, NULL), setgid(gid), setuid(uid) */

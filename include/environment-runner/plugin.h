@@ -391,8 +391,9 @@ struct er_host {
 	 * wrap().  At most ER_CMD_MAX_FDS per command; 0, 1 and 2 are refused
 	 * (-EBADF). */
 	int (*cmd_pass_fd)(struct er_cmd_builder *b, int32_t fd);
-	/* Move the child into the cgroup directory `dir` before exec (its pid
-	 * is written to `dir`/cgroup.procs, as the runner's user).  The plugin
+	/* Move the child into the cgroup directory `dir` before exec (through
+	 * `dir`/tasks on cgroup v1, `dir`/cgroup.procs on v2, as the runner's
+	 * user).  The plugin
 	 * creates the directory and sets its limits; the runner copies the
 	 * string. */
 	int (*cmd_set_cgroup)(struct er_cmd_builder *b, const char *dir);

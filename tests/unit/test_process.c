@@ -9,11 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cgroup.h"
 #include "http.h"
 #include "loop.h"
 #include "process.h"
@@ -349,6 +352,77 @@ test_stale_cgroups_are_emptied_by_the_next_spawner(void **state)
 	loop_free(loop);
 }
 
+/* A cgroup v1 directory has a tasks file: a process joins through it, so
+ * as to move one thread without the kernel's global lock; elsewhere through
+ * cgroup.procs. */
+static void
+test_cgroup_join_file(void **state)
+{
+	char dir[] = "/tmp/er-test-cgroup.XXXXXX";
+	char path[64];
+	char *file;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	file = cgroup_join_file(dir);
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	assert_string_equal(file, path);
+	free(file);
+	snprintf(path, sizeof(path), "%s/tasks", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fclose(f);
+	file = cgroup_join_file(dir);
+	assert_string_equal(file, path);
+	free(file);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* The exit status of grep looking in its own /proc/self/cgroup for a
+ * cgroup named `name`, run in `g` with `join` as its spec's cgroup. */
+static int
+grep_own_cgroup(struct loop *loop, struct proc_group *g, const char *join, const char *name)
+{
+	char pattern[128];
+	char *argv[] = { "grep", "-q", "-e", pattern, "/proc/self/cgroup", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", NULL };
+	struct spawn_spec spec = { .argv = argv, .envp = envp, .cgroup_join = join };
+	struct run r = { .loop = loop };
+	int fds[3];
+	char err[256];
+
+	snprintf(pattern, sizeof(pattern), "/%s$", name);
+	assert_int_equal(proc_spawn(g, &spec, on_exit_cb, &r, fds, NULL, err, sizeof(err)), 0);
+	assert_true(run_until(loop, has_exited, &r));
+	return WIFEXITED(r.status) ? WEXITSTATUS(r.status) : -1;
+}
+
+/* A command runs in its group's cgroup, or in the one its spec names. */
+static void
+test_commands_run_in_their_cgroup(void **state)
+{
+	struct loop *loop;
+	struct spawner *sp;
+	struct proc_group *g;
+	char dir[4096];
+	char *join;
+
+	skip_unless_spawner(HAS_CGROUPS);
+	loop = loop_new(http_curl_done);
+	sp = spawner_new(loop);
+	g = proc_group_new(sp);
+	assert_int_equal(grep_own_cgroup(loop, g, NULL, proc_group_tracking_id(g)), 0);
+	snprintf(dir, sizeof(dir), "%s/test-join", spawner_cgroup_dir(sp));
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_non_null(join = cgroup_join_file(dir));
+	assert_int_equal(grep_own_cgroup(loop, g, join, "test-join"), 0);
+	free(join);
+	(void)rmdir(dir);
+	proc_group_free(g);
+	spawner_free(sp);
+	loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -361,6 +435,8 @@ main(void)
 		cmocka_unit_test(test_grandchild_without_environment_is_killed),
 		cmocka_unit_test(test_orphan_without_environment_is_killed_by_its_cgroup),
 		cmocka_unit_test(test_stale_cgroups_are_emptied_by_the_next_spawner),
+		cmocka_unit_test(test_cgroup_join_file),
+		cmocka_unit_test(test_commands_run_in_their_cgroup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
