@@ -11,24 +11,31 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "http.h"
 #include "journal.h"
 #include "jsonw.h"
 #include "log.h"
 #include "nbio.h"
 #include "offload.h"
+#include "sha256.h"
 #include "wipe.h"
 
-/* A record holds at most a few results of HTTP_MAX_BODY's size. */
-#define JOURNAL_MAX_RECORD (64u << 20)
+/* The work item and the ids of its calls; a result as large as an event. */
+#define JOURNAL_MAX_RECORD (HTTP_MAX_BODY + (1u << 20))
+#define CALLS_SUFFIX ".calls"
+#define RESULT_SUFFIX ".result"
 
 struct journal_call_rec {
 	struct journal_call_rec *next;
+	struct journal_item *ji;
 	char *id;
 	int has_result;
 	int is_error;
 	char *text;
 	size_t len;
-	uint64_t written_in; /* the save that first held the result */
+	char *result_path;
+	struct offload *write; /* of the result, in flight */
+	int over;	       /* over while its result was being written */
 	void (*durable)(void *userdata);
 	void *userdata;
 };
@@ -36,7 +43,9 @@ struct journal_call_rec {
 struct journal_item {
 	struct loop *loop;
 	char *dir;
-	char *path;
+	char *path;	/* <work id>.json */
+	char *log_path; /* <work id>.calls */
+	int log_fd;
 	char *api_url;
 	char *environment_id;
 	char *worker_id;
@@ -47,17 +56,14 @@ struct journal_item {
 	int64_t lease_until;
 	char *workdir;
 	struct journal_call_rec *calls;
-
-	uint64_t saves;
-	struct offload *sync;
 	int write_failed; /* logged once */
 };
 
-/* One fsync of the record and its directory, on a thread. */
-struct sync_job {
+/* A result's file, written and synced on a thread. */
+struct result_write {
 	char *path;
 	char *dir;
-	uint64_t covers; /* the saves made when it started */
+	struct buf content;
 	int err;
 };
 
@@ -80,10 +86,23 @@ set_str(char **field, const char *value)
 }
 
 static void
+failed(struct journal_item *ji, const char *what, int r)
+{
+	if (!ji->write_failed)
+		log_emit(LOG_LEVEL_WARNING, "journal", NULL,
+			 "cannot write %s (%s): were the runner to stop now, item %s could not "
+			 "be resumed as it is; fix: free space in the state directory",
+			 what, strerror(-r), ji->work_id);
+	ji->write_failed = 1;
+}
+
+static void
 call_rec_free(struct journal_call_rec *c)
 {
+	offload_cancel(c->write);
 	free(c->id);
 	free(c->text);
+	free(c->result_path);
 	free(c);
 }
 
@@ -96,8 +115,89 @@ find_call(const struct journal_item *ji, const char *id)
 	return NULL;
 }
 
+/* The call's entry, made (and *added set) when it has none. */
+static struct journal_call_rec *
+add_call(struct journal_item *ji, const char *id, int *added)
+{
+	struct journal_call_rec *c = find_call(ji, id);
+	struct journal_call_rec **tail = &ji->calls;
+	char hex[65];
+	struct buf path = BUF_INIT(8192);
+
+	if (added)
+		*added = !c;
+	if (c)
+		return c;
+	c = calloc(1, sizeof(*c));
+	sha256_hex(id, strlen(id), hex);
+	if (!c || !(c->id = strdup(id)) ||
+	    buf_printf(&path, "%s/%s.%.16s%s", ji->dir, ji->work_id, hex, RESULT_SUFFIX) < 0 ||
+	    !(c->result_path = buf_steal(&path))) {
+		buf_release(&path);
+		if (c)
+			call_rec_free(c);
+		return NULL;
+	}
+	c->ji = ji;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = c;
+	return c;
+}
+
+static void
+drop_call(struct journal_item *ji, struct journal_call_rec *c)
+{
+	for (struct journal_call_rec **p = &ji->calls; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	call_rec_free(c);
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+/* Write `b` to a new file renamed over `path`, so that a reader finds the
+ * whole old content or the whole new one; with `sync`, on disk too. */
 static int
-encode(const struct journal_item *ji, struct buf *b)
+replace_file(const char *path, const char *dir, const struct buf *b, int sync)
+{
+	struct buf tmp = BUF_INIT(8192);
+	int fd;
+	int r;
+
+	if (buf_printf(&tmp, "%s.new", path) < 0)
+		return -ENOMEM;
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = nbio_write_all(fd, b->data, b->len);
+	if (r == 0 && sync && fdatasync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp.data, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp.data);
+	} else if (sync) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+out:
+	buf_release(&tmp);
+	return r;
+}
+
+static int
+encode_snapshot(const struct journal_item *ji, struct buf *b)
 {
 	struct jsonw w;
 
@@ -123,195 +223,88 @@ encode(const struct journal_item *ji, struct buf *b)
 	jw_string(&w, ji->workdir);
 	jw_key(&w, "calls");
 	jw_array_begin(&w);
-	for (const struct journal_call_rec *c = ji->calls; c; c = c->next) {
-		jw_object_begin(&w);
-		jw_key(&w, "id");
-		jw_string(&w, c->id);
-		if (c->has_result) {
-			jw_key(&w, "is_error");
-			jw_bool(&w, c->is_error);
-			jw_key(&w, "text");
-			jw_stringn(&w, c->text, c->len);
-		}
-		jw_object_end(&w);
-	}
+	for (const struct journal_call_rec *c = ji->calls; c; c = c->next)
+		if (!c->over)
+			jw_string(&w, c->id);
 	jw_array_end(&w);
 	jw_object_end(&w);
 	return jw_finish(&w);
 }
 
-/* Write the record to a new file and rename it over the old one, so that a
- * reader finds the whole old record or the whole new one. */
+/* The calls' log, opened at its first write: reading a record (as an
+ * upgrade's check does, beside the runner that writes it) changes nothing. */
 static int
-write_record(const struct journal_item *ji, const struct buf *b)
+open_log(struct journal_item *ji)
 {
-	struct buf tmp = BUF_INIT(8192);
-	int fd;
-	int r;
+	if (ji->log_fd < 0)
+		ji->log_fd = open(ji->log_path,
+				  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	return ji->log_fd < 0 ? -errno : 0;
+}
 
-	if (buf_printf(&tmp, "%s/.%s.new", ji->dir, ji->work_id) < 0)
-		return -ENOMEM;
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = nbio_write_all(fd, b->data, b->len);
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp.data, ji->path) < 0)
+/* The snapshot, which then holds every line of the calls' log: emptied. */
+static int
+save_snapshot(struct journal_item *ji)
+{
+	struct buf b = BUF_INIT(JOURNAL_MAX_RECORD);
+	int r = encode_snapshot(ji, &b);
+
+	if (r == 0)
+		r = replace_file(ji->path, ji->dir, &b, 0);
+	secret_wipe(b.data, b.len);
+	buf_release(&b);
+	if (r == 0 && (r = open_log(ji)) == 0 && ftruncate(ji->log_fd, 0) < 0)
 		r = -errno;
 	if (r < 0)
-		unlink(tmp.data);
-out:
-	buf_release(&tmp);
+		failed(ji, ji->path, r);
 	return r;
 }
 
-static void maybe_sync(struct journal_item *ji);
-
-static int
-save(struct journal_item *ji)
+/* One line of the calls' log: {"started":ID} or {"over":ID}. */
+static void
+log_call(struct journal_item *ji, const char *what, const char *id)
 {
-	struct buf b = BUF_INIT(JOURNAL_MAX_RECORD);
-	int r = encode(ji, &b);
+	struct buf b = BUF_INIT(64 * 1024);
+	struct jsonw w;
+	int r;
 
+	jw_init(&w, &b);
+	jw_object_begin(&w);
+	jw_key(&w, what);
+	jw_string(&w, id);
+	jw_object_end(&w);
+	r = jw_finish(&w);
 	if (r == 0)
-		r = write_record(ji, &b);
-	secret_wipe(b.data, b.len);
+		r = buf_putc(&b, '\n');
+	/* One write of an O_APPEND file: a line is whole or missing. */
+	if (r == 0)
+		r = open_log(ji);
+	if (r == 0)
+		r = nbio_write_all(ji->log_fd, b.data, b.len);
 	buf_release(&b);
-	if (r < 0) {
-		if (!ji->write_failed)
-			log_emit(LOG_LEVEL_WARNING, "journal", NULL,
-				 "cannot write '%s' (%s): were the runner to stop now, the item "
-				 "could not be resumed; fix: free space in the state directory",
-				 ji->path, strerror(-r));
-		ji->write_failed = 1;
-		return r;
-	}
-	if (ji->write_failed)
-		log_emit(LOG_LEVEL_INFO, "journal", NULL, "'%s' is written again", ji->path);
-	ji->write_failed = 0;
-	ji->saves++;
-	for (struct journal_call_rec *c = ji->calls; c; c = c->next)
-		if (c->durable && !c->written_in)
-			c->written_in = ji->saves;
-	maybe_sync(ji);
-	return 0;
+	if (r < 0)
+		failed(ji, ji->log_path, r);
 }
 
-static void
-sync_job_free(void *arg)
-{
-	struct sync_job *job = arg;
-
-	free(job->path);
-	free(job->dir);
-	free(job);
-}
-
-static void
-sync_work(void *arg)
-{
-	struct sync_job *job = arg;
-	int fd = open(job->path, O_RDONLY | O_CLOEXEC);
-
-	/* The file may have been replaced meanwhile by a newer record, which
-	 * holds the results this sync is for unless they were accepted. */
-	if (fd < 0 || fdatasync(fd) < 0)
-		job->err = errno;
-	if (fd >= 0)
-		close(fd);
-	fd = open(job->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		job->err = job->err ? job->err : errno;
-	if (fd >= 0)
-		close(fd);
-}
-
-/* The next result whose save the sync covered, with a callback due. */
-static struct journal_call_rec *
-next_durable(struct journal_item *ji, uint64_t covers)
-{
-	for (struct journal_call_rec *c = ji->calls; c; c = c->next)
-		if (c->durable && c->written_in && c->written_in <= covers)
-			return c;
-	return NULL;
-}
-
-/* Call back for each result the sync covered.  A callback may change the
- * record: the list is looked at again after each. */
-static void
-results_durable(struct journal_item *ji, uint64_t covers)
-{
-	struct journal_call_rec *c;
-
-	while ((c = next_durable(ji, covers))) {
-		void (*durable)(void *) = c->durable;
-
-		c->durable = NULL;
-		durable(c->userdata);
-	}
-}
-
-static void
-synced(void *userdata, void *arg)
-{
-	struct journal_item *ji = userdata;
-	struct sync_job *job = arg;
-
-	ji->sync = NULL;
-	if (job->err && job->err != ENOENT)
-		log_emit(LOG_LEVEL_WARNING, "journal", NULL, "cannot sync '%s': %s", job->path,
-			 strerror(job->err));
-	results_durable(ji, job->covers);
-	maybe_sync(ji);
-}
-
-static void
-maybe_sync(struct journal_item *ji)
-{
-	struct sync_job *job;
-	int waiting = 0;
-
-	if (ji->sync)
-		return; /* synced() looks again */
-	for (struct journal_call_rec *c = ji->calls; c; c = c->next)
-		waiting |= c->durable && c->written_in;
-	if (!waiting)
-		return;
-	job = calloc(1, sizeof(*job));
-	if (job) {
-		job->path = strdup(ji->path);
-		job->dir = strdup(ji->dir);
-		job->covers = ji->saves;
-	}
-	if (!job || !job->path || !job->dir ||
-	    offload_run(ji->loop, sync_work, synced, sync_job_free, job, ji, &ji->sync) < 0) {
-		if (job)
-			sync_job_free(job);
-		/* Written, not synced: send rather than hold the call. */
-		results_durable(ji, ji->saves);
-	}
-}
+/* ---- the item ---------------------------------------------------------- */
 
 static struct journal_item *
 item_alloc(struct loop *loop, const char *dir, const char *work_id)
 {
 	struct journal_item *ji = calloc(1, sizeof(*ji));
 	struct buf path = BUF_INIT(8192);
+	struct buf log = BUF_INIT(8192);
 
 	if (!ji)
 		return NULL;
 	ji->loop = loop;
+	ji->log_fd = -1;
 	if (!(ji->dir = strdup(dir)) || !(ji->work_id = strdup(work_id)) ||
-	    buf_printf(&path, "%s/%s.json", dir, work_id) < 0) {
+	    buf_printf(&path, "%s/%s.json", dir, work_id) < 0 ||
+	    buf_printf(&log, "%s/%s%s", dir, work_id, CALLS_SUFFIX) < 0 ||
+	    !(ji->path = buf_steal(&path)) || !(ji->log_path = buf_steal(&log))) {
 		buf_release(&path);
-		journal_item_free(ji);
-		return NULL;
-	}
-	ji->path = buf_steal(&path);
-	if (!ji->path) {
+		buf_release(&log);
 		journal_item_free(ji);
 		return NULL;
 	}
@@ -323,7 +316,6 @@ journal_item_new(struct loop *loop, const char *dir, const struct journal_origin
 		 const char *work_id, const char *work_json, size_t len)
 {
 	struct journal_item *ji;
-
 	if (!dir)
 		return NULL;
 	/* Ids were checked before any request named them: no '/' nor "..". */
@@ -339,40 +331,146 @@ journal_item_new(struct loop *loop, const char *dir, const struct journal_origin
 	memcpy(ji->work, work_json, len);
 	ji->work[len] = '\0';
 	ji->work_len = len;
-	if (save(ji) < 0) {
-		journal_item_free(ji);
+	if (save_snapshot(ji) < 0) {
+		journal_item_remove(ji);
 		return NULL;
 	}
 	return ji;
 }
 
-static int
-load_calls(struct journal_item *ji, const struct json_doc *doc, int arr)
+void
+journal_item_free(struct journal_item *ji)
 {
-	struct journal_call_rec **tail = &ji->calls;
+	if (!ji)
+		return;
+	while (ji->calls) {
+		struct journal_call_rec *c = ji->calls;
+
+		ji->calls = c->next;
+		call_rec_free(c);
+	}
+	if (ji->log_fd >= 0)
+		close(ji->log_fd);
+	if (ji->work)
+		secret_wipe(ji->work, ji->work_len);
+	free(ji->work);
+	free(ji->dir);
+	free(ji->path);
+	free(ji->log_path);
+	free(ji->api_url);
+	free(ji->environment_id);
+	free(ji->worker_id);
+	free(ji->work_id);
+	free(ji->last_heartbeat);
+	free(ji->workdir);
+	free(ji);
+}
+
+void
+journal_item_remove(struct journal_item *ji)
+{
+	if (!ji)
+		return;
+	for (struct journal_call_rec *c = ji->calls; c; c = c->next)
+		if (c->has_result)
+			unlink(c->result_path);
+	/* The snapshot first: without it the rest is not a record. */
+	if (unlink(ji->path) < 0 && errno != ENOENT)
+		log_emit(LOG_LEVEL_WARNING, "journal", NULL, "cannot remove '%s': %s", ji->path,
+			 strerror(errno));
+	unlink(ji->log_path);
+	journal_item_free(ji);
+}
+
+/* ---- loading ----------------------------------------------------------- */
+
+static int
+read_file(const char *path, struct buf *b)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	r = nbio_read_all(fd, nbio_buf_append, b);
+	close(fd);
+	return r;
+}
+
+/* The calls' log, line by line; a last line cut short by a crash is not
+ * one. */
+static int
+replay_log(struct journal_item *ji)
+{
+	struct buf b = BUF_INIT(JOURNAL_MAX_RECORD);
+	char *line;
+	char *end;
+	int r = read_file(ji->log_path, &b);
+
+	if (r == -ENOENT)
+		r = 0;
+	for (line = b.data;
+	     r == 0 && line && (end = memchr(line, '\n', b.len - (size_t)(line - b.data)));
+	     line = end + 1) {
+		struct json_doc *doc = NULL;
+		struct journal_call_rec *c;
+		const char *id;
+		char perr[64];
+
+		if (json_parse(line, (size_t)(end - line), &doc, perr, sizeof(perr)) < 0)
+			continue;
+		if ((id = json_get_str(doc, 0, "started"))) {
+			if (!add_call(ji, id, NULL))
+				r = -ENOMEM;
+		} else if ((id = json_get_str(doc, 0, "over")) && (c = find_call(ji, id))) {
+			/* Its result file, if any, goes with the record. */
+			drop_call(ji, c);
+		}
+		json_free(doc);
+	}
+	buf_release(&b);
+	return r;
+}
+
+/* The result files of calls still started. */
+static int
+load_results(struct journal_item *ji)
+{
+	for (struct journal_call_rec *c = ji->calls; c; c = c->next) {
+		struct buf b = BUF_INIT(JOURNAL_MAX_RECORD);
+		struct json_doc *doc = NULL;
+		const char *text;
+		char perr[64];
+		int r = read_file(c->result_path, &b);
+
+		if (r == 0 &&
+		    json_parse(b.data ? b.data : "", b.len, &doc, perr, sizeof(perr)) == 0 &&
+		    (text = json_get_str(doc, 0, "text"))) {
+			c->has_result = 1;
+			c->is_error = json_bool(doc, json_get(doc, 0, "is_error")) == 1;
+			c->len = strlen(text);
+			c->text = strdup(text);
+			if (!c->text)
+				r = -ENOMEM;
+		}
+		json_free(doc);
+		buf_release(&b);
+		if (r == -ENOMEM)
+			return r;
+	}
+	return 0;
+}
+
+static int
+load_started(struct journal_item *ji, const struct json_doc *doc, int arr)
+{
 	int n = json_size(doc, arr);
 	int k = json_first(doc, arr);
 
 	for (int i = 0; i < n; i++, k = json_next(doc, k)) {
-		struct journal_call_rec *c;
-		const char *id = json_get_str(doc, k, "id");
-		const char *text = json_get_str(doc, k, "text");
-
-		if (!id)
+		if (json_kind(doc, k) != JSON_STRING)
 			return -EINVAL;
-		c = calloc(1, sizeof(*c));
-		if (!c)
-			return -ENOMEM;
-		*tail = c;
-		tail = &c->next;
-		if (!(c->id = strdup(id)))
-			return -ENOMEM;
-		if (!text)
-			continue;
-		c->has_result = 1;
-		c->is_error = json_bool(doc, json_get(doc, k, "is_error")) == 1;
-		c->len = strlen(text);
-		if (!(c->text = strdup(text)))
+		if (!add_call(ji, json_str(doc, k), NULL))
 			return -ENOMEM;
 	}
 	return 0;
@@ -392,18 +490,10 @@ journal_item_load(struct loop *loop, const char *path, struct journal_item **ret
 	const char *work;
 	size_t work_len;
 	char *dir;
-	int fd;
 	int r;
 
 	snprintf(err, errlen, "damaged record");
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "cannot open it: %s", strerror(-r));
-		return r;
-	}
-	r = nbio_read_all(fd, nbio_buf_append, &b);
-	close(fd);
+	r = read_file(path, &b);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot read it: %s", strerror(-r));
 		goto out;
@@ -439,13 +529,18 @@ journal_item_load(struct loop *loop, const char *path, struct journal_item **ret
 		goto out;
 	ji->work_len = work_len;
 	json_int64(doc, json_get(doc, 0, "lease_until"), &ji->lease_until);
-	r = load_calls(ji, doc, json_get(doc, 0, "calls"));
-	if (r == -EINVAL)
-		snprintf(err, errlen, "a call without an id");
-	if (r == 0 && strcmp(ji->path, path) != 0) {
+	if (strcmp(ji->path, path) != 0) {
 		snprintf(err, errlen, "its name does not match its work id '%s'", work_id);
 		r = -EINVAL;
+		goto out;
 	}
+	r = load_started(ji, doc, json_get(doc, 0, "calls"));
+	if (r == -EINVAL)
+		snprintf(err, errlen, "a call id that is not a string");
+	if (r == 0)
+		r = replay_log(ji);
+	if (r == 0)
+		r = load_results(ji);
 out:
 	if (r == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
@@ -460,42 +555,32 @@ out:
 	return 0;
 }
 
-void
-journal_item_free(struct journal_item *ji)
+int
+journal_is_leftover(const char *dir, const char *name)
 {
-	if (!ji)
-		return;
-	offload_cancel(ji->sync);
-	while (ji->calls) {
-		struct journal_call_rec *c = ji->calls;
+	/* <work id>.calls, <work id>.<16 hex>.result, and any NAME.new */
+	static const size_t result_tail = 1 + 16 + sizeof(RESULT_SUFFIX) - 1;
+	size_t n = strlen(name);
+	size_t stem = 0;
+	struct buf snapshot = BUF_INIT(8192);
+	int left;
 
-		ji->calls = c->next;
-		call_rec_free(c);
+	if (n > 4 && strcmp(name + n - 4, ".new") == 0)
+		return 1; /* a write cut short: the runner holding the lock is us */
+	if (n > strlen(CALLS_SUFFIX) && strcmp(name + n - strlen(CALLS_SUFFIX), CALLS_SUFFIX) == 0)
+		stem = n - strlen(CALLS_SUFFIX);
+	else if (n > result_tail && strcmp(name + n - strlen(RESULT_SUFFIX), RESULT_SUFFIX) == 0)
+		stem = n - result_tail;
+	if (!stem || buf_printf(&snapshot, "%s/%.*s.json", dir, (int)stem, name) < 0) {
+		buf_release(&snapshot);
+		return 0;
 	}
-	if (ji->work)
-		secret_wipe(ji->work, ji->work_len);
-	free(ji->work);
-	free(ji->dir);
-	free(ji->path);
-	free(ji->api_url);
-	free(ji->environment_id);
-	free(ji->worker_id);
-	free(ji->work_id);
-	free(ji->last_heartbeat);
-	free(ji->workdir);
-	free(ji);
+	left = access(snapshot.data, F_OK) < 0 && errno == ENOENT;
+	buf_release(&snapshot);
+	return left;
 }
 
-void
-journal_item_remove(struct journal_item *ji)
-{
-	if (!ji)
-		return;
-	if (unlink(ji->path) < 0 && errno != ENOENT)
-		log_emit(LOG_LEVEL_WARNING, "journal", NULL, "cannot remove '%s': %s", ji->path,
-			 strerror(errno));
-	journal_item_free(ji);
-}
+/* ---- what the record says ---------------------------------------------- */
 
 static int
 same(const char *a, const char *b)
@@ -548,6 +633,24 @@ journal_item_workdir(const struct journal_item *ji)
 	return ji->workdir;
 }
 
+enum journal_call
+journal_item_call(const struct journal_item *ji, const char *call_id, int *is_error,
+		  const char **text, size_t *len)
+{
+	const struct journal_call_rec *c = ji ? find_call(ji, call_id) : NULL;
+
+	if (!c || c->over)
+		return JOURNAL_CALL_UNKNOWN;
+	if (!c->has_result)
+		return JOURNAL_CALL_STARTED;
+	*is_error = c->is_error;
+	*text = c->text;
+	*len = c->len;
+	return JOURNAL_CALL_RESULT;
+}
+
+/* ---- changes ----------------------------------------------------------- */
+
 int64_t
 journal_now_ms(void)
 {
@@ -563,40 +666,64 @@ journal_item_beaten(struct journal_item *ji, const char *last, long ttl_ms, uint
 	if (!ji || set_str(&ji->last_heartbeat, last) < 0)
 		return;
 	ji->lease_until = journal_now_ms() - (int64_t)ago_ms + ttl_ms;
-	save(ji);
+	save_snapshot(ji);
 }
 
 void
 journal_item_set_workdir(struct journal_item *ji, const char *dir)
 {
 	if (ji && set_str(&ji->workdir, dir) == 0)
-		save(ji);
-}
-
-static struct journal_call_rec *
-add_call(struct journal_item *ji, const char *id)
-{
-	struct journal_call_rec *c = find_call(ji, id);
-	struct journal_call_rec **tail = &ji->calls;
-
-	if (c)
-		return c;
-	c = calloc(1, sizeof(*c));
-	if (!c || !(c->id = strdup(id))) {
-		free(c);
-		return NULL;
-	}
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = c;
-	return c;
+		save_snapshot(ji);
 }
 
 void
 journal_item_call_started(struct journal_item *ji, const char *call_id)
 {
-	if (ji && add_call(ji, call_id))
-		save(ji);
+	if (ji && add_call(ji, call_id, NULL))
+		log_call(ji, "started", call_id);
+}
+
+static void
+result_write_free(void *arg)
+{
+	struct result_write *w = arg;
+
+	secret_wipe(w->content.data, w->content.len);
+	buf_release(&w->content);
+	free(w->path);
+	free(w->dir);
+	free(w);
+}
+
+static void
+result_write_work(void *arg)
+{
+	struct result_write *w = arg;
+
+	w->err = replace_file(w->path, w->dir, &w->content, 1);
+}
+
+static void
+result_written(void *userdata, void *arg)
+{
+	struct journal_call_rec *c = userdata;
+	struct result_write *w = arg;
+	void (*durable)(void *) = c->durable;
+
+	c->write = NULL;
+	c->durable = NULL;
+	if (w->err)
+		log_emit(LOG_LEVEL_WARNING, "journal", NULL,
+			 "cannot keep a result in '%s' (%s): it is sent all the same", w->path,
+			 strerror(-w->err));
+	if (c->over) {
+		/* Over meanwhile: its file and entry go. */
+		unlink(c->result_path);
+		drop_call(c->ji, c);
+		return;
+	}
+	if (durable)
+		durable(c->userdata);
 }
 
 int
@@ -604,15 +731,25 @@ journal_item_result(struct journal_item *ji, const char *call_id, int is_error, 
 		    size_t len, void (*durable)(void *userdata), void *userdata)
 {
 	struct journal_call_rec *c;
+	struct result_write *w = NULL;
+	struct jsonw jw;
+	int added;
 	char *copy;
 
 	if (!ji)
 		return 1;
-	c = add_call(ji, call_id);
+	c = add_call(ji, call_id, &added);
+	/* A call answered without running (refused, oversized, taken back):
+	 * the log names it, so that its result file is read back. */
+	if (c && added)
+		log_call(ji, "started", call_id);
 	copy = malloc(len + 1);
-	if (!c || !copy) {
+	if (!c || !copy || c->write || !(w = calloc(1, sizeof(*w))) ||
+	    !(w->path = strdup(c->result_path)) || !(w->dir = strdup(ji->dir))) {
 		free(copy);
-		return -ENOMEM;
+		if (w)
+			result_write_free(w);
+		return c && c->write ? -EBUSY : -ENOMEM;
 	}
 	memcpy(copy, text, len);
 	copy[len] = '\0';
@@ -621,15 +758,25 @@ journal_item_result(struct journal_item *ji, const char *call_id, int is_error, 
 	c->len = len;
 	c->has_result = 1;
 	c->is_error = is_error;
+	buf_init(&w->content, JOURNAL_MAX_RECORD);
+	jw_init(&jw, &w->content);
+	jw_object_begin(&jw);
+	jw_key(&jw, "id");
+	jw_string(&jw, call_id);
+	jw_key(&jw, "is_error");
+	jw_bool(&jw, is_error);
+	jw_key(&jw, "text");
+	jw_stringn(&jw, text, len);
+	jw_object_end(&jw);
+	if (jw_finish(&jw) < 0 || offload_run(ji->loop, result_write_work, result_written,
+					      result_write_free, w, c, &c->write) < 0) {
+		result_write_free(w);
+		failed(ji, c->result_path, -ENOMEM);
+		return 1; /* sent unkept */
+	}
 	c->durable = durable;
 	c->userdata = userdata;
-	c->written_in = 0;
-	if (save(ji) < 0) {
-		c->durable = NULL;
-		return -EIO;
-	}
-	/* Called back already when no sync could start. */
-	return c->durable ? 0 : 1;
+	return 0;
 }
 
 void
@@ -645,34 +792,17 @@ journal_item_forget_callbacks(struct journal_item *ji, void *userdata)
 void
 journal_item_call_over(struct journal_item *ji, const char *call_id)
 {
-	struct journal_call_rec **p;
+	struct journal_call_rec *c = ji ? find_call(ji, call_id) : NULL;
 
-	if (!ji)
+	if (!c || c->over)
 		return;
-	for (p = &ji->calls; *p; p = &(*p)->next) {
-		if (strcmp((*p)->id, call_id) == 0) {
-			struct journal_call_rec *c = *p;
-
-			*p = c->next;
-			call_rec_free(c);
-			save(ji);
-			return;
-		}
+	log_call(ji, "over", call_id);
+	if (c->write) {
+		/* The file is removed once written (result_written). */
+		c->over = 1;
+		return;
 	}
-}
-
-enum journal_call
-journal_item_call(const struct journal_item *ji, const char *call_id, int *is_error,
-		  const char **text, size_t *len)
-{
-	const struct journal_call_rec *c = ji ? find_call(ji, call_id) : NULL;
-
-	if (!c)
-		return JOURNAL_CALL_UNKNOWN;
-	if (!c->has_result)
-		return JOURNAL_CALL_STARTED;
-	*is_error = c->is_error;
-	*text = c->text;
-	*len = c->len;
-	return JOURNAL_CALL_RESULT;
+	if (c->has_result)
+		unlink(c->result_path);
+	drop_call(ji, c);
 }

@@ -6,18 +6,25 @@
  * or running one of its calls twice (README.md, "Upgrading and
  * restarting").
  *
- * One file per item, DIR/<work id>.json, mode 0600, replaced whole (a new
- * file renamed over the old one) at every change.  It holds what resuming
- * needs and nothing more: the work item as claimed (its secret included,
- * since the sessions token is the item's credential), the API and
- * environment it came from, the lease's last_heartbeat and the wall-clock
- * time its TTL runs out, the session's directory, the calls started and
- * not over, and the results not yet accepted by the API (the outbox).
+ * Per item, in DIR, mode 0600, what resuming needs and nothing more:
  *
- * A result is on disk (fsync'd, off the event loop) before it is sent: the
- * stream sends it once journal_item_result()'s callback said so.  The
- * other changes are written but not synced: they survive the runner's
- * death, which its children do not survive either, but not the machine's.
+ *   <work id>.json     the work item as claimed (its secret included, since
+ *                      the sessions token is the item's credential), the API
+ *                      and environment it came from, the lease's
+ *                      last_heartbeat and the wall-clock time its TTL runs
+ *                      out, the session's directory, the calls started;
+ *                      replaced whole (a new file renamed over it) at the
+ *                      claim and at each heartbeat
+ *   <work id>.calls    the calls started and over since, one JSON line each,
+ *                      appended: a call costs the loop two small writes
+ *   <work id>.<hash of the call id>.result
+ *                      a result not yet accepted by the API (the outbox),
+ *                      removed once it is
+ *
+ * A result is written and fsync'd on a thread before it is sent: the stream
+ * sends it once journal_item_result()'s callback said so.  The rest is
+ * written but not synced: it survives the runner's death, which its
+ * children do not survive either, but not the machine's.
  */
 #ifndef ER_JOURNAL_H
 #define ER_JOURNAL_H
@@ -54,14 +61,19 @@ struct journal_origin {
 struct journal_item *
 journal_item_new(struct loop *loop, const char *dir, const struct journal_origin *origin,
 		 const char *work_id, const char *work_json, size_t len);
-/* Read the record at `path`.  -EINVAL (with the reason in `err`) for a
- * record this version cannot read: another version, a damaged file. */
+/* Read the record whose <work id>.json is at `path`, with its calls and
+ * results.  -EINVAL (with the reason in `err`) for a record this version
+ * cannot read: another version, a damaged file. */
 int journal_item_load(struct loop *loop, const char *path, struct journal_item **ret, char *err,
 		      size_t errlen);
-/* Forget the record in memory; the file stays (the runner stops, a later
+/* Is the file `name` in `dir` what a removed record or a write cut short
+ * left (a calls' log or a result without its <work id>.json, a NAME.new)?
+ * Only for the directory of records this runner holds the lock of. */
+int journal_is_leftover(const char *dir, const char *name);
+/* Forget the record in memory; the files stay (the runner stops, a later
  * start resumes the item).  Accepts NULL. */
 void journal_item_free(struct journal_item *ji);
-/* The item is released: the file goes too.  Accepts NULL. */
+/* The item is released: its files go too.  Accepts NULL. */
 void journal_item_remove(struct journal_item *ji);
 
 /* The record's contents, as loaded. */
@@ -88,8 +100,9 @@ void journal_item_set_workdir(struct journal_item *ji, const char *dir);
 void journal_item_call_started(struct journal_item *ji, const char *call_id);
 /* Keep a call's result until the API accepted it.  Returns 1 when there is
  * nothing to wait for (no record), 0 when `durable(userdata)` follows on
- * the loop once the result is on disk, negative on failure (logged; send
- * it anyway: only a crash before it is accepted loses it). */
+ * the loop once the result is on disk (also when writing it failed, which
+ * is logged: it is sent anyway, and only a crash before the API accepted it
+ * loses it), negative when out of memory. */
 int
 journal_item_result(struct journal_item *ji, const char *call_id, int is_error, const char *text,
 		    size_t len, void (*durable)(void *userdata), void *userdata);

@@ -74,7 +74,7 @@ resume_items(struct loop *loop, const struct statedir *sd, const struct journal_
 	     void (*start)(void *userdata, struct journal_item *ji), void *userdata)
 {
 	struct resume_walk w = { loop, origin, start, userdata, 0, NULL, 0, 0 };
-	int r = statedir_each_record(sd, resume_one, &w);
+	int r = statedir_each_record(sd, 1, resume_one, &w);
 
 	if (r < 0)
 		log_error("resume", "cannot read the item records in '%s': %s", sd->items_dir,
@@ -103,7 +103,7 @@ int
 resume_check(const struct statedir *sd, char *err, size_t errlen)
 {
 	struct resume_walk w = { NULL, NULL, NULL, NULL, 0, err, errlen, 0 };
-	int r = statedir_each_record(sd, check_one, &w);
+	int r = statedir_each_record(sd, 0, check_one, &w);
 
 	if (r < 0) {
 		snprintf(err, errlen, "cannot read '%s': %s", sd->items_dir, strerror(-r));

@@ -877,11 +877,12 @@ on_upgrade_signal(void *userdata, int signo)
 	}
 	if (!(r->rt.executor->ops.executor.flags & ER_EXECUTOR_TOOL_CALLS)) {
 		/* Its own process carries the agent's turn: an upgrade would end it. */
-		log_error("upgrade",
-			  "SIGUSR2 refused: the %s executor runs a program of its own for each "
-			  "session, which re-executing would end; fix: drain it (SIGTERM) and start "
-			  "the new binary",
-			  r->rt.executor->desc.name);
+		log_error(
+			"upgrade",
+			"SIGUSR2 refused: the %s executor runs a program of its own for each "
+			"session, which re-executing would end; fix: drain it (SIGTERM) and start "
+			"the new binary",
+			r->rt.executor->desc.name);
 		return;
 	}
 	if (!r->rt.items_dir) {

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "http-header.h"
+#include "journal.h"
 #include "log.h"
 #include "nbio.h"
 #include "sha256.h"
@@ -188,8 +189,8 @@ statedir_close(struct statedir *sd)
 }
 
 int
-statedir_each_record(const struct statedir *sd, void (*fn)(void *userdata, const char *path),
-		     void *userdata)
+statedir_each_record(const struct statedir *sd, int tidy,
+		     void (*fn)(void *userdata, const char *path), void *userdata)
 {
 	struct buf path = BUF_INIT(8192);
 	struct dirent *e;
@@ -203,11 +204,17 @@ statedir_each_record(const struct statedir *sd, void (*fn)(void *userdata, const
 	while ((e = readdir(d))) {
 		size_t n = strlen(e->d_name);
 
-		/* Half-written records (".<id>.new") are not records. */
-		if (e->d_name[0] == '.' || n <= 5 || strcmp(e->d_name + n - 5, ".json") != 0)
+		if (e->d_name[0] == '.')
 			continue;
 		buf_reset(&path);
-		if (buf_printf(&path, "%s/%s", sd->items_dir, e->d_name) == 0)
+		if (buf_printf(&path, "%s/%s", sd->items_dir, e->d_name) < 0)
+			continue;
+		if (journal_is_leftover(sd->items_dir, e->d_name)) {
+			if (tidy)
+				unlink(path.data);
+			continue;
+		}
+		if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0)
 			fn(userdata, path.data);
 	}
 	closedir(d);

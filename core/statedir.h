@@ -27,8 +27,10 @@ struct statedir {
  * stops the runner: a problem is logged and leaves items_dir NULL. */
 void statedir_open(const char *dir, char **worker_id, int generated, struct statedir *ret);
 void statedir_close(struct statedir *sd);
-/* Call `fn` with the path of each record; 0 or -errno. */
-int statedir_each_record(const struct statedir *sd, void (*fn)(void *userdata, const char *path),
-			 void *userdata);
+/* Call `fn` with the path of each record (its <work id>.json); with
+ * `tidy` (only while holding the worker's lock), remove what removed
+ * records left (journal_is_leftover).  0 or -errno. */
+int statedir_each_record(const struct statedir *sd, int tidy,
+			 void (*fn)(void *userdata, const char *path), void *userdata);
 
 #endif

@@ -16,20 +16,29 @@ const client = apiClient();
 const TTL = 8;
 await cp.faults({ lease_ttl_sec: TTL });
 
-/** The item records under a --state-dir: [{path, json}]. */
-function records(stateDir) {
+/** The files of the item records under a --state-dir ending in `suffix`: [{path, json}]. */
+function records(stateDir, suffix = '.json') {
   const found = [];
   const workers = join(stateDir, 'workers');
   for (const w of existsSync(workers) ? readdirSync(workers) : []) {
     const items = join(workers, w, 'items');
     for (const f of existsSync(items) ? readdirSync(items) : []) {
-      if (!f.endsWith('.json') || f.startsWith('.')) continue;
+      if (!f.endsWith(suffix)) continue;
       try {
         found.push({ path: join(items, f), json: JSON.parse(readFileSync(join(items, f), 'utf8')) });
       } catch {}
     }
   }
   return found;
+}
+
+/** Every file in the item-record directories under a --state-dir. */
+function recordFiles(stateDir) {
+  const workers = join(stateDir, 'workers');
+  return (existsSync(workers) ? readdirSync(workers) : []).flatMap((w) => {
+    const items = join(workers, w, 'items');
+    return existsSync(items) ? readdirSync(items).map((f) => join(items, f)) : [];
+  });
 }
 
 async function metricsOf(port) {
@@ -63,7 +72,7 @@ async function scenario(name, { steps, message, arm, killWhen }) {
     ok(item?.handouts.length === 1 && item.handouts[0].worker === workerId, `${name}: the item was handed out once, to that worker`,
       item?.handouts.map((h) => h.worker));
     ok(!item?.history.some((h) => h.reason === 'lease_expired'), `${name}: its lease never lapsed`, item?.history);
-    ok(await until(() => records(a.stateDir).length === 0, 5000), `${name}: the record goes with the item`, records(a.stateDir).map((r) => r.path));
+    ok(await until(() => recordFiles(a.stateDir).length === 0, 5000), `${name}: the record and its files go with the item`, recordFiles(a.stateDir));
     const m = await metricsOf(port);
     const rep = await cp.report();
     ok(!rep.mistake_counts.tool_result_duplicate && !rep.mistake_counts.heartbeat_wrong_expected && !rep.mistake_counts.heartbeat_lease_lost,
@@ -89,7 +98,7 @@ const lines = (workdir) => readFileSync(join(workdir, 'calls.log'), 'utf8').trim
     message: '{{result.0}}{{result.1}}',
     arm: (sid) => ({ raw: [{ route: 'events.send', credential: 'token', session_id: sid, hang: true, count: 1 }] }),
     killWhen: async (a) => {
-      const kept = await until(() => records(a.stateDir).find((x) => x.json.calls?.some((c) => c.text === 'r0')), 15_000);
+      const kept = await until(() => records(a.stateDir, '.result').find((x) => x.json.text === 'r0'), 15_000);
       // The post is out and held: nothing of it reached the session.
       await sleep(500);
       return kept;

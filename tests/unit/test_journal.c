@@ -101,6 +101,8 @@ test_record_round_trip(void **state)
 			 JOURNAL_CALL_STARTED);
 	journal_item_remove(ji);
 	assert_int_equal(access(path, F_OK), -1);
+	snprintf(path, sizeof(path), "%s/work_1.calls", dir);
+	assert_int_equal(access(path, F_OK), -1);
 
 	/* Another API, environment or worker does not match. */
 	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
@@ -120,6 +122,62 @@ test_record_round_trip(void **state)
 	journal_item_call_started(NULL, "call_a");
 	assert_int_equal(journal_item_call(NULL, "call_a", &is_error, &text, &len),
 			 JOURNAL_CALL_UNKNOWN);
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+	loop_free(loop);
+}
+
+/* The calls' log after the snapshot: replayed in order; a last line cut
+ * short by a crash does not count.  What a removed record left is told
+ * apart from a record's files. */
+static void
+test_calls_log_replay_and_leftovers(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	char *dir = tmpdir();
+	char path[512];
+	char err[256];
+	struct journal_item *ji;
+	const char *text;
+	size_t len;
+	int is_error;
+	FILE *f;
+
+	(void)state;
+	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
+	assert_non_null(ji);
+	journal_item_call_started(ji, "call_a");
+	journal_item_call_started(ji, "call_b");
+	journal_item_call_over(ji, "call_a");
+	journal_item_free(ji);
+	snprintf(path, sizeof(path), "%s/work_1.calls", dir);
+	f = fopen(path, "a");
+	assert_non_null(f);
+	fputs("{\"started\":\"call_c\"", f); /* no newline: cut short */
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/work_1.json", dir);
+	assert_int_equal(journal_item_load(loop, path, &ji, err, sizeof(err)), 0);
+	assert_int_equal(journal_item_call(ji, "call_a", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+	assert_int_equal(journal_item_call(ji, "call_b", &is_error, &text, &len),
+			 JOURNAL_CALL_STARTED);
+	assert_int_equal(journal_item_call(ji, "call_c", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+	/* A heartbeat folds the log into the snapshot. */
+	journal_item_beaten(ji, "2026-12-06T00:00:01.000Z", 8000, 0);
+	journal_item_free(ji);
+	assert_int_equal(journal_item_load(loop, path, &ji, err, sizeof(err)), 0);
+	assert_int_equal(journal_item_call(ji, "call_b", &is_error, &text, &len),
+			 JOURNAL_CALL_STARTED);
+
+	assert_false(journal_is_leftover(dir, "work_1.calls"));
+	assert_false(journal_is_leftover(dir, "work_1.0123456789abcdef.result"));
+	assert_false(journal_is_leftover(dir, "work_1.json"));
+	assert_true(journal_is_leftover(dir, "work_2.calls"));
+	assert_true(journal_is_leftover(dir, "work_2.0123456789abcdef.result"));
+	assert_true(journal_is_leftover(dir, "work_1.json.new"));
+	journal_item_remove(ji);
+	assert_true(journal_is_leftover(dir, "work_1.calls"));
 	assert_int_equal(fsutil_remove_tree(dir), 0);
 	free(dir);
 	loop_free(loop);
@@ -160,7 +218,7 @@ test_damaged_records_are_refused_with_the_reason(void **state)
 	load_fails(
 		dir, "work_1.json",
 		"{\"version\":1,\"work_id\":\"work_1\",\"work\":{},\"calls\":[{\"text\":\"x\"}]}",
-		"a call without an id");
+		"a call id that is not a string");
 	load_fails(dir, "work_2.json",
 		   "{\"version\":1,\"work_id\":\"work_1\",\"work\":{},\"calls\":[]}",
 		   "does not match its work id 'work_1'");
@@ -212,6 +270,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_round_trip),
+		cmocka_unit_test(test_calls_log_replay_and_leftovers),
 		cmocka_unit_test(test_damaged_records_are_refused_with_the_reason),
 		cmocka_unit_test(test_state_dir_keeps_the_worker_id_and_locks_it),
 	};
