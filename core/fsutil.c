@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "buf.h"
 #include "fsutil.h"
+#include "nbio.h"
 
 static int
 normalize_into(struct buf *out, const char *p)
@@ -172,5 +174,50 @@ fsutil_mkdir_p(const char *path, mode_t mode)
 		}
 	}
 	free(copy);
+	return r;
+}
+
+int
+fsutil_replace_file(const char *path, const void *data, size_t len, int sync)
+{
+	struct buf tmp = BUF_INIT(PATH_MAX + 8);
+	const char *slash = strrchr(path, '/');
+	int fd;
+	int r;
+
+	if (buf_printf(&tmp, "%s.new", path) < 0)
+		return -ENOMEM;
+	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	r = nbio_write_all(fd, data, len);
+	if (r == 0 && sync && fdatasync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp.data, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp.data);
+		goto out;
+	}
+	if (sync) {
+		/* The rename is on disk once the directory is. */
+		buf_reset(&tmp);
+		if (buf_printf(&tmp, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".") <
+		    0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		fd = open(tmp.data[0] ? tmp.data : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) < 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+out:
+	buf_release(&tmp);
 	return r;
 }

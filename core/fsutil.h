@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Small filesystem helpers shared by the skills and memory-store setup:
+ * Small filesystem helpers shared by the skills and memory-store setup and
+ * the item records:
  * lexical path resolution as Node's path.resolve does it, recursive removal
- * that never follows a link (by path, or by fd from an open directory), and
- * mkdir -p.
+ * that never follows a link (by path, or by fd from an open directory),
+ * mkdir -p, and a file replaced whole.
  */
 #ifndef ER_FSUTIL_H
 #define ER_FSUTIL_H
@@ -29,5 +30,10 @@ int fsutil_remove_tree(const char *path);
 int fsutil_remove_tree_at(int dirfd, const char *name);
 /* mkdir -p with `mode` for every directory it creates.  0 or -errno. */
 int fsutil_mkdir_p(const char *path, mode_t mode);
+/* Write `len` bytes to PATH.new (mode 0600) and rename it over `path`, so
+ * that a reader finds the whole old content or the whole new one; with
+ * `sync`, the file and its directory are on disk before it returns.  0 or
+ * -errno. */
+int fsutil_replace_file(const char *path, const void *data, size_t len, int sync);
 
 #endif

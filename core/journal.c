@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "fsutil.h"
 #include "http.h"
 #include "journal.h"
 #include "jsonw.h"
@@ -62,7 +63,6 @@ struct journal_item {
 /* A result's file, written and synced on a thread. */
 struct result_write {
 	char *path;
-	char *dir;
 	struct buf content;
 	int err;
 };
@@ -159,43 +159,6 @@ drop_call(struct journal_item *ji, struct journal_call_rec *c)
 
 /* ---- files ------------------------------------------------------------- */
 
-/* Write `b` to a new file renamed over `path`, so that a reader finds the
- * whole old content or the whole new one; with `sync`, on disk too. */
-static int
-replace_file(const char *path, const char *dir, const struct buf *b, int sync)
-{
-	struct buf tmp = BUF_INIT(8192);
-	int fd;
-	int r;
-
-	if (buf_printf(&tmp, "%s.new", path) < 0)
-		return -ENOMEM;
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = nbio_write_all(fd, b->data, b->len);
-	if (r == 0 && sync && fdatasync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp.data, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlink(tmp.data);
-	} else if (sync) {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0 || fsync(fd) < 0)
-			r = -errno;
-		if (fd >= 0)
-			close(fd);
-	}
-out:
-	buf_release(&tmp);
-	return r;
-}
-
 static int
 encode_snapshot(const struct journal_item *ji, struct buf *b)
 {
@@ -250,7 +213,7 @@ save_snapshot(struct journal_item *ji)
 	int r = encode_snapshot(ji, &b);
 
 	if (r == 0)
-		r = replace_file(ji->path, ji->dir, &b, 0);
+		r = fsutil_replace_file(ji->path, b.data, b.len, 0);
 	secret_wipe(b.data, b.len);
 	buf_release(&b);
 	if (r == 0 && (r = open_log(ji)) == 0 && ftruncate(ji->log_fd, 0) < 0)
@@ -691,7 +654,6 @@ result_write_free(void *arg)
 	secret_wipe(w->content.data, w->content.len);
 	buf_release(&w->content);
 	free(w->path);
-	free(w->dir);
 	free(w);
 }
 
@@ -700,7 +662,7 @@ result_write_work(void *arg)
 {
 	struct result_write *w = arg;
 
-	w->err = replace_file(w->path, w->dir, &w->content, 1);
+	w->err = fsutil_replace_file(w->path, w->content.data, w->content.len, 1);
 }
 
 static void
@@ -745,7 +707,7 @@ journal_item_result(struct journal_item *ji, const char *call_id, int is_error, 
 		log_call(ji, "started", call_id);
 	copy = malloc(len + 1);
 	if (!c || !copy || c->write || !(w = calloc(1, sizeof(*w))) ||
-	    !(w->path = strdup(c->result_path)) || !(w->dir = strdup(ji->dir))) {
+	    !(w->path = strdup(c->result_path))) {
 		free(copy);
 		if (w)
 			result_write_free(w);

@@ -675,48 +675,27 @@ fill_worker_id(struct settings *s)
 	return set_string(&s->worker_id, id);
 }
 
-/* root: /var/lib/environment-runner/sessions; others: under $XDG_STATE_HOME
- * when set, else $TMPDIR (or /tmp)/environment-runner-<uid>. */
+/* The default of a directory the runner keeps, `name` (sessions, state):
+ * root: /var/lib/environment-runner/NAME; others: under $XDG_STATE_HOME
+ * when set, else $TMPDIR (or /tmp)/environment-runner-<uid><tmp_suffix>. */
 static int
-fill_base_dir(struct settings *s)
+fill_runner_dir(char **field, const char *name, const char *tmp_suffix)
 {
 	char path[PATH_MAX];
 	const char *x;
 
 	if (geteuid() == 0) {
-		snprintf(path, sizeof(path), "/var/lib/environment-runner/sessions");
+		snprintf(path, sizeof(path), "/var/lib/environment-runner/%s", name);
 	} else if ((x = settings_getenv("XDG_STATE_HOME")) && x[0] == '/') {
-		snprintf(path, sizeof(path), "%s/environment-runner/sessions", x);
+		snprintf(path, sizeof(path), "%s/environment-runner/%s", x, name);
 	} else {
 		x = settings_getenv("TMPDIR");
 		if (!x || x[0] != '/')
 			x = "/tmp";
-		snprintf(path, sizeof(path), "%s/environment-runner-%lu", x,
-			 (unsigned long)geteuid());
+		snprintf(path, sizeof(path), "%s/environment-runner-%lu%s", x,
+			 (unsigned long)geteuid(), tmp_suffix);
 	}
-	return set_string(&s->base_dir, path);
-}
-
-/* root: /var/lib/environment-runner/state; others: under $XDG_STATE_HOME
- * when set, else $TMPDIR (or /tmp)/environment-runner-<uid>.state. */
-static int
-fill_state_dir(struct settings *s)
-{
-	char path[PATH_MAX];
-	const char *x;
-
-	if (geteuid() == 0) {
-		snprintf(path, sizeof(path), "/var/lib/environment-runner/state");
-	} else if ((x = settings_getenv("XDG_STATE_HOME")) && x[0] == '/') {
-		snprintf(path, sizeof(path), "%s/environment-runner/state", x);
-	} else {
-		x = settings_getenv("TMPDIR");
-		if (!x || x[0] != '/')
-			x = "/tmp";
-		snprintf(path, sizeof(path), "%s/environment-runner-%lu.state", x,
-			 (unsigned long)geteuid());
-	}
-	return set_string(&s->state_dir, path);
+	return set_string(field, path);
 }
 
 int
@@ -875,9 +854,9 @@ settings_finish(struct settings *s, unsigned verb, char *err, size_t errlen)
 		}
 		s->worker_id_generated = 1;
 	}
-	if (!s->base_dir && fill_base_dir(s) < 0)
+	if (!s->base_dir && fill_runner_dir(&s->base_dir, "sessions", "") < 0)
 		goto oom;
-	if (!s->state_dir && fill_state_dir(s) < 0)
+	if (!s->state_dir && fill_runner_dir(&s->state_dir, "state", ".state") < 0)
 		goto oom;
 	if (s->workdir && s->workdir[0] != '/') {
 		snprintf(err, errlen, "workdir '%s' is not absolute; fix: pass an absolute path",

@@ -48,27 +48,12 @@ read_worker_id(const char *path)
 static int
 write_worker_id(const char *path, const char *id)
 {
-	struct buf tmp = BUF_INIT(8192);
-	int fd;
-	int r;
+	struct buf line = BUF_INIT(WORKER_ID_MAX + 2);
+	int r = buf_printf(&line, "%s\n", id);
 
-	if (buf_printf(&tmp, "%s.new", path) < 0)
-		return -ENOMEM;
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	r = fd < 0 ? -errno : 0;
-	if (r == 0) {
-		r = nbio_write_all(fd, id, strlen(id));
-		if (r == 0)
-			r = nbio_write_all(fd, "\n", 1);
-		if (r == 0 && fsync(fd) < 0)
-			r = -errno;
-		close(fd);
-	}
-	if (r == 0 && rename(tmp.data, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp.data);
-	buf_release(&tmp);
+	if (r == 0)
+		r = fsutil_replace_file(path, line.data, line.len, 1);
+	buf_release(&line);
 	return r;
 }
 
