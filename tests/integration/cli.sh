@@ -75,6 +75,11 @@ printf '{"version":2}' >"$tmp/records/work_x.json"
 expect 65 "cannot take over an item record '$tmp/records/work_x.json': record version 2" \
 	upgrade-check "$tmp/records" --environment-id env_1 --service-key-file "$key" \
 	--sandbox-backend "$good_sb"
+# A new install whose plugin speaks another ABI major cannot take over.
+rm "$tmp/records/work_x.json"
+expect 78 "built for plugin ABI 2, this runner speaks ABI 1" \
+	upgrade-check "$tmp/records" --environment-id env_1 --service-key-file "$key" \
+	--sandbox-backend "$fix/sandbox-badmajor.so"
 expect 64 "unknown flag '--bogus' for 'orchestrator'" orchestrator --bogus
 expect 64 "unknown flag '--capacity' for 'plugins'" plugins --capacity 2
 expect 64 "unexpected argument 'extra'" orchestrator extra
