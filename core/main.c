@@ -488,6 +488,8 @@ main(int argc, char **argv)
 	/* Before any credential is read: no core dump, no ptrace by peers. */
 	secret_protect_process();
 	metrics.upgrades = upgrade_init(argc, argv);
+	/* An upgrade's SIGUSR2 before the runner handles it must not end it. */
+	signal(SIGUSR2, SIG_IGN);
 	settings_init(&s);
 	err[0] = '\0';
 	r = cmdline_parse(argc, argv, &s, &cmd, err, sizeof(err));

@@ -528,6 +528,11 @@ add_slot(struct runner *r, struct session_slot *slot)
 	slot->next = r->sessions;
 	r->sessions = slot;
 	r->n_sessions++;
+	/* Claimed by a poll that was out when an upgrade began. */
+	if (r->upgrade == UPGRADE_HOLDING)
+		session_hold(slot->session, 1);
+	else if (r->upgrade == UPGRADE_HANDING_OVER)
+		session_end(slot->session, SESSION_END_UPGRADE);
 }
 
 static void

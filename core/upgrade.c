@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,9 @@ upgrade_exec(unsigned upgrades)
 	}
 	self.argv[0] = self.binary;
 	log_info("upgrade", "re-executing '%s'", self.binary);
+	/* Ignored across the exec, until the new image handles it: its
+	 * default would end the process. */
+	signal(SIGUSR2, SIG_IGN);
 	execve(self.binary, self.argv, envp);
 	r = -errno;
 	log_error("upgrade",
