@@ -1166,6 +1166,17 @@ shell_of(struct ts_session *s, const char *thread, int create)
 	return sh;
 }
 
+void
+bash_prestart(struct ts_session *s)
+{
+	struct ts_shell *sh = shell_of(s, NULL, 1);
+	struct er_error err;
+
+	memset(&err, 0, sizeof(err));
+	if (sh && sh->state == SHELL_NONE)
+		(void)process_start(sh, &err);
+}
+
 /* The call's timeout: `timeout_ms && timeout_ms > 0 ? min(timeout_ms,
  * 295000) : 295000`. */
 static double

@@ -78,6 +78,7 @@ toolset_session_start(void *state, struct er_session *session, const struct er_s
 		free(s);
 		return pl->host->err_set(err, -ENOMEM, "out of memory");
 	}
+	bash_prestart(s);
 	*ret_sess = s;
 	return 0;
 }

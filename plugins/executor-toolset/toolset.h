@@ -135,6 +135,10 @@ ts_result(struct ts_session *s, const char *call_id, int is_error, const char *t
  * result follows from a callback), or -errno when it could not start. */
 int tool_bash(struct ts_session *s, const char *call_id, const char *thread,
 	      const struct json_doc *doc, int input);
+/* Start the primary thread's shell before its first call, so that bash
+ * starts while the session's events are read.  A shell that cannot start
+ * is left for the first call, which says why. */
+void bash_prestart(struct ts_session *s);
 /* Abandon the bash call `call_id` (NULL: every one): a waiting call is
  * dropped, a running one kills its shell, which is then gone.  No result. */
 void bash_cancel(struct ts_session *s, const char *call_id);

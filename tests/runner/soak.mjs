@@ -223,6 +223,9 @@ try {
     process.kill(runner.pid, 'SIGUSR2');
   };
   schedule.push({ t: at(0.2), run: upgrade(30) });
+  // The upgrade closes every stream, those armed with a drop before it
+  // reached its events included: faults are armed again after it.
+  schedule.push({ t: at(0.3), run: wave('after the upgrade') });
   // SIGKILLed and started again as the same worker, on the same state.
   let restarted = null;
   const restart = (tries) => async () => {
