@@ -713,6 +713,8 @@ journal_item_result(struct journal_item *ji, const char *call_id, int is_error, 
 			result_write_free(w);
 		return c && c->write ? -EBUSY : -ENOMEM;
 	}
+	/* `text` may be the kept one (a result sent from the record): from
+	 * here on only the copy is read. */
 	memcpy(copy, text, len);
 	copy[len] = '\0';
 	free(c->text);
@@ -728,7 +730,7 @@ journal_item_result(struct journal_item *ji, const char *call_id, int is_error, 
 	jw_key(&jw, "is_error");
 	jw_bool(&jw, is_error);
 	jw_key(&jw, "text");
-	jw_stringn(&jw, text, len);
+	jw_stringn(&jw, c->text, c->len);
 	jw_object_end(&jw);
 	if (jw_finish(&jw) < 0 || offload_run(ji->loop, result_write_work, result_written,
 					      result_write_free, w, c, &c->write) < 0) {
