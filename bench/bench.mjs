@@ -242,6 +242,8 @@ async function roundTripOne(kind, backend) {
     await cp.api('POST', '/_test/default-script', rtScript());
     const env = await environment(cp, TMP, `rt-${kind}-${backend}`);
     const workerId = uid(`rt-${kind}-${backend}`);
+    // A root runner's sandbox user must own the --workdir it is given (the tree is only read).
+    if (kind === 'c' && backend !== 'none' && process.getuid?.() === 0) sandboxOwns(workdir);
     const r = startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, workdir, backend, maxIdleSec: 30, extra: sandboxUserArgs(kind) });
     try {
       const s = await createSession(cp, env.id, 3);
@@ -472,6 +474,12 @@ async function launchThroughRunner(kind, backend) {
       await r.stop();
     }
   });
+}
+
+/** chown -R `dir` to the uid a root runner's sandbox runs as (BENCH_SANDBOX_USER, else nobody). */
+function sandboxOwns(dir) {
+  const who = process.env.BENCH_SANDBOX_USER || 'nobody';
+  execFileSync('chown', ['-R', `${who}:`, dir]);
 }
 
 function sandboxUserArgs(kind) {
