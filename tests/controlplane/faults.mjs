@@ -3,7 +3,7 @@
 // hostile answers: raw response bodies (or responses that never end, or
 // that are reset mid-body) for a route, raw bytes written into an event
 // stream, streams that drip bytes but never a whole event, and work secrets
-// whose sessions token is a given string.
+// whose sessions token is a given string, and requests held unanswered.
 // Route names are those of the router (e.g. "work.heartbeat", "events.send");
 // a knob's `route` may be a name, a prefix ending in ".*", or "*"; an
 // optional `credential` (api, env, token) limits it to callers of that class.
@@ -35,6 +35,7 @@ export class Faults {
     this.sseInjects = []; // {bytes: Buffer, count, close, session_id?}
     this.sseDrips = []; // {count, interval_ms, session_id?}
     this.secretTokens = []; // {token, count, session_id?}
+    this.holds = []; // {route, count, credential?, session_id?}
   }
 
   /** Merges a knob document (see README.md) into the current knobs. */
@@ -82,6 +83,10 @@ export class Faults {
     }
     for (const j of [doc.sse_inject ?? []].flat()) {
       this.sseInjects.push({ bytes: rawBytes(j, 'sse_inject'), count: nonNegativeInt(j.count, 'sse_inject.count', 1), close: !!j.close, session_id: j.session_id });
+    }
+    for (const h of [doc.hold ?? []].flat()) {
+      if (typeof h.route !== 'string') throw badRequest('hold.route: required');
+      this.holds.push({ route: h.route, count: nonNegativeInt(h.count, 'hold.count', 1), credential: h.credential, session_id: h.session_id });
     }
     if (doc.lease_ttl_sec !== undefined) {
       this.leaseTtlSec = doc.lease_ttl_sec === null ? null : nonNegativeInt(doc.lease_ttl_sec, 'lease_ttl_sec');
@@ -135,6 +140,23 @@ export class Faults {
     } else {
       res.end(r.body);
     }
+    return true;
+  }
+
+  /**
+   * Holds the request with a matching `hold` knob (consumes one): it is not
+   * processed and never answered; the connection stays open until the
+   * client gives up or goes away (a post the server never received, as the
+   * client sees it).  Returns true if it held it.
+   */
+  hold(route, sessionId, credential, res) {
+    const h = this.holds.find(
+      (x) => matches(x.route, route) && x.count > 0 && (!x.credential || x.credential === credential) && (!x.session_id || x.session_id === sessionId),
+    );
+    if (!h) return false;
+    h.count--;
+    this.report.fault('hold', route, { session_id: sessionId });
+    res.socket?.setTimeout(0);
     return true;
   }
 

@@ -175,6 +175,7 @@ export class ControlPlane {
         }
         await this.faults.before(ctx.route, ctx.params.id, ctx.cred.kind);
         if (this.faults.sendRaw(ctx.route, ctx.params.id, ctx.cred.kind, res)) return;
+        if (this.faults.hold(ctx.route, ctx.params.id, ctx.cred.kind, res)) return;
       }
       const out = await match.handler(ctx);
       if (out !== undefined) sendJson(res, 200, out);

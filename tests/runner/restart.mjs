@@ -96,12 +96,12 @@ const lines = (workdir) => readFileSync(join(workdir, 'calls.log'), 'utf8').trim
   const r = await scenario('outbox', {
     steps: ['echo c0 >> calls.log; sleep 1; echo r0', 'echo c1 >> calls.log; echo r1'],
     message: '{{result.0}}{{result.1}}',
-    arm: (sid) => ({ raw: [{ route: 'events.send', credential: 'token', session_id: sid, hang: true, count: 1 }] }),
+    arm: (sid) => ({ hold: { route: 'events.send', credential: 'token', session_id: sid, count: 1 } }),
     killWhen: async (a) => {
       const kept = await until(() => records(a.stateDir, '.result').find((x) => x.json.text === 'r0'), 15_000);
-      // The post is out and held: nothing of it reached the session.
-      await sleep(500);
-      return kept;
+      // The post is out, and held by the control plane: nothing of it reached the session.
+      const held = await until(async () => (await cp.report()).faults_fired.some((f) => f.kind === 'hold'), 10_000);
+      return kept && held;
     },
   });
   ok(r.calls.length === 2 && r.calls.every((c) => c.results.length === 1), 'outbox: each call has exactly one result', r.calls.map((c) => c.results.length));
