@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,13 @@
 #include "log.h"
 #include "nbio.h"
 #include "offload.h"
-#include "sha256.h"
 #include "wipe.h"
 
 /* The work item and the ids of its calls; a result as large as an event. */
 #define JOURNAL_MAX_RECORD (HTTP_MAX_BODY + (1u << 20))
 #define CALLS_SUFFIX ".calls"
-#define RESULT_SUFFIX ".result"
+/* Past this the calls' log is folded into the snapshot. */
+#define LOG_FOLD_BYTES (1u << 20)
 
 struct journal_call_rec {
 	struct journal_call_rec *next;
@@ -34,9 +35,7 @@ struct journal_call_rec {
 	int is_error;
 	char *text;
 	size_t len;
-	char *result_path;
-	struct offload *write; /* of the result, in flight */
-	int over;	       /* over while its result was being written */
+	struct result_sync *sync; /* of its result's line, queued or in flight */
 	void (*durable)(void *userdata);
 	void *userdata;
 };
@@ -47,6 +46,7 @@ struct journal_item {
 	char *path;	/* <work id>.json */
 	char *log_path; /* <work id>.calls */
 	int log_fd;
+	uint64_t log_bytes;
 	char *api_url;
 	char *environment_id;
 	char *worker_id;
@@ -60,12 +60,25 @@ struct journal_item {
 	int write_failed; /* logged once */
 };
 
-/* A result's file, written and synced on a thread. */
-struct result_write {
-	char *path;
-	struct buf content;
+/* A result's line, synced in a batch on a thread. */
+struct result_sync {
+	struct result_sync *next;
+	struct journal_call_rec *c; /* NULL once its entry is gone */
+	int fd;			    /* the calls' log, dup'd */
 	int err;
 };
+
+/* Results are synced in batches, one batch at a time on a thread: an fsync
+ * commits the file system's journal, which then holds every line written
+ * before it, so the results that arrive while a batch is synced cost one
+ * commit together, not one each.  (One loop a process: one batch.) */
+static struct {
+	struct loop *loop;
+	struct result_sync *queue; /* for the next batch */
+	struct result_sync **tail;
+	struct offload *running;
+	int attached; /* entries of either whose call entry still exists */
+} batch = { NULL, NULL, &batch.queue, NULL, 0 };
 
 static char *
 dup_or_null(const char *s)
@@ -96,13 +109,15 @@ failed(struct journal_item *ji, const char *what, int r)
 	ji->write_failed = 1;
 }
 
+static void batch_detach(struct result_sync *w);
+
 static void
 call_rec_free(struct journal_call_rec *c)
 {
-	offload_cancel(c->write);
+	if (c->sync)
+		batch_detach(c->sync);
 	free(c->id);
 	free(c->text);
-	free(c->result_path);
 	free(c);
 }
 
@@ -121,21 +136,14 @@ add_call(struct journal_item *ji, const char *id, int *added)
 {
 	struct journal_call_rec *c = find_call(ji, id);
 	struct journal_call_rec **tail = &ji->calls;
-	char hex[65];
-	struct buf path = BUF_INIT(8192);
 
 	if (added)
 		*added = !c;
 	if (c)
 		return c;
 	c = calloc(1, sizeof(*c));
-	sha256_hex(id, strlen(id), hex);
-	if (!c || !(c->id = strdup(id)) ||
-	    buf_printf(&path, "%s/%s.%.16s%s", ji->dir, ji->work_id, hex, RESULT_SUFFIX) < 0 ||
-	    !(c->result_path = buf_steal(&path))) {
-		buf_release(&path);
-		if (c)
-			call_rec_free(c);
+	if (!c || !(c->id = strdup(id))) {
+		free(c);
 		return NULL;
 	}
 	c->ji = ji;
@@ -143,6 +151,23 @@ add_call(struct journal_item *ji, const char *id, int *added)
 		tail = &(*tail)->next;
 	*tail = c;
 	return c;
+}
+
+static int
+set_result(struct journal_call_rec *c, int is_error, const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	free(c->text);
+	c->text = copy;
+	c->len = len;
+	c->has_result = 1;
+	c->is_error = is_error;
+	return 0;
 }
 
 static void
@@ -186,9 +211,20 @@ encode_snapshot(const struct journal_item *ji, struct buf *b)
 	jw_string(&w, ji->workdir);
 	jw_key(&w, "calls");
 	jw_array_begin(&w);
-	for (const struct journal_call_rec *c = ji->calls; c; c = c->next)
-		if (!c->over)
+	for (const struct journal_call_rec *c = ji->calls; c; c = c->next) {
+		if (!c->has_result) {
 			jw_string(&w, c->id);
+			continue;
+		}
+		jw_object_begin(&w);
+		jw_key(&w, "id");
+		jw_string(&w, c->id);
+		jw_key(&w, "is_error");
+		jw_bool(&w, c->is_error);
+		jw_key(&w, "text");
+		jw_stringn(&w, c->text, c->len);
+		jw_object_end(&w);
+	}
 	jw_array_end(&w);
 	jw_object_end(&w);
 	return jw_finish(&w);
@@ -205,48 +241,72 @@ open_log(struct journal_item *ji)
 	return ji->log_fd < 0 ? -errno : 0;
 }
 
-/* The snapshot, which then holds every line of the calls' log: emptied. */
+/* The snapshot, which then holds every line of the calls' log: emptied,
+ * unless a result's line there is not synced yet (the snapshot is not
+ * synced: the line stays until the next fold). */
 static int
 save_snapshot(struct journal_item *ji)
 {
 	struct buf b = BUF_INIT(JOURNAL_MAX_RECORD);
 	int r = encode_snapshot(ji, &b);
+	int syncing = 0;
 
+	for (const struct journal_call_rec *c = ji->calls; c; c = c->next)
+		syncing |= c->sync != NULL;
 	if (r == 0)
 		r = fsutil_replace_file(ji->path, b.data, b.len, 0);
 	secret_wipe(b.data, b.len);
 	buf_release(&b);
-	if (r == 0 && (r = open_log(ji)) == 0 && ftruncate(ji->log_fd, 0) < 0)
-		r = -errno;
+	if (r == 0 && !syncing && (r = open_log(ji)) == 0) {
+		if (ftruncate(ji->log_fd, 0) < 0)
+			r = -errno;
+		else
+			ji->log_bytes = 0;
+	}
 	if (r < 0)
 		failed(ji, ji->path, r);
 	return r;
 }
 
-/* One line of the calls' log: {"started":ID} or {"over":ID}. */
+/* One line of the calls' log, `b` without its newline:
+ * {"started":ID}, {"result":ID,"is_error":B,"text":T} or {"over":ID}. */
+static int
+log_line(struct journal_item *ji, struct buf *b)
+{
+	int r = buf_putc(b, '\n');
+
+	/* One write of an O_APPEND file: a line is whole, or cut short (and
+	 * then skipped when read). */
+	if (r == 0)
+		r = open_log(ji);
+	if (r == 0)
+		r = nbio_write_all(ji->log_fd, b->data, b->len);
+	if (r < 0) {
+		failed(ji, ji->log_path, r);
+		return r;
+	}
+	ji->log_bytes += b->len;
+	return 0;
+}
+
 static void
 log_call(struct journal_item *ji, const char *what, const char *id)
 {
 	struct buf b = BUF_INIT(64 * 1024);
 	struct jsonw w;
-	int r;
 
 	jw_init(&w, &b);
 	jw_object_begin(&w);
 	jw_key(&w, what);
 	jw_string(&w, id);
 	jw_object_end(&w);
-	r = jw_finish(&w);
-	if (r == 0)
-		r = buf_putc(&b, '\n');
-	/* One write of an O_APPEND file: a line is whole or missing. */
-	if (r == 0)
-		r = open_log(ji);
-	if (r == 0)
-		r = nbio_write_all(ji->log_fd, b.data, b.len);
+	if (jw_finish(&w) == 0)
+		log_line(ji, &b);
+	else
+		failed(ji, ji->log_path, -ENOMEM);
 	buf_release(&b);
-	if (r < 0)
-		failed(ji, ji->log_path, r);
+	if (ji->log_bytes > LOG_FOLD_BYTES)
+		save_snapshot(ji);
 }
 
 /* ---- the item ---------------------------------------------------------- */
@@ -334,9 +394,6 @@ journal_item_remove(struct journal_item *ji)
 {
 	if (!ji)
 		return;
-	for (struct journal_call_rec *c = ji->calls; c; c = c->next)
-		if (c->has_result)
-			unlink(c->result_path);
 	/* The snapshot first: without it the rest is not a record. */
 	if (unlink(ji->path) < 0 && errno != ENOENT)
 		log_emit(LOG_LEVEL_WARNING, "journal", NULL, "cannot remove '%s': %s", ji->path,
@@ -385,8 +442,15 @@ replay_log(struct journal_item *ji)
 		if ((id = json_get_str(doc, 0, "started"))) {
 			if (!add_call(ji, id, NULL))
 				r = -ENOMEM;
+		} else if ((id = json_get_str(doc, 0, "result"))) {
+			const char *text = json_get_str(doc, 0, "text");
+
+			c = add_call(ji, id, NULL);
+			if (!c || (text &&
+				   set_result(c, json_bool(doc, json_get(doc, 0, "is_error")) == 1,
+					      text, strlen(text)) < 0))
+				r = -ENOMEM;
 		} else if ((id = json_get_str(doc, 0, "over")) && (c = find_call(ji, id))) {
-			/* Its result file, if any, goes with the record. */
 			drop_call(ji, c);
 		}
 		json_free(doc);
@@ -395,45 +459,26 @@ replay_log(struct journal_item *ji)
 	return r;
 }
 
-/* The result files of calls still started. */
+/* The snapshot's calls: an id, or a call with its result. */
 static int
-load_results(struct journal_item *ji)
-{
-	for (struct journal_call_rec *c = ji->calls; c; c = c->next) {
-		struct buf b = BUF_INIT(JOURNAL_MAX_RECORD);
-		struct json_doc *doc = NULL;
-		const char *text;
-		char perr[64];
-		int r = read_file(c->result_path, &b);
-
-		if (r == 0 &&
-		    json_parse(b.data ? b.data : "", b.len, &doc, perr, sizeof(perr)) == 0 &&
-		    (text = json_get_str(doc, 0, "text"))) {
-			c->has_result = 1;
-			c->is_error = json_bool(doc, json_get(doc, 0, "is_error")) == 1;
-			c->len = strlen(text);
-			c->text = strdup(text);
-			if (!c->text)
-				r = -ENOMEM;
-		}
-		json_free(doc);
-		buf_release(&b);
-		if (r == -ENOMEM)
-			return r;
-	}
-	return 0;
-}
-
-static int
-load_started(struct journal_item *ji, const struct json_doc *doc, int arr)
+load_calls(struct journal_item *ji, const struct json_doc *doc, int arr)
 {
 	int n = json_size(doc, arr);
 	int k = json_first(doc, arr);
 
 	for (int i = 0; i < n; i++, k = json_next(doc, k)) {
-		if (json_kind(doc, k) != JSON_STRING)
+		struct journal_call_rec *c;
+		const char *id = json_kind(doc, k) == JSON_STRING ? json_str(doc, k)
+								  : json_get_str(doc, k, "id");
+		const char *text = json_get_str(doc, k, "text");
+
+		if (!id)
 			return -EINVAL;
-		if (!add_call(ji, json_str(doc, k), NULL))
+		if (!(c = add_call(ji, id, NULL)))
+			return -ENOMEM;
+		if (json_kind(doc, k) == JSON_OBJECT && text &&
+		    set_result(c, json_bool(doc, json_get(doc, k, "is_error")) == 1, text,
+			       strlen(text)) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -497,13 +542,11 @@ journal_item_load(struct loop *loop, const char *path, struct journal_item **ret
 		r = -EINVAL;
 		goto out;
 	}
-	r = load_started(ji, doc, json_get(doc, 0, "calls"));
+	r = load_calls(ji, doc, json_get(doc, 0, "calls"));
 	if (r == -EINVAL)
-		snprintf(err, errlen, "a call id that is not a string");
+		snprintf(err, errlen, "a call without an id");
 	if (r == 0)
 		r = replay_log(ji);
-	if (r == 0)
-		r = load_results(ji);
 out:
 	if (r == -ENOMEM)
 		snprintf(err, errlen, "out of memory");
@@ -521,20 +564,15 @@ out:
 int
 journal_is_leftover(const char *dir, const char *name)
 {
-	/* <work id>.calls, <work id>.<16 hex>.result, and any NAME.new */
-	static const size_t result_tail = 1 + 16 + sizeof(RESULT_SUFFIX) - 1;
 	size_t n = strlen(name);
-	size_t stem = 0;
+	size_t suffix = strlen(CALLS_SUFFIX);
 	struct buf snapshot = BUF_INIT(8192);
 	int left;
 
 	if (n > 4 && strcmp(name + n - 4, ".new") == 0)
 		return 1; /* a write cut short: the runner holding the lock is us */
-	if (n > strlen(CALLS_SUFFIX) && strcmp(name + n - strlen(CALLS_SUFFIX), CALLS_SUFFIX) == 0)
-		stem = n - strlen(CALLS_SUFFIX);
-	else if (n > result_tail && strcmp(name + n - strlen(RESULT_SUFFIX), RESULT_SUFFIX) == 0)
-		stem = n - result_tail;
-	if (!stem || buf_printf(&snapshot, "%s/%.*s.json", dir, (int)stem, name) < 0) {
+	if (n <= suffix || strcmp(name + n - suffix, CALLS_SUFFIX) != 0 ||
+	    buf_printf(&snapshot, "%s/%.*s.json", dir, (int)(n - suffix), name) < 0) {
 		buf_release(&snapshot);
 		return 0;
 	}
@@ -602,7 +640,7 @@ journal_item_call(const struct journal_item *ji, const char *call_id, int *is_er
 {
 	const struct journal_call_rec *c = ji ? find_call(ji, call_id) : NULL;
 
-	if (!c || c->over)
+	if (!c)
 		return JOURNAL_CALL_UNKNOWN;
 	if (!c->has_result)
 		return JOURNAL_CALL_STARTED;
@@ -647,99 +685,145 @@ journal_item_call_started(struct journal_item *ji, const char *call_id)
 }
 
 static void
-result_write_free(void *arg)
+batch_free(void *arg)
 {
-	struct result_write *w = arg;
+	struct result_sync *w = arg;
 
-	secret_wipe(w->content.data, w->content.len);
-	buf_release(&w->content);
-	free(w->path);
-	free(w);
-}
+	while (w) {
+		struct result_sync *next = w->next;
 
-static void
-result_write_work(void *arg)
-{
-	struct result_write *w = arg;
-
-	w->err = fsutil_replace_file(w->path, w->content.data, w->content.len, 1);
-}
-
-static void
-result_written(void *userdata, void *arg)
-{
-	struct journal_call_rec *c = userdata;
-	struct result_write *w = arg;
-	void (*durable)(void *) = c->durable;
-
-	c->write = NULL;
-	c->durable = NULL;
-	if (w->err)
-		log_emit(LOG_LEVEL_WARNING, "journal", NULL,
-			 "cannot keep a result in '%s' (%s): it is sent all the same", w->path,
-			 strerror(-w->err));
-	if (c->over) {
-		/* Over meanwhile: its file and entry go. */
-		unlink(c->result_path);
-		drop_call(c->ji, c);
-		return;
+		close(w->fd);
+		free(w);
+		w = next;
 	}
-	if (durable)
-		durable(c->userdata);
+}
+
+/* On the thread: the first fdatasync commits every line written before
+ * it; those after it find little left to do. */
+static void
+batch_work(void *arg)
+{
+	for (struct result_sync *w = arg; w; w = w->next)
+		if (fdatasync(w->fd) < 0)
+			w->err = -errno;
+}
+
+static void batch_start(void);
+
+/* The list is the offload's, freed once both sides are through with it
+ * (batch_free); a callback may detach entries not yet reached. */
+static void
+batch_done(void *userdata, void *arg)
+{
+	(void)userdata;
+	batch.running = NULL;
+	for (struct result_sync *w = arg; w; w = w->next) {
+		struct journal_call_rec *c = w->c;
+		void (*durable)(void *);
+
+		if (!c)
+			continue;
+		batch.attached--;
+		w->c = NULL;
+		durable = c->durable;
+		c->sync = NULL;
+		c->durable = NULL;
+		if (w->err)
+			log_emit(LOG_LEVEL_WARNING, "journal", NULL,
+				 "cannot sync the result of '%s' in '%s' (%s): it is sent all the "
+				 "same",
+				 c->id, c->ji->log_path, strerror(-w->err));
+		/* Its result is on disk (or could not be): the stream may send
+		 * it. */
+		if (durable)
+			durable(c->userdata);
+	}
+	batch_start();
+}
+
+static void
+batch_start(void)
+{
+	struct result_sync *list = batch.queue;
+
+	if (batch.running || !list)
+		return;
+	batch.queue = NULL;
+	batch.tail = &batch.queue;
+	if (offload_run(batch.loop, batch_work, batch_done, batch_free, list, NULL,
+			&batch.running) < 0) {
+		/* Not synced: sent all the same. */
+		for (struct result_sync *w = list; w; w = w->next)
+			w->err = -ENOMEM;
+		batch_done(NULL, list);
+		batch_free(list);
+	}
+}
+
+static void
+batch_detach(struct result_sync *w)
+{
+	w->c = NULL;
+	/* Nobody waits for any of it: no commit is needed. */
+	if (--batch.attached == 0) {
+		offload_cancel(batch.running);
+		batch.running = NULL;
+		batch_free(batch.queue);
+		batch.queue = NULL;
+		batch.tail = &batch.queue;
+	}
 }
 
 int
 journal_item_result(struct journal_item *ji, const char *call_id, int is_error, const char *text,
 		    size_t len, void (*durable)(void *userdata), void *userdata)
 {
+	struct buf line = BUF_INIT(JOURNAL_MAX_RECORD);
 	struct journal_call_rec *c;
-	struct result_write *w = NULL;
+	struct result_sync *w;
 	struct jsonw jw;
-	int added;
-	char *copy;
+	int r;
 
 	if (!ji)
 		return 1;
-	c = add_call(ji, call_id, &added);
-	/* A call answered without running (refused, oversized, taken back):
-	 * the log names it, so that its result file is read back. */
-	if (c && added)
-		log_call(ji, "started", call_id);
-	copy = malloc(len + 1);
-	if (!c || !copy || c->write || !(w = calloc(1, sizeof(*w))) ||
-	    !(w->path = strdup(c->result_path))) {
-		free(copy);
-		if (w)
-			result_write_free(w);
-		return c && c->write ? -EBUSY : -ENOMEM;
-	}
-	/* `text` may be the kept one (a result sent from the record): from
-	 * here on only the copy is read. */
-	memcpy(copy, text, len);
-	copy[len] = '\0';
-	free(c->text);
-	c->text = copy;
-	c->len = len;
-	c->has_result = 1;
-	c->is_error = is_error;
-	buf_init(&w->content, JOURNAL_MAX_RECORD);
-	jw_init(&jw, &w->content);
+	c = add_call(ji, call_id, NULL);
+	if (!c || c->sync)
+		return c ? -EBUSY : -ENOMEM;
+	/* `text` may be the kept one (a result sent from the record): it is
+	 * copied before the old copy goes. */
+	r = set_result(c, is_error, text, len);
+	if (r < 0)
+		return r;
+	jw_init(&jw, &line);
 	jw_object_begin(&jw);
-	jw_key(&jw, "id");
+	jw_key(&jw, "result");
 	jw_string(&jw, call_id);
 	jw_key(&jw, "is_error");
 	jw_bool(&jw, is_error);
 	jw_key(&jw, "text");
 	jw_stringn(&jw, c->text, c->len);
 	jw_object_end(&jw);
-	if (jw_finish(&jw) < 0 || offload_run(ji->loop, result_write_work, result_written,
-					      result_write_free, w, c, &c->write) < 0) {
-		result_write_free(w);
-		failed(ji, c->result_path, -ENOMEM);
+	r = jw_finish(&jw);
+	if (r == 0)
+		r = log_line(ji, &line);
+	secret_wipe(line.data, line.len);
+	buf_release(&line);
+	w = r == 0 ? calloc(1, sizeof(*w)) : NULL;
+	if (!w || (w->fd = fcntl(ji->log_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		free(w);
+		if (r == 0)
+			failed(ji, ji->log_path, -errno);
 		return 1; /* sent unkept */
 	}
+	w->c = c;
+	c->sync = w;
 	c->durable = durable;
 	c->userdata = userdata;
+	batch.loop = ji->loop;
+	batch.attached++;
+	*batch.tail = w;
+	batch.tail = &w->next;
+	batch_start();
 	return 0;
 }
 
@@ -758,15 +842,8 @@ journal_item_call_over(struct journal_item *ji, const char *call_id)
 {
 	struct journal_call_rec *c = ji ? find_call(ji, call_id) : NULL;
 
-	if (!c || c->over)
+	if (!c)
 		return;
 	log_call(ji, "over", call_id);
-	if (c->write) {
-		/* The file is removed once written (result_written). */
-		c->over = 1;
-		return;
-	}
-	if (c->has_result)
-		unlink(c->result_path);
 	drop_call(ji, c);
 }

@@ -12,19 +12,18 @@
  *                      the sessions token is the item's credential), the API
  *                      and environment it came from, the lease's
  *                      last_heartbeat and the wall-clock time its TTL runs
- *                      out, the session's directory, the calls started;
- *                      replaced whole (a new file renamed over it) at the
- *                      claim and at each heartbeat
- *   <work id>.calls    the calls started and over since, one JSON line each,
- *                      appended: a call costs the loop two small writes
- *   <work id>.<hash of the call id>.result
- *                      a result not yet accepted by the API (the outbox),
- *                      removed once it is
+ *                      out, the session's directory, the calls started and
+ *                      the results not yet accepted; replaced whole (a new
+ *                      file renamed over it) at the claim, at each heartbeat
+ *                      and when the log below passes 1 MiB
+ *   <work id>.calls    what happened since, one JSON line each, appended: a
+ *                      call started, its result, the call over
  *
- * A result is written and fsync'd on a thread before it is sent: the stream
- * sends it once journal_item_result()'s callback said so.  The rest is
- * written but not synced: it survives the runner's death, which its
- * children do not survive either, but not the machine's.
+ * A result's line is fsync'd before the result is sent (on a thread, in
+ * batches: one commit of the file system serves every result written
+ * before it); the stream sends it once journal_item_result()'s callback
+ * said so.  The rest is written but not synced: it survives the runner's
+ * death, which its children do not survive either, but not the machine's.
  */
 #ifndef ER_JOURNAL_H
 #define ER_JOURNAL_H

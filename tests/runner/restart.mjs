@@ -32,6 +32,18 @@ function records(stateDir, suffix = '.json') {
   return found;
 }
 
+/** The results kept in the calls' logs under a --state-dir: [{result, is_error, text}]. */
+function resultLines(stateDir) {
+  return recordFiles(stateDir).filter((f) => f.endsWith('.calls')).flatMap((f) => readFileSync(f, 'utf8').split('\n').flatMap((l) => {
+    try {
+      const j = JSON.parse(l);
+      return j.result ? [j] : [];
+    } catch {
+      return [];
+    }
+  }));
+}
+
 /** Every file in the item-record directories under a --state-dir. */
 function recordFiles(stateDir) {
   const workers = join(stateDir, 'workers');
@@ -98,7 +110,7 @@ const lines = (workdir) => readFileSync(join(workdir, 'calls.log'), 'utf8').trim
     message: '{{result.0}}{{result.1}}',
     arm: (sid) => ({ hold: { route: 'events.send', credential: 'token', session_id: sid, count: 1 } }),
     killWhen: async (a) => {
-      const kept = await until(() => records(a.stateDir, '.result').find((x) => x.json.text === 'r0'), 15_000);
+      const kept = await until(() => resultLines(a.stateDir).find((x) => x.text === 'r0'), 15_000);
       // The post is out, and held by the control plane: nothing of it reached the session.
       const held = await until(async () => (await cp.report()).faults_fired.some((f) => f.kind === 'hold'), 10_000);
       return kept && held;
