@@ -182,6 +182,39 @@ drop_call(struct journal_item *ji, struct journal_call_rec *c)
 
 /* ---- files ------------------------------------------------------------- */
 
+/* A kept result, in the snapshot's calls and as a line of the log:
+ * {"result":ID,"is_error":B,"text":T}. */
+static void
+write_result(struct jsonw *w, const struct journal_call_rec *c)
+{
+	jw_object_begin(w);
+	jw_key(w, "result");
+	jw_string(w, c->id);
+	jw_key(w, "is_error");
+	jw_bool(w, c->is_error);
+	jw_key(w, "text");
+	jw_stringn(w, c->text, c->len);
+	jw_object_end(w);
+}
+
+/* Read one back (the object at `tok`): 1 when it is one, 0 when not, or
+ * -ENOMEM. */
+static int
+read_result(struct journal_item *ji, const struct json_doc *doc, int tok)
+{
+	const char *id = json_get_str(doc, tok, "result");
+	const char *text = json_get_str(doc, tok, "text");
+	struct journal_call_rec *c;
+
+	if (!id || !text)
+		return 0;
+	c = add_call(ji, id, NULL);
+	if (!c || set_result(c, json_bool(doc, json_get(doc, tok, "is_error")) == 1, text,
+			     strlen(text)) < 0)
+		return -ENOMEM;
+	return 1;
+}
+
 static int
 encode_snapshot(const struct journal_item *ji, struct buf *b)
 {
@@ -210,18 +243,10 @@ encode_snapshot(const struct journal_item *ji, struct buf *b)
 	jw_key(&w, "calls");
 	jw_array_begin(&w);
 	for (const struct journal_call_rec *c = ji->calls; c; c = c->next) {
-		if (!c->has_result) {
+		if (c->has_result)
+			write_result(&w, c);
+		else
 			jw_string(&w, c->id);
-			continue;
-		}
-		jw_object_begin(&w);
-		jw_key(&w, "id");
-		jw_string(&w, c->id);
-		jw_key(&w, "is_error");
-		jw_bool(&w, c->is_error);
-		jw_key(&w, "text");
-		jw_stringn(&w, c->text, c->len);
-		jw_object_end(&w);
 	}
 	jw_array_end(&w);
 	jw_object_end(&w);
@@ -440,14 +465,8 @@ replay_log(struct journal_item *ji)
 		if ((id = json_get_str(doc, 0, "started"))) {
 			if (!add_call(ji, id, NULL))
 				r = -ENOMEM;
-		} else if ((id = json_get_str(doc, 0, "result"))) {
-			const char *text = json_get_str(doc, 0, "text");
-
-			c = add_call(ji, id, NULL);
-			if (!c || (text &&
-				   set_result(c, json_bool(doc, json_get(doc, 0, "is_error")) == 1,
-					      text, strlen(text)) < 0))
-				r = -ENOMEM;
+		} else if (read_result(ji, doc, 0) < 0) {
+			r = -ENOMEM;
 		} else if ((id = json_get_str(doc, 0, "over")) && (c = find_call(ji, id))) {
 			drop_call(ji, c);
 		}
@@ -465,19 +484,12 @@ load_calls(struct journal_item *ji, const struct json_doc *doc, int arr)
 	int k = json_first(doc, arr);
 
 	for (int i = 0; i < n; i++, k = json_next(doc, k)) {
-		struct journal_call_rec *c;
-		const char *id = json_kind(doc, k) == JSON_STRING ? json_str(doc, k)
-								  : json_get_str(doc, k, "id");
-		const char *text = json_get_str(doc, k, "text");
+		int r = json_kind(doc, k) == JSON_STRING
+				? (add_call(ji, json_str(doc, k), NULL) ? 1 : -ENOMEM)
+				: read_result(ji, doc, k);
 
-		if (!id)
-			return -EINVAL;
-		if (!(c = add_call(ji, id, NULL)))
-			return -ENOMEM;
-		if (json_kind(doc, k) == JSON_OBJECT && text &&
-		    set_result(c, json_bool(doc, json_get(doc, k, "is_error")) == 1, text,
-			       strlen(text)) < 0)
-			return -ENOMEM;
+		if (r <= 0)
+			return r < 0 ? r : -EINVAL;
 	}
 	return 0;
 }
@@ -593,12 +605,6 @@ journal_item_matches(const struct journal_item *ji, const struct journal_origin 
 	return same(ji->api_url, origin->api_url) &&
 	       same(ji->environment_id, origin->environment_id) &&
 	       same(ji->worker_id, origin->worker_id);
-}
-
-const char *
-journal_item_path(const struct journal_item *ji)
-{
-	return ji->path;
 }
 
 const char *
@@ -793,14 +799,7 @@ journal_item_result(struct journal_item *ji, const char *call_id, int is_error, 
 	if (r < 0)
 		return r;
 	jw_init(&jw, &line);
-	jw_object_begin(&jw);
-	jw_key(&jw, "result");
-	jw_string(&jw, call_id);
-	jw_key(&jw, "is_error");
-	jw_bool(&jw, is_error);
-	jw_key(&jw, "text");
-	jw_stringn(&jw, c->text, c->len);
-	jw_object_end(&jw);
+	write_result(&jw, c);
 	r = jw_finish(&jw);
 	if (r == 0)
 		r = log_line(ji, &line);

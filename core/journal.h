@@ -77,7 +77,6 @@ void journal_item_remove(struct journal_item *ji);
 
 /* The record's contents, as loaded. */
 int journal_item_matches(const struct journal_item *ji, const struct journal_origin *origin);
-const char *journal_item_path(const struct journal_item *ji);
 const char *journal_item_work_id(const struct journal_item *ji);
 /* The work item with its secret; parse it as the poll's answer. */
 const char *journal_item_work(const struct journal_item *ji, size_t *len);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "plugin-check.h"
+#include "procfs.h"
 #include "resume.h"
 #include "runner.h"
 #include "secret.h"
@@ -292,12 +293,10 @@ run_upgrade_check(struct settings *s, const char *dir)
 static int
 send_upgrade(const char *pid_text)
 {
-	char path[64];
-	char cmd[256] = "";
+	char cmd[256];
 	char *end;
 	long pid = strtol(pid_text, &end, 10);
-	ssize_t n = -1;
-	int fd;
+	ssize_t n;
 
 	if (*end || pid <= 1 || pid > INT32_MAX) {
 		fprintf(stderr,
@@ -306,18 +305,13 @@ send_upgrade(const char *pid_text)
 			pid_text);
 		return EX_USAGE;
 	}
-	/* Only an orchestrator takes SIGUSR2 as an upgrade; to others it is fatal. */
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, cmd, sizeof(cmd) - 1);
-		close(fd);
-	}
+	/* Only an orchestrator takes SIGUSR2 as an upgrade; to others it is
+	 * fatal.  (Where /proc cannot tell, the signal goes as asked.) */
+	n = procfs_read((pid_t)pid, "cmdline", cmd, sizeof(cmd));
 	if (n > 0) {
 		size_t len = strlen(cmd);
-		const char *verb = len + 1 < (size_t)n ? cmd + len + 1 : "";
+		const char *verb = (ssize_t)len + 1 < n ? cmd + len + 1 : "";
 
-		cmd[n] = '\0';
 		if (!strstr(cmd, "environment-runner") || strcmp(verb, "orchestrator") != 0) {
 			fprintf(stderr,
 				"environment-runner: process %ld is not an environment-runner "

@@ -58,6 +58,16 @@ upgrade_binary(void)
 	return self.binary;
 }
 
+/* The runner's own environment, which its settings may come from. */
+static int
+copy_environ(struct strv *env)
+{
+	for (char **e = environ; *e; e++)
+		if (strv_push(env, *e) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 struct check {
 	void (*done)(void *userdata, int ok, const char *why);
 	void *userdata;
@@ -98,10 +108,8 @@ upgrade_check_start(struct runtime *rt, const char *items_dir,
 	for (int i = 2; i < self.argc; i++)
 		if (strv_push(&argv, self.argv[i]) < 0)
 			goto out;
-	/* The runner's own environment: its settings may come from there. */
-	for (char **e = environ; *e; e++)
-		if (strv_push(&env, *e) < 0)
-			goto out;
+	if (copy_environ(&env) < 0)
+		goto out;
 	memset(&spec, 0, sizeof(spec));
 	spec.argv = strv_array(&argv);
 	spec.env = &env;
@@ -125,10 +133,7 @@ environ_with_count(struct strv *env, unsigned upgrades)
 	char count[32];
 
 	snprintf(count, sizeof(count), "%u", upgrades);
-	for (char **e = environ; *e; e++)
-		if (strv_push(env, *e) < 0)
-			return NULL;
-	if (strv_setenv(env, UPGRADE_COUNT_VAR, count) < 0)
+	if (copy_environ(env) < 0 || strv_setenv(env, UPGRADE_COUNT_VAR, count) < 0)
 		return NULL;
 	return strv_array(env);
 }
