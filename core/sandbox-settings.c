@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "sandbox-settings.h"
 #include "strv.h"
 
@@ -183,6 +184,13 @@ resolve(const struct settings *s, struct er_error *err)
 	r = r
 		    ?: split("sandbox.deny", settings_get_option(s, "sandbox.deny"), ':', 1,
 			     &cache.deny, err);
+	/* The items' records hold their sessions tokens: no session reads
+	 * them, under any backend (unless they hold its own directory). */
+	if (r == 0 && s->state_dir &&
+	    !(s->base_dir && fsutil_is_within(s->state_dir, s->base_dir)) &&
+	    !(s->workdir && fsutil_is_within(s->state_dir, s->workdir)) &&
+	    strv_push(&cache.deny, s->state_dir) < 0)
+		r = -ENOMEM;
 	r = r
 		    ?: number("sandbox.max_procs", settings_get_option(s, "sandbox.max_procs"),
 			      DEFAULT_PROCS, &v->max_procs, err);

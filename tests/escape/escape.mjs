@@ -61,6 +61,9 @@ mkdirSync(workdir, { recursive: true });
 chmodSync(dir, 0o711);
 // The runner's own credentials and secrets, as a real deployment has them.
 const keyFile = join(dir, 'service.key');
+// The items' records, where a deployment keeps them: outside /tmp, which every backend makes private.
+const stateDir = `/var/tmp/er-escape-state-${nonce}`;
+const recordCanary = join(stateDir, 'record-canary');
 process.env.ANTHROPIC_API_KEY = `sk-ant-canary-${nonce}`;
 process.env.ER_ESCAPE_CANARY_TOKEN = `canary-token-${nonce}`;
 const secrets = [process.env.ANTHROPIC_API_KEY, process.env.ER_ESCAPE_CANARY_TOKEN];
@@ -76,13 +79,15 @@ chmodSync(unixWork, 0o777);
 
 const { env, key } = await environment(client, `escape-${SANDBOX}`);
 writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+mkdirSync(stateDir, { mode: 0o700 });
+writeFileSync(recordCanary, `record-${nonce}\n`, { mode: 0o600 });
 secrets.push(key);
 copyFileSync(attemptBin, join(workdir, 'attempt'));
 chmodSync(join(workdir, 'attempt'), 0o755);
 let runnerIds = null;
 if (runAs) {
   runnerIds = idsOf(runAs);
-  for (const p of [dir, keyFile, workdir, join(workdir, 'attempt')]) chownSync(p, runnerIds.uid, runnerIds.gid);
+  for (const p of [dir, keyFile, workdir, join(workdir, 'attempt'), stateDir, recordCanary]) chownSync(p, runnerIds.uid, runnerIds.gid);
 }
 
 const outsideTmp = join(dir, `outside-${nonce}`);
@@ -95,6 +100,7 @@ const extraAllowlist = [];
 const attempts = [
   { name: 'shadow', cmd: `${A} read shadow /etc/shadow`, escaped: (r) => hostSum('/etc/shadow', r) },
   { name: 'keyfile', cmd: `${A} read keyfile ${keyFile}`, escaped: (r) => hostSum(keyFile, r) },
+  { name: 'records', cmd: `${A} read records ${recordCanary}`, escaped: (r) => hostSum(recordCanary, r) },
   { name: 'write-etc', cmd: `${A} write write-etc ${outsideEtc}`, escaped: () => existsSync(outsideEtc) },
   { name: 'write-outside', cmd: `${A} write write-outside ${outsideTmp}`, escaped: () => existsSync(outsideTmp) },
   { name: 'unix-host', cmd: `${A} unix unix-host ${unixHost}`, escaped: (r) => r.includes(`HOST-${nonce}`) },
@@ -304,7 +310,7 @@ function daemonsLeft() {
 }
 
 const extra = [`--sandbox-max-procs=${maxProcs}`, ...extraAllowlist];
-const runner = startRunner({ envId: env.id, key, workdir, keyFile, workerId: `escape-${nonce}`, extra, uid: runnerIds?.uid, gid: runnerIds?.gid });
+const runner = startRunner({ envId: env.id, key, workdir, keyFile, stateDir, workerId: `escape-${nonce}`, extra, uid: runnerIds?.uid, gid: runnerIds?.gid });
 let results = {};
 let ctx = {};
 let stopped = null;
@@ -380,6 +386,7 @@ for (const a of attempts) {
 if (!isolating) console.log(`# none: ${escaped.length} of ${attempts.length} attempts escape: ${escaped.join(', ')}`);
 rmSync(outsideTmp, { force: true });
 rmSync(outsideEtc, { force: true });
+rmSync(stateDir, { recursive: true, force: true });
 tcpSrv.close();
 anySrv?.close();
 unixSrv.close();
