@@ -11,6 +11,7 @@
 
 struct http_request {
 	struct loop *loop;
+	enum loop_transfer_kind kind;
 	CURL *easy;
 	struct curl_slist *headers;
 	struct buf body;
@@ -125,7 +126,7 @@ add_deferred(void *userdata)
 	struct http_response resp;
 
 	req->add_timer = NULL;
-	if (curl_multi_add_handle(loop_multi(req->loop), req->easy) == CURLM_OK)
+	if (curl_multi_add_handle(loop_multi(req->loop, req->kind), req->easy) == CURLM_OK)
 		return;
 	memset(&resp, 0, sizeof(resp));
 	resp.curl_code = CURLE_OUT_OF_MEMORY;
@@ -142,7 +143,7 @@ remove_deferred(void *userdata)
 	struct http_request *req = userdata;
 
 	req->add_timer = NULL;
-	curl_multi_remove_handle(loop_multi(req->loop), req->easy);
+	curl_multi_remove_handle(loop_multi(req->loop, req->kind), req->easy);
 	request_free(req);
 }
 
@@ -161,6 +162,7 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 		return -ENOMEM;
 	buf_init(&req->body, HTTP_MAX_BODY);
 	req->loop = loop;
+	req->kind = o->on_chunk ? LOOP_TRANSFER_STREAMS : LOOP_TRANSFER_REQUESTS;
 	req->on_headers = o->on_headers;
 	req->on_chunk = o->on_chunk;
 	req->on_done = o->on_done;
@@ -219,7 +221,7 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	if (curl_callback_depth > 0) {
 		if (loop_add_timer(loop, 0, add_deferred, req, &req->add_timer) < 0)
 			goto fail;
-	} else if (curl_multi_add_handle(loop_multi(loop), e) != CURLM_OK) {
+	} else if (curl_multi_add_handle(loop_multi(loop, req->kind), e) != CURLM_OK) {
 		goto fail;
 	}
 	if (ret)
@@ -247,7 +249,7 @@ http_request_cancel(struct http_request *req)
 			return;
 	}
 	if (!req->add_timer)
-		curl_multi_remove_handle(loop_multi(req->loop), req->easy);
+		curl_multi_remove_handle(loop_multi(req->loop, req->kind), req->easy);
 	request_free(req);
 }
 

@@ -48,8 +48,19 @@ struct loop_signal {
 /* Events taken from the kernel per wait (epoll); more wait for the next. */
 #define LOOP_MAX_EVENTS 256
 
-struct loop {
+/* One multi handle with its own connection cache.  libcurl 7.88 walks the
+ * whole cache when it looks for a connection to reuse and again when a
+ * transfer is removed, so the event streams, one long-lived connection
+ * each, are kept apart from the short requests: a request then walks the
+ * few connections requests use, not one per session. */
+struct transfers {
+	struct loop *loop;
 	CURLM *multi;
+	struct loop_timer *timer; /* curl's own timeout */
+};
+
+struct loop {
+	struct transfers transfers[LOOP_TRANSFER_KINDS];
 	loop_curl_done_cb curl_done;
 
 	struct loop_watch *watches;   /* live */
@@ -72,7 +83,6 @@ struct loop {
 	struct loop_watch **polled; /* the watch behind each pollfd */
 	size_t pollfds_alloc;
 #endif
-	struct loop_timer *curl_timer; /* curl's own timeout */
 
 	struct loop_signal signals[LOOP_MAX_SIGNALS];
 	int n_signals;
@@ -357,20 +367,24 @@ loop_new(loop_curl_done_cb curl_done)
 		free(loop);
 		return NULL;
 	}
-	loop->multi = curl_multi_init();
-	if (!loop->multi) {
-		backend_free(loop);
-		free(loop);
-		return NULL;
+	for (int k = 0; k < LOOP_TRANSFER_KINDS; k++) {
+		struct transfers *t = &loop->transfers[k];
+
+		t->loop = loop;
+		if (!(t->multi = curl_multi_init())) {
+			while (k-- > 0)
+				curl_multi_cleanup(loop->transfers[k].multi);
+			backend_free(loop);
+			free(loop);
+			return NULL;
+		}
+		/* No CURLMOPT_MAXCONNECTS: libcurl's default cache (4 per
+		 * transfer handle) grows with the transfers. */
+		curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+		curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
+		curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+		curl_multi_setopt(t->multi, CURLMOPT_TIMERDATA, t);
 	}
-	/* No CURLMOPT_MAXCONNECTS: libcurl's default cache (4 per transfer
-	 * handle) grows with the sessions.  A fixed 64 counted the open event
-	 * streams too, so past ~60 sessions every request opened a new TCP
-	 * connection. */
-	curl_multi_setopt(loop->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-	curl_multi_setopt(loop->multi, CURLMOPT_SOCKETDATA, loop);
-	curl_multi_setopt(loop->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	curl_multi_setopt(loop->multi, CURLMOPT_TIMERDATA, loop);
 	loop->curl_done = curl_done;
 	return loop;
 }
@@ -392,7 +406,8 @@ loop_free(struct loop *loop)
 	if (!loop)
 		return;
 	/* First: the cleanup may still call the socket and timer callbacks. */
-	curl_multi_cleanup(loop->multi);
+	for (int k = 0; k < LOOP_TRANSFER_KINDS; k++)
+		curl_multi_cleanup(loop->transfers[k].multi);
 	while (loop->watches)
 		loop_unwatch(loop->watches);
 	free_graveyard(loop);
@@ -407,9 +422,9 @@ loop_free(struct loop *loop)
 }
 
 CURLM *
-loop_multi(struct loop *loop)
+loop_multi(struct loop *loop, enum loop_transfer_kind kind)
 {
-	return loop->multi;
+	return loop->transfers[kind].multi;
 }
 
 static int
@@ -669,27 +684,27 @@ loop_quit(struct loop *loop, int code)
 }
 
 static void
-drain_curl_messages(struct loop *loop)
+drain_curl_messages(struct transfers *t)
 {
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(loop->multi, &left))) {
+	while ((msg = curl_multi_info_read(t->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		/* The message dies with the handle's removal: copy first. */
 		CURL *easy = msg->easy_handle;
 		CURLcode result = msg->data.result;
 
-		curl_multi_remove_handle(loop->multi, easy);
-		loop->curl_done(easy, result);
+		curl_multi_remove_handle(t->multi, easy);
+		t->loop->curl_done(easy, result);
 	}
 }
 
 static void
 curl_socket_ready(void *userdata, int fd, uint32_t revents)
 {
-	struct loop *loop = userdata;
+	struct transfers *t = userdata;
 	int mask = 0;
 	int running;
 
@@ -699,55 +714,54 @@ curl_socket_ready(void *userdata, int fd, uint32_t revents)
 		mask |= CURL_CSELECT_OUT;
 	if (revents & LOOP_ERROR)
 		mask |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(loop->multi, fd, mask, &running);
-	drain_curl_messages(loop);
+	curl_multi_socket_action(t->multi, fd, mask, &running);
+	drain_curl_messages(t);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: curl says which sockets it waits on. */
 static int
 curl_socket_cb(CURL *easy, curl_socket_t s, int what, void *clientp, void *socketp)
 {
-	struct loop *loop = clientp;
+	struct transfers *t = clientp;
 	struct loop_watch *w = socketp;
 	uint32_t events = (what == CURL_POLL_IN || what == CURL_POLL_INOUT ? LOOP_READ : 0) |
 			  (what == CURL_POLL_OUT || what == CURL_POLL_INOUT ? LOOP_WRITE : 0);
 
 	if (what == CURL_POLL_REMOVE) {
 		loop_unwatch(w);
-		curl_multi_assign(loop->multi, s, NULL);
+		curl_multi_assign(t->multi, s, NULL);
 		return 0;
 	}
 	if (w)
 		return loop_watch_set_events(w, events) < 0 ? -1 : 0;
-	if (loop_watch_fd(loop, (int)s, events, curl_socket_ready, loop, &w) < 0)
+	if (loop_watch_fd(t->loop, (int)s, events, curl_socket_ready, t, &w) < 0)
 		return -1;
-	curl_multi_assign(loop->multi, s, w);
+	curl_multi_assign(t->multi, s, w);
 	return 0;
 }
 
 static void
 curl_timer_fired(void *userdata)
 {
-	struct loop *loop = userdata;
+	struct transfers *t = userdata;
 	int running;
 
-	loop->curl_timer = NULL;
-	curl_multi_socket_action(loop->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	drain_curl_messages(loop);
+	t->timer = NULL;
+	curl_multi_socket_action(t->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	drain_curl_messages(t);
 }
 
 /* CURLMOPT_TIMERFUNCTION: curl wants to be called back after timeout_ms. */
 static int
 curl_timer_cb(CURLM *multi, long timeout_ms, void *clientp)
 {
-	struct loop *loop = clientp;
+	struct transfers *t = clientp;
 
-	loop_cancel_timer(loop->curl_timer);
-	loop->curl_timer = NULL;
+	loop_cancel_timer(t->timer);
+	t->timer = NULL;
 	if (timeout_ms < 0)
 		return 0;
-	return loop_add_timer(loop, (uint64_t)timeout_ms, curl_timer_fired, loop,
-			      &loop->curl_timer) < 0
+	return loop_add_timer(t->loop, (uint64_t)timeout_ms, curl_timer_fired, t, &t->timer) < 0
 		       ? -1
 		       : 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The runner's single event loop: libcurl's multi handle (through its socket
- * and timer callbacks), the fds of child pipes and other watches, a timer
+ * The runner's single event loop: libcurl's multi handles (through their
+ * socket and timer callbacks), the fds of child pipes and other watches, a timer
  * heap and signals, all served from one epoll instance on Linux, whose
  * interest set changes only when a watch does, so an iteration costs what
  * is ready, not what is watched; elsewhere (and with --disable-linux-extras)
@@ -36,9 +36,17 @@ typedef void (*loop_signal_cb)(void *userdata, int signo);
 /* A transfer added to the multi handle finished. */
 typedef void (*loop_curl_done_cb)(CURL *easy, CURLcode result);
 
+/* Transfers of each kind share a multi handle and its connections. */
+enum loop_transfer_kind {
+	LOOP_TRANSFER_REQUESTS, /* short requests, which reuse a few connections */
+	LOOP_TRANSFER_STREAMS,	/* bodies read as they arrive: event streams, which hold
+				 * a connection each for a session's life, and downloads */
+	LOOP_TRANSFER_KINDS,
+};
+
 struct loop *loop_new(loop_curl_done_cb curl_done);
 void loop_free(struct loop *loop);
-CURLM *loop_multi(struct loop *loop);
+CURLM *loop_multi(struct loop *loop, enum loop_transfer_kind kind);
 
 /* Monotonic clock in milliseconds. */
 uint64_t loop_now_ms(void);
