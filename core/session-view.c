@@ -61,6 +61,9 @@ view_call(struct session_view *v, const char *id)
 	return c && c->in_view ? c : NULL;
 }
 
+/* The view's list holds the calls in the view and no other: the loops over
+ * it, at each event, then cost the calls the session still has open, not
+ * its whole history. */
 static void
 unlink_call(struct session_view *v, struct call *c)
 {
@@ -79,7 +82,8 @@ unlink_call(struct session_view *v, struct call *c)
 static void
 enter_view(struct session_view *v, struct call *c)
 {
-	unlink_call(v, c);
+	if (c->in_view)
+		unlink_call(v, c);
 	c->prev = v->tail;
 	c->next = NULL;
 	if (v->tail)
@@ -97,6 +101,14 @@ enter_view(struct session_view *v, struct call *c)
 	}
 }
 
+static void
+leave_view(struct session_view *v, struct call *c)
+{
+	if (c->in_view)
+		unlink_call(v, c);
+	c->in_view = 0;
+}
+
 static struct call *
 new_call(struct session_view *v, const char *id)
 {
@@ -110,14 +122,6 @@ new_call(struct session_view *v, const char *id)
 	h = hash_id(id, VIEW_CALL_BUCKETS);
 	c->bucket_next = v->buckets[h];
 	v->buckets[h] = c;
-	/* Linked, so that enter_view() moves it to the end. */
-	c->prev = v->tail;
-	if (v->tail)
-		v->tail->next = c;
-	else
-		v->head = c;
-	v->tail = c;
-	c->in_view = 0;
 	return c;
 }
 
@@ -296,8 +300,12 @@ session_view_begin(struct session_view *v)
 	v->idle_since_set = 0;
 	v->ended = 0;
 	free_threads(v);
-	for (struct call *c = v->head; c; c = c->next)
+	for (struct call *c = v->head, *next; c; c = next) {
+		next = c->next;
 		c->in_view = 0;
+		c->prev = c->next = NULL;
+	}
+	v->head = v->tail = NULL;
 }
 
 /* The calls that `ids` name; an id not read yet may be a later call's. */
@@ -343,7 +351,7 @@ apply_call(struct session_view *v, const struct json_doc *doc, const char *id, i
 	if (v->running == c) {
 		/* Its tool already runs with the event it was started with. */
 	} else if (set_call_event(c, doc, custom) < 0) {
-		c->in_view = 0;
+		leave_view(v, c);
 		return;
 	}
 	/* A custom call runs only once an idle lists it: the server never
@@ -360,7 +368,7 @@ apply_result(struct session_view *v, const char *id)
 	/* A denied call stays: it is reported even when its result is read
 	 * together with the denial. */
 	if (c && !call_is_denied(c))
-		c->in_view = 0;
+		leave_view(v, c);
 }
 
 static void
@@ -535,14 +543,16 @@ session_view_apply_oversized(struct session_view *v, const char *type, const cha
 void
 session_view_release(struct session_view *v)
 {
-	while (v->head) {
-		struct call *c = v->head;
+	for (size_t i = 0; i < VIEW_CALL_BUCKETS; i++) {
+		while (v->buckets[i]) {
+			struct call *c = v->buckets[i];
 
-		v->head = c->next;
-		free(c->id);
-		free_call_event(c);
-		free(c->thread_stop);
-		free(c);
+			v->buckets[i] = c->bucket_next;
+			free(c->id);
+			free_call_event(c);
+			free(c->thread_stop);
+			free(c);
+		}
 	}
 	for (size_t i = 0; i < VIEW_SEEN_BUCKETS; i++) {
 		while (v->seen[i]) {

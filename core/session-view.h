@@ -37,7 +37,7 @@ enum confirmation {
  * view's part of every call; `handled` and the running state stay.
  */
 struct call {
-	struct call *prev; /* the view's order: of their latest event */
+	struct call *prev; /* in the view: the order of their latest events */
 	struct call *next;
 	struct call *bucket_next;
 	char *id;
@@ -86,10 +86,10 @@ struct session_view {
 	int idle_since_set; /* the session is idle, since idle_since */
 	uint64_t idle_since;
 	int ended;	   /* the session terminated or was deleted */
-	struct call *head; /* the calls, in the order of their latest event */
+	struct call *head; /* the calls in the view, in the order of their latest event */
 	struct call *tail;
-	struct call *buckets[VIEW_CALL_BUCKETS];
-	struct call *running; /* its tool runs or its result is posted */
+	struct call *buckets[VIEW_CALL_BUCKETS]; /* every call, by id */
+	struct call *running;			 /* its tool runs or its result is posted */
 };
 
 /* The event types that decide the view, NULL-terminated. */
