@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,10 +259,21 @@ encode_snapshot(const struct journal_item *ji, struct buf *b)
 static int
 open_log(struct journal_item *ji)
 {
+	struct stat st;
+	char last;
+
+	if (ji->log_fd >= 0)
+		return 0;
+	ji->log_fd = open(ji->log_path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (ji->log_fd < 0)
-		ji->log_fd = open(ji->log_path,
-				  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	return ji->log_fd < 0 ? -errno : 0;
+		return -errno;
+	/* A line a crash cut short is ended, so that it does not swallow the
+	 * next one. */
+	if (fstat(ji->log_fd, &st) == 0 && st.st_size > 0 &&
+	    pread(ji->log_fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+	    nbio_write_all(ji->log_fd, "\n", 1) < 0)
+		return -errno;
+	return 0;
 }
 
 /* The snapshot, which then holds every line of the calls' log: emptied,
@@ -291,8 +303,8 @@ save_snapshot(struct journal_item *ji)
 	return r;
 }
 
-/* One line of the calls' log, `b` without its newline:
- * {"started":ID}, {"result":ID,"is_error":B,"text":T} or {"over":ID}. */
+/* One line of the calls' log, `b` without its newline: {"started":ID},
+ * {"result":ID,"is_error":B,"text":T}, {"over":ID} or a heartbeat's. */
 static int
 log_line(struct journal_item *ji, struct buf *b)
 {
@@ -312,6 +324,20 @@ log_line(struct journal_item *ji, struct buf *b)
 	return 0;
 }
 
+/* The line `w` wrote to `b`, which it releases; a log grown past its bound
+ * is folded into the snapshot. */
+static void
+log_object(struct journal_item *ji, struct jsonw *w, struct buf *b)
+{
+	if (jw_finish(w) == 0)
+		log_line(ji, b);
+	else
+		failed(ji, ji->log_path, -ENOMEM);
+	buf_release(b);
+	if (ji->log_bytes > LOG_FOLD_BYTES)
+		save_snapshot(ji);
+}
+
 static void
 log_call(struct journal_item *ji, const char *what, const char *id)
 {
@@ -323,13 +349,27 @@ log_call(struct journal_item *ji, const char *what, const char *id)
 	jw_key(&w, what);
 	jw_string(&w, id);
 	jw_object_end(&w);
-	if (jw_finish(&w) == 0)
-		log_line(ji, &b);
-	else
-		failed(ji, ji->log_path, -ENOMEM);
-	buf_release(&b);
-	if (ji->log_bytes > LOG_FOLD_BYTES)
-		save_snapshot(ji);
+	log_object(ji, &w, &b);
+}
+
+/* A heartbeat is a line too, {"beat":LAST,"lease_until":MS}: appending it
+ * costs a write, where replacing the snapshot at every heartbeat cost a
+ * new file and a rename each (the most of the records' cost at a thousand
+ * sessions). */
+static void
+log_beat(struct journal_item *ji)
+{
+	struct buf b = BUF_INIT(64 * 1024);
+	struct jsonw w;
+
+	jw_init(&w, &b);
+	jw_object_begin(&w);
+	jw_key(&w, "beat");
+	jw_string(&w, ji->last_heartbeat);
+	jw_key(&w, "lease_until");
+	jw_int(&w, ji->lease_until);
+	jw_object_end(&w);
+	log_object(ji, &w, &b);
 }
 
 /* ---- the item ---------------------------------------------------------- */
@@ -465,6 +505,10 @@ replay_log(struct journal_item *ji)
 		if ((id = json_get_str(doc, 0, "started"))) {
 			if (!add_call(ji, id, NULL))
 				r = -ENOMEM;
+		} else if ((id = json_get_str(doc, 0, "beat"))) {
+			if (set_str(&ji->last_heartbeat, id) < 0)
+				r = -ENOMEM;
+			json_int64(doc, json_get(doc, 0, "lease_until"), &ji->lease_until);
 		} else if (read_result(ji, doc, 0) < 0) {
 			r = -ENOMEM;
 		} else if ((id = json_get_str(doc, 0, "over")) && (c = find_call(ji, id))) {
@@ -671,7 +715,7 @@ journal_item_beaten(struct journal_item *ji, const char *last, long ttl_ms, uint
 	if (!ji || set_str(&ji->last_heartbeat, last) < 0)
 		return;
 	ji->lease_until = journal_now_ms() - (int64_t)ago_ms + ttl_ms;
-	save_snapshot(ji);
+	log_beat(ji);
 }
 
 void

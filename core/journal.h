@@ -14,10 +14,10 @@
  *                      last_heartbeat and the wall-clock time its TTL runs
  *                      out, the session's directory, the calls started and
  *                      the results not yet accepted; replaced whole (a new
- *                      file renamed over it) at the claim, at each heartbeat
- *                      and when the log below passes 1 MiB
+ *                      file renamed over it) at the claim and when the log
+ *                      below passes 1 MiB
  *   <work id>.calls    what happened since, one JSON line each, appended: a
- *                      call started, its result, the call over
+ *                      heartbeat, a call started, its result, the call over
  *
  * A result's line is fsync'd before the result is sent (on a thread, in
  * batches: one commit of the file system serves every result written

@@ -140,6 +140,7 @@ test_calls_log_replay_and_leftovers(void **state)
 	const char *text;
 	size_t len;
 	int is_error;
+	struct stat before, after;
 	FILE *f;
 
 	(void)state;
@@ -162,12 +163,22 @@ test_calls_log_replay_and_leftovers(void **state)
 			 JOURNAL_CALL_STARTED);
 	assert_int_equal(journal_item_call(ji, "call_c", &is_error, &text, &len),
 			 JOURNAL_CALL_UNKNOWN);
-	/* A heartbeat folds the log into the snapshot. */
+	/* A heartbeat is a line after the one cut short, not a new snapshot. */
+	assert_int_equal(stat(path, &before), 0);
 	journal_item_beaten(ji, "2026-12-06T00:00:01.000Z", 8000, 0);
+	journal_item_call_started(ji, "call_d");
 	journal_item_free(ji);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino);
 	assert_int_equal(journal_item_load(loop, path, &ji, err, sizeof(err)), 0);
 	assert_int_equal(journal_item_call(ji, "call_b", &is_error, &text, &len),
 			 JOURNAL_CALL_STARTED);
+	assert_int_equal(journal_item_call(ji, "call_c", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+	assert_int_equal(journal_item_call(ji, "call_d", &is_error, &text, &len),
+			 JOURNAL_CALL_STARTED);
+	assert_string_equal(journal_item_last_heartbeat(ji), "2026-12-06T00:00:01.000Z");
+	assert_true(journal_item_lease_until(ji) > journal_now_ms() + 7000);
 
 	assert_false(journal_is_leftover(dir, "work_1.calls"));
 	assert_false(journal_is_leftover(dir, "work_1.json"));
