@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Blocking work off the event loop: a function runs on a thread of its own
- * and its completion is delivered on the loop.  For what may take long on a
+ * (one kept from an earlier job when one waits, else a new one; a thread
+ * left without work ends after 30 s) and its completion is delivered on
+ * the loop.  For what may take long on a
  * busy disk (walking a session's tree, fsync), which the one loop serving
  * every session must never wait for.
  */

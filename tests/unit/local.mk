@@ -35,6 +35,12 @@ tests_unit_test_process_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_process_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_loop tests/unit/test_process
 
+check_PROGRAMS += tests/unit/test_offload
+tests_unit_test_offload_SOURCES = tests/unit/test_offload.c
+tests_unit_test_offload_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_offload_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_offload
+
 check_PROGRAMS += tests/unit/test_journal
 tests_unit_test_journal_SOURCES = tests/unit/test_journal.c
 tests_unit_test_journal_CFLAGS = $(UNIT_COMPILE_FLAGS)
