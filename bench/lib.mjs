@@ -127,7 +127,9 @@ export function startRunner(cfg, { kind, env, cpUrl, tmp, workerId, workdir, bas
     bin = cfg.runner;
     args = ['orchestrator', '--environment-id', env.id, '--service-key-file', env.keyFile, '--api-url', cpUrl,
       '--sandbox-backend', backend, '--plugin-dir', cfg.pluginDir, '--max-idle-sec', String(maxIdleSec),
-      '--worker-id', workerId, '--capacity', String(capacity), '--log-level', logLevel];
+      '--worker-id', workerId, '--capacity', String(capacity), '--log-level', logLevel,
+      // Its item records with the run's other files, not in the host's state directory.
+      '--state-dir', join(tmp, `${workerId}.state`)];
     if (workdir) {
       mkdirSync(workdir, { recursive: true });
       args.push('--workdir', workdir);
