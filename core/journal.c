@@ -276,6 +276,17 @@ open_log(struct journal_item *ji)
 	return 0;
 }
 
+/* Between calls the log is closed: of the descriptors a session holds,
+ * this one is needed only while a call runs (a sync holds its own). */
+static void
+close_log_if_idle(struct journal_item *ji)
+{
+	if (!ji->calls && ji->log_fd >= 0) {
+		close(ji->log_fd);
+		ji->log_fd = -1;
+	}
+}
+
 /* The snapshot, which then holds every line of the calls' log: emptied,
  * unless a result's line there is not synced yet (the snapshot is not
  * synced: the line stays until the next fold). */
@@ -300,6 +311,7 @@ save_snapshot(struct journal_item *ji)
 	}
 	if (r < 0)
 		failed(ji, ji->path, r);
+	close_log_if_idle(ji);
 	return r;
 }
 
@@ -370,6 +382,7 @@ log_beat(struct journal_item *ji)
 	jw_int(&w, ji->lease_until);
 	jw_object_end(&w);
 	log_object(ji, &w, &b);
+	close_log_if_idle(ji);
 }
 
 /* ---- the item ---------------------------------------------------------- */
@@ -887,4 +900,5 @@ journal_item_call_over(struct journal_item *ji, const char *call_id)
 		return;
 	log_call(ji, "over", call_id);
 	drop_call(ji, c);
+	close_log_if_idle(ji);
 }

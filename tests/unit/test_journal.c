@@ -273,12 +273,55 @@ test_state_dir_keeps_the_worker_id_and_locks_it(void **state)
 	free(given);
 }
 
+/* Descriptors open in this process. */
+static int
+open_fds(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+/* The calls' log is open while a call is, and closed between calls: a
+ * session waiting for its next call holds no descriptor for its record. */
+static void
+test_log_is_closed_between_calls(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	char *dir = tmpdir();
+	struct journal_item *ji;
+	int base;
+
+	(void)state;
+	base = open_fds();
+	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
+	assert_non_null(ji);
+	assert_int_equal(open_fds(), base);
+	journal_item_beaten(ji, "2026-12-06T00:00:00.000Z", 8000, 0);
+	assert_int_equal(open_fds(), base);
+	journal_item_call_started(ji, "call_a");
+	assert_int_equal(open_fds(), base + 1);
+	assert_int_equal(journal_item_result(ji, "call_a", 0, "ok", 2, durable, loop), 0);
+	assert_int_equal(loop_run(loop), 7);
+	journal_item_beaten(ji, "2026-12-06T00:00:01.000Z", 8000, 0);
+	assert_int_equal(open_fds(), base + 1);
+	journal_item_call_over(ji, "call_a");
+	assert_int_equal(open_fds(), base);
+	journal_item_remove(ji);
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+	loop_free(loop);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_calls_log_replay_and_leftovers),
+		cmocka_unit_test(test_log_is_closed_between_calls),
 		cmocka_unit_test(test_damaged_records_are_refused_with_the_reason),
 		cmocka_unit_test(test_state_dir_keeps_the_worker_id_and_locks_it),
 	};
