@@ -291,9 +291,10 @@ const SCALE_TTL_SEC = 10;
 const SCALE_CALLS = 20_000; // one long turn: more than any window can use
 
 // Open files one session holds in the runner (its shell's three pipes, its
-// event stream and API connections, its directory and lock file: 6.4-7.5
-// measured at 300-1000 sessions), and the runner's own.
-const FDS_PER_SESSION = 8;
+// event stream and API connections, its directory and lock file, its
+// record's log while a call runs: 6.0 measured at 1000 sessions), and the
+// runner's own.
+const FDS_PER_SESSION = 7;
 const FDS_BASE = 100;
 
 async function scaleOne(kind, n, thinkMs) {
