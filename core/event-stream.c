@@ -1336,6 +1336,7 @@ connect_stream(struct stream *st)
 	o.on_chunk = sse_chunk;
 	o.on_done = sse_done;
 	o.userdata = st;
+	o.long_lived = 1;
 	read_deadline(st);
 	if (http_request_start(st->loop, &o, &st->sse) < 0)
 		goto fail;

@@ -162,7 +162,7 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 		return -ENOMEM;
 	buf_init(&req->body, HTTP_MAX_BODY);
 	req->loop = loop;
-	req->kind = o->on_chunk ? LOOP_TRANSFER_STREAMS : LOOP_TRANSFER_REQUESTS;
+	req->kind = o->long_lived ? LOOP_TRANSFER_STREAMS : LOOP_TRANSFER_REQUESTS;
 	req->on_headers = o->on_headers;
 	req->on_chunk = o->on_chunk;
 	req->on_done = o->on_done;

@@ -49,6 +49,9 @@ struct http_options {
 	http_headers_cb on_headers; /* streams only, may be NULL */
 	http_chunk_cb on_chunk;	    /* set for a stream */
 	http_done_cb on_done;
+	/* Open for as long as a session (an event stream): on connections of
+	 * its own, apart from the short requests' (loop.h). */
+	int long_lived;
 	void *userdata;
 };
 

@@ -39,8 +39,8 @@ typedef void (*loop_curl_done_cb)(CURL *easy, CURLcode result);
 /* Transfers of each kind share a multi handle and its connections. */
 enum loop_transfer_kind {
 	LOOP_TRANSFER_REQUESTS, /* short requests, which reuse a few connections */
-	LOOP_TRANSFER_STREAMS,	/* bodies read as they arrive: event streams, which hold
-				 * a connection each for a session's life, and downloads */
+	LOOP_TRANSFER_STREAMS,	/* event streams, which hold a connection each for a
+				 * session's life */
 	LOOP_TRANSFER_KINDS,
 };
 
