@@ -45,6 +45,7 @@ struct journal_item {
 	char *path;	/* <work id>.json */
 	char *log_path; /* <work id>.calls */
 	int log_fd;
+	int log_whole; /* its last line is whole: emptied or checked by this runner */
 	uint64_t log_bytes;
 	char *api_url;
 	char *environment_id;
@@ -267,12 +268,15 @@ open_log(struct journal_item *ji)
 	ji->log_fd = open(ji->log_path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (ji->log_fd < 0)
 		return -errno;
+	if (ji->log_whole)
+		return 0;
 	/* A line a crash cut short is ended, so that it does not swallow the
 	 * next one. */
 	if (fstat(ji->log_fd, &st) == 0 && st.st_size > 0 &&
 	    pread(ji->log_fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
 	    nbio_write_all(ji->log_fd, "\n", 1) < 0)
 		return -errno;
+	ji->log_whole = 1;
 	return 0;
 }
 
@@ -304,10 +308,12 @@ save_snapshot(struct journal_item *ji)
 	secret_wipe(b.data, b.len);
 	buf_release(&b);
 	if (r == 0 && !syncing && (r = open_log(ji)) == 0) {
-		if (ftruncate(ji->log_fd, 0) < 0)
+		if (ftruncate(ji->log_fd, 0) < 0) {
 			r = -errno;
-		else
+		} else {
 			ji->log_bytes = 0;
+			ji->log_whole = 1;
+		}
 	}
 	if (r < 0)
 		failed(ji, ji->path, r);
