@@ -53,7 +53,6 @@ struct outgoing {
 	char *body;
 	size_t len;
 	struct call *call; /* the call whose result it is, or NULL */
-	int held;	   /* until the record holds it on disk */
 	uint64_t first_attempt;
 	int attempts;
 	int replacement; /* the error result that replaces a refused one */
@@ -427,7 +426,7 @@ send_next(struct stream *st)
 	struct buf path = BUF_INIT(4096);
 	struct api_request r;
 
-	if (!o || o->held || st->send_call || st->send_timer || st->abandoned)
+	if (!o || st->send_call || st->send_timer || st->abandoned)
 		return;
 	if (!o->first_attempt)
 		o->first_attempt = loop_now_ms();
@@ -455,10 +454,9 @@ fail:
 	loop_add_timer(st->loop, SEND_BACKOFF_MIN_MS, send_retry_fired, st, &st->send_timer);
 }
 
-/* Queue `{"events":[event]}` for posting; takes the body.  A held one
- * waits for result_durable(). */
+/* Queue `{"events":[event]}` for posting; takes the body. */
 static int
-enqueue_send(struct stream *st, char *body, size_t len, struct call *call, int held)
+enqueue_send(struct stream *st, char *body, size_t len, struct call *call)
 {
 	struct outgoing *o = calloc(1, sizeof(*o));
 
@@ -469,7 +467,6 @@ enqueue_send(struct stream *st, char *body, size_t len, struct call *call, int h
 	o->body = body;
 	o->len = len;
 	o->call = call;
-	o->held = held;
 	*st->out_tail = o;
 	st->out_tail = &o->next;
 	send_next(st);
@@ -487,7 +484,7 @@ stream_send_event(struct stream *st, const char *json, size_t len)
 		return -ENOSPC;
 	}
 	len = b.len;
-	return enqueue_send(st, buf_steal(&b), len, NULL, 0);
+	return enqueue_send(st, buf_steal(&b), len, NULL);
 }
 
 /* The result event of `c`, as the SDK shapes it (docs/protocol.md §4). */
@@ -525,25 +522,12 @@ encode_result(struct buf *b, const struct call *c, int is_error, const char *tex
 	return jw_finish(&w);
 }
 
-/* The record holds the result on disk: it may go.  (One result at most
- * waits: the next call starts once its result was sent.) */
-static void
-result_durable(void *userdata)
-{
-	struct stream *st = userdata;
-
-	for (struct outgoing *o = st->out_head; o; o = o->next)
-		o->held = 0;
-	send_next(st);
-}
-
 /* Post the result of the running call `c`; the call ends once it is sent
  * or given up on. */
 static void
 post_result(struct stream *st, struct call *c, int is_error, const char *text, size_t len)
 {
 	struct buf b = BUF_INIT(HTTP_MAX_BODY);
-	int kept;
 
 	/* A terminated thread takes no result. */
 	if (session_view_thread_terminated(&st->view, c->thread_id)) {
@@ -561,9 +545,9 @@ post_result(struct stream *st, struct call *c, int is_error, const char *text, s
 	}
 	/* Kept before it is sent: were the runner to die before the API
 	 * accepted it, its restart sends it. */
-	kept = journal_item_result(st->journal, c->id, is_error, text, len, result_durable, st);
+	(void)journal_item_result(st->journal, c->id, is_error, text, len);
 	len = b.len;
-	if (enqueue_send(st, buf_steal(&b), len, c, kept == 0) < 0)
+	if (enqueue_send(st, buf_steal(&b), len, c) < 0)
 		call_finished(st, c);
 }
 
@@ -1451,7 +1435,6 @@ stream_free(struct stream *st)
 	if (!st)
 		return;
 	drop_connection(st);
-	journal_item_forget_callbacks(st->journal, st);
 	api_call_cancel(st->send_call);
 	loop_cancel_timer(st->reconnect_timer);
 	loop_cancel_timer(st->tool_timer);

@@ -16,6 +16,7 @@
 #include "journal.h"
 #include "jsonw.h"
 #include "log.h"
+#include "metrics.h"
 #include "nbio.h"
 #include "offload.h"
 #include "wipe.h"
@@ -25,6 +26,9 @@
 #define CALLS_SUFFIX ".calls"
 /* Past this the calls' log is folded into the snapshot. */
 #define LOG_FOLD_BYTES (1u << 20)
+/* A result the API has not accepted by then is synced: a machine crash
+ * later than this cannot make its call run again. */
+#define RESULT_SYNC_AFTER_MS 1000
 
 struct journal_call_rec {
 	struct journal_call_rec *next;
@@ -34,9 +38,8 @@ struct journal_call_rec {
 	int is_error;
 	char *text;
 	size_t len;
-	struct result_sync *sync; /* of its result's line, queued or in flight */
-	void (*durable)(void *userdata);
-	void *userdata;
+	struct loop_timer *sync_timer; /* until its result's line is synced */
+	struct result_sync *sync;      /* of that line, queued or in flight */
 };
 
 struct journal_item {
@@ -68,10 +71,11 @@ struct result_sync {
 	int err;
 };
 
-/* Results are synced in batches, one batch at a time on a thread: an fsync
- * commits the file system's journal, which then holds every line written
- * before it, so the results that arrive while a batch is synced cost one
- * commit together, not one each.  (One loop a process: one batch.) */
+/* Results the API is slow to accept are synced in batches, one batch at a
+ * time on a thread: an fsync commits the file system's journal, which then
+ * holds every line written before it, so the results that come due while a
+ * batch is synced cost one commit together, not one each.  (One loop a
+ * process: one batch.) */
 static struct {
 	struct loop *loop;
 	struct result_sync *queue; /* for the next batch */
@@ -114,6 +118,7 @@ static void batch_detach(struct result_sync *w);
 static void
 call_rec_free(struct journal_call_rec *c)
 {
+	loop_cancel_timer(c->sync_timer);
 	if (c->sync)
 		batch_detach(c->sync);
 	free(c->id);
@@ -302,7 +307,7 @@ save_snapshot(struct journal_item *ji)
 	int syncing = 0;
 
 	for (const struct journal_call_rec *c = ji->calls; c; c = c->next)
-		syncing |= c->sync != NULL;
+		syncing |= c->sync_timer || c->sync;
 	if (r == 0)
 		r = fsutil_replace_file(ji->path, b.data, b.len, 0);
 	secret_wipe(b.data, b.len);
@@ -778,7 +783,7 @@ batch_work(void *arg)
 static void batch_start(void);
 
 /* The list is the offload's, freed once both sides are through with it
- * (batch_free); a callback may detach entries not yet reached. */
+ * (batch_free). */
 static void
 batch_done(void *userdata, void *arg)
 {
@@ -786,24 +791,18 @@ batch_done(void *userdata, void *arg)
 	batch.running = NULL;
 	for (struct result_sync *w = arg; w; w = w->next) {
 		struct journal_call_rec *c = w->c;
-		void (*durable)(void *);
 
 		if (!c)
 			continue;
 		batch.attached--;
 		w->c = NULL;
-		durable = c->durable;
 		c->sync = NULL;
-		c->durable = NULL;
+		metrics.results_synced++;
 		if (w->err)
 			log_emit(LOG_LEVEL_WARNING, "journal", NULL,
-				 "cannot sync the result of '%s' in '%s' (%s): it is sent all the "
-				 "same",
+				 "cannot sync the result of '%s' in '%s' (%s): a machine crash "
+				 "before the API accepts it would lose it",
 				 c->id, c->ji->log_path, strerror(-w->err));
-		/* Its result is on disk (or could not be): the stream may send
-		 * it. */
-		if (durable)
-			durable(c->userdata);
 	}
 	batch_start();
 }
@@ -819,7 +818,7 @@ batch_start(void)
 	batch.tail = &batch.queue;
 	if (offload_run(batch.loop, batch_work, batch_done, batch_free, list, NULL,
 			&batch.running) < 0) {
-		/* Not synced: sent all the same. */
+		/* Not synced: logged. */
 		for (struct result_sync *w = list; w; w = w->next)
 			w->err = -ENOMEM;
 		batch_done(NULL, list);
@@ -841,20 +840,45 @@ batch_detach(struct result_sync *w)
 	}
 }
 
+/* The result is still not accepted: its line is synced with the next
+ * batch. */
+static void
+sync_due(void *userdata)
+{
+	struct journal_call_rec *c = userdata;
+	struct journal_item *ji = c->ji;
+	struct result_sync *w = calloc(1, sizeof(*w));
+
+	c->sync_timer = NULL;
+	if (!w || (w->fd = fcntl(ji->log_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		int r = w ? -errno : -ENOMEM;
+
+		free(w);
+		failed(ji, ji->log_path, r);
+		return;
+	}
+	w->c = c;
+	c->sync = w;
+	batch.loop = ji->loop;
+	batch.attached++;
+	*batch.tail = w;
+	batch.tail = &w->next;
+	batch_start();
+}
+
 int
 journal_item_result(struct journal_item *ji, const char *call_id, int is_error, const char *text,
-		    size_t len, void (*durable)(void *userdata), void *userdata)
+		    size_t len)
 {
 	struct buf line = BUF_INIT(JOURNAL_MAX_RECORD);
 	struct journal_call_rec *c;
-	struct result_sync *w;
 	struct jsonw jw;
 	int r;
 
 	if (!ji)
 		return 1;
 	c = add_call(ji, call_id, NULL);
-	if (!c || c->sync)
+	if (!c || c->sync_timer || c->sync)
 		return c ? -EBUSY : -ENOMEM;
 	/* `text` may be the kept one (a result sent from the record): it is
 	 * copied before the old copy goes. */
@@ -868,33 +892,13 @@ journal_item_result(struct journal_item *ji, const char *call_id, int is_error, 
 		r = log_line(ji, &line);
 	secret_wipe(line.data, line.len);
 	buf_release(&line);
-	w = r == 0 ? calloc(1, sizeof(*w)) : NULL;
-	if (!w || (w->fd = fcntl(ji->log_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		free(w);
-		if (r == 0)
-			failed(ji, ji->log_path, -errno);
-		return 1; /* sent unkept */
-	}
-	w->c = c;
-	c->sync = w;
-	c->durable = durable;
-	c->userdata = userdata;
-	batch.loop = ji->loop;
-	batch.attached++;
-	*batch.tail = w;
-	batch.tail = &w->next;
-	batch_start();
+	if (r < 0)
+		return 1;
+	/* Written, it survives the runner; the machine's crash only once
+	 * synced.  Most results are accepted long before: those cost no sync. */
+	if (loop_add_timer(ji->loop, RESULT_SYNC_AFTER_MS, sync_due, c, &c->sync_timer) < 0)
+		sync_due(c);
 	return 0;
-}
-
-void
-journal_item_forget_callbacks(struct journal_item *ji, void *userdata)
-{
-	if (!ji)
-		return;
-	for (struct journal_call_rec *c = ji->calls; c; c = c->next)
-		if (c->userdata == userdata)
-			c->durable = NULL;
 }
 
 void

@@ -19,11 +19,14 @@
  *   <work id>.calls    what happened since, one JSON line each, appended: a
  *                      heartbeat, a call started, its result, the call over
  *
- * A result's line is fsync'd before the result is sent (on a thread, in
- * batches: one commit of the file system serves every result written
- * before it); the stream sends it once journal_item_result()'s callback
- * said so.  The rest is written but not synced: it survives the runner's
- * death, which its children do not survive either, but not the machine's.
+ * Lines are written, not synced: they survive the runner's death, which
+ * its children do not survive either, but not the machine's.  A result is
+ * sent as soon as its line is written; one that the API has not accepted
+ * within a second is fsync'd (on a thread, in batches: one commit of the
+ * file system serves every line written before it).  Syncing first would
+ * not keep a call from running twice any better: the call runs again after
+ * a machine crash only when neither the API nor the disk holds its result,
+ * and the sooner it is sent the sooner the API holds it.
  */
 #ifndef ER_JOURNAL_H
 #define ER_JOURNAL_H
@@ -96,16 +99,12 @@ void journal_item_set_workdir(struct journal_item *ji, const char *dir);
 /* A call starts: were the runner to die now, its restart answers the call
  * with an error instead of running it again. */
 void journal_item_call_started(struct journal_item *ji, const char *call_id);
-/* Keep a call's result until the API accepted it.  Returns 1 when there is
- * nothing to wait for (no record), 0 when `durable(userdata)` follows on
- * the loop once the result is on disk (also when writing it failed, which
- * is logged: it is sent anyway, and only a crash before the API accepted it
- * loses it), negative when out of memory. */
-int
-journal_item_result(struct journal_item *ji, const char *call_id, int is_error, const char *text,
-		    size_t len, void (*durable)(void *userdata), void *userdata);
-/* No callback of journal_item_result() for `userdata` will follow. */
-void journal_item_forget_callbacks(struct journal_item *ji, void *userdata);
+/* Keep a call's result until the API accepted it (journal_item_call_over()).
+ * Returns 0 when it is kept, 1 when it is not (no record, or writing it
+ * failed, which is logged: it is sent all the same, and only a crash before
+ * the API accepted it loses it), negative when out of memory. */
+int journal_item_result(struct journal_item *ji, const char *call_id, int is_error,
+			const char *text, size_t len);
 /* The call is over: its result was accepted, or none will be sent. */
 void journal_item_call_over(struct journal_item *ji, const char *call_id);
 /* What the record says of `call_id`; with a result, *is_error, *text and

@@ -278,6 +278,10 @@ metrics_render(struct buf *b, const struct metrics_state *st)
 		      "tool calls answered with an error because the runner restarted while they "
 		      "ran",
 		      m->calls_interrupted));
+	CHECK(counter(b, "er_results_synced_total",
+		      "tool results fsync'd to the item's record because the API had not "
+		      "accepted them within a second",
+		      m->results_synced));
 
 	CHECK(counter(b, "er_sessions_started_total", "work items this runner started serving",
 		      m->sessions_started));

@@ -78,6 +78,7 @@ struct metrics {
 	uint64_t items_resumed;	    /* items taken back after a restart */
 	uint64_t results_replayed;  /* results sent from the record */
 	uint64_t calls_interrupted; /* calls answered "the runner restarted" */
+	uint64_t results_synced;    /* results fsync'd, the API slow to accept them */
 
 	/* Sessions. */
 	uint64_t sessions_started;

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "journal.h"
 #include "log.h"
+#include "metrics.h"
 #include "statedir.h"
 
 static const char work[] =
@@ -37,11 +38,19 @@ tmpdir(void)
 }
 
 static void
-durable(void *userdata)
+quit(void *userdata)
 {
-	struct loop *loop = userdata;
+	loop_quit(userdata, 7);
+}
 
-	loop_quit(loop, 7);
+/* Runs the loop for `ms`. */
+static void
+run_for(struct loop *loop, uint64_t ms)
+{
+	struct loop_timer *t;
+
+	assert_int_equal(loop_add_timer(loop, ms, quit, loop, &t), 0);
+	assert_int_equal(loop_run(loop), 7);
 }
 
 static void
@@ -66,9 +75,9 @@ test_record_round_trip(void **state)
 	journal_item_beaten(ji, "2026-12-06T00:00:00.000Z", 8000, 100);
 	journal_item_set_workdir(ji, "/base/sesn_1-abcd");
 	journal_item_call_started(ji, "call_a");
-	/* The result is on disk before the callback says it may go. */
-	assert_int_equal(journal_item_result(ji, "call_b", 1, "out\nput", 7, durable, loop), 0);
-	assert_int_equal(loop_run(loop), 7);
+	/* Kept once written, with nothing to wait for: a runner killed now
+	 * finds it. */
+	assert_int_equal(journal_item_result(ji, "call_b", 1, "out\nput", 7), 0);
 	journal_item_free(ji);
 
 	assert_int_equal(journal_item_load(loop, path, &ji, err, sizeof(err)), 0);
@@ -117,7 +126,7 @@ test_record_round_trip(void **state)
 	journal_item_remove(ji);
 	/* No state directory: nothing is kept, every call is a no-op. */
 	assert_null(journal_item_new(loop, NULL, &origin, "work_1", work, strlen(work)));
-	assert_int_equal(journal_item_result(NULL, "call_b", 0, "x", 1, durable, loop), 1);
+	assert_int_equal(journal_item_result(NULL, "call_b", 0, "x", 1), 1);
 	journal_item_call_started(NULL, "call_a");
 	assert_int_equal(journal_item_call(NULL, "call_a", &is_error, &text, &len),
 			 JOURNAL_CALL_UNKNOWN);
@@ -303,12 +312,49 @@ test_log_is_closed_between_calls(void **state)
 	assert_int_equal(open_fds(), base);
 	journal_item_call_started(ji, "call_a");
 	assert_int_equal(open_fds(), base + 1);
-	assert_int_equal(journal_item_result(ji, "call_a", 0, "ok", 2, durable, loop), 0);
-	assert_int_equal(loop_run(loop), 7);
+	assert_int_equal(journal_item_result(ji, "call_a", 0, "ok", 2), 0);
 	journal_item_beaten(ji, "2026-12-06T00:00:01.000Z", 8000, 0);
 	assert_int_equal(open_fds(), base + 1);
 	journal_item_call_over(ji, "call_a");
 	assert_int_equal(open_fds(), base);
+	journal_item_remove(ji);
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+	loop_free(loop);
+}
+
+/* A result the API accepts within a second costs no sync; one it has not
+ * accepted by then is synced, once. */
+static void
+test_only_a_result_slow_to_be_accepted_is_synced(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	char *dir = tmpdir();
+	struct journal_item *ji;
+	uint64_t synced = metrics.results_synced;
+
+	(void)state;
+	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
+	assert_non_null(ji);
+	journal_item_call_started(ji, "call_a");
+	assert_int_equal(journal_item_result(ji, "call_a", 0, "ok", 2), 0);
+	run_for(loop, 200);
+	journal_item_call_over(ji, "call_a");
+	run_for(loop, 1200);
+	assert_int_equal(metrics.results_synced, synced);
+
+	journal_item_call_started(ji, "call_b");
+	assert_int_equal(journal_item_result(ji, "call_b", 0, "ok", 2), 0);
+	/* A second result for the same call while the first is kept. */
+	assert_int_equal(journal_item_result(ji, "call_b", 0, "ok", 2), -EBUSY);
+	run_for(loop, 800);
+	assert_int_equal(metrics.results_synced, synced);
+	for (int i = 0; i < 50 && metrics.results_synced == synced; i++)
+		run_for(loop, 100);
+	assert_int_equal(metrics.results_synced, synced + 1);
+	run_for(loop, 1200);
+	assert_int_equal(metrics.results_synced, synced + 1);
+	journal_item_call_over(ji, "call_b");
 	journal_item_remove(ji);
 	assert_int_equal(fsutil_remove_tree(dir), 0);
 	free(dir);
@@ -322,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_record_round_trip),
 		cmocka_unit_test(test_calls_log_replay_and_leftovers),
 		cmocka_unit_test(test_log_is_closed_between_calls),
+		cmocka_unit_test(test_only_a_result_slow_to_be_accepted_is_synced),
 		cmocka_unit_test(test_damaged_records_are_refused_with_the_reason),
 		cmocka_unit_test(test_state_dir_keeps_the_worker_id_and_locks_it),
 	};
