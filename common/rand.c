@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <unistd.h>
+#ifdef HAVE_SYS_RANDOM_H
+#include <sys/random.h>
+#endif
 
 #include "rand.h"
 
@@ -13,7 +16,22 @@ int
 rand_bytes(void *p, size_t n)
 {
 	unsigned char *out = p;
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	int fd;
+
+#ifdef HAVE_GETENTROPY
+	/* No descriptor to open: a tool call asks for its sentinel here. */
+	while (n > 0) {
+		size_t chunk = n < 256 ? n : 256;
+
+		if (getentropy(out, chunk) < 0)
+			break;
+		out += chunk;
+		n -= chunk;
+	}
+	if (n == 0)
+		return 0;
+#endif
+	fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
