@@ -47,6 +47,8 @@ struct loop_signal {
 #define LOOP_MAX_SIGNALS 8
 /* Events taken from the kernel per wait (epoll); more wait for the next. */
 #define LOOP_MAX_EVENTS 256
+/* Idle connections kept for the short requests (a descriptor each). */
+#define LOOP_REQUEST_CONNECTIONS 32
 
 /* One multi handle with its own connection cache.  libcurl 7.88 walks the
  * whole cache when it looks for a connection to reuse and again when a
@@ -378,8 +380,13 @@ loop_new(loop_curl_done_cb curl_done)
 			free(loop);
 			return NULL;
 		}
-		/* No CURLMOPT_MAXCONNECTS: libcurl's default cache (4 per
-		 * transfer handle) grows with the transfers. */
+		/* libcurl's default cache holds 4 connections per transfer in
+		 * progress: between bursts of requests it closes the ones it
+		 * opened for the burst, and the next burst connects again.  A
+		 * floor keeps them. */
+		if (k == LOOP_TRANSFER_REQUESTS)
+			curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS,
+					  (long)LOOP_REQUEST_CONNECTIONS);
 		curl_multi_setopt(t->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
 		curl_multi_setopt(t->multi, CURLMOPT_SOCKETDATA, t);
 		curl_multi_setopt(t->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
