@@ -139,6 +139,15 @@ cgroup_join(const char *file)
 	return r;
 }
 
+int
+cgroup_join_is_slow(const char *file)
+{
+	size_t n = strlen(file);
+
+	return n >= sizeof("cgroup.procs") - 1 &&
+	       strcmp(file + n - (sizeof("cgroup.procs") - 1), "cgroup.procs") == 0;
+}
+
 struct signal_listed {
 	int sig;
 	int live;

@@ -29,6 +29,9 @@ char *cgroup_join_file(const char *dir);
  * `file`.  For a child between fork and exec, which has one thread:
  * async-signal-safe, allocates nothing.  0 or -errno. */
 int cgroup_join(const char *file);
+/* Whether a cgroup_join() through `file` waits for the kernel's grace
+ * period (cgroup.procs: the whole process moves). */
+int cgroup_join_is_slow(const char *file);
 
 /* SIGKILL every process of the cgroup `dir` (cgroup.kill where the kernel
  * has it, else each pid of cgroup.procs, read again until it is empty or

@@ -6,12 +6,16 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef HAVE_SYS_PRCTL_H
@@ -63,6 +67,18 @@ struct spawner {
 	/* The groups' own cgroups, or NULL where none can be made. */
 	struct proc_cgroups *cgroups;
 };
+
+/* ASan does not follow a vfork()ed child. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SPAWN_VFORK 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_VFORK 0
+#endif
+#endif
+#ifndef SPAWN_VFORK
+#define SPAWN_VFORK 1
+#endif
 
 static void reap_children(void *userdata, int signo);
 
@@ -728,15 +744,42 @@ exec_in_group_cgroup(const struct spawn_spec *spec, const char *group_cgroup_joi
 		_exit(127);
 	close(errpipe);
 	(void)cgroup_join(group_cgroup_join);
-	execv(prog, spec->argv);
+	execve(prog, spec->argv, (char *const *)spec->envp);
 	_exit(127);
 }
 
-/* In the child, after fork: only async-signal-safe calls from here on. */
-static void __attribute__((noreturn))
-child_exec(const struct spawn_spec *spec, const char *group_cgroup_join, int pipes[3][2],
-	   int errpipe, pid_t runner_pid)
+/* Credentials of the child alone: glibc's set*id() in a process it knows
+ * to be threaded changes every thread's, which in a vfork()ed child are
+ * the runner's. */
+static int
+child_set_ids(gid_t gid, uid_t uid)
 {
+#ifdef __linux__
+/* 32-bit ids where the plain calls take 16 bits (i386, arm). */
+#ifdef SYS_setresuid32
+	if (syscall(SYS_setgroups32, 0, NULL) < 0 || syscall(SYS_setresgid32, gid, gid, gid) < 0 ||
+	    syscall(SYS_setresuid32, uid, uid, uid) < 0)
+		return -1;
+#else
+	if (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setresgid, gid, gid, gid) < 0 ||
+	    syscall(SYS_setresuid, uid, uid, uid) < 0)
+		return -1;
+#endif
+	return 0;
+#else
+	/* Groups first, while we may still change them. */
+	return setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0 ? -1 : 0;
+#endif
+}
+
+/* In the child, after fork or vfork: only async-signal-safe calls from
+ * here on, and none that writes the runner's memory (after vfork the child
+ * shares it): no environ, no malloc, no glibc set*id(). */
+static void __attribute__((noreturn))
+child_exec(const struct spawn_spec *spec, const char *group_cgroup_join, int group_join_early,
+	   int pipes[3][2], int errpipe, pid_t runner_pid)
+{
+	char prog[PATH_MAX];
 	sigset_t none;
 	int devnull;
 	int err;
@@ -752,10 +795,12 @@ child_exec(const struct spawn_spec *spec, const char *group_cgroup_join, int pip
 #else
 	(void)runner_pid;
 #endif
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Every signal is blocked (the parent's doing): the runner's handlers
+	 * go before any can run. */
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 
 	devnull = open("/dev/null", O_RDWR);
 	for (int i = 0; i < 3; i++) {
@@ -793,8 +838,7 @@ child_exec(const struct spawn_spec *spec, const char *group_cgroup_join, int pip
 			goto fail;
 	}
 	if (spec->set_ids) {
-		/* Groups first, while we may still change them. */
-		if (setgroups(0, NULL) < 0 || setgid(spec->gid) < 0 || setuid(spec->uid) < 0)
+		if (child_set_ids(spec->gid, spec->uid) < 0)
 			goto fail;
 		if (getuid() != spec->uid || geteuid() != spec->uid || getgid() != spec->gid) {
 			errno = EPERM;
@@ -807,14 +851,41 @@ child_exec(const struct spawn_spec *spec, const char *group_cgroup_join, int pip
 			_exit(127);
 #endif
 	}
-	environ = (char **)spec->envp;
-	if (group_cgroup_join)
+	if (group_cgroup_join && group_join_early)
 		exec_in_group_cgroup(spec, group_cgroup_join, errpipe);
-	execvp(spec->argv[0], spec->argv);
+	if (group_cgroup_join)
+		(void)cgroup_join(group_cgroup_join);
+	err = find_program(spec->argv[0], (char *const *)spec->envp, prog, sizeof(prog));
+	if (err) {
+		errno = err;
+		goto fail;
+	}
+	execve(prog, spec->argv, (char *const *)spec->envp);
 fail:
 	err = errno;
 	(void)!write(errpipe, &err, sizeof(err));
 	_exit(127);
+}
+
+/* vfork() copies no page tables, which fork() does for the whole runner
+ * and exec then tears down, and the runner waits for the exec anyway.  A
+ * child that moves into a cgroup slowly tells the runner first that it
+ * starts, which needs a runner that runs on: fork().  (A function of its
+ * own, so that no local of the caller lives across vfork().) */
+static pid_t __attribute__((noinline))
+start_child(const struct spawn_spec *spec, const char *group_join, int join_early, int pipes[3][2],
+	    int errpipe, pid_t runner_pid)
+{
+	pid_t pid;
+
+#if SPAWN_VFORK
+	pid = join_early ? fork() : vfork();
+#else
+	pid = fork();
+#endif
+	if (pid == 0)
+		child_exec(spec, group_join, join_early, pipes, errpipe, runner_pid);
+	return pid;
 }
 
 /* The group's own cgroup, made for its first command that the backend
@@ -845,6 +916,9 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 	const int want[3] = { spec->pipe_stdin, spec->pipe_stdout, spec->pipe_stderr };
 	int errpipe[2] = { -1, -1 };
 	struct proc *p;
+	const char *group_join;
+	sigset_t all, saved;
+	int join_early;
 	pid_t runner_pid;
 	pid_t pid;
 	int child_errno = 0;
@@ -864,15 +938,17 @@ proc_spawn(struct proc_group *g, const struct spawn_spec *spec, proc_exit_cb on_
 
 	if (!spec->cgroup_join)
 		group_cgroup_prepare(g);
+	group_join = spec->cgroup_join ? NULL : g->cgroup_join;
+	join_early = group_join && cgroup_join_is_slow(group_join);
 	runner_pid = getpid();
-	pid = fork();
-	if (pid < 0) {
-		r = -errno;
+	/* The child resets the runner's handlers before it takes a signal. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
+	pid = start_child(spec, group_join, join_early, pipes, errpipe[1], runner_pid);
+	r = pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &saved, NULL);
+	if (r < 0)
 		goto fail;
-	}
-	if (pid == 0)
-		child_exec(spec, spec->cgroup_join ? NULL : g->cgroup_join, pipes, errpipe[1],
-			   runner_pid);
 
 	close(errpipe[1]);
 	errpipe[1] = -1;

@@ -107,6 +107,48 @@ test_output_and_exit_status(void **state)
 	loop_free(loop);
 }
 
+/* The child sets itself up in the runner's memory (vfork): its environment,
+ * identity and signal handling stay its own. */
+static void
+test_child_set_up_leaves_the_runner_alone(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct spawner *sp = spawner_new(loop);
+	struct proc_group *g = proc_group_new(sp);
+	char *argv[] = { "sh", "-c", "echo \"$ONLY_CHILD:$(id -u)\"", NULL };
+	char *envp[] = { "PATH=/usr/bin:/bin", "ONLY_CHILD=yes", NULL };
+	struct spawn_spec spec = { .argv = argv, .envp = envp, .pipe_stdout = 1 };
+	struct run r = { .loop = loop };
+	char **environ_before = environ;
+	uid_t uid = geteuid();
+	char expect[64];
+	int fds[3];
+	char err[256];
+
+	(void)state;
+	if (uid == 0) {
+		spec.set_ids = 1;
+		spec.uid = 65534;
+		spec.gid = 65534;
+	}
+	assert_int_equal(proc_spawn(g, &spec, on_exit_cb, &r, fds, NULL, err, sizeof(err)), 0);
+	assert_ptr_equal(environ, environ_before);
+	assert_null(getenv("ONLY_CHILD"));
+	assert_int_equal(geteuid(), uid);
+	assert_int_equal(loop_watch_fd(loop, fds[1], LOOP_READ, on_output, &r, &r.watch), 0);
+	assert_true(run_until(loop, has_exited, &r));
+	assert_true(WIFEXITED(r.status));
+	assert_int_equal(WEXITSTATUS(r.status), 0);
+	r.out[r.out_len] = '\0';
+	snprintf(expect, sizeof(expect), "yes:%u\n", uid == 0 ? 65534u : (unsigned)uid);
+	assert_string_equal(r.out, expect);
+	assert_int_equal(geteuid(), uid);
+	close(fds[1]);
+	proc_group_free(g);
+	spawner_free(sp);
+	loop_free(loop);
+}
+
 static void
 test_exec_failure_is_reported_at_once(void **state)
 {
@@ -428,6 +470,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_output_and_exit_status),
+		cmocka_unit_test(test_child_set_up_leaves_the_runner_alone),
 		cmocka_unit_test(test_exec_failure_is_reported_at_once),
 		cmocka_unit_test(test_group_reports_when_empty),
 		cmocka_unit_test(test_daemonised_grandchild_is_killed),
