@@ -93,7 +93,9 @@ struct stream {
 	struct api_call *read_call;    /* the session, then each page of its history */
 	int stream_open;	       /* this connection's stream answered its headers */
 	int status_read;	       /* ... and its session's status was read */
-	struct loop_timer *read_timer; /* the current read's deadline */
+	struct loop_timer *read_timer; /* due at read_timer_due, at or before read_due */
+	uint64_t read_timer_due;
+	uint64_t read_due; /* the current read's deadline (loop_now_ms()) */
 	long read_timeout_ms;
 	int read_attempts;
 	long live_timeout_ms;	  /* the next message's, once live */
@@ -920,6 +922,12 @@ read_timeout_fired(void *userdata)
 	struct stream *st = userdata;
 
 	st->read_timer = NULL;
+	if (loop_now_ms() < st->read_due) {
+		st->read_timer_due = st->read_due;
+		loop_add_timer(st->loop, st->read_due - loop_now_ms(), read_timeout_fired, st,
+			       &st->read_timer);
+		return;
+	}
 	if (st->phase == PHASE_LIVE) {
 		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
 			 "no whole message in %ld ms, not even a keep-alive, reconnecting",
@@ -935,14 +943,19 @@ read_timeout_fired(void *userdata)
 }
 
 /* Each read of a connection gets its own deadline, and so does each
- * message once the connection is live. */
+ * message once the connection is live.  A timer set for an earlier
+ * deadline stays, and looks again when it fires: moving it at each message
+ * would cost the loop's timer heap two operations an event. */
 static void
 read_deadline(struct stream *st)
 {
 	long ms = st->phase == PHASE_LIVE ? st->live_timeout_ms : st->read_timeout_ms;
 
+	st->read_due = loop_now_ms() + (uint64_t)ms;
+	if (st->read_timer && st->read_timer_due <= st->read_due)
+		return;
 	loop_cancel_timer(st->read_timer);
-	st->read_timer = NULL;
+	st->read_timer_due = st->read_due;
 	loop_add_timer(st->loop, (uint64_t)ms, read_timeout_fired, st, &st->read_timer);
 }
 
