@@ -555,6 +555,12 @@ async function launch() {
       out.bare.bwrap = { error: String(e.message ?? e) };
     }
   }
+  // A new shell under bubblewrap against bare bwrap: by the cold call's
+  // median (a tool call's round trip included) and by cold − warm (the shell alone).
+  const bw = out.runner['c/bubblewrap'];
+  if (bw?.cold_ms && out.bare.bwrap?.median) {
+    out.bwrap_vs_bare = { cold: round(bw.cold_ms.median / out.bare.bwrap.median, 3), added: round(bw.added_ms / out.bare.bwrap.median, 3) };
+  }
   return out;
 }
 
