@@ -61,7 +61,8 @@ static void
 request_free(struct http_request *req)
 {
 	loop_cancel_timer(req->add_timer);
-	curl_easy_cleanup(req->easy);
+	/* Out of every multi handle by now. */
+	loop_easy_give(req->loop, req->easy);
 	/* Header lines carry credentials, a poll answer carries a work secret. */
 	for (struct curl_slist *l = req->headers; l; l = l->next)
 		secret_wipe(l->data, strlen(l->data));
@@ -167,7 +168,7 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	req->on_chunk = o->on_chunk;
 	req->on_done = o->on_done;
 	req->userdata = o->userdata;
-	e = req->easy = curl_easy_init();
+	e = req->easy = loop_easy_take(loop);
 	if (!e)
 		goto fail;
 	for (const char *const *h = o->headers; h && *h; h++) {

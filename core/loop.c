@@ -49,6 +49,8 @@ struct loop_signal {
 #define LOOP_MAX_EVENTS 256
 /* Idle connections kept for the short requests (a descriptor each). */
 #define LOOP_REQUEST_CONNECTIONS 32
+/* Easy handles kept between transfers. */
+#define LOOP_SPARE_EASY 32
 
 /* One multi handle with its own connection cache.  libcurl 7.88 walks the
  * whole cache when it looks for a connection to reuse and again when a
@@ -64,6 +66,10 @@ struct transfers {
 struct loop {
 	struct transfers transfers[LOOP_TRANSFER_KINDS];
 	loop_curl_done_cb curl_done;
+	/* Easy handles given back, for the next transfers: a new one costs its
+	 * allocations, buffers included, and their release. */
+	CURL *spare_easy[LOOP_SPARE_EASY];
+	int n_spare_easy;
 
 	struct loop_watch *watches;   /* live */
 	struct loop_watch *graveyard; /* unwatched, freed after the dispatch pass */
@@ -415,6 +421,8 @@ loop_free(struct loop *loop)
 	/* First: the cleanup may still call the socket and timer callbacks. */
 	for (int k = 0; k < LOOP_TRANSFER_KINDS; k++)
 		curl_multi_cleanup(loop->transfers[k].multi);
+	while (loop->n_spare_easy > 0)
+		curl_easy_cleanup(loop->spare_easy[--loop->n_spare_easy]);
 	while (loop->watches)
 		loop_unwatch(loop->watches);
 	free_graveyard(loop);
@@ -432,6 +440,25 @@ CURLM *
 loop_multi(struct loop *loop, enum loop_transfer_kind kind)
 {
 	return loop->transfers[kind].multi;
+}
+
+CURL *
+loop_easy_take(struct loop *loop)
+{
+	return loop->n_spare_easy > 0 ? loop->spare_easy[--loop->n_spare_easy] : curl_easy_init();
+}
+
+void
+loop_easy_give(struct loop *loop, CURL *easy)
+{
+	if (!easy)
+		return;
+	if (loop->n_spare_easy == LOOP_SPARE_EASY) {
+		curl_easy_cleanup(easy);
+		return;
+	}
+	curl_easy_reset(easy);
+	loop->spare_easy[loop->n_spare_easy++] = easy;
 }
 
 static int
