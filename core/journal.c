@@ -50,6 +50,7 @@ struct journal_item {
 	int log_fd;
 	int log_whole; /* its last line is whole: emptied or checked by this runner */
 	uint64_t log_bytes;
+	struct buf overs; /* {"over":ID} lines, written with the next line */
 	char *api_url;
 	char *environment_id;
 	char *worker_id;
@@ -318,12 +319,32 @@ save_snapshot(struct journal_item *ji)
 		} else {
 			ji->log_bytes = 0;
 			ji->log_whole = 1;
+			/* The snapshot holds the calls still open, and no other. */
+			buf_reset(&ji->overs);
 		}
 	}
 	if (r < 0)
 		failed(ji, ji->path, r);
 	close_log_if_idle(ji);
 	return r;
+}
+
+/* Lines as they are, newlines included. */
+static int
+log_line_now(struct journal_item *ji, const struct buf *b)
+{
+	int r = open_log(ji);
+
+	/* One write of an O_APPEND file: a line is whole, or cut short (and
+	 * then skipped when read). */
+	if (r == 0)
+		r = nbio_write_all(ji->log_fd, b->data, b->len);
+	if (r < 0) {
+		failed(ji, ji->log_path, r);
+		return r;
+	}
+	ji->log_bytes += b->len;
+	return 0;
 }
 
 /* One line of the calls' log, `b` without its newline: {"started":ID},
@@ -333,18 +354,15 @@ log_line(struct journal_item *ji, struct buf *b)
 {
 	int r = buf_putc(b, '\n');
 
-	/* One write of an O_APPEND file: a line is whole, or cut short (and
-	 * then skipped when read). */
+	/* The calls over since the last line go first, in the same write. */
+	if (r == 0 && ji->overs.len > 0 && buf_append(&ji->overs, b->data, b->len) == 0)
+		b = &ji->overs;
+	else if (r == 0 && ji->overs.len > 0)
+		r = log_line_now(ji, &ji->overs);
 	if (r == 0)
-		r = open_log(ji);
-	if (r == 0)
-		r = nbio_write_all(ji->log_fd, b->data, b->len);
-	if (r < 0) {
-		failed(ji, ji->log_path, r);
-		return r;
-	}
-	ji->log_bytes += b->len;
-	return 0;
+		r = log_line_now(ji, b);
+	buf_reset(&ji->overs);
+	return r;
 }
 
 /* The line `w` wrote to `b`, which it releases; a log grown past its bound
@@ -373,6 +391,28 @@ log_call(struct journal_item *ji, const char *what, const char *id)
 	jw_string(&w, id);
 	jw_object_end(&w);
 	log_object(ji, &w, &b);
+}
+
+/* {"over":ID}, kept for the next line's write (log_line()). */
+static void
+hold_over(struct journal_item *ji, const char *id)
+{
+	struct buf b = BUF_INIT(64 * 1024);
+	struct jsonw w;
+
+	jw_init(&w, &b);
+	jw_object_begin(&w);
+	jw_key(&w, "over");
+	jw_string(&w, id);
+	jw_object_end(&w);
+	if (jw_finish(&w) < 0 || buf_putc(&b, '\n') < 0 ||
+	    buf_append(&ji->overs, b.data, b.len) < 0) {
+		buf_release(&b);
+		/* Written now, after those held. */
+		log_call(ji, "over", id);
+		return;
+	}
+	buf_release(&b);
 }
 
 /* A heartbeat is a line too, {"beat":LAST,"lease_until":MS}: appending it
@@ -409,6 +449,7 @@ item_alloc(struct loop *loop, const char *dir, const char *work_id)
 		return NULL;
 	ji->loop = loop;
 	ji->log_fd = -1;
+	buf_init(&ji->overs, 64 * 1024);
 	if (!(ji->dir = strdup(dir)) || !(ji->work_id = strdup(work_id)) ||
 	    buf_printf(&path, "%s/%s.json", dir, work_id) < 0 ||
 	    buf_printf(&log, "%s/%s%s", dir, work_id, CALLS_SUFFIX) < 0 ||
@@ -448,8 +489,8 @@ journal_item_new(struct loop *loop, const char *dir, const struct journal_origin
 	return ji;
 }
 
-void
-journal_item_free(struct journal_item *ji)
+static void
+item_free(struct journal_item *ji)
 {
 	if (!ji)
 		return;
@@ -473,7 +514,17 @@ journal_item_free(struct journal_item *ji)
 	free(ji->work_id);
 	free(ji->last_heartbeat);
 	free(ji->workdir);
+	buf_release(&ji->overs);
 	free(ji);
+}
+
+void
+journal_item_free(struct journal_item *ji)
+{
+	/* Kept for a restart: the calls over are written down. */
+	if (ji && ji->overs.len > 0 && log_line_now(ji, &ji->overs) == 0)
+		buf_reset(&ji->overs);
+	item_free(ji);
 }
 
 void
@@ -486,7 +537,7 @@ journal_item_remove(struct journal_item *ji)
 		log_emit(LOG_LEVEL_WARNING, "journal", NULL, "cannot remove '%s': %s", ji->path,
 			 strerror(errno));
 	unlink(ji->log_path);
-	journal_item_free(ji);
+	item_free(ji);
 }
 
 /* ---- loading ----------------------------------------------------------- */
@@ -908,7 +959,11 @@ journal_item_call_over(struct journal_item *ji, const char *call_id)
 
 	if (!c)
 		return;
-	log_call(ji, "over", call_id);
+	/* The line waits for the next one (a call started, a heartbeat): one
+	 * write less a call.  Were the runner to die first, the call would
+	 * still be in the record, and answered in the session's history, where
+	 * the restart looks first. */
+	hold_over(ji, call_id);
 	drop_call(ji, c);
 	close_log_if_idle(ji);
 }

@@ -21,6 +21,7 @@
 #include "journal.h"
 #include "log.h"
 #include "metrics.h"
+#include "nbio.h"
 #include "statedir.h"
 
 static const char work[] =
@@ -323,6 +324,77 @@ test_log_is_closed_between_calls(void **state)
 	loop_free(loop);
 }
 
+static off_t
+file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* A call over costs no write of its own: its line goes with the next one.
+ * A runner that dies before still finds the call with its result, which
+ * the session's history, read first at the restart, shows answered. */
+static void
+test_a_call_over_is_written_with_the_next_line(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	char *dir = tmpdir();
+	char json[512], calls[512];
+	struct journal_item *ji, *seen;
+	const char *text;
+	size_t len;
+	int is_error;
+	char err[256];
+	struct buf log = BUF_INIT(1 << 20);
+	off_t before;
+	int fd;
+
+	(void)state;
+	snprintf(json, sizeof(json), "%s/work_1.json", dir);
+	snprintf(calls, sizeof(calls), "%s/work_1.calls", dir);
+	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
+	assert_non_null(ji);
+	journal_item_call_started(ji, "call_a");
+	assert_int_equal(journal_item_result(ji, "call_a", 0, "ok", 2), 0);
+	before = file_size(calls);
+	assert_true(before > 0);
+	journal_item_call_over(ji, "call_a");
+	assert_int_equal(file_size(calls), before);
+	assert_int_equal(journal_item_load(loop, json, &seen, err, sizeof(err)), 0);
+	assert_int_equal(journal_item_call(seen, "call_a", &is_error, &text, &len),
+			 JOURNAL_CALL_RESULT);
+	journal_item_free(seen);
+
+	journal_item_call_started(ji, "call_b");
+	fd = open(calls, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(nbio_read_all(fd, nbio_buf_append, &log), 0);
+	close(fd);
+	assert_non_null(memmem(log.data, log.len,
+			       "{\"over\":\"call_a\"}\n{\"started\":\"call_b\"}\n",
+			       strlen("{\"over\":\"call_a\"}\n{\"started\":\"call_b\"}\n")));
+	buf_release(&log);
+	assert_int_equal(journal_item_load(loop, json, &seen, err, sizeof(err)), 0);
+	assert_int_equal(journal_item_call(seen, "call_a", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+	assert_int_equal(journal_item_call(seen, "call_b", &is_error, &text, &len),
+			 JOURNAL_CALL_STARTED);
+	journal_item_free(seen);
+
+	/* Kept for a restart, the record says what is over. */
+	assert_int_equal(journal_item_result(ji, "call_b", 0, "ok", 2), 0);
+	journal_item_call_over(ji, "call_b");
+	journal_item_free(ji);
+	assert_int_equal(journal_item_load(loop, json, &ji, err, sizeof(err)), 0);
+	assert_int_equal(journal_item_call(ji, "call_b", &is_error, &text, &len),
+			 JOURNAL_CALL_UNKNOWN);
+	journal_item_remove(ji);
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+	loop_free(loop);
+}
+
 /* A result the API accepts within a second costs no sync; one it has not
  * accepted by then is synced, once. */
 static void
@@ -369,6 +441,7 @@ main(void)
 		cmocka_unit_test(test_calls_log_replay_and_leftovers),
 		cmocka_unit_test(test_log_is_closed_between_calls),
 		cmocka_unit_test(test_only_a_result_slow_to_be_accepted_is_synced),
+		cmocka_unit_test(test_a_call_over_is_written_with_the_next_line),
 		cmocka_unit_test(test_damaged_records_are_refused_with_the_reason),
 		cmocka_unit_test(test_state_dir_keeps_the_worker_id_and_locks_it),
 	};
