@@ -955,6 +955,7 @@ read_deadline(struct stream *st)
 	if (st->read_timer && st->read_timer_due <= st->read_due)
 		return;
 	loop_cancel_timer(st->read_timer);
+	st->read_timer = NULL;
 	st->read_timer_due = st->read_due;
 	loop_add_timer(st->loop, (uint64_t)ms, read_timeout_fired, st, &st->read_timer);
 }

@@ -848,8 +848,9 @@ batch_done(void *userdata, void *arg)
 		batch.attached--;
 		w->c = NULL;
 		c->sync = NULL;
-		metrics.results_synced++;
-		if (w->err)
+		if (!w->err)
+			metrics.results_synced++;
+		else
 			log_emit(LOG_LEVEL_WARNING, "journal", NULL,
 				 "cannot sync the result of '%s' in '%s' (%s): a machine crash "
 				 "before the API accepts it would lose it",
