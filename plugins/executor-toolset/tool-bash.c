@@ -1166,27 +1166,15 @@ shell_of(struct ts_session *s, const char *thread, int create)
 	return sh;
 }
 
-static void
-prestart_fired(void *userdata)
-{
-	struct ts_session *s = userdata;
-	struct ts_shell *sh = shell_of(s, NULL, 1);
-	struct er_error err;
-
-	s->prestart = NULL;
-	memset(&err, 0, sizeof(err));
-	if (sh && sh->state == SHELL_NONE)
-		(void)process_start(sh, &err);
-}
-
-/* From a timer: a spawn waits for its child to reach its exec, and the
- * session's first requests, made by the caller of session_start(), go
- * out first. */
 void
 bash_prestart(struct ts_session *s)
 {
-	if (s->pl->host->add_timer(s->pl->host_ctx, 0, prestart_fired, s, &s->prestart) < 0)
-		s->prestart = NULL;
+	struct ts_shell *sh = shell_of(s, NULL, 1);
+	struct er_error err;
+
+	memset(&err, 0, sizeof(err));
+	if (sh && sh->state == SHELL_NONE)
+		(void)process_start(sh, &err);
 }
 
 /* The call's timeout: `timeout_ms && timeout_ms > 0 ? min(timeout_ms,
@@ -1342,8 +1330,6 @@ bash_thread_stop(struct ts_session *s, const char *thread)
 void
 bash_free(struct ts_session *s)
 {
-	s->pl->host->cancel_timer(s->prestart);
-	s->prestart = NULL;
 	while (s->shells) {
 		struct ts_shell *sh = s->shells;
 

@@ -122,10 +122,9 @@ struct ts_session {
 	struct ts_plugin *pl;
 	struct er_session *handle;
 	struct ts_ctx ctx;
-	struct ts_shell *shells;   /* one per session thread, made by its first call */
-	struct ts_rg *rg;	   /* the running rg search, if any */
-	struct er_timer *prestart; /* bash_prestart()'s */
-	int rg_by_name;		   /* the sandbox does not hand rg a descriptor */
+	struct ts_shell *shells; /* one per session thread, made by its first call */
+	struct ts_rg *rg;	 /* the running rg search, if any */
+	int rg_by_name;		 /* the sandbox does not hand rg a descriptor */
 };
 
 /* Post a result through the host (it turns "" into "(no output)"). */
@@ -137,9 +136,8 @@ ts_result(struct ts_session *s, const char *call_id, int is_error, const char *t
 int tool_bash(struct ts_session *s, const char *call_id, const char *thread,
 	      const struct json_doc *doc, int input);
 /* Start the primary thread's shell before its first call, so that bash
- * starts while the session's events are read (once the loop turns, after
- * the session's first requests went out).  A shell that cannot start is
- * left for the first call, which says why. */
+ * starts while the session's events are read.  A shell that cannot start
+ * is left for the first call, which says why. */
 void bash_prestart(struct ts_session *s);
 /* Abandon the bash call `call_id` (NULL: every one): a waiting call is
  * dropped, a running one kills its shell, which is then gone.  No result. */
