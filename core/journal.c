@@ -379,17 +379,24 @@ log_object(struct journal_item *ji, struct jsonw *w, struct buf *b)
 		save_snapshot(ji);
 }
 
+/* {WHAT:ID} into `b` through `w`, unfinished. */
+static void
+call_object(struct jsonw *w, struct buf *b, const char *what, const char *id)
+{
+	jw_init(w, b);
+	jw_object_begin(w);
+	jw_key(w, what);
+	jw_string(w, id);
+	jw_object_end(w);
+}
+
 static void
 log_call(struct journal_item *ji, const char *what, const char *id)
 {
 	struct buf b = BUF_INIT(64 * 1024);
 	struct jsonw w;
 
-	jw_init(&w, &b);
-	jw_object_begin(&w);
-	jw_key(&w, what);
-	jw_string(&w, id);
-	jw_object_end(&w);
+	call_object(&w, &b, what, id);
 	log_object(ji, &w, &b);
 }
 
@@ -399,20 +406,15 @@ hold_over(struct journal_item *ji, const char *id)
 {
 	struct buf b = BUF_INIT(64 * 1024);
 	struct jsonw w;
+	int held;
 
-	jw_init(&w, &b);
-	jw_object_begin(&w);
-	jw_key(&w, "over");
-	jw_string(&w, id);
-	jw_object_end(&w);
-	if (jw_finish(&w) < 0 || buf_putc(&b, '\n') < 0 ||
-	    buf_append(&ji->overs, b.data, b.len) < 0) {
-		buf_release(&b);
-		/* Written now, after those held. */
-		log_call(ji, "over", id);
-		return;
-	}
+	call_object(&w, &b, "over", id);
+	held = jw_finish(&w) == 0 && buf_putc(&b, '\n') == 0 &&
+	       buf_append(&ji->overs, b.data, b.len) == 0;
 	buf_release(&b);
+	/* Else written now, after those held. */
+	if (!held)
+		log_call(ji, "over", id);
 }
 
 /* A heartbeat is a line too, {"beat":LAST,"lease_until":MS}: appending it
