@@ -11,7 +11,7 @@
 //   BENCH_LANDLOCK_HELPER  the landlock backend's er-sandbox-landlock, built
 //   QUICK=1        a smoke-sized run; BENCH_ONLY=a,b restricts the benchmarks
 //                  (footprint, claim, roundtrip, scale, launch)
-//   BENCH_PROFILE  perf or callgrind: profile this runner over each scale
+//   BENCH_PROFILE  perf, callgrind or syscalls: profile this runner over each scale
 //                  window (bench/profile.mjs)
 //
 // Every wait is bounded and ends as soon as a runner it waits on exits; a
@@ -374,6 +374,7 @@ async function scaleOne(kind, n, thinkMs) {
         for (let i = 1; i < ts.length; i++) late.push(ts[i] - ts[i - 1] - interval);
         expired += w.history.filter((h) => h.reason === 'lease_expired').length;
       }
+      profile?.perCall?.(inWindow);
       const rss = series.map((x) => x.rss_kb);
       return {
         n,

@@ -5,14 +5,30 @@
 //   callgrind  the runner started under `valgrind --tool=callgrind`, counting
 //              instructions only inside the window; user space only, but
 //              exact and independent of what else the machine runs.
+//   syscalls   `perf stat` of every system call's tracepoint, attached to the
+//              running process: how many of each over the window, and per
+//              tool call.
 //
 // Each writes a text summary into the results folder; the raw data stays in
 // the scratch folder.
 import { execFileSync, spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+
+function writeSyscalls(file, data, calls) {
+  const counts = readFileSync(data, 'utf8').split('\n')
+    .map((l) => l.split(','))
+    .filter((f) => f.length > 2 && /^\d+$/.test(f[0]) && Number(f[0]) > 0)
+    .map((f) => ({ n: Number(f[0]), name: f[2].replace('syscalls:sys_enter_', '') }))
+    .sort((a, b) => b.n - a.n);
+  const total = counts.reduce((a, c) => a + c.n, 0);
+  const per = (n) => (calls ? (n / calls).toFixed(2) : '-');
+  const lines = [`# system calls over the window: ${total}, ${per(total)} per tool call (${calls} calls)`,
+    ...counts.map((c) => `${String(c.n).padStart(10)}  ${per(c.n).padStart(7)}/call  ${c.name}`)];
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
 
 /** The command prefix a runner is started under, for `mode`. */
 export function profileWrap(mode, tmp) {
@@ -23,7 +39,8 @@ export function profileWrap(mode, tmp) {
 /**
  * Starts profiling process `pid` for a window; stop() ends it, writes
  * `<out>/profile-<mode>-<name>.txt` and returns {file, ir} (ir: instructions
- * counted, callgrind only).
+ * counted, callgrind only).  For syscalls the file is written by the
+ * returned perCall(calls), once the window's tool calls are counted.
  */
 export function startProfile(mode, pid, { out, tmp, name }) {
   const file = join(out, `profile-${mode}-${name}.txt`);
@@ -39,6 +56,18 @@ export function startProfile(mode, pid, { out, tmp, name }) {
         const lines = report.split('\n').filter((l) => /^# (Samples|Event count)/.test(l) || (l.trim() && !l.startsWith('#')));
         writeFileSync(file, `${lines.slice(0, 60).join('\n')}\n`);
         return { file };
+      },
+    };
+  }
+  if (mode === 'syscalls') {
+    const data = join(tmp, `syscalls-${name}.csv`);
+    const stat = spawn('perf', ['stat', '-x', ',', '-o', data, '-e', 'syscalls:sys_enter_*', '-p', String(pid)], { stdio: 'ignore' });
+    return {
+      async stop() {
+        const exited = new Promise((r) => stat.once('exit', r));
+        stat.kill('SIGINT');
+        await exited;
+        return { file, perCall: (calls) => writeSyscalls(file, data, calls) };
       },
     };
   }
@@ -61,5 +90,5 @@ export function startProfile(mode, pid, { out, tmp, name }) {
       },
     };
   }
-  throw new Error(`BENCH_PROFILE: unknown profiler '${mode}' (perf or callgrind)`);
+  throw new Error(`BENCH_PROFILE: unknown profiler '${mode}' (perf, callgrind or syscalls)`);
 }

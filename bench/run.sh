@@ -8,7 +8,7 @@
 #   BENCH_ONLY=claim,roundtrip    only these (footprint, claim, roundtrip, launch, scale)
 #   BENCH_SCALE_NS=100,1000       the scale run's sizes (1 call/s a session); also
 #   BENCH_BIG_NS=5000             (1 call per 5 s), BENCH_SAT_NS, BENCH_SDK_NS
-#   BENCH_PROFILE=perf            profile the runner over each scale window (or callgrind)
+#   BENCH_PROFILE=perf            profile the runner over each scale window (callgrind, syscalls)
 #   ER_BUILD_DIR=build/main       use that build instead of building build/bench
 #   BENCH_SANDBOX_USER=NAME       a user with a uid in 1000-60000, for the firejail backend
 #   BENCH_RESULTS=DIR             write the results there instead

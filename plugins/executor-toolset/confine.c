@@ -31,9 +31,26 @@ confine_root_release(struct confine_root *root)
 	free(root->path);
 	root->path = NULL;
 	root->len = 0;
+	confine_root_close(root);
+}
+
+void
+confine_root_close(struct confine_root *root)
+{
 	if (root->fd >= 0)
 		close(root->fd);
 	root->fd = -1;
+}
+
+int
+confine_root_open(struct confine_root *root)
+{
+	if (root->fd >= 0)
+		return 0;
+	if (!root->path)
+		return -EINVAL;
+	root->fd = open(root->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return root->fd < 0 ? -errno : 0;
 }
 
 int

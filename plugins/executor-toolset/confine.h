@@ -38,6 +38,11 @@ struct confine_root {
 int confine_root_init(struct confine_root *root, const char *workdir);
 /* Accepts a zeroed or released root. */
 void confine_root_release(struct confine_root *root);
+/* Close the directory's descriptor, keeping its path (a session between
+ * calls holds no descriptor of it); confine_root_open() opens it again by
+ * that canonical path, 0 or -errno. */
+void confine_root_close(struct confine_root *root);
+int confine_root_open(struct confine_root *root);
 
 /* Node's path.resolve(base, p) for POSIX: join unless `p` is absolute, then
  * collapse ".", ".." and repeated slashes lexically, no trailing slash.

@@ -541,6 +541,9 @@ grep_here(struct ts_session *s, const char *call_id, const char *pattern, const 
 	int fd = -1;
 	int r = buf_puts(&out, "");
 
+	/* From rg's end, outside the call's own ts_ctx_busy(). */
+	if (r == 0)
+		r = ts_ctx_busy(&s->ctx);
 	if (r == 0)
 		r = ts_confine_readable(&s->ctx, "grep", search_path, &real, &root, &out);
 	if (r == 0) {
@@ -549,10 +552,13 @@ grep_here(struct ts_session *s, const char *call_id, const char *pattern, const 
 	}
 	if (r >= 0)
 		ts_result(s, call_id, r != TS_OK, out.data, out.len);
-	else
+	else if (r == -ENOMEM)
 		ts_result(s, call_id, 1, "grep: out of memory", 19);
+	else
+		ts_result(s, call_id, 1, "grep: cannot open the working directory", 39);
 	if (fd >= 0)
 		close(fd);
+	ts_ctx_idle(&s->ctx);
 	free(real);
 	buf_release(&out);
 }

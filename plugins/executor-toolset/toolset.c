@@ -78,6 +78,7 @@ toolset_session_start(void *state, struct er_session *session, const struct er_s
 		free(s);
 		return pl->host->err_set(err, -ENOMEM, "out of memory");
 	}
+	ts_ctx_idle(&s->ctx);
 	bash_prestart(s);
 	*ret_sess = s;
 	return 0;
@@ -128,6 +129,16 @@ toolset_tool_call(void *state, void *sess, const struct er_tool_call *call)
 		ts_result(s, call->id, 1, msg, sizeof(msg) - 1);
 		return 0;
 	}
+	if (!is_bash && (r = ts_ctx_busy(&s->ctx)) < 0) {
+		struct buf msg = BUF_INIT(4096);
+
+		if (buf_printf(&msg, "%s: cannot open the working directory '%s': %s", call->name,
+			       s->ctx.root.path, strerror(-r)) == 0)
+			ts_result(s, call->id, 1, msg.data, msg.len);
+		buf_release(&msg);
+		json_free(doc);
+		return 0;
+	}
 	if (is_bash) {
 		/* ABI 1.2: the call's session thread. */
 		const char *thread =
@@ -152,6 +163,8 @@ toolset_tool_call(void *state, void *sess, const struct er_tool_call *call)
 		buf_release(&out);
 	}
 	json_free(doc);
+	if (!is_bash)
+		ts_ctx_idle(&s->ctx);
 	if (r < 0) {
 		/* What the SDK's runner posts for an exception that is not a
 		 * ToolError. */

@@ -35,7 +35,7 @@
 
 /* What every tool needs to know about its session. */
 struct ts_ctx {
-	struct confine_root root; /* canonical workdir, opened */
+	struct confine_root root; /* canonical workdir, open while a file tool runs */
 	char *workdir;		  /* the workdir as configured, lexically normalised */
 	/* The SDK's maxFileBytes: 0 for its default (the caps above), else
 	 * the cap of both read and edit. */
@@ -60,9 +60,15 @@ struct ts_saved_dir {
 	int listed; /* on the context's list */
 };
 
-/* 0, or -errno (the workdir cannot be resolved or opened). */
+/* 0, or -errno (the workdir cannot be resolved or opened).  The workdir
+ * is left open. */
 int ts_ctx_init(struct ts_ctx *ctx, const char *workdir);
 void ts_ctx_release(struct ts_ctx *ctx);
+/* Around each file tool's call: the workdir opened again by its canonical
+ * path (0 or -errno), then its descriptor and the last allowed root's
+ * closed, so that a session between calls holds none. */
+int ts_ctx_busy(struct ts_ctx *ctx);
+void ts_ctx_idle(struct ts_ctx *ctx);
 /* Copy the allowed and read-only roots (either may be NULL).  0 or
  * -ENOMEM. */
 int ts_ctx_set_roots(struct ts_ctx *ctx, const char *const *allowed, const char *const *read_only);

@@ -36,6 +36,19 @@ ts_ctx_init(struct ts_ctx *ctx, const char *workdir)
 	return 0;
 }
 
+int
+ts_ctx_busy(struct ts_ctx *ctx)
+{
+	return confine_root_open(&ctx->root);
+}
+
+void
+ts_ctx_idle(struct ts_ctx *ctx)
+{
+	confine_root_close(&ctx->root);
+	confine_root_release(&ctx->other);
+}
+
 static void
 roots_free(char **v)
 {

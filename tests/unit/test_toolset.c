@@ -646,6 +646,42 @@ test_glob(void **state)
 		      "glob: path \"../outside\" is outside the session's working directory");
 }
 
+/* Between calls a session holds no descriptor of its workdir: it is opened
+ * again by its canonical path for each file tool's call. */
+static void
+test_workdir_open_only_while_busy(void **state)
+{
+	char aside[PATH_MAX + 8];
+	struct stat a;
+	struct stat b;
+
+	ts_ctx_idle(&ctx);
+	assert_int_equal(ctx.root.fd, -1);
+	assert_int_equal(ctx.other.fd, -1);
+	assert_int_equal(ts_ctx_busy(&ctx), 0);
+	assert_true(ctx.root.fd >= 0);
+	assert_int_equal(fstat(ctx.root.fd, &a), 0);
+	assert_int_equal(stat(workdir, &b), 0);
+	assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+	assert_result(run(tool_read, "{\"file_path\":\"sub/b.txt\"}"), TS_OK, "bee\n");
+	/* Busy again is a no-op: the same descriptor. */
+	{
+		int fd = ctx.root.fd;
+
+		assert_int_equal(ts_ctx_busy(&ctx), 0);
+		assert_int_equal(ctx.root.fd, fd);
+	}
+	ts_ctx_idle(&ctx);
+	assert_int_equal(ctx.root.fd, -1);
+	/* A workdir gone by the next call is reported, not reached through an
+	 * old descriptor. */
+	snprintf(aside, sizeof(aside), "%s/aside", tmpdir);
+	assert_int_equal(rename(workdir, aside), 0);
+	assert_int_equal(ts_ctx_busy(&ctx), -ENOENT);
+	assert_int_equal(rename(aside, workdir), 0);
+	assert_int_equal(ts_ctx_busy(&ctx), 0);
+}
+
 int
 main(void)
 {
@@ -665,6 +701,7 @@ main(void)
 		cmocka_unit_test(test_glob_match),
 		cmocka_unit_test(test_brace_expand),
 		cmocka_unit_test(test_glob),
+		cmocka_unit_test(test_workdir_open_only_while_busy),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown) ? 1 : 0;
