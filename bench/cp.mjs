@@ -5,15 +5,16 @@
 // every event through /_test/report.
 //
 //   node bench/cp.mjs --port-file FILE [--lease-ttl-sec N] [--keepalive-ms N]
+//                     [--tls-cert FILE --tls-key FILE]   (HTTPS, HTTP/2 first)
 //
 // GET /_bench/summary?env=ENV (API key): per session, each tool call's
 // name, emission time of agent.tool_use and arrival time of its
 // user.tool_result (epoch milliseconds, fractional); per work item, its
 // heartbeat arrival times and history; poll counts per worker.
-import { createServer } from 'node:http';
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { createListener } from '../tests/controlplane/listen.mjs';
 import { ControlPlane } from '../tests/controlplane/plane.mjs';
 import { Session } from '../tests/controlplane/sessions.mjs';
 import { sendJson } from '../tests/controlplane/http.mjs';
@@ -69,6 +70,8 @@ function summary(plane, envId) {
 const { values: a } = parseArgs({
   options: {
     'port-file': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     'lease-ttl-sec': { type: 'string', default: '60' },
     'keepalive-ms': { type: 'string', default: '10000' },
   },
@@ -80,7 +83,7 @@ const plane = new ControlPlane({
   strictBeta: false,
   verbose: false,
 });
-const server = createServer((req, res) => {
+const { server, scheme, closeAll } = createListener((req, res) => {
   if (req.url.startsWith('/_bench/summary')) {
     res.requestId = 'req_bench';
     const url = new URL(req.url, 'http://127.0.0.1');
@@ -88,7 +91,7 @@ const server = createServer((req, res) => {
     return sendJson(res, 200, summary(plane, url.searchParams.get('env')));
   }
   return plane.handle(req, res);
-});
+}, { tlsCert: a['tls-cert'], tlsKey: a['tls-key'] });
 // Many concurrent streams and polls: no per-socket timeouts from node:http.
 server.requestTimeout = 0;
 server.headersTimeout = 0;
@@ -96,7 +99,7 @@ server.keepAliveTimeout = 65_000;
 server.maxConnections = 100_000;
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address();
-  plane.baseUrl = `http://127.0.0.1:${port}`;
+  plane.baseUrl = `${scheme}://127.0.0.1:${port}`;
   if (a['port-file']) {
     writeFileSync(`${a['port-file']}.tmp`, `${port}\n`);
     renameSync(`${a['port-file']}.tmp`, a['port-file']);
@@ -104,7 +107,7 @@ server.listen(0, '127.0.0.1', () => {
 });
 const shutdown = () => {
   plane.close();
-  server.closeAllConnections();
+  closeAll();
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };

@@ -204,6 +204,11 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 		curl_easy_setopt(e, CURLOPT_CAPATH, trust_ca_dir);
 		curl_easy_setopt(e, CURLOPT_PROXY_CAPATH, trust_ca_dir);
 	}
+	/* Over HTTPS the API may speak HTTP/2: a transfer started while a
+	 * connection is still being set up waits to share it rather than open
+	 * its own, so a burst of claims does not open a connection a stream. */
+	if (strncmp(o->url, "https:", 6) == 0)
+		curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, 30L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);

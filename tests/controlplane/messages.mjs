@@ -122,7 +122,7 @@ export class MessagesApi {
       return { id, type: 'message', role: 'assistant', model, content: reply.blocks, stop_reason: reply.stop, stop_sequence: null, usage };
     }
     const res = ctx.res;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': res.requestId, connection: 'close' });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': res.requestId, ...(res.stream ? {} : { connection: 'close' }) });
     const send = (event, data) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     send('message_start', {
       type: 'message_start',

@@ -159,6 +159,7 @@ export class ControlPlane {
         version: req.headers['anthropic-version'] ?? null,
         startedMs,
         credential: ctx.cred.kind,
+        http: req.httpVersion,
       });
       if (this.opts.verbose) console.error(`${req.method} ${req.url} -> ${res.statusCode} (${ctx.route}, ${ctx.cred.kind})`);
     });

@@ -1,5 +1,6 @@
 // What the control plane observed, for tests to assert on: requests per
-// route / status / worker, protocol mistakes a client made, faults fired.
+// route / status / worker / HTTP version, protocol mistakes a client made,
+// faults fired.
 import { nowIso } from './http.mjs';
 
 const LOG_LIMIT = 5000;
@@ -9,6 +10,7 @@ export class Report {
     this.byRoute = {};
     this.byRouteStatus = {};
     this.byWorker = {};
+    this.byHttpVersion = {};
     this.log = [];
     this.mistakes = [];
     this.mistakeCounts = {};
@@ -16,8 +18,9 @@ export class Report {
   }
 
   /** One finished request. `worker` is the poll's worker id or the worker a token was handed to. */
-  request({ route, method, path, status, worker, retryCount, version, startedMs, credential }) {
+  request({ route, method, path, status, worker, retryCount, version, startedMs, credential, http }) {
     this.byRoute[route] = (this.byRoute[route] ?? 0) + 1;
+    this.byHttpVersion[http] = (this.byHttpVersion[http] ?? 0) + 1;
     const rs = `${route} ${status}`;
     this.byRouteStatus[rs] = (this.byRouteStatus[rs] ?? 0) + 1;
     if (worker) {
@@ -35,6 +38,7 @@ export class Report {
       credential,
       retry_count: retryCount,
       version,
+      http,
     });
     if (this.log.length > LOG_LIMIT) this.log.splice(0, this.log.length - LOG_LIMIT);
   }
@@ -54,6 +58,7 @@ export class Report {
         by_route: this.byRoute,
         by_route_status: this.byRouteStatus,
         by_worker: this.byWorker,
+        by_http_version: this.byHttpVersion,
         log: this.log,
       },
       mistakes: this.mistakes,

@@ -2,9 +2,9 @@
 // Local control plane for self-hosted environments (test double of the
 // API's environments, sessions and work-queue endpoints). Node standard
 // library only. Usage: see README.md or --help.
-import { createServer } from 'node:http';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createListener } from './listen.mjs';
 import { ControlPlane } from './plane.mjs';
 import { parseFailFlag } from './faults.mjs';
 import { validateScript } from './agent.mjs';
@@ -14,6 +14,8 @@ export const DEFAULT_API_KEY = 'sk-ant-api03-local-test-key';
 const USAGE = `usage: server.mjs [options]
   --port N               port on 127.0.0.1 (default 0: any free port)
   --port-file FILE       write the chosen port to FILE once listening
+  --tls-cert FILE        serve HTTPS with this certificate (PEM), HTTP/2 first
+  --tls-key FILE         the certificate's private key (PEM)
   --api-key KEY          accepted API key (repeatable; default ${DEFAULT_API_KEY})
   --lease-ttl-sec N      work-item lease TTL returned by heartbeats (default 60)
   --keepalive-ms N       SSE keep-alive period (default 10000)
@@ -30,6 +32,8 @@ function main() {
     options: {
       port: { type: 'string', default: '0' },
       'port-file': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
       'api-key': { type: 'string', multiple: true },
       'lease-ttl-sec': { type: 'string', default: '60' },
       'keepalive-ms': { type: 'string', default: '10000' },
@@ -62,10 +66,13 @@ function main() {
     ...(a['sse-drop-after'] ? { sse_drop: { after_events: Number(a['sse-drop-after']) } } : {}),
   });
 
-  const server = createServer((req, res) => plane.handle(req, res));
+  const { server, scheme, closeAll } = createListener((req, res) => plane.handle(req, res), {
+    tlsCert: a['tls-cert'],
+    tlsKey: a['tls-key'],
+  });
   server.listen(Number(a.port), '127.0.0.1', () => {
     const { port } = server.address();
-    plane.baseUrl = `http://127.0.0.1:${port}`;
+    plane.baseUrl = `${scheme}://127.0.0.1:${port}`;
     if (a['port-file']) {
       // Written atomically so a reader never sees a partial number.
       writeFileSync(`${a['port-file']}.tmp`, `${port}\n`);
@@ -75,7 +82,7 @@ function main() {
   });
   const shutdown = () => {
     plane.close();
-    server.closeAllConnections();
+    closeAll();
     server.close(() => process.exit(0));
   };
   process.on('SIGTERM', shutdown);

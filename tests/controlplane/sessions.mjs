@@ -127,7 +127,8 @@ export class Session {
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
-      connection: 'keep-alive',
+      // HTTP/2 has no connection header (res.stream is its stream).
+      ...(res.stream ? {} : { connection: 'keep-alive' }),
       'request-id': res.requestId,
     });
     res.flushHeaders();

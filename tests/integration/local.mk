@@ -33,7 +33,7 @@ SDK_TESTS = \
 TESTS += $(SDK_TESTS)
 EXTRA_DIST += $(SDK_TESTS) scripts/demo.mjs tests/controlplane/selftest.mjs \
 	tests/controlplane/README.md tests/controlplane/server.mjs tests/controlplane/plane.mjs \
-	tests/controlplane/http.mjs tests/controlplane/auth.mjs tests/controlplane/work.mjs \
+	tests/controlplane/http.mjs tests/controlplane/listen.mjs tests/controlplane/auth.mjs tests/controlplane/work.mjs \
 	tests/controlplane/sessions.mjs tests/controlplane/environments.mjs tests/controlplane/agent.mjs \
 	tests/controlplane/faults.mjs tests/controlplane/report.mjs tests/controlplane/admin.mjs \
 	tests/sdk/README.md tests/sdk/package.json tests/sdk/.npmrc tests/sdk/run-check.sh tests/sdk/lib.mjs \
@@ -58,13 +58,14 @@ RUNNER_TESTS = \
 	tests/integration/runner-permissions.sh \
 	tests/integration/runner-ending.sh \
 	tests/integration/runner-tls-proxy.sh \
+	tests/integration/runner-http2.sh \
 	tests/integration/plugin-session.sh \
 	tests/integration/plugin-session-sandbox.sh
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/restart.mjs tests/runner/upgrade.mjs tests/runner/lease-lost.mjs tests/runner/lease-claim.mjs tests/runner/faults.mjs \
 	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
-	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/tls-proxy.mjs tests/runner/README.md \
+	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/tls-proxy.mjs tests/runner/http2.mjs tests/runner/README.md \
 	tests/runner/plugin-session.mjs
 
 # Operating it: the status listener and metrics, drain, watchdogs, hooks,

@@ -2,7 +2,8 @@
 # Runs one Node check of tests/sdk against a fresh local control plane and
 # prints TAP. Usage: run-check.sh CHECK.mjs [control-plane flags...]
 # Needs ER_TOP_SRCDIR; the check prints "ok/not ok" lines, this script adds
-# the plan and a failing line if the check dies or times out.
+# the plan and a failing line if the check dies or times out.  CP_SCHEME=https
+# with --tls-cert/--tls-key flags makes the control plane's URL https.
 set -u
 srcdir=${ER_TOP_SRCDIR:?ER_TOP_SRCDIR is not set}
 check=$1
@@ -40,7 +41,7 @@ if [ ! -s "$tmp/port" ]; then
 fi
 
 mkdir "$tmp/work"
-CP_URL="http://127.0.0.1:$(cat "$tmp/port")" CP_TMP="$tmp/work" SDK_NODE="$node22" \
+CP_URL="${CP_SCHEME:-http}://127.0.0.1:$(cat "$tmp/port")" CP_TMP="$tmp/work" SDK_NODE="$node22" \
 	timeout -k 5 "${SDK_CHECK_TIMEOUT:-100}" "$node22" "$srcdir/tests/sdk/$check" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 cat "$tmp/out"

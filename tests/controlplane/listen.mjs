@@ -1,0 +1,24 @@
+// The control plane's listener: plain HTTP/1.1, or, given a certificate,
+// HTTPS that offers HTTP/2 first (ALPN h2, as the API does) and HTTP/1.1
+// to clients without it.  Over HTTP/2 every request and event stream of a
+// client shares its connections.
+import { createServer } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import { readFileSync } from 'node:fs';
+
+/** {server, scheme, closeAll()} for `handler(req, res)`. */
+export function createListener(handler, { tlsCert, tlsKey } = {}) {
+  if (!tlsCert !== !tlsKey) throw new Error('--tls-cert and --tls-key go together');
+  if (!tlsCert) {
+    const server = createServer(handler);
+    return { server, scheme: 'http', closeAll: () => server.closeAllConnections() };
+  }
+  const server = createSecureServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey), allowHTTP1: true }, handler);
+  const sockets = new Set();
+  server.on('secureConnection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+  });
+  server.on('tlsClientError', () => {});
+  return { server, scheme: 'https', closeAll: () => sockets.forEach((s) => s.destroy()) };
+}
