@@ -83,12 +83,11 @@ struct session {
 	int stop_sent;		/* session_stop was called */
 	uint64_t wind_deadline; /* end of the teardown's grace */
 
-	/* Watchdogs, hooks, the directory's lock (sessiondir.h). */
+	/* Watchdogs, hooks. */
 	struct loop_timer *startup_timer;
 	struct loop_timer *runtime_timer;
 	struct diskuse *disk; /* --sandbox-max-disk-mb */
 	struct hook_run *hook;
-	int lock_fd;
 	int tree_killed;
 
 	/* The agent's skills and the memory stores, prepared in the core
@@ -186,8 +185,7 @@ remove_workdir(struct session *s)
 	if (!s->own_workdir)
 		return;
 	s->own_workdir = 0;
-	r = sessiondir_release(s->workdir, s->lock_fd, s->rt->settings->keep_session_dirs);
-	s->lock_fd = -1;
+	r = sessiondir_release(s->workdir, s->rt->settings->keep_session_dirs);
 	if (r < 0)
 		log_emit(LOG_LEVEL_WARNING, "session", &s->ctx, "cannot remove '%s': %s",
 			 s->workdir, strerror(-r));
@@ -397,9 +395,6 @@ keep_for_upgrade(struct session *s)
 {
 	journal_item_free(s->journal);
 	s->journal = NULL;
-	if (s->lock_fd >= 0)
-		close(s->lock_fd);
-	s->lock_fd = -1;
 	s->own_workdir = 0;
 	log_emit(LOG_LEVEL_INFO, "session", &s->ctx,
 		 "processes ended; the item, its directory and its record are kept for the new "
@@ -838,7 +833,7 @@ make_workdir(struct session *s)
 	}
 	if (s->own_workdir)
 		return 0; /* resumed: taken back at the start */
-	r = sessiondir_create(set->base_dir, s->session_id, &s->workdir, &s->lock_fd);
+	r = sessiondir_create(set->base_dir, s->session_id, &s->workdir);
 	if (r < 0)
 		return r;
 	s->own_workdir = 1;
@@ -1334,7 +1329,7 @@ adopt_workdir(struct session *s, const char *dir)
 	int r = -ENOMEM;
 
 	s->workdir = strdup(dir);
-	if (s->workdir && (r = sessiondir_adopt(s->workdir, &s->lock_fd)) == 0) {
+	if (s->workdir && (r = sessiondir_adopt(s->workdir)) == 0) {
 		s->own_workdir = 1;
 		return;
 	}
@@ -1398,7 +1393,6 @@ session_begin(struct runtime *rt, const struct json_doc *work, struct journal_it
 		return NULL;
 	}
 	s->rt = rt;
-	s->lock_fd = -1;
 	s->journal = resumed;
 	s->resumed = resumed != NULL;
 	s->work_id = strdup(json_get_str(work, 0, "id"));
@@ -1506,8 +1500,6 @@ session_free(struct session *s)
 	cancel_watchdogs(s);
 	/* Killed mid-session: the lock goes, the directory stays for the next
 	 * start's sweep. */
-	if (s->lock_fd >= 0)
-		close(s->lock_fd);
 	loop_cancel_timer(s->timer);
 	loop_cancel_timer(s->memory_timer);
 	skills_free(s->skills);

@@ -172,26 +172,39 @@ await withRunner('maxrun', { extra: ['--kill-session-after-min', '0.05'], maxIdl
   await runner.stop();
 }
 
-// The start-up sweep: a stale directory (free lock) goes; one whose lock a
-// live process holds, one without a lock file, stay.
+// The start-up sweep: a directory whose runner is gone goes; one a live
+// runner serves, and one without a lock file, stay.  A lock file names its
+// runner's owner lock (.er-owner-ID, flock'd while that runner lives);
+// an empty one, as older runners left them, is in use while flock'd.
 {
   const { env, key } = await environment(client, 'sweep');
   const base = join(TMP, 'base-sweep');
-  for (const d of ['sesn_stale-0000aaaa', 'sesn_live-0000bbbb', 'sesn_foreign-0000cccc']) {
+  const dirs = ['sesn_stale-0000aaaa', 'sesn_live-0000bbbb', 'sesn_foreign-0000cccc', 'sesn_gone-0000dddd', 'sesn_served-0000eeee'];
+  for (const d of dirs) {
     mkdirSync(join(base, d, 'sub'), { recursive: true });
     writeFileSync(join(base, d, 'sub', 'f'), 'x');
   }
+  const goneOwner = '11111111-2222-4333-8444-555555555555';
+  const liveOwner = '66666666-7777-4888-8999-aaaaaaaaaaaa';
   writeFileSync(join(base, 'sesn_stale-0000aaaa.er-lock'), '', { mode: 0o600 });
   writeFileSync(join(base, 'sesn_live-0000bbbb.er-lock'), '', { mode: 0o600 });
-  const holder = spawn('flock', [join(base, 'sesn_live-0000bbbb.er-lock'), 'sleep', '30'], { stdio: 'ignore' });
+  writeFileSync(join(base, 'sesn_gone-0000dddd.er-lock'), `${goneOwner}\n`, { mode: 0o600 });
+  writeFileSync(join(base, 'sesn_served-0000eeee.er-lock'), `${liveOwner}\n`, { mode: 0o600 });
+  writeFileSync(join(base, `.er-owner-${goneOwner}`), '', { mode: 0o600 });
+  writeFileSync(join(base, `.er-owner-${liveOwner}`), '', { mode: 0o600 });
+  const holders = [join(base, 'sesn_live-0000bbbb.er-lock'), join(base, `.er-owner-${liveOwner}`)]
+    .map((f) => spawn('flock', [f, 'sleep', '30'], { stdio: 'ignore' }));
   await sleep(300);
   const runner = startRunner({ envId: env.id, key, baseDir: base, workerId: 'sweep' });
   await until(() => /status listener|serving environment/.test(runner.log()), 5000);
   const left = readdirSync(base).sort();
-  ok(!left.includes('sesn_stale-0000aaaa') && !left.includes('sesn_stale-0000aaaa.er-lock'), 'sweep: the stale directory and its lock file are gone', left);
-  ok(left.includes('sesn_live-0000bbbb') && left.includes('sesn_foreign-0000cccc'), 'sweep: a directory in use and one without a lock file stay', left);
-  ok(/removed 1 session directory/.test(runner.log()), 'sweep: logged');
-  holder.kill();
+  ok(!left.includes('sesn_stale-0000aaaa') && !left.includes('sesn_stale-0000aaaa.er-lock'), 'sweep: a directory whose empty lock file is free goes, with it', left);
+  ok(!left.includes('sesn_gone-0000dddd') && !left.includes('sesn_gone-0000dddd.er-lock') && !left.includes(`.er-owner-${goneOwner}`),
+    'sweep: a directory whose runner is gone goes, with its lock file and then the owner file', left);
+  ok(left.includes('sesn_live-0000bbbb') && left.includes('sesn_served-0000eeee') && left.includes(`.er-owner-${liveOwner}`) && left.includes('sesn_foreign-0000cccc'),
+    "sweep: directories a live runner serves (its owner lock, or an older runner's flock'd lock file) and one without a lock file stay", left);
+  ok(/removed 2 session directories/.test(runner.log()), 'sweep: logged');
+  for (const h of holders) h.kill();
   await runner.stop();
 }
 

@@ -47,6 +47,12 @@ tests_unit_test_journal_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_journal_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_journal
 
+check_PROGRAMS += tests/unit/test_sessiondir
+tests_unit_test_sessiondir_SOURCES = tests/unit/test_sessiondir.c
+tests_unit_test_sessiondir_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_sessiondir_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_sessiondir
+
 check_PROGRAMS += tests/unit/test_api
 tests_unit_test_api_SOURCES = tests/unit/test_api.c
 tests_unit_test_api_CFLAGS = $(UNIT_COMPILE_FLAGS)
