@@ -22,7 +22,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { cpus, freemem, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
-  createSession, environment, fdCount, maxOf, memDetail, now, procStat, procStats, round, sampler, sleepWatching, startControlPlane, startRunner, stats, TOP, until,
+  createSession, environment, fdCount, makeCertificate, maxOf, memDetail, now, procStat, procStats, round, sampler, sleepWatching, startControlPlane, startRunner, stats, TOP, until,
 } from './lib.mjs';
 import { profileWrap, startProfile } from './profile.mjs';
 
@@ -288,22 +288,29 @@ async function roundTrip() {
 // ---- 4. scale ------------------------------------------------------------
 
 const SCALE_TTL_SEC = 10;
+// Thousands of sessions: the lease the local control plane grants by
+// default, so that the ramp's claims do not crowd out heartbeats.
+const BIG_TTL_SEC = 60;
 const SCALE_CALLS = 20_000; // one long turn: more than any window can use
 
-// Open files one session holds in the runner (its shell's three pipes, its
-// event stream and API connections, its directory and lock file, its
-// record's log while a call runs: 6.0 measured at 1000 sessions), and the
-// runner's own.
-const FDS_PER_SESSION = 7;
+// Open files one session holds in the runner: its shell's three pipes and,
+// over HTTP/1.1, its event stream's connection (over HTTP/2 the streams
+// share a few); its record's log while a call runs.  Plus the runner's own.
+const FDS_PER_SESSION = { http1: 4.2, http2: 3.2 };
 const FDS_BASE = 100;
 
-async function scaleOne(kind, n, thinkMs) {
+// The big runs speak HTTPS with HTTP/2 to the control plane, as runners do
+// to the API; the others plain HTTP/1.1, as in earlier rounds.
+async function scaleOne(kind, n, thinkMs, { big = false } = {}) {
   const nofile = Number(results.machine.nofile);
-  if (kind === 'c' && nofile && FDS_BASE + n * FDS_PER_SESSION > nofile) {
-    throw new Error(`${n} sessions need about ${FDS_BASE + n * FDS_PER_SESSION} open files, but the limit is ${nofile} ` +
+  const need = Math.ceil(FDS_BASE + n * FDS_PER_SESSION[big ? 'http2' : 'http1']);
+  if (kind === 'c' && nofile && need > nofile) {
+    throw new Error(`${n} sessions need about ${need} open files, but the limit is ${nofile} ` +
       '(raise the hard limit: LimitNOFILE=, or run as root where the container allows it)');
   }
-  return withPlane({ leaseTtlSec: SCALE_TTL_SEC }, async (cp) => {
+  const ttlSec = big ? BIG_TTL_SEC : SCALE_TTL_SEC;
+  const tls = big ? makeCertificate(TMP) : null;
+  return withPlane({ leaseTtlSec: ttlSec, tls }, async (cp) => {
     await cp.api('POST', '/_test/default-script', {
       turns: [{ tool_calls: Array.from({ length: SCALE_CALLS }, () => ({ name: 'bash', input: { command: 'true' }, ...(thinkMs ? { delay_ms: thinkMs } : {}) })), message: 'done' }],
     });
@@ -312,8 +319,8 @@ async function scaleOne(kind, n, thinkMs) {
     const t0 = now();
     if (kind === 'c') {
       const workerId = uid(`scale-c-${n}`);
-      runners.push(startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, baseDir: join(TMP, workerId), capacity: n, maxIdleSec: 60,
-        wrap: profileWrap(PROFILE, TMP) }));
+      runners.push(startRunner(cfg, { kind, env, cpUrl: cp.runnerUrl, tmp: TMP, workerId, baseDir: join(TMP, workerId), capacity: n, maxIdleSec: 60,
+        extra: tls ? ['--ca-file', tls.cert] : [], wrap: profileWrap(PROFILE, TMP) }));
     } else {
       for (let i = 0; i < n; i++) {
         const workerId = uid(`scale-sdk-${n}`);
@@ -365,8 +372,8 @@ async function scaleOne(kind, n, thinkMs) {
         }
       }
       // Heartbeat punctuality: the gap between consecutive heartbeats of a work item
-      // against the interval the runner is meant to keep (TTL / 2 for a 10 s TTL).
-      const interval = (SCALE_TTL_SEC * 1000) / 2;
+      // against the interval the runner is meant to keep (TTL / 2).
+      const interval = (ttlSec * 1000) / 2;
       const late = [];
       let expired = 0;
       for (const w of sum.work) {
@@ -411,7 +418,7 @@ async function scaleOne(kind, n, thinkMs) {
 async function scale() {
   const think = P.scaleThinkMs;
   const out = { think_ms: think, big_think_ms: P.bigThinkMs, c: {}, big: { c: {} }, sdk: {}, saturation: { c: {}, sdk: {} } };
-  const run = async (slot, kind, n, thinkMs) => {
+  const run = async (slot, kind, n, thinkMs, opts) => {
     if (kind === 'sdk') {
       // The SDK worker serves one session per process: ~100-150 MB each.
       const needGiB = (n * 160) / 1024 + 2;
@@ -421,7 +428,7 @@ async function scale() {
       }
     }
     try {
-      slot[n] = await scaleOne(kind, n, thinkMs);
+      slot[n] = await scaleOne(kind, n, thinkMs, opts);
     } catch (e) {
       slot[n] = { n, error: String(e.message ?? e) };
     }
@@ -430,7 +437,7 @@ async function scale() {
   for (const n of P.scaleNs) await run(out.c, 'c', n, think);
   // Thousands of sessions at a longer think time: the runner's own cost per
   // session, at a call rate the local control plane still keeps up with.
-  for (const n of P.bigNs) await run(out.big.c, 'c', n, P.bigThinkMs);
+  for (const n of P.bigNs) await run(out.big.c, 'c', n, P.bigThinkMs, { big: true });
   for (const n of P.sdkNs) await run(out.sdk, 'sdk', n, think);
   // Closed loop (no think time): the most tool calls per second this machine sustains.
   for (const n of P.satNs) await run(out.saturation.c, 'c', n, 0);

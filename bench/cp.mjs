@@ -5,7 +5,10 @@
 // every event through /_test/report.
 //
 //   node bench/cp.mjs --port-file FILE [--lease-ttl-sec N] [--keepalive-ms N]
-//                     [--tls-cert FILE --tls-key FILE]   (HTTPS, HTTP/2 first)
+//                     [--tls-cert FILE --tls-key FILE]
+//
+// It listens on plain HTTP/1.1, and with a certificate on HTTPS too (HTTP/2
+// first, as the API): the port file holds "PORT" or "PORT TLS_PORT".
 //
 // GET /_bench/summary?env=ENV (API key): per session, each tool call's
 // name, emission time of agent.tool_use and arrival time of its
@@ -83,7 +86,7 @@ const plane = new ControlPlane({
   strictBeta: false,
   verbose: false,
 });
-const { server, scheme, closeAll } = createListener((req, res) => {
+function handle(req, res) {
   if (req.url.startsWith('/_bench/summary')) {
     res.requestId = 'req_bench';
     const url = new URL(req.url, 'http://127.0.0.1');
@@ -91,24 +94,30 @@ const { server, scheme, closeAll } = createListener((req, res) => {
     return sendJson(res, 200, summary(plane, url.searchParams.get('env')));
   }
   return plane.handle(req, res);
-}, { tlsCert: a['tls-cert'], tlsKey: a['tls-key'] });
-// Many concurrent streams and polls: no per-socket timeouts from node:http.
-server.requestTimeout = 0;
-server.headersTimeout = 0;
-server.keepAliveTimeout = 65_000;
-server.maxConnections = 100_000;
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address();
-  plane.baseUrl = `${scheme}://127.0.0.1:${port}`;
-  if (a['port-file']) {
-    writeFileSync(`${a['port-file']}.tmp`, `${port}\n`);
-    renameSync(`${a['port-file']}.tmp`, a['port-file']);
-  }
-});
+}
+
+// Plain HTTP/1.1 always (the benchmark's own calls, and runners on http://);
+// with a certificate also HTTPS, HTTP/2 first, for runners on https://.
+const listeners = [createListener(handle)];
+if (a['tls-cert']) listeners.push(createListener(handle, { tlsCert: a['tls-cert'], tlsKey: a['tls-key'] }));
+const ports = await Promise.all(listeners.map(({ server }) => {
+  // Many concurrent streams and polls: no per-socket timeouts from node:http.
+  server.requestTimeout = 0;
+  server.headersTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  server.maxConnections = 100_000;
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
+}));
+const last = listeners.length - 1;
+plane.baseUrl = `${listeners[last].scheme}://127.0.0.1:${ports[last]}`;
+if (a['port-file']) {
+  writeFileSync(`${a['port-file']}.tmp`, `${ports.join(' ')}\n`);
+  renameSync(`${a['port-file']}.tmp`, a['port-file']);
+}
 const shutdown = () => {
   plane.close();
-  closeAll();
-  server.close(() => process.exit(0));
+  for (const l of listeners) l.closeAll();
+  Promise.all(listeners.map(({ server }) => new Promise((r) => server.close(r)))).then(() => process.exit(0));
   setTimeout(() => process.exit(0), 2000).unref();
 };
 process.on('SIGTERM', shutdown);

@@ -1,6 +1,6 @@
 // Helpers of the benchmark driver: the instrumented control plane, runners
 // (this one and the SDK worker) as child processes, /proc sampling, stats.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -70,14 +70,16 @@ export async function stopProc(proc, graceMs = 10_000) {
 }
 
 /** Starts bench/cp.mjs; returns {url, proc, api(method, path, body), summary(env), stop()}. */
-export async function startControlPlane({ node, tmp, leaseTtlSec = 60, logName = 'cp' }) {
+export async function startControlPlane({ node, tmp, leaseTtlSec = 60, logName = 'cp', tls = null }) {
   const portFile = join(tmp, `${logName}.port`);
   rmSync(portFile, { force: true });
   const log = openSync(join(tmp, `${logName}.log`), 'a');
-  const proc = track(spawn(node, [join(TOP, 'bench/cp.mjs'), '--port-file', portFile, '--lease-ttl-sec', String(leaseTtlSec)],
+  const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
+  const proc = track(spawn(node, [join(TOP, 'bench/cp.mjs'), '--port-file', portFile, '--lease-ttl-sec', String(leaseTtlSec), ...tlsArgs],
     { stdio: ['ignore', log, log] }));
-  const port = await until(() => existsSync(portFile) && readFileSync(portFile, 'utf8').trim(), 10_000);
-  if (!port) throw new Error('the control plane did not start');
+  const ports = await until(() => existsSync(portFile) && readFileSync(portFile, 'utf8').trim(), 10_000);
+  if (!ports) throw new Error('the control plane did not start');
+  const [port, tlsPort] = ports.split(' ');
   const url = `http://127.0.0.1:${port}`;
   const api = async (method, path, body) => {
     const res = await fetch(`${url}${path}`, {
@@ -91,12 +93,25 @@ export async function startControlPlane({ node, tmp, leaseTtlSec = 60, logName =
   };
   return {
     url,
+    // What runners are given: HTTPS (HTTP/2) when started with a certificate.
+    runnerUrl: tlsPort ? `https://127.0.0.1:${tlsPort}` : url,
     proc,
     pid: proc.pid,
     api,
     summary: (env) => api('GET', `/_bench/summary${env ? `?env=${env}` : ''}`),
     stop: () => stopProc(proc, 3000),
   };
+}
+
+/** A self-signed certificate for 127.0.0.1 in `dir`: {cert, key} paths. */
+export function makeCertificate(dir) {
+  const cert = join(dir, 'cp-cert.pem');
+  const key = join(dir, 'cp-key.pem');
+  if (!existsSync(cert)) {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2',
+      '-subj', '/CN=environment-runner bench', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  }
+  return { cert, key };
 }
 
 /** A self-hosted environment and a key file holding its environment key. */

@@ -192,7 +192,7 @@ else {
     table(head, [...rowsOf(sc.saturation.c, 'ours'), ...rowsOf(sc.saturation.sdk, 'SDK worker')]);
   }
   if (Object.keys(sc.big?.c ?? {}).length) {
-    put(`Thousands of sessions in one process, waiting ${sc.big_think_ms} ms before each call (fewer calls per session, so that the local control plane keeps up; the point is the runner's own cost per session):`);
+    put(`Thousands of sessions in one process, waiting ${sc.big_think_ms} ms before each call (fewer calls per session, so that the local control plane keeps up; the point is the runner's own cost per session). The runner speaks HTTPS with HTTP/2 to the control plane, as to the API, so that its sessions' event streams share connections; the lease TTL is the control plane's default, 60 s:`);
     put();
     table(head, rowsOf(sc.big.c, 'ours'));
   }
