@@ -338,11 +338,7 @@ async function scaleOne(kind, n, thinkMs, { big = false } = {}) {
       // Ramp: every session has had a tool call answered.
       const rampLimit = 60_000 + n * 250;
       let answered = 0;
-      const ramped = await until(async () => {
-        const sum = await cp.summary(env.id);
-        answered = sessions.filter((id) => sum.sessions[id]?.calls.some((c) => c.result)).length;
-        return answered === n;
-      }, rampLimit, Math.max(1000, n), runners); // a summary of thousands of sessions is work for the control plane
+      const ramped = await until(async () => (answered = await cp.answered(env.id)) === n, rampLimit, 500, runners);
       const rampSec = (now() - t0) / 1000;
       if (!ramped) throw new Error(`${kind} ${n}: ${answered} of ${n} sessions had a tool result within ${rampLimit / 1000} s`);
       const cpu0 = procStats(pids);

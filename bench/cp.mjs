@@ -10,6 +10,7 @@
 // It listens on plain HTTP/1.1, and with a certificate on HTTPS too (HTTP/2
 // first, as the API): the port file holds "PORT" or "PORT TLS_PORT".
 //
+// GET /_bench/answered?env=ENV: how many sessions have had a tool result.
 // GET /_bench/summary?env=ENV (API key): per session, each tool call's
 // name, emission time of agent.tool_use and arrival time of its
 // user.tool_result (epoch milliseconds, fractional); per work item, its
@@ -32,6 +33,7 @@ Session.prototype.append = function (params, opts) {
   const t = hrnow();
   const ev = append.call(this, params, opts);
   (this.benchTimes ??= new Map()).set(ev.id, t);
+  if (ev.type === 'user.tool_result') this.benchAnswered = true;
   return ev;
 };
 
@@ -86,11 +88,20 @@ const plane = new ControlPlane({
   strictBeta: false,
   verbose: false,
 });
+// How many sessions of `envId` have had a tool result: the ramp's probe,
+// which must not walk every event of thousands of sessions each time.
+function answered(plane, envId) {
+  let n = 0;
+  for (const s of plane.everySession.values()) n += s.obj.environment_id === envId && s.benchAnswered === true;
+  return { answered: n };
+}
+
 function handle(req, res) {
-  if (req.url.startsWith('/_bench/summary')) {
+  if (req.url.startsWith('/_bench/')) {
     res.requestId = 'req_bench';
     const url = new URL(req.url, 'http://127.0.0.1');
     if (req.headers.authorization !== `Bearer ${API_KEY}`) return sendJson(res, 401, { error: 'api key required' });
+    if (url.pathname === '/_bench/answered') return sendJson(res, 200, answered(plane, url.searchParams.get('env')));
     return sendJson(res, 200, summary(plane, url.searchParams.get('env')));
   }
   return plane.handle(req, res);

@@ -99,6 +99,7 @@ export async function startControlPlane({ node, tmp, leaseTtlSec = 60, logName =
     pid: proc.pid,
     api,
     summary: (env) => api('GET', `/_bench/summary${env ? `?env=${env}` : ''}`),
+    answered: async (env) => (await api('GET', `/_bench/answered?env=${env}`)).answered,
     stop: () => stopProc(proc, 3000),
   };
 }

@@ -13,7 +13,10 @@ export function createListener(handler, { tlsCert, tlsKey } = {}) {
     const server = createServer(handler);
     return { server, scheme: 'http', closeAll: () => server.closeAllConnections() };
   }
-  const server = createSecureServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey), allowHTTP1: true }, handler);
+  // A runner multiplexes thousands of event streams over a connection or
+  // two: past Node's 10 MB a session, it refuses streams and then drops the
+  // connection with every request in flight on it.
+  const server = createSecureServer({ cert: readFileSync(tlsCert), key: readFileSync(tlsKey), allowHTTP1: true, maxSessionMemory: 1024 }, handler);
   const sockets = new Set();
   server.on('secureConnection', (sock) => {
     sockets.add(sock);
