@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rand.h"
 #include "session-view.h"
+#include "sha256.h"
 
 /* The history is read filtered to the events that decide which calls the
  * session waits on (docs/protocol.md §7). */
@@ -27,14 +29,40 @@ const char *const session_view_types[] = {
 	NULL,
 };
 
-static unsigned
-hash_id(const char *s, unsigned n)
+static size_t
+hash_id(const char *s, size_t n)
 {
 	unsigned h = 2166136261u;
 
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % n;
+	return h & (n - 1);
+}
+
+/* The key of an event id: SHA-256 of a secret drawn once and the id, cut
+ * to 64 bits, so that ids cannot be chosen to collide; two ids of one
+ * session share a key with odds of one in 2^64 a pair. */
+static uint64_t
+seen_key(const char *id)
+{
+	static unsigned char secret[16];
+	static int have_secret;
+	unsigned char digest[32];
+	struct sha256 c;
+	uint64_t key = 0;
+
+	if (!have_secret) {
+		if (rand_bytes(secret, sizeof(secret)) < 0)
+			abort();
+		have_secret = 1;
+	}
+	sha256_init(&c);
+	sha256_update(&c, secret, sizeof(secret));
+	sha256_update(&c, id, strlen(id));
+	sha256_final(&c, digest);
+	for (int i = 0; i < 8; i++)
+		key = key << 8 | digest[i];
+	return key ? key : 1;
 }
 
 int
@@ -46,7 +74,9 @@ session_view_same_thread(const char *a, const char *b)
 struct call *
 session_view_find(struct session_view *v, const char *id)
 {
-	for (struct call *c = v->buckets[hash_id(id, VIEW_CALL_BUCKETS)]; c; c = c->bucket_next) {
+	if (!v->n_buckets)
+		return NULL;
+	for (struct call *c = v->buckets[hash_id(id, v->n_buckets)]; c; c = c->bucket_next) {
 		if (strcmp(c->id, id) == 0)
 			return c;
 	}
@@ -109,19 +139,48 @@ leave_view(struct session_view *v, struct call *c)
 	c->in_view = 0;
 }
 
+/* Twice the chains once there are twice as many calls. */
+static int
+grow_buckets(struct session_view *v)
+{
+	size_t n = v->n_buckets ? v->n_buckets * 2 : 8;
+	struct call **b = calloc(n, sizeof(*b));
+
+	if (!b)
+		return -1;
+	for (size_t i = 0; i < v->n_buckets; i++) {
+		while (v->buckets[i]) {
+			struct call *c = v->buckets[i];
+			size_t h = hash_id(c->id, n);
+
+			v->buckets[i] = c->bucket_next;
+			c->bucket_next = b[h];
+			b[h] = c;
+		}
+	}
+	free(v->buckets);
+	v->buckets = b;
+	v->n_buckets = n;
+	return 0;
+}
+
 static struct call *
 new_call(struct session_view *v, const char *id)
 {
-	struct call *c = calloc(1, sizeof(*c));
-	unsigned h;
+	struct call *c;
+	size_t h;
 
+	if (v->n_calls >= 2 * v->n_buckets && grow_buckets(v) < 0)
+		return NULL;
+	c = calloc(1, sizeof(*c));
 	if (!c || !(c->id = strdup(id))) {
 		free(c);
 		return NULL;
 	}
-	h = hash_id(id, VIEW_CALL_BUCKETS);
+	h = hash_id(id, v->n_buckets);
 	c->bucket_next = v->buckets[h];
 	v->buckets[h] = c;
+	v->n_calls++;
 	return c;
 }
 
@@ -241,42 +300,74 @@ call_is_behind_unanswered(const struct session_view *v, const struct call *c)
 
 /* ---- the view ----------------------------------------------------------- */
 
+#define SEEN_VIEW_MASK ((1u << 24) - 1)
+
+/* The slot of `key`: its own, or the empty one where it would go. */
+static struct seen *
+seen_slot(const struct session_view *v, uint64_t key)
+{
+	size_t mask = v->seen_size - 1;
+
+	for (size_t i = (size_t)key & mask;; i = (i + 1) & mask) {
+		if (v->seen[i].key == key || v->seen[i].key == 0)
+			return &v->seen[i];
+	}
+}
+
+/* Twice the slots once half are used. */
+static int
+grow_seen(struct session_view *v)
+{
+	size_t n = v->seen_size ? v->seen_size * 2 : 16;
+	struct seen *old = v->seen;
+	size_t old_size = v->seen_size;
+
+	v->seen = calloc(n, sizeof(*v->seen));
+	if (!v->seen) {
+		v->seen = old;
+		return -1;
+	}
+	v->seen_size = n;
+	for (size_t i = 0; i < old_size; i++)
+		if (old[i].key)
+			*seen_slot(v, old[i].key) = old[i];
+	free(old);
+	return 0;
+}
+
 /* When the event was first read, and 0 when this view applied it already. */
 static uint64_t
 mark_seen(struct session_view *v, const char *id, uint64_t now_ms)
 {
-	unsigned h = hash_id(id, VIEW_SEEN_BUCKETS);
+	uint64_t key = seen_key(id);
 	struct seen *s;
 
-	for (s = v->seen[h]; s; s = s->next) {
-		if (strcmp(s->id, id) == 0)
-			break;
-	}
-	if (s && s->view == v->number)
+	if (2 * (v->seen_used + 1) > v->seen_size && grow_seen(v) < 0)
+		return now_ms | 1;
+	if (!v->seen_used && !v->epoch_ms)
+		v->epoch_ms = now_ms;
+	s = seen_slot(v, key);
+	if (s->key && s->view == (v->number & SEEN_VIEW_MASK))
 		return 0;
-	if (!s) {
-		s = calloc(1, sizeof(*s));
-		if (!s || !(s->id = strdup(id))) {
-			free(s);
-			return now_ms | 1;
-		}
-		s->first_ms = now_ms | 1;
-		s->next = v->seen[h];
-		v->seen[h] = s;
+	if (!s->key) {
+		s->key = key;
+		s->first_ms = now_ms > v->epoch_ms ? now_ms - v->epoch_ms : 0;
+		v->seen_used++;
 	}
-	s->view = v->number;
+	s->view = v->number & SEEN_VIEW_MASK;
 	v->events++;
-	return s->first_ms;
+	return (v->epoch_ms + s->first_ms) | 1;
 }
 
 static int
 seen_in_view(struct session_view *v, const char *id)
 {
-	for (struct seen *s = v->seen[hash_id(id, VIEW_SEEN_BUCKETS)]; s; s = s->next) {
-		if (strcmp(s->id, id) == 0)
-			return s->view == v->number;
-	}
-	return 0;
+	const struct seen *s;
+
+	if (!v->seen_size)
+		return 0;
+	s = seen_slot(v, seen_key(id));
+	return s->key && s->view == (v->number & SEEN_VIEW_MASK);
 }
 
 static void
@@ -543,7 +634,7 @@ session_view_apply_oversized(struct session_view *v, const char *type, const cha
 void
 session_view_release(struct session_view *v)
 {
-	for (size_t i = 0; i < VIEW_CALL_BUCKETS; i++) {
+	for (size_t i = 0; i < v->n_buckets; i++) {
 		while (v->buckets[i]) {
 			struct call *c = v->buckets[i];
 
@@ -554,15 +645,8 @@ session_view_release(struct session_view *v)
 			free(c);
 		}
 	}
-	for (size_t i = 0; i < VIEW_SEEN_BUCKETS; i++) {
-		while (v->seen[i]) {
-			struct seen *s = v->seen[i];
-
-			v->seen[i] = s->next;
-			free(s->id);
-			free(s);
-		}
-	}
+	free(v->buckets);
+	free(v->seen);
 	free_threads(v);
 	memset(v, 0, sizeof(*v));
 }

@@ -15,9 +15,6 @@
 
 #include "json.h"
 
-#define VIEW_CALL_BUCKETS 256
-#define VIEW_SEEN_BUCKETS 1024
-
 enum permission {
 	PERMISSION_NONE, /* absent */
 	PERMISSION_ALLOW,
@@ -63,12 +60,14 @@ struct call {
 	int held_logged;
 };
 
-/* An event id and when it was first read. */
+/* An event read: its id's keyed hash (never 0: 0 is an empty slot), when
+ * it was first read, and the last view that applied it.  A hash and not
+ * the id: a session reads thousands of events, and each costs 16 bytes
+ * instead of two allocations. */
 struct seen {
-	struct seen *next;
-	char *id;
-	uint64_t first_ms;
-	unsigned view; /* the last view that applied it */
+	uint64_t key;
+	uint64_t first_ms : 40; /* after the view's first event, in ms */
+	uint64_t view : 24;
 };
 
 /* A session thread that reported a status in the current view. */
@@ -81,15 +80,22 @@ struct thread_status {
 struct session_view {
 	unsigned number;      /* each connection reads a new view */
 	unsigned long events; /* events applied to this view */
-	struct seen *seen[VIEW_SEEN_BUCKETS];
+	/* Every event read, open addressing; sized with the session (a
+	 * thousand sessions of fixed tables cost 10 MB). */
+	struct seen *seen;
+	size_t seen_size; /* a power of two, or 0 */
+	size_t seen_used;
+	uint64_t epoch_ms; /* when the first event was read */
 	struct thread_status *threads;
 	int idle_since_set; /* the session is idle, since idle_since */
 	uint64_t idle_since;
 	int ended;	   /* the session terminated or was deleted */
 	struct call *head; /* the calls in the view, in the order of their latest event */
 	struct call *tail;
-	struct call *buckets[VIEW_CALL_BUCKETS]; /* every call, by id */
-	struct call *running;			 /* its tool runs or its result is posted */
+	struct call **buckets; /* every call, by id: chains, grown with them */
+	size_t n_buckets;      /* a power of two, or 0 */
+	size_t n_calls;
+	struct call *running; /* its tool runs or its result is posted */
 };
 
 /* The event types that decide the view, NULL-terminated. */

@@ -82,9 +82,8 @@ sha256_update(struct sha256 *c, const void *data, size_t n)
 }
 
 void
-sha256_final_hex(struct sha256 *c, char hex[65])
+sha256_final(struct sha256 *c, unsigned char out[32])
 {
-	static const char digits[] = "0123456789abcdef";
 	uint64_t bits = c->len * 8;
 	unsigned char pad = 0x80;
 	unsigned char lenbuf[8];
@@ -97,12 +96,21 @@ sha256_final_hex(struct sha256 *c, char hex[65])
 		lenbuf[i] = (unsigned char)(bits >> (56 - 8 * i));
 	sha256_update(c, lenbuf, 8);
 	for (int i = 0; i < 8; i++) {
-		for (int j = 0; j < 4; j++) {
-			unsigned char byte = (unsigned char)(c->h[i] >> (24 - 8 * j));
+		for (int j = 0; j < 4; j++)
+			out[4 * i + j] = (unsigned char)(c->h[i] >> (24 - 8 * j));
+	}
+}
 
-			hex[8 * i + 2 * j] = digits[byte >> 4];
-			hex[8 * i + 2 * j + 1] = digits[byte & 15];
-		}
+void
+sha256_final_hex(struct sha256 *c, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char out[32];
+
+	sha256_final(c, out);
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[out[i] >> 4];
+		hex[2 * i + 1] = digits[out[i] & 15];
 	}
 	hex[64] = '\0';
 }

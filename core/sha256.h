@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* SHA-256 (FIPS 180-4), for content hashes the memory-store API compares. */
+/* SHA-256 (FIPS 180-4), for content hashes the memory-store API compares
+ * and the keyed hashes of the event ids a session has read. */
 #ifndef ER_SHA256_H
 #define ER_SHA256_H
 
@@ -15,6 +16,8 @@ struct sha256 {
 
 void sha256_init(struct sha256 *c);
 void sha256_update(struct sha256 *c, const void *data, size_t n);
+/* The 32 bytes of the digest. */
+void sha256_final(struct sha256 *c, unsigned char out[32]);
 /* 64 lowercase hex digits and a NUL. */
 void sha256_final_hex(struct sha256 *c, char hex[65]);
 /* One call: the hex digest of `n` bytes. */

@@ -247,12 +247,58 @@ test_answered_calls_leave_the_list(void **state)
 	session_view_release(&v);
 }
 
+static void
+apply_at(struct session_view *v, const char *json, uint64_t now)
+{
+	struct json_doc *doc = NULL;
+
+	assert_int_equal(json_parse(json, strlen(json), &doc, NULL, 0), 0);
+	session_view_apply(v, doc, json_get_str(doc, 0, "type"), json_get_str(doc, 0, "id"), now);
+	json_free(doc);
+}
+
+/* Each event applies once a view, however many the session has read (its
+ * table grows with them), and keeps when it was first read: an idle read
+ * again on a reconnection counts from its first reading. */
+static void
+test_events_apply_once_a_view(void **state)
+{
+	struct session_view v;
+	char json[256];
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	session_view_begin(&v);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(json, sizeof(json), IDLE("e%d", "end_turn"), i);
+		apply_at(&v, json, 1000 + (uint64_t)i);
+	}
+	assert_int_equal(v.events, 3000);
+	assert_int_equal(v.idle_since, 1000 + 2999);
+	apply_at(&v, IDLE("e5", "end_turn"), 90000);
+	apply_at(&v, IDLE("e2999", "end_turn"), 90000);
+	assert_int_equal(v.events, 3000);
+	assert_int_equal(v.idle_since, 1000 + 2999);
+	session_view_begin(&v);
+	apply_at(&v, IDLE("e5", "end_turn"), 90000);
+	assert_int_equal(v.events, 1);
+	assert_true(v.idle_since_set);
+	assert_int_equal(v.idle_since, 1000 + 5);
+	apply_at(&v, IDLE("e5", "end_turn"), 90001);
+	assert_int_equal(v.events, 1);
+	apply_at(&v, IDLE("new", "end_turn"), 90003);
+	assert_int_equal(v.events, 2);
+	assert_int_equal(v.idle_since, 90003);
+	session_view_release(&v);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_call_states),
 		cmocka_unit_test(test_answered_calls_leave_the_list),
+		cmocka_unit_test(test_events_apply_once_a_view),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
