@@ -1050,10 +1050,11 @@ sweep(const struct settings *s, struct spawner *sp)
 			 killed, killed == 1 ? "" : "es");
 }
 
-/* Open files one session may hold at once: its event stream and API
- * connections, a shell's three pipes, rg's, a lock file, a directory or two;
- * plus a base for the runner itself. */
-#define FDS_PER_SESSION 16
+/* Open files one session may hold at once: its shell's three pipes, its
+ * event stream's connection (over HTTP/1.1; over HTTP/2 streams share a
+ * few), and while a call runs its record's log, a file tool's directory
+ * and file, or rg's pipes; plus a base for the runner itself. */
+#define FDS_PER_SESSION 8
 #define FDS_BASE 64
 
 /* Raise the soft open-file limit to the hard one (distributions start

@@ -23,7 +23,7 @@ if ! (ulimit -Sn 100 && ulimit -Hn 2000) 2>/dev/null; then
 fi
 out=$(run 100 200 50)
 case "$out" in
-*"--capacity 50 may need about 864 open files, but the limit is 200"*)
+*"--capacity 50 may need about 464 open files, but the limit is 200"*)
 	ok "a capacity beyond the hard limit is reported, with the raised limit" ;;
 *) not_ok "no warning for --capacity 50 under a hard limit of 200"; diag "$out" ;;
 esac
