@@ -202,13 +202,19 @@ test_call_states(void **state)
 }
 
 static void
-apply_text(struct session_view *v, const char *json)
+apply_at(struct session_view *v, const char *json, uint64_t now)
 {
 	struct json_doc *doc = NULL;
 
 	assert_int_equal(json_parse(json, strlen(json), &doc, NULL, 0), 0);
-	session_view_apply(v, doc, json_get_str(doc, 0, "type"), json_get_str(doc, 0, "id"), 1);
+	session_view_apply(v, doc, json_get_str(doc, 0, "type"), json_get_str(doc, 0, "id"), now);
 	json_free(doc);
+}
+
+static void
+apply_text(struct session_view *v, const char *json)
+{
+	apply_at(v, json, 1);
 }
 
 /* The view's list, walked at every event, holds the open calls only: a
@@ -245,16 +251,6 @@ test_answered_calls_leave_the_list(void **state)
 	assert_string_equal(v.head->id, "u7");
 	assert_null(v.head->next);
 	session_view_release(&v);
-}
-
-static void
-apply_at(struct session_view *v, const char *json, uint64_t now)
-{
-	struct json_doc *doc = NULL;
-
-	assert_int_equal(json_parse(json, strlen(json), &doc, NULL, 0), 0);
-	session_view_apply(v, doc, json_get_str(doc, 0, "type"), json_get_str(doc, 0, "id"), now);
-	json_free(doc);
 }
 
 /* Each event applies once a view, however many the session has read (its
