@@ -88,15 +88,23 @@ owner_path(struct buf *b, const char *base, const char *id)
 	return buf_printf(b, "%s/%s%s", base, SESSIONDIR_OWNER_PREFIX, id);
 }
 
+static struct owner *
+own_owner(const char *base)
+{
+	for (struct owner *o = owners; o; o = o->next)
+		if (strcmp(o->base, base) == 0)
+			return o;
+	return NULL;
+}
+
 /* This process's owner in `base`, made and locked at its first use. */
 static struct owner *
 owner_of(const char *base)
 {
-	struct owner *o;
+	struct owner *o = own_owner(base);
 
-	for (o = owners; o; o = o->next)
-		if (strcmp(o->base, base) == 0)
-			return o;
+	if (o)
+		return o;
 	o = calloc(1, sizeof(*o));
 	if (!o || !(o->base = strdup(base))) {
 		free(o);
@@ -128,15 +136,6 @@ owner_of(const char *base)
 	o->next = owners;
 	owners = o;
 	return o;
-}
-
-static struct owner *
-own_owner(const char *base)
-{
-	for (struct owner *o = owners; o; o = o->next)
-		if (strcmp(o->base, base) == 0)
-			return o;
-	return NULL;
 }
 
 /* Its last session released: the owner file and lock go. */

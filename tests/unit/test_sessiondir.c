@@ -59,7 +59,7 @@ exists(const char *path)
 static int
 lock_exists(const char *dir)
 {
-	char lock[PATH_MAX + 16];
+	char lock[PATH_MAX * 3];
 
 	snprintf(lock, sizeof(lock), "%s%s", dir, SESSIONDIR_LOCK_SUFFIX);
 	return exists(lock);
@@ -218,9 +218,9 @@ test_adopt_a_gone_runners_session(void **state)
 static void
 test_lock_file_without_owner(void **state)
 {
-	char held[PATH_MAX + 32];
-	char free_[PATH_MAX + 32];
-	char path[PATH_MAX + 32];
+	char held[PATH_MAX * 2];
+	char free_[PATH_MAX * 2];
+	char path[PATH_MAX * 3];
 	int removed = -1;
 	int killed = -1;
 	int fd;
