@@ -45,17 +45,28 @@ confine_root_close(struct confine_root *root)
 int
 confine_root_open(struct confine_root *root)
 {
+	struct stat st;
+	int fd;
+
 	if (root->fd >= 0)
 		return 0;
 	if (!root->path)
 		return -EINVAL;
-	root->fd = open(root->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return root->fd < 0 ? -errno : 0;
+	fd = open(root->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_dev != root->dev || st.st_ino != root->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	root->fd = fd;
+	return 0;
 }
 
 int
 confine_root_init(struct confine_root *root, const char *workdir)
 {
+	struct stat st;
 	char *abs = NULL;
 	char *real = NULL;
 	int fd;
@@ -74,14 +85,18 @@ confine_root_init(struct confine_root *root, const char *workdir)
 	if (r < 0)
 		return r;
 	fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		r = -errno;
+		if (fd >= 0)
+			close(fd);
 		free(real);
 		return r;
 	}
 	root->path = real;
 	root->len = strlen(real);
 	root->fd = fd;
+	root->dev = st.st_dev;
+	root->ino = st.st_ino;
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "buf.h"
 
@@ -31,7 +32,9 @@
 struct confine_root {
 	char *path; /* canonical, no trailing slash except for "/" */
 	size_t len;
-	int fd; /* the directory, O_CLOEXEC; -1 when not open */
+	int fd;	   /* the directory, O_CLOEXEC; -1 when not open */
+	dev_t dev; /* the directory opened first: opened again, */
+	ino_t ino; /* it must still be that one */
 };
 
 /* Canonicalize `workdir` and open it.  0 or -errno. */
@@ -40,7 +43,9 @@ int confine_root_init(struct confine_root *root, const char *workdir);
 void confine_root_release(struct confine_root *root);
 /* Close the directory's descriptor, keeping its path (a session between
  * calls holds no descriptor of it); confine_root_open() opens it again by
- * that canonical path, 0 or -errno. */
+ * that canonical path, following no link at its end, and refuses with
+ * -ESTALE a directory that is not the one first opened there: 0 or
+ * -errno. */
 void confine_root_close(struct confine_root *root);
 int confine_root_open(struct confine_root *root);
 

@@ -133,7 +133,9 @@ toolset_tool_call(void *state, void *sess, const struct er_tool_call *call)
 		struct buf msg = BUF_INIT(4096);
 
 		if (buf_printf(&msg, "%s: cannot open the working directory '%s': %s", call->name,
-			       s->ctx.root.path, strerror(-r)) == 0)
+			       s->ctx.root.path,
+			       r == -ESTALE ? "another directory stands in its place"
+					    : strerror(-r)) == 0)
 			ts_result(s, call->id, 1, msg.data, msg.len);
 		buf_release(&msg);
 		json_free(doc);

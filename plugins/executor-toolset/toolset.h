@@ -65,8 +65,9 @@ struct ts_saved_dir {
 int ts_ctx_init(struct ts_ctx *ctx, const char *workdir);
 void ts_ctx_release(struct ts_ctx *ctx);
 /* Around each file tool's call: the workdir opened again by its canonical
- * path (0 or -errno), then its descriptor and the last allowed root's
- * closed, so that a session between calls holds none. */
+ * path, and still the directory it was (0 or -errno, -ESTALE when another
+ * stands there), then its descriptor and the last allowed root's closed,
+ * so that a session between calls holds none. */
 int ts_ctx_busy(struct ts_ctx *ctx);
 void ts_ctx_idle(struct ts_ctx *ctx);
 /* Copy the allowed and read-only roots (either may be NULL).  0 or

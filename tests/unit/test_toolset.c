@@ -647,7 +647,8 @@ test_glob(void **state)
 }
 
 /* Between calls a session holds no descriptor of its workdir: it is opened
- * again by its canonical path for each file tool's call. */
+ * again by its canonical path for each file tool's call, and must still be
+ * the directory first opened there. */
 static void
 test_workdir_open_only_while_busy(void **state)
 {
@@ -678,6 +679,15 @@ test_workdir_open_only_while_busy(void **state)
 	snprintf(aside, sizeof(aside), "%s/aside", tmpdir);
 	assert_int_equal(rename(workdir, aside), 0);
 	assert_int_equal(ts_ctx_busy(&ctx), -ENOENT);
+	/* Nor through another directory, or a link, put in its place. */
+	assert_int_equal(mkdir(workdir, 0700), 0);
+	assert_int_equal(ts_ctx_busy(&ctx), -ESTALE);
+	assert_int_equal(ctx.root.fd, -1);
+	assert_int_equal(rmdir(workdir), 0);
+	assert_int_equal(symlink(aside, workdir), 0);
+	assert_true(ts_ctx_busy(&ctx) < 0);
+	assert_int_equal(ctx.root.fd, -1);
+	assert_int_equal(unlink(workdir), 0);
 	assert_int_equal(rename(aside, workdir), 0);
 	assert_int_equal(ts_ctx_busy(&ctx), 0);
 }
