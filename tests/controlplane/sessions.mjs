@@ -146,7 +146,9 @@ export class Session {
       res.write(inject.bytes);
       if (inject.close) return void res.end();
     }
-    const st = { cursor: this.events.length, sent: 0, drop: plane.faults.takeSseDrop(this.id), waiting: false, closed: false };
+    // A drop rule is taken by the first event a stream carries, so that streams
+    // which end without one (a session at rest) do not use the rule up.
+    const st = { cursor: this.events.length, sent: 0, drop: undefined, waiting: false, closed: false };
     const finish = (mode) => {
       if (st.closed) return;
       st.closed = true;
@@ -159,6 +161,7 @@ export class Session {
     const pump = () => {
       while (!st.closed && !st.waiting && st.cursor < this.events.length) {
         const ev = this.events[st.cursor++];
+        if (st.drop === undefined) st.drop = plane.faults.takeSseDrop(this.id);
         const ok = res.write(`event: ${ev.type}\ndata: ${JSON.stringify(ev)}\n\n`);
         st.sent++;
         if (TERMINAL.has(ev.type)) return finish('end');

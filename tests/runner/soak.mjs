@@ -158,9 +158,9 @@ try {
         { route: 'events.list', ms: 900, count: 6, credential: 'token' },
         { route: 'work.poll', ms: 500, count: 4, credential: 'env' },
       ],
-      // A drop is taken by the next streams to open, and some of those (the
-      // idle re-reads) see no event: the clean end fires after the first
-      // event, so that one wave's six are not all spent on such streams.
+      // A drop is taken by the next streams to carry an event; the clean end
+      // fires at the first, so that it is not lost to a stream whose session
+      // ends after one or two events.
       sse_drop: { after_events: 1, count: 6, mode: 'end' },
     });
     await cp.faults({ sse_drop: { after_events: 3, count: 6, mode: 'destroy' } });
