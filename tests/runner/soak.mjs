@@ -296,6 +296,12 @@ try {
     const end = w.history.find((x) => Date.parse(x.at) > t0 && (x.to === 'queued' || x.to === 'stopped'));
     return { from: t0, to: end ? Date.parse(end.at) : Infinity };
   }));
+  // A call its claim stopped while it ran is answered as SDK 1.17 does.
+  const wasDisrupted = (r) => {
+    const text = (r?.content ?? []).map((b) => b.text ?? '').join('');
+    return !!r?.is_error && (/^tool '\w+' was stopped, and may have already done some or all of its work$/.test(text) ||
+      /^tool '\w+' was interrupted: the runner restarted while it ran, and it may have already done some or all of its work; it was not run again$/.test(text));
+  };
   const problems = { noResult: [], dupResult: [], wrong: [], ranTwice: [], ranTwiceInFlight: [], notRun: [], extraCalls: [] };
   let totalCalls = 0;
   let interrupted = 0;
@@ -312,11 +318,19 @@ try {
       if (rs.length === 0) return problems.noResult.push(tag);
       if (rs.length > 1) problems.dupResult.push(tag);
       const text = (rs[0].content ?? []).map((b) => b.text ?? '').join('');
-      // A call its claim stopped while it ran is answered as SDK 1.17 does.
-      const disrupted = rs[0].is_error && (/^tool '\w+' was stopped, and may have already done some or all of its work$/.test(text) ||
-        /^tool '\w+' was interrupted: the runner restarted while it ran, and it may have already done some or all of its work; it was not run again$/.test(text));
-      if (disrupted) interrupted++;
-      else if (text !== s.calls[i]?.want || rs[0].is_error) problems.wrong.push({ tag, text: text.slice(0, 200), is_error: rs[0].is_error });
+      const disrupted = wasDisrupted(rs[0]);
+      // A write stopped before it ran leaves no file for the read after it.
+      const writeLost = s.calls[i]?.name === 'read' && text === `read: f${s.k}.txt: no such file or directory` &&
+        wasDisrupted(results.find((r) => r.tool_use_id === uses[i - 2]?.id));
+      if (disrupted || writeLost) interrupted++;
+      else if (text !== s.calls[i]?.want || rs[0].is_error) {
+        // With what the session's other calls answered, and when, to tell a cause.
+        const answers = uses.map((x, j) => {
+          const r = results.find((y) => y.tool_use_id === x.id);
+          return `c${j} ${r?.processed_at ?? '-'} ${r?.is_error ? 'error ' : ''}${((r?.content ?? []).map((b) => b.text ?? '').join('')).slice(0, 80)}`;
+        });
+        problems.wrong.push({ tag, text: text.slice(0, 200), is_error: rs[0].is_error, answers, claims: claimsOf(s.id) });
+      }
       if (s.calls[i]?.name !== 'bash') return;
       const n = runs.get(tag) ?? 0;
       const from = Date.parse(u.processed_at);
@@ -335,7 +349,7 @@ try {
       else if (n >= 2) problems.ranTwiceInFlight.push(tag);
     });
   }
-  note(`${totalCalls} calls, ${interrupted} answered as stopped or interrupted by a restart, ${problems.ranTwiceInFlight.length} call(s) ran again after their claim ended mid-call`);
+  note(`${totalCalls} calls, ${interrupted} answered as stopped or interrupted by a restart (or a read after such a write), ${problems.ranTwiceInFlight.length} call(s) ran again after their claim ended mid-call`);
   ok(problems.noResult.length === 0, `no tool result lost (${totalCalls} calls)`, problems.noResult);
   ok(problems.dupResult.length === 0, 'no tool call answered twice', problems.dupResult);
   ok(!rep.mistake_counts.tool_result_duplicate && !rep.mistake_counts.tool_result_unknown_tool_use, 'the control plane saw no duplicate or unknown tool result', rep.mistake_counts);
