@@ -571,6 +571,7 @@ call_finished(struct stream *st, struct call *c)
 		return;
 	st->view.running = NULL;
 	st->tool_running = 0;
+	call_drop_input(c);
 	journal_item_call_over(st->journal, c->id);
 	/* A call left to others did not run. */
 	if (!c->declined)

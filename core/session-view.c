@@ -192,7 +192,16 @@ free_call_event(struct call *c)
 	free(c->input);
 	free(c->thread_id);
 	c->name = c->input = c->thread_id = NULL;
+	c->input_len = 0;
 	c->has_event = 0;
+}
+
+void
+call_drop_input(struct call *c)
+{
+	free(c->input);
+	c->input = NULL;
+	c->input_len = 0;
 }
 
 static int
@@ -209,11 +218,15 @@ set_call_event(struct call *c, const struct json_doc *doc, int custom)
 		raw = json_raw(doc, input, &raw_len);
 	free_call_event(c);
 	c->name = strdup(name ? name : "");
-	c->input = strndup(raw, raw_len);
-	c->input_len = raw_len;
+	/* A call that ran never runs again: its input (a file's whole content,
+	 * for a write) is not kept when a reconnection reads its event again. */
+	if (!c->handled) {
+		c->input = strndup(raw, raw_len);
+		c->input_len = raw_len;
+	}
 	/* An empty thread id names the primary thread, as no id does. */
 	c->thread_id = thread && *thread ? strdup(thread) : NULL;
-	if (!c->name || !c->input || (thread && *thread && !c->thread_id)) {
+	if (!c->name || (!c->handled && !c->input) || (thread && *thread && !c->thread_id)) {
 		free_call_event(c);
 		return -ENOMEM;
 	}

@@ -41,7 +41,7 @@ struct call {
 	/* The agent.tool_use or agent.custom_tool_use, once read. */
 	int has_event;
 	char *name;
-	char *input;
+	char *input; /* NULL once it ran (call_drop_input) */
 	size_t input_len;
 	char *thread_id; /* NULL: the primary thread */
 	int custom;
@@ -129,5 +129,7 @@ int call_is_denied(const struct call *c);
 int call_is_unconfirmed(const struct call *c);
 /* Whether the session no longer takes a result for `c`. */
 int call_is_resolved(const struct call *c);
+/* Its run is over: the input goes, and does not come back with its event. */
+void call_drop_input(struct call *c);
 
 #endif

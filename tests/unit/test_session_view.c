@@ -288,6 +288,48 @@ test_events_apply_once_a_view(void **state)
 	session_view_release(&v);
 }
 
+/* A call keeps its input until its run is over; a reconnection that reads
+ * its event again brings back its name and thread, not its input (a whole
+ * file's content, for a write).  A call that has not run keeps it. */
+static void
+test_a_call_that_ran_keeps_no_input(void **state)
+{
+	static const char big[] =
+		"{\"type\":\"agent.tool_use\",\"id\":\"w1\",\"name\":\"write\","
+		"\"input\":{\"file_path\":\"a\",\"content\":\"0123456789\"}" ON_THREAD("th") "}";
+	struct session_view v;
+	struct call *c;
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	session_view_begin(&v);
+	apply_text(&v, big);
+	apply_text(&v, USE("u1", ON_THREAD("th")));
+	c = session_view_find(&v, "w1");
+	assert_non_null(c);
+	assert_non_null(c->input);
+	assert_memory_equal(c->input, "{\"file_path\":\"a\",\"content\":\"0123456789\"}",
+			    c->input_len);
+	/* As the stream runs it, then finishes it. */
+	c->handled = 1;
+	call_drop_input(c);
+	assert_null(c->input);
+	assert_int_equal(c->input_len, 0);
+	session_view_begin(&v);
+	apply_text(&v, big);
+	apply_text(&v, USE("u1", ON_THREAD("th")));
+	assert_ptr_equal(session_view_find(&v, "w1"), c);
+	assert_true(c->has_event);
+	assert_string_equal(c->name, "write");
+	assert_string_equal(c->thread_id, "th");
+	assert_null(c->input);
+	/* u1 has not run: its input came back with its event. */
+	c = session_view_find(&v, "u1");
+	assert_non_null(c->input);
+	assert_memory_equal(c->input, "{}", 2);
+	session_view_release(&v);
+}
+
 int
 main(void)
 {
@@ -295,6 +337,7 @@ main(void)
 		cmocka_unit_test(test_call_states),
 		cmocka_unit_test(test_answered_calls_leave_the_list),
 		cmocka_unit_test(test_events_apply_once_a_view),
+		cmocka_unit_test(test_a_call_that_ran_keeps_no_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
