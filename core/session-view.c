@@ -185,23 +185,22 @@ new_call(struct session_view *v, const char *id)
 	return c;
 }
 
-static void
-free_call_event(struct call *c)
-{
-	free(c->name);
-	free(c->input);
-	free(c->thread_id);
-	c->name = c->input = c->thread_id = NULL;
-	c->input_len = 0;
-	c->has_event = 0;
-}
-
 void
 call_drop_input(struct call *c)
 {
 	free(c->input);
 	c->input = NULL;
 	c->input_len = 0;
+}
+
+static void
+free_call_event(struct call *c)
+{
+	free(c->name);
+	free(c->thread_id);
+	c->name = c->thread_id = NULL;
+	call_drop_input(c);
+	c->has_event = 0;
 }
 
 static int

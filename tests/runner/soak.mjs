@@ -296,9 +296,10 @@ try {
     const end = w.history.find((x) => Date.parse(x.at) > t0 && (x.to === 'queued' || x.to === 'stopped'));
     return { from: t0, to: end ? Date.parse(end.at) : Infinity };
   }));
+  const textOf = (r) => (r?.content ?? []).map((b) => b.text ?? '').join('');
   // A call its claim stopped while it ran is answered as SDK 1.17 does.
   const wasDisrupted = (r) => {
-    const text = (r?.content ?? []).map((b) => b.text ?? '').join('');
+    const text = textOf(r);
     return !!r?.is_error && (/^tool '\w+' was stopped, and may have already done some or all of its work$/.test(text) ||
       /^tool '\w+' was interrupted: the runner restarted while it ran, and it may have already done some or all of its work; it was not run again$/.test(text));
   };
@@ -317,17 +318,18 @@ try {
       const tag = `s${s.k}c${i}`;
       if (rs.length === 0) return problems.noResult.push(tag);
       if (rs.length > 1) problems.dupResult.push(tag);
-      const text = (rs[0].content ?? []).map((b) => b.text ?? '').join('');
+      const text = textOf(rs[0]);
       const disrupted = wasDisrupted(rs[0]);
       // A write stopped before it ran leaves no file for the read after it.
+      const write = uses[s.calls.findIndex((c) => c.name === 'write')];
       const writeLost = s.calls[i]?.name === 'read' && text === `read: f${s.k}.txt: no such file or directory` &&
-        wasDisrupted(results.find((r) => r.tool_use_id === uses[i - 2]?.id));
+        wasDisrupted(results.find((r) => r.tool_use_id === write?.id));
       if (disrupted || writeLost) interrupted++;
       else if (text !== s.calls[i]?.want || rs[0].is_error) {
         // With what the session's other calls answered, and when, to tell a cause.
         const answers = uses.map((x, j) => {
           const r = results.find((y) => y.tool_use_id === x.id);
-          return `c${j} ${r?.processed_at ?? '-'} ${r?.is_error ? 'error ' : ''}${((r?.content ?? []).map((b) => b.text ?? '').join('')).slice(0, 80)}`;
+          return `c${j} ${r?.processed_at ?? '-'} ${r?.is_error ? 'error ' : ''}${textOf(r).slice(0, 80)}`;
         });
         problems.wrong.push({ tag, text: text.slice(0, 200), is_error: rs[0].is_error, answers, claims: claimsOf(s.id) });
       }

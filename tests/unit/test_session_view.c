@@ -308,6 +308,7 @@ test_a_call_that_ran_keeps_no_input(void **state)
 	c = session_view_find(&v, "w1");
 	assert_non_null(c);
 	assert_non_null(c->input);
+	assert_int_equal(c->input_len, strlen("{\"file_path\":\"a\",\"content\":\"0123456789\"}"));
 	assert_memory_equal(c->input, "{\"file_path\":\"a\",\"content\":\"0123456789\"}",
 			    c->input_len);
 	/* As the stream runs it, then finishes it. */
@@ -326,6 +327,7 @@ test_a_call_that_ran_keeps_no_input(void **state)
 	/* u1 has not run: its input came back with its event. */
 	c = session_view_find(&v, "u1");
 	assert_non_null(c->input);
+	assert_int_equal(c->input_len, 2);
 	assert_memory_equal(c->input, "{}", 2);
 	session_view_release(&v);
 }
