@@ -19,8 +19,12 @@ would_block(int err)
 	return err == EAGAIN || err == EWOULDBLOCK;
 }
 
+/* A drain (`ready`: the fd polled readable) stops after a short read: the
+ * pipe or socket had nothing more at that moment, and the read that would
+ * say so (EAGAIN) is a system call per wakeup saved, two a tool call.  What
+ * comes later, end of file included, makes the fd readable again. */
 static int
-read_chunks(int fd, nbio_data_fn on_data, void *userdata, size_t budget)
+read_chunks(int fd, nbio_data_fn on_data, void *userdata, size_t budget, int ready)
 {
 	char chunk[NBIO_CHUNK];
 
@@ -37,6 +41,8 @@ read_chunks(int fd, nbio_data_fn on_data, void *userdata, size_t budget)
 		r = on_data(userdata, chunk, (size_t)n);
 		if (r < 0)
 			return r;
+		if (ready && (size_t)n < sizeof(chunk))
+			return 0;
 		total += (size_t)n;
 	}
 	return 0; /* more to read: the loop is level-triggered and calls again */
@@ -45,13 +51,13 @@ read_chunks(int fd, nbio_data_fn on_data, void *userdata, size_t budget)
 int
 nbio_drain(int fd, nbio_data_fn on_data, void *userdata)
 {
-	return read_chunks(fd, on_data, userdata, NBIO_DRAIN_MAX);
+	return read_chunks(fd, on_data, userdata, NBIO_DRAIN_MAX, 1);
 }
 
 int
 nbio_read_all(int fd, nbio_data_fn on_data, void *userdata)
 {
-	int r = read_chunks(fd, on_data, userdata, SIZE_MAX);
+	int r = read_chunks(fd, on_data, userdata, SIZE_MAX, 0);
 
 	return r == 1 ? 0 : r == 0 ? -EAGAIN : r;
 }

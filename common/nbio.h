@@ -20,9 +20,11 @@
  * nbio_drain (e.g. when the callback closed the fd). */
 typedef int (*nbio_data_fn)(void *userdata, const char *data, size_t len);
 
-/* Read fd until it would block or reaches end of file, handing each chunk to
- * on_data.  It stops with 0 after 1 MiB: readiness is level-triggered, so
- * the loop calls again and a busy writer cannot starve the other fds. */
+/* Read fd, polled readable, until it would block, a read comes back short
+ * (the fd had no more then) or end of file, handing each chunk to on_data.
+ * It stops with 0 after 1 MiB: readiness is level-triggered, so the loop
+ * calls again and a busy writer cannot starve the other fds.  End of file
+ * after a short read is seen on that next call. */
 int nbio_drain(int fd, nbio_data_fn on_data, void *userdata);
 
 /* Read a blocking fd (a file) to its end, handing each chunk to on_data: 0,
