@@ -3,23 +3,53 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #ifdef HAVE_SYS_RANDOM_H
 #include <sys/random.h>
 #endif
 
 #include "rand.h"
+#include "wipe.h"
 
-int
-rand_bytes(void *p, size_t n)
+/* Bytes of the kernel's generator taken ahead, as many as one getentropy()
+ * gives, so that a tool call's sentinel (16 bytes) does not cost a system
+ * call of its own.  Each thread has its own; a child of fork() drops what
+ * it inherited, so parent and child never hand out the same bytes. */
+#define RAND_POOL_SIZE 256
+
+struct rand_pool {
+	unsigned char bytes[RAND_POOL_SIZE];
+	size_t left;
+};
+
+static _Thread_local struct rand_pool pool;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void
+pool_drop(void)
+{
+	secret_wipe(pool.bytes, sizeof(pool.bytes));
+	pool.left = 0;
+}
+
+static void
+pool_watch_forks(void)
+{
+	(void)pthread_atfork(NULL, NULL, pool_drop);
+}
+
+static int
+kernel_bytes(void *p, size_t n)
 {
 	unsigned char *out = p;
 	int fd;
 
 #ifdef HAVE_GETENTROPY
-	/* No descriptor to open: a tool call asks for its sentinel here. */
+	/* No descriptor to open. */
 	while (n > 0) {
 		size_t chunk = n < 256 ? n : 256;
 
@@ -48,6 +78,34 @@ rand_bytes(void *p, size_t n)
 		n -= (size_t)r;
 	}
 	close(fd);
+	return 0;
+}
+
+int
+rand_bytes(void *p, size_t n)
+{
+	unsigned char *out = p;
+
+	(void)pthread_once(&pool_once, pool_watch_forks);
+	while (n > 0) {
+		size_t take;
+		int r;
+
+		if (pool.left == 0) {
+			if (n >= sizeof(pool.bytes))
+				return kernel_bytes(out, n);
+			if ((r = kernel_bytes(pool.bytes, sizeof(pool.bytes))) < 0)
+				return r;
+			pool.left = sizeof(pool.bytes);
+		}
+		take = n < pool.left ? n : pool.left;
+		/* Taken from the end, and wiped: a byte is handed out once. */
+		memcpy(out, pool.bytes + pool.left - take, take);
+		secret_wipe(pool.bytes + pool.left - take, take);
+		pool.left -= take;
+		out += take;
+		n -= take;
+	}
 	return 0;
 }
 

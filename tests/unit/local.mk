@@ -14,6 +14,12 @@ tests_unit_test_nbio_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_nbio_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_nbio
 
+check_PROGRAMS += tests/unit/test_rand
+tests_unit_test_rand_SOURCES = tests/unit/test_rand.c
+tests_unit_test_rand_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_rand_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_rand
+
 check_PROGRAMS += tests/unit/test_secret
 tests_unit_test_secret_SOURCES = tests/unit/test_secret.c
 tests_unit_test_secret_CFLAGS = $(UNIT_COMPILE_FLAGS)
