@@ -8,6 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -284,6 +289,132 @@ test_bad_arguments(void **state)
 	loop_free(loop);
 }
 
+/* ---- curl's connections between requests ------------------------------- */
+
+/* A keep-alive server in a child process: two answers a connection, then,
+ * once the client has let the connection rest, it closes it.  One byte to
+ * report_fd per connection accepted ('a') and per answer ('r'). */
+static void
+serve_two_then_close(int lfd, int report_fd)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+	for (;;) {
+		int c = accept(lfd, NULL, NULL);
+
+		if (c < 0 || write(report_fd, "a", 1) != 1)
+			_exit(1);
+		for (int answered = 0; answered < 2;) {
+			char buf[4096];
+			ssize_t n = read(c, buf, sizeof(buf) - 1);
+
+			if (n <= 0)
+				break;
+			buf[n] = '\0';
+			if (!strstr(buf, "\r\n\r\n"))
+				continue; /* the test's requests fit one read */
+			if (write(report_fd, "r", 1) != 1 ||
+			    write(c, answer, sizeof(answer) - 1) != (ssize_t)sizeof(answer) - 1)
+				_exit(1);
+			answered++;
+		}
+		usleep(50 * 1000);
+		close(c);
+	}
+}
+
+struct fetch {
+	struct loop *loop;
+	long status;
+};
+
+static void
+fetched(void *userdata, const struct http_response *resp)
+{
+	struct fetch *f = userdata;
+
+	f->status = resp->status;
+	loop_quit(f->loop, 0);
+}
+
+static long
+fetch(struct loop *loop, const char *url)
+{
+	struct fetch f = { loop, 0 };
+	struct http_options o = {
+		.method = "GET", .url = url, .timeout_ms = 5000, .on_done = fetched, .userdata = &f
+	};
+
+	assert_int_equal(http_request_start(loop, &o, NULL), 0);
+	assert_int_equal(loop_run(loop), 0);
+	return f.status;
+}
+
+static double
+cpu_seconds(void)
+{
+	struct rusage ru;
+
+	assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Between requests a connection's socket stays watched for the next one
+ * (loop.c, curl_socket_cb).  The server closing it meanwhile neither keeps
+ * the loop busy (the closed socket would be reported at every turn) nor
+ * stands in the way of the next request, which connects again. */
+static void
+test_a_connection_closed_between_requests(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	char url[64], seen[16];
+	int report[2];
+	double cpu;
+	pid_t pid;
+	ssize_t n;
+
+	assert_non_null(loop);
+	assert_true(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+	assert_int_equal(pipe(report), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(report[0]);
+		serve_two_then_close(lfd, report[1]);
+	}
+	close(report[1]);
+	close(lfd);
+
+	assert_int_equal(fetch(loop, url), 200);
+	assert_int_equal(fetch(loop, url), 200); /* the same connection */
+	/* The server closes it while it rests. */
+	cpu = cpu_seconds();
+	assert_int_equal(loop_add_timer(loop, 300, quit_cb, loop, NULL), 0);
+	assert_int_equal(loop_run(loop), 7);
+	assert_true(cpu_seconds() - cpu < 0.15);
+	assert_int_equal(fetch(loop, url), 200);
+
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	n = read(report[0], seen, sizeof(seen) - 1);
+	assert_true(n > 0);
+	seen[n] = '\0';
+	assert_string_equal(seen, "arrar");
+	close(report[0]);
+	loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -295,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_interest_changes),
 		cmocka_unit_test(test_second_watch_of_an_fd_is_refused),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_a_connection_closed_between_requests),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
