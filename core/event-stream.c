@@ -19,7 +19,7 @@
 
 #define STREAM_BACKOFF_MIN_MS 500L
 #define STREAM_BACKOFF_MAX_MS 10000L
-#define STREAM_SILENCE_SEC 120L /* no byte, not even a keep-alive */
+#define STREAM_SILENCE_MS 120000L /* no byte, not even a keep-alive */
 #define STREAM_MAX_MESSAGE (8u << 20)
 /* An event of the history past this is read as a stub (its type and ids),
  * so that the rest of its page still fits HTTP_MAX_BODY. */
@@ -96,6 +96,7 @@ struct stream {
 	struct loop_timer *read_timer; /* due at read_timer_due, at or before read_due */
 	uint64_t read_timer_due;
 	uint64_t read_due; /* the current read's deadline (loop_now_ms()) */
+	uint64_t byte_at;  /* when the stream's connection last gave a byte */
 	long read_timeout_ms;
 	int read_attempts;
 	long live_timeout_ms;	  /* the next message's, once live */
@@ -917,19 +918,39 @@ reconnect_later(struct stream *st)
 								    : st->backoff_ms * 2;
 }
 
+static void read_timeout_fired(void *userdata);
+
+/* The same timer keeps the silence limit: a connection that gave no byte
+ * in STREAM_SILENCE_MS died without closing.  (curl's own low-speed check
+ * would wake every stream's transfer once a second to tell.) */
+static void
+arm_read_timer(struct stream *st, uint64_t now)
+{
+	uint64_t due = st->read_due;
+
+	if (st->byte_at + STREAM_SILENCE_MS < due)
+		due = st->byte_at + STREAM_SILENCE_MS;
+	st->read_timer_due = due;
+	loop_add_timer(st->loop, due > now ? due - now : 0, read_timeout_fired, st,
+		       &st->read_timer);
+}
+
 static void
 read_timeout_fired(void *userdata)
 {
 	struct stream *st = userdata;
+	uint64_t now = loop_now_ms();
 
 	st->read_timer = NULL;
-	if (loop_now_ms() < st->read_due) {
-		st->read_timer_due = st->read_due;
-		loop_add_timer(st->loop, st->read_due - loop_now_ms(), read_timeout_fired, st,
-			       &st->read_timer);
+	if (now < st->read_due && now < st->byte_at + STREAM_SILENCE_MS) {
+		arm_read_timer(st, now);
 		return;
 	}
-	if (st->phase == PHASE_LIVE) {
+	if (now < st->read_due) {
+		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
+			 "no byte in %ld ms, not even a keep-alive, reconnecting",
+			 STREAM_SILENCE_MS);
+	} else if (st->phase == PHASE_LIVE) {
 		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,
 			 "no whole message in %ld ms, not even a keep-alive, reconnecting",
 			 st->live_timeout_ms);
@@ -951,14 +972,14 @@ static void
 read_deadline(struct stream *st)
 {
 	long ms = st->phase == PHASE_LIVE ? st->live_timeout_ms : st->read_timeout_ms;
+	uint64_t now = loop_now_ms();
 
-	st->read_due = loop_now_ms() + (uint64_t)ms;
+	st->read_due = now + (uint64_t)ms;
 	if (st->read_timer && st->read_timer_due <= st->read_due)
 		return;
 	loop_cancel_timer(st->read_timer);
 	st->read_timer = NULL;
-	st->read_timer_due = st->read_due;
-	loop_add_timer(st->loop, (uint64_t)ms, read_timeout_fired, st, &st->read_timer);
+	arm_read_timer(st, now);
 }
 
 /* A read failed: a refusal (4xx but 408, 409, 429) ends the stream, the
@@ -1270,6 +1291,7 @@ sse_chunk(void *userdata, const char *data, size_t n)
 {
 	struct stream *st = userdata;
 
+	st->byte_at = loop_now_ms();
 	return sse_parser_feed(&st->parser, data, n);
 }
 
@@ -1314,6 +1336,7 @@ connect_stream(struct stream *st)
 	st->stream_open = 0;
 	st->status_read = 0;
 	st->reads_began = loop_now_ms();
+	st->byte_at = st->reads_began;
 	st->read_timeout_ms = backoff_ms(st->read_attempts++, READ_TIMEOUT_MS, READ_TIMEOUT_MAX_MS);
 	if (buf_puts(&url, api_base_url(st->api)) < 0 ||
 	    api_path(&url, "/v1/sessions/%s/events/stream", st->session_id) < 0 ||
@@ -1330,7 +1353,6 @@ connect_stream(struct stream *st)
 	o.method = "GET";
 	o.url = url.data;
 	o.headers = headers;
-	o.low_speed_time_sec = STREAM_SILENCE_SEC;
 	o.on_headers = sse_headers;
 	o.on_chunk = sse_chunk;
 	o.on_done = sse_done;

@@ -214,10 +214,6 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, 15L);
 	if (o->timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
-	if (o->low_speed_time_sec > 0) {
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, o->low_speed_time_sec);
-	}
 	if (strcmp(o->method, "POST") == 0) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(o->body ? o->body_len : 0));
 		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body ? o->body : "");

@@ -45,7 +45,6 @@ struct http_options {
 	size_t body_len;
 	long timeout_ms;	    /* whole transfer; 0 for none (streams) */
 	long connect_timeout_ms;    /* default 10 s */
-	long low_speed_time_sec;    /* abort a stream silent this long; 0 off */
 	http_headers_cb on_headers; /* streams only, may be NULL */
 	http_chunk_cb on_chunk;	    /* set for a stream */
 	http_done_cb on_done;
