@@ -21,13 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "descriptors.h"
 #include "host-command.h"
 #include "host.h"
 #include "http-header.h"
@@ -108,6 +108,9 @@ struct runner {
 	uint64_t unused_since_ms;
 	uint64_t capacity_freed_ms;
 	int disk_low;
+	long fd_limit;		    /* open files allowed, 0 for no limit */
+	int fds_short;		    /* too few free for one more session */
+	uint64_t fds_warned_ms;	    /* when that was last said */
 	uint64_t reread_poll_ok_ms; /* last_poll_ok_ms when the key was last re-read on 401 */
 	int reread_once;
 
@@ -233,6 +236,31 @@ session_finished(struct runtime *rt, struct session *s)
 
 /* ---- capacity and lifecycle --------------------------------------------- */
 
+/* Descriptors for one more session?  A shortage is said at most once a
+ * minute: at the edge it comes and goes with each session's end. */
+static int
+descriptors_free(struct runner *r)
+{
+	long in_use;
+	int room = descriptors_room_for_session(r->fd_limit, r->n_sessions, descriptors_open(),
+						&in_use);
+	uint64_t now = loop_now_ms();
+
+	if (!room && !r->fds_short && (!r->fds_warned_ms || now - r->fds_warned_ms >= 60000)) {
+		log_warning("runner",
+			    "%ld of %ld open files in use with %d sessions: claiming no work until "
+			    "more are free; raise the limit (LimitNOFILE= in a systemd unit, or "
+			    "ulimit -n) or lower --capacity",
+			    in_use, r->fd_limit, r->n_sessions);
+		r->fds_warned_ms = now;
+	} else if (room && r->fds_short) {
+		log_debug("runner", "open files free again (%ld of %ld in use): claiming work",
+			  in_use, r->fd_limit);
+	}
+	r->fds_short = !room;
+	return room;
+}
+
 static int
 has_capacity(void *userdata)
 {
@@ -240,7 +268,8 @@ has_capacity(void *userdata)
 	const struct settings *s = r->rt.settings;
 
 	return !r->draining && !r->retiring && !r->disk_low && r->upgrade < UPGRADE_HOLDING &&
-	       r->n_sessions < s->capacity && (s->max_sessions == 0 || r->claims < s->max_sessions);
+	       r->n_sessions < s->capacity &&
+	       (s->max_sessions == 0 || r->claims < s->max_sessions) && descriptors_free(r);
 }
 
 static void
@@ -1050,42 +1079,6 @@ sweep(const struct settings *s, struct spawner *sp)
 			 killed, killed == 1 ? "" : "es");
 }
 
-/* Open files one session may hold at once: its shell's three pipes, its
- * event stream's connection (over HTTP/1.1; over HTTP/2 streams share a
- * few), and while a call runs its record's log, a file tool's directory
- * and file, or rg's pipes; plus a base for the runner itself. */
-#define FDS_PER_SESSION 8
-#define FDS_BASE 64
-
-/* Raise the soft open-file limit to the hard one (distributions start
- * daemons at 1024), and say so when --capacity would not fit anyway. */
-static void
-raise_fd_limit(const struct settings *s)
-{
-	struct rlimit rl;
-	rlim_t need = FDS_BASE + (rlim_t)s->capacity * FDS_PER_SESSION;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		struct rlimit want = { rl.rlim_max, rl.rlim_max };
-
-		/* macOS refuses RLIM_INFINITY for files: settle for what fits. */
-		if (setrlimit(RLIMIT_NOFILE, &want) < 0) {
-			want.rlim_cur = need > rl.rlim_cur ? need : rl.rlim_cur;
-			if (setrlimit(RLIMIT_NOFILE, &want) < 0)
-				want.rlim_cur = rl.rlim_cur;
-		}
-		rl.rlim_cur = want.rlim_cur;
-	}
-	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
-		log_warning("runner",
-			    "--capacity %d may need about %llu open files, but the limit is %llu: "
-			    "raise it "
-			    "(ulimit -n, or LimitNOFILE= in a systemd unit) or lower --capacity",
-			    s->capacity, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
-}
-
 /* Everything but the poller; `key` is taken (may be NULL for run-item). */
 /* A root runner's sandbox runs as a user of its own, and the file tools
  * take that user's identity only in a directory it owns: in a --workdir it
@@ -1132,7 +1125,7 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 		if (ret)
 			return ret;
 	}
-	raise_fd_limit(s);
+	r->fd_limit = descriptors_raise_limit(s->capacity);
 	/* curl may write to a closed socket; children get SIGPIPE back. */
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -3,20 +3,14 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  apiClient, cp, done, environment, ok, say, startRunner, textOf, toolCalls, TMP, trackedProcs, until, untilNoTracked,
+  apiClient, cp, done, environment, ok, queueSleepers, startRunner, textOf, toolCalls, TMP, trackedProcs, until, untilNoTracked,
   untilTurnEnds,
 } from './lib.mjs';
 
 const client = apiClient();
 const N = 4;
 const { env, key } = await environment(client, 'capacity');
-const sessions = [];
-for (let i = 0; i < N; i++) {
-  const s = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
-  await cp.script(s.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: `sleep 2; echo s${i}` } }], message: 'got {{result.0}}' }] });
-  await say(client, s.id, 'go');
-  sessions.push(s);
-}
+const sessions = await queueSleepers(client, env.id, N, 2);
 const t0 = Date.now();
 const baseDir = join(TMP, 'capacity-base');
 const runner = startRunner({ envId: env.id, key, baseDir, workerId: 'capacity', extra: ['--capacity', String(N)] });

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cp, until } from '../sdk/lib.mjs';
+import { cp, say, until } from '../sdk/lib.mjs';
 
 export * from '../sdk/lib.mjs';
 
@@ -98,6 +98,21 @@ export function startRunner({ envId, key, workdir, baseDir, stateDir, maxIdleSec
 }
 
 /** SIGKILLs every runner still running (for `finally` blocks and crashes). */
+/**
+ * Queues `n` sessions of `envId`, each told "go" and scripted to run one
+ * `sleep SEC; echo sI` and answer "got sI".  Returns the sessions.
+ */
+export async function queueSleepers(client, envId, n, sec) {
+  const sessions = [];
+  for (let i = 0; i < n; i++) {
+    const s = await client.beta.sessions.create({ agent: 'agent_local', environment_id: envId });
+    await cp.script(s.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: `sleep ${sec}; echo s${i}` } }], message: 'got {{result.0}}' }] });
+    await say(client, s.id, 'go');
+    sessions.push(s);
+  }
+  return sessions;
+}
+
 export function killAll() {
   for (const p of running) p.kill('SIGKILL');
 }

@@ -132,6 +132,13 @@ tests_unit_test_status_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_status_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_status
 
+# The open-file budget.
+check_PROGRAMS += tests/unit/test_descriptors
+tests_unit_test_descriptors_SOURCES = tests/unit/test_descriptors.c
+tests_unit_test_descriptors_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_descriptors_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_descriptors
+
 # The key-file policy.
 check_PROGRAMS += tests/unit/test_keyfile
 tests_unit_test_keyfile_SOURCES = tests/unit/test_keyfile.c

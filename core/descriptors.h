@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runner's open-file budget.  Every session holds descriptors (its
+ * shell's pipes, its event stream's connection) and takes more for a
+ * while during each call (its record's log, a file tool's files, a
+ * connection for the result).  A runner that runs out cannot open the
+ * connection for a heartbeat and loses its leases, so it stops claiming
+ * work while a new session and the running ones' bursts would not fit.
+ */
+#ifndef ER_DESCRIPTORS_H
+#define ER_DESCRIPTORS_H
+
+/* The most a session may hold at once: its shell's three pipes, its event
+ * stream's connection over HTTP/1.1, and while a call runs its record's
+ * log, a file tool's directory and file, or rg's pipes. */
+#define DESCRIPTORS_PER_SESSION 8
+/* The runner's own: log, loop, listeners, plugins, idle connections. */
+#define DESCRIPTORS_BASE 64
+
+/* Raise the soft open-file limit to the hard one (distributions start
+ * daemons at 1024), warning when `capacity` sessions would not fit.  The
+ * limit then in force; 0 when there is none. */
+long descriptors_raise_limit(int capacity);
+
+/* Descriptors open in this process, or -1 when the system cannot tell at
+ * the cost of a system call (Linux counts them in the size of
+ * /proc/self/fd since 6.2). */
+long descriptors_open(void);
+
+/* Room for one more session within `limit` (0: no limit) with `sessions`
+ * running and `open` descriptors in use (-1: unknown, then estimated at
+ * DESCRIPTORS_PER_SESSION each)?  The new session's share and a reserve
+ * for the running ones' bursts, half a descriptor each and
+ * DESCRIPTORS_BASE at least, must stay free; with none running there is
+ * always room.  *in_use: the count the answer went by. */
+int descriptors_room_for_session(long limit, int sessions, long open, long *in_use);
+
+#endif
