@@ -319,6 +319,10 @@ tick(void *userdata)
 
 	r->tick_timer = NULL;
 	check_disk(r);
+	/* Descriptors come back without a session ending too: a burst of
+	 * connections and logs closes. */
+	if (r->fds_short)
+		poller_kick(r->poller);
 	/* Unused: no session for the whole time, and the server said the
 	 * queue is empty since then (only an empty poll shows that no work
 	 * is waiting). */
