@@ -335,10 +335,20 @@ async function scaleOne(kind, n, thinkMs, { big = false } = {}) {
         const batch = await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => createSession(cp, env.id)));
         sessions.push(...batch.map((s) => s.id));
       }
-      // Ramp: every session has had a tool call answered.
+      // Ramp: every session has had a tool call answered.  A ramp that
+      // stalls (a runner short of open files claims no more) fails after a
+      // minute, with what the runner said.
       const rampLimit = 60_000 + n * 250;
       let answered = 0;
-      const ramped = await until(async () => (answered = await cp.answered(env.id)) === n, rampLimit, 500, runners);
+      let progress = { answered: 0, at: now() };
+      const ramped = await until(async () => {
+        answered = await cp.answered(env.id);
+        if (answered > progress.answered) progress = { answered, at: now() };
+        else if (now() - progress.at > 60_000) {
+          throw new Error(`${kind} ${n}: the ramp stalled at ${answered} of ${n} sessions with a tool result; the runner's last complaint: ${runners[0].lastComplaint() || 'none'}`);
+        }
+        return answered === n;
+      }, rampLimit, 500, runners);
       const rampSec = (now() - t0) / 1000;
       if (!ramped) throw new Error(`${kind} ${n}: ${answered} of ${n} sessions had a tool result within ${rampLimit / 1000} s`);
       const cpu0 = procStats(pids);

@@ -182,6 +182,14 @@ export function startRunner(cfg, { kind, env, cpUrl, tmp, workerId, workdir, bas
       const how = proc.signalCode ? `signal ${proc.signalCode}` : `status ${proc.exitCode}`;
       throw new Error(`runner ${workerId} exited (${how})${last ? `: ${last}` : ''}`);
     },
+    /** The last warning or error the runner logged, or ''. */
+    lastComplaint() {
+      try {
+        return readFileSync(logFile, 'utf8').trim().split('\n').findLast((l) => /level=(warning|error)/.test(l))?.slice(0, 300) ?? '';
+      } catch {
+        return '';
+      }
+    },
     stop: (grace) => {
       stopping = true;
       return stopProc(proc, grace);
