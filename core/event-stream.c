@@ -739,12 +739,7 @@ name_oversized_calls(struct stream *st)
 	for (struct call *c = st->view.head; c && st->oversized_uses > 0; c = c->next) {
 		if (!c->in_view || c->has_event || c->handled || !call_is_waited_on(c))
 			continue;
-		free(c->name);
-		if (!(c->name = strdup("(too large)")))
-			return;
-		c->has_event = 1;
-		c->oversized = 1;
-		c->custom = st->oversized_custom > 0;
+		call_set_oversized(c, st->oversized_custom > 0);
 		st->oversized_custom -= c->custom;
 		st->oversized_uses--;
 		log_emit(LOG_LEVEL_WARNING, "stream", &st->ctx,

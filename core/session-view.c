@@ -185,6 +185,32 @@ new_call(struct session_view *v, const char *id)
 	return c;
 }
 
+/* The names most calls have, shared instead of copied for each. */
+#define OVERSIZED_NAME 0
+static const char *const shared_names[] = {
+	"(too large)", "bash", "read", "write", "edit", "glob", "grep", NULL,
+};
+
+static const char *
+copy_name(const char *name)
+{
+	for (size_t i = 0; shared_names[i]; i++) {
+		if (strcmp(name, shared_names[i]) == 0)
+			return shared_names[i];
+	}
+	return strdup(name);
+}
+
+static void
+free_name(const char *name)
+{
+	for (size_t i = 0; shared_names[i]; i++) {
+		if (name == shared_names[i])
+			return;
+	}
+	free((char *)name);
+}
+
 void
 call_drop_input(struct call *c)
 {
@@ -196,9 +222,10 @@ call_drop_input(struct call *c)
 static void
 free_call_event(struct call *c)
 {
-	free(c->name);
+	free_name(c->name);
 	free(c->thread_id);
-	c->name = c->thread_id = NULL;
+	c->name = NULL;
+	c->thread_id = NULL;
 	call_drop_input(c);
 	c->has_event = 0;
 }
@@ -216,7 +243,7 @@ set_call_event(struct call *c, const struct json_doc *doc, int custom)
 	if (input >= 0 && json_kind(doc, input) == JSON_OBJECT)
 		raw = json_raw(doc, input, &raw_len);
 	free_call_event(c);
-	c->name = strdup(name ? name : "");
+	c->name = copy_name(name ? name : "");
 	/* A call that ran never runs again: its input (a file's whole content,
 	 * for a write) is not kept when a reconnection reads its event again. */
 	if (!c->handled) {
@@ -327,7 +354,8 @@ seen_slot(const struct session_view *v, uint64_t key)
 	}
 }
 
-/* Twice the slots once half are used. */
+/* Twice the slots once three quarters are used: a session keeps every
+ * event id it read, and linear probing stays short at that load. */
 static int
 grow_seen(struct session_view *v)
 {
@@ -355,7 +383,7 @@ mark_seen(struct session_view *v, const char *id, uint64_t now_ms)
 	uint64_t key = seen_key(id);
 	struct seen *s;
 
-	if (2 * (v->seen_used + 1) > v->seen_size && grow_seen(v) < 0)
+	if (4 * (v->seen_used + 1) > 3 * v->seen_size && grow_seen(v) < 0)
 		return now_ms | 1;
 	if (!v->seen_used && !v->epoch_ms)
 		v->epoch_ms = now_ms;
@@ -634,14 +662,18 @@ session_view_apply_oversized(struct session_view *v, const char *type, const cha
 	if (!c && !(c = new_call(v, id)))
 		return;
 	enter_view(v, c);
-	if (c->has_event)
-		return;
-	free(c->name);
-	if (!(c->name = strdup("(too large)")))
-		return;
+	if (!c->has_event)
+		call_set_oversized(c, custom);
+}
+
+void
+call_set_oversized(struct call *c, int custom)
+{
+	free_name(c->name);
+	c->name = shared_names[OVERSIZED_NAME];
 	c->has_event = 1;
 	c->oversized = 1;
-	c->custom = custom;
+	c->custom = custom != 0;
 }
 
 void

@@ -39,25 +39,28 @@ struct call {
 	struct call *bucket_next;
 	char *id;
 	/* The agent.tool_use or agent.custom_tool_use, once read. */
-	int has_event;
-	char *name;
-	char *input; /* NULL once it ran (call_drop_input) */
+	const char *name; /* a toolset tool's points into a shared list */
+	char *input;	  /* NULL once it ran (call_drop_input) */
 	size_t input_len;
 	char *thread_id; /* NULL: the primary thread */
-	int custom;
-	enum permission permission;
-
 	/* The view's part. */
-	int in_view;
-	int waits;		 /* -1 not known yet, 0 no, 1 the session waits on it */
 	unsigned long listed_at; /* events read when an idle last listed it */
 	char *thread_stop;	 /* why its thread stopped without listing it, or NULL */
-	enum confirmation confirmation;
 
-	int oversized; /* its event passed the stream's message cap: answered, not run */
-	int handled;   /* run, denied or left to others: never again */
-	int declined;  /* the executor has no tool of that name */
-	int held_logged;
+	/* Flags, packed: a session keeps every call it saw for its life.
+	 * The event's: */
+	unsigned has_event : 1;
+	unsigned custom : 1;
+	unsigned permission : 2; /* enum permission */
+	/* The view's: */
+	unsigned in_view : 1;
+	signed int waits : 2;	   /* -1 not known yet, 0 no, 1 the session waits on it */
+	unsigned confirmation : 2; /* enum confirmation */
+	/* The runner's: */
+	unsigned oversized : 1; /* its event passed the stream's message cap: answered, not run */
+	unsigned handled : 1;	/* run, denied or left to others: never again */
+	unsigned declined : 1;	/* the executor has no tool of that name */
+	unsigned held_logged : 1;
 };
 
 /* An event read: its id's keyed hash (never 0: 0 is an empty slot), when
@@ -129,6 +132,9 @@ int call_is_denied(const struct call *c);
 int call_is_unconfirmed(const struct call *c);
 /* Whether the session no longer takes a result for `c`. */
 int call_is_resolved(const struct call *c);
+/* Its event was too large to read: it is named "(too large)" and gets an
+ * error result once waited on. */
+void call_set_oversized(struct call *c, int custom);
 /* Its run is over: the input goes, and does not come back with its event. */
 void call_drop_input(struct call *c);
 
