@@ -49,6 +49,28 @@ descriptors_open(void)
 	return (long)st.st_size;
 }
 
+long
+descriptors_peak_note(struct descriptors_peak *p, uint64_t now_ms, long open)
+{
+	uint64_t second = now_ms / 1000;
+	long most = open;
+
+	if (open < 0)
+		return -1;
+	/* The seconds gone by since the newest entry start empty. */
+	for (uint64_t s = p->second + 1; s <= second && s - p->second <= DESCRIPTORS_PEAK_SECONDS;
+	     s++)
+		p->per_second[s % DESCRIPTORS_PEAK_SECONDS] = 0;
+	if (second > p->second)
+		p->second = second;
+	if (open > p->per_second[second % DESCRIPTORS_PEAK_SECONDS])
+		p->per_second[second % DESCRIPTORS_PEAK_SECONDS] = open;
+	for (size_t i = 0; i < DESCRIPTORS_PEAK_SECONDS; i++)
+		if (p->per_second[i] > most)
+			most = p->per_second[i];
+	return most;
+}
+
 int
 descriptors_room_for_session(long limit, int sessions, long open, long *in_use)
 {

@@ -10,6 +10,8 @@
 #ifndef ER_DESCRIPTORS_H
 #define ER_DESCRIPTORS_H
 
+#include <stdint.h>
+
 /* The most a session may hold at once: its shell's three pipes, its event
  * stream's connection over HTTP/1.1, and while a call runs its record's
  * log, a file tool's directory and file, or rg's pipes. */
@@ -26,6 +28,22 @@ long descriptors_raise_limit(int capacity);
  * the cost of a system call (Linux counts them in the size of
  * /proc/self/fd since 6.2). */
 long descriptors_open(void);
+
+/* The most descriptors open in any second of the last 30, the longest
+ * a runner waits between two heartbeats of a lease.  A runner's bursts
+ * (calls' logs, results' and heartbeats' connections) come back, and a
+ * claim counted between two of them would leave no room for the next.
+ * Zeroed to start. */
+#define DESCRIPTORS_PEAK_SECONDS 30
+struct descriptors_peak {
+	long per_second[DESCRIPTORS_PEAK_SECONDS]; /* 0: none noted */
+	uint64_t second;			   /* of the newest entry */
+};
+
+/* Note `open` at `now_ms` (a monotonic clock); the most noted over the
+ * last DESCRIPTORS_PEAK_SECONDS, or -1 when `open` is -1 (the system
+ * cannot count). */
+long descriptors_peak_note(struct descriptors_peak *p, uint64_t now_ms, long open);
 
 /* Room for one more session within `limit` (0: no limit) with `sessions`
  * running and `open` descriptors in use (-1: unknown, then estimated at

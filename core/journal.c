@@ -68,7 +68,7 @@ struct journal_item {
 struct result_sync {
 	struct result_sync *next;
 	struct journal_call_rec *c; /* NULL once its entry is gone */
-	int fd;			    /* the calls' log, dup'd */
+	char *log_path;		    /* opened on the thread, when its turn comes */
 	int err;
 };
 
@@ -76,7 +76,9 @@ struct result_sync {
  * time on a thread: an fsync commits the file system's journal, which then
  * holds every line written before it, so the results that come due while a
  * batch is synced cost one commit together, not one each.  (One loop a
- * process: one batch.) */
+ * process: one batch.)  The thread opens each log when it comes to it: a
+ * descriptor held for each result waiting would run an overloaded runner
+ * out of them, thousands at a time. */
 static struct {
 	struct loop *loop;
 	struct result_sync *queue; /* for the next batch */
@@ -817,20 +819,29 @@ batch_free(void *arg)
 	while (w) {
 		struct result_sync *next = w->next;
 
-		close(w->fd);
+		free(w->log_path);
 		free(w);
 		w = next;
 	}
 }
 
 /* On the thread: the first fdatasync commits every line written before
- * it; those after it find little left to do. */
+ * it; those after it find little left to do.  A log removed meanwhile
+ * went with its item: nothing of it is to keep. */
 static void
 batch_work(void *arg)
 {
-	for (struct result_sync *w = arg; w; w = w->next)
-		if (fdatasync(w->fd) < 0)
+	for (struct result_sync *w = arg; w; w = w->next) {
+		int fd = open(w->log_path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0) {
+			w->err = errno == ENOENT ? 0 : -errno;
+			continue;
+		}
+		if (fdatasync(fd) < 0)
 			w->err = -errno;
+		close(fd);
+	}
 }
 
 static void batch_start(void);
@@ -904,11 +915,9 @@ sync_due(void *userdata)
 	struct result_sync *w = calloc(1, sizeof(*w));
 
 	c->sync_timer = NULL;
-	if (!w || (w->fd = fcntl(ji->log_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		int r = w ? -errno : -ENOMEM;
-
+	if (!w || !(w->log_path = strdup(ji->log_path))) {
 		free(w);
-		failed(ji, ji->log_path, r);
+		failed(ji, ji->log_path, -ENOMEM);
 		return;
 	}
 	w->c = c;

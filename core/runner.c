@@ -108,7 +108,8 @@ struct runner {
 	uint64_t unused_since_ms;
 	uint64_t capacity_freed_ms;
 	int disk_low;
-	long fd_limit;		    /* open files allowed, 0 for no limit */
+	long fd_limit; /* open files allowed, 0 for no limit */
+	struct descriptors_peak fds_peak;
 	int fds_short;		    /* too few free for one more session */
 	uint64_t fds_warned_ms;	    /* when that was last said */
 	uint64_t reread_poll_ok_ms; /* last_poll_ok_ms when the key was last re-read on 401 */
@@ -241,16 +242,17 @@ session_finished(struct runtime *rt, struct session *s)
 static int
 descriptors_free(struct runner *r)
 {
-	long in_use;
-	int room = descriptors_room_for_session(r->fd_limit, r->n_sessions, descriptors_open(),
-						&in_use);
 	uint64_t now = loop_now_ms();
+	long in_use;
+	int room = descriptors_room_for_session(
+		r->fd_limit, r->n_sessions,
+		descriptors_peak_note(&r->fds_peak, now, descriptors_open()), &in_use);
 
 	if (!room && !r->fds_short && (!r->fds_warned_ms || now - r->fds_warned_ms >= 60000)) {
 		log_warning("runner",
-			    "%ld of %ld open files in use with %d sessions: claiming no work until "
-			    "more are free; raise the limit (LimitNOFILE= in a systemd unit, or "
-			    "ulimit -n) or lower --capacity",
+			    "%ld of %ld open files in use at the busiest of the last 30 s, with "
+			    "%d sessions: claiming no work until more are free; raise the limit "
+			    "(LimitNOFILE= in a systemd unit, or ulimit -n) or lower --capacity",
 			    in_use, r->fd_limit, r->n_sessions);
 		r->fds_warned_ms = now;
 	} else if (room && r->fds_short) {
@@ -319,8 +321,9 @@ tick(void *userdata)
 
 	r->tick_timer = NULL;
 	check_disk(r);
-	/* Descriptors come back without a session ending too: a burst of
-	 * connections and logs closes. */
+	/* Each second's count, bursts included; and descriptors come back
+	 * without a session ending too. */
+	(void)descriptors_peak_note(&r->fds_peak, now, descriptors_open());
 	if (r->fds_short)
 		poller_kick(r->poller);
 	/* Unused: no session for the whole time, and the server said the

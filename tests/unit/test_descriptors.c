@@ -48,6 +48,30 @@ test_room_for_session(void **state)
 	}
 }
 
+/* The busiest second of the last 30: a burst counts for 30 s. */
+static void
+test_peak_of_the_last_minute(void **state)
+{
+	struct descriptors_peak p = { { 0 }, 0 };
+	const uint64_t t0 = 5000000; /* ms */
+
+	(void)state;
+	assert_int_equal(descriptors_peak_note(&p, t0, 100), 100);
+	assert_int_equal(descriptors_peak_note(&p, t0 + 300, 180), 180);
+	assert_int_equal(descriptors_peak_note(&p, t0 + 900, 120), 180);
+	/* Later seconds, fewer open: the burst still counts. */
+	assert_int_equal(descriptors_peak_note(&p, t0 + 1000, 110), 180);
+	assert_int_equal(descriptors_peak_note(&p, t0 + 29999, 105), 180);
+	/* 30 s after its second, it is forgotten. */
+	assert_int_equal(descriptors_peak_note(&p, t0 + 30000, 105), 110);
+	assert_int_equal(descriptors_peak_note(&p, t0 + 31000, 90), 105);
+	/* Past a silence longer than the window, only the new count. */
+	assert_int_equal(descriptors_peak_note(&p, t0 + 500000, 70), 70);
+	/* Uncounted: unknown, whatever was noted. */
+	assert_int_equal(descriptors_peak_note(&p, t0 + 500100, -1), -1);
+	assert_int_equal(descriptors_peak_note(&p, t0 + 500200, 60), 70);
+}
+
 /* Where the system counts them (Linux since 6.2), the count follows opens
  * and closes exactly; elsewhere it says it cannot tell. */
 static void
@@ -76,6 +100,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_room_for_session),
+		cmocka_unit_test(test_peak_of_the_last_minute),
 		cmocka_unit_test(test_open_count),
 	};
 
