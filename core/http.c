@@ -9,6 +9,8 @@
 #include "http.h"
 #include "secret.h"
 
+#define STREAM_BUFFER_SIZE 4096L
+
 struct http_request {
 	struct loop *loop;
 	enum loop_transfer_kind kind;
@@ -196,6 +198,10 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
 			 o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 10000L);
+	/* A stream is held for its session's life and mostly idle: a receive
+	 * buffer of 4 kB instead of curl's 16 kB is 12 kB less a session. */
+	if (o->long_lived)
+		curl_easy_setopt(e, CURLOPT_BUFFERSIZE, STREAM_BUFFER_SIZE);
 	if (trust_ca_file) {
 		curl_easy_setopt(e, CURLOPT_CAINFO, trust_ca_file);
 		curl_easy_setopt(e, CURLOPT_PROXY_CAINFO, trust_ca_file);
