@@ -12,6 +12,8 @@
 #   ER_BUILD_DIR=build/main       use that build instead of building build/bench
 #   BENCH_SANDBOX_USER=NAME       a user with a uid in 1000-60000, for the firejail backend
 #   BENCH_RESULTS=DIR             write the results there instead
+#   BENCH_KEEP_LOGS=1             keep the scratch folder (every runner's and the
+#                                 control plane's log) and say where it is
 #
 # Installs what is missing (gnuplot, the build tools and the SDK), builds out
 # of tree in build/bench, raises the open-file limit (the hard one too, as root).
@@ -71,7 +73,11 @@ mkdir -p "$out"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/er-bench.XXXXXX")
 # The sandbox user must reach the session directories below it.
 chmod 755 "$tmp"
-trap 'rm -rf "$tmp"' EXIT INT TERM
+if [ -n "${BENCH_KEEP_LOGS:-}" ]; then
+	trap 'say "logs kept in $tmp"' EXIT
+else
+	trap 'rm -rf "$tmp"' EXIT INT TERM
+fi
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- core plugins include 2>/dev/null || commit="$commit+changes"
 say "results in ${out#"$top"/}${QUICK:+ (QUICK)}"
