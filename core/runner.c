@@ -243,17 +243,19 @@ static int
 descriptors_free(struct runner *r)
 {
 	uint64_t now = loop_now_ms();
+	long busiest = descriptors_peak_note(&r->fds_peak, now, descriptors_open());
 	long in_use;
-	int room = descriptors_room_for_session(
-		r->fd_limit, r->n_sessions,
-		descriptors_peak_note(&r->fds_peak, now, descriptors_open()), &in_use);
+	int room = descriptors_room_for_session(r->fd_limit, r->n_sessions, busiest, &in_use);
 
 	if (!room && !r->fds_short && (!r->fds_warned_ms || now - r->fds_warned_ms >= 60000)) {
 		log_warning("runner",
-			    "%ld of %ld open files in use at the busiest of the last 30 s, with "
-			    "%d sessions: claiming no work until more are free; raise the limit "
-			    "(LimitNOFILE= in a systemd unit, or ulimit -n) or lower --capacity",
-			    in_use, r->fd_limit, r->n_sessions);
+			    "%ld of %ld open files in use %s, with %d sessions: claiming no work "
+			    "until more are free; raise the limit (LimitNOFILE= in a systemd unit, "
+			    "or ulimit -n) or lower --capacity",
+			    in_use, r->fd_limit,
+			    busiest < 0 ? "(estimated: 8 a session, the system does not count them)"
+					: "at the busiest of the last 30 s",
+			    r->n_sessions);
 		r->fds_warned_ms = now;
 	} else if (room && r->fds_short) {
 		log_debug("runner", "open files free again (%ld of %ld in use): claiming work",
