@@ -97,7 +97,6 @@ export function startRunner({ envId, key, workdir, baseDir, stateDir, maxIdleSec
   };
 }
 
-/** SIGKILLs every runner still running (for `finally` blocks and crashes). */
 /**
  * Queues `n` sessions of `envId`, each told "go" and scripted to run one
  * `sleep SEC; echo sI` and answer "got sI".  Returns the sessions.
@@ -113,6 +112,7 @@ export async function queueSleepers(client, envId, n, sec) {
   return sessions;
 }
 
+/** SIGKILLs every runner still running (for `finally` blocks and crashes). */
 export function killAll() {
   for (const p of running) p.kill('SIGKILL');
 }
