@@ -154,21 +154,26 @@ async function footprint() {
 
 // ---- 2. claim latency ----------------------------------------------------
 
-const CLAIM_SCRIPT = { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'date +%s%N' } }], message: 'ok' }] };
+// Bash prints when it began the command: $EPOCHREALTIME is read without a
+// fork (a `date` would add its own fork and exec, 2-5 ms on a slow VM).
+const CLAIM_SCRIPT = { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'echo $EPOCHREALTIME' } }], message: 'ok' }] };
 
 async function claimOne(cp, env, r) {
   const t0 = now();
   const s = await createSession(cp, env.id);
+  let created = null;
   const call = await until(async () => {
     const sum = await cp.summary(env.id);
+    created = sum.sessions[s.id]?.created ?? null;
     return sum.sessions[s.id]?.calls[0]?.result ? sum.sessions[s.id].calls[0] : null;
   }, 30_000, 100, [r]);
   if (!call) return { error: 'no tool result within 30 s' };
-  const started = Number(call.text.trim()) / 1e6; // ns → ms since the epoch
+  const started = Number(call.text.trim()) * 1000; // seconds → ms since the epoch
+  if (!Number.isFinite(started) || created === null) return { error: `no start time in '${call.text.slice(0, 80)}'` };
   // Next sample only once the runner has released the item (it is idle again).
   const w = await until(async () => (await cp.summary(env.id)).work.find((x) => x.session_id === s.id && x.state === 'stopped'), 30_000, 100, [r]);
   const handout = w ? Date.parse(w.handouts[0].at) - t0 : null;
-  return { ms: started - t0, handout_ms: handout };
+  return { ms: started - created, post_ms: started - t0, handout_ms: handout };
 }
 
 async function claimLatency() {
@@ -183,6 +188,7 @@ async function claimLatency() {
       const r = startRunner(cfg, { kind, env, cpUrl: cp.url, tmp: TMP, workerId, workdir: join(TMP, workerId), maxIdleSec: 1 });
       await sleepWatching(3000, [r]);
       const samples = [];
+      const fromPost = [];
       const handouts = [];
       const errors = [];
       for (let i = 0; i < P.claimSamples; i++) {
@@ -192,11 +198,12 @@ async function claimLatency() {
         if (x.error) errors.push(x.error);
         else {
           samples.push(x.ms);
+          fromPost.push(x.post_ms);
           handouts.push(x.handout_ms);
         }
       }
       await r.stop();
-      out[kind] = { ...stats(samples), samples: samples.map((x) => round(x, 1)), handout_ms: handouts, errors };
+      out[kind] = { ...stats(samples), samples: samples.map((x) => round(x, 1)), from_post: stats(fromPost), handout_ms: handouts, errors };
     }));
     return out;
   });

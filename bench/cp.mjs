@@ -11,9 +11,9 @@
 // first, as the API): the port file holds "PORT" or "PORT TLS_PORT".
 //
 // GET /_bench/answered?env=ENV: how many sessions have had a tool result.
-// GET /_bench/summary?env=ENV (API key): per session, each tool call's
-// name, emission time of agent.tool_use and arrival time of its
-// user.tool_result (epoch milliseconds, fractional); per work item, its
+// GET /_bench/summary?env=ENV (API key): per session, its creation time
+// and each tool call's name, emission time of agent.tool_use and arrival
+// time of its user.tool_result (epoch milliseconds, fractional); per work item, its
 // heartbeat arrival times and history; poll counts per worker.
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -58,7 +58,10 @@ function summary(plane, envId) {
         }
       }
     }
-    sessions[s.id] = { status: s.obj.status, created_at: s.obj.created_at, events: s.events.length, calls };
+    // When it was created, to the sub-millisecond: its first event (the
+    // initial user message) is appended as its work item is queued.
+    const created = s.events.length ? (times.get(s.events[0].id) ?? null) : null;
+    sessions[s.id] = { status: s.obj.status, created_at: s.obj.created_at, created, events: s.events.length, calls };
   }
   const work = plane.work.reportView().filter((w) => !envId || w.environment_id === envId);
   const r = plane.report.toJSON();

@@ -123,15 +123,17 @@ put('## 2. Claim latency');
 put();
 if (failed(cl) || !cl.c) put(`Claim latency: ${why(cl)}`);
 else {
-  put('From the driver\'s `POST /v1/sessions` (the first user message inside it) to the moment the first tool call starts ' +
-    '(the call is `date +%s%N`, so its own output is the start time; same clock). Each runner is idle, capacity 1, default poll timing, ' +
+  put('From the session\'s creation (the control plane\'s clock as it queues the work item) to the moment bash begins the first tool call ' +
+    '(the call is `echo $EPOCHREALTIME`, bash\'s clock read without a fork; same machine clock). Each runner is idle, capacity 1, default poll timing, ' +
     'in its own environment; the next session is created 0.5–4 s (uniform) after the previous one was released, so it lands at a random ' +
     'phase of the poll cycle. Both hold each poll open for `block_ms=999`; the SDK worker then sleeps 1–3 s after an empty poll, so a session ' +
     'that arrives during the sleep waits for the next poll (a bimodal distribution), while this runner polls again at once (at most once a ' +
-    'second), so one poll is always in flight.');
+    'second), so one poll is always in flight. The last column counts from the moment the driver sends its `POST /v1/sessions` instead, ' +
+    'which adds its own request\'s way to the control plane.');
   put();
-  table(['', 'n', 'median', 'p95', 'min', 'max', 'mean', 'errors'],
-    ['c', 'sdk'].filter((k) => cl[k]).map((k) => [k === 'c' ? 'ours' : 'SDK worker', cl[k].n, `${ms(cl[k].median)} ms`, `${ms(cl[k].p95)} ms`, `${ms(cl[k].min)} ms`, `${ms(cl[k].max)} ms`, `${ms(cl[k].mean)} ms`, cl[k].errors?.length ?? 0]));
+  table(['', 'n', 'median', 'p95', 'min', 'max', 'mean', 'errors', 'median (p95) from the POST'],
+    ['c', 'sdk'].filter((k) => cl[k]).map((k) => [k === 'c' ? 'ours' : 'SDK worker', cl[k].n, `${ms(cl[k].median)} ms`, `${ms(cl[k].p95)} ms`, `${ms(cl[k].min)} ms`, `${ms(cl[k].max)} ms`, `${ms(cl[k].mean)} ms`, cl[k].errors?.length ?? 0,
+      cl[k].from_post ? `${ms(cl[k].from_post.median)} (${ms(cl[k].from_post.p95)}) ms` : '–']));
   const fast = (k) => cl[k].samples.filter((x) => x < 100).length;
   put(`Within 100 ms (a poll was in flight): ours ${fast('c')}/${cl.c.n}, SDK ${cl.sdk ? `${fast('sdk')}/${cl.sdk.n}` : '–'}. Plot: \`claim.png\` (CDF).`);
   put();
