@@ -1273,8 +1273,9 @@ runner_run(struct settings *s, struct runner_sandboxes *sandboxes, struct plugin
 	ret = status_start(&r.rt, !r.run_item, status_view, &r, &r.status);
 	if (ret)
 		goto out;
-	if (s->exit_if_unused_sec || s->min_free_disk_mb)
-		loop_add_timer(r.rt.loop, 0, tick, &r, &r.tick_timer);
+	/* Always: besides the options it serves, it notes the open files each
+	 * second and looks again while they run short. */
+	loop_add_timer(r.rt.loop, 0, tick, &r, &r.tick_timer);
 	log_info(
 		"runner",
 		"serving environment %s as worker %s: sandbox %s, executor %s, capacity %d, api %s",

@@ -3,11 +3,17 @@
 // sessions, each with a 2 s call, do not all start at once; the runner says
 // why it stopped claiming, never meets "Too many open files", loses no
 // lease, and serves every session.
-import { writeFileSync } from 'node:fs';
+//
+// Descriptors also come back without a session ending: the runner looks
+// again each second.  With one session running, idle connections to its
+// status listener put it short; once they are gone and out of its 30 s
+// window, it claims the next item, long before that session's call ends.
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import {
-  apiClient, cp, done, environment, ok, queueSleepers, RUNNER, startRunner, textOf, toolCalls, TMP, until, untilNoTracked,
-  untilTurnEnds,
+  apiClient, cp, done, environment, freePort, ok, queueSleepers, RUNNER, startRunner, textOf, toolCalls, TMP, until,
+  untilNoTracked, untilTurnEnds,
 } from './lib.mjs';
 
 const LIMIT = 160;
@@ -54,5 +60,62 @@ try {
   ok(r.code === 0, 'runner exits 0 on SIGTERM', { r, log: runner.log().slice(-2000) });
   const left = await untilNoTracked(baseDir, 3000);
   ok(left.length === 0, 'no tracked process left', left);
+}
+
+/** The runner's open descriptors as the kernel counts them. */
+const openFiles = (pid) => readdirSync(`/proc/${pid}/fd`).length;
+
+// Linux before 6.2 does not count a process's descriptors for it (the
+// runner then estimates 8 a session, and connections do not show).
+if (statSync('/proc/self/fd').size === 0) {
+  ok(true, 'descriptors freed without a session ending # SKIP this kernel does not count open files');
+} else {
+  const limit = 120;
+  const few = join(TMP, 'runner-120-files.sh');
+  writeFileSync(few, `#!/bin/sh\nulimit -n ${limit} || exit 97\nexec "${RUNNER}" "$@"\n`, { mode: 0o755 });
+  const port = await freePort();
+  const base2 = join(TMP, 'descriptors-base-2');
+  const r2 = startRunner({ envId: env.id, key, baseDir: base2, workerId: 'descriptors-2', bin: few, extra: ['--capacity', '4', '--health-port', String(port)] });
+  const conns = [];
+  try {
+    const [long] = await queueSleepers(client, env.id, 1, 50);
+    const running = await until(async () => (await cp.report()).work.find((w) => w.session_id === long.id && w.state === 'active'), 15_000);
+    ok(running, 'the first session runs');
+    await new Promise((r) => setTimeout(r, 1000));
+    // Enough to pass the limit with a new session's 8 and the reserve of 64, and no more.
+    const idle = openFiles(r2.pid);
+    const burst = limit - idle - 8 - 64 + 3;
+    console.log(`# ${idle} open files with one session: ${burst} status connections`);
+    ok(burst >= 3 && burst <= 32, 'the burst fits the status listener (32 connections)', { idle, burst });
+    for (let i = 0; i < Math.min(Math.max(burst, 0), 32); i++) {
+      conns.push(await new Promise((resolve, reject) => {
+        const c = connect(port, '127.0.0.1', () => resolve(c));
+        c.on('error', reject);
+      }));
+    }
+    const short = await until(() => /claiming no work until more are free/.test(r2.log()), 10_000);
+    ok(short, 'the connections leave it short: it stops claiming', r2.log().slice(-1500));
+    // The poll in flight when it fell short may still hand out an item: let it end.
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const c of conns) c.destroy();
+    const burstEnded = Date.now();
+    const [next] = await queueSleepers(client, env.id, 1, 1);
+    let longDone = false;
+    const longEnded = untilTurnEnds(long.id, 1, 90_000).then((evs) => ((longDone = true), evs));
+    const claimed = await until(async () => (await cp.report()).work.find((w) => w.session_id === next.id && w.handouts.length > 0), 60_000);
+    const waited = Date.now() - burstEnded;
+    ok(claimed && waited >= 25_000, `the next item waits for the burst to leave the 30 s window (claimed ${Math.round(waited / 1000)} s after)`);
+    ok(claimed && !longDone, 'it is claimed while the first session still runs: no session had to end', r2.log().slice(-1500));
+    ok(/open files free again/.test(r2.log()), 'it says it claims again');
+    ok(await untilTurnEnds(next.id, 1, 20_000), 'the next session completes');
+    ok(await longEnded, 'the first session completes');
+    ok(!/Too many open files|EMFILE|lease lost/.test(r2.log()), 'no descriptor ran out and no lease was lost');
+  } finally {
+    for (const c of conns) c.destroy();
+    const r = await r2.stop();
+    ok(r.code === 0, 'the second runner exits 0 on SIGTERM', { r, log: r2.log().slice(-2000) });
+    const left = await untilNoTracked(base2, 3000);
+    ok(left.length === 0, 'no tracked process left', left);
+  }
 }
 done();
