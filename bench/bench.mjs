@@ -133,6 +133,14 @@ async function footprint() {
     const secs = (now() - t0) / 1000;
     const p1 = await polls();
     const c1 = runners.map((r) => procStat(r.pid));
+    // The rate from the polls' own start times: a count over the window is
+    // off by one poll either way, as the window starts and ends mid-poll.
+    const log = (await cp.api('GET', '/_test/report')).requests.log;
+    const rate = runners.map((r) => {
+      const at = log.filter((e) => e.route === 'work.poll' && e.worker === r.workerId).map((e) => Date.parse(e.at))
+        .filter((t) => t >= t0 && t <= t0 + secs * 1000);
+      return at.length > 1 ? ((at.length - 1) / (at[at.length - 1] - at[0])) * 60_000 : null;
+    });
     const out = {};
     runners.forEach((r, i) => {
       const rss = series[i].map((x) => x.rss_kb);
@@ -143,7 +151,7 @@ async function footprint() {
         smaps: detail[i],
         cpu_s: round(c1[i].cpu_s - c0[i].cpu_s, 3),
         polls: p1[i] - p0[i],
-        polls_per_min: round(((p1[i] - p0[i]) / secs) * 60, 1),
+        polls_per_min: round(rate[i] ?? ((p1[i] - p0[i]) / secs) * 60, 1),
         series: series[i].map((x) => ({ t: round(x.t, 1), rss_kb: x.rss_kb, cpu_s: x.cpu_s })),
       };
     });

@@ -106,7 +106,7 @@ put('## 1. Footprint of an idle runner');
 put();
 if (failed(fp) || !fp.c) put(`Footprint: ${why(fp)}`);
 else {
-  put(`One runner of each kind, started, left 5 s, then watched for ${num(fp.c.seconds, 0)} s with no work queued (RSS sampled every second from \`/proc\`; CPU is user + system time of the process over the window; polls counted by the control plane).`);
+  put(`One runner of each kind, started, left 5 s, then watched for ${num(fp.c.seconds, 0)} s with no work queued (RSS sampled every second from \`/proc\`; CPU is user + system time of the process over the window; polls a minute from the start times the control plane logged for the polls that began in the window, first to last).`);
   put();
   table(['', 'RSS median', 'RSS max', 'peak RSS (VmHWM)', 'of which anonymous', 'of which file-backed', 'CPU s in the window', 'polls / min'],
     ['c', 'sdk'].filter((k) => fp[k]).map((k) => [k === 'c' ? 'ours' : 'SDK worker', `${mb(fp[k].rss_kb.median)} MB`, `${mb(fp[k].rss_kb.max)} MB`, `${mb(fp[k].hwm_kb)} MB`,
