@@ -163,7 +163,7 @@ async function footprint() {
 // ---- 2. claim latency ----------------------------------------------------
 
 // Bash prints when it began the command: $EPOCHREALTIME is read without a
-// fork (a `date` would add its own fork and exec, 2-5 ms on a slow VM).
+// fork (a `date` would add its own fork and exec: 4-5 ms on a slow VM).
 const CLAIM_SCRIPT = { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'echo $EPOCHREALTIME' } }], message: 'ok' }] };
 
 async function claimOne(cp, env, r) {

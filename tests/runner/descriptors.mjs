@@ -11,6 +11,7 @@
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   apiClient, cp, done, environment, freePort, ok, queueSleepers, RUNNER, startRunner, textOf, toolCalls, TMP, until,
   untilNoTracked, untilTurnEnds,
@@ -34,7 +35,7 @@ try {
   while (!finished && runner.alive()) {
     const rep = await cp.report();
     peak = Math.max(peak, rep.work.filter((w) => w.environment_id === env.id && w.state === 'active').length);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   const all = await ended;
   const log = runner.log();
@@ -81,7 +82,7 @@ if (statSync('/proc/self/fd').size === 0) {
     const [long] = await queueSleepers(client, env.id, 1, 50);
     const running = await until(async () => (await cp.report()).work.find((w) => w.session_id === long.id && w.state === 'active'), 15_000);
     ok(running, 'the first session runs');
-    await new Promise((r) => setTimeout(r, 1000));
+    await sleep(1000);
     // Enough to pass the limit with a new session's 8 and the reserve of 64, and no more.
     const idle = openFiles(r2.pid);
     const burst = limit - idle - 8 - 64 + 3;
@@ -96,7 +97,7 @@ if (statSync('/proc/self/fd').size === 0) {
     const short = await until(() => /claiming no work until more are free/.test(r2.log()), 10_000);
     ok(short, 'the connections leave it short: it stops claiming', r2.log().slice(-1500));
     // The poll in flight when it fell short may still hand out an item: let it end.
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     for (const c of conns) c.destroy();
     const burstEnded = Date.now();
     const [next] = await queueSleepers(client, env.id, 1, 1);
