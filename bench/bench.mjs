@@ -166,9 +166,16 @@ async function footprint() {
 // fork (a `date` would add its own fork and exec: 4-5 ms on a slow VM).
 const CLAIM_SCRIPT = { turns: [{ tool_calls: [{ name: 'bash', input: { command: 'echo $EPOCHREALTIME' } }], message: 'ok' }] };
 
+// The first look at the result waits until the claim is likely over: a look
+// at once reaches the control plane in the middle of the claim it measures,
+// its ack or heartbeat queued behind the summary.  (The figure comes from the
+// two stamps, not from when the result is seen.)
+const CLAIM_FIRST_LOOK_MS = 100;
+
 async function claimOne(cp, env, r) {
   const t0 = now();
   const s = await createSession(cp, env.id);
+  await sleepWatching(CLAIM_FIRST_LOOK_MS, [r]);
   let created = null;
   const call = await until(async () => {
     const sum = await cp.summary(env.id);
