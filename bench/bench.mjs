@@ -220,6 +220,11 @@ async function claimLatency() {
       await r.stop();
       out[kind] = { ...stats(samples), samples: samples.map((x) => round(x, 1)), from_post: stats(fromPost), handout_ms: handouts, errors };
     }));
+    // The floor under both: a claim ends with the session's shell starting
+    // and running its first command, and bash's own start is part of it.
+    if (cfg.launch && existsSync(cfg.launch)) {
+      out.bash_start = harness('bash', 'fork + exec + wait of /bin/bash --noprofile --norc -c true', ['--', '/bin/bash', '--noprofile', '--norc', '-c', 'true']);
+    }
     return out;
   });
 }

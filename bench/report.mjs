@@ -137,6 +137,10 @@ else {
   const fast = (k) => cl[k].samples.filter((x) => x < 100).length;
   put(`Within 100 ms (a poll was in flight): ours ${fast('c')}/${cl.c.n}, SDK ${cl.sdk ? `${fast('sdk')}/${cl.sdk.n}` : '–'}. Plot: \`claim.png\` (CDF).`);
   put();
+  const bs = cl.bash_start;
+  if (bs?.median) put(`Part of every claim is the session's shell starting after the session is read: bash's own start here (${bs.desc}, ${bs.n} runs) takes ${ms(bs.median)} ms median, ${ms(bs.p95)} ms p95.`);
+  else if (bs?.error) put(`Bash's own start could not be timed: ${bs.error}`);
+  if (bs) put();
 }
 
 // ---- 3. round trip -------------------------------------------------------
