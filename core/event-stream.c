@@ -579,6 +579,7 @@ call_finished(struct stream *st, struct call *c)
 		st->active_at = loop_now_ms();
 	if (st->cb.call_done)
 		st->cb.call_done(st->userdata, c->id);
+	session_view_call_over(&st->view, c);
 	/* From the loop: the owner's callbacks may be on the stack. */
 	if (!st->start_timer && !st->ending)
 		loop_add_timer(st->loop, 0, start_fired, st, &st->start_timer);

@@ -132,12 +132,16 @@ enter_view(struct session_view *v, struct call *c)
 	}
 }
 
+static void forget_call(struct session_view *v, struct call *c);
+
+/* Out of the view; a call handled and not running is then forgotten. */
 static void
 leave_view(struct session_view *v, struct call *c)
 {
 	if (c->in_view)
 		unlink_call(v, c);
 	c->in_view = 0;
+	forget_call(v, c);
 }
 
 /* Twice the chains once there are twice as many calls. */
@@ -165,9 +169,13 @@ grow_buckets(struct session_view *v)
 	return 0;
 }
 
+static const struct seen *find_seen(const struct session_view *v, const char *id);
+
+/* A record for `id`; a call forgotten comes back handled. */
 static struct call *
 new_call(struct session_view *v, const char *id)
 {
+	const struct seen *s = find_seen(v, id);
 	struct call *c;
 	size_t h;
 
@@ -177,6 +185,10 @@ new_call(struct session_view *v, const char *id)
 	if (!c || !(c->id = strdup(id))) {
 		free(c);
 		return NULL;
+	}
+	if (s && s->handled) {
+		c->handled = 1;
+		c->declined = s->declined;
 	}
 	h = hash_id(id, v->n_buckets);
 	c->bucket_next = v->buckets[h];
@@ -400,15 +412,71 @@ mark_seen(struct session_view *v, const char *id, uint64_t now_ms)
 	return (v->epoch_ms + s->first_ms) | 1;
 }
 
-static int
-seen_in_view(struct session_view *v, const char *id)
+/* The entry of the event `id`, or NULL if it was not read. */
+static const struct seen *
+find_seen(const struct session_view *v, const char *id)
 {
 	const struct seen *s;
 
 	if (!v->seen_size)
-		return 0;
+		return NULL;
 	s = seen_slot(v, seen_key(id));
-	return s->key && s->view == (v->number & SEEN_VIEW_MASK);
+	return s->key ? s : NULL;
+}
+
+static int
+seen_in_view(struct session_view *v, const char *id)
+{
+	const struct seen *s = find_seen(v, id);
+
+	return s && s->view == (v->number & SEEN_VIEW_MASK);
+}
+
+static void
+free_call(struct call *c)
+{
+	free(c->id);
+	free_call_event(c);
+	free(c->thread_stop);
+	free(c);
+}
+
+/* A call that will not run again and that nothing holds keeps only two
+ * bits, in its event's entry: a long session would otherwise keep a record
+ * of every call it made.  A call whose event was never read (one too large
+ * to read) keeps its record. */
+static void
+forget_call(struct session_view *v, struct call *c)
+{
+	struct seen *s;
+	struct call **p;
+
+	if (!c->handled || c->in_view || v->running == c || !v->seen_size)
+		return;
+	s = seen_slot(v, seen_key(c->id));
+	if (!s->key)
+		return;
+	s->handled = 1;
+	s->declined = c->declined;
+	for (p = &v->buckets[hash_id(c->id, v->n_buckets)]; *p != c; p = &(*p)->bucket_next)
+		;
+	*p = c->bucket_next;
+	v->n_calls--;
+	free_call(c);
+}
+
+int
+session_view_forgot(struct session_view *v, const char *id)
+{
+	const struct seen *s = find_seen(v, id);
+
+	return s && s->handled && !session_view_find(v, id);
+}
+
+void
+session_view_call_over(struct session_view *v, struct call *c)
+{
+	forget_call(v, c);
 }
 
 static void
@@ -436,6 +504,7 @@ session_view_begin(struct session_view *v)
 		next = c->next;
 		c->in_view = 0;
 		c->prev = c->next = NULL;
+		forget_call(v, c);
 	}
 	v->head = v->tail = NULL;
 }
@@ -684,10 +753,7 @@ session_view_release(struct session_view *v)
 			struct call *c = v->buckets[i];
 
 			v->buckets[i] = c->bucket_next;
-			free(c->id);
-			free_call_event(c);
-			free(c->thread_stop);
-			free(c);
+			free_call(c);
 		}
 	}
 	free(v->buckets);

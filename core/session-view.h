@@ -31,7 +31,10 @@ enum confirmation {
 /*
  * A tool call as the current view of the session sees it.  Calls outlive
  * views: each connection rebuilds the view from the history, resetting the
- * view's part of every call; `handled` and the running state stay.
+ * view's part of every call; `handled` and the running state stay.  A call
+ * that is handled, out of the view and not running is forgotten: it shrinks
+ * to two bits of its event's entry in `seen`, and a replay of its event
+ * brings back a record that is handled already.
  */
 struct call {
 	struct call *prev; /* in the view: the order of their latest events */
@@ -47,7 +50,7 @@ struct call {
 	unsigned long listed_at; /* events read when an idle last listed it */
 	char *thread_stop;	 /* why its thread stopped without listing it, or NULL */
 
-	/* Flags, packed: a session keeps every call it saw for its life.
+	/* Flags, packed: a session holds many calls at once.
 	 * The event's: */
 	unsigned has_event : 1;
 	unsigned custom : 1;
@@ -66,11 +69,14 @@ struct call {
 /* An event read: its id's keyed hash (never 0: 0 is an empty slot), when
  * it was first read, and the last view that applied it.  A hash and not
  * the id: a session reads thousands of events, and each costs 16 bytes
- * instead of two allocations. */
+ * instead of two allocations.  A tool use's entry also keeps what stays of
+ * its call once the call is forgotten. */
 struct seen {
 	uint64_t key;
-	uint64_t first_ms : 40; /* after the view's first event, in ms */
+	uint64_t first_ms : 38; /* after the view's first event, in ms: 8 years */
 	uint64_t view : 24;
+	uint64_t handled : 1;  /* the call of this id was forgotten, handled */
+	uint64_t declined : 1; /* ... and left to others */
 };
 
 /* A session thread that reported a status in the current view. */
@@ -119,6 +125,12 @@ void session_view_apply_oversized(struct session_view *v, const char *type, cons
 void session_view_release(struct session_view *v);
 
 struct call *session_view_find(struct session_view *v, const char *id);
+/* Whether the call `id` was handled and then forgotten (it has no record
+ * until its event is read again). */
+int session_view_forgot(struct session_view *v, const char *id);
+/* The run of `c` and its result's post are over, and it runs no more: it
+ * is forgotten (freed) if the view no longer holds it either. */
+void session_view_call_over(struct session_view *v, struct call *c);
 /* The first call due to run: waited on, allowed, not behind an earlier call
  * the session may answer first, its thread not terminated. */
 struct call *session_view_due(struct session_view *v);

@@ -149,8 +149,8 @@ ids(const struct session_view *v, int (*pick)(const struct call *), char *out, s
 	return out;
 }
 
-/* The ids of the calls out of the view as well, which its list leaves out:
- * every id the rows use. */
+/* The ids of the calls out of the view as well, which its list leaves out,
+ * and of those forgotten once handled: every id the rows use. */
 static const char *
 resolved_ids(struct session_view *v, char *out, size_t size)
 {
@@ -161,8 +161,8 @@ resolved_ids(struct session_view *v, char *out, size_t size)
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		const struct call *c = session_view_find(v, known[i]);
 
-		if (c && call_is_resolved(c))
-			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? " " : "", c->id);
+		if ((c && call_is_resolved(c)) || session_view_forgot(v, known[i]))
+			n += (size_t)snprintf(out + n, size - n, "%s%s", n ? " " : "", known[i]);
 		assert_true(n < size);
 	}
 	return out;
@@ -319,7 +319,9 @@ test_a_call_that_ran_keeps_no_input(void **state)
 	session_view_begin(&v);
 	apply_text(&v, big);
 	apply_text(&v, USE("u1", ON_THREAD("th")));
-	assert_ptr_equal(session_view_find(&v, "w1"), c);
+	c = session_view_find(&v, "w1");
+	assert_non_null(c);
+	assert_true(c->handled);
 	assert_true(c->has_event);
 	assert_string_equal(c->name, "write");
 	assert_string_equal(c->thread_id, "th");
@@ -332,6 +334,90 @@ test_a_call_that_ran_keeps_no_input(void **state)
 	session_view_release(&v);
 }
 
+/* A call that ran and whose result the session has is forgotten, so that a
+ * long session keeps an event entry a call and not a record.  A replay of
+ * its event on a reconnection brings it back handled, never due again; a
+ * call left to others comes back left to others. */
+static void
+test_calls_that_ran_are_forgotten(void **state)
+{
+	struct session_view v;
+	struct call *c;
+	char json[256];
+	char id[16];
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	session_view_begin(&v);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(id, sizeof(id), "u%d", i);
+		snprintf(json, sizeof(json), USE("%s", ""), id);
+		apply_text(&v, json);
+		snprintf(json, sizeof(json), ACTION("i%d", "\"%s\""), i, id);
+		apply_text(&v, json);
+		c = session_view_due(&v);
+		assert_non_null(c);
+		assert_string_equal(c->id, id);
+		/* As the stream starts it; its result is read back before its
+		 * post is answered: a running call stays. */
+		c->handled = 1;
+		v.running = c;
+		snprintf(json, sizeof(json), RESULT("r%d", "%s"), i, id);
+		apply_text(&v, json);
+		assert_ptr_equal(session_view_find(&v, id), c);
+		assert_false(session_view_forgot(&v, id));
+		v.running = NULL;
+		session_view_call_over(&v, c);
+		assert_null(session_view_find(&v, id));
+		assert_true(session_view_forgot(&v, id));
+	}
+	assert_int_equal(v.n_calls, 0);
+	assert_null(v.head);
+
+	/* The post answered first: the call waits for its result. */
+	apply_text(&v, USE("x1", ""));
+	apply_text(&v, ACTION("ix", "\"x1\""));
+	c = session_view_due(&v);
+	assert_non_null(c);
+	c->handled = 1;
+	session_view_call_over(&v, c);
+	assert_ptr_equal(session_view_find(&v, "x1"), c);
+	apply_text(&v, RESULT("rx", "x1"));
+	assert_true(session_view_forgot(&v, "x1"));
+
+	/* Left to others: no result comes, the view holds it until the next. */
+	apply_text(&v, USE("d1", ON_THREAD("th")));
+	c = session_view_due(&v);
+	assert_non_null(c);
+	assert_string_equal(c->id, "d1");
+	c->handled = 1;
+	c->declined = 1;
+	session_view_call_over(&v, c);
+	assert_ptr_equal(session_view_find(&v, "d1"), c);
+	session_view_begin(&v);
+	assert_true(session_view_forgot(&v, "d1"));
+	assert_int_equal(v.n_calls, 0);
+
+	/* The history read again on a reconnection. */
+	apply_text(&v, USE("u5", ""));
+	apply_text(&v, ACTION("i5", "\"u5\""));
+	assert_null(session_view_due(&v));
+	c = session_view_find(&v, "u5");
+	assert_non_null(c);
+	assert_true(c->handled);
+	assert_false(c->declined);
+	assert_null(c->input);
+	apply_text(&v, USE("d1", ON_THREAD("th")));
+	assert_null(session_view_due(&v));
+	c = session_view_find(&v, "d1");
+	assert_non_null(c);
+	assert_true(c->handled);
+	assert_true(c->declined);
+	/* A call never read is not among the forgotten. */
+	assert_false(session_view_forgot(&v, "u1000"));
+	session_view_release(&v);
+}
+
 int
 main(void)
 {
@@ -340,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_answered_calls_leave_the_list),
 		cmocka_unit_test(test_events_apply_once_a_view),
 		cmocka_unit_test(test_a_call_that_ran_keeps_no_input),
+		cmocka_unit_test(test_calls_that_ran_are_forgotten),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
