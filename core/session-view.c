@@ -645,6 +645,17 @@ session_view_type(const char *type)
 	return 0;
 }
 
+/* Whether an event of `type` can change the view: those the history is
+ * read for, and the live stream's session.deleted and other statuses.  The
+ * rest (messages, thinking, spans, deltas) leave no entry: a long session
+ * reads many. */
+static int
+changes_view(const char *type)
+{
+	return session_view_type(type) || strcmp(type, "session.deleted") == 0 ||
+	       strncmp(type, "session.status_", 15) == 0;
+}
+
 /* One event into the view. */
 void
 session_view_apply(struct session_view *v, const struct json_doc *doc, const char *type,
@@ -653,7 +664,7 @@ session_view_apply(struct session_view *v, const struct json_doc *doc, const cha
 	uint64_t seen_at;
 	const char *thread;
 
-	if (!id || strcmp(type, "event_start") == 0 || strcmp(type, "event_delta") == 0)
+	if (!id || !changes_view(type))
 		return;
 	if (!(seen_at = mark_seen(v, id, now_ms)))
 		return;

@@ -418,6 +418,40 @@ test_calls_that_ran_are_forgotten(void **state)
 	session_view_release(&v);
 }
 
+/* Events that cannot change the view (messages, thinking, spans) leave no
+ * entry in it: a long session reads many. */
+static void
+test_other_events_leave_no_entry(void **state)
+{
+	struct session_view v;
+	char json[256];
+
+	(void)state;
+	memset(&v, 0, sizeof(v));
+	session_view_begin(&v);
+	for (int i = 0; i < 1000; i++) {
+		snprintf(json, sizeof(json),
+			 "{\"type\":\"agent.message\",\"id\":\"m%d\",\"content\":[]}", i);
+		apply_text(&v, json);
+		snprintf(json, sizeof(json), "{\"type\":\"span.model_request_end\",\"id\":\"s%d\"}",
+			 i);
+		apply_text(&v, json);
+	}
+	assert_int_equal(v.seen_used, 0);
+	assert_int_equal(v.events, 0);
+	apply_text(&v, USE("u1", ""));
+	apply_text(&v, ACTION("i1", "\"u1\""));
+	assert_int_equal(v.seen_used, 2);
+	assert_non_null(session_view_due(&v));
+	/* A session status the view does not know still ends an idle. */
+	apply_text(&v, IDLE("i2", "end_turn"));
+	assert_true(v.idle_since_set);
+	apply_text(&v, "{\"type\":\"session.status_paused\",\"id\":\"p1\"}");
+	assert_false(v.idle_since_set);
+	assert_int_equal(v.seen_used, 4);
+	session_view_release(&v);
+}
+
 int
 main(void)
 {
@@ -427,6 +461,7 @@ main(void)
 		cmocka_unit_test(test_events_apply_once_a_view),
 		cmocka_unit_test(test_a_call_that_ran_keeps_no_input),
 		cmocka_unit_test(test_calls_that_ran_are_forgotten),
+		cmocka_unit_test(test_other_events_leave_no_entry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
