@@ -105,14 +105,37 @@ set_str(char **field, const char *value)
 	return 0;
 }
 
+/* What a user can do about a write that failed with -r. */
+static const char *
+write_fix(int r)
+{
+	switch (-r) {
+	case EMFILE:
+	case ENFILE:
+		return "raise the open-file limit (LimitNOFILE= in a systemd unit, or ulimit -n) "
+		       "or lower --capacity";
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return "make the state directory writable by the runner's user";
+	case ENOSPC:
+	case EDQUOT:
+		return "free space in the state directory";
+	case ENOMEM:
+		return "give the runner more memory or lower --capacity";
+	default:
+		return "check the state directory and its file system";
+	}
+}
+
 static void
 failed(struct journal_item *ji, const char *what, int r)
 {
 	if (!ji->write_failed)
 		log_emit(LOG_LEVEL_WARNING, "journal", NULL,
 			 "cannot write %s (%s): were the runner to stop now, item %s could not "
-			 "be resumed as it is; fix: free space in the state directory",
-			 what, strerror(-r), ji->work_id);
+			 "be resumed as it is; fix: %s",
+			 what, strerror(-r), ji->work_id, write_fix(r));
 	ji->write_failed = 1;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -433,6 +434,53 @@ test_only_a_result_slow_to_be_accepted_is_synced(void **state)
 	loop_free(loop);
 }
 
+/* A record that cannot be written says why, and what to do about that
+ * cause: short of descriptors, raise the limit (not: free disk space). */
+static void
+test_a_write_failure_names_its_fix(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	char *dir = tmpdir();
+	char log_path[512];
+	char text[4096];
+	struct journal_item *ji;
+	struct rlimit saved, low;
+	FILE *f;
+	size_t n;
+	int next_fd;
+
+	(void)state;
+	snprintf(log_path, sizeof(log_path), "%s/runner.log", dir);
+	assert_int_equal(log_open(log_path, LOG_FORMAT_LOGFMT, LOG_LEVEL_WARNING), 0);
+	ji = journal_item_new(loop, dir, &origin, "work_1", work, strlen(work));
+	assert_non_null(ji);
+	/* The lowest free descriptor made the limit: the log cannot open. */
+	next_fd = open("/dev/null", O_RDONLY);
+	assert_true(next_fd >= 0);
+	close(next_fd);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = (rlim_t)next_fd;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	journal_item_call_started(ji, "call_a");
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	log_open(NULL, LOG_FORMAT_LOGFMT, LOG_LEVEL_ERR);
+
+	f = fopen(log_path, "r");
+	assert_non_null(f);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	assert_non_null(strstr(text, "cannot write"));
+	assert_non_null(strstr(text, strerror(EMFILE)));
+	assert_non_null(strstr(text, "fix: raise the open-file limit"));
+	assert_null(strstr(text, "free space"));
+	journal_item_remove(ji);
+	assert_int_equal(fsutil_remove_tree(dir), 0);
+	free(dir);
+	loop_free(loop);
+}
+
 int
 main(void)
 {
@@ -443,6 +491,7 @@ main(void)
 		cmocka_unit_test(test_only_a_result_slow_to_be_accepted_is_synced),
 		cmocka_unit_test(test_a_call_over_is_written_with_the_next_line),
 		cmocka_unit_test(test_damaged_records_are_refused_with_the_reason),
+		cmocka_unit_test(test_a_write_failure_names_its_fix),
 		cmocka_unit_test(test_state_dir_keeps_the_worker_id_and_locks_it),
 	};
 
