@@ -30,12 +30,11 @@ descriptors_raise_limit(int capacity)
 	if (rl.rlim_cur == RLIM_INFINITY)
 		return 0;
 	if (rl.rlim_cur < need)
-		log_warning("runner",
-			    "--capacity %d may need about %llu open files, but the limit is %llu: "
-			    "sessions are claimed only while descriptors are free; raise the "
-			    "limit (ulimit -n, or LimitNOFILE= in a systemd unit) or lower "
-			    "--capacity",
-			    capacity, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
+		log_warning(
+			"runner",
+			"--capacity %d may need about %llu open files, but the limit is %llu: "
+			"sessions are claimed only while descriptors are free; " DESCRIPTORS_FIX,
+			capacity, (unsigned long long)need, (unsigned long long)rl.rlim_cur);
 	return (long)rl.rlim_cur;
 }
 

@@ -19,6 +19,10 @@
 /* The runner's own: log, loop, listeners, plugins, idle connections. */
 #define DESCRIPTORS_BASE 64
 
+/* What to do about too few descriptors, for each message that meets it. */
+#define DESCRIPTORS_FIX                                                                            \
+	"raise the limit (LimitNOFILE= in a systemd unit, or ulimit -n) or lower --capacity"
+
 /* Raise the soft open-file limit to the hard one (distributions start
  * daemons at 1024), warning when `capacity` sessions would not fit.  The
  * limit then in force; 0 when there is none. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "descriptors.h"
 #include "fsutil.h"
 #include "http.h"
 #include "journal.h"
@@ -112,8 +113,7 @@ write_fix(int r)
 	switch (-r) {
 	case EMFILE:
 	case ENFILE:
-		return "raise the open-file limit (LimitNOFILE= in a systemd unit, or ulimit -n) "
-		       "or lower --capacity";
+		return DESCRIPTORS_FIX;
 	case EACCES:
 	case EPERM:
 	case EROFS:

@@ -250,8 +250,7 @@ descriptors_free(struct runner *r)
 	if (!room && !r->fds_short && (!r->fds_warned_ms || now - r->fds_warned_ms >= 60000)) {
 		log_warning("runner",
 			    "%ld of %ld open files in use %s, with %d sessions: claiming no work "
-			    "until more are free; raise the limit (LimitNOFILE= in a systemd unit, "
-			    "or ulimit -n) or lower --capacity",
+			    "until more are free; " DESCRIPTORS_FIX,
 			    in_use, r->fd_limit,
 			    busiest < 0 ? "(estimated: 8 a session, the system does not count them)"
 					: "at the busiest of the last 30 s",

@@ -473,7 +473,7 @@ test_a_write_failure_names_its_fix(void **state)
 	text[n] = '\0';
 	assert_non_null(strstr(text, "cannot write"));
 	assert_non_null(strstr(text, strerror(EMFILE)));
-	assert_non_null(strstr(text, "fix: raise the open-file limit"));
+	assert_non_null(strstr(text, "fix: raise the limit (LimitNOFILE="));
 	assert_null(strstr(text, "free space"));
 	journal_item_remove(ji);
 	assert_int_equal(fsutil_remove_tree(dir), 0);
