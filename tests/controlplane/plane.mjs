@@ -148,6 +148,7 @@ export class ControlPlane {
     if (ctx.cred.kind === 'token') ctx.worker = ctx.cred.worker;
     // The header a forged sessions token (the secret_token knob) tries to inject.
     if (req.headers['x-injected'] !== undefined) this.report.mistake('header_injected', ctx.route, { path: url.pathname });
+    this.report.opened(ctx.route);
     res.on('close', () => {
       this.report.request({
         route: ctx.route,

@@ -1,6 +1,6 @@
 // What the control plane observed, for tests to assert on: requests per
-// route / status / worker / HTTP version, protocol mistakes a client made,
-// faults fired.
+// route / status / worker / HTTP version, the most of a route's requests
+// open at once, protocol mistakes a client made, faults fired.
 import { nowIso } from './http.mjs';
 
 const LOG_LIMIT = 5000;
@@ -11,15 +11,24 @@ export class Report {
     this.byRouteStatus = {};
     this.byWorker = {};
     this.byHttpVersion = {};
+    this.open = {};
+    this.mostOpen = {};
     this.log = [];
     this.mistakes = [];
     this.mistakeCounts = {};
     this.faultsFired = [];
   }
 
+  /** A request arrived: it is open until request() counts it finished. */
+  opened(route) {
+    this.open[route] = (this.open[route] ?? 0) + 1;
+    this.mostOpen[route] = Math.max(this.mostOpen[route] ?? 0, this.open[route]);
+  }
+
   /** One finished request. `worker` is the poll's worker id or the worker a token was handed to. */
   request({ route, method, path, status, worker, retryCount, version, startedMs, credential, http }) {
     this.byRoute[route] = (this.byRoute[route] ?? 0) + 1;
+    this.open[route]--;
     this.byHttpVersion[http] = (this.byHttpVersion[http] ?? 0) + 1;
     const rs = `${route} ${status}`;
     this.byRouteStatus[rs] = (this.byRouteStatus[rs] ?? 0) + 1;
@@ -59,6 +68,7 @@ export class Report {
         by_route_status: this.byRouteStatus,
         by_worker: this.byWorker,
         by_http_version: this.byHttpVersion,
+        most_open: this.mostOpen,
         log: this.log,
       },
       mistakes: this.mistakes,
