@@ -31,6 +31,7 @@ struct api_call {
 	char *method;
 	char *headers[API_MAX_HEADERS + 1]; /* NULL-terminated */
 	long timeout_ms;
+	int urgent;
 	int max_retries;
 	int retries_done;
 	struct http_request *http;
@@ -316,6 +317,7 @@ call_attempt(struct api_call *call)
 	o.body = call->body;
 	o.body_len = call->body_len;
 	o.timeout_ms = call->timeout_ms;
+	o.urgent = call->urgent;
 	if (call->on_body)
 		o.on_chunk = body_chunk;
 	o.on_done = http_done;
@@ -367,6 +369,7 @@ api_call(struct api *api, const struct api_request *r, api_done_cb done, void *u
 	call->on_body = r->on_body;
 	call->userdata = userdata;
 	call->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : API_DEFAULT_TIMEOUT_MS;
+	call->urgent = r->urgent;
 	call->max_retries = r->max_retries >= 0 ? r->max_retries : API_DEFAULT_RETRIES;
 	if (buf_printf(&url, "%s%s", api->base_url, r->path) < 0)
 		goto fail;

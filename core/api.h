@@ -50,6 +50,7 @@ struct api_request {
 	long timeout_ms;    /* per attempt; default 600 s */
 	int max_retries;    /* -1: the SDK's default, 2 */
 	const char *accept; /* Accept; NULL: application/json */
+	int urgent;	    /* never waits its turn (http.h): a heartbeat */
 	/* Downloads: a 2xx body goes here chunk by chunk instead of into
 	 * api_result.body (which stays empty); called with (NULL, 0) before a
 	 * retry starts the body over.  Return negative to abort the transfer,

@@ -39,6 +39,16 @@ descriptors_raise_limit(int capacity)
 }
 
 long
+descriptors_request_cap(long limit)
+{
+	long most = limit / 16;
+
+	if (limit <= 0 || most > DESCRIPTORS_REQUESTS_MAX)
+		return DESCRIPTORS_REQUESTS_MAX;
+	return most < DESCRIPTORS_REQUESTS_MIN ? DESCRIPTORS_REQUESTS_MIN : most;
+}
+
+long
 descriptors_open(void)
 {
 	struct stat st;

@@ -28,6 +28,14 @@
  * limit then in force; 0 when there is none. */
 long descriptors_raise_limit(int capacity);
 
+/* The most short requests in progress at once within `limit` (0: no
+ * limit), for http_cap_requests(): over HTTP/1.1 each holds a connection.
+ * A sixteenth of the limit, from DESCRIPTORS_REQUESTS_MIN to
+ * DESCRIPTORS_REQUESTS_MAX. */
+#define DESCRIPTORS_REQUESTS_MIN 16
+#define DESCRIPTORS_REQUESTS_MAX 512
+long descriptors_request_cap(long limit);
+
 /* Descriptors open in this process, or -1 when the system cannot tell at
  * the cost of a system call (Linux counts them in the size of
  * /proc/self/fd since 6.2). */

@@ -7,6 +7,7 @@
 
 #include "http-header.h"
 #include "http.h"
+#include "metrics.h"
 #include "secret.h"
 
 #define STREAM_BUFFER_SIZE 4096L
@@ -24,7 +25,11 @@ struct http_request {
 	int streaming;	    /* on_chunk gets the body */
 	int in_callback;
 	int cancelled;
-	struct loop_timer *add_timer; /* a start or removal deferred out of a curl callback */
+	int has_turn;			/* counts in turns.running */
+	struct http_request *wait_prev; /* in turns' queue, when waiting */
+	struct http_request *wait_next;
+	int waiting;
+	struct loop_timer *add_timer; /* a start deferred to the loop, or a removal */
 	http_headers_cb on_headers;
 	http_chunk_cb on_chunk;
 	http_done_cb on_done;
@@ -33,6 +38,14 @@ struct http_request {
 
 /* How deep we are in curl callbacks: libcurl refuses multi calls there. */
 static int curl_callback_depth;
+
+/* http_cap_requests(): short requests in progress, and those waiting for
+ * their turn, oldest first. */
+static struct {
+	long cap; /* 0: none */
+	long running;
+	struct http_request *head, *tail;
+} turns;
 
 /* http_set_trust(): NULL keeps curl's built-in CA store. */
 static char *trust_ca_file;
@@ -59,9 +72,69 @@ http_set_trust(const char *ca_file, const char *ca_dir)
 	return 0;
 }
 
+void
+http_cap_requests(long most)
+{
+	turns.cap = most;
+}
+
+static void add_deferred(void *userdata);
+
+static void
+wait_for_turn(struct http_request *req)
+{
+	metrics.requests_waited++;
+	metrics.requests_waiting++;
+	req->waiting = 1;
+	req->wait_prev = turns.tail;
+	if (turns.tail)
+		turns.tail->wait_next = req;
+	else
+		turns.head = req;
+	turns.tail = req;
+}
+
+static void
+stop_waiting(struct http_request *req)
+{
+	if (req->wait_prev)
+		req->wait_prev->wait_next = req->wait_next;
+	else
+		turns.head = req->wait_next;
+	if (req->wait_next)
+		req->wait_next->wait_prev = req->wait_prev;
+	else
+		turns.tail = req->wait_prev;
+	req->wait_prev = req->wait_next = NULL;
+	req->waiting = 0;
+	metrics.requests_waiting--;
+}
+
+/* Start the waiting requests whose turn has come, from the loop: this
+ * may run inside any callback, where curl and the caller expect none. */
+static void
+pass_turns(void)
+{
+	while (turns.head && turns.running < turns.cap) {
+		struct http_request *next = turns.head;
+
+		if (loop_add_timer(next->loop, 0, add_deferred, next, &next->add_timer) < 0)
+			return; /* out of memory: the next request to end tries again */
+		stop_waiting(next);
+		next->has_turn = 1;
+		turns.running++;
+	}
+}
+
 static void
 request_free(struct http_request *req)
 {
+	if (req->waiting)
+		stop_waiting(req);
+	if (req->has_turn) {
+		turns.running--;
+		pass_turns();
+	}
 	loop_cancel_timer(req->add_timer);
 	/* Out of every multi handle by now. */
 	loop_easy_give(req->loop, req->easy);
@@ -226,12 +299,21 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	} else if (strcmp(o->method, "GET") != 0) {
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, o->method);
 	}
+	if (!o->long_lived && !o->urgent && turns.cap > 0) {
+		if (turns.running >= turns.cap) {
+			wait_for_turn(req);
+			goto started;
+		}
+		req->has_turn = 1;
+		turns.running++;
+	}
 	if (curl_callback_depth > 0) {
 		if (loop_add_timer(loop, 0, add_deferred, req, &req->add_timer) < 0)
 			goto fail;
 	} else if (curl_multi_add_handle(loop_multi(loop, req->kind), e) != CURLM_OK) {
 		goto fail;
 	}
+started:
 	if (ret)
 		*ret = req;
 	return 0;
@@ -245,6 +327,10 @@ http_request_cancel(struct http_request *req)
 {
 	if (!req)
 		return;
+	if (req->waiting) {
+		request_free(req);
+		return;
+	}
 	if (req->in_callback) {
 		/* curl is on the stack: let the transfer fail, free it then. */
 		req->cancelled = 1;

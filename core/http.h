@@ -51,6 +51,9 @@ struct http_options {
 	/* Open for as long as a session (an event stream): on connections of
 	 * its own, apart from the short requests' (loop.h). */
 	int long_lived;
+	/* Never waits its turn under http_cap_requests(): a lease's
+	 * heartbeat, which a backlog of results must not hold up. */
+	int urgent;
 	void *userdata;
 };
 
@@ -65,6 +68,16 @@ struct http_request;
  * HTTPS_PROXY, http_proxy, no_proxy, NO_PROXY).
  */
 int http_set_trust(const char *ca_file, const char *ca_dir);
+
+/*
+ * At most `most` short requests (not long-lived, not urgent) in progress
+ * at once, 0 for no cap; the others wait their turn in order, and a
+ * request's timeout starts with its turn.  Over HTTP/1.1 each request in
+ * progress holds a connection: without a cap, an API slow to answer
+ * would have the runner open one for every request waiting on it, until
+ * no descriptor is left.  Set once at start, before any request.
+ */
+void http_cap_requests(long most);
 
 int http_request_start(struct loop *loop, const struct http_options *o, struct http_request **ret);
 /* Abort; on_done is not called.  Safe from inside this request's own

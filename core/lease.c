@@ -209,6 +209,7 @@ beat(void *userdata)
 	r.beta = API_BETA_MANAGED_AGENTS;
 	r.helper = "environments-worker";
 	r.timeout_ms = LEASE_BEAT_TIMEOUT_MS;
+	r.urgent = 1;
 	/* The lease retries itself, within its TTL. */
 	r.max_retries = 0;
 	lease->sent_at = loop_now_ms();

@@ -101,6 +101,10 @@ struct metrics {
 	uint64_t event_send_failures;
 	uint64_t sse_reconnects;
 
+	/* Short requests' turns (http_cap_requests). */
+	uint64_t requests_waited;
+	int64_t requests_waiting;
+
 	/* Processes. */
 	uint64_t sandbox_launch_failures;
 	uint64_t process_tree_kills;

@@ -1150,6 +1150,7 @@ setup(struct runner *r, struct settings *s, struct runner_sandboxes *sandboxes,
 		log_error("runner", "cannot set up the event loop: out of memory");
 		return EX_SOFTWARE;
 	}
+	http_cap_requests(descriptors_request_cap(r->fd_limit));
 	ret = choose_sandbox(r, sandboxes);
 	if (ret)
 		return ret;

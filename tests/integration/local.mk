@@ -53,6 +53,7 @@ RUNNER_TESTS = \
 	tests/integration/runner-faults.sh \
 	tests/integration/runner-sigterm.sh \
 	tests/integration/runner-capacity.sh \
+	tests/integration/runner-connections.sh \
 	tests/integration/runner-descriptors.sh \
 	tests/integration/runner-interrupt.sh \
 	tests/integration/runner-bad-input.sh \
@@ -65,7 +66,7 @@ RUNNER_TESTS = \
 TESTS += $(RUNNER_TESTS)
 EXTRA_DIST += $(RUNNER_TESTS) tests/runner/lib.mjs tests/runner/basic.mjs \
 	tests/runner/differential.mjs tests/runner/sigkill.mjs tests/runner/restart.mjs tests/runner/upgrade.mjs tests/runner/lease-lost.mjs tests/runner/lease-claim.mjs tests/runner/faults.mjs \
-	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/descriptors.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
+	tests/runner/sigterm.mjs tests/runner/capacity.mjs tests/runner/connections.mjs tests/runner/descriptors.mjs tests/runner/interrupt.mjs tests/runner/bad-input.mjs \
 	tests/runner/permissions.mjs tests/runner/ending.mjs tests/runner/tls-proxy.mjs tests/runner/http2.mjs tests/runner/README.md \
 	tests/runner/plugin-session.mjs
 

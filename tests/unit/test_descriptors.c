@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The open-file budget: the count of open descriptors, and when one more
- * session fits. */
+/* The open-file budget: the count of open descriptors, when one more
+ * session fits, and the short requests in progress at once. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -11,6 +11,29 @@
 #include <cmocka.h>
 
 #include "descriptors.h"
+
+static void
+test_request_cap(void **state)
+{
+	static const struct {
+		long limit;
+		long want;
+	} table[] = {
+		/* No limit, or a large one: the most. */
+		{ 0, 512 },
+		{ 1048576, 512 },
+		{ 8192, 512 },
+		/* A sixteenth of the limit in between. */
+		{ 8191, 511 },
+		{ 512, 32 },
+		/* A small limit: still enough to make progress. */
+		{ 256, 16 },
+		{ 64, 16 },
+	};
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		assert_int_equal(descriptors_request_cap(table[i].limit), table[i].want);
+}
 
 static void
 test_room_for_session(void **state)
@@ -100,6 +123,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_room_for_session),
+		cmocka_unit_test(test_request_cap),
 		cmocka_unit_test(test_peak_of_the_last_minute),
 		cmocka_unit_test(test_open_count),
 	};

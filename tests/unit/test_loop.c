@@ -291,6 +291,38 @@ test_bad_arguments(void **state)
 
 /* ---- curl's connections between requests ------------------------------- */
 
+/* A server on a loopback port, `serve` in a child process: its URL in
+ * `url`, the read end of the pipe it reports on in *report; its pid. */
+static pid_t
+server_start(void (*serve)(int lfd, int report_fd), char *url, size_t url_size, int *report)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	int fds[2];
+	pid_t pid;
+
+	assert_true(lfd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 8), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, url_size, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		serve(lfd, fds[1]);
+	}
+	close(fds[1]);
+	close(lfd);
+	*report = fds[0];
+	return pid;
+}
+
 /* A keep-alive server in a child process: two answers a connection, then,
  * once the client has let the connection rest, it closes it.  One byte to
  * report_fd per connection accepted ('a') and per answer ('r'). */
@@ -368,33 +400,14 @@ static void
 test_a_connection_closed_between_requests(void **state)
 {
 	struct loop *loop = loop_new(http_curl_done);
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 	char url[64], seen[16];
-	int report[2];
+	int report;
 	double cpu;
 	pid_t pid;
 	ssize_t n;
 
 	assert_non_null(loop);
-	assert_true(lfd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 8), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", ntohs(sa.sin_port));
-	assert_int_equal(pipe(report), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(report[0]);
-		serve_two_then_close(lfd, report[1]);
-	}
-	close(report[1]);
-	close(lfd);
+	pid = server_start(serve_two_then_close, url, sizeof(url), &report);
 
 	assert_int_equal(fetch(loop, url), 200);
 	assert_int_equal(fetch(loop, url), 200); /* the same connection */
@@ -407,11 +420,117 @@ test_a_connection_closed_between_requests(void **state)
 
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	n = read(report[0], seen, sizeof(seen) - 1);
+	n = read(report, seen, sizeof(seen) - 1);
 	assert_true(n > 0);
 	seen[n] = '\0';
 	assert_string_equal(seen, "arrar");
-	close(report[0]);
+	close(report);
+	loop_free(loop);
+}
+
+/* ---- short requests take turns ------------------------------------------ */
+
+/* A server that answers each connection in a child of its own after 200 ms
+ * and closes it; one byte to report_fd as each opens ('o') and closes
+ * ('c'). */
+static void
+serve_slowly(int lfd, int report_fd)
+{
+	static const char answer[] =
+		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+
+	signal(SIGCHLD, SIG_IGN);
+	for (;;) {
+		int c = accept(lfd, NULL, NULL);
+		char buf[4096];
+
+		if (c < 0)
+			_exit(1);
+		if (fork() != 0) {
+			close(c);
+			continue;
+		}
+		if (write(report_fd, "o", 1) != 1 || read(c, buf, sizeof(buf)) <= 0)
+			_exit(1);
+		usleep(200 * 1000);
+		if (write(report_fd, "c", 1) != 1 ||
+		    write(c, answer, sizeof(answer) - 1) != (ssize_t)sizeof(answer) - 1)
+			_exit(1);
+		_exit(0);
+	}
+}
+
+struct turn {
+	struct loop *loop;
+	int *done_order;
+	int *n_done;
+	int id;
+	long status;
+};
+
+static void
+turn_done(void *userdata, const struct http_response *resp)
+{
+	struct turn *t = userdata;
+
+	t->status = resp->status;
+	t->done_order[(*t->n_done)++] = t->id;
+	if (*t->n_done == 4)
+		loop_quit(t->loop, 0);
+}
+
+/* With a cap of 2, five requests: two start, two wait, of which one is
+ * cancelled without a trace, and an urgent one starts at once.  Each
+ * waits 200 ms for its answer within a 300 ms timeout, which the wait for
+ * its turn does not count against. */
+static void
+test_requests_take_turns(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	struct http_request *req[5];
+	struct turn t[5];
+	int order[5], n_done = 0, report, open = 0, most = 0;
+	char url[64], seen[32];
+	pid_t pid;
+	ssize_t n;
+
+	assert_non_null(loop);
+	pid = server_start(serve_slowly, url, sizeof(url), &report);
+
+	http_cap_requests(2);
+	for (int i = 0; i < 5; i++) {
+		struct http_options o = { .method = "GET",
+					  .url = url,
+					  .timeout_ms = 300,
+					  .on_done = turn_done,
+					  .urgent = i == 4,
+					  .userdata = &t[i] };
+
+		t[i] = (struct turn){ loop, order, &n_done, i, 0 };
+		assert_int_equal(http_request_start(loop, &o, &req[i]), 0);
+	}
+	http_request_cancel(req[3]);
+	assert_int_equal(loop_run(loop), 0);
+	http_cap_requests(0);
+
+	/* The one that waited ended last. */
+	assert_int_equal(n_done, 4);
+	assert_int_equal(order[3], 2);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(t[i].status, i == 3 ? 0 : 200);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	n = read(report, seen, sizeof(seen) - 1);
+	assert_true(n > 0);
+	seen[n] = '\0';
+	for (ssize_t i = 0; i < n; i++) {
+		open += seen[i] == 'o' ? 1 : -1;
+		most = open > most ? open : most;
+	}
+	/* Two short ones and the urgent one at once, never a third short. */
+	assert_int_equal(most, 3);
+	assert_int_equal(n, 8);
+	close(report);
 	loop_free(loop);
 }
 
@@ -427,6 +546,7 @@ main(void)
 		cmocka_unit_test(test_second_watch_of_an_fd_is_refused),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_a_connection_closed_between_requests),
+		cmocka_unit_test(test_requests_take_turns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL) ? 1 : 0;
