@@ -340,16 +340,13 @@ metrics_render(struct buf *b, const struct metrics_state *st)
 	CHECK(counter(b, "er_events_sent_total", "session events posted", m->events_sent));
 	CHECK(counter(b, "er_event_send_retries_total", "event posts retried",
 		      m->event_send_retries));
-	CHECK(counter(
-		b, "er_requests_waited_total",
-		"API requests that waited for their turn (at most a sixteenth of the open-file "
-		"limit in progress)",
-		m->requests_waited));
-	CHECK(gauge(b, "er_requests_waiting", "API requests waiting for their turn",
-		    (double)m->requests_waiting));
 	CHECK(counter(b, "er_event_send_failures_total", "events given up on",
 		      m->event_send_failures));
 	CHECK(counter(b, "er_sse_reconnects_total", "event stream reconnects", m->sse_reconnects));
+	CHECK(counter(b, "er_requests_waited_total", "API requests that waited for their turn",
+		      m->requests_waited));
+	CHECK(gauge(b, "er_requests_waiting", "API requests waiting for their turn",
+		    (double)m->requests_waiting));
 	CHECK(counter(b, "er_sandbox_launch_failures_total",
 		      "processes the sandbox could not wrap or start", m->sandbox_launch_failures));
 	CHECK(counter(b, "er_process_tree_kills_total",
