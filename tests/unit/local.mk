@@ -33,8 +33,9 @@ tests_unit_test_onwork_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_onwork
 
 check_PROGRAMS += tests/unit/test_loop tests/unit/test_process
-tests_unit_test_loop_SOURCES = tests/unit/test_loop.c
-tests_unit_test_loop_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_loop_SOURCES = tests/unit/test_loop.c tests/lib/loopback-server.c \
+	tests/lib/loopback-server.h
+tests_unit_test_loop_CFLAGS = $(UNIT_COMPILE_FLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_loop_LDADD = $(UNIT_LINK_LIBS)
 tests_unit_test_process_SOURCES = tests/unit/test_process.c
 tests_unit_test_process_CFLAGS = $(UNIT_COMPILE_FLAGS)
@@ -60,8 +61,9 @@ tests_unit_test_sessiondir_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_sessiondir
 
 check_PROGRAMS += tests/unit/test_api
-tests_unit_test_api_SOURCES = tests/unit/test_api.c
-tests_unit_test_api_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_api_SOURCES = tests/unit/test_api.c tests/lib/loopback-server.c \
+	tests/lib/loopback-server.h
+tests_unit_test_api_CFLAGS = $(UNIT_COMPILE_FLAGS) -I$(top_srcdir)/tests/lib
 tests_unit_test_api_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_api
 

@@ -25,6 +25,7 @@
 #include "api.h"
 #include "http-header.h"
 #include "http.h"
+#include "loopback-server.h"
 
 static void
 test_path_segments(void **state)
@@ -158,16 +159,13 @@ test_retry_delay(void **state)
 
 /* ---- a server in a child process ------------------------------------------ */
 
-struct server {
-	pid_t pid;
-	int port;
-	int requests_fd; /* one byte per request the child answered */
-};
-
-/* Answer every connection with `response`, then close it. */
+/* Answer every connection with `response` (a string), then close it; a
+ * byte to report_fd per request answered. */
 static void
-serve(int lfd, int report_fd, const char *response)
+serve(int lfd, int report_fd, const void *arg)
 {
+	const char *response = arg;
+
 	for (;;) {
 		int c = accept(lfd, NULL, NULL);
 		char buf[8192];
@@ -192,37 +190,9 @@ serve(int lfd, int report_fd, const char *response)
 	}
 }
 
-static void
-server_start(struct server *srv, const char *response)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fds[2];
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-
-	assert_true(lfd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 8), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
-	srv->port = ntohs(sa.sin_port);
-	assert_int_equal(pipe(fds), 0);
-	srv->pid = fork();
-	assert_true(srv->pid >= 0);
-	if (srv->pid == 0) {
-		close(fds[0]);
-		serve(lfd, fds[1], response);
-	}
-	close(fds[1]);
-	close(lfd);
-	srv->requests_fd = fds[0];
-}
-
 /* Stop the server; the number of requests it answered. */
 static int
-server_stop(struct server *srv)
+server_stop(struct loopback_server *srv)
 {
 	char buf[64];
 	int n = 0;
@@ -230,9 +200,9 @@ server_stop(struct server *srv)
 
 	kill(srv->pid, SIGKILL);
 	waitpid(srv->pid, NULL, 0);
-	while ((r = read(srv->requests_fd, buf, sizeof(buf))) > 0)
+	while ((r = read(srv->report_fd, buf, sizeof(buf))) > 0)
 		n += (int)r;
-	close(srv->requests_fd);
+	close(srv->report_fd);
 	return n;
 }
 
@@ -256,7 +226,7 @@ call_done(void *userdata, const struct api_result *res)
 }
 
 static void
-run_call(const struct server *srv, const struct api_request *r, struct outcome *o)
+run_call(const struct loopback_server *srv, const struct api_request *r, struct outcome *o)
 {
 	char base[64];
 	struct api *api;
@@ -276,13 +246,14 @@ run_call(const struct server *srv, const struct api_request *r, struct outcome *
 static void
 test_cut_after_status_is_retried(void **state)
 {
-	struct server srv;
+	struct loopback_server srv;
 	struct api_request r;
 	struct outcome o;
 
 	(void)state;
-	server_start(&srv, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			   "Content-Length: 100\r\nConnection: close\r\n\r\n{\"id\":");
+	loopback_server_start(&srv, serve,
+			      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			      "Content-Length: 100\r\nConnection: close\r\n\r\n{\"id\":");
 	memset(&r, 0, sizeof(r));
 	r.method = "POST";
 	r.path = "/v1/environments/env/work/w/stop";
@@ -300,13 +271,14 @@ test_cut_after_status_is_retried(void **state)
 static void
 test_whole_answer_is_not_retried(void **state)
 {
-	struct server srv;
+	struct loopback_server srv;
 	struct api_request r;
 	struct outcome o;
 
 	(void)state;
-	server_start(&srv, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			   "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
+	loopback_server_start(&srv, serve,
+			      "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			      "Content-Length: 2\r\nConnection: close\r\n\r\n{}");
 	memset(&r, 0, sizeof(r));
 	r.path = "/v1/sessions/s";
 	r.max_retries = 1;

@@ -8,8 +8,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -18,6 +16,7 @@
 
 #include "http.h"
 #include "loop.h"
+#include "loopback-server.h"
 
 struct record {
 	struct loop *loop;
@@ -291,43 +290,11 @@ test_bad_arguments(void **state)
 
 /* ---- curl's connections between requests ------------------------------- */
 
-/* A server on a loopback port, `serve` in a child process: its URL in
- * `url`, the read end of the pipe it reports on in *report; its pid. */
-static pid_t
-server_start(void (*serve)(int lfd, int report_fd), char *url, size_t url_size, int *report)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int lfd = socket(AF_INET, SOCK_STREAM, 0);
-	int fds[2];
-	pid_t pid;
-
-	assert_true(lfd >= 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(lfd, 8), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
-	snprintf(url, url_size, "http://127.0.0.1:%d/", ntohs(sa.sin_port));
-	assert_int_equal(pipe(fds), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		close(fds[0]);
-		serve(lfd, fds[1]);
-	}
-	close(fds[1]);
-	close(lfd);
-	*report = fds[0];
-	return pid;
-}
-
 /* A keep-alive server in a child process: two answers a connection, then,
  * once the client has let the connection rest, it closes it.  One byte to
  * report_fd per connection accepted ('a') and per answer ('r'). */
 static void
-serve_two_then_close(int lfd, int report_fd)
+serve_two_then_close(int lfd, int report_fd, const void *arg)
 {
 	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
@@ -401,13 +368,13 @@ test_a_connection_closed_between_requests(void **state)
 {
 	struct loop *loop = loop_new(http_curl_done);
 	char url[64], seen[16];
-	int report;
+	struct loopback_server srv;
 	double cpu;
-	pid_t pid;
 	ssize_t n;
 
 	assert_non_null(loop);
-	pid = server_start(serve_two_then_close, url, sizeof(url), &report);
+	loopback_server_start(&srv, serve_two_then_close, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
 
 	assert_int_equal(fetch(loop, url), 200);
 	assert_int_equal(fetch(loop, url), 200); /* the same connection */
@@ -418,13 +385,13 @@ test_a_connection_closed_between_requests(void **state)
 	assert_true(cpu_seconds() - cpu < 0.15);
 	assert_int_equal(fetch(loop, url), 200);
 
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	n = read(report, seen, sizeof(seen) - 1);
+	kill(srv.pid, SIGKILL);
+	waitpid(srv.pid, NULL, 0);
+	n = read(srv.report_fd, seen, sizeof(seen) - 1);
 	assert_true(n > 0);
 	seen[n] = '\0';
 	assert_string_equal(seen, "arrar");
-	close(report);
+	close(srv.report_fd);
 	loop_free(loop);
 }
 
@@ -434,7 +401,7 @@ test_a_connection_closed_between_requests(void **state)
  * and closes it; one byte to report_fd as each opens ('o') and closes
  * ('c'). */
 static void
-serve_slowly(int lfd, int report_fd)
+serve_slowly(int lfd, int report_fd, const void *arg)
 {
 	static const char answer[] =
 		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
@@ -489,13 +456,14 @@ test_requests_take_turns(void **state)
 	struct loop *loop = loop_new(http_curl_done);
 	struct http_request *req[5];
 	struct turn t[5];
-	int order[5], n_done = 0, report, open = 0, most = 0;
+	struct loopback_server srv;
+	int order[5], n_done = 0, open = 0, most = 0;
 	char url[64], seen[32];
-	pid_t pid;
 	ssize_t n;
 
 	assert_non_null(loop);
-	pid = server_start(serve_slowly, url, sizeof(url), &report);
+	loopback_server_start(&srv, serve_slowly, NULL);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", srv.port);
 
 	http_cap_requests(2);
 	for (int i = 0; i < 5; i++) {
@@ -518,9 +486,9 @@ test_requests_take_turns(void **state)
 	assert_int_equal(order[3], 2);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(t[i].status, i == 3 ? 0 : 200);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	n = read(report, seen, sizeof(seen) - 1);
+	kill(srv.pid, SIGKILL);
+	waitpid(srv.pid, NULL, 0);
+	n = read(srv.report_fd, seen, sizeof(seen) - 1);
 	assert_true(n > 0);
 	seen[n] = '\0';
 	for (ssize_t i = 0; i < n; i++) {
@@ -530,7 +498,7 @@ test_requests_take_turns(void **state)
 	/* Two short ones and the urgent one at once, never a third short. */
 	assert_int_equal(most, 3);
 	assert_int_equal(n, 8);
-	close(report);
+	close(srv.report_fd);
 	loop_free(loop);
 }
 
