@@ -28,8 +28,13 @@ export function ok(cond, desc, diag) {
   }
   return !!cond;
 }
+/**
+ * Ends the check with its status.  Exits rather than waiting for the event
+ * loop to drain: a lost race's timer or an idle keep-alive connection would
+ * otherwise hold the check open for as long as they last.
+ */
 export function done() {
-  process.exitCode = failed ? 1 : 0;
+  process.exit(failed ? 1 : 0);
 }
 
 /** SDK client with the API key (admin calls); `opts` may override anything. */
