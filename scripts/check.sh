@@ -205,7 +205,7 @@ fuzz_smoke() {
 
 # The Debian package's systemd unit under a real systemd: builds the
 # package, boots a debootstrap tree with systemd-nspawn and serves a session
-# there (tests/integration/systemd-unit.sh; about 4 minutes, 2-3 with
+# there (tests/integration/systemd-unit.sh; about 2 minutes, half a minute with
 # build/systemd-test kept).  Each test point counts once.
 # SKIP_SYSTEMD_UNIT=1 skips it.
 systemd_unit() {

@@ -22,6 +22,21 @@ done
 [ -d "$srcdir/debian" ] || skip_all "no debian/ in this tree"
 mkdir -p "$cache" || exit 99
 
+# The minimal tree, with the package's dependencies so that dpkg -i needs no
+# network inside: fetched while the package builds.
+bootstrap=
+if [ ! -d "$cache/bookworm" ]; then
+	(
+		rm -rf "$cache/bookworm.new"
+		debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libcurl4,bubblewrap,ca-certificates \
+			bookworm "$cache/bookworm.new" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1 &&
+			mv "$cache/bookworm.new" "$cache/bookworm"
+	) &
+	bootstrap=$!
+	# An early exit waits for it: nothing is left running.
+	trap 'wait "$bootstrap"' EXIT
+fi
+
 # The package, built from a copy of the tree (dpkg-buildpackage writes to
 # the parent directory) when the tree's files changed since the last build.
 hash=$(cd "$srcdir" && git ls-files -co --exclude-standard 2>/dev/null | grep -v '^build/' | sort |
@@ -51,16 +66,10 @@ else
 	lintian_status=skip
 fi
 
-# The minimal tree, with the package's dependencies so that dpkg -i needs no
-# network inside.
-if [ ! -d "$cache/bookworm" ]; then
-	rm -rf "$cache/bookworm.new"
-	if ! debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus,libcurl4,bubblewrap,ca-certificates \
-		bookworm "$cache/bookworm.new" http://deb.debian.org/debian >"$cache/debootstrap.log" 2>&1; then
-		tail -n 5 "$cache/debootstrap.log"
-		skip_all "debootstrap bookworm failed (no Debian mirror?): see $cache/debootstrap.log"
-	fi
-	mv "$cache/bookworm.new" "$cache/bookworm"
+# The minimal tree has come down meanwhile, or not.
+if [ -n "$bootstrap" ] && ! wait "$bootstrap"; then
+	tail -n 5 "$cache/debootstrap.log"
+	skip_all "debootstrap bookworm failed (no Debian mirror?): see $cache/debootstrap.log"
 fi
 
 # A fresh copy per run, with the check's oneshot unit enabled.
