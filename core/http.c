@@ -137,7 +137,7 @@ request_free(struct http_request *req)
 	}
 	loop_cancel_timer(req->add_timer);
 	/* Out of every multi handle by now. */
-	loop_easy_give(req->loop, req->easy);
+	loop_easy_give(req->loop, req->kind, req->easy);
 	/* Header lines carry credentials, a poll answer carries a work secret. */
 	for (struct curl_slist *l = req->headers; l; l = l->next)
 		secret_wipe(l->data, strlen(l->data));
@@ -243,7 +243,7 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	req->on_chunk = o->on_chunk;
 	req->on_done = o->on_done;
 	req->userdata = o->userdata;
-	e = req->easy = loop_easy_take(loop);
+	e = req->easy = loop_easy_take(loop, req->kind);
 	if (!e)
 		goto fail;
 	for (const char *const *h = o->headers; h && *h; h++) {

@@ -52,7 +52,13 @@ struct loop_signal {
 #define LOOP_MAX_EVENTS 256
 /* Idle connections kept for the short requests (a descriptor each). */
 #define LOOP_REQUEST_CONNECTIONS 32
-/* Easy handles kept between transfers. */
+/* Easy handles kept between short requests.  Only theirs: libcurl 7.88
+ * frees a transfer's receive and upload buffers as it ends only when no
+ * other transfer shares its connection, which over HTTP/2 is seldom, and
+ * curl_easy_reset() keeps them while it restores the default sizes.  A
+ * stream's 4 kB receive buffer handed on to a request would take 16 kB
+ * reads (a heap overflow), and a request's 16 kB and 64 kB buffers handed
+ * to a stream would stay for its session's life. */
 #define LOOP_SPARE_EASY 32
 
 /* One multi handle with its own connection cache.  libcurl 7.88 walks the
@@ -448,10 +454,11 @@ loop_multi(struct loop *loop, enum loop_transfer_kind kind)
 }
 
 CURL *
-loop_easy_take(struct loop *loop)
+loop_easy_take(struct loop *loop, enum loop_transfer_kind kind)
 {
-	CURL *e =
-		loop->n_spare_easy > 0 ? loop->spare_easy[--loop->n_spare_easy] : curl_easy_init();
+	CURL *e = kind == LOOP_TRANSFER_REQUESTS && loop->n_spare_easy > 0
+			  ? loop->spare_easy[--loop->n_spare_easy]
+			  : curl_easy_init();
 
 	if (e) {
 		curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, curl_close_socket);
@@ -461,11 +468,11 @@ loop_easy_take(struct loop *loop)
 }
 
 void
-loop_easy_give(struct loop *loop, CURL *easy)
+loop_easy_give(struct loop *loop, enum loop_transfer_kind kind, CURL *easy)
 {
 	if (!easy)
 		return;
-	if (loop->n_spare_easy == LOOP_SPARE_EASY) {
+	if (kind != LOOP_TRANSFER_REQUESTS || loop->n_spare_easy == LOOP_SPARE_EASY) {
 		curl_easy_cleanup(easy);
 		return;
 	}

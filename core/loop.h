@@ -47,11 +47,13 @@ enum loop_transfer_kind {
 struct loop *loop_new(loop_curl_done_cb curl_done);
 void loop_free(struct loop *loop);
 CURLM *loop_multi(struct loop *loop, enum loop_transfer_kind kind);
-/* An easy handle for a transfer: one a finished transfer gave back, reset
- * to libcurl's defaults, or a new one; NULL when out of memory. */
-CURL *loop_easy_take(struct loop *loop);
-/* Keep `easy`, which no multi handle holds any more, for a later transfer. */
-void loop_easy_give(struct loop *loop, CURL *easy);
+/* An easy handle for a transfer of `kind`: for a short request, one that
+ * a finished request gave back (reset to libcurl's defaults) when there is
+ * one; for a stream, a new one.  NULL when out of memory. */
+CURL *loop_easy_take(struct loop *loop, enum loop_transfer_kind kind);
+/* Done with `easy` of `kind`, which no multi handle holds any more: a
+ * short request's is kept for a later one, a stream's cleaned up. */
+void loop_easy_give(struct loop *loop, enum loop_transfer_kind kind, CURL *easy);
 
 /* Monotonic clock in milliseconds. */
 uint64_t loop_now_ms(void);

@@ -61,6 +61,20 @@ try {
   const held = connections(runner.pid);
   ok(held > 0 && held < SESSIONS, `the runner holds ${held} connections for ${SESSIONS} open event streams (shared)`,
     { held, streamsClosed: streams.length });
+
+  // Queued while the capacity is full: claimed as the first sessions end
+  // and their streams close, each with a tool call of 40 kB, so that its
+  // history is far larger than a stream's 4 kB receive buffer.
+  const big = [];
+  for (let i = 0; i < SESSIONS; i++) {
+    const s = await client.beta.sessions.create({ agent: 'agent_local', environment_id: env.id });
+    await cp.script(s.id, { turns: [{ tool_calls: [{ name: 'bash', input: { command: `: ${String(i).repeat(40_000)}; echo $((2+2))` } }], message: '2 + 2 = {{result.0}}' }] });
+    big.push(s);
+  }
+  await Promise.all(big.map((s) => say(client, s.id, "What's 2 + 2?")));
+  const bigTurns = await Promise.all(big.map((s) => untilTurnEnds(s.id, 1, 40_000)));
+  ok(bigTurns.every((events) => toolCalls(events ?? [])[0]?.text === '4') && runner.alive(),
+    `${SESSIONS} sessions with 40 kB histories, claimed as the first ones end, are served`, runner.log().slice(-3000));
 } finally {
   const exit = await runner.stop();
   ok(exit.code === 0, 'exit 0 on SIGTERM', exit);
