@@ -11,6 +11,10 @@
 #include "secret.h"
 
 #define STREAM_BUFFER_SIZE 4096L
+/* libcurl's least: over HTTP/2 it sends a POST's body through a buffer of
+ * this size, 64 kB unless told, and a result or a heartbeat is a few
+ * hundred bytes, with hundreds in progress at once under load. */
+#define UPLOAD_BUFFER_SIZE 16384L
 
 struct http_request {
 	struct loop *loop;
@@ -294,6 +298,7 @@ http_request_start(struct loop *loop, const struct http_options *o, struct http_
 	if (o->timeout_ms > 0)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
 	if (strcmp(o->method, "POST") == 0) {
+		curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, UPLOAD_BUFFER_SIZE);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(o->body ? o->body_len : 0));
 		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, o->body ? o->body : "");
 	} else if (strcmp(o->method, "GET") != 0) {
