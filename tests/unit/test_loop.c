@@ -288,6 +288,35 @@ test_bad_arguments(void **state)
 	loop_free(loop);
 }
 
+/* ---- spare easy handles ---------------------------------------------- */
+
+/* A finished request's handle serves the next request, never a stream, and
+ * a stream's is never kept: libcurl keeps a handle's buffers at their old
+ * sizes across curl_easy_reset(). */
+static void
+test_spare_handles_serve_requests_only(void **state)
+{
+	struct loop *loop = loop_new(http_curl_done);
+	CURL *request, *stream, *again;
+
+	(void)state;
+	assert_non_null(loop);
+	request = loop_easy_take(loop, LOOP_TRANSFER_REQUESTS);
+	assert_non_null(request);
+	loop_easy_give(loop, LOOP_TRANSFER_REQUESTS, request);
+	/* The spare request handle is still kept, so a new one cannot share
+	 * its address. */
+	stream = loop_easy_take(loop, LOOP_TRANSFER_STREAMS);
+	assert_non_null(stream);
+	assert_ptr_not_equal(stream, request);
+	loop_easy_give(loop, LOOP_TRANSFER_STREAMS, stream);
+	/* The stream's handle was not kept: the spare is still the request's. */
+	again = loop_easy_take(loop, LOOP_TRANSFER_REQUESTS);
+	assert_ptr_equal(again, request);
+	loop_easy_give(loop, LOOP_TRANSFER_REQUESTS, again);
+	loop_free(loop);
+}
+
 /* ---- curl's connections between requests ------------------------------- */
 
 /* A keep-alive server in a child process: two answers a connection, then,
@@ -513,6 +542,7 @@ main(void)
 		cmocka_unit_test(test_interest_changes),
 		cmocka_unit_test(test_second_watch_of_an_fd_is_refused),
 		cmocka_unit_test(test_bad_arguments),
+		cmocka_unit_test(test_spare_handles_serve_requests_only),
 		cmocka_unit_test(test_a_connection_closed_between_requests),
 		cmocka_unit_test(test_requests_take_turns),
 	};
