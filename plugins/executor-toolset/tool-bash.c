@@ -6,7 +6,8 @@
  * The shell starts with BASH_SETUP on its stdin: it keeps copies of its
  * stdout and stderr pipes on fds 30 and 31 for the commands, sends its own
  * output to /dev/null and ends what it printed at start with a NUL on
- * stderr.  Each command is then written as the script of command_script():
+ * stderr.  Each command is then sent as the script of command_script(),
+ * which bash takes in one read (command_input()):
  * it runs under `eval` with stdin from /dev/null, stdout on 30 and stderr on
  * 31, and ends with a per-call random sentinel and the status on stderr,
  * the sentinel and 0 on stdout.  The two outputs are kept apart; once both
@@ -52,6 +53,10 @@
 #define BASH_TIMEOUT_MS 295000.0	      /* default and cap */
 #define BASH_EXIT_DRAIN_MS 200		      /* for output after an exit or a kill */
 #define BASH_MAX_COMMAND (1u << 20)
+/* command_script(): a quote becomes four bytes.  command_input(): an empty
+ * line for each line of the script. */
+#define BASH_MAX_SCRIPT (4 * BASH_MAX_COMMAND + 4096)
+#define BASH_MAX_INPUT (BASH_MAX_SCRIPT + BASH_MAX_COMMAND + 8192)
 #define BASH_MAX_QUEUED 64
 #define BASH_READ_CHUNK 65536
 #define BASH_ERR_TAIL 512
@@ -871,7 +876,7 @@ process_start(struct ts_shell *sh, struct er_error *err)
 	sh->fds[0] = req.stdin_fd;
 	sh->fds[1] = req.stdout_fd;
 	sh->fds[2] = req.stderr_fd;
-	buf_init(&sh->pending, BASH_MAX_COMMAND + 4096);
+	buf_init(&sh->pending, BASH_MAX_INPUT);
 	for (i = 1; i <= 2 && r == 0; i++)
 		r = host->watch_fd(host_ctx_of(sh), sh->fds[i], ER_FD_READ, on_output, sh,
 				   &sh->watch[i]);
@@ -903,6 +908,43 @@ command_script(struct buf *out, const char *command, const char *sentinel)
 			"\\builtin printf '\\n%%s%%s%%d\\n' %.8s %s \"$__ant_status\" >&31 && "
 			"\\builtin printf '\\n%%s%%s%%d\\n' %.8s %s 0 >&30 || \\builtin exit\n",
 			sentinel, sentinel + 8, sentinel, sentinel + 8);
+	return r;
+}
+
+/* What the shell is sent for a call: a line that has bash take the whole
+ * script of command_script() with one `read -N` and eval it, the script,
+ * then as many empty lines as the script has line breaks less one.
+ *
+ * Bash reads its commands from a pipe a byte at a time, one system call a
+ * byte, so that a command it runs can read what follows: 0.3 ms more for a
+ * short call's 400 bytes on a VM where a system call costs 2 us, 40 ms for
+ * a 28 kB heredoc.  `read -N` takes a known count in reads of 4 kB and no
+ * more, and counts bytes where LC_ALL is C.  The empty lines bring bash's
+ * line count (LINENO, the line a syntax error names) to where reading the
+ * script itself leaves it, as in the SDK's shell.  Where the read cannot
+ * run (a readonly LC_ALL or IFS), bash goes on to read the script itself. */
+static int
+command_input(struct buf *out, const char *command, const char *sentinel)
+{
+	struct buf script = BUF_INIT(BASH_MAX_SCRIPT);
+	size_t lines = 0;
+	int r;
+
+	r = buf_puts(&script, "\\builtin unset __ant_script; ");
+	if (r == 0)
+		r = command_script(&script, command, sentinel);
+	for (size_t i = 0; r == 0 && i < script.len; i++)
+		lines += script.data[i] == '\n';
+	if (r == 0)
+		r = buf_printf(out,
+			       "LC_ALL=C IFS= \\builtin read -r -N %zu __ant_script && "
+			       "\\builtin eval \"$__ant_script\"\n",
+			       script.len);
+	if (r == 0)
+		r = buf_append(out, script.data, script.len);
+	for (size_t i = 1; r == 0 && i < lines; i++)
+		r = buf_putc(out, '\n');
+	buf_release(&script);
 	return r;
 }
 
@@ -1081,17 +1123,17 @@ call_run(struct ts_shell *sh, struct bash_call *call)
 	stream_init(&sh->streams[OUT]);
 	stream_init(&sh->streams[ERR]);
 	{
-		struct buf script = BUF_INIT(2 * BASH_MAX_COMMAND + 4096);
+		struct buf input = BUF_INIT(BASH_MAX_INPUT);
 		char uuid[37];
 
 		r = rand_uuid(uuid);
 		if (r == 0) {
 			snprintf(sh->sentinel, sizeof(sh->sentinel), "__ANT_CMD_%s_DONE__", uuid);
-			r = command_script(&script, call->command, sh->sentinel);
+			r = command_input(&input, call->command, sh->sentinel);
 		}
 		if (r == 0)
-			r = send_input(sh, script.data, script.len);
-		buf_release(&script);
+			r = send_input(sh, input.data, input.len);
+		buf_release(&input);
 	}
 	if (r == 0)
 		r = host_of(sh)->add_timer(host_ctx_of(sh), (uint64_t)call->timeout_ms, on_timeout,

@@ -236,6 +236,18 @@ const corpus = [
   ['bash', { command: 'echo -n' }],
   ['bash', { command: 'if' }],
   ['bash', { command: 'basename "$PWD"' }],
+  // bash's line count (LINENO, the line a syntax error names) and what the
+  // command sees of the framing, after calls of several lines
+  ['bash', { command: 'cat <<EOT\na $LINENO\nEOT\necho "$LINENO [$_]"' }],
+  ['bash', { command: 'echo one\nfi' }],
+  ['bash', { command: 'declare -p __ant_script __ant_status 2>&1; echo "$LINENO"' }],
+  ['bash', { command: 'f() { echo "$LINENO ${FUNCNAME[0]}"; }; f; echo \\\n  continued' }],
+  ['bash', { command: "echo \"caf\u00e9 \u{1f600} it's \\\\ \\$x\"" }],
+  // a long heredoc, and a command that is nearly all quotes (four bytes
+  // each once quoted)
+  ['bash', { command: `cat <<'EOT' | wc -lc\n${'some line of a file\n'.repeat(2000)}EOT` }],
+  ['bash', { command: `printf %s "${"'".repeat(300000)}" | wc -c` }],
+  ['bash', { command: 'echo "$LINENO"' }],
   // stdout and stderr apart: stdout first on success, stderr first on failure
   ['bash', { command: 'echo out; echo err >&2' }],
   ['bash', { command: 'echo out; echo err >&2; false' }],

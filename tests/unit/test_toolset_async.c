@@ -168,6 +168,18 @@ test_bash_basics(void **unused)
 		    "__ANT_CMD_fake_DONE__0");
 }
 
+/* A shell whose LC_ALL and IFS are readonly cannot take a call's script
+ * in one read: it reads the script itself, and every call still runs, once. */
+static void
+test_bash_readonly_locale(void **unused)
+{
+	assert_call("bash", "{\"command\":\"readonly LC_ALL=C IFS=:; echo set\"}", 0, "set");
+	assert_call("bash", "{\"command\":\"n=$((n+1)); echo \\\"$n $IFS $LC_ALL\\\"\"}", 0,
+		    "1 : C");
+	assert_call("bash", "{\"command\":\"n=$((n+1)); echo \\\"$n $IFS $LC_ALL\\\"\"}", 0,
+		    "2 : C");
+}
+
 /* stdout and stderr are read apart: stdout first after success, stderr
  * first after a failure, a newline between them when stderr has any. */
 static void
@@ -549,6 +561,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routing),
 		cmocka_unit_test(test_bash_basics),
+		cmocka_unit_test(test_bash_readonly_locale),
 		cmocka_unit_test(test_bash_output_split),
 		cmocka_unit_test(test_bash_timeout),
 		cmocka_unit_test(test_bash_died),
