@@ -922,7 +922,9 @@ command_script(struct buf *out, const char *command, const char *sentinel)
  * more, and counts bytes where LC_ALL is C.  The empty lines bring bash's
  * line count (LINENO, the line a syntax error names) to where reading the
  * script itself leaves it, as in the SDK's shell.  Where the read cannot
- * run (a readonly LC_ALL or IFS), bash goes on to read the script itself. */
+ * run (a readonly LC_ALL or IFS), bash goes on to read the script itself.
+ * What a command can tell: under `set -x` its trace is one eval deeper
+ * ("+++" where the SDK's shell prints "++"). */
 static int
 command_input(struct buf *out, const char *command, const char *sentinel)
 {
