@@ -924,10 +924,15 @@ command_script(struct buf *out, const char *command, const char *sentinel)
  * script itself leaves it, as in the SDK's shell.  Where the read cannot
  * run (a readonly LC_ALL or IFS), bash goes on to read the script itself.
  * What a command can tell: under `set -x` its trace is one eval deeper
- * ("+++" where the SDK's shell prints "++"). */
+ * ("+++" where the SDK's shell prints "++").  macOS's /bin/bash is 3.2,
+ * older than `read -N` (bash 4.1): there the script goes as the SDK sends
+ * it. */
 static int
 command_input(struct buf *out, const char *command, const char *sentinel)
 {
+#ifdef __APPLE__
+	return command_script(out, command, sentinel);
+#else
 	struct buf script = BUF_INIT(BASH_MAX_SCRIPT);
 	size_t lines = 0;
 	int r;
@@ -948,6 +953,7 @@ command_input(struct buf *out, const char *command, const char *sentinel)
 		r = buf_putc(out, '\n');
 	buf_release(&script);
 	return r;
+#endif
 }
 
 static void
