@@ -828,18 +828,23 @@ on_stdin_writable(void *userdata, int fd, uint32_t revents)
 	flush_input(userdata);
 }
 
+/* Write what is pending to the shell, the rest once it can take it. */
+static int
+write_pending(struct ts_shell *sh)
+{
+	flush_input(sh);
+	if (sh->pending.len > 0 && sh->fds[0] >= 0 && !sh->watch[0])
+		return host_of(sh)->watch_fd(host_ctx_of(sh), sh->fds[0], ER_FD_WRITE,
+					     on_stdin_writable, sh, &sh->watch[0]);
+	return 0;
+}
+
 static int
 send_input(struct ts_shell *sh, const char *text, size_t len)
 {
 	int r = buf_append(&sh->pending, text, len);
 
-	if (r < 0)
-		return r;
-	flush_input(sh);
-	if (sh->pending.len > 0 && sh->fds[0] >= 0 && !sh->watch[0])
-		r = host_of(sh)->watch_fd(host_ctx_of(sh), sh->fds[0], ER_FD_WRITE,
-					  on_stdin_writable, sh, &sh->watch[0]);
-	return r;
+	return r < 0 ? r : write_pending(sh);
 }
 
 static int
@@ -911,9 +916,10 @@ command_script(struct buf *out, const char *command, const char *sentinel)
 	return r;
 }
 
-/* What the shell is sent for a call: a line that has bash take the whole
- * script of command_script() with one `read -N` and eval it, the script,
- * then as many empty lines as the script has line breaks less one.
+/* What the shell is sent for a call, appended to `out`: a line that has
+ * bash take the whole script of command_script() with one `read -N` and
+ * eval it, the script, then as many empty lines as the script has line
+ * breaks less one.
  *
  * Bash reads its commands from a pipe a byte at a time, one system call a
  * byte, so that a command it runs can read what follows: 0.3 ms more for a
@@ -1131,17 +1137,15 @@ call_run(struct ts_shell *sh, struct bash_call *call)
 	stream_init(&sh->streams[OUT]);
 	stream_init(&sh->streams[ERR]);
 	{
-		struct buf input = BUF_INIT(BASH_MAX_INPUT);
 		char uuid[37];
 
 		r = rand_uuid(uuid);
 		if (r == 0) {
 			snprintf(sh->sentinel, sizeof(sh->sentinel), "__ANT_CMD_%s_DONE__", uuid);
-			r = command_input(&input, call->command, sh->sentinel);
+			r = command_input(&sh->pending, call->command, sh->sentinel);
 		}
 		if (r == 0)
-			r = send_input(sh, input.data, input.len);
-		buf_release(&input);
+			r = write_pending(sh);
 	}
 	if (r == 0)
 		r = host_of(sh)->add_timer(host_ctx_of(sh), (uint64_t)call->timeout_ms, on_timeout,
