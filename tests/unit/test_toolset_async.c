@@ -168,6 +168,38 @@ test_bash_basics(void **unused)
 		    "__ANT_CMD_fake_DONE__0");
 }
 
+/* The shell's read(2) calls so far, by its own count in /proc/$$/io (the
+ * sed of the call before included, reaped since): -1 where there is none. */
+static long
+shell_reads(void)
+{
+	struct mock_result *res =
+		call("bash", "{\"command\":\"sed -n 's/^syscr: //p' /proc/$$/io\"}");
+	long n;
+
+	return !res->is_error && sscanf(res->text, "%ld", &n) == 1 ? n : -1;
+}
+
+/* Bash reads a script from a pipe a byte at a time: a call of 20 kB takes
+ * the shell a few reads, not one a byte. */
+static void
+test_bash_takes_a_call_in_one_read(void **unused)
+{
+	static char input[24 << 10];
+	long before = shell_reads();
+	long after;
+	int n;
+
+	if (before < 0)
+		skip(); /* no /proc (macOS, whose bash 3.2 reads the script itself) */
+	n = snprintf(input, sizeof(input), "{\"command\":\": ");
+	memset(input + n, 'x', 20000);
+	snprintf(input + n + 20000, sizeof(input) - (size_t)n - 20000, "; echo done\"}");
+	assert_call("bash", input, 0, "done");
+	after = shell_reads();
+	assert_in_range(after - before, 1, 2000);
+}
+
 /* A shell whose LC_ALL and IFS are readonly cannot take a call's script
  * in one read: it reads the script itself, and every call still runs, once. */
 static void
@@ -562,6 +594,7 @@ main(void)
 		cmocka_unit_test(test_routing),
 		cmocka_unit_test(test_bash_basics),
 		cmocka_unit_test(test_bash_readonly_locale),
+		cmocka_unit_test(test_bash_takes_a_call_in_one_read),
 		cmocka_unit_test(test_bash_output_split),
 		cmocka_unit_test(test_bash_timeout),
 		cmocka_unit_test(test_bash_died),
