@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* SHA-256 (FIPS 180-4), for content hashes the memory-store API compares
- * and the keyed hashes of the event ids a session has read. */
+ * and the name of a worker's state directory. */
 #ifndef ER_SHA256_H
 #define ER_SHA256_H
 

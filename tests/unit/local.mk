@@ -79,6 +79,12 @@ tests_unit_test_sse_CFLAGS = $(UNIT_COMPILE_FLAGS)
 tests_unit_test_sse_LDADD = $(UNIT_LINK_LIBS)
 TESTS += tests/unit/test_sse
 
+check_PROGRAMS += tests/unit/test_siphash
+tests_unit_test_siphash_SOURCES = tests/unit/test_siphash.c
+tests_unit_test_siphash_CFLAGS = $(UNIT_COMPILE_FLAGS)
+tests_unit_test_siphash_LDADD = $(UNIT_LINK_LIBS)
+TESTS += tests/unit/test_siphash
+
 check_PROGRAMS += tests/unit/test_base64
 tests_unit_test_base64_SOURCES = tests/unit/test_base64.c
 tests_unit_test_base64_CFLAGS = $(UNIT_COMPILE_FLAGS)
