@@ -88,22 +88,33 @@ buf_putc(struct buf *b, char c)
 	return buf_append(b, &c, 1);
 }
 
+/* Printed straight into the room the buffer has, and again after growing
+ * it only when that was too short: one formatting pass for most calls.
+ * The room never passes `max` (buf_grow() allocates at most max + 1). */
 int
 buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
 	va_list ap2;
+	size_t room;
 	int n;
 	int r;
 
-	va_copy(ap2, ap);
-	n = vsnprintf(NULL, 0, fmt, ap2);
-	va_end(ap2);
-	if (n < 0)
-		return -EINVAL;
-	r = buf_grow(b, (size_t)n);
+	r = buf_grow(b, 0);
 	if (r < 0)
 		return r;
-	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	room = b->alloc - b->len;
+	va_copy(ap2, ap);
+	n = vsnprintf(b->data + b->len, room, fmt, ap2);
+	va_end(ap2);
+	if (n < 0 || (size_t)n >= room) {
+		b->data[b->len] = '\0';
+		if (n < 0)
+			return -EINVAL;
+		r = buf_grow(b, (size_t)n);
+		if (r < 0)
+			return r;
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	}
 	b->len += (size_t)n;
 	return 0;
 }

@@ -41,6 +41,32 @@ test_cap_is_exact(void **state)
 	buf_release(&b);
 }
 
+/* Formatted text that fits the room, that needs the buffer to grow, and
+ * that would pass the cap: the last leaves the buffer as it was. */
+static void
+test_printf_room_and_growth(void **state)
+{
+	struct buf b = BUF_INIT(200);
+	char tail[41];
+
+	assert_int_equal(buf_printf(&b, "%s", "0123456789"), 0);
+	assert_int_equal(buf_printf(&b, "%0*d", 150, 7), 0);
+	assert_int_equal(b.len, 160);
+	assert_memory_equal(b.data, "0123456789000", 13);
+	assert_int_equal(b.data[159], '7');
+	assert_int_equal(b.data[160], '\0');
+	assert_int_equal(buf_printf(&b, "%0*d", 41, 1), -ENOSPC);
+	assert_int_equal(b.len, 160);
+	assert_int_equal(b.data[160], '\0');
+	assert_int_equal(buf_printf(&b, "%0*d", 40, 1), 0);
+	assert_int_equal(b.len, 200);
+	memset(tail, '0', 39);
+	tail[39] = '1';
+	tail[40] = '\0';
+	assert_string_equal(b.data + 160, tail);
+	buf_release(&b);
+}
+
 static void
 test_steal_empty(void **state)
 {
@@ -58,6 +84,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_and_terminate),
 		cmocka_unit_test(test_cap_is_exact),
+		cmocka_unit_test(test_printf_room_and_growth),
 		cmocka_unit_test(test_steal_empty),
 	};
 
