@@ -32,6 +32,7 @@ struct api_call {
 	char *headers[API_MAX_HEADERS + 1]; /* NULL-terminated */
 	long timeout_ms;
 	int urgent;
+	int success_body_unread;
 	int max_retries;
 	int retries_done;
 	struct http_request *http;
@@ -242,6 +243,11 @@ finish(struct api_call *call, const struct http_response *resp)
 	res.body_len = resp->body->len;
 	if (resp->status == 0)
 		res.transport_error = resp->error ? resp->error : "no response";
+	if (call->success_body_unread && resp->curl_code == CURLE_OK && resp->status >= 200 &&
+	    resp->status < 300) {
+		res.body = "";
+		res.body_len = 0;
+	}
 	if (res.body_len > 0 && json_parse(res.body, res.body_len, &doc, NULL, 0) == 0) {
 		res.doc = doc;
 		if (json_kind(doc, 0) == JSON_OBJECT) {
@@ -370,6 +376,7 @@ api_call(struct api *api, const struct api_request *r, api_done_cb done, void *u
 	call->userdata = userdata;
 	call->timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : API_DEFAULT_TIMEOUT_MS;
 	call->urgent = r->urgent;
+	call->success_body_unread = r->success_body_unread;
 	call->max_retries = r->max_retries >= 0 ? r->max_retries : API_DEFAULT_RETRIES;
 	if (buf_printf(&url, "%s%s", api->base_url, r->path) < 0)
 		goto fail;

@@ -51,6 +51,9 @@ struct api_request {
 	int max_retries;    /* -1: the SDK's default, 2 */
 	const char *accept; /* Accept; NULL: application/json */
 	int urgent;	    /* never waits its turn (http.h): a heartbeat */
+	/* A 2xx answer's body is not read: it is not parsed, and
+	 * api_result.body is left empty. */
+	int success_body_unread;
 	/* Downloads: a 2xx body goes here chunk by chunk instead of into
 	 * api_result.body (which stays empty); called with (NULL, 0) before a
 	 * retry starts the body over.  Return negative to abort the transfer,

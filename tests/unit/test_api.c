@@ -210,6 +210,9 @@ struct outcome {
 	struct loop *loop;
 	long status;
 	char error[256];
+	char message[64]; /* the error envelope's message */
+	int had_doc;
+	size_t body_len;
 	int calls;
 };
 
@@ -222,6 +225,10 @@ call_done(void *userdata, const struct api_result *res)
 	o->status = res->status;
 	snprintf(o->error, sizeof(o->error), "%s",
 		 res->transport_error ? res->transport_error : "");
+	snprintf(o->message, sizeof(o->message), "%s",
+		 res->error_message ? res->error_message : "");
+	o->had_doc = res->doc != NULL;
+	o->body_len = res->body_len;
 	loop_quit(o->loop, 0);
 }
 
@@ -288,6 +295,45 @@ test_whole_answer_is_not_retried(void **state)
 }
 
 static void
+test_unread_success_body(void **state)
+{
+	static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+				 "Content-Length: 11\r\nConnection: close\r\n\r\n{\"data\":[]}";
+	static const char refused[] =
+		"HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+		"Content-Length: 57\r\nConnection: close\r\n\r\n"
+		"{\"type\":\"error\",\"error\":{\"type\":\"x\",\"message\":\"too big\"}}";
+	struct loopback_server srv;
+	struct api_request r;
+	struct outcome o;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	r.path = "/v1/sessions/s/events";
+	r.body = "{}";
+	r.body_len = 2;
+	loopback_server_start(&srv, serve, ok);
+	run_call(&srv, &r, &o);
+	assert_int_equal(o.status, 200);
+	assert_true(o.had_doc);
+	assert_int_equal(o.body_len, 11);
+	/* Not read: not parsed. */
+	r.success_body_unread = 1;
+	run_call(&srv, &r, &o);
+	assert_int_equal(o.status, 200);
+	assert_false(o.had_doc);
+	assert_int_equal(o.body_len, 0);
+	assert_int_equal(server_stop(&srv), 2);
+	/* A refusal is read all the same. */
+	loopback_server_start(&srv, serve, refused);
+	run_call(&srv, &r, &o);
+	assert_int_equal(o.status, 400);
+	assert_true(o.had_doc);
+	assert_string_equal(o.message, "too big");
+	assert_int_equal(server_stop(&srv), 1);
+}
+
+static void
 test_injecting_header_refused(void **state)
 {
 	struct loop *loop = loop_new(http_curl_done);
@@ -318,6 +364,7 @@ main(void)
 		cmocka_unit_test(test_retry_delay),
 		cmocka_unit_test(test_cut_after_status_is_retried),
 		cmocka_unit_test(test_whole_answer_is_not_retried),
+		cmocka_unit_test(test_unread_success_body),
 		cmocka_unit_test(test_injecting_header_refused),
 	};
 
