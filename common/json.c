@@ -102,6 +102,12 @@ prescan(const char *s, size_t len, size_t *ret_ntok, size_t *ret_off, const char
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 
+		/* Most of a document is the inside of its strings: run through it
+		 * in a loop of its own. */
+		if (state == STR) {
+			while (c != '"' && c != '\\' && c != '\0' && i + 1 < len)
+				c = s[++i];
+		}
 		if (c == '\0') {
 			*ret_off = i;
 			*ret_why = "NUL byte";
