@@ -197,7 +197,7 @@ export function startRunner(cfg, { kind, env, cpUrl, tmp, workerId, workdir, bas
   };
 }
 
-/** Resident set (kB) and CPU seconds (user + system, own threads only) of a process; null once gone. */
+/** Resident set (kB) and CPU seconds (user + system, and each apart; own threads only) of a process; null once gone. */
 export function procStat(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'latin1');
@@ -205,8 +205,9 @@ export function procStat(pid) {
     const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cpu = (Number(f[11]) + Number(f[12])) / CLK_TCK;
-    return { rss_kb: rss, hwm_kb: hwm, cpu_s: cpu };
+    const user = Number(f[11]) / CLK_TCK;
+    const sys = Number(f[12]) / CLK_TCK;
+    return { rss_kb: rss, hwm_kb: hwm, cpu_s: user + sys, user_s: user, sys_s: sys };
   } catch {
     return null;
   }

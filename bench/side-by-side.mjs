@@ -17,10 +17,10 @@
 //
 // Prints, for each window, each runner's CPU as a share of a core, its user
 // and system parts, and B's CPU over A's.  The figures go to stdout only.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createSession, environment, killChildren, sleep, startControlPlane, startRunner, until } from './lib.mjs';
+import { createSession, environment, killChildren, procStat, sleep, startControlPlane, startRunner, until } from './lib.mjs';
 
 const [dirA, dirB] = process.argv.slice(2).map((d) => d && resolve(d));
 if (!dirA || !dirB) {
@@ -34,15 +34,6 @@ if (!(N >= 2 && N % 2 === 0) || !(WINDOW_SEC > 0) || !(ROUNDS >= 1)) {
   console.error('side-by-side: BENCH_SIDE_N must be an even number of at least 2, BENCH_SIDE_WINDOW and BENCH_SIDE_ROUNDS positive');
   process.exit(64);
 }
-const CLK_TCK = 100;
-
-/** User and system CPU seconds of `pid`. */
-function cpuOf(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(f[11]) / CLK_TCK, sys: Number(f[12]) / CLK_TCK };
-}
-
 const tmp = mkdtempSync(join(tmpdir(), 'er-side-'));
 const pct = (s) => ((s / (WINDOW_SEC / ROUNDS)) * 100).toFixed(2);
 try {
@@ -65,11 +56,11 @@ try {
   console.log(`A ${dirA}\nB ${dirB}\n${N / 2} sessions each, one \`bash true\` a second each`);
   console.log('window  A cpu %  (user/sys)      B cpu %  (user/sys)      B/A');
   for (let w = 1; w <= ROUNDS; w++) {
-    const before = runners.map((r) => cpuOf(r.pid));
+    const before = runners.map((r) => procStat(r.pid));
     await sleep((WINDOW_SEC / ROUNDS) * 1000);
     const [a, b] = runners.map((r, i) => {
-      const now = cpuOf(r.pid);
-      return { user: now.user - before[i].user, sys: now.sys - before[i].sys };
+      const now = procStat(r.pid);
+      return { user: now.user_s - before[i].user_s, sys: now.sys_s - before[i].sys_s };
     });
     const line = (x) => `${pct(x.user + x.sys).padStart(6)}  (${pct(x.user)}/${pct(x.sys)})`.padEnd(24);
     console.log(`${String(w).padStart(6)}  ${line(a)}${line(b)}${((b.user + b.sys) / (a.user + a.sys)).toFixed(3)}`);
