@@ -385,6 +385,20 @@ test_escapes(void **state)
 	REJECT("[\"\\\n\"]");
 }
 
+/* A NUL inside a string is named where it is, however far in. */
+static void
+assert_nul_at(const char *s, size_t n, size_t off)
+{
+	struct json_doc *doc = NULL;
+	char want[64];
+	char err[64];
+
+	assert_int_equal(json_parse(s, n, &doc, err, sizeof(err)), -EINVAL);
+	assert_null(doc);
+	snprintf(want, sizeof(want), "NUL byte at offset %zu", off);
+	assert_string_equal(err, want);
+}
+
 static void
 test_control_characters(void **state)
 {
@@ -397,6 +411,10 @@ test_control_characters(void **state)
 	}
 	/* NUL bytes, inside or outside strings */
 	assert_rejects("[\"\0\"]", 5, -EINVAL);
+	assert_nul_at("[\"abcdefgh\0ij\"]", 15, 10);
+	assert_nul_at("[\"a\\\"b\0\"]", 9, 6);
+	REJECT("[\"abcdefgh");
+	REJECT("[\"abcdefgh\\");
 	assert_rejects("[1]\0", 4, -EINVAL);
 	assert_rejects("\0[1]", 4, -EINVAL);
 	/* \u0000 cannot be a C string */
